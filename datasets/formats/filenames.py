@@ -1,0 +1,80 @@
+"""File-name rules shared by every project type, and file kinds by extension.
+
+The guide: "The name of files in a dataset cannot contain Chinese characters, plus signs
+(+), spaces, or tabs." We also refuse what would be unsafe as an object-store key or a
+local path (separators, "..", control characters), since names become keys.
+"""
+
+import re
+import unicodedata
+
+from datasets.formats.errors import FormatError
+
+# CJK ideographs and the punctuation/full-width forms that come with Chinese text.
+_CJK = re.compile(
+    "["
+    "\u2e80-\u2fdf"  # CJK radicals, Kangxi radicals
+    "\u3000-\u303f"  # CJK symbols and punctuation (ideographic space, 、。)
+    "\u3400-\u4dbf"  # extension A
+    "\u4e00-\u9fff"  # unified ideographs
+    "\uf900-\ufaff"  # compatibility ideographs
+    "\ufe30-\ufe4f"  # compatibility forms
+    "\uff00-\uffef"  # full-width forms (，：)
+    "\U00020000-\U0002ebef"  # extensions B-F
+    "\U00030000-\U0003134f"  # extension G
+    "]"
+)
+
+MAX_NAME_LENGTH = 255
+
+_EXTENSIONS = {
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".png": "image",
+    ".bmp": "image",
+    ".xml": "xml",
+    ".txt": "txt",
+    ".csv": "csv",
+    ".wav": "wav",
+    ".manifest": "manifest",
+}
+
+
+def contains_chinese(text: str) -> bool:
+    return _CJK.search(text) is not None
+
+
+def check_file_name(name: str) -> None:
+    """Raise FormatError when ``name`` (a base name, not a path) breaks the naming rules."""
+    if not name:
+        raise FormatError("file name is empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise FormatError(f"file name is {len(name)} characters long, more than {MAX_NAME_LENGTH}")
+    if name in (".", "..") or ".." in name:
+        raise FormatError(f"file name {name!r} contains '..'")
+    if "/" in name or "\\" in name:
+        raise FormatError(f"file name {name!r} contains a path separator")
+    if "+" in name:
+        raise FormatError(f"file name {name!r} contains a plus sign (+)")
+    if "\t" in name:
+        raise FormatError(f"file name {name!r} contains a tab")
+    if any(ch.isspace() for ch in name):
+        raise FormatError(f"file name {name!r} contains a space")
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
+        raise FormatError(f"file name {name!r} contains a control character")
+    if contains_chinese(name):
+        raise FormatError(f"file name {name!r} contains Chinese characters")
+
+
+def file_kind(name: str) -> str | None:
+    """"image" | "xml" | "txt" | "csv" | "wav" | "manifest" by extension, else None."""
+    dot = name.rfind(".")
+    if dot <= 0:
+        return None
+    return _EXTENSIONS.get(name[dot:].lower())
+
+
+def stem(name: str) -> str:
+    """The name without its last extension: "10.jpg" -> "10" (pairs x.jpg with x.txt/x.xml)."""
+    dot = name.rfind(".")
+    return name[:dot] if dot > 0 else name

@@ -1,0 +1,153 @@
+"""Datasets, the objects listed from their input path, and samples."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from exeml.task_types import TaskType
+from exeml.tenancy.scoping import TenantOwned
+
+
+class Dataset(TenantOwned):
+    name = models.CharField(max_length=64)
+    description = models.TextField(blank=True)
+    task_type = models.CharField(max_length=30, choices=TaskType.choices)
+    input_path = models.CharField(max_length=1024)  # s3://bucket/prefix/ (a folder)
+    output_path = models.CharField(max_length=1024)
+    # Predictive analytics: the CSV file and its profile (columns attr_1..attr_N).
+    csv_path = models.CharField(max_length=1024, blank=True)
+    table_profile = models.JSONField(default=dict, blank=True)
+    storage_bytes = models.BigIntegerField(default=0)
+    last_sync_job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="uniq_dataset_name_per_tenant")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ObjectStatus(models.TextChoices):
+    IMPORTED = "imported"  # produced samples (or a label file that was applied)
+    INVALID = "invalid"  # rejected, see reason
+    MISSING = "missing"  # gone from storage since the last sync
+    IGNORED = "ignored"  # not a data file of this type (e.g. a README)
+
+
+class SourceObject(TenantOwned):
+    """Every object seen under the input path, so a re-sync only reads what changed."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="source_objects")
+    key = models.CharField(max_length=1024)  # full object key in the dataset's bucket
+    etag = models.CharField(max_length=128)
+    size = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=ObjectStatus.choices)
+    reason = models.TextField(blank=True)
+    seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset", "key"], name="uniq_source_object")]
+        indexes = [models.Index(fields=["dataset", "status"])]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class SampleStatus(models.TextChoices):
+    OK = "ok"
+    MISSING = "missing"  # its source object vanished from storage
+
+
+class Sample(TenantOwned):
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="samples")
+    source_object = models.ForeignKey(SourceObject, null=True, blank=True, on_delete=models.SET_NULL, related_name="samples")
+    # s3://bucket/key of the file (text: of the file holding the line).
+    source = models.CharField(max_length=1100)
+    name = models.CharField(max_length=255)
+    line_number = models.PositiveIntegerField(default=0)  # text: 1-based line in source
+    status = models.CharField(max_length=10, choices=SampleStatus.choices, default=SampleStatus.OK)
+    size = models.BigIntegerField(default=0)
+    etag = models.CharField(max_length=128, blank=True)
+    # image / detection
+    format = models.CharField(max_length=10, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    # sound
+    duration = models.FloatField(null=True, blank=True)
+    sample_rate = models.PositiveIntegerField(null=True, blank=True)
+    channels = models.PositiveSmallIntegerField(null=True, blank=True)
+    bit_depth = models.PositiveSmallIntegerField(null=True, blank=True)
+    # text
+    text = models.TextField(blank=True)
+    # Denormalised: kept in step by labeling.services on every annotation change, so
+    # list filters need no join and stay constant-query.
+    labeled = models.BooleanField(default=False, db_index=True)
+    # Optimistic concurrency for annotations (If-Match).
+    revision = models.PositiveIntegerField(default=1)
+    # Why an image with a VOC file is still unlabelled (box outside the image, ...).
+    label_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["source", "line_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "source", "line_number"], name="uniq_sample_source_line")
+        ]
+        indexes = [models.Index(fields=["dataset", "labeled", "status"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DatasetVersion(TenantOwned):
+    """An immutable freeze of the labelled samples with a train/eval split."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="versions")
+    name = models.CharField(max_length=40)  # V001 unless given
+    number = models.PositiveIntegerField()
+    train_ratio = models.FloatField(default=0.8)
+    seed = models.PositiveIntegerField(default=0)
+    manifest_path = models.CharField(max_length=1100)  # s3://.../<dataset>-<version>.manifest
+    # {"total", "train", "eval", "per_label": {label: {"train", "eval"}}}
+    counts = models.JSONField(default=dict, blank=True)
+    # Predictive analytics: the frozen label column/type and CSV etag.
+    params = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "number"], name="uniq_dataset_version_number"),
+            models.UniqueConstraint(fields=["dataset", "name"], name="uniq_dataset_version_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id}:{self.name}"
+
+
+class VersionUsage(models.TextChoices):
+    TRAIN = "TRAIN"
+    EVAL = "EVAL"
+
+
+class DatasetVersionItem(TenantOwned):
+    """One frozen sample of a version, exactly as written in its manifest line."""
+
+    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="items")
+    sample = models.ForeignKey(Sample, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    usage = models.CharField(max_length=5, choices=VersionUsage.choices)
+    source = models.CharField(max_length=1100)
+    line_number = models.PositiveIntegerField(default=0)
+    text = models.TextField(blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    # ["cat"]; detection: boxes [{"label","bbox":[xmin,ymin,xmax,ymax]}] and labels in use.
+    labels = models.JSONField(default=list)
+    boxes = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["version", "usage"])]

@@ -1,0 +1,1 @@
+"""ExeML: a self-hosted, multi-tenant, code-free AutoML platform."""

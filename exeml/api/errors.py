@@ -1,0 +1,35 @@
+"""Error shapes of API.md: ``{field: [reason]}`` or ``{"detail", "code", ...}``."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from exeml.errors import ApplicationError
+
+
+def application_error_response(exc: ApplicationError) -> Response:
+    if exc.field and exc.status == 400:
+        return Response({exc.field: [exc.message]}, status=exc.status)
+    body = {"detail": exc.message, "code": exc.code, **exc.extra}
+    if exc.field:
+        body["field"] = exc.field
+    return Response(body, status=exc.status)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ApplicationError):
+        return application_error_response(exc)
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "message_dict"):
+            return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, Http404):
+        return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, PermissionDenied):
+        return Response({"detail": str(exc) or "Permission denied."}, status=status.HTTP_403_FORBIDDEN)
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,102 @@
+"""Base classes every tenant API view derives from.
+
+Scoping happens here once: the tenant comes from the token (or the session's
+membership), is put in the scoping ContextVar for the whole request, and querysets come
+from ``safely_get_queryset``. Subclasses cannot override ``get_queryset``/``get_object``
+(refused at class creation), so a view cannot forget the tenant.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework import mixins, viewsets
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.views import APIView
+
+from exeml.tenancy.models import ApiToken, Membership
+from exeml.tenancy.scoping import reset_tenant, set_tenant
+
+SESSION_TENANT_KEY = "exeml_tenant_id"
+
+
+def resolve_membership(request) -> Membership | None:
+    user = request.user
+    if not user or not user.is_authenticated:
+        return None
+    if isinstance(request.auth, ApiToken):
+        return Membership.objects.select_related("tenant").filter(user=user, tenant=request.auth.tenant).first()
+    memberships = Membership.objects.select_related("tenant").filter(user=user).order_by("created_at")
+    wanted = request.session.get(SESSION_TENANT_KEY) if hasattr(request, "session") else None
+    if wanted:
+        chosen = memberships.filter(tenant_id=wanted).first()
+        if chosen:
+            return chosen
+    return memberships.first()
+
+
+class TenantScopedMixin:
+    """Resolve the tenant, scope the request to it, reset the scope afterwards."""
+
+    _scope_token: Any = None
+
+    def initial(self, request, *args, **kwargs):
+        self.perform_authentication(request)
+        membership = resolve_membership(request)
+        request.membership = membership
+        request.tenant = membership.tenant if membership else None
+        if membership is not None:
+            self._scope_token = set_tenant(membership.tenant)
+        super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if self._scope_token is not None:
+            reset_tenant(self._scope_token)
+            self._scope_token = None
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def permission_denied(self, request, message=None, code=None):
+        if request.authenticators and not request.successful_authenticator:
+            raise NotAuthenticated()
+        super().permission_denied(request, message=message, code=code)
+
+
+class TenantAPIView(TenantScopedMixin, APIView):
+    """A plain API view of the tenant (no model queryset)."""
+
+
+_FORBIDDEN_OVERRIDES = ("get_queryset", "get_object")
+
+
+class TenantModelViewSet(TenantScopedMixin, viewsets.GenericViewSet):
+    """Subclasses implement ``safely_get_queryset`` and mix in the actions they need."""
+
+    lookup_value_converter = "uuid"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in _FORBIDDEN_OVERRIDES:
+            if name in cls.__dict__:
+                raise TypeError(
+                    f"{cls.__name__} overrides {name}; implement safely_get_queryset instead so tenant "
+                    "scoping cannot be bypassed"
+                )
+
+    def safely_get_queryset(self) -> QuerySet:
+        raise NotImplementedError
+
+    def get_queryset(self) -> QuerySet:
+        qs = self.safely_get_queryset()
+        if self.request.tenant is None:
+            return qs.none()
+        if any(f.name == "tenant" for f in qs.model._meta.fields):
+            qs = qs.filter(tenant_id=self.request.tenant.pk)
+        return qs
+
+    def perform_create(self, serializer) -> None:
+        serializer.save(tenant=self.request.tenant)
+
+
+class TenantReadOnlyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantModelViewSet):
+    pass

@@ -1,0 +1,174 @@
+"""Settings from the environment (see README for every variable). No I/O at import."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+from exeml.env import env_bool, env_float, env_int, env_list, env_path, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+EXEML_HOME = env_path("EXEML_HOME", BASE_DIR / "var")
+
+# Embedded/dev mode: the single-machine default that needs no other server. Secrets get
+# defaults only here; a distributed deployment must provide them.
+EMBEDDED = env_bool("EXEML_EMBEDDED", default=not env_str("DATABASE_URL"))
+DEBUG = env_bool("EXEML_DEBUG", default=False)
+SECRET_KEY = env_str("EXEML_SECRET_KEY", "embedded-insecure-key-change-me" if EMBEDDED else None, required=not EMBEDDED)
+ALLOWED_HOSTS = env_list("EXEML_ALLOWED_HOSTS", ["*"] if EMBEDDED else ["localhost", "127.0.0.1"])
+CSRF_TRUSTED_ORIGINS = env_list("EXEML_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "exeml.tenancy",
+    "exeml.jobs",
+    "projects",
+    "datasets",
+    "labeling",
+    "training",
+    "serving",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "exeml.urls"
+WSGI_APPLICATION = "exeml.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{EXEML_HOME / 'exeml.sqlite3'}"), conn_max_age=60
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # web, worker and beat share one file: wait on locks instead of failing at once.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A file, not memory, so a worker subprocess can share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(EXEML_HOME / "test.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_PASSWORD_VALIDATORS: list[dict] = []
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = EXEML_HOME / "static"
+FRONTEND_DIST = env_path("EXEML_FRONTEND_DIST", BASE_DIR / "frontend" / "dist")
+WHITENOISE_ROOT = FRONTEND_DIST if FRONTEND_DIST.is_dir() else None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "exeml.api.authentication.ApiTokenAuthentication",
+        "exeml.api.authentication.TenantSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["exeml.api.permissions.IsTenantMember"],
+    "DEFAULT_PAGINATION_CLASS": "exeml.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "exeml.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ExeML API",
+    "DESCRIPTION": "Self-hosted ExeML: projects, datasets, labeling, training, serving.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Celery -------------------------------------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = str(EXEML_HOME / "broker")
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": _broker_dir,
+        "data_folder_out": _broker_dir,
+        "processed_folder": str(EXEML_HOME / "broker-processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_ALWAYS_EAGER = env_bool("EXEML_TASKS_EAGER", False)
+CELERY_BEAT_INTERVAL_SECONDS = env_float("EXEML_BEAT_INTERVAL_SECONDS", 30.0)
+
+# --- Object storage -----------------------------------------------------------------
+EXEML_S3_ENDPOINT_URL = env_str("EXEML_S3_ENDPOINT_URL")
+AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID", "exeml" if EMBEDDED or not EXEML_S3_ENDPOINT_URL else None)
+AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY", "exeml-secret" if EMBEDDED or not EXEML_S3_ENDPOINT_URL else None)
+EXEML_S3_REGION = env_str("EXEML_S3_REGION", "us-east-1")
+EXEML_BUCKET = env_str("EXEML_BUCKET", "exeml")
+EXEML_LOCAL_STORE_ROOT = EXEML_HOME / "objects"
+EXEML_MULTIPART_THRESHOLD = env_int("EXEML_MULTIPART_THRESHOLD", 8 * 1024 * 1024)
+EXEML_WORK_DIR = EXEML_HOME / "work"
+EXEML_ARTIFACT_CACHE = EXEML_HOME / "artifacts"
+
+# --- Limits (REFERENCE.md: defaults of ModelArts ExeML) -----------------------------
+EXEML_LIMITS = {
+    "image_max_bytes": env_int("EXEML_IMAGE_MAX_BYTES", 5 * 1024 * 1024),
+    "sound_max_bytes": env_int("EXEML_SOUND_MAX_BYTES", 4 * 1024 * 1024),
+    "text_max_bytes": env_int("EXEML_TEXT_MAX_BYTES", 8 * 1024 * 1024),
+    "csv_max_bytes": env_int("EXEML_CSV_MAX_BYTES", 100 * 1024 * 1024),
+    "xml_max_bytes": env_int("EXEML_XML_MAX_BYTES", 1024 * 1024),
+    "upload_request_max_bytes": env_int("EXEML_UPLOAD_REQUEST_MAX_BYTES", 8 * 1024 * 1024),
+    "sound_min_seconds": env_float("EXEML_SOUND_MIN_SECONDS", 1.0),
+    "inference_max_bytes": env_int("EXEML_INFERENCE_MAX_BYTES", 8 * 1024 * 1024),
+    "inference_timeout_seconds": env_float("EXEML_INFERENCE_TIMEOUT_SECONDS", 40.0),
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
+
+# --- Training / serving -------------------------------------------------------------
+EXEML_HEARTBEAT_TIMEOUT_SECONDS = env_int("EXEML_HEARTBEAT_TIMEOUT_SECONDS", 120)
+EXEML_WORKER_THREADS = env_int("EXEML_WORKER_THREADS", max(1, (os.cpu_count() or 2)))
+EXEML_SERVICE_CACHE_SIZE = env_int("EXEML_SERVICE_CACHE_SIZE", 8)
+EXEML_MIN_TRAIN_MINUTES = env_float("EXEML_MIN_TRAIN_MINUTES", 6)
+EXEML_DEFAULT_STORAGE_QUOTA_BYTES = env_int("EXEML_DEFAULT_STORAGE_QUOTA_BYTES", 50 * 1024**3)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("EXEML_LOG_LEVEL", "INFO")},
+    "loggers": {"werkzeug": {"level": "WARNING"}, "botocore": {"level": "WARNING"}},
+}
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # the console reads it to send X-CSRFToken
+LOGIN_URL = "/login"

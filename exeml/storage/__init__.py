@@ -1,0 +1,40 @@
+"""Object storage: one interface, an S3 backend and a local-folder backend, plus path checks."""
+
+from .base import ListPage, ObjectInfo, ObjectNotFound, ObjectStore, StorageError, TransientStorageError
+from .factory import default_store, reset_store_cache, store_for_tenant
+from .local import LocalObjectStore
+from .paths import (
+    StoragePath,
+    StoragePathError,
+    ensure_within_roots,
+    is_under,
+    parse_storage_path,
+    validate_bucket_name,
+    validate_folder_name,
+    validate_folder_name_path,
+    validate_key,
+)
+from .s3 import S3ObjectStore
+
+__all__ = [
+    "ListPage",
+    "LocalObjectStore",
+    "ObjectInfo",
+    "ObjectNotFound",
+    "ObjectStore",
+    "S3ObjectStore",
+    "StorageError",
+    "StoragePath",
+    "StoragePathError",
+    "TransientStorageError",
+    "default_store",
+    "ensure_within_roots",
+    "is_under",
+    "parse_storage_path",
+    "reset_store_cache",
+    "store_for_tenant",
+    "validate_bucket_name",
+    "validate_folder_name",
+    "validate_folder_name_path",
+    "validate_key",
+]

@@ -1,0 +1,299 @@
+"""S3-compatible object store (AWS S3, MinIO, Huawei OBS) through boto3."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, BinaryIO
+
+import boto3
+from boto3.exceptions import S3UploadFailedError
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
+)
+
+from .base import ListPage, ObjectInfo, ObjectNotFound, ObjectStore, StorageError, TransientStorageError
+
+__all__ = ["S3ObjectStore"]
+
+MIN_PART_SIZE = 5 * 1024 * 1024  # S3 refuses multipart parts below 5 MiB (except the last)
+_DELETE_BATCH = 1000  # DeleteObjects limit
+
+_NOT_FOUND_CODES = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
+_TRANSIENT_CODES = {
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "InternalError",
+    "ServiceUnavailable",
+    "503",
+    "500",
+    "502",
+    "504",
+}
+
+
+def _map_client_error(exc: ClientError, what: str) -> StorageError:
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    message = f"{what}: {code or status} {error.get('Message', '')}".strip()
+    if code in _NOT_FOUND_CODES or status == 404:
+        return ObjectNotFound(message)
+    if code in _TRANSIENT_CODES or status >= 500 or status == 429:
+        return TransientStorageError(message)
+    return StorageError(message)
+
+
+def _map_error(exc: BaseException, what: str) -> StorageError:
+    if isinstance(exc, ClientError):
+        return _map_client_error(exc, what)
+    if isinstance(exc, S3UploadFailedError):
+        # boto3's transfer manager wraps the ClientError; classify by what it wrapped.
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, ClientError):
+            return _map_client_error(cause, what)
+        text = str(exc)
+        if any(
+            code in text for code in ("SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout")
+        ):
+            return TransientStorageError(f"{what}: {text}")
+        return StorageError(f"{what}: {text}")
+    if isinstance(exc, BotoConnectionError | HTTPClientError):
+        return TransientStorageError(f"{what}: {exc}")
+    return StorageError(f"{what}: {exc}")
+
+
+@contextmanager
+def _errors(what: str) -> Iterator[None]:
+    try:
+        yield
+    except (ClientError, BotoCoreError, S3UploadFailedError) as exc:
+        raise _map_error(exc, what) from exc
+
+
+def _info_from(key: str, size: Any, etag: Any, mtime: Any) -> ObjectInfo:
+    return ObjectInfo(key=key, size=int(size or 0), etag=str(etag or "").strip('"'), mtime=mtime)
+
+
+class _BodyReader(io.RawIOBase):
+    """Wraps botocore's StreamingBody so mid-stream network errors become storage errors."""
+
+    def __init__(self, body: Any, what: str) -> None:
+        self._body = body
+        self._what = what
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        with _errors(self._what):
+            chunk = self._body.read(len(buffer))
+        n = len(chunk)
+        buffer[:n] = chunk
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()
+
+
+class S3ObjectStore(ObjectStore):
+    def __init__(
+        self,
+        endpoint_url: str | None,
+        access_key: str | None,
+        secret_key: str | None,
+        region: str | None = None,
+        *,
+        multipart_threshold: int = 8 * 1024 * 1024,
+        connect_timeout: float = 10,
+        read_timeout: float = 60,
+    ) -> None:
+        self.endpoint_url = endpoint_url or None
+        self.region = region or "us-east-1"
+        self.multipart_threshold = multipart_threshold
+        config = Config(
+            # Path-style: MinIO and OBS behind a plain host name have no per-bucket DNS.
+            s3={"addressing_style": "path"},
+            signature_version="s3v4",
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
+        # A session per store: boto3's default session is not thread-safe to create clients from.
+        session = boto3.session.Session()
+        self.client = session.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=access_key or None,
+            aws_secret_access_key=secret_key or None,
+            region_name=self.region,
+            config=config,
+        )
+        self.transfer_config = TransferConfig(
+            multipart_threshold=multipart_threshold,
+            multipart_chunksize=max(multipart_threshold, MIN_PART_SIZE),
+            use_threads=True,
+            max_concurrency=4,
+        )
+
+    def __repr__(self) -> str:
+        return f"S3ObjectStore({self.endpoint_url!r}, region={self.region!r})"
+
+    # --- buckets ------------------------------------------------------------------------
+
+    def bucket_exists(self, bucket: str) -> bool:
+        try:
+            with _errors(f"head bucket {bucket}"):
+                self.client.head_bucket(Bucket=bucket)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def ensure_bucket(self, bucket: str) -> None:
+        if self.bucket_exists(bucket):
+            return
+        kwargs: dict[str, Any] = {"Bucket": bucket}
+        if self.region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        try:
+            with _errors(f"create bucket {bucket}"):
+                self.client.create_bucket(**kwargs)
+        except StorageError as exc:
+            # Lost a race with another worker creating the same bucket.
+            if "BucketAlreadyOwnedByYou" not in str(exc):
+                raise
+
+    # --- listing ------------------------------------------------------------------------
+
+    def list_pages(
+        self, bucket: str, prefix: str = "", *, page_size: int = 1000, recursive: bool = True
+    ) -> Iterator[ListPage]:
+        if page_size < 1:
+            raise ValueError("page_size must be positive")
+        params: dict[str, Any] = {
+            "Bucket": bucket,
+            "Prefix": prefix,
+            "PaginationConfig": {"PageSize": min(page_size, 1000)},
+        }
+        if not recursive:
+            params["Delimiter"] = "/"
+        what = f"list s3://{bucket}/{prefix}"
+        with _errors(what):
+            pages = iter(self.client.get_paginator("list_objects_v2").paginate(**params))
+        page = ListPage()
+        count = 0
+        while True:
+            with _errors(what):
+                raw = next(pages, None)
+            if raw is None:
+                break
+            # Re-chunk so a page never exceeds page_size even when the server mixes
+            # objects and common prefixes in one response.
+            for item in raw.get("CommonPrefixes", []) or []:
+                page.folders.append(item["Prefix"])
+                count += 1
+                if count >= page_size:
+                    yield page
+                    page, count = ListPage(), 0
+            for item in raw.get("Contents", []) or []:
+                page.objects.append(
+                    _info_from(item["Key"], item.get("Size"), item.get("ETag"), item.get("LastModified"))
+                )
+                count += 1
+                if count >= page_size:
+                    yield page
+                    page, count = ListPage(), 0
+        if count:
+            yield page
+
+    # --- objects ------------------------------------------------------------------------
+
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        with _errors(f"head s3://{bucket}/{key}"):
+            resp = self.client.head_object(Bucket=bucket, Key=key)
+        return _info_from(key, resp.get("ContentLength"), resp.get("ETag"), resp.get("LastModified"))
+
+    def open(self, bucket: str, key: str) -> BinaryIO:
+        what = f"get s3://{bucket}/{key}"
+        with _errors(what):
+            resp = self.client.get_object(Bucket=bucket, Key=key)
+        return io.BufferedReader(_BodyReader(resp["Body"], what), buffer_size=256 * 1024)  # type: ignore[return-value]
+
+    def put(
+        self, bucket: str, key: str, data: bytes | BinaryIO, *, content_type: str | None = None
+    ) -> ObjectInfo:
+        if not key:
+            raise StorageError("empty key")
+        extra = {"ContentType": content_type} if content_type else {}
+        if isinstance(data, bytes | bytearray | memoryview) and len(data) < self.multipart_threshold:
+            # One plain PUT; skips the transfer manager's thread pool, which dominates for small objects.
+            with _errors(f"put s3://{bucket}/{key}"):
+                self.client.put_object(Bucket=bucket, Key=key, Body=bytes(data), **extra)
+            return self.head(bucket, key)
+        fileobj: BinaryIO = (
+            io.BytesIO(bytes(data)) if isinstance(data, bytes | bytearray | memoryview) else data
+        )
+        with _errors(f"put s3://{bucket}/{key}"):
+            # upload_fileobj sends one PUT below the threshold and a multipart upload above it.
+            self.client.upload_fileobj(
+                fileobj, bucket, key, ExtraArgs=extra or None, Config=self.transfer_config
+            )
+        return self.head(bucket, key)
+
+    def delete(self, bucket: str, key: str) -> None:
+        try:
+            with _errors(f"delete s3://{bucket}/{key}"):
+                self.client.delete_object(Bucket=bucket, Key=key)
+        except ObjectNotFound:
+            pass  # missing bucket: nothing to delete
+
+    def delete_many(self, bucket: str, keys: Iterable[str]) -> int:
+        total = 0
+        batch: list[str] = []
+        for key in keys:
+            batch.append(key)
+            if len(batch) == _DELETE_BATCH:
+                total += self._delete_batch(bucket, batch)
+                batch = []
+        if batch:
+            total += self._delete_batch(bucket, batch)
+        return total
+
+    def _delete_batch(self, bucket: str, keys: list[str]) -> int:
+        with _errors(f"delete {len(keys)} objects in s3://{bucket}"):
+            resp = self.client.delete_objects(
+                Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True}
+            )
+        errors = [e for e in resp.get("Errors", []) if e.get("Code") != "NoSuchKey"]
+        if errors:
+            first = errors[0]
+            cls = TransientStorageError if first.get("Code") in _TRANSIENT_CODES else StorageError
+            raise cls(f"could not delete {len(errors)} objects, e.g. {first.get('Key')}: {first.get('Code')}")
+        return len(keys)
+
+    def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str) -> ObjectInfo:
+        with _errors(f"copy s3://{src_bucket}/{src_key} to s3://{dst_bucket}/{dst_key}"):
+            # The managed copy switches to multipart copy for large objects (CopyObject stops at 5 GB).
+            self.client.copy(
+                {"Bucket": src_bucket, "Key": src_key}, dst_bucket, dst_key, Config=self.transfer_config
+            )
+        return self.head(dst_bucket, dst_key)
+
+    def presigned_get_url(self, bucket: str, key: str, expires: int = 3600) -> str | None:
+        with _errors(f"presign s3://{bucket}/{key}"):
+            return self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=int(expires)
+            )

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class TenancyConfig(AppConfig):
+    name = "exeml.tenancy"
+    label = "tenancy"
+    default_auto_field = "django.db.models.BigAutoField"

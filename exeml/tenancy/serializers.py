@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from exeml.tenancy.models import Flavor, UsageRecord
+
+
+class CredentialsSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=256, trim_whitespace=False)
+    tenant = serializers.SlugField(required=False, help_text="Tenant slug when the user belongs to several.")
+
+
+class FlavorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Flavor
+        fields = ["code", "name", "purpose", "device", "queue", "free", "max_minutes", "task_types", "price_per_hour"]
+
+
+class UsageRecordSerializer(serializers.ModelSerializer):
+    flavor = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = UsageRecord
+        fields = ["id", "resource", "resource_id", "resource_name", "flavor", "start", "end", "minutes"]
+
+
+def me_payload(membership) -> dict:
+    tenant = membership.tenant
+    return {
+        "user": {"id": membership.user.pk, "username": membership.user.username},
+        "tenant": {"id": str(tenant.pk), "slug": tenant.slug, "name": tenant.name, "storage_roots": tenant.storage_roots},
+        "role": membership.role,
+    }

@@ -1,0 +1,83 @@
+"""Tenants, users, tokens and quota checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from exeml.errors import QuotaExceeded
+from exeml.tenancy.models import ApiToken, Membership, Quota, Role, Tenant
+
+
+@transaction.atomic
+def tenant_create(*, slug: str, name: str = "") -> Tenant:
+    tenant, created = Tenant.objects.get_or_create(slug=slug, defaults={"name": name or slug})
+    if created or not tenant.storage_roots:
+        tenant.storage_roots = [f"s3://{settings.EXEML_BUCKET}/{slug}/"]
+        tenant.save(update_fields=["storage_roots"])
+    Quota.objects.get_or_create(tenant=tenant)
+    return tenant
+
+
+@transaction.atomic
+def member_add(*, tenant: Tenant, username: str, password: str | None = None, role: str = Role.MEMBER):
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(username=username)
+    if password is not None and (created or not user.has_usable_password() or password):
+        user.set_password(password)
+        user.save()
+    membership, _ = Membership.objects.update_or_create(user=user, tenant=tenant, defaults={"role": role})
+    return user, membership
+
+
+def token_issue(*, user, tenant: Tenant, name: str = "") -> str:
+    _, key = ApiToken.issue(user=user, tenant=tenant, name=name)
+    return key
+
+
+def quota_for(tenant: Tenant) -> Quota:
+    quota, _ = Quota.objects.get_or_create(tenant=tenant)
+    return quota
+
+
+# quota field -> function(tenant) giving current usage. Apps register theirs in
+# AppConfig.ready(), so tenancy never imports the apps above it.
+_USAGE: dict[str, Callable[[Tenant], int | float]] = {}
+
+QUOTA_FIELDS = (
+    "max_projects",
+    "max_storage_bytes",
+    "max_concurrent_trainings",
+    "max_running_services",
+    "max_training_minutes_per_month",
+)
+
+
+def usage_register(quota: str, fn: Callable[[Tenant], int | float]) -> None:
+    if quota not in QUOTA_FIELDS:
+        raise ValueError(f"unknown quota {quota}")
+    _USAGE[quota] = fn
+
+
+def quota_usage(*, tenant: Tenant, quota: str) -> int | float:
+    fn = _USAGE.get(quota)
+    return fn(tenant) if fn else 0
+
+
+def quota_check(*, tenant: Tenant, quota: str, adding: int | float = 1) -> None:
+    """Raise QuotaExceeded when current usage + ``adding`` would pass the limit."""
+    limit = getattr(quota_for(tenant), quota)
+    current = quota_usage(tenant=tenant, quota=quota)
+    if current + adding > limit:
+        raise QuotaExceeded(quota=quota, limit=limit, used=current)
+
+
+def quota_summary(*, tenant: Tenant) -> list[dict]:
+    quota = quota_for(tenant)
+    return [
+        {"quota": name, "limit": getattr(quota, name), "used": quota_usage(tenant=tenant, quota=name)}
+        for name in QUOTA_FIELDS
+    ]

@@ -1,0 +1,122 @@
+"""Auth (token, console session), me, flavors, quotas, usage."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate, login, logout
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import ensure_csrf_cookie
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from exeml.api.views import SESSION_TENANT_KEY, TenantAPIView, TenantReadOnlyViewSet
+from exeml.tenancy import services
+from exeml.tenancy.models import Flavor, Membership, UsageRecord
+from exeml.tenancy.serializers import (
+    CredentialsSerializer,
+    FlavorSerializer,
+    UsageRecordSerializer,
+    me_payload,
+)
+
+
+def _membership_for_login(data) -> Membership:
+    user = authenticate(username=data["username"], password=data["password"])
+    if user is None or not user.is_active:
+        raise AuthenticationFailed("Wrong username or password.")
+    memberships = Membership.objects.select_related("tenant", "user").filter(user=user).order_by("created_at")
+    if data.get("tenant"):
+        memberships = memberships.filter(tenant__slug=data["tenant"])
+    membership = memberships.first()
+    if membership is None:
+        raise AuthenticationFailed("This user is not a member of any tenant.")
+    return membership
+
+
+class PublicAPIView(APIView):
+    """Endpoints reachable before authentication (the router test knows them)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+class TokenCreateView(PublicAPIView):
+    @extend_schema(request=CredentialsSerializer, responses={201: dict})
+    def post(self, request):
+        serializer = CredentialsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = _membership_for_login(serializer.validated_data)
+        key = services.token_issue(user=membership.user, tenant=membership.tenant, name="api")
+        return Response(
+            {"token": key, "tenant": membership.tenant.slug, "user": membership.user.username},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+@method_decorator(ensure_csrf_cookie, name="dispatch")
+class CsrfView(PublicAPIView):
+    @extend_schema(responses={204: None})
+    def get(self, request):
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@method_decorator(ensure_csrf_cookie, name="dispatch")
+class SessionLoginView(PublicAPIView):
+    authentication_classes: list = []
+
+    @extend_schema(request=CredentialsSerializer, responses={200: dict})
+    def post(self, request):
+        serializer = CredentialsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = _membership_for_login(serializer.validated_data)
+        login(request._request, membership.user)
+        request.session[SESSION_TENANT_KEY] = str(membership.tenant_id)
+        return Response(me_payload(membership))
+
+
+class SessionLogoutView(TenantAPIView):
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def check_permissions(self, request):
+        # Logging out is allowed for any signed-in user, viewers included.
+        if not request.user.is_authenticated:
+            super().check_permissions(request)
+
+
+class MeView(TenantAPIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        return Response(me_payload(request.membership))
+
+
+class QuotaView(TenantAPIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        return Response({"results": services.quota_summary(tenant=request.tenant)})
+
+
+class FlavorViewSet(TenantReadOnlyViewSet):
+    serializer_class = FlavorSerializer
+    pagination_class = None
+    lookup_field = "code"
+    lookup_value_converter = "slug"
+
+    def safely_get_queryset(self):
+        qs = Flavor.objects.filter(active=True)
+        purpose = self.request.query_params.get("purpose")
+        if purpose:
+            qs = qs.filter(purpose=purpose)
+        return qs
+
+
+class UsageViewSet(TenantReadOnlyViewSet):
+    serializer_class = UsageRecordSerializer
+
+    def safely_get_queryset(self):
+        return UsageRecord.objects.select_related("flavor").all()

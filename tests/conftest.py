@@ -1,0 +1,163 @@
+"""Root fixtures: tenants, API clients, a real Celery worker on the test database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from exeml.tenancy import services as tenancy_services
+from exeml.tenancy.models import Role, Tenant
+from exeml.tenancy.scoping import tenant_scope
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class Actor:
+    """A user of one tenant with an authenticated API client."""
+
+    def __init__(self, tenant: Tenant, username: str, role: str) -> None:
+        self.tenant = tenant
+        self.user, self.membership = tenancy_services.member_add(
+            tenant=tenant, username=username, password="pw-" + username, role=role
+        )
+        self.token = tenancy_services.token_issue(user=self.user, tenant=tenant)
+        self.client = APIClient()
+        self.client.credentials(HTTP_AUTHORIZATION=f"Token {self.token}")
+
+    def scope(self):
+        return tenant_scope(self.tenant)
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def tenant(db) -> Tenant:
+    return tenancy_services.tenant_create(slug=_unique("t"), name="Tenant A")
+
+
+@pytest.fixture
+def other_tenant(db) -> Tenant:
+    return tenancy_services.tenant_create(slug=_unique("o"), name="Tenant B")
+
+
+@pytest.fixture
+def owner(tenant) -> Actor:
+    return Actor(tenant, _unique("owner"), Role.OWNER)
+
+
+@pytest.fixture
+def member(tenant) -> Actor:
+    return Actor(tenant, _unique("member"), Role.MEMBER)
+
+
+@pytest.fixture
+def viewer(tenant) -> Actor:
+    return Actor(tenant, _unique("viewer"), Role.VIEWER)
+
+
+@pytest.fixture
+def outsider(other_tenant) -> Actor:
+    return Actor(other_tenant, _unique("outsider"), Role.OWNER)
+
+
+@pytest.fixture
+def api_client(owner) -> APIClient:
+    return owner.client
+
+
+@pytest.fixture
+def store():
+    from exeml.storage import default_store
+
+    s = default_store()
+    s.ensure_bucket(settings.EXEML_BUCKET)
+    return s
+
+
+def _test_database_url() -> str:
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+class WorkerProcess:
+    def __init__(self, queues: str, concurrency: int, name: str) -> None:
+        self.queues, self.concurrency, self.name = queues, concurrency, name
+        self.proc: subprocess.Popen | None = None
+        self.log = REPO / "test-artifacts" / f"worker-{name}.log"
+
+    def start(self) -> None:
+        self.log.parent.mkdir(exist_ok=True)
+        env = {**os.environ, "DATABASE_URL": _test_database_url(), "PYTHONUNBUFFERED": "1"}
+        cmd = [
+            sys.executable, "-m", "celery", "-A", "exeml.celery", "worker", "-Q", self.queues,
+            "-c", str(self.concurrency), "-n", f"{self.name}-{uuid.uuid4().hex[:6]}@%h",
+            "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ]
+        self.proc = subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited early, see {self.log}")
+            if b"ready." in self.log.read_bytes():
+                return
+            time.sleep(0.3)
+        raise RuntimeError(f"worker did not become ready, see {self.log}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def kill_children(self) -> None:
+        """SIGKILL the pool processes (simulates a worker host dying mid-task)."""
+        if self.proc:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker) -> Iterator[WorkerProcess]:
+    """A real Celery worker (subprocess) on the broker and the test database."""
+    from exeml.celery import app
+
+    app.control.purge()
+    worker = WorkerProcess("default,train.cpu,train.gpu", 2, "main")
+    worker.start()
+    free = WorkerProcess("train.free", 1, "free")
+    free.start()
+    yield worker
+    worker.stop()
+    free.stop()
+
+
+def wait_for(predicate, *, timeout: float = 60.0, interval: float = 0.3, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")

@@ -1,0 +1,127 @@
+"""Text -> features, shared by the text trainer and predictor.
+
+Char n-grams (1-4, within word boundaries like sklearn's ``char_wb``) hashed with CRC32
+into a fixed vector, sublinear TF times a learned IDF, L2-normalised. Implemented here in
+numpy rather than through TfidfVectorizer because the ONNX converter cannot reproduce
+``char_wb`` exactly; the ONNX graph is then just the linear model. Works for Chinese as
+well as English: scripts without spaces form one long "word" and yield char n-grams.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import zlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import InputError
+
+DEFAULT_DIM = 1 << 18
+DEFAULT_NGRAMS = (1, 4)
+MAX_CHARS = 10_000  # longer inputs are truncated: cost bound per request
+
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    return " ".join(text.split())[:MAX_CHARS]
+
+
+def char_wb_ngrams(text: str, ngram_range: tuple[int, int] = DEFAULT_NGRAMS) -> list[str]:
+    lo, hi = ngram_range
+    grams: list[str] = []
+    for word in normalise(text).split(" "):
+        if not word:
+            continue
+        padded = f" {word} "
+        length = len(padded)
+        for n in range(lo, hi + 1):
+            if n > length:
+                break
+            grams.extend(padded[i : i + n] for i in range(length - n + 1))
+    return grams
+
+
+def hashed_counts(text: str, *, dim: int = DEFAULT_DIM, ngram_range: tuple[int, int] = DEFAULT_NGRAMS) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for gram in char_wb_ngrams(text, ngram_range):
+        key = zlib.crc32(gram.encode("utf-8")) % dim
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def fit_idf(counts: Sequence[Mapping[int, int]], *, dim: int = DEFAULT_DIM) -> np.ndarray:
+    """Smooth IDF as sklearn computes it: ln((1 + n) / (1 + df)) + 1."""
+    df = np.zeros(dim, dtype=np.float64)
+    for doc in counts:
+        if doc:
+            df[np.fromiter(doc.keys(), dtype=np.int64)] += 1.0
+    return (np.log((1.0 + len(counts)) / (1.0 + df)) + 1.0).astype(np.float32)
+
+
+def tfidf_sparse(counts: Mapping[int, int], idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(indices int64 sorted, values float32) of one document's L2-normalised TF-IDF vector."""
+    if not counts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    idx = np.fromiter(sorted(counts), dtype=np.int64)
+    tf = np.fromiter((counts[i] for i in idx), dtype=np.float64, count=len(idx))
+    values = (1.0 + np.log(tf)) * idf[idx].astype(np.float64)
+    norm = float(np.sqrt(np.sum(values**2)))
+    if norm > 0:
+        values = values / norm
+    return idx, values.astype(np.float32)
+
+
+def tfidf_dense(texts: Sequence[str], config: Mapping[str, Any], idf: np.ndarray) -> np.ndarray:
+    """float32 [N, dim]: the ONNX input of the char n-gram model."""
+    dim = int(config["dim"])
+    ngram_range = tuple(config["ngram_range"])
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    for row, text in enumerate(texts):
+        idx, values = tfidf_sparse(hashed_counts(text, dim=dim, ngram_range=ngram_range), idf)
+        out[row, idx] = values
+    return out
+
+
+def text_from_payload(payload: Any) -> str:
+    """The ``text`` of an inference request ({"text": "..."})."""
+    if not isinstance(payload, Mapping):
+        raise InputError('request body must be a JSON object {"text": "..."}')
+    if "text" not in payload:
+        raise InputError('missing field "text"')
+    text = payload["text"]
+    if not isinstance(text, str):
+        raise InputError('"text" must be a string')
+    if not text.strip():
+        raise InputError('"text" is empty')
+    return text
+
+
+def load_tokenizer(path: str, *, max_length: int):
+    """A `tokenizers` tokenizer (no transformers import) truncating like training did."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(path)
+    tokenizer.enable_truncation(max_length=max_length)
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def encode_for_onnx(tokenizer, texts: Sequence[str]) -> dict[str, np.ndarray]:
+    """input_ids / attention_mask / token_type_ids int64 [N, L], right-padded with 0."""
+    encodings = [tokenizer.encode(normalise_for_encoder(t)) for t in texts]
+    length = max(1, max(len(e.ids) for e in encodings))
+    ids = np.zeros((len(texts), length), dtype=np.int64)
+    mask = np.zeros((len(texts), length), dtype=np.int64)
+    types = np.zeros((len(texts), length), dtype=np.int64)
+    for row, enc in enumerate(encodings):
+        n = len(enc.ids)
+        ids[row, :n] = enc.ids
+        mask[row, :n] = enc.attention_mask
+        types[row, :n] = enc.type_ids
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+
+def normalise_for_encoder(text: str) -> str:
+    return " ".join(text.split())[:MAX_CHARS]

@@ -1,0 +1,158 @@
+"""Helpers shared by the trainers: recipes per preference, threads, bundle.json, ONNX checks.
+
+Kept light (stdlib + numpy at import time) so any trainer module may import it.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .base import BUNDLE_FILE, BUNDLE_SCHEMA_VERSION, MODEL_FILE, ProgressFn
+
+LIBRARIES = ("numpy", "onnx", "onnxruntime", "lightgbm", "scikit-learn", "torch", "tokenizers")
+
+# How each preference spends the budget. Trainers read the keys they understand.
+_RECIPES: dict[str, dict[str, Any]] = {
+    "performance_first": {"search_fraction": 0.5, "max_trials": 8, "text_models": ("char_ngram",), "sound_model": "lgbm"},
+    "balance": {"search_fraction": 0.8, "max_trials": 40, "text_models": ("char_ngram", "minilm"), "sound_model": "lgbm"},
+    "accuracy_first": {"search_fraction": 0.9, "max_trials": 200, "text_models": ("char_ngram", "minilm"), "sound_model": "cnn"},
+}
+
+
+def recipe_for(preference: str) -> dict[str, Any]:
+    """The training recipe for a preference (unknown preferences fall back to balance)."""
+    return dict(_RECIPES.get(preference, _RECIPES["balance"]))
+
+
+def setup_threads(threads: int) -> int:
+    """Pin native thread pools to the worker's share of cores; spinning threads starve neighbours."""
+    threads = max(1, int(threads or 1))
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return threads
+
+
+def library_versions() -> dict[str, str]:
+    versions: dict[str, str] = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _jsonable(value: Any) -> Any:
+    """numpy scalars/arrays -> plain Python, so bundle.json never fails to serialise."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_bundle(
+    bundle_dir: Path,
+    *,
+    task_type: str,
+    labels: list[str] | tuple[str, ...],
+    input_spec: dict[str, Any],
+    preprocessing: dict[str, Any],
+    postprocessing: dict[str, Any],
+    metrics: dict[str, Any],
+    train_params: dict[str, Any],
+    warmup_example: Any,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write ``bundle_dir/bundle.json`` and return what was written."""
+    bundle_dir = Path(bundle_dir)
+    bundle_dir.mkdir(parents=True, exist_ok=True)
+    bundle: dict[str, Any] = {
+        "schema_version": BUNDLE_SCHEMA_VERSION,
+        "task_type": task_type,
+        "model_file": MODEL_FILE,
+        "labels": list(labels),
+        "input_spec": input_spec,
+        "preprocessing": preprocessing,
+        "postprocessing": postprocessing,
+        "metrics": metrics,
+        "train_params": train_params,
+        "library_versions": library_versions(),
+        "warmup_example": warmup_example,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if extra:
+        bundle.update(extra)
+    bundle = _jsonable(bundle)
+    (bundle_dir / BUNDLE_FILE).write_text(json.dumps(bundle, ensure_ascii=False, indent=2), encoding="utf-8")
+    return bundle
+
+
+def read_bundle(bundle_dir: Path) -> dict[str, Any]:
+    return json.loads((Path(bundle_dir) / BUNDLE_FILE).read_text(encoding="utf-8"))
+
+
+class Heartbeat:
+    """Calls progress at most every ``every`` seconds from hot loops (StopTraining propagates)."""
+
+    def __init__(self, progress: ProgressFn, every: float = 1.0) -> None:
+        self.progress = progress
+        self.every = every
+        self._last = 0.0
+
+    def __call__(self, phase: str, fraction: float, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last >= self.every:
+            self._last = now
+            self.progress(phase, max(0.0, min(1.0, float(fraction))))
+
+
+def register_lightgbm_converters() -> None:
+    """Teach skl2onnx LightGBM (onnxmltools' converter); idempotent."""
+    from lightgbm import LGBMClassifier, LGBMRegressor
+    from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_classifier_output_shapes,
+        calculate_linear_regressor_output_shapes,
+    )
+
+    update_registered_converter(
+        LGBMClassifier,
+        "LightGbmLGBMClassifier",
+        calculate_linear_classifier_output_shapes,
+        convert_lightgbm,
+        options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
+    )
+    update_registered_converter(
+        LGBMRegressor, "LightGbmLGBMRegressor", calculate_linear_regressor_output_shapes, convert_lightgbm
+    )
+
+
+ONNX_OPSET = {"": 17, "ai.onnx.ml": 3}
+
+
+def lgbm_time_callback(deadline: float, beat: Heartbeat, phase: str, fraction: float):
+    """A LightGBM callback: heartbeat (StopTraining propagates) and a clean stop at ``deadline``
+    that keeps the trees built so far."""
+    from lightgbm.callback import EarlyStopException
+
+    def _callback(env) -> None:
+        beat(phase, fraction)
+        if time.monotonic() >= deadline:
+            best = env.iteration
+            raise EarlyStopException(best, env.evaluation_result_list or [])
+
+    _callback.order = 5  # type: ignore[attr-defined]
+    return _callback
