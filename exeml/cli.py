@@ -82,6 +82,7 @@ def _worker_cmd(queues: str, concurrency: int, name: str) -> list[str]:
 def _beat_cmd() -> list[str]:
     from django.conf import settings
 
+    settings.EXEML_HOME.mkdir(parents=True, exist_ok=True)
     schedule = settings.EXEML_HOME / "celerybeat-schedule"
     return _celery("beat", "--loglevel", "INFO", "-s", str(schedule))
 

@@ -124,6 +124,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(EXEML_HOME / "broker-processed"),
         "store_processed": False,
     }
+elif env_str("EXEML_BROKER_KEY_PREFIX"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": env_str("EXEML_BROKER_KEY_PREFIX")}
 CELERY_TASK_ALWAYS_EAGER = env_bool("EXEML_TASKS_EAGER", False)
 CELERY_BEAT_INTERVAL_SECONDS = env_float("EXEML_BEAT_INTERVAL_SECONDS", 30.0)
 

@@ -100,10 +100,10 @@ class WorkerProcess:
     def __init__(self, queues: str, concurrency: int, name: str) -> None:
         self.queues, self.concurrency, self.name = queues, concurrency, name
         self.proc: subprocess.Popen | None = None
-        self.log = REPO / "test-artifacts" / f"worker-{name}.log"
+        self.log = settings.EXEML_HOME / f"worker-{name}.log"
 
     def start(self) -> None:
-        self.log.parent.mkdir(exist_ok=True)
+        self.log.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "DATABASE_URL": _test_database_url(), "PYTHONUNBUFFERED": "1"}
         cmd = [
             sys.executable, "-m", "celery", "-A", "exeml.celery", "worker", "-Q", self.queues,

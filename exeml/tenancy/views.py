@@ -42,6 +42,10 @@ class PublicAPIView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    def get_authenticate_header(self, request) -> str:
+        # Wrong credentials are a 401 (DRF answers 403 without this header).
+        return "Token"
+
 
 class TokenCreateView(PublicAPIView):
     @extend_schema(request=CredentialsSerializer, responses={201: dict})

@@ -26,7 +26,9 @@ def predictor_class(task_type: str) -> type[Predictor]:
     return getattr(importlib.import_module(module_name), class_name)
 
 
-def load_predictor(bundle_dir: Path, *, providers: list[str] | None = None, intra_op_threads: int = 1) -> Predictor:
+def load_predictor(
+    bundle_dir: Path, *, providers: list[str] | None = None, intra_op_threads: int = 1
+) -> Predictor:
     """The predictor for the bundle in ``bundle_dir`` (task type read from bundle.json)."""
     bundle = json.loads((Path(bundle_dir) / BUNDLE_FILE).read_text(encoding="utf-8"))
     cls = predictor_class(bundle["task_type"])

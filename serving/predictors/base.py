@@ -23,7 +23,9 @@ class PredictionError(ValueError):
 class Predictor(ABC):
     task_type: str = ""
 
-    def __init__(self, bundle_dir: Path, *, providers: list[str] | None = None, intra_op_threads: int = 1) -> None:
+    def __init__(
+        self, bundle_dir: Path, *, providers: list[str] | None = None, intra_op_threads: int = 1
+    ) -> None:
         os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # must precede the import
         import onnxruntime as ort
 

@@ -29,7 +29,9 @@ class SoundPredictor(Predictor):
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
         """[N, C] from a batch of features (as features() returns, stacked)."""
-        outputs = dict(zip(self.output_names, self.session.run(None, {self.input_names[0]: batch}), strict=True))
+        outputs = dict(
+            zip(self.output_names, self.session.run(None, {self.input_names[0]: batch}), strict=True)
+        )
         key = "probabilities" if "probabilities" in outputs else self.output_names[-1]
         return np.asarray(outputs[key], dtype=np.float64)
 

@@ -47,6 +47,8 @@ class TabularPredictor(Predictor):
                 row["predictioncol"] = float(values[i])
             else:
                 row["predictioncol"] = self.labels[int(values[i])]
-                row["probabilities"] = {label: float(p) for label, p in zip(self.labels, proba[i], strict=True)}
+                row["probabilities"] = {
+                    label: float(p) for label, p in zip(self.labels, proba[i], strict=True)
+                }
             out.append(row)
         return {"resp_data": out}

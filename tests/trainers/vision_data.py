@@ -115,3 +115,52 @@ def detection_samples(
             )
         )
     return samples
+
+
+class NetworkBlock:
+    """Refuses (and records) every non-loopback connection and DNS lookup while active."""
+
+    LOOPBACK = {"127.0.0.1", "::1", "localhost", "0.0.0.0", None}
+
+    def __init__(self, monkeypatch) -> None:
+        import socket
+
+        self.attempts: list[str] = []
+        real_connect = socket.socket.connect
+        real_connect_ex = socket.socket.connect_ex
+        real_create = socket.create_connection
+        real_getaddrinfo = socket.getaddrinfo
+
+        def _host(address) -> str | None:
+            if isinstance(address, tuple) and address:
+                return str(address[0])
+            return None  # unix sockets
+
+        def refuse(where: str, host) -> None:
+            self.attempts.append(f"{where}:{host}")
+            raise OSError(f"network disabled in tests ({where} {host})")
+
+        def connect(sock, address):
+            if sock.family in (socket.AF_INET, socket.AF_INET6) and _host(address) not in self.LOOPBACK:
+                refuse("connect", _host(address))
+            return real_connect(sock, address)
+
+        def connect_ex(sock, address):
+            if sock.family in (socket.AF_INET, socket.AF_INET6) and _host(address) not in self.LOOPBACK:
+                refuse("connect_ex", _host(address))
+            return real_connect_ex(sock, address)
+
+        def create_connection(address, *args, **kwargs):
+            if _host(address) not in self.LOOPBACK:
+                refuse("create_connection", _host(address))
+            return real_create(address, *args, **kwargs)
+
+        def getaddrinfo(host, *args, **kwargs):
+            if host not in self.LOOPBACK:
+                refuse("getaddrinfo", host)
+            return real_getaddrinfo(host, *args, **kwargs)
+
+        monkeypatch.setattr(socket.socket, "connect", connect)
+        monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+        monkeypatch.setattr(socket, "create_connection", create_connection)
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)

@@ -184,9 +184,12 @@ def summary_features(signal: np.ndarray, config: Mapping[str, Any]) -> np.ndarra
     centroid = (mag @ freqs) / total
     bandwidth = np.sqrt((mag * (freqs[None, :] - centroid[:, None]) ** 2).sum(axis=1) / total)
     parts = [
-        lm.mean(axis=1), lm.std(axis=1),
-        mfcc.mean(axis=1), mfcc.std(axis=1),
-        dmfcc.mean(axis=1), dmfcc.std(axis=1),
+        lm.mean(axis=1),
+        lm.std(axis=1),
+        mfcc.mean(axis=1),
+        mfcc.std(axis=1),
+        dmfcc.mean(axis=1),
+        dmfcc.std(axis=1),
     ]
     for series in (zcr, rms, centroid / sr, bandwidth / sr):
         parts.append(np.array([series.mean(), series.std()]))

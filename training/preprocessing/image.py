@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from training.preprocessing import InputError
+
 # ImageNet statistics: torchvision-style normalisation the classifier is fine-tuned with.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -22,7 +24,7 @@ LETTERBOX_FILL = 114  # ultralytics' gray padding
 MAX_PIXELS = 64_000_000
 
 
-class ImageDecodeError(ValueError):
+class ImageDecodeError(InputError):
     """The bytes are not a complete, supported image."""
 
 
@@ -44,6 +46,15 @@ def decode_image(source: bytes | bytearray | str | Path) -> Image.Image:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageDecodeError(f"not a valid image: {exc}") from exc
+
+
+def warmup_example(width: int, height: int) -> dict[str, str]:
+    """A gray PNG stored base64 in bundle.json (the predictors' warmup request)."""
+    import base64
+
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), (128, 128, 128)).save(buf, format="PNG")
+    return {"base64": base64.b64encode(buf.getvalue()).decode("ascii")}
 
 
 # ----------------------------------------------------------------------------- classification
@@ -215,7 +226,10 @@ def box_to_yolo(
 
 
 def yolo_to_box(line: str, *, width: int, height: int) -> tuple[int, float, float, float, float]:
-    """Inverse of :func:`box_to_yolo`: (label_index, xmin, ymin, xmax, ymax) in pixels."""
+    """Inverse of :func:`box_to_yolo`: (label_index, xmin, ymin, xmax, ymax) in pixels, rounded to
+    1e-4 px so a box survives the round trip exactly (10 decimals in the text, float error below)."""
     parts = line.split()
     cls, cx, cy, w, h = int(parts[0]), *(float(p) for p in parts[1:5])
-    return (cls, (cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height)
+    coords = ((cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height)
+    x0, y0, x1, y1 = (round(v, 4) + 0.0 for v in coords)  # + 0.0 turns -0.0 into 0.0
+    return cls, x0, y0, x1, y1

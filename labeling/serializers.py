@@ -1,0 +1,153 @@
+"""Input and output shapes of the labelling API; ``sample_representation`` is the one
+sample JSON (same shape as the samples API) returned after every annotation change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from datasets.models import DatasetVersion, Sample
+from labeling.models import Annotation, Label
+
+
+def annotation_objects(annotations: list[Annotation]) -> list[dict[str, Any]]:
+    return [
+        {
+            "label": a.label.name,
+            "bbox": a.bbox,
+            "annotated_by": a.annotated_by,
+            "confidence": a.confidence,
+        }
+        for a in annotations
+        if a.xmin is not None
+    ]
+
+
+def sample_representation(sample: Sample, annotations: list[Annotation] | None = None) -> dict[str, Any]:
+    """The sample as the samples API shows it, with its labels, boxes and revision.
+
+    ``annotations`` (with ``label`` selected) saves a query when the caller has them;
+    otherwise they are read, ordered as stored.
+    """
+    if annotations is None:
+        annotations = list(Annotation.objects.filter(sample=sample).select_related("label").order_by("created_at", "id"))
+    labels = sorted({a.label.name for a in annotations})
+    return {
+        "id": str(sample.pk),
+        "dataset": str(sample.dataset_id),
+        "name": sample.name,
+        "source": sample.source,
+        "line_number": sample.line_number,
+        "status": sample.status,
+        "labeled": sample.labeled,
+        "revision": sample.revision,
+        "size": sample.size,
+        "format": sample.format,
+        "width": sample.width,
+        "height": sample.height,
+        "duration": sample.duration,
+        "text": sample.text,
+        "label_reason": sample.label_reason,
+        "labels": labels,
+        "objects": annotation_objects(annotations),
+        "created_at": sample.created_at.isoformat() if sample.created_at else None,
+        "updated_at": sample.updated_at.isoformat() if sample.updated_at else None,
+    }
+
+
+class LabelSerializer(serializers.ModelSerializer):
+    count = serializers.IntegerField(read_only=True, default=0)
+
+    class Meta:
+        model = Label
+        fields = ["id", "name", "color", "shortcut", "count", "created_at"]
+        read_only_fields = fields
+
+
+class LabelCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    color = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    shortcut = serializers.CharField(max_length=10, required=False, allow_blank=True, default="")
+
+
+class LabelUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    color = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    shortcut = serializers.CharField(max_length=10, required=False, allow_blank=True)
+
+
+class LabelDeleteResultSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    mode = serializers.CharField()
+    annotations_deleted = serializers.IntegerField()
+    samples_deleted = serializers.IntegerField()
+    files_deleted = serializers.ListField(child=serializers.CharField())
+    files_kept = serializers.ListField(child=serializers.DictField())
+    storage_errors = serializers.ListField(child=serializers.DictField())
+
+
+class BoxObjectSerializer(serializers.Serializer):
+    label = serializers.CharField(max_length=200)
+    bbox = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4)
+
+
+class AnnotationsPutSerializer(serializers.Serializer):
+    labels = serializers.ListField(child=serializers.CharField(max_length=200), required=False)
+    objects = BoxObjectSerializer(many=True, required=False)
+
+
+class BatchSerializer(serializers.Serializer):
+    sample_ids = serializers.ListField(child=serializers.UUIDField(), allow_empty=False)
+    add = serializers.ListField(child=serializers.CharField(max_length=200), required=False, default=list)
+    remove = serializers.ListField(child=serializers.CharField(max_length=200), required=False, default=list)
+
+
+class BatchResultSerializer(serializers.Serializer):
+    updated = serializers.IntegerField()
+    samples = serializers.ListField(child=serializers.DictField())
+
+
+class SampleAnnotationsSerializer(serializers.Serializer):
+    """Schema only: the dict built by :func:`sample_representation`."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    source = serializers.CharField()
+    status = serializers.CharField()
+    labeled = serializers.BooleanField()
+    revision = serializers.IntegerField()
+    labels = serializers.ListField(child=serializers.CharField())
+    objects = serializers.ListField(child=serializers.DictField())
+
+
+class DatasetVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DatasetVersion
+        fields = [
+            "id", "dataset", "name", "number", "train_ratio", "seed", "manifest_path", "counts", "params",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class VersionPublishSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True)
+    train_ratio = serializers.FloatField(required=False, default=0.8)
+    seed = serializers.IntegerField(required=False, default=0, min_value=0)
+    label_column = serializers.CharField(max_length=20, required=False, allow_null=True)
+    label_type = serializers.CharField(max_length=10, required=False, allow_null=True)
+
+
+class ExportCreateSerializer(serializers.Serializer):
+    version = serializers.UUIDField(required=False, allow_null=True)
+    format = serializers.ChoiceField(choices=["voc", "coco", "yolo", "folders", "manifest"])
+    target = serializers.ChoiceField(choices=["storage", "zip"], default="zip")
+    path = serializers.CharField(max_length=1100, required=False, allow_blank=True)
+
+
+class LabelStatsSerializer(serializers.Serializer):
+    labels = serializers.ListField(child=serializers.DictField())
+    labeled = serializers.IntegerField()
+    unlabeled = serializers.IntegerField()
+    train_ready = serializers.DictField()

@@ -1,0 +1,82 @@
+"""Real-time services: a deployed model version, its call log and latency histogram."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from exeml.tenancy.scoping import TenantOwned
+
+
+class ServiceStatus(models.TextChoices):
+    DEPLOYING = "deploying"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+# The only status changes allowed; serving.services.service_transition enforces them.
+SERVICE_TRANSITIONS: dict[str, set[str]] = {
+    ServiceStatus.DEPLOYING: {ServiceStatus.RUNNING, ServiceStatus.FAILED, ServiceStatus.STOPPING, ServiceStatus.STOPPED},
+    ServiceStatus.RUNNING: {ServiceStatus.STOPPING, ServiceStatus.STOPPED, ServiceStatus.FAILED},
+    ServiceStatus.STOPPING: {ServiceStatus.STOPPED},
+    ServiceStatus.STOPPED: {ServiceStatus.DEPLOYING},
+    ServiceStatus.FAILED: {ServiceStatus.DEPLOYING, ServiceStatus.STOPPED},
+}
+ACTIVE_STATUSES = (ServiceStatus.DEPLOYING, ServiceStatus.RUNNING)
+
+# Upper bounds (ms) of the since-start latency histogram; the last bucket is open-ended.
+LATENCY_BUCKETS_MS: tuple[float, ...] = (
+    1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750,
+    1000, 1500, 2000, 3000, 5000, 10000, 20000, 40000, float("inf"),
+)
+
+
+class Service(TenantOwned):
+    name = models.CharField(max_length=64)
+    model_version = models.ForeignKey("training.ModelVersion", on_delete=models.CASCADE, related_name="services")
+    flavor = models.ForeignKey("tenancy.Flavor", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=ServiceStatus.choices, default=ServiceStatus.DEPLOYING)
+    auto_stop_enabled = models.BooleanField(default=True)
+    auto_stop_hours = models.FloatField(default=1.0)
+    stop_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    warning = models.TextField(blank=True)
+    invocation_times = models.BigIntegerField(default=0)
+    failed_times = models.BigIntegerField(default=0)
+    deploy_job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "stop_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+
+class ServiceCall(TenantOwned):
+    """One inference call; pruned after 24 h by the auto-stop beat task (bounded growth)."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="calls")
+    at = models.DateTimeField(db_index=True)
+    latency_ms = models.FloatField()
+    ok = models.BooleanField()
+
+    class Meta:
+        indexes = [models.Index(fields=["service", "at"])]
+
+
+class ServiceLatencyBucket(TenantOwned):
+    """Since-start latency histogram: one row per (service, bucket), incremented with F()."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="latency_buckets")
+    bucket = models.PositiveSmallIntegerField()  # index into LATENCY_BUCKETS_MS
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["service", "bucket"], name="uniq_service_latency_bucket")]

@@ -1,0 +1,182 @@
+"""Object detection trainer + predictor: ultralytics offline on tiny generated shapes."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("ultralytics")
+
+from serving.predictors import PredictionError, load_predictor  # noqa: E402
+from serving.predictors.detection import DetectionPredictor  # noqa: E402
+from training.preprocessing.image import (  # noqa: E402
+    box_to_yolo,
+    decode_detections,
+    decode_image,
+    letterbox,
+    letterbox_params,
+    unletterbox_boxes,
+    yolo_to_box,
+)
+from training.trainers import get_trainer  # noqa: E402
+from training.trainers.base import Box, TrainSample, TrainSpec  # noqa: E402
+from training.trainers.detection import WEIGHTS_FILE, detection_metrics, yolo_label_text  # noqa: E402
+
+from tests.trainers.vision_data import NetworkBlock, detection_samples  # noqa: E402
+
+LABELS = ("circle", "square")
+IMGSZ = 128
+
+
+def _fit(spec: TrainSpec, workdir: Path, budget: float):
+    return get_trainer("object_detection").fit(spec, workdir, time.monotonic() + budget, lambda phase, f: None)
+
+
+def test_box_round_trips_through_yolo_label_text():
+    line = box_to_yolo(1, 10, 20, 50, 80, width=128, height=96)
+    assert line.split()[0] == "1"
+    assert yolo_to_box(line, width=128, height=96) == (1, 10, 20, 50, 80)
+    odd = box_to_yolo(0, 3.25, 7.5, 101.75, 95.0, width=128, height=96)
+    assert yolo_to_box(odd, width=128, height=96) == (0, 3.25, 7.5, 101.75, 95.0)
+    sample = TrainSample(
+        id="a", usage="train", path="x.png",
+        boxes=(Box("square", 10, 20, 50, 80), Box("circle", -5, 0, 200, 40)),  # second one exceeds the image
+    )
+    text = yolo_label_text(sample, list(LABELS), 128, 96)
+    lines = text.strip().split("\n")
+    assert lines[0] == line
+    assert yolo_to_box(lines[1], width=128, height=96) == (0, 0, 0, 128, 40)  # clipped to the image
+
+
+def test_letterbox_round_trip_and_matches_ultralytics_arithmetic():
+    from PIL import Image
+
+    img = Image.new("RGB", (128, 96), (10, 20, 30))
+    x, lb = letterbox(img, 64)
+    assert x.shape == (1, 3, 64, 64) and lb == letterbox_params(128, 96, 64)
+    assert (lb.ratio, lb.pad_x, lb.pad_y) == (0.5, 0, 8)
+    assert np.allclose(x[0, :, 0, 0], 114 / 255) and np.allclose(x[0, :, 32, 32], np.array([10, 20, 30]) / 255)
+    boxes = np.array([[10.0, 20.0, 50.0, 80.0]])
+    inside = boxes * lb.ratio + np.array([lb.pad_x, lb.pad_y, lb.pad_x, lb.pad_y])
+    np.testing.assert_allclose(unletterbox_boxes(inside, lb), boxes, atol=1e-4)
+
+
+def test_detection_metrics_perfect_and_empty():
+    truth = [[(0, np.array([0, 0, 10, 10.0]))], [(1, np.array([5, 5, 20, 20.0]))]]
+    perfect = [
+        (np.array([[0, 0, 10, 10.0]]), np.array([0.9]), np.array([0])),
+        (np.array([[5, 5, 20, 20.0]]), np.array([0.8]), np.array([1])),
+    ]
+    metrics, evaluation = detection_metrics(truth, perfect, list(LABELS))
+    assert metrics["map50"] == pytest.approx(1.0, abs=0.01) and metrics["precision"] == 1.0
+    empty = [(np.zeros((0, 4)), np.zeros(0), np.zeros(0, dtype=int))] * 2
+    metrics, _ = detection_metrics(truth, empty, list(LABELS))
+    assert metrics == {"map50": 0.0, "map50_95": 0.0, "precision": 0.0, "recall": 0.0}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("det")
+    samples = detection_samples(root / "data", labels=LABELS, n_train=12, n_eval=4, size=(128, 96))
+    spec = TrainSpec(task_type="object_detection", labels=LABELS, samples=tuple(samples), threads=2, params={"imgsz": IMGSZ})
+    with pytest.MonkeyPatch.context() as mp:
+        block = NetworkBlock(mp)
+        result = _fit(spec, root / "work", 25)
+        attempts = list(block.attempts)
+    return spec, result, attempts
+
+
+def test_trains_offline_end_to_end(trained):
+    spec, result, attempts = trained
+    assert attempts == []  # no DNS lookup, no connection while training, exporting, evaluating
+    assert {"map50", "map50_95", "precision", "recall"} <= set(result.metrics)
+    ev = result.evaluation
+    assert ev["kind"] == "detection" and ev["labels"] == list(LABELS)
+    assert [p["label"] for p in ev["per_class"]] == list(LABELS)
+    assert set(ev["per_class"][0]) == {"label", "ap50", "ap50_95", "precision", "recall", "support"}
+    assert sum(p["support"] for p in ev["per_class"]) == sum(len(s.boxes) for s in spec.split("eval"))
+    assert [p["sample_id"] for p in result.eval_predictions] == [s.id for s in spec.split("eval")]
+    assert set(result.eval_predictions[0]["predicted"]) == {"detection_classes", "detection_boxes", "detection_scores"}
+    bundle = json.loads((result.bundle_dir / "bundle.json").read_text())
+    assert bundle["preprocessing"] == {"kind": "letterbox", "size": IMGSZ, "fill": 114, "scale": 1 / 255}
+    assert bundle["postprocessing"]["conf_threshold"] == 0.25
+    assert bundle["train_params"]["epochs"] >= 1
+    assert (result.bundle_dir / "model.onnx").is_file() and (result.bundle_dir / WEIGHTS_FILE).is_file()
+
+
+def test_onnx_equals_torch_forward(trained):
+    import onnxruntime as ort
+    import torch
+
+    from training.trainers.yolo_bootstrap import yolo_class
+
+    spec, result, _ = trained
+    model = yolo_class()(str(result.bundle_dir / WEIGHTS_FILE), task="detect").model.float().eval()
+    session = ort.InferenceSession(str(result.bundle_dir / "model.onnx"), providers=["CPUExecutionProvider"])
+    for s in spec.split("eval"):
+        x, lb = letterbox(decode_image(s.path), IMGSZ)
+        with torch.no_grad():
+            out = model(torch.from_numpy(x))
+        raw_torch = (out[0] if isinstance(out, tuple | list) else out).numpy()
+        raw_onnx = session.run(None, {session.get_inputs()[0].name: x})[0]
+        assert raw_onnx.shape == raw_torch.shape == (1, 4 + len(LABELS), raw_onnx.shape[2])
+        np.testing.assert_allclose(raw_onnx[0, :4], raw_torch[0, :4], atol=2e-2)  # pixels
+        np.testing.assert_allclose(raw_onnx[0, 4:], raw_torch[0, 4:], atol=1e-3)  # scores
+        b_onnx, s_onnx, c_onnx = decode_detections(raw_onnx, lb, conf_threshold=0.01)
+        b_torch, s_torch, c_torch = decode_detections(raw_torch, lb, conf_threshold=0.01)
+        n = min(len(s_onnx), len(s_torch), 5)
+        np.testing.assert_array_equal(c_onnx[:n], c_torch[:n])
+        np.testing.assert_allclose(b_onnx[:n], b_torch[:n], atol=0.1)
+
+
+def test_predictor_serves_the_evaluation_predictions(trained):
+    spec, result, _ = trained
+    predictor = load_predictor(result.bundle_dir)
+    assert isinstance(predictor, DetectionPredictor)
+    assert set(predictor.warmup()) == {"detection_classes", "detection_boxes", "detection_scores"}
+    for s, expected in zip(spec.split("eval"), result.eval_predictions, strict=True):
+        response = predictor.predict({"images": Path(s.path).read_bytes()})
+        assert response == expected["predicted"]
+        for box in response["detection_boxes"]:  # [y_min, x_min, y_max, x_max] inside the sent image
+            assert 0 <= box[0] <= box[2] <= s.height and 0 <= box[1] <= box[3] <= s.width
+
+
+def test_predictor_rejects_text_and_truncated_images(trained, tmp_path):
+    spec, result, _ = trained
+    predictor = DetectionPredictor(result.bundle_dir)
+    with pytest.raises(PredictionError):
+        predictor.predict(b"name,value\n1,2\n")
+    png = Path(spec.split("eval")[0].path).read_bytes()
+    with pytest.raises(PredictionError):
+        predictor.predict(png[: len(png) // 2])
+
+
+def test_incremental_training_starts_from_previous_weights(trained, tmp_path):
+    import torch
+
+    from training.trainers.detection import weights_checksum
+    from training.trainers.yolo_bootstrap import yolo_class
+
+    spec, result, _ = trained
+    previous = yolo_class()(str(result.bundle_dir / WEIGHTS_FILE), task="detect").model.float()
+    samples = detection_samples(tmp_path / "data", labels=LABELS, n_train=6, n_eval=2, seed=5)
+    spec2 = TrainSpec(
+        task_type="object_detection",
+        labels=LABELS,
+        samples=tuple(samples),
+        threads=2,
+        base_bundle_dir=str(result.bundle_dir),
+        params={"imgsz": IMGSZ},
+    )
+    result2 = _fit(spec2, tmp_path / "work", 12)
+    params = json.loads((result2.bundle_dir / "bundle.json").read_text())["train_params"]
+    assert params["incremental_from"] == str(result.bundle_dir)
+    assert params["initial_weights_checksum"] == pytest.approx(weights_checksum(previous), rel=1e-6)
+    fresh = yolo_class()("yolov8n.yaml", task="detect").model
+    assert weights_checksum(fresh) != pytest.approx(weights_checksum(previous), rel=1e-3)
+    assert torch.get_num_threads() >= 1

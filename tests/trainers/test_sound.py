@@ -1,0 +1,126 @@
+"""Sound classification trainer + predictor on tiny generated clips (tones, noise, chirps)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("lightgbm")
+
+from serving.predictors import PredictionError, load_predictor  # noqa: E402
+from training.preprocessing import audio  # noqa: E402
+from training.trainers import get_trainer  # noqa: E402
+from training.trainers.base import StopTraining, TrainSpec  # noqa: E402
+
+from tests.trainers.ml_data import SOUND_LABELS, sound_samples, wav_bytes  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    return sound_samples(tmp_path_factory.mktemp("wav"))
+
+
+def _spec(samples, **kwargs) -> TrainSpec:
+    kwargs.setdefault("threads", 1)
+    return TrainSpec(task_type="sound_classification", labels=SOUND_LABELS, samples=samples, **kwargs)
+
+
+def _fit(spec: TrainSpec, workdir: Path, budget: float, progress=lambda phase, f: None):
+    return get_trainer("sound_classification").fit(spec, workdir, time.monotonic() + budget, progress)
+
+
+def _assert_served_like_evaluated(result, spec: TrainSpec) -> None:
+    predictor = load_predictor(result.bundle_dir)
+    assert predictor.warmup()["predicted_label"] in SOUND_LABELS
+    paths = {s.id: s.path for s in spec.split("eval")}
+    assert len(result.eval_predictions) == len(paths)
+    for expected in result.eval_predictions:
+        served = predictor.predict(Path(paths[expected["sample_id"]]).read_bytes())
+        assert served["predicted_label"] == expected["predicted"]
+        assert served["score"] == pytest.approx(expected["score"], abs=1e-6)
+
+
+def test_resampler_keeps_a_tone_and_features_are_deterministic():
+    rate = 22050
+    t = np.arange(int(1.2 * rate)) / rate
+    data = wav_bytes(0.5 * np.sin(2 * np.pi * 440 * t), rate)
+    signal = audio.load_signal(data, audio.DEFAULT_CONFIG)
+    assert len(signal) == int(len(t) * 16000 // rate)
+    ref = 0.5 * np.sin(2 * np.pi * 440 * np.arange(len(signal)) / 16000)
+    assert np.max(np.abs(signal[500:-500] - ref[500:-500])) < 1e-3
+    first = audio.features_from_wav(data, audio.DEFAULT_CONFIG)
+    assert np.array_equal(first, audio.features_from_wav(data, audio.DEFAULT_CONFIG))
+    spectrogram = audio.features_from_wav(data, {**audio.DEFAULT_CONFIG, "features": "log_mel"})
+    assert spectrogram.shape == (1, audio.N_MELS, 201)  # 2 s padded at a 10 ms hop
+
+
+def test_lightgbm_model_serves_what_training_evaluated(samples, tmp_path):
+    spec = _spec(samples, preference="balance")
+    result = _fit(spec, tmp_path / "work", 8.0)
+    assert {"accuracy", "precision", "recall", "f1"} <= set(result.metrics)
+    assert result.metrics["accuracy"] >= 0.8
+    ev = result.evaluation
+    assert len(ev["per_class"]) == 3 and np.asarray(ev["confusion_matrix"]).shape == (3, 3)
+    assert ev["onnx_check"]["labels_equal"] and ev["onnx_check"]["max_abs_diff"] < 1e-4
+    bundle = json.loads((result.bundle_dir / "bundle.json").read_text())
+    assert bundle["train_params"]["model"] == "lgbm" and bundle["preprocessing"]["features"] == "summary"
+    _assert_served_like_evaluated(result, spec)
+
+
+def test_incremental_training_continues_the_previous_model(samples, tmp_path):
+    first = _fit(_spec(samples, params={"max_rounds": 3}), tmp_path / "v1", 5.0)
+    base_rounds = json.loads((first.bundle_dir / "bundle.json").read_text())["train_params"]["total_rounds"]
+    assert base_rounds == 3
+    second = _fit(_spec(samples, base_bundle_dir=str(first.bundle_dir)), tmp_path / "v2", 8.0)
+    params = json.loads((second.bundle_dir / "bundle.json").read_text())["train_params"]
+    assert params["incremental"] is True
+    assert params["total_rounds"] == base_rounds + params["new_rounds"] > base_rounds
+    assert any("incremental" in line for line in second.log)
+    assert second.metrics["accuracy"] >= first.metrics["accuracy"]
+
+
+def test_cnn_recipe_exports_and_continues(samples, tmp_path):
+    pytest.importorskip("torch")
+    spec = _spec(samples, preference="accuracy_first", params={"max_epochs": 3})
+    first = _fit(spec, tmp_path / "v1", 20.0)
+    assert (first.bundle_dir / "cnn.pt").is_file()
+    check = first.evaluation["onnx_check"]
+    assert check["labels_equal"] and check["max_abs_diff"] < 1e-4
+    _assert_served_like_evaluated(first, spec)
+    spec2 = _spec(samples, preference="accuracy_first", params={"max_epochs": 1}, base_bundle_dir=str(first.bundle_dir))
+    second = _fit(spec2, tmp_path / "v2", 20.0)
+    assert any("initialised from the previous version" in line for line in second.log)
+
+
+def test_deadline_already_reached_still_yields_a_model(samples, tmp_path):
+    result = _fit(_spec(samples), tmp_path / "work", 0.01)
+    assert result.stopped_by_deadline
+    assert (result.bundle_dir / "model.onnx").is_file()
+    assert len(result.eval_predictions) == len(_spec(samples).split("eval"))
+
+
+def test_stop_request_propagates(samples, tmp_path):
+    def progress(phase, fraction):
+        if phase == "training":
+            raise StopTraining()
+
+    with pytest.raises(StopTraining):
+        _fit(_spec(samples), tmp_path / "work", 10.0, progress)
+
+
+def test_predictor_rejects_malformed_input(samples, tmp_path):
+    result = _fit(_spec(samples, params={"max_rounds": 5}), tmp_path / "work", 3.0)
+    predictor = load_predictor(result.bundle_dir)
+    t = np.arange(16000) / 16000
+    with pytest.raises(PredictionError, match="16-bit"):
+        predictor.predict(wav_bytes(0.3 * np.sin(2 * np.pi * 440 * t), 16000, subtype="PCM_U8"))
+    with pytest.raises(PredictionError, match="WAV"):
+        predictor.predict(b'{"text": "this is text, not a WAV file at all........"}')
+    with pytest.raises(PredictionError):
+        predictor.predict({"text": "hello"})
+    with pytest.raises(PredictionError):
+        predictor.predict(b"RIFF\x00\x00\x00\x00WAVEfmt " + b"\x00" * 40)  # truncated header
