@@ -1,0 +1,135 @@
+// The one place that speaks HTTP. Everything else goes through the typed modules beside it.
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly body: unknown;
+  constructor(status: number, body: unknown, message: string) {
+    super(message);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+type Query = Record<string, string | number | boolean | undefined | null>;
+
+export interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  form?: FormData;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
+let unauthorizedHandler: (() => void) | null = null;
+
+/** Lets the auth layer drop to the login page when the session expires mid-use. */
+export function onUnauthorized(handler: (() => void) | null): void {
+  unauthorizedHandler = handler;
+}
+
+export function readCookie(cookieString: string, name: string): string | null {
+  for (const part of cookieString.split(";")) {
+    const [key, ...rest] = part.trim().split("=");
+    if (key === name) return decodeURIComponent(rest.join("="));
+  }
+  return null;
+}
+
+export function buildUrl(path: string, query?: Query): string {
+  if (!query) return path;
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || value === null || value === "") continue;
+    params.set(key, String(value));
+  }
+  const qs = params.toString();
+  return qs ? `${path}${path.includes("?") ? "&" : "?"}${qs}` : path;
+}
+
+/** Turns a DRF error body into one readable line. */
+export function describeError(body: unknown, fallback: string): string {
+  if (typeof body === "string" && body.trim()) return body.slice(0, 300);
+  if (body && typeof body === "object") {
+    const record = body as Record<string, unknown>;
+    if (typeof record.detail === "string") return record.detail;
+    const parts: string[] = [];
+    for (const [field, value] of Object.entries(record)) {
+      const text = Array.isArray(value) ? value.map(String).join(" ") : typeof value === "string" ? value : "";
+      if (text) parts.push(field === "non_field_errors" ? text : `${field}: ${text}`);
+    }
+    if (parts.length) return parts.join("; ");
+  }
+  return fallback;
+}
+
+/**
+ * 401, or the 403 DRF gives when session auth comes first and nobody is logged in; a 403
+ * for a role or quota keeps the user where they are.
+ */
+export function isSessionLost(status: number, body: unknown): boolean {
+  if (status === 401) return true;
+  const detail = body && typeof body === "object" ? (body as { detail?: unknown }).detail : undefined;
+  return status === 403 && typeof detail === "string" && /credentials were not provided|not authenticated/i.test(detail);
+}
+
+async function csrfToken(): Promise<string | null> {
+  let token = readCookie(document.cookie, "csrftoken");
+  if (!token) {
+    await fetch("/api/v1/auth/csrf", { credentials: "same-origin" });
+    token = readCookie(document.cookie, "csrftoken");
+  }
+  return token;
+}
+
+export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json", ...options.headers };
+  let body: BodyInit | undefined;
+  if (options.form) {
+    body = options.form;
+  } else if (options.body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(options.body);
+  }
+  if (!SAFE.has(method)) {
+    const token = await csrfToken();
+    if (token) headers["X-CSRFToken"] = token;
+  }
+  const response = await fetch(buildUrl(path, options.query), {
+    method,
+    headers,
+    body,
+    credentials: "same-origin",
+    signal: options.signal,
+  });
+  const text = await response.text();
+  let parsed: unknown = undefined;
+  if (text) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = text;
+    }
+  }
+  if (!response.ok) {
+    if (isSessionLost(response.status, parsed) && unauthorizedHandler && !path.startsWith("/api/v1/auth/")) unauthorizedHandler();
+    throw new ApiError(response.status, parsed, describeError(parsed, `${response.status} ${response.statusText}`));
+  }
+  return parsed as T;
+}
+
+export const http = {
+  get: <T>(path: string, query?: Query, signal?: AbortSignal) => request<T>("GET", path, { query, signal }),
+  post: <T>(path: string, body?: unknown, headers?: Record<string, string>) =>
+    request<T>("POST", path, { body: body ?? {}, headers }),
+  put: <T>(path: string, body: unknown, headers?: Record<string, string>) => request<T>("PUT", path, { body, headers }),
+  patch: <T>(path: string, body: unknown) => request<T>("PATCH", path, { body }),
+  del: <T = void>(path: string, query?: Query) => request<T>("DELETE", path, { query }),
+  upload: <T>(path: string, form: FormData) => request<T>("POST", path, { form }),
+};
+
+export function errorText(err: unknown): string {
+  if (err instanceof ApiError) return err.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,57 @@
+import { http } from "./client";
+import { asList, asPage } from "./lists";
+import type {
+  Dataset, Job, Label, LabelDeleteMode, LabelStats, Page, Preview, ProjectType, Sample, UploadResult,
+} from "./types";
+
+const base = (id: string) => `/api/v1/datasets/${id}`;
+
+export function isJob(value: unknown): value is Job {
+  return !!value && typeof value === "object" && "kind" in value && "status" in value && "id" in value;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls a job until it ends. */
+export async function waitForJob(jobId: string, onProgress?: (job: Job) => void, intervalMs = 1000): Promise<Job> {
+  for (;;) {
+    const job = await datasetsApi.job(jobId);
+    onProgress?.(job);
+    if (job.status === "succeeded" || job.status === "failed") return job;
+    await sleep(intervalMs);
+  }
+}
+
+export const datasetsApi = {
+  list: async (q: { type?: ProjectType; page?: number; page_size?: number } = {}) =>
+    asPage(await http.get<Page<Dataset> | Dataset[]>("/api/v1/datasets", q)),
+  get: (id: string) => http.get<Dataset>(base(id)),
+  remove: (id: string) => http.del(base(id)),
+  sync: (id: string) => http.post<Job>(`${base(id)}/sync`),
+  job: (jobId: string) => http.get<Job>(`/api/v1/jobs/${jobId}`),
+  samples: async (id: string, q: { labeled?: boolean; label?: string; page?: number; page_size?: number }) =>
+    asPage(await http.get<Page<Sample> | Sample[]>(`${base(id)}/samples`, q)),
+  sample: (id: string, sid: string) => http.get<Sample>(`${base(id)}/samples/${sid}`),
+  /** 201 answers {accepted, rejected}; 202 answers an import job to follow. */
+  upload: (id: string, files: File[]) => {
+    const form = new FormData();
+    for (const file of files) form.append("files", file, file.name);
+    return http.upload<UploadResult | Job>(`${base(id)}/samples`, form);
+  },
+  deleteSamples: (id: string, ids: string[], deleteSource: boolean) =>
+    http.post<void>(`${base(id)}/samples/delete`, { ids, delete_source: deleteSource }),
+  /** Sends the revision the user edited; a 409 carries the current sample. */
+  annotate: (id: string, sample: Pick<Sample, "id" | "revision">, body: { labels: string[] } | { objects: Sample["objects"] }) =>
+    http.put<Sample>(`${base(id)}/samples/${sample.id}/annotations`, body, { "If-Match": String(sample.revision) }),
+  batch: (id: string, sampleIds: string[], add: string[], remove: string[]) =>
+    http.post<unknown>(`${base(id)}/annotations/batch`, { sample_ids: sampleIds, add, remove }),
+  labels: async (id: string) => asList(await http.get<Label[] | Page<Label>>(`${base(id)}/labels`)),
+  addLabel: (id: string, label: { name: string; color?: string; shortcut?: string | null }) =>
+    http.post<Label>(`${base(id)}/labels`, label),
+  patchLabel: (id: string, name: string, body: { name?: string; color?: string; shortcut?: string | null }) =>
+    http.patch<Label>(`${base(id)}/labels/${encodeURIComponent(name)}`, body),
+  deleteLabel: (id: string, name: string, mode: LabelDeleteMode) =>
+    http.del(`${base(id)}/labels/${encodeURIComponent(name)}`, { mode }),
+  labelStats: (id: string) => http.get<LabelStats>(`${base(id)}/label-stats`),
+  preview: (id: string) => http.get<Preview>(`${base(id)}/preview`),
+};

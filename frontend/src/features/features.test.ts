@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import type { Label } from "../api/types";
+import { shortcutKeys } from "./labeling/SoundLabeler";
+import { quotaRows } from "./pages/UsagePage";
+import { curlExample } from "./serving/ApiExample";
+import { predictiveTemplate } from "./serving/TestPanel";
+import { thresholdCsv } from "./training/charts";
+
+const label = (name: string, shortcut: string | null = null): Label => ({ name, color: "#000000", shortcut, count: 0 });
+
+describe("sound shortcuts", () => {
+  it("uses a label's own key and numbers the rest, skipping taken digits", () => {
+    const keys = shortcutKeys([label("dog", "d"), label("cat"), label("bird", "1"), label("cow")]);
+    expect(keys.get("d")).toBe("dog");
+    expect(keys.get("1")).toBe("bird");
+    expect(keys.get("2")).toBe("cat");
+    expect(keys.get("3")).toBe("cow");
+  });
+  it("matches case-insensitively", () => {
+    expect(shortcutKeys([label("dog", "D")]).get("d")).toBe("dog");
+  });
+});
+
+describe("usage quotas", () => {
+  it("reads a list or an object", () => {
+    expect(quotaRows([{ name: "projects", limit: 10, used: 2 }])).toEqual([{ name: "projects", limit: 10, used: 2 }]);
+    expect(quotaRows({ gpu_minutes: { limit: 600, used: 5 }, services: 3 })).toEqual([
+      { name: "gpu_minutes", limit: 600, used: 5 },
+      { name: "services", limit: 3, used: undefined },
+    ]);
+    expect(quotaRows(null)).toEqual([]);
+  });
+});
+
+describe("service test helpers", () => {
+  it("fills the predictive body from a preview row with the label column blank", () => {
+    const body = JSON.parse(predictiveTemplate(["attr_1", "attr_2", "attr_3"], [58, "management", "yes"], "attr_3"));
+    expect(body).toEqual({ data: { count: 1, req_data: [{ attr_1: "58", attr_2: "management", attr_3: "" }] } });
+  });
+  it("writes a curl call with the token header and the right field", () => {
+    const img = curlExample({ id: "s1", url: "/v1/infers/s1", task_type: "image_classification" }, "http://h");
+    expect(img).toContain('"http://h/v1/infers/s1"');
+    expect(img).toContain("X-Auth-Token");
+    expect(img).toContain("images=@");
+    expect(curlExample({ id: "s1", url: "", task_type: "sound_classification" }, "http://h")).toContain("files=@");
+    expect(curlExample({ id: "s1", url: "https://x/v1/infers/s1", task_type: "text_classification" }, "http://h")).toContain('"https://x/v1/infers/s1"');
+  });
+});
+
+describe("threshold csv", () => {
+  it("has one row per point", () => {
+    const csv = thresholdCsv([{ threshold: 0.5, precision: 0.8, recall: 0.7, f1: 0.75, tpr: 0.7, fpr: 0.1 }]);
+    expect(csv).toBe("threshold,precision,recall,f1,tpr,fpr\n0.5,0.8,0.7,0.75,0.7,0.1\n");
+  });
+});

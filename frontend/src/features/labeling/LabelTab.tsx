@@ -1,0 +1,220 @@
+import { useEffect, useRef, useState } from "react";
+import { Link } from "react-router-dom";
+import { datasetsApi } from "../../api/datasets";
+import type { Project, Sample } from "../../api/types";
+import { ConfirmDialog, Empty, ErrorBox, Loading, Pager } from "../../components/ui";
+import { useLoad } from "../../lib/hooks";
+import { useAuth } from "../auth/AuthContext";
+import { useProject } from "../projects/ProjectPage";
+import { DetectionLabeler } from "./DetectionLabeler";
+import { LabelsPanel } from "./LabelsPanel";
+import { PredictivePreview } from "./PredictivePreview";
+import { SampleGrid } from "./SampleGrid";
+import { SelectionPanel } from "./SelectionPanel";
+import { SoundLabeler } from "./SoundLabeler";
+import { SyncButton } from "./SyncButton";
+import { TextLabeler } from "./TextLabeler";
+import { UploadDialog } from "./UploadDialog";
+import { useAnnotate } from "./useAnnotate";
+
+export function LabelTab() {
+  const { project, reloadProject } = useProject();
+  const { canWrite } = useAuth();
+  if (project.type === "predictive_analytics") return <PredictivePreview project={project} canWrite={canWrite} onSaved={reloadProject} />;
+  if (!project.dataset) return <ErrorBox message="This project has no dataset." />;
+  return <LabelWorkspace key={project.dataset.id} project={project} datasetId={project.dataset.id} canWrite={canWrite} onChanged={reloadProject} />;
+}
+
+type Tab = "unlabeled" | "labeled";
+
+function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: boolean; onChanged: () => Promise<void> }) {
+  const { project, datasetId, canWrite } = props;
+  const type = project.type;
+  const pageSize = type === "image_classification" || type === "object_detection" ? 24 : 20;
+  const [tab, setTab] = useState<Tab>("unlabeled");
+  const [page, setPage] = useState(1);
+  const [labelFilter, setLabelFilter] = useState<string | null>(null);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [uploading, setUploading] = useState(false);
+  const [deleting, setDeleting] = useState(false);
+  const [deleteSource, setDeleteSource] = useState(false);
+  const [editIndex, setEditIndex] = useState<number | null>(null);
+  const openAfterLoad = useRef<"first" | "last" | null>(null);
+  const dirty = useRef(false);
+
+  const dataset = useLoad(() => datasetsApi.get(datasetId), [datasetId]);
+  const labels = useLoad(() => datasetsApi.labels(datasetId), [datasetId]);
+  const samples = useLoad(
+    () => datasetsApi.samples(datasetId, { labeled: tab === "labeled", label: tab === "labeled" ? labelFilter ?? undefined : undefined, page, page_size: pageSize }),
+    [datasetId, tab, page, labelFilter],
+  );
+  const { save, dialog } = useAnnotate(datasetId);
+
+  useEffect(() => setSelected(new Set()), [tab, page, labelFilter]);
+  // Samples that left the page (labeled, deleted) leave the selection too.
+  useEffect(() => {
+    const ids = new Set(samples.data?.results.map((s) => s.id) ?? []);
+    setSelected((s) => ([...s].every((x) => ids.has(x)) ? s : new Set([...s].filter((x) => ids.has(x)))));
+  }, [samples.data]);
+
+  // Moving across a page edge in the detection editor opens the first/last image of the new page.
+  useEffect(() => {
+    if (!samples.data || !openAfterLoad.current) return;
+    const n = samples.data.results.length;
+    setEditIndex(n ? (openAfterLoad.current === "first" ? 0 : n - 1) : null);
+    openAfterLoad.current = null;
+  }, [samples.data]);
+
+  const leaveOk = () => !dirty.current || window.confirm("This page has unsaved labels. Leave without saving?");
+  const goTab = (t: Tab) => { if (t !== tab && leaveOk()) { setTab(t); setPage(1); setEditIndex(null); } };
+  const goPage = (p: number) => { if (leaveOk()) setPage(p); };
+
+  const refresh = async () => {
+    await Promise.all([samples.reload(), labels.reload(), dataset.reload()]);
+    void props.onChanged();
+  };
+  // Saving one sample updates it in place (so the list does not jump) and refreshes counts.
+  const onSaved = (s: Sample) => {
+    if (samples.data) samples.setData({ ...samples.data, results: samples.data.results.map((x) => (x.id === s.id ? s : x)) });
+    void labels.reload();
+    void dataset.reload();
+  };
+
+  const list = samples.data?.results ?? [];
+  const count = samples.data?.count ?? 0;
+  const pages = Math.max(1, Math.ceil(count / pageSize));
+  const onEdge = (direction: 1 | -1) => {
+    const next = page + direction;
+    if (next < 1 || next > pages) return;
+    openAfterLoad.current = direction === 1 ? "first" : "last";
+    setPage(next);
+  };
+  const toggle = (id: string) =>
+    setSelected((s) => {
+      const n = new Set(s);
+      if (n.has(id)) n.delete(id);
+      else n.add(id);
+      return n;
+    });
+  const allOnPage = list.length > 0 && list.every((s) => selected.has(s.id));
+  const selectedSamples = list.filter((s) => selected.has(s.id));
+  const d = dataset.data;
+
+  if (type === "object_detection" && editIndex !== null && list[editIndex]) {
+    return (
+      <>
+        <DetectionLabeler
+          datasetId={datasetId}
+          samples={list}
+          index={editIndex}
+          labels={labels.data ?? []}
+          canWrite={canWrite}
+          save={save}
+          onSaved={onSaved}
+          onLabelsChanged={() => void labels.reload()}
+          onIndex={setEditIndex}
+          onEdge={onEdge}
+          onClose={() => { setEditIndex(null); void refresh(); }}
+        />
+        {dialog}
+      </>
+    );
+  }
+
+  return (
+    <div className="label-tab">
+      <div className="toolbar wrap">
+        {canWrite && <button onClick={() => setUploading(true)} data-testid="add-files">Add files</button>}
+        {d && canWrite && <SyncButton dataset={d} onDone={refresh} />}
+        {canWrite && (
+          <button className="danger-outline" disabled={!selected.size} onClick={() => setDeleting(true)} data-testid="delete-samples">
+            Delete{selected.size ? ` (${selected.size})` : ""}
+          </button>
+        )}
+        <span className="spacer" />
+        <Link to="../train" className="button primary" data-testid="goto-train">Train ›</Link>
+      </div>
+      {d && <p className="muted small mono">Input {d.input_path} · Output {d.output_path}</p>}
+
+      <div className="label-layout">
+        <div className="label-main">
+          <div className="subtabs">
+            <button className={tab === "unlabeled" ? "active" : ""} onClick={() => goTab("unlabeled")} data-testid="tab-unlabeled">
+              Unlabeled <span className="count" data-testid="unlabeled-count">{d?.unlabeled_count ?? "…"}</span>
+            </button>
+            <button className={tab === "labeled" ? "active" : ""} onClick={() => goTab("labeled")} data-testid="tab-labeled">
+              Labeled <span className="count" data-testid="labeled-count">{d?.labeled_count ?? "…"}</span>
+            </button>
+            {tab === "labeled" && labelFilter && (
+              <button className="chip" onClick={() => setLabelFilter(null)} data-testid="label-filter-clear">label: {labelFilter} ×</button>
+            )}
+            <span className="spacer" />
+            <label className="small">
+              <input type="checkbox" checked={allOnPage} disabled={!list.length}
+                onChange={() => setSelected(allOnPage ? new Set() : new Set(list.map((s) => s.id)))} data-testid="select-page" />
+              {" "}Select current page
+            </label>
+          </div>
+          <ErrorBox message={samples.error} />
+          {!samples.data && !samples.error && <Loading what="samples" />}
+          {samples.data && list.length === 0 && (
+            <Empty>{tab === "unlabeled" ? "Nothing left to label. Add files or synchronize the data source." : "No labeled samples yet."}</Empty>
+          )}
+          {list.length > 0 && type === "image_classification" && (
+            <SampleGrid samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} />
+          )}
+          {list.length > 0 && type === "object_detection" && (
+            <SampleGrid samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} onOpen={setEditIndex} detection />
+          )}
+          {list.length > 0 && type === "sound_classification" && (
+            <SoundLabeler samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canWrite} save={save} onSaved={onSaved} onEdge={onEdge} />
+          )}
+          {list.length > 0 && type === "text_classification" && (
+            <TextLabeler samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canWrite} save={save} onSaved={onSaved}
+              onDirty={(v) => { dirty.current = v; }} />
+          )}
+          {samples.data && <Pager page={page} pageSize={pageSize} count={count} onPage={goPage} testId="sample-pager" />}
+        </div>
+        <aside className="label-side">
+          {(type === "image_classification" || type === "sound_classification") && (
+            <SelectionPanel datasetId={datasetId} type={type} selected={selectedSamples} labels={labels.data ?? []} canWrite={canWrite} onChanged={refresh} />
+          )}
+          {type === "object_detection" && (
+            <section className="side-panel"><p className="muted small">Click an image to draw boxes on it.</p></section>
+          )}
+          <LabelsPanel
+            datasetId={datasetId}
+            type={type}
+            labels={labels.data ?? []}
+            canWrite={canWrite}
+            onChanged={refresh}
+            activeFilter={tab === "labeled" ? labelFilter : null}
+            onFilter={(name) => { if (leaveOk()) { setTab("labeled"); setPage(1); setLabelFilter(name); } }}
+          />
+        </aside>
+      </div>
+
+      {uploading && <UploadDialog datasetId={datasetId} type={type} onClose={() => setUploading(false)} onUploaded={refresh} />}
+      {deleting && (
+        <ConfirmDialog
+          title="Delete samples"
+          danger
+          confirmLabel="Delete"
+          message={<>Delete {selected.size} sample{selected.size > 1 ? "s" : ""} and their labels? Deleted samples cannot be recovered.</>}
+          onConfirm={async () => {
+            await datasetsApi.deleteSamples(datasetId, [...selected], deleteSource);
+            setSelected(new Set());
+            await refresh();
+          }}
+          onClose={() => { setDeleting(false); setDeleteSource(false); }}
+        >
+          <label className="radio-line">
+            <input type="checkbox" checked={deleteSource} onChange={(e) => setDeleteSource(e.target.checked)} data-testid="delete-source-files" />
+            Also delete the source files from storage
+          </label>
+        </ConfirmDialog>
+      )}
+      {dialog}
+    </div>
+  );
+}

@@ -1,0 +1,108 @@
+import { useState } from "react";
+import { Link } from "react-router-dom";
+import { errorText } from "../../api/client";
+import { datasetsApi } from "../../api/datasets";
+import { projectsApi } from "../../api/projects";
+import type { Project } from "../../api/types";
+import { ErrorBox, Loading, Notice } from "../../components/ui";
+import { formatPercent } from "../../lib/format";
+import { useLoad } from "../../lib/hooks";
+
+/** Predictive analytics: preview the CSV (attr_1 … attr_N) and choose the label column and its type. */
+export function PredictivePreview(props: { project: Project; canWrite: boolean; onSaved: () => Promise<void> }) {
+  const datasetId = props.project.dataset?.id;
+  const preview = useLoad(() => (datasetId ? datasetsApi.preview(datasetId) : Promise.reject(new Error("This project has no dataset yet."))), [datasetId]);
+  const [column, setColumn] = useState(props.project.label_column ?? "");
+  const [kind, setKind] = useState<"discrete" | "continuous">(props.project.label_type ?? "discrete");
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  const columns = preview.data?.columns ?? [];
+  const chosen = columns.find((c) => c.name === column);
+  const hint =
+    kind === "continuous" && chosen && chosen.kind !== "numeric"
+      ? "A continuous label needs a numeric column."
+      : kind === "continuous" && chosen && chosen.distinct < 25
+        ? "A continuous label needs at least 25 distinct values."
+        : null;
+
+  const save = async () => {
+    setBusy(true);
+    setError(null);
+    setSaved(false);
+    try {
+      await projectsApi.patch(props.project.id, { label_column: column, label_type: kind });
+      setSaved(true);
+      await props.onSaved();
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="panel">
+      <div className="toolbar wrap">
+        <label className="inline-field">Label Column
+          <select value={column} onChange={(e) => { setColumn(e.target.value); setSaved(false); }} disabled={!props.canWrite} data-testid="label-column-select">
+            <option value="">— choose —</option>
+            {columns.map((c) => (
+              <option key={c.name} value={c.name} disabled={!c.valid} title={c.reason ?? undefined}>
+                {c.name}{c.valid ? "" : ` (${c.reason ?? "invalid"})`}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="inline-field">Label Column Data Type
+          <select value={kind} onChange={(e) => { setKind(e.target.value as "discrete" | "continuous"); setSaved(false); }} disabled={!props.canWrite} data-testid="label-type-select">
+            <option value="discrete">Discrete value (classification)</option>
+            <option value="continuous">Continuous value (regression)</option>
+          </select>
+        </label>
+        {props.canWrite && (
+          <button className="primary" disabled={!column || busy} onClick={save} data-testid="label-column-save">Save</button>
+        )}
+        {saved && <span className="ok small" data-testid="label-column-saved">Saved</span>}
+        <span className="spacer" />
+        <Link to="../train" className="button primary" data-testid="goto-train">Train ›</Link>
+      </div>
+      {hint && <Notice kind="warn">{hint} Training with a wrong type fails.</Notice>}
+      <ErrorBox message={error} />
+      <p className="muted small">
+        The label column is what the model predicts; the other valid columns are its inputs. Discrete labels train a
+        classifier (two values: a threshold curve; more: a confusion matrix); continuous ones a regressor (MAE, MSE, RMSE).
+      </p>
+      <ErrorBox message={preview.error} />
+      {!preview.data && !preview.error && <Loading what="preview" />}
+      {preview.data && (
+        <>
+          <p className="muted small">{preview.data.row_count} rows; showing the first {preview.data.rows.length}.</p>
+          <div className="table-scroll">
+            <table className="table compact" data-testid="preview-table">
+              <thead>
+                <tr>
+                  {columns.map((c) => (
+                    <th key={c.name} className={`${c.name === column ? "label-col" : ""}${c.valid ? "" : " invalid-col"}`} title={c.reason ?? undefined}>
+                      {c.name}
+                      <div className="muted small">{c.kind} · {c.distinct} distinct · {formatPercent(c.missing_share)} missing</div>
+                      {!c.valid && <div className="field-error small">{c.reason}</div>}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {preview.data.rows.map((row, i) => (
+                  <tr key={i}>
+                    {row.map((v, j) => <td key={j} className={columns[j]?.name === column ? "label-col" : ""}>{v ?? ""}</td>)}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,78 @@
+import { useEffect, useState } from "react";
+import { errorText } from "../../api/client";
+import { datasetsApi } from "../../api/datasets";
+import type { Dataset, Job } from "../../api/types";
+import { ErrorBox, ProgressBar } from "../../components/ui";
+import { useInterval } from "../../lib/hooks";
+
+const active = (job: Job | null) => !!job && (job.status === "queued" || job.status === "running");
+
+/** Synchronize Data Source: starts an import job and follows it until it ends. */
+export function SyncButton(props: { dataset: Dataset; disabled?: boolean; onDone: () => void }) {
+  const [job, setJob] = useState<Job | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [showErrors, setShowErrors] = useState(false);
+
+  // Pick up a sync that is still running from an earlier visit.
+  useEffect(() => {
+    const last = props.dataset.last_sync_job;
+    if (last && typeof last === "object" && active(last)) setJob(last);
+    else if (typeof last === "string") datasetsApi.job(last).then((j) => active(j) && setJob(j)).catch(() => undefined);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [props.dataset.id]);
+
+  useInterval(
+    async () => {
+      if (!job) return;
+      try {
+        const next = await datasetsApi.job(job.id);
+        setJob(next);
+        if (!active(next)) props.onDone();
+      } catch (err) {
+        setError(errorText(err));
+      }
+    },
+    1000,
+    active(job),
+  );
+
+  const start = async () => {
+    setError(null);
+    setShowErrors(false);
+    try {
+      setJob(await datasetsApi.sync(props.dataset.id));
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+
+  const running = active(job);
+  return (
+    <div className="sync">
+      <button onClick={start} disabled={props.disabled || running} data-testid="sync-button">
+        {running ? "Synchronizing…" : "Synchronize Data Source"}
+      </button>
+      {job && (
+        <div className="sync-status" data-testid="sync-status" data-status={job.status}>
+          <ProgressBar value={job.status === "succeeded" ? 1 : job.progress} testId="sync-progress" label={running ? undefined : job.status} />
+          {!running && job.counts && (
+            <span className="muted small" data-testid="sync-counts">
+              {Object.entries(job.counts).map(([k, v]) => `${k.replace(/_/g, " ")}: ${v}`).join(" · ")}
+            </span>
+          )}
+          {job.errors?.length > 0 && (
+            <button className="link danger" onClick={() => setShowErrors((s) => !s)} data-testid="sync-errors-toggle">
+              {job.errors.length} file{job.errors.length > 1 ? "s" : ""} rejected
+            </button>
+          )}
+        </div>
+      )}
+      {showErrors && job && (
+        <ul className="errors-list" data-testid="sync-errors">
+          {job.errors.map((e, i) => <li key={i}><span className="mono">{e.file}</span>: {e.reason}</li>)}
+        </ul>
+      )}
+      <ErrorBox message={error} />
+    </div>
+  );
+}

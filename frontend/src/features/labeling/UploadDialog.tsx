@@ -1,0 +1,121 @@
+import { useState, type DragEvent } from "react";
+import { errorText } from "../../api/client";
+import { datasetsApi, isJob, waitForJob } from "../../api/datasets";
+import type { ProjectType, UploadResult } from "../../api/types";
+import { ErrorBox, Modal, ProgressBar } from "../../components/ui";
+import { checkFile, formatBytes, planBatches, uploadRules } from "../../lib/upload";
+
+interface Picked {
+  file: File;
+  problem: string | null;
+}
+
+export function UploadDialog(props: { datasetId: string; type: ProjectType; onClose: () => void; onUploaded: () => void }) {
+  const rules = uploadRules(props.type);
+  const [picked, setPicked] = useState<Picked[]>([]);
+  const [dragging, setDragging] = useState(false);
+  const [progress, setProgress] = useState<number | null>(null);
+  const [result, setResult] = useState<UploadResult | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const add = (files: FileList | File[]) => {
+    const next = [...files].map((file) => ({ file, problem: checkFile(file, rules) }));
+    setPicked((old) => {
+      const names = new Set(next.map((p) => p.file.name));
+      return [...old.filter((p) => !names.has(p.file.name)), ...next];
+    });
+    setResult(null);
+  };
+
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault();
+    setDragging(false);
+    add(e.dataTransfer.files);
+  };
+
+  const ok = picked.filter((p) => !p.problem).map((p) => p.file);
+  const upload = async () => {
+    setError(null);
+    const batches = planBatches(ok, rules.maxRequestBytes);
+    const total: UploadResult = { accepted: [], rejected: picked.filter((p) => p.problem).map((p) => ({ file: p.file.name, reason: p.problem! })) };
+    setProgress(0);
+    try {
+      for (let i = 0; i < batches.length; i++) {
+        const r = await datasetsApi.upload(props.datasetId, batches[i]);
+        if (isJob(r)) {
+          // Large uploads are imported in the background; follow the job for its per-file errors.
+          const job = await waitForJob(r.id, (j) => setProgress((i + j.progress) / batches.length));
+          total.accepted.push(...batches[i].filter((f) => !job.errors.some((e) => e.file === f.name)).map((f) => ({ file: f.name, id: "" })));
+          total.rejected.push(...job.errors);
+        } else {
+          total.accepted.push(...(r?.accepted ?? []));
+          total.rejected.push(...(r?.rejected ?? []));
+        }
+        setProgress((i + 1) / batches.length);
+      }
+      setPicked([]);
+      props.onUploaded();
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setResult(total);
+      setProgress(null);
+    }
+  };
+
+  return (
+    <Modal
+      title="Add files"
+      onClose={props.onClose}
+      wide
+      testId="upload-dialog"
+      footer={
+        <>
+          <button onClick={props.onClose}>Close</button>
+          <button className="primary" disabled={!ok.length || progress !== null} onClick={upload} data-testid="upload-submit">
+            Upload {ok.length ? `${ok.length} file${ok.length > 1 ? "s" : ""}` : ""}
+          </button>
+        </>
+      }
+    >
+      <ul className="rules" data-testid="upload-limits">
+        <li>Types: {rules.extensions.join(", ")}</li>
+        <li>At most {formatBytes(rules.maxFileBytes)} per file and {formatBytes(rules.maxRequestBytes)} per upload request (larger selections are sent in several requests).</li>
+        <li>File names without Chinese characters, +, spaces or tabs. Damaged files are rejected.</li>
+      </ul>
+      <label
+        className={`dropzone${dragging ? " over" : ""}`}
+        onDragOver={(e) => { e.preventDefault(); setDragging(true); }}
+        onDragLeave={() => setDragging(false)}
+        onDrop={onDrop}
+        data-testid="upload-dropzone"
+      >
+        <input type="file" multiple accept={rules.accept} onChange={(e) => e.target.files && add(e.target.files)} data-testid="upload-input" />
+        <span>Drop files here or <u>choose files</u></span>
+      </label>
+      {picked.length > 0 && (
+        <ul className="file-list" data-testid="upload-files">
+          {picked.map((p) => (
+            <li key={p.file.name} className={p.problem ? "bad" : ""}>
+              <span className="mono">{p.file.name}</span> <span className="muted">{formatBytes(p.file.size)}</span>
+              {p.problem && <span className="field-error"> {p.problem}</span>}
+              <button className="icon" aria-label="Remove" onClick={() => setPicked((l) => l.filter((x) => x !== p))}>×</button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {progress !== null && <ProgressBar value={progress} testId="upload-progress" />}
+      <ErrorBox message={error} />
+      {result && (
+        <div data-testid="upload-results">
+          <p>{result.accepted.length} accepted, {result.rejected.length} rejected.</p>
+          {result.rejected.length > 0 && (
+            <ul className="errors-list">
+              {result.rejected.map((r) => <li key={r.file}><span className="mono">{r.file}</span>: {r.reason}</li>)}
+            </ul>
+          )}
+        </div>
+      )}
+    </Modal>
+  );
+}

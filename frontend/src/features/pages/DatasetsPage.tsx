@@ -1,0 +1,49 @@
+import { useState } from "react";
+import { datasetsApi } from "../../api/datasets";
+import type { Dataset } from "../../api/types";
+import { ConfirmDialog, Empty, ErrorBox, Pager } from "../../components/ui";
+import { typeTitle } from "../../lib/format";
+import { useLoad } from "../../lib/hooks";
+import { useAuth } from "../auth/AuthContext";
+
+const PAGE_SIZE = 20;
+
+export function DatasetsPage() {
+  const { canWrite } = useAuth();
+  const [page, setPage] = useState(1);
+  const [deleting, setDeleting] = useState<Dataset | null>(null);
+  const datasets = useLoad(() => datasetsApi.list({ page, page_size: PAGE_SIZE }), [page]);
+  return (
+    <div className="page">
+      <h1>Datasets</h1>
+      <ErrorBox message={datasets.error} />
+      {datasets.data && datasets.data.results.length === 0 ? (
+        <Empty>No datasets. They are created with a project.</Empty>
+      ) : (
+        <table className="table" data-testid="dataset-list">
+          <thead><tr><th>Name</th><th>Type</th><th>Input path</th><th>Output path</th><th>Samples</th><th>Labeled</th><th /></tr></thead>
+          <tbody>
+            {datasets.data?.results.map((d) => (
+              <tr key={d.id} data-testid={`dataset-row-${d.name}`}>
+                <td>{d.name}</td>
+                <td>{typeTitle(d.type)}</td>
+                <td className="mono small">{d.input_path}</td>
+                <td className="mono small">{d.output_path}</td>
+                <td className="num">{d.sample_count}</td>
+                <td className="num">{d.labeled_count}</td>
+                <td className="actions">{canWrite && <button className="link danger" onClick={() => setDeleting(d)} data-testid="dataset-delete">Delete</button>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {datasets.data && <Pager page={page} pageSize={PAGE_SIZE} count={datasets.data.count} onPage={setPage} />}
+      {deleting && (
+        <ConfirmDialog title="Delete dataset" danger confirmLabel="Delete"
+          message={<>Delete dataset <b>{deleting.name}</b> with its samples and labels? Source files in storage are kept.</>}
+          onConfirm={async () => { await datasetsApi.remove(deleting.id); await datasets.reload(); }}
+          onClose={() => setDeleting(null)} />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,163 @@
+import { useState } from "react";
+import { errorText } from "../../api/client";
+import { trainingApi } from "../../api/training";
+import type { ModelVersion, Project } from "../../api/types";
+import { ConfirmDialog, ErrorBox, ProgressBar, StatusBadge } from "../../components/ui";
+import { formatDate, formatNumber, humanize } from "../../lib/format";
+import { useInterval, useLoad } from "../../lib/hooks";
+import { DeployDialog } from "../serving/DeployDialog";
+import { Bars, ConfusionMatrix, ThresholdChart } from "./charts";
+
+const METRIC_NAMES: Record<string, string> = {
+  accuracy: "Accuracy", precision: "Precision", recall: "Recall", f1: "F1 score",
+  mae: "MAE", mse: "MSE", rmse: "RMSE", r2: "R²", map50: "mAP@0.5", map50_95: "mAP@0.5:0.95",
+};
+
+export const isActive = (v: Pick<ModelVersion, "status">) => v.status === "queued" || v.status === "running";
+
+function Logs({ project, version }: { project: Project; version: ModelVersion }) {
+  const logs = useLoad(() => trainingApi.logs(project.id, version.id), [version.id]);
+  useInterval(() => void logs.reload(), 3000, isActive(version));
+  return (
+    <div>
+      <ErrorBox message={logs.error} />
+      <pre className="logs" data-testid="version-logs">{logs.data?.lines?.join("\n") || (logs.loading ? "Loading…" : "No log lines.")}</pre>
+    </div>
+  );
+}
+
+export function VersionDetail(props: { project: Project; version: ModelVersion; canWrite: boolean; onChanged: () => void; onDeployed: () => void }) {
+  const { project, version: v } = props;
+  const [stopping, setStopping] = useState(false);
+  const [deploying, setDeploying] = useState(false);
+  const [showLogs, setShowLogs] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const ev = v.evaluation ?? {};
+  const metrics = v.metrics ?? {};
+  const labels = ev.labels ?? ev.per_class?.map((c) => c.label) ?? [];
+  const binary = !!ev.threshold_curve?.length;
+  const detection = project.type === "object_detection";
+
+  return (
+    <div className="version-detail" data-testid="version-detail" data-version={v.name}>
+      <div className="toolbar">
+        <h2>{v.name}</h2>
+        <StatusBadge status={v.status} testId="version-detail-status" />
+        <span className="spacer" />
+        {props.canWrite && isActive(v) && <button className="danger-outline" onClick={() => setStopping(true)} data-testid="version-stop">Stop</button>}
+        {props.canWrite && v.status === "completed" && <button className="primary" onClick={() => setDeploying(true)} data-testid="deploy-button">Deploy</button>}
+      </div>
+      <ErrorBox message={error} />
+      {isActive(v) && (
+        <div className="panel">
+          <ProgressBar value={v.progress} testId="version-progress" />
+          <p className="muted small" data-testid="version-phase">
+            {v.status === "queued" ? `Queued${v.queue_position ? ` — position ${v.queue_position}` : ""}` : humanize(v.phase ?? "running")}
+            {" · "}Closing this page does not stop training.
+          </p>
+        </div>
+      )}
+      {v.status === "failed" && v.error && <ErrorBox message={`Training failed: ${v.error}`} />}
+      {v.stopped_by_deadline && <p className="notice warn">The maximum training duration was reached; the best model so far was kept.</p>}
+
+      {Object.keys(metrics).length > 0 && (
+        <div className="metric-cards" data-testid="version-metrics">
+          {Object.entries(metrics).map(([k, val]) => (
+            <div key={k} className="metric" data-testid={`metric-${k}`}>
+              <span className="muted small">{METRIC_NAMES[k] ?? humanize(k)}</span>
+              <b>{formatNumber(val)}</b>
+            </div>
+          ))}
+        </div>
+      )}
+
+      {binary && (
+        <section className="panel">
+          <h3>Evaluation at threshold 0.5</h3>
+          <table className="table compact narrow-table" data-testid="binary-counts">
+            <tbody>
+              <tr><th /><th>Predicted positive</th><th>Predicted negative</th></tr>
+              <tr><th>Real positive</th><td>TP {ev.tp ?? "—"}</td><td>FN {ev.fn ?? "—"}</td></tr>
+              <tr><th>Real negative</th><td>FP {ev.fp ?? "—"}</td><td>TN {ev.tn ?? "—"}</td></tr>
+            </tbody>
+          </table>
+          <ThresholdChart points={ev.threshold_curve!} name={`${project.name}-${v.name}`} />
+        </section>
+      )}
+
+      {ev.per_class && ev.per_class.length > 0 && (
+        <section className="panel">
+          <h3>{detection ? "Per class (mAP)" : "Classification statistics"}</h3>
+          <table className="table compact" data-testid="per-class-table">
+            <thead>
+              <tr><th>Label</th><th>Precision</th><th>Recall</th><th>F1</th>{ev.per_class.some((c) => c.ap !== undefined) && <th>AP</th>}<th>Support</th></tr>
+            </thead>
+            <tbody>
+              {ev.per_class.map((c) => (
+                <tr key={c.label}>
+                  <td>{c.label}</td><td>{formatNumber(c.precision)}</td><td>{formatNumber(c.recall)}</td><td>{formatNumber(c.f1)}</td>
+                  {ev.per_class!.some((x) => x.ap !== undefined) && <td>{formatNumber(c.ap)}</td>}
+                  <td>{c.support}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
+
+      {ev.confusion_matrix && ev.confusion_matrix.length > 0 && !binary && (
+        <section className="panel">
+          <h3>Confusion matrix</h3>
+          <ConfusionMatrix labels={labels} matrix={ev.confusion_matrix} />
+        </section>
+      )}
+
+      {ev.feature_importance && ev.feature_importance.length > 0 && (
+        <section className="panel">
+          <h3>Feature importance</h3>
+          <Bars items={ev.feature_importance.map((f) => ({ name: f.feature, value: f.importance }))} />
+        </section>
+      )}
+
+      <section className="panel">
+        <h3>Training parameters</h3>
+        <table className="table compact narrow-table" data-testid="version-params">
+          <tbody>
+            {Object.entries(v.params ?? {}).map(([k, val]) => (
+              <tr key={k}><th>{humanize(k)}</th><td className="mono">{typeof val === "object" ? JSON.stringify(val) : String(val)}</td></tr>
+            ))}
+            {project.type === "predictive_analytics" && project.label_column && (
+              <tr><th>Label column</th><td className="mono">{project.label_column} ({project.label_type})</td></tr>
+            )}
+            <tr><th>Started</th><td>{formatDate(v.started_at)}</td></tr>
+            <tr><th>Finished</th><td>{formatDate(v.finished_at)}</td></tr>
+          </tbody>
+        </table>
+      </section>
+
+      <section className="panel">
+        <button className="link" onClick={() => setShowLogs((s) => !s)} data-testid="version-logs-toggle">{showLogs ? "Hide logs" : "Show logs"}</button>
+        {showLogs && <Logs project={project} version={v} />}
+      </section>
+
+      {stopping && (
+        <ConfirmDialog
+          title={`Stop ${v.name}`}
+          message="Stop this training run? A stopped version cannot be resumed."
+          confirmLabel="Stop"
+          danger
+          onConfirm={async () => {
+            try {
+              await trainingApi.stop(project.id, v.id);
+            } catch (err) {
+              setError(errorText(err));
+            }
+            props.onChanged();
+          }}
+          onClose={() => setStopping(false)}
+        />
+      )}
+      {deploying && <DeployDialog project={project} version={v} onClose={() => setDeploying(false)} onDeployed={props.onDeployed} />}
+    </div>
+  );
+}
