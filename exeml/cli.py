@@ -27,10 +27,21 @@ def _prepare() -> None:
     from django.core.management import call_command
 
     settings.EXEML_HOME.mkdir(parents=True, exist_ok=True)
+    _ensure_broker_folders()
     call_command("migrate", interactive=False, verbosity=0)
     from exeml.storage import default_store
 
     default_store().ensure_bucket(settings.EXEML_BUCKET)
+
+
+def _ensure_broker_folders() -> None:
+    """The embedded (filesystem) broker needs its folders before the first message."""
+    from django.conf import settings
+
+    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(key)
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
 
 
 def _demo_login() -> tuple[str, str, str]:
@@ -183,12 +194,14 @@ def cmd_create_tenant(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     _setup_django()
+    _ensure_broker_folders()
     os.execv(sys.executable, _worker_cmd(args.queues, args.concurrency, args.name))
     return 0
 
 
 def cmd_beat(args: argparse.Namespace) -> int:
     _setup_django()
+    _ensure_broker_folders()
     os.execv(sys.executable, _beat_cmd())
     return 0
 

@@ -74,7 +74,7 @@ def apply_imported_annotations_many(*, dataset, items: Sequence[ImportedAnnotati
         sample.labeled = bool(it.boxes) or bool(it.labels)
         sample.revision += 1
     Annotation.objects.bulk_create(rows)
-    Sample.objects.bulk_update([it.sample for it in items], ["labeled", "revision", "label_reason"])
+    Sample.objects.bulk_update([it.sample for it in items], ["labeled", "revision", "label_reason"], batch_size=100)
 
 
 def apply_imported_annotations(

@@ -5,55 +5,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Prefetch
 from rest_framework import serializers
 
 from datasets.models import DatasetVersion, Sample
 from labeling.models import Annotation, Label
 
 
-def annotation_objects(annotations: list[Annotation]) -> list[dict[str, Any]]:
-    return [
-        {
-            "label": a.label.name,
-            "bbox": a.bbox,
-            "annotated_by": a.annotated_by,
-            "confidence": a.confidence,
-        }
-        for a in annotations
-        if a.xmin is not None
-    ]
+def sample_representation(sample: Sample) -> dict[str, Any]:
+    """The sample exactly as the samples API shows it (datasets' SampleSerializer): labels,
+    boxes, revision. Uses prefetched ``annotations`` when present, else reads them."""
+    from datasets.serializers import SampleSerializer
 
-
-def sample_representation(sample: Sample, annotations: list[Annotation] | None = None) -> dict[str, Any]:
-    """The sample as the samples API shows it, with its labels, boxes and revision.
-
-    ``annotations`` (with ``label`` selected) saves a query when the caller has them;
-    otherwise they are read, ordered as stored.
-    """
-    if annotations is None:
-        annotations = list(Annotation.objects.filter(sample=sample).select_related("label").order_by("created_at", "id"))
-    labels = sorted({a.label.name for a in annotations})
-    return {
-        "id": str(sample.pk),
-        "dataset": str(sample.dataset_id),
-        "name": sample.name,
-        "source": sample.source,
-        "line_number": sample.line_number,
-        "status": sample.status,
-        "labeled": sample.labeled,
-        "revision": sample.revision,
-        "size": sample.size,
-        "format": sample.format,
-        "width": sample.width,
-        "height": sample.height,
-        "duration": sample.duration,
-        "text": sample.text,
-        "label_reason": sample.label_reason,
-        "labels": labels,
-        "objects": annotation_objects(annotations),
-        "created_at": sample.created_at.isoformat() if sample.created_at else None,
-        "updated_at": sample.updated_at.isoformat() if sample.updated_at else None,
-    }
+    if "annotations" not in getattr(sample, "_prefetched_objects_cache", {}):
+        sample = Sample.objects.filter(pk=sample.pk).prefetch_related(
+            Prefetch("annotations", queryset=Annotation.objects.select_related("label").order_by("created_at", "id"))
+        ).get()
+    return dict(SampleSerializer(sample).data)
 
 
 class LabelSerializer(serializers.ModelSerializer):

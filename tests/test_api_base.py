@@ -61,7 +61,7 @@ def _fill(route: str) -> str:
 def test_unknown_ids_are_404_never_500(owner):
     """Every route with an id answers 404 for an id that is not the caller's."""
     checked = 0
-    for route, pattern in _api_patterns():
+    for route, _pattern in _api_patterns():
         if "<" not in route and "(?P" not in route:
             continue
         url = _fill(route)

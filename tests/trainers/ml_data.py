@@ -10,7 +10,13 @@ import numpy as np
 from training.trainers.base import TabularSpec, TrainSample
 
 COLUMNS = ("attr_1", "attr_2", "attr_3", "attr_4", "attr_5")
-KINDS = {"attr_1": "numeric", "attr_2": "categorical", "attr_3": "numeric", "attr_4": "categorical", "attr_5": "categorical"}
+KINDS = {
+    "attr_1": "numeric",
+    "attr_2": "categorical",
+    "attr_3": "numeric",
+    "attr_4": "categorical",
+    "attr_5": "categorical",
+}
 
 
 def tabular_csv(path: Path, *, kind: str, n: int = 300, seed: int = 0) -> TabularSpec:
@@ -46,9 +52,21 @@ def tabular_csv(path: Path, *, kind: str, n: int = 300, seed: int = 0) -> Tabula
 
 
 EN = {
-    "sports": ["the team won the {} match", "a great {} game last night", "the player scored in the {} final"],
-    "finance": ["the stock of {} fell sharply", "the bank raised {} interest rates", "the market for {} bonds rallied"],
-    "weather": ["heavy rain expected in the {} tomorrow", "a sunny afternoon ahead for the {}", "storm warnings for the {} coast"],
+    "sports": [
+        "the team won the {} match",
+        "a great {} game last night",
+        "the player scored in the {} final",
+    ],
+    "finance": [
+        "the stock of {} fell sharply",
+        "the bank raised {} interest rates",
+        "the market for {} bonds rallied",
+    ],
+    "weather": [
+        "heavy rain expected in the {} tomorrow",
+        "a sunny afternoon ahead for the {}",
+        "storm warnings for the {} coast",
+    ],
 }
 ZH = {
     "sports": ["球队赢得了{}比赛", "昨晚{}的比赛很精彩", "球员在{}决赛中进球"],
@@ -104,3 +122,29 @@ def sound_samples(folder: Path, *, per_class: int = 12, seed: int = 0) -> tuple[
             usage = "eval" if i % 4 == 0 else "train"
             out.append(TrainSample(id=f"{label}{i}", usage=usage, path=str(path), labels=(label,)))
     return tuple(out)
+
+
+HEAVY_MODULES = ("torch", "lightgbm", "sklearn", "librosa", "numba", "transformers", "pandas", "scipy")
+
+
+def heavy_modules_loaded_by_serving(bundle_dir: Path, payload_file: Path) -> list[str]:
+    """Load the bundle's predictor and answer one request in a fresh interpreter; return the
+    heavy training libraries that got imported (should be none)."""
+    import subprocess
+    import sys
+
+    code = f"""
+import json, sys
+from pathlib import Path
+from serving.predictors import load_predictor
+p = load_predictor(Path({str(bundle_dir)!r}))
+p.warmup()
+raw = Path({str(payload_file)!r}).read_bytes()
+p.predict(raw if {str(payload_file)!r}.endswith('.wav') else json.loads(raw))
+print(json.dumps([m for m in {HEAVY_MODULES!r} if m in sys.modules]))
+"""
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True)
+    import json
+
+    return json.loads(out.stdout.strip().splitlines()[-1])

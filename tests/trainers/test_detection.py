@@ -14,6 +14,7 @@ pytest.importorskip("ultralytics")
 
 from serving.predictors import PredictionError, load_predictor  # noqa: E402
 from serving.predictors.detection import DetectionPredictor  # noqa: E402
+from tests.trainers.vision_data import NetworkBlock, detection_samples  # noqa: E402
 from training.preprocessing.image import (  # noqa: E402
     box_to_yolo,
     decode_detections,
@@ -27,14 +28,14 @@ from training.trainers import get_trainer  # noqa: E402
 from training.trainers.base import Box, TrainSample, TrainSpec  # noqa: E402
 from training.trainers.detection import WEIGHTS_FILE, detection_metrics, yolo_label_text  # noqa: E402
 
-from tests.trainers.vision_data import NetworkBlock, detection_samples  # noqa: E402
-
 LABELS = ("circle", "square")
 IMGSZ = 128
 
 
 def _fit(spec: TrainSpec, workdir: Path, budget: float):
-    return get_trainer("object_detection").fit(spec, workdir, time.monotonic() + budget, lambda phase, f: None)
+    return get_trainer("object_detection").fit(
+        spec, workdir, time.monotonic() + budget, lambda phase, f: None
+    )
 
 
 def test_box_round_trips_through_yolo_label_text():
@@ -44,7 +45,9 @@ def test_box_round_trips_through_yolo_label_text():
     odd = box_to_yolo(0, 3.25, 7.5, 101.75, 95.0, width=128, height=96)
     assert yolo_to_box(odd, width=128, height=96) == (0, 3.25, 7.5, 101.75, 95.0)
     sample = TrainSample(
-        id="a", usage="train", path="x.png",
+        id="a",
+        usage="train",
+        path="x.png",
         boxes=(Box("square", 10, 20, 50, 80), Box("circle", -5, 0, 200, 40)),  # second one exceeds the image
     )
     text = yolo_label_text(sample, list(LABELS), 128, 96)
@@ -60,7 +63,9 @@ def test_letterbox_round_trip_and_matches_ultralytics_arithmetic():
     x, lb = letterbox(img, 64)
     assert x.shape == (1, 3, 64, 64) and lb == letterbox_params(128, 96, 64)
     assert (lb.ratio, lb.pad_x, lb.pad_y) == (0.5, 0, 8)
-    assert np.allclose(x[0, :, 0, 0], 114 / 255) and np.allclose(x[0, :, 32, 32], np.array([10, 20, 30]) / 255)
+    assert np.allclose(x[0, :, 0, 0], 114 / 255) and np.allclose(
+        x[0, :, 32, 32], np.array([10, 20, 30]) / 255
+    )
     boxes = np.array([[10.0, 20.0, 50.0, 80.0]])
     inside = boxes * lb.ratio + np.array([lb.pad_x, lb.pad_y, lb.pad_x, lb.pad_y])
     np.testing.assert_allclose(unletterbox_boxes(inside, lb), boxes, atol=1e-4)
@@ -83,7 +88,13 @@ def test_detection_metrics_perfect_and_empty():
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("det")
     samples = detection_samples(root / "data", labels=LABELS, n_train=12, n_eval=4, size=(128, 96))
-    spec = TrainSpec(task_type="object_detection", labels=LABELS, samples=tuple(samples), threads=2, params={"imgsz": IMGSZ})
+    spec = TrainSpec(
+        task_type="object_detection",
+        labels=LABELS,
+        samples=tuple(samples),
+        threads=2,
+        params={"imgsz": IMGSZ},
+    )
     with pytest.MonkeyPatch.context() as mp:
         block = NetworkBlock(mp)
         result = _fit(spec, root / "work", 25)
@@ -101,7 +112,11 @@ def test_trains_offline_end_to_end(trained):
     assert set(ev["per_class"][0]) == {"label", "ap50", "ap50_95", "precision", "recall", "support"}
     assert sum(p["support"] for p in ev["per_class"]) == sum(len(s.boxes) for s in spec.split("eval"))
     assert [p["sample_id"] for p in result.eval_predictions] == [s.id for s in spec.split("eval")]
-    assert set(result.eval_predictions[0]["predicted"]) == {"detection_classes", "detection_boxes", "detection_scores"}
+    assert set(result.eval_predictions[0]["predicted"]) == {
+        "detection_classes",
+        "detection_boxes",
+        "detection_scores",
+    }
     bundle = json.loads((result.bundle_dir / "bundle.json").read_text())
     assert bundle["preprocessing"] == {"kind": "letterbox", "size": IMGSZ, "fill": 114, "scale": 1 / 255}
     assert bundle["postprocessing"]["conf_threshold"] == 0.25
@@ -180,3 +195,58 @@ def test_incremental_training_starts_from_previous_weights(trained, tmp_path):
     fresh = yolo_class()("yolov8n.yaml", task="detect").model
     assert weights_checksum(fresh) != pytest.approx(weights_checksum(previous), rel=1e-3)
     assert torch.get_num_threads() >= 1
+
+
+def test_network_block_refuses_and_records(monkeypatch):
+    import socket
+
+    block = NetworkBlock(monkeypatch)
+    with pytest.raises(OSError):
+        socket.create_connection(("198.51.100.7", 443), timeout=1)
+    with pytest.raises(OSError):
+        socket.getaddrinfo("github.com", 443)
+    assert len(block.attempts) == 2
+
+
+def test_predictors_import_neither_torch_nor_ultralytics():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import serving.predictors.image, serving.predictors.detection; "
+        "heavy = [m for m in ('torch', 'ultralytics', 'cv2', 'torchvision') if m in sys.modules]; "
+        "print(heavy); sys.exit(1 if heavy else 0)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_image_size_follows_exif_orientation_like_decode(tmp_path):
+    from PIL import Image
+
+    from training.preprocessing.image import image_size
+
+    img = Image.new("RGB", (40, 20), (200, 10, 10))
+    exif = img.getexif()
+    exif[0x0112] = 6  # rotated 90°: displayed 20 wide, 40 high
+    path = tmp_path / "rotated.jpg"
+    img.save(path, exif=exif)
+    decoded = decode_image(path)
+    assert image_size(path) == (decoded.width, decoded.height) == (20, 40)
+
+
+def test_stop_from_progress_propagates(tmp_path):
+    from training.trainers.base import StopTraining
+
+    samples = detection_samples(tmp_path / "data", labels=LABELS, n_train=4, n_eval=1, seed=2)
+    spec = TrainSpec(task_type="object_detection", labels=LABELS, samples=tuple(samples), params={"imgsz": 64})
+
+    def progress(phase: str, fraction: float) -> None:
+        if phase == "train":
+            raise StopTraining()
+
+    with pytest.raises(StopTraining):
+        get_trainer("object_detection").fit(spec, tmp_path / "work", time.monotonic() + 60, progress)
+    assert not (tmp_path / "work" / "bundle" / "model.onnx").exists()

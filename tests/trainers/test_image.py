@@ -14,24 +14,27 @@ pytest.importorskip("efficientnet_lite_pytorch")
 
 from serving.predictors import PredictionError, load_predictor  # noqa: E402
 from serving.predictors.image import ImagePredictor  # noqa: E402
+from tests.trainers.vision_data import NetworkBlock, classification_samples  # noqa: E402
 from training.preprocessing.image import classification_input, decode_image, softmax  # noqa: E402
 from training.trainers import get_trainer  # noqa: E402
 from training.trainers.base import StopTraining, TrainSpec  # noqa: E402
 from training.trainers.image import WEIGHTS_FILE, build_model, load_base_weights  # noqa: E402
 
-from tests.trainers.vision_data import NetworkBlock, classification_samples  # noqa: E402
-
 LABELS = ("circle", "square")
 
 
 def _fit(spec: TrainSpec, workdir: Path, budget: float):
-    return get_trainer("image_classification").fit(spec, workdir, time.monotonic() + budget, lambda phase, f: None)
+    return get_trainer("image_classification").fit(
+        spec, workdir, time.monotonic() + budget, lambda phase, f: None
+    )
 
 
 @pytest.fixture(scope="module")
 def single(tmp_path_factory):
     root = tmp_path_factory.mktemp("img")
-    samples = classification_samples(root / "data", labels=LABELS, per_label_train=10, per_label_eval=4, size=96)
+    samples = classification_samples(
+        root / "data", labels=LABELS, per_label_train=10, per_label_eval=4, size=96
+    )
     spec = TrainSpec(
         task_type="image_classification",
         labels=LABELS,
@@ -90,7 +93,9 @@ def test_predictor_serves_the_evaluation_predictions(single):
         response = predictor.predict({"images": Path(s.path).read_bytes()})
         assert response["predicted_label"] == expected["predicted"]
         assert response["scores"] == expected["scores"]
-        assert all(isinstance(score, str) and len(score.split(".")[1]) == 3 for _, score in response["scores"])
+        assert all(
+            isinstance(score, str) and len(score.split(".")[1]) == 3 for _, score in response["scores"]
+        )
 
 
 def test_predictor_rejects_text_and_truncated_images(single, tmp_path):
@@ -120,7 +125,9 @@ def test_incremental_training_starts_from_previous_weights(single, tmp_path):
     for key in ("_conv_stem.weight", "_bn0.running_mean", "_conv_head.weight"):
         assert torch.equal(new[key], old[key])
 
-    samples = classification_samples(tmp_path / "data", labels=labels, per_label_train=4, per_label_eval=2, size=96, seed=3)
+    samples = classification_samples(
+        tmp_path / "data", labels=labels, per_label_train=4, per_label_eval=2, size=96, seed=3
+    )
     spec2 = TrainSpec(
         task_type="image_classification",
         labels=labels,
@@ -137,10 +144,16 @@ def test_incremental_training_starts_from_previous_weights(single, tmp_path):
 
 
 def test_multilabel_images_train_with_sigmoid(tmp_path):
-    samples = classification_samples(tmp_path / "data", labels=LABELS, per_label_train=6, per_label_eval=3, size=96, multilabel=True)
+    samples = classification_samples(
+        tmp_path / "data", labels=LABELS, per_label_train=6, per_label_eval=3, size=96, multilabel=True
+    )
     assert any(len(s.labels) == 2 for s in samples if s.usage == "train")
     spec = TrainSpec(
-        task_type="image_classification", labels=LABELS, samples=tuple(samples), threads=2, params={"image_size": 96, "max_epochs": 3}
+        task_type="image_classification",
+        labels=LABELS,
+        samples=tuple(samples),
+        threads=2,
+        params={"image_size": 96, "max_epochs": 3},
     )
     result = _fit(spec, tmp_path / "work", 30)
     assert result.evaluation["kind"] == "multilabel"
@@ -156,8 +169,12 @@ def test_multilabel_images_train_with_sigmoid(tmp_path):
 
 
 def test_stop_from_progress_propagates(tmp_path):
-    samples = classification_samples(tmp_path / "data", labels=LABELS, per_label_train=3, per_label_eval=1, size=64)
-    spec = TrainSpec(task_type="image_classification", labels=LABELS, samples=tuple(samples), params={"image_size": 64})
+    samples = classification_samples(
+        tmp_path / "data", labels=LABELS, per_label_train=3, per_label_eval=1, size=64
+    )
+    spec = TrainSpec(
+        task_type="image_classification", labels=LABELS, samples=tuple(samples), params={"image_size": 64}
+    )
 
     def progress(phase: str, fraction: float) -> None:
         if phase == "train":
@@ -169,7 +186,9 @@ def test_stop_from_progress_propagates(tmp_path):
 
 
 def test_validate_reports_unusable_specs(tmp_path):
-    samples = classification_samples(tmp_path / "data", labels=("circle",), per_label_train=2, per_label_eval=1, size=64)
+    samples = classification_samples(
+        tmp_path / "data", labels=("circle",), per_label_train=2, per_label_eval=1, size=64
+    )
     spec = TrainSpec(task_type="image_classification", labels=("circle",), samples=tuple(samples))
     reasons = get_trainer("image_classification").validate(spec)
     assert any("2 labels" in r for r in reasons)

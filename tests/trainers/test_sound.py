@@ -12,11 +12,10 @@ import pytest
 pytest.importorskip("lightgbm")
 
 from serving.predictors import PredictionError, load_predictor  # noqa: E402
+from tests.trainers.ml_data import SOUND_LABELS, heavy_modules_loaded_by_serving, sound_samples, wav_bytes  # noqa: E402
 from training.preprocessing import audio  # noqa: E402
 from training.trainers import get_trainer  # noqa: E402
 from training.trainers.base import StopTraining, TrainSpec  # noqa: E402
-
-from tests.trainers.ml_data import SOUND_LABELS, sound_samples, wav_bytes  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -78,22 +77,36 @@ def test_incremental_training_continues_the_previous_model(samples, tmp_path):
     second = _fit(_spec(samples, base_bundle_dir=str(first.bundle_dir)), tmp_path / "v2", 8.0)
     params = json.loads((second.bundle_dir / "bundle.json").read_text())["train_params"]
     assert params["incremental"] is True
-    assert params["total_rounds"] == base_rounds + params["new_rounds"] > base_rounds
+    # LightGBM may stop adding trees early once nothing is left to split on separable data.
+    assert base_rounds < params["total_rounds"] <= base_rounds + params["new_rounds"]
     assert any("incremental" in line for line in second.log)
     assert second.metrics["accuracy"] >= first.metrics["accuracy"]
 
 
 def test_cnn_recipe_exports_and_continues(samples, tmp_path):
     pytest.importorskip("torch")
-    spec = _spec(samples, preference="accuracy_first", params={"max_epochs": 3})
+    spec = _spec(samples, preference="accuracy_first", params={"max_epochs": 3, "sound_candidates": ["cnn"]})
     first = _fit(spec, tmp_path / "v1", 20.0)
     assert (first.bundle_dir / "cnn.pt").is_file()
     check = first.evaluation["onnx_check"]
     assert check["labels_equal"] and check["max_abs_diff"] < 1e-4
     _assert_served_like_evaluated(first, spec)
-    spec2 = _spec(samples, preference="accuracy_first", params={"max_epochs": 1}, base_bundle_dir=str(first.bundle_dir))
+    spec2 = _spec(
+        samples, preference="accuracy_first", params={"max_epochs": 1}, base_bundle_dir=str(first.bundle_dir)
+    )
     second = _fit(spec2, tmp_path / "v2", 20.0)
     assert any("initialised from the previous version" in line for line in second.log)
+
+
+def test_accuracy_first_keeps_the_better_candidate(samples, tmp_path):
+    pytest.importorskip("torch")
+    result = _fit(
+        _spec(samples, preference="accuracy_first", params={"max_epochs": 2}), tmp_path / "work", 20.0
+    )
+    assert any("candidates ['lgbm', 'cnn']" in line for line in result.log)
+    params = json.loads((result.bundle_dir / "bundle.json").read_text())["train_params"]
+    assert params["model"] in ("lgbm", "cnn") and params["val_accuracy"] >= 0.8
+    _assert_served_like_evaluated(result, _spec(samples))
 
 
 def test_deadline_already_reached_still_yields_a_model(samples, tmp_path):
@@ -124,3 +137,4 @@ def test_predictor_rejects_malformed_input(samples, tmp_path):
         predictor.predict({"text": "hello"})
     with pytest.raises(PredictionError):
         predictor.predict(b"RIFF\x00\x00\x00\x00WAVEfmt " + b"\x00" * 40)  # truncated header
+    assert heavy_modules_loaded_by_serving(result.bundle_dir, Path(samples[0].path)) == []

@@ -13,10 +13,9 @@ pytest.importorskip("lightgbm")
 pytest.importorskip("skl2onnx")
 
 from serving.predictors import PredictionError, load_predictor  # noqa: E402
+from tests.trainers.ml_data import COLUMNS, heavy_modules_loaded_by_serving, tabular_csv  # noqa: E402
 from training.trainers import get_trainer  # noqa: E402
 from training.trainers.base import StopTraining, TrainingError, TrainSpec  # noqa: E402
-
-from tests.trainers.ml_data import COLUMNS, tabular_csv  # noqa: E402
 
 
 def _spec(tmp_path: Path, kind: str, **kwargs) -> TrainSpec:
@@ -84,7 +83,9 @@ def test_multiclass_has_confusion_matrix(tmp_path):
     assert np.asarray(ev["confusion_matrix"]).shape == (3, 3)
     assert len(ev["per_class"]) == 3 and result.metrics["accuracy"] > 0.6
     assert ev["onnx_check"]["labels_equal"] and ev["onnx_check"]["max_abs_diff"] < 1e-4
-    assert all(p["sample_id"].startswith("row-") and len(p["probabilities"]) == 3 for p in result.eval_predictions)
+    assert all(
+        p["sample_id"].startswith("row-") and len(p["probabilities"]) == 3 for p in result.eval_predictions
+    )
 
 
 def test_regression_metrics_and_served_values(tmp_path):
@@ -101,7 +102,9 @@ def test_regression_metrics_and_served_values(tmp_path):
 
 def test_wrong_label_type_is_a_clear_training_error(tmp_path):
     binary = tabular_csv(tmp_path / "b.csv", kind="binary")
-    spec = TrainSpec(task_type="predictive_analytics", labels=(), tabular=_with(binary, label_type="continuous"))
+    spec = TrainSpec(
+        task_type="predictive_analytics", labels=(), tabular=_with(binary, label_type="continuous")
+    )
     with pytest.raises(TrainingError, match="non-numeric"):
         _fit(spec, tmp_path / "w1", 2.0)
     # Numbers, but too few distinct values for a regression.
@@ -109,7 +112,9 @@ def test_wrong_label_type_is_a_clear_training_error(tmp_path):
     rng = np.random.default_rng(0)
     path.write_text("".join(f"{rng.integers(0, 9)},a,{rng.normal()},b,{i % 5}\n" for i in range(100)))
     spec = TrainSpec(
-        task_type="predictive_analytics", labels=(), tabular=_with(binary, csv_path=str(path), label_type="continuous")
+        task_type="predictive_analytics",
+        labels=(),
+        tabular=_with(binary, csv_path=str(path), label_type="continuous"),
     )
     with pytest.raises(TrainingError, match="distinct"):
         _fit(spec, tmp_path / "w2", 2.0)
@@ -154,3 +159,6 @@ def test_predictor_rejects_malformed_requests(tmp_path):
         predictor.predict({"data": {"count": 0, "req_data": []}})
     with pytest.raises(PredictionError):
         predictor.predict(b"attr_1,attr_2")
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps(_request([good])))
+    assert heavy_modules_loaded_by_serving(result.bundle_dir, request) == []

@@ -11,10 +11,9 @@ import pytest
 pytest.importorskip("sklearn")
 
 from serving.predictors import PredictionError, load_predictor  # noqa: E402
+from tests.trainers.ml_data import EN, heavy_modules_loaded_by_serving, text_samples  # noqa: E402
 from training.trainers import get_trainer  # noqa: E402
 from training.trainers.base import StopTraining, TrainSpec  # noqa: E402
-
-from tests.trainers.ml_data import EN, text_samples  # noqa: E402
 
 LABELS = tuple(EN)
 
@@ -102,3 +101,6 @@ def test_predictor_rejects_malformed_input(tmp_path):
         predictor.predict({"text": "   "})
     with pytest.raises(PredictionError):
         predictor.predict(b"RIFF....WAVEfmt ")  # a WAV upload sent to a text service
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps({"text": "the bank raised rates"}))
+    assert heavy_modules_loaded_by_serving(result.bundle_dir, request) == []

@@ -59,13 +59,24 @@ def classification_samples(
                     present.append(rng.choice([x for x in labels if x != label]))
                 for i, shape in enumerate(present):
                     s = rng.uniform(0.3, 0.45) * size
-                    x0 = rng.uniform(0, size / 2 - s) + (size / 2 if i else 0) if len(present) > 1 else rng.uniform(0, size - s)
+                    x0 = (
+                        rng.uniform(0, size / 2 - s) + (size / 2 if i else 0)
+                        if len(present) > 1
+                        else rng.uniform(0, size - s)
+                    )
                     y0 = rng.uniform(0, size - s)
                     draw_shape(draw, shape, (x0, y0, x0 + s, y0 + s))
                 path = folder / f"img{n:04d}.jpg"
                 img.save(path, quality=92)
                 samples.append(
-                    TrainSample(id=f"s{n}", usage=usage, path=str(path), labels=tuple(sorted(set(present))), width=size, height=size)
+                    TrainSample(
+                        id=f"s{n}",
+                        usage=usage,
+                        path=str(path),
+                        labels=tuple(sorted(set(present))),
+                        width=size,
+                        height=size,
+                    )
                 )
                 n += 1
     return samples

@@ -202,9 +202,13 @@ def fixed_log_mel(signal: np.ndarray, config: Mapping[str, Any]) -> np.ndarray:
     return log_mel(pad_or_crop(signal, length), config).astype(np.float32)[None, :, :]
 
 
-def features_from_wav(data: bytes, config: Mapping[str, Any]) -> np.ndarray:
-    """The model input for one WAV, by ``config["features"]``: "summary" or "log_mel"."""
-    signal = load_signal(data, config)
+def features_from_signal(signal: np.ndarray, config: Mapping[str, Any]) -> np.ndarray:
+    """The model input for one decoded clip, by ``config["features"]``: "summary" or "log_mel"."""
     if config.get("features", "summary") == "log_mel":
         return fixed_log_mel(signal, config)
     return summary_features(signal, config)
+
+
+def features_from_wav(data: bytes, config: Mapping[str, Any]) -> np.ndarray:
+    """The model input for one WAV: decode, crop, resample, then features_from_signal."""
+    return features_from_signal(load_signal(data, config), config)

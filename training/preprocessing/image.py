@@ -44,7 +44,15 @@ def decode_image(source: bytes | bytearray | str | Path) -> Image.Image:
             return img.convert("RGB")
     except ImageDecodeError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    # ImportError: a process-wide Image.open patch (ultralytics) may try a missing plugin.
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        ImportError,
+        Image.DecompressionBombError,
+    ) as exc:
         raise ImageDecodeError(f"not a valid image: {exc}") from exc
 
 
@@ -55,6 +63,18 @@ def warmup_example(width: int, height: int) -> dict[str, str]:
     buf = io.BytesIO()
     Image.new("RGB", (width, height), (128, 128, 128)).save(buf, format="PNG")
     return {"base64": base64.b64encode(buf.getvalue()).decode("ascii")}
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) as decode_image would return them, from the header only (EXIF
+    orientations 5-8 swap the axes)."""
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            orientation = img.getexif().get(0x0112, 1)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, ImportError) as exc:
+        raise ImageDecodeError(f"not a valid image: {exc}") from exc
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 # ----------------------------------------------------------------------------- classification
@@ -206,7 +226,10 @@ def detection_response(
     """ModelArts' detection shape; boxes as [y_min, x_min, y_max, x_max] in image pixels."""
     return {
         "detection_classes": [labels[int(c)] for c in cls_ids],
-        "detection_boxes": [[round(float(b[1]), 2), round(float(b[0]), 2), round(float(b[3]), 2), round(float(b[2]), 2)] for b in boxes],
+        "detection_boxes": [
+            [round(float(b[1]), 2), round(float(b[0]), 2), round(float(b[3]), 2), round(float(b[2]), 2)]
+            for b in boxes
+        ],
         "detection_scores": [round(float(s), 4) for s in scores],
     }
 

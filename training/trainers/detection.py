@@ -23,6 +23,7 @@ from training.preprocessing.image import (
     decode_detections,
     decode_image,
     detection_response,
+    image_size,
     letterbox,
     warmup_example,
 )
@@ -78,13 +79,9 @@ def yolo_label_text(sample: TrainSample, labels: list[str], width: int, height: 
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def _image_size(path: str) -> tuple[int, int]:
-    # Same orientation handling as decode_image (ultralytics also applies EXIF rotation).
-    img = decode_image(path)
-    return img.width, img.height
-
-
-def write_yolo_dataset(root: Path, train: list[TrainSample], evals: list[TrainSample], labels: list[str]) -> Path:
+def write_yolo_dataset(
+    root: Path, train: list[TrainSample], evals: list[TrainSample], labels: list[str]
+) -> Path:
     """images/{train,val} (symlinks) + labels/{train,val}/*.txt + data.yaml with absolute paths."""
     if root.exists():
         shutil.rmtree(root)
@@ -101,7 +98,8 @@ def write_yolo_dataset(root: Path, train: list[TrainSample], evals: list[TrainSa
                 os.symlink(src, dst)
             except OSError:
                 shutil.copyfile(src, dst)
-            width, height = _image_size(str(src))
+            # Oriented like decode_image (ultralytics' loader applies EXIF rotation too).
+            width, height = image_size(src)
             (lbl_dir / f"{name}.txt").write_text(yolo_label_text(s, labels, width, height), encoding="utf-8")
     names = "\n".join(f"  {i}: {_yaml_str(name)}" for i, name in enumerate(labels))
     data = (
@@ -245,7 +243,11 @@ class OnnxDetector:
     def detect(self, img: Any, *, conf: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         x, lb = letterbox(img, self.imgsz)
         return decode_detections(
-            self.raw(x), lb, conf_threshold=conf, iou_threshold=IOU_THRESHOLD, max_detections=MAX_DETECTIONS * 3
+            self.raw(x),
+            lb,
+            conf_threshold=conf,
+            iou_threshold=IOU_THRESHOLD,
+            max_detections=MAX_DETECTIONS * 3,
         )
 
 
@@ -305,14 +307,20 @@ class DetectionTrainer:
         imgsz = int(spec.params.get("imgsz", 640 if use_cuda else 320))
         batch = int(spec.params.get("batch", 16 if use_cuda else 8))
         base_weights = None
+        incremental = False
         if spec.base_bundle_dir and (Path(spec.base_bundle_dir) / WEIGHTS_FILE).is_file():
             base_weights = (Path(spec.base_bundle_dir) / WEIGHTS_FILE).resolve()
+            incremental = True
             log.append(f"incremental: started from {spec.base_bundle_dir}")
         elif spec.base_weights_path and Path(spec.base_weights_path).is_file():
             base_weights = Path(spec.base_weights_path).resolve()
             log.append(f"base weights: {base_weights.name}")
         # Only a .yaml config or an absolute local path: a bare *.pt name is downloaded.
-        model_source = str(base_weights) if base_weights else str(spec.params.get("model", gpu_cfg if use_cuda else cpu_cfg))
+        model_source = (
+            str(base_weights)
+            if base_weights
+            else str(spec.params.get("model", gpu_cfg if use_cuda else cpu_cfg))
+        )
         if not (model_source.endswith(".yaml") or Path(model_source).is_absolute()):
             raise TrainingError(f"model must be a .yaml config or an absolute path: {model_source}")
         model = YOLO(model_source, task="detect")
@@ -325,6 +333,7 @@ class DetectionTrainer:
         def on_train_start(trainer: Any) -> None:
             # Importing ultralytics sets OMP_NUM_THREADS=1; training would use one core.
             torch.set_num_threads(threads)
+            state["train_started"] = time.monotonic()
             state["initial_checksum"] = weights_checksum(trainer.model)
             # Our own evaluation runs on the ONNX model; skip ultralytics' extra final val.
             trainer.final_eval = lambda: None
@@ -332,14 +341,18 @@ class DetectionTrainer:
         def on_train_batch_end(trainer: Any) -> None:
             epochs = max(1, getattr(trainer, "epochs", 1))
             beat("train", min(0.9, (trainer.epoch + 0.5) / epochs * 0.9))
-            if seconds_left(deadline) < reserve and trainer.epoch >= 1:
+            # The first epoch is finished when possible (a checkpoint worth exporting), not past half the reserve.
+            left = seconds_left(deadline)
+            if left < reserve and (trainer.epoch >= 1 or left < reserve / 2):
                 state["stopped_by_deadline"] = True
                 trainer.stop = True
 
         def on_fit_epoch_end(trainer: Any) -> None:
             state["epochs"] = trainer.epoch + 1
             fitness = trainer.fitness
-            log.append(f"epoch {trainer.epoch + 1}/{trainer.epochs}: fitness {fitness if fitness is None else round(float(fitness), 4)}")
+            log.append(
+                f"epoch {trainer.epoch + 1}/{trainer.epochs}: fitness {fitness if fitness is None else round(float(fitness), 4)}"
+            )
             beat("train", min(0.9, (trainer.epoch + 1) / max(1, trainer.epochs) * 0.9), force=True)
             if seconds_left(deadline) < reserve:
                 state["stopped_by_deadline"] = True
@@ -358,7 +371,8 @@ class DetectionTrainer:
             "epochs": int(spec.params.get("epochs", 300)),
             "time": train_seconds / 3600.0,  # ultralytics re-plans epochs from measured epoch time
             "patience": int(spec.params.get("patience", patience)),
-            "workers": 0,
+            # Loader processes only pay off when a GPU waits for batches; on CPU they steal its cores.
+            "workers": min(8, threads) if use_cuda else 0,
             "device": 0 if use_cuda else "cpu",
             "amp": False,  # the AMP check downloads yolo26n.pt
             "plots": False,
@@ -380,10 +394,16 @@ class DetectionTrainer:
             shutil.rmtree(runs, ignore_errors=True)
             raise
         trainer = model.trainer
+        stopper = getattr(trainer, "stopper", None)
+        early_stopped = bool(stopper and state["epochs"] - stopper.best_epoch >= stopper.patience)
+        # ultralytics' own time mode ends the run at the budget too; anything but patience is the budget.
+        if not early_stopped and state["epochs"] < int(train_args["epochs"]):
+            state["stopped_by_deadline"] = True
         best = Path(trainer.best) if Path(trainer.best).exists() else Path(trainer.last)
         if not best.exists():
             raise TrainingError("training produced no checkpoint")
         elapsed_train = time.monotonic() - started
+        loop_seconds = time.monotonic() - state.get("train_started", started)
         log.append(f"{state['epochs']} epochs in {elapsed_train:.1f}s at {imgsz}px ({model_source})")
 
         beat("export", 0.92, force=True)
@@ -402,7 +422,12 @@ class DetectionTrainer:
             bundle_dir,
             task_type=self.task_type,
             labels=labels,
-            input_spec={"name": detector.input_name, "shape": [1, 3, imgsz, imgsz], "dtype": "float32", "request_field": "images"},
+            input_spec={
+                "name": detector.input_name,
+                "shape": [1, 3, imgsz, imgsz],
+                "dtype": "float32",
+                "request_field": "images",
+            },
             preprocessing={"kind": "letterbox", "size": imgsz, "fill": 114, "scale": 1 / 255},
             postprocessing={
                 "format": "yolo",
@@ -419,8 +444,8 @@ class DetectionTrainer:
                 "epochs": state["epochs"],
                 "device": "cuda" if use_cuda else "cpu",
                 "preference": spec.preference,
-                "incremental_from": spec.base_bundle_dir if base_weights and spec.base_bundle_dir else None,
-                "images_per_second": round(images_seen / max(elapsed_train, 1e-6), 2),
+                "incremental_from": spec.base_bundle_dir if incremental else None,
+                "images_per_second": round(images_seen / max(loop_seconds, 1e-6), 2),
                 # Lets an audit (and the tests) confirm where training started from.
                 "initial_weights_checksum": state.get("initial_checksum"),
             },
@@ -444,7 +469,13 @@ def weights_checksum(model: Any) -> float:
     import torch
 
     with torch.no_grad():
-        return float(sum(v.detach().float().abs().sum().item() for v in model.state_dict().values() if v.is_floating_point()))
+        return float(
+            sum(
+                v.detach().float().abs().sum().item()
+                for v in model.state_dict().values()
+                if v.is_floating_point()
+            )
+        )
 
 
 def export_onnx(weights: Path, target: Path, *, imgsz: int, threads: int = 1) -> Path:
@@ -456,7 +487,16 @@ def export_onnx(weights: Path, target: Path, *, imgsz: int, threads: int = 1) ->
 
     torch.set_num_threads(threads)
     model = YOLO(str(Path(weights).resolve()), task="detect")
-    out = model.export(format="onnx", imgsz=imgsz, opset=17, simplify=True, nms=False, dynamic=False, device="cpu", verbose=False)
+    out = model.export(
+        format="onnx",
+        imgsz=imgsz,
+        opset=17,
+        simplify=True,
+        nms=False,
+        dynamic=False,
+        device="cpu",
+        verbose=False,
+    )
     shutil.move(str(out), target)
     return target
 
@@ -479,13 +519,16 @@ def evaluate_detector(
         truths.append(truth)
         preds.append((boxes, scores, classes))
         served = scores >= CONF_THRESHOLD
-        response = detection_response(boxes[served][:MAX_DETECTIONS], scores[served][:MAX_DETECTIONS], classes[served][:MAX_DETECTIONS], labels)
+        response = detection_response(
+            boxes[served][:MAX_DETECTIONS],
+            scores[served][:MAX_DETECTIONS],
+            classes[served][:MAX_DETECTIONS],
+            labels,
+        )
         predictions.append(
             {
                 "sample_id": s.id,
-                "true": [
-                    {"label": b.label, "box": [b.ymin, b.xmin, b.ymax, b.xmax]} for b in s.boxes
-                ],
+                "true": [{"label": b.label, "box": [b.ymin, b.xmin, b.ymax, b.xmax]} for b in s.boxes],
                 "predicted": response,
             }
         )

@@ -77,7 +77,9 @@ def build_model(model_name: str, num_classes: int, *, pretrained: bool = True) -
     with contextlib.redirect_stdout(io.StringIO()):
         if pretrained:
             # weights_path is mandatory: without it the library downloads. Never call set_swish().
-            return EfficientNet.from_pretrained(model_name, weights_path=_weights_file(model_name), num_classes=num_classes)
+            return EfficientNet.from_pretrained(
+                model_name, weights_path=_weights_file(model_name), num_classes=num_classes
+            )
         return EfficientNet.from_name(model_name, num_classes=num_classes)
 
 
@@ -187,8 +189,12 @@ class ImageTrainer:
         model_name, cpu_px, gpu_px, max_epochs, patience = _RECIPES.get(spec.preference, _RECIPES["balance"])
         base: dict[str, Any] | None = None
         if spec.base_bundle_dir and (Path(spec.base_bundle_dir) / WEIGHTS_FILE).is_file():
-            base = torch.load(Path(spec.base_bundle_dir) / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+            base = torch.load(
+                Path(spec.base_bundle_dir) / WEIGHTS_FILE, map_location="cpu", weights_only=True
+            )
             model_name = base["model_name"]  # the weights fix the architecture
+        elif spec.base_bundle_dir:
+            log.append(f"no {WEIGHTS_FILE} in {spec.base_bundle_dir}: starting from ImageNet weights")
         size = int(spec.params.get("image_size", gpu_px if device == "cuda" else cpu_px))
         max_epochs = int(spec.params.get("max_epochs", max_epochs))
         batch_size = int(spec.params.get("batch_size", 32 if device == "cuda" else 16))
@@ -199,7 +205,9 @@ class ImageTrainer:
         except ImageDecodeError as exc:
             raise TrainingError(str(exc)) from exc
         y_train = _rows(train, labels)
-        x_eval = np.concatenate([classification_input(im, size=size, mean=MEAN, std=STD) for im in eval_images])
+        x_eval = np.concatenate(
+            [classification_input(im, size=size, mean=MEAN, std=STD) for im in eval_images]
+        )
         y_eval = _rows(evals, labels)
 
         model = build_model(model_name, len(labels), pretrained=base is None)
@@ -213,12 +221,16 @@ class ImageTrainer:
         if not multilabel:
             counts = Counter(int(r.argmax()) for r in y_train)
             weights = [1.0 / counts[int(r.argmax())] for r in y_train]
-            sampler = torch.utils.data.WeightedRandomSampler(weights, num_samples=len(weights), replacement=True)
+            sampler = torch.utils.data.WeightedRandomSampler(
+                weights, num_samples=len(weights), replacement=True
+            )
             criterion: Any = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
         else:
             pos = y_train.sum(axis=0)
             pos_weight = np.clip((len(y_train) - pos) / np.maximum(pos, 1), 1.0, 10.0)
-            criterion = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight, device=device))
+            criterion = torch.nn.BCEWithLogitsLoss(
+                pos_weight=torch.tensor(pos_weight, dtype=torch.float32, device=device)
+            )
         loader = torch.utils.data.DataLoader(
             dataset,
             batch_size=batch_size,
@@ -232,7 +244,9 @@ class ImageTrainer:
         head_ids = {id(p) for p in head}
         backbone = [p for p in model.parameters() if id(p) not in head_ids]
         lr = float(spec.params.get("lr", 1e-3))
-        optimizer = torch.optim.AdamW([{"params": backbone, "lr": lr}, {"params": head, "lr": lr * 5}], weight_decay=1e-4)
+        optimizer = torch.optim.AdamW(
+            [{"params": backbone, "lr": lr}, {"params": head, "lr": lr * 5}], weight_decay=1e-4
+        )
         base_lrs = [g["lr"] for g in optimizer.param_groups]
 
         x_eval_t = torch.from_numpy(x_eval)
@@ -240,12 +254,16 @@ class ImageTrainer:
         def evaluate() -> tuple[float, float]:
             model.eval()
             with torch.no_grad():
-                logits = torch.cat([model(x_eval_t[i : i + 64].to(device)).cpu() for i in range(0, len(x_eval_t), 64)])
+                logits = torch.cat(
+                    [model(x_eval_t[i : i + 64].to(device)).cpu() for i in range(0, len(x_eval_t), 64)]
+                )
             probs = classification_scores(logits.numpy(), multilabel=multilabel)
             if multilabel:
                 pred = probs >= MULTILABEL_THRESHOLD
                 score = float(np.mean(np.all(pred == (y_eval > 0.5), axis=1)))
-                loss = float(torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.from_numpy(y_eval)))
+                loss = float(
+                    torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.from_numpy(y_eval))
+                )
             else:
                 score = float(np.mean(probs.argmax(1) == y_eval.argmax(1)))
                 loss = float(torch.nn.functional.cross_entropy(logits, torch.from_numpy(y_eval.argmax(1))))
@@ -262,6 +280,8 @@ class ImageTrainer:
         epoch_seconds = 0.0
         epoch = 0
         steps_per_epoch = max(1, len(loader))
+        images_seen = 0
+        loop_seconds = 0.0
         for epoch in range(1, max_epochs + 1):
             t0 = time.monotonic()
             model.train()
@@ -271,7 +291,9 @@ class ImageTrainer:
                 if epoch == 1:
                     factor = 0.1 + 0.9 * step / steps_per_epoch
                 else:
-                    factor = 0.5 * (1 + math.cos(math.pi * min(1.0, (progress_pos - 1) / max(1, planned - 1))))
+                    factor = 0.5 * (
+                        1 + math.cos(math.pi * min(1.0, (progress_pos - 1) / max(1, planned - 1)))
+                    )
                     factor = max(factor, 0.02)
                 for g, b in zip(optimizer.param_groups, base_lrs, strict=True):
                     g["lr"] = b * factor
@@ -281,10 +303,17 @@ class ImageTrainer:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                images_seen += len(xb)
                 beat("train", min(0.95, progress_pos / max(1, planned)))
-                if epoch > 1 and seconds_left(deadline) < reserve:
+                # Even the first epoch yields to the deadline once a few steps are done.
+                if seconds_left(deadline) < reserve and (epoch > 1 or step >= 2):
+                    stopped_by_deadline = True
                     break
+            loop_seconds += time.monotonic() - t0
+            t_eval = time.monotonic()
             score, val_loss = evaluate()
+            # A loaded machine slows export and the ONNX pass too: scale the reserve with it.
+            reserve = max(reserve, 3.0 + 3.0 * (time.monotonic() - t_eval))
             epoch_seconds = time.monotonic() - t0
             if (score, -val_loss) > (best[0], -best[1]):
                 best, best_epoch, stale = (score, val_loss), epoch, 0
@@ -301,7 +330,7 @@ class ImageTrainer:
                 break
             if epoch >= planned:
                 break
-            if seconds_left(deadline) - reserve < epoch_seconds:
+            if stopped_by_deadline or seconds_left(deadline) - reserve < epoch_seconds:
                 stopped_by_deadline = True
                 log.append("time budget reached")
                 break
@@ -313,7 +342,12 @@ class ImageTrainer:
         bundle_dir.mkdir(parents=True, exist_ok=True)
         export_onnx(model, bundle_dir / MODEL_FILE, size)
         torch.save(
-            {"model_name": model_name, "labels": labels, "multilabel": multilabel, "state_dict": model.state_dict()},
+            {
+                "model_name": model_name,
+                "labels": labels,
+                "multilabel": multilabel,
+                "state_dict": model.state_dict(),
+            },
             bundle_dir / WEIGHTS_FILE,
         )
 
@@ -322,13 +356,23 @@ class ImageTrainer:
         metrics, evaluation, eval_predictions = _evaluate(evals, probs, labels, multilabel)
         train_seconds = time.monotonic() - started
         metrics = {**metrics, "train_seconds": round(train_seconds, 2)}
-        images_seen = epoch * len(dataset)
         write_bundle(
             bundle_dir,
             task_type=self.task_type,
             labels=labels,
-            input_spec={"name": "input", "shape": [None, 3, size, size], "dtype": "float32", "request_field": "images"},
-            preprocessing={"kind": "classification", "size": size, "mean": list(MEAN), "std": list(STD), "resize": "squash"},
+            input_spec={
+                "name": "input",
+                "shape": [None, 3, size, size],
+                "dtype": "float32",
+                "request_field": "images",
+            },
+            preprocessing={
+                "kind": "classification",
+                "size": size,
+                "mean": list(MEAN),
+                "std": list(STD),
+                "resize": "squash",
+            },
             postprocessing={
                 "activation": "sigmoid" if multilabel else "softmax",
                 "multilabel": multilabel,
@@ -346,7 +390,7 @@ class ImageTrainer:
                 "device": device,
                 "preference": spec.preference,
                 "incremental_from": spec.base_bundle_dir if base is not None else None,
-                "images_per_second": round(images_seen / max(train_seconds, 1e-6), 2),
+                "images_per_second": round(images_seen / max(loop_seconds, 1e-6), 2),
             },
             warmup_example=warmup_example(size, size),
             extra={"weights_file": WEIGHTS_FILE},
@@ -402,7 +446,9 @@ def _evaluate(
     predictions: list[dict[str, Any]] = []
     if multilabel:
         y_pred = [multilabel_predicted(p, labels, MULTILABEL_THRESHOLD) for p in probs]
-        metrics, evaluation = multilabel_evaluation(y_true=[list(s.labels) for s in samples], y_pred=y_pred, labels=labels)
+        metrics, evaluation = multilabel_evaluation(
+            y_true=[list(s.labels) for s in samples], y_pred=y_pred, labels=labels
+        )
         for s, p, pred in zip(samples, probs, y_pred, strict=True):
             response = classification_response(p, labels)
             predictions.append(
@@ -427,4 +473,11 @@ def _evaluate(
     return metrics, evaluation, predictions
 
 
-__all__ = ["ImageTrainer", "StopTraining", "build_model", "export_onnx", "load_base_weights", "onnx_probabilities"]
+__all__ = [
+    "ImageTrainer",
+    "StopTraining",
+    "build_model",
+    "export_onnx",
+    "load_base_weights",
+    "onnx_probabilities",
+]

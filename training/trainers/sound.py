@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import math
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -136,37 +137,83 @@ class SoundTrainer:
                 log.append(f"incremental: continuing the {kind} model of {base_dir}")
             else:
                 log.append("incremental: base labels/weights do not match; training from scratch")
-        config["features"] = "log_mel" if kind == "cnn" else "summary"
+        # accuracy_first from scratch tries both: the CNN needs time the budget may not have,
+        # so the LightGBM model is the fallback and validation accuracy decides.
+        kinds = ["lgbm", "cnn"] if kind == "cnn" and init_from is None else [kind]
+        if init_from is None and spec.params.get("sound_candidates"):
+            kinds = list(spec.params["sound_candidates"])
+        feature_kind = {"lgbm": "summary", "cnn": "log_mel"}
         index = {lb: k for k, lb in enumerate(labels)}
 
-        features, y, skipped = [], [], []
-        for i, s in enumerate(train):
+        features: dict[str, list[np.ndarray]] = {k: [] for k in kinds}
+        y, skipped = [], []
+        n_eval = len([s for s in spec.split("eval") if _label(s)])
+        order = np.random.default_rng(spec.seed).permutation(len(train))  # a deadline cut keeps every class
+        featurise_started, truncated = time.monotonic(), False
+        for done, i in enumerate(order, start=1):
+            s = train[int(i)]
             try:
-                features.append(audioprep.features_from_wav(Path(s.path).read_bytes(), config))
+                signal = audioprep.load_signal(Path(s.path).read_bytes(), config)
+                for k in kinds:
+                    features[k].append(
+                        audioprep.features_from_signal(signal, {**config, "features": feature_kind[k]})
+                    )
                 y.append(index[_label(s)])
             except InputError as exc:
                 skipped.append(f"{s.id}: {exc}")
-            beat("featurising", 0.3 * (i + 1) / len(train))
+            beat("featurising", 0.3 * done / len(train))
+            # Leave time to train something and to featurise the eval clips for evaluation.
+            per_clip = (time.monotonic() - featurise_started) / done
+            if (
+                done < len(train)
+                and len(set(y)) >= 2
+                and seconds_left(deadline) < EXPORT_RESERVE_S + 1.0 + per_clip * (n_eval + 1)
+            ):
+                truncated = True
+                log.append(f"deadline: featurised {done} of {len(train)} training clips")
+                break
         if skipped:
             log.append(f"skipped {len(skipped)} unreadable training clips (e.g. {skipped[0]})")
-        y_arr = np.asarray(y, dtype=np.int64)
         if len(set(y)) < 2:
             raise TrainingError("fewer than two classes of readable training clips (16-bit WAV only)")
-        x = np.stack(features).astype(np.float32)
-        log.append(f"{len(x)} training clips, {len(labels)} classes, model {kind}")
+        if init_from is None and len(set(y)) < len(labels):
+            # The model can only know classes it saw (skipped or deadline-cut clips).
+            kept = sorted(set(y))
+            log.append(
+                f"classes without usable clips: {[labels[k] for k in range(len(labels)) if k not in kept]}"
+            )
+            remap = {old: new for new, old in enumerate(kept)}
+            labels, y = [labels[k] for k in kept], [remap[k] for k in y]
+        y_arr = np.asarray(y, dtype=np.int64)
+        log.append(f"{len(y)} training clips, {len(labels)} classes, candidates {kinds}")
         fit_idx, val_idx = _split(y_arr, len(labels), spec.seed)
 
         bundle_dir = Path(workdir) / "bundle"
         bundle_dir.mkdir(parents=True, exist_ok=True)
-        if kind == "cnn":
-            trained = _train_cnn(
-                x, y_arr, fit_idx, val_idx, len(labels), spec, deadline, beat, init_from, bundle_dir
+        best: dict[str, Any] | None = None
+        for k in kinds:
+            x = np.stack(features[k]).astype(np.float32)
+            out_dir = Path(workdir) / f"candidate_{k}"
+            out_dir.mkdir(parents=True, exist_ok=True)
+            train_fn = _train_cnn if k == "cnn" else _train_lgbm
+            # With two candidates LightGBM gets a third of the time; it usually stops early.
+            until = (
+                deadline if len(kinds) == 1 or k == "cnn" else time.monotonic() + seconds_left(deadline) / 3
             )
-        else:
-            trained = _train_lgbm(
-                x, y_arr, fit_idx, val_idx, len(labels), spec, deadline, beat, init_from, bundle_dir
-            )
-        log.extend(trained["log"])
+            trained = train_fn(x, y_arr, fit_idx, val_idx, len(labels), spec, until, beat, init_from, out_dir)
+            trained.update(kind=k, dir=out_dir, shape=list(x.shape[1:]))
+            log.extend(trained["log"])
+            if best is None or trained["val_accuracy"] > best["val_accuracy"]:
+                best = trained
+        assert best is not None
+        kind = best["kind"]
+        config["features"] = feature_kind[kind]
+        for path in best["dir"].iterdir():
+            shutil.copyfile(path, bundle_dir / path.name)
+        log.append(f"chosen: {kind} (validation accuracy {best['val_accuracy']:.4f})")
+        trained = best
+        # Past the point where only the export budget is left: the clock, not convergence, ended it.
+        stopped = truncated or trained["stopped"] or seconds_left(deadline) <= EXPORT_RESERVE_S
 
         warm = _warmup_wav()
         from serving.predictors.base import warmup_bytes
@@ -174,7 +221,7 @@ class SoundTrainer:
         common = {
             "task_type": self.task_type,
             "labels": labels,
-            "input_spec": {"type": "wav", "sample_width_bits": 16, "feature_shape": list(x.shape[1:])},
+            "input_spec": {"type": "wav", "sample_width_bits": 16, "feature_shape": trained["shape"]},
             "preprocessing": config,
             "postprocessing": {"kind": "softmax"},
             "train_params": {
@@ -183,6 +230,7 @@ class SoundTrainer:
                 "model": kind,
                 "incremental": init_from is not None,
                 "seconds": round(time.monotonic() - started, 3),
+                "val_accuracy": trained["val_accuracy"],
                 **trained["params"],
             },
             "warmup_example": warmup_bytes(warm),
@@ -201,7 +249,7 @@ class SoundTrainer:
             metrics=metrics,
             evaluation=evaluation,
             eval_predictions=predictions,
-            stopped_by_deadline=trained["stopped"],
+            stopped_by_deadline=stopped,
             log=log,
         )
 
@@ -241,6 +289,7 @@ def _train_lgbm(
         ],
     )
     stopped = time.monotonic() >= stop_at
+    val_accuracy = float(np.mean(np.argmax(_full_proba(model, x[val_idx], n_classes), axis=1) == y[val_idx]))
     base_rounds = lightgbm.Booster(model_file=init).current_iteration() if init else 0
     new_trees = max(1, int(model.best_iteration_ or model.n_estimators) - base_rounds)
     # Refit on every training clip with the tree count validation chose, if time allows.
@@ -265,16 +314,21 @@ def _train_lgbm(
     (bundle_dir / MODEL_FILE).write_bytes(onx.SerializeToString())
 
     def python_proba(batch: np.ndarray) -> np.ndarray:
-        full = np.zeros((len(batch), n_classes))
-        full[:, model.classes_] = model.predict_proba(batch)
-        return full
+        return _full_proba(model, batch, n_classes)
 
     return {
         "log": log,
         "stopped": stopped,
+        "val_accuracy": val_accuracy,
         "python_proba": python_proba,
         "params": {"new_rounds": new_trees, "total_rounds": total_trees},
     }
+
+
+def _full_proba(model, x: np.ndarray, n_classes: int) -> np.ndarray:
+    full = np.zeros((len(x), n_classes))
+    full[:, model.classes_] = model.predict_proba(x)
+    return full
 
 
 def _cnn(n_classes: int):
@@ -372,7 +426,13 @@ def _train_cnn(
         with torch.no_grad():
             return full(torch.from_numpy(batch)).numpy().astype(np.float64)
 
-    return {"log": log, "stopped": stopped, "python_proba": python_proba, "params": {"epochs": epochs}}
+    return {
+        "log": log,
+        "stopped": stopped,
+        "val_accuracy": best_key[0],
+        "python_proba": python_proba,
+        "params": {"epochs": epochs},
+    }
 
 
 def _evaluate(samples: list[TrainSample], labels: list[str], bundle_dir: Path, threads: int, python_proba):

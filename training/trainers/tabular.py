@@ -193,6 +193,9 @@ class TabularTrainer:
         ct = _column_transformer(data, x_fit).fit(x_fit)
         m_fit, m_val = ct.transform(x_fit), ct.transform(x_val)
 
+        # Conversion and evaluation grow with trees x classes and with machine load: keep
+        # a share of the budget for them on top of the fixed reserve.
+        work_deadline = deadline - min(30.0, 0.15 * max(0.0, seconds_left(deadline)))
         search = _Search(
             regression=regression,
             n_classes=len(data.classes),
@@ -201,11 +204,11 @@ class TabularTrainer:
             data=(m_fit, y_fit, m_val, y_val),
             beat=beat,
         )
-        budget = max(0.0, (seconds_left(deadline) - EXPORT_RESERVE_S) * recipe["search_fraction"])
+        budget = max(0.0, (seconds_left(work_deadline) - EXPORT_RESERVE_S) * recipe["search_fraction"])
         search.run(
             budget=budget,
             max_trials=int(spec.params.get("max_trials", recipe["max_trials"])),
-            deadline=deadline,
+            deadline=work_deadline,
         )
         stopped = search.stopped_by_deadline
         log.append(
@@ -216,7 +219,7 @@ class TabularTrainer:
         final_ct = ct
         # Refit on all training rows when the clock allows; otherwise keep the searched model.
         refit_cost = 2.0 * search.best_seconds * len(data.train_rows) / max(1, len(fit_rows)) + 0.5
-        if seconds_left(deadline) - EXPORT_RESERVE_S > refit_cost:
+        if seconds_left(work_deadline) - EXPORT_RESERVE_S > refit_cost:
             beat("refitting", 0.85, force=True)
             x_all = data.frame(data.train_rows)
             final_ct = _column_transformer(data, x_all).fit(x_all)
@@ -225,11 +228,11 @@ class TabularTrainer:
             refit.fit(
                 final_ct.transform(x_all),
                 data.y[data.train_rows],
-                callbacks=[lgbm_time_callback(deadline, beat, "refitting", 0.85)],
+                callbacks=[lgbm_time_callback(work_deadline, beat, "refitting", 0.85)],
             )
             model = refit
             log.append(f"refit on all {len(data.train_rows)} training rows with {n_trees} trees")
-        elif not stopped and seconds_left(deadline) <= refit_cost + EXPORT_RESERVE_S:
+        elif not stopped and seconds_left(work_deadline) <= refit_cost + EXPORT_RESERVE_S:
             stopped = True
         beat("exporting", 0.92, force=True)
         bundle_dir = Path(workdir) / "bundle"

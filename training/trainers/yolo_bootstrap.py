@@ -76,6 +76,12 @@ def ensure_offline(root: Path | None = None) -> Path:
         if Path(yutils.USER_CONFIG_DIR) != user_dir:
             _install_fonts(Path(yutils.USER_CONFIG_DIR))
         yutils.ONLINE = False
+        # ultralytics patches PIL.Image.open process-wide to pip-install pi-heif on the first
+        # unidentified image: mark the plugin as registered so a bad file just fails.
+        import ultralytics.utils.patches as ypatches
+
+        if hasattr(ypatches, "_pil_plugins_registered"):
+            ypatches._pil_plugins_registered = True
         work = Path(os.environ["YOLO_CONFIG_DIR"])
         yutils.SETTINGS.update(
             {

@@ -1,0 +1,433 @@
+"""Serving benchmark: raw onnxruntime vs. HTTP inference, for a tabular and an image model.
+
+Prints one table: in-process ``session.run`` p50 and throughput, then ``POST /v1/infers/<id>``
+p50/p99 and requests/s with 1 and 8 concurrent clients, and the web process's RSS.
+
+    python bench/serving.py                        # trains both models, starts `exeml run`
+    python bench/serving.py --only tabular         # the quick one
+    python bench/serving.py --tabular-bundle DIR --image-bundle DIR
+    python bench/serving.py --url http://127.0.0.1:8000 --token KEY \\
+        --tabular-service ID --image-service ID --tabular-bundle DIR   # an existing server
+
+Loopback only; request counts are bounded (--requests per run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+for _name, _value in {"ORT_DISABLE_TELEMETRY": "1", "HF_HUB_OFFLINE": "1", "YOLO_OFFLINE": "1"}.items():
+    os.environ.setdefault(_name, _value)
+
+COLUMNS = ("attr_1", "attr_2", "attr_3", "attr_4", "attr_5")
+
+
+# --- Models ------------------------------------------------------------------------------
+
+
+def train_tabular(root: Path) -> tuple[Path, list[dict]]:
+    from tests.trainers.ml_data import tabular_csv
+    from training.trainers import get_trainer
+    from training.trainers.base import TrainSpec
+
+    tab = tabular_csv(root / "bank.csv", kind="binary", n=400)
+    spec = TrainSpec(task_type="predictive_analytics", labels=(), tabular=tab, threads=1)
+    result = get_trainer("predictive_analytics").fit(spec, root / "tab-work", time.monotonic() + 5, lambda p, f: None)
+    return result.bundle_dir, tabular_records(tab.csv_path)
+
+
+def tabular_records(csv_path: str) -> list[dict]:
+    lines = Path(csv_path).read_text().splitlines()[:1]
+    return [dict(zip(COLUMNS, line.split(","), strict=True)) for line in lines]
+
+
+def train_image(root: Path, seconds: float) -> Path:
+    from tests.trainers.vision_data import classification_samples
+    from training.trainers import get_trainer
+    from training.trainers.base import TrainSpec
+
+    labels = ("circle", "square", "triangle")
+    samples = classification_samples(root / "img", labels=labels, per_label_train=8, per_label_eval=3, size=96)
+    spec = TrainSpec(
+        task_type="image_classification", labels=labels, samples=tuple(samples), threads=os.cpu_count() or 1,
+        max_seconds=seconds, params={"image_size": 96, "max_epochs": 2},
+    )
+    result = get_trainer("image_classification").fit(spec, root / "img-work", time.monotonic() + seconds,
+                                                      lambda p, f: None)
+    return result.bundle_dir
+
+
+def sample_image() -> bytes:
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (96, 96), (200, 200, 200))
+    ImageDraw.Draw(img).ellipse((20, 20, 70, 70), fill=(30, 30, 30))
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
+# --- Measurements --------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def raw_session(bundle_dir: Path, kind: str, payload, n: int) -> dict:
+    """p50 (ms) and runs/s of session.run alone, on inputs prepared once."""
+    import numpy as np
+
+    from serving.predictors import load_predictor
+    from serving.runtime import intra_op_threads
+
+    predictor = load_predictor(bundle_dir, intra_op_threads=intra_op_threads())
+    if kind == "tabular":
+        from training.preprocessing.tabular import records_to_inputs
+
+        inputs = records_to_inputs(payload["data"]["req_data"], predictor.bundle["input_spec"])
+        feeds = {k: v for k, v in inputs.items() if k in predictor.input_names}
+    else:
+        from training.preprocessing.image import classification_input, decode_image
+
+        pre = predictor.bundle["preprocessing"]
+        x = classification_input(decode_image(payload), size=int(pre["size"]), mean=pre["mean"], std=pre["std"])
+        feeds = {predictor.input_names[0]: np.ascontiguousarray(x)}
+    for _ in range(5):
+        predictor.session.run(None, feeds)
+    times = []
+    start = time.perf_counter()
+    for _ in range(n):
+        t0 = time.perf_counter()
+        predictor.session.run(None, feeds)
+        times.append((time.perf_counter() - t0) * 1000)
+    total = time.perf_counter() - start
+    return {"p50_ms": statistics.median(times), "per_s": n / total}
+
+
+def _multipart(field: str, filename: str, data: bytes, content_type: str) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    body = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def http_load(url: str, token: str, service_id: str, body: bytes, content_type: str, *, clients: int,
+              requests: int) -> dict:
+    """``requests`` calls split over ``clients`` keep-alive connections."""
+    parsed = urlparse(url)
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    per_client = max(1, requests // clients)
+
+    def client() -> None:
+        conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+        headers = {"X-Auth-Token": token, "Content-Type": content_type}
+        mine = []
+        for _ in range(per_client):
+            t0 = time.perf_counter()
+            conn.request("POST", f"/v1/infers/{service_id}", body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            mine.append((time.perf_counter() - t0) * 1000)
+            if resp.status != 200:
+                with lock:
+                    errors.append(f"{resp.status} {data[:200]!r}")
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    total = time.perf_counter() - start
+    if errors:
+        raise RuntimeError(f"{len(errors)} failed requests, first: {errors[0]}")
+    return {"p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99), "per_s": len(latencies) / total}
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def web_worker_pids(port: int | None) -> list[int]:
+    """gunicorn processes serving exeml.wsgi on ``port`` (master and its workers)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "gunicorn" in cmd and "exeml.wsgi" in cmd and (port is None or f":{port} " in cmd):
+            pids.append(int(entry.name))
+    return sorted(pids)
+
+
+# --- A private server ----------------------------------------------------------------------
+
+
+class Server:
+    """`exeml run` on a free loopback port with a temporary EXEML_HOME."""
+
+    def __init__(self) -> None:
+        self.home = Path(tempfile.mkdtemp(prefix="exeml-bench-"))
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.token = ""
+
+    def env(self) -> dict:
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL",
+                                                                  "EXEML_S3_ENDPOINT_URL")}
+        return {**env, "EXEML_HOME": str(self.home), "PYTHONUNBUFFERED": "1", "EXEML_LOG_LEVEL": "WARNING"}
+
+    def start(self) -> None:
+        # The embedded filesystem broker needs its folders before the first message.
+        (self.home / "broker").mkdir(parents=True, exist_ok=True)
+        (self.home / "broker-processed").mkdir(parents=True, exist_ok=True)
+        log = (self.home / "server.log").open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "exeml.cli", "run", "--port", str(self.port), "--concurrency", "1"],
+            cwd=REPO, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            text = (self.home / "server.log").read_text(errors="replace")
+            match = re.search(r"API token\s*:\s*([0-9a-f]+)", text)
+            if match and self._healthy():
+                self.token = match.group(1)
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"exeml run exited:\n{text[-3000:]}")
+            time.sleep(0.5)
+        raise RuntimeError("exeml run did not come up in 180 s")
+
+    def _healthy(self) -> bool:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+            conn.request("GET", "/healthz")
+            ok = conn.getresponse().status < 500
+            conn.close()
+            return ok
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def api(url: str, token: str, method: str, path: str, body: dict | None = None) -> dict:
+    parsed = urlparse(url)
+    conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+    data = json.dumps(body).encode() if body is not None else None
+    conn.request(method, path, body=data, headers={"X-Auth-Token": token, "Content-Type": "application/json"})
+    resp = conn.getresponse()
+    raw = resp.read()
+    conn.close()
+    if resp.status >= 400:
+        raise RuntimeError(f"{method} {path}: {resp.status} {raw[:2000]!r}")
+    return json.loads(raw or b"{}")
+
+
+def register_and_deploy(server: Server, bundle_dir: Path, task_type: str, name: str) -> str:
+    """Put the bundle in the server's store, add a completed version (ORM), deploy it (API)."""
+    os.environ.update({k: v for k, v in server.env().items() if k in ("EXEML_HOME",)})
+    for key in ("DATABASE_URL", "CELERY_BROKER_URL", "EXEML_S3_ENDPOINT_URL"):
+        os.environ.pop(key, None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exeml.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    from datasets.models import Dataset, DatasetVersion
+    from exeml.storage import store_for_tenant
+    from exeml.tenancy.models import Flavor, Tenant
+    from exeml.tenancy.scoping import tenant_scope
+    from projects.models import Project
+    from training.models import ModelVersion
+
+    tenant = Tenant.objects.get(slug="demo")
+    store = store_for_tenant(tenant)
+    prefix = f"{tenant.slug}/bench/{name}/V001/"
+    for path in sorted(Path(bundle_dir).rglob("*")):
+        if path.is_file():
+            store.put(settings.EXEML_BUCKET, prefix + path.relative_to(bundle_dir).as_posix(), path.read_bytes())
+    root = f"s3://{settings.EXEML_BUCKET}/{tenant.slug}/bench/{name}/"
+    with tenant_scope(tenant):
+        dataset = Dataset.objects.create(name=f"bench-{name}", task_type=task_type, input_path=root + "in/",
+                                         output_path=root + "out/")
+        dv = DatasetVersion.objects.create(dataset=dataset, name="V001", number=1, manifest_path=root + "m.manifest")
+        project = Project.objects.create(name=name, task_type=task_type, dataset=dataset)
+        version = ModelVersion.objects.create(
+            project=project, name="V001", number=1, dataset_version=dv,
+            flavor=Flavor.objects.filter(purpose="train").first(), queue="train.cpu", status="completed",
+            artifact_path=f"s3://{settings.EXEML_BUCKET}/{prefix}",
+        )
+    service = api(server.url, server.token, "POST",
+                  f"/api/v1/projects/{project.pk}/versions/{version.pk}/deploy", {"auto_stop": {"enabled": False}})
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        state = api(server.url, server.token, "GET", f"/api/v1/services/{service['id']}")
+        if state["status"] == "running":
+            return service["id"]
+        if state["status"] == "failed":
+            raise RuntimeError(f"deploy failed: {state['error']}")
+        time.sleep(0.5)
+    raise RuntimeError("service did not reach running in 180 s")
+
+
+# --- Main ------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=("tabular", "image"))
+    parser.add_argument("--tabular-bundle", type=Path)
+    parser.add_argument("--image-bundle", type=Path)
+    parser.add_argument("--image-seconds", type=float, default=30.0, help="training budget of the image model")
+    parser.add_argument("--requests", type=int, default=200, help="HTTP requests per run (bounded)")
+    parser.add_argument("--raw-runs", type=int, default=300)
+    parser.add_argument("--url")
+    parser.add_argument("--token")
+    parser.add_argument("--tabular-service")
+    parser.add_argument("--image-service")
+    args = parser.parse_args()
+    kinds = [args.only] if args.only else ["tabular", "image"]
+
+    work = Path(tempfile.mkdtemp(prefix="exeml-bench-models-"))
+    server: Server | None = None
+    rows: list[dict] = []
+    try:
+        bundles: dict[str, Path] = {}
+        payloads: dict[str, tuple] = {}
+        if "tabular" in kinds:
+            if args.tabular_bundle:
+                from tests.trainers.ml_data import tabular_csv
+
+                records = tabular_records(tabular_csv(work / "t.csv", kind="binary", n=10).csv_path)
+                bundles["tabular"] = args.tabular_bundle
+            else:
+                bundles["tabular"], records = train_tabular(work)
+            request = {"data": {"count": 1, "req_data": records}}
+            payloads["tabular"] = (request, json.dumps(request).encode(), "application/json")
+        if "image" in kinds:
+            bundles["image"] = args.image_bundle or train_image(work, args.image_seconds)
+            image = sample_image()
+            body, ctype = _multipart("images", "shape.jpg", image, "image/jpeg")
+            payloads["image"] = (image, body, ctype)
+
+        services: dict[str, str] = {}
+        if args.url:
+            url, token = args.url.rstrip("/"), args.token
+            services = {k: v for k, v in (("tabular", args.tabular_service), ("image", args.image_service)) if v}
+        else:
+            server = Server()
+            server.start()
+            url, token = server.url, server.token
+            task_types = {"tabular": "predictive_analytics", "image": "image_classification"}
+            for kind in kinds:
+                services[kind] = register_and_deploy(server, bundles[kind], task_types[kind], f"bench{kind[:3]}")
+        port = urlparse(url).port
+        pids_before = web_worker_pids(port)
+        rss_idle = {pid: rss_mb(pid) for pid in pids_before}
+
+        for kind in kinds:
+            raw = raw_session(bundles[kind], kind, payloads[kind][0], args.raw_runs)
+            row = {"model": kind, "raw_p50_ms": raw["p50_ms"], "raw_per_s": raw["per_s"]}
+            if kind in services:
+                _, body, ctype = payloads[kind]
+                http_load(url, token, services[kind], body, ctype, clients=1, requests=5)  # warm the web side
+                for clients in (1, 8):
+                    result = http_load(url, token, services[kind], body, ctype, clients=clients,
+                                       requests=args.requests)
+                    row[f"c{clients}"] = result
+                # Time inside the view (decode + predict), as the service's metrics saw it.
+                metrics = api(url, token, "GET", f"/api/v1/services/{services[kind]}/metrics")
+                row["view_p50_ms"] = metrics["latency_ms"]["p50"]
+                row["view_last_hour_p50_ms"] = metrics["last_hour"]["latency_ms"]["p50"]
+            rows.append(row)
+
+        pids = web_worker_pids(port)
+        rss = {pid: rss_mb(pid) for pid in pids}
+    except Exception:
+        if server:
+            print((server.home / "server.log").read_text(errors="replace")[-4000:], file=sys.stderr)
+        raise
+    finally:
+        if server:
+            server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    header = (f"{'model':8} | {'raw p50 ms':>10} {'raw /s':>8} | {'1 client p50':>12} {'p99':>7} {'req/s':>7} | "
+              f"{'8 clients p50':>13} {'p99':>7} {'req/s':>7}")
+    print()
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        c1, c8 = row.get("c1"), row.get("c8")
+        http_cols = (
+            f"{c1['p50_ms']:12.2f} {c1['p99_ms']:7.2f} {c1['per_s']:7.1f} | "
+            f"{c8['p50_ms']:13.2f} {c8['p99_ms']:7.2f} {c8['per_s']:7.1f}"
+            if c1 and c8 else f"{'(no service)':>28} | {'':>29}"
+        )
+        print(f"{row['model']:8} | {row['raw_p50_ms']:10.3f} {row['raw_per_s']:8.0f} | {http_cols}")
+    for row in rows:
+        if row.get("view_last_hour_p50_ms") is not None:
+            print(f"{row['model']}: p50 inside the inference view (decode + predict) "
+                  f"{row['view_last_hour_p50_ms']:.2f} ms")
+    if rss:
+        print()
+        for pid, mb in rss.items():
+            before = rss_idle.get(pid)
+            extra = f" (before load {before:.0f} MiB)" if before else ""
+            print(f"web process {pid}: RSS {mb:.0f} MiB{extra}")
+    print(json.dumps({"rows": rows, "rss_mb": rss}, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

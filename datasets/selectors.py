@@ -1,0 +1,43 @@
+"""Dataset and sample reads; counts come from one annotated query, never per row."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from datasets.models import Dataset, Sample, SampleStatus
+from labeling.models import Annotation
+
+
+def dataset_list(*, task_type: str | None = None, search: str | None = None) -> QuerySet[Dataset]:
+    ok = Q(samples__status=SampleStatus.OK)
+    qs = (
+        Dataset.objects.select_related("last_sync_job")
+        .annotate(
+            sample_count=Count("samples", filter=ok),
+            labeled_count=Count("samples", filter=ok & Q(samples__labeled=True)),
+            missing_count=Count("samples", filter=Q(samples__status=SampleStatus.MISSING)),
+        )
+        .order_by("-created_at")
+    )
+    if task_type:
+        qs = qs.filter(task_type=task_type)
+    if search:
+        qs = qs.filter(name__icontains=search)
+    return qs
+
+
+def sample_list(
+    *, dataset: Dataset, labeled: bool | None = None, label: str | None = None, status: str | None = None
+) -> QuerySet[Sample]:
+    qs = Sample.objects.filter(dataset=dataset).prefetch_related(
+        Prefetch("annotations", queryset=Annotation.objects.select_related("label").order_by("created_at"))
+    )
+    if status:
+        qs = qs.filter(status=status)
+    elif status is None:
+        qs = qs.filter(status=SampleStatus.OK)
+    if labeled is not None:
+        qs = qs.filter(labeled=labeled)
+    if label:
+        qs = qs.filter(pk__in=Annotation.objects.filter(sample__dataset=dataset, label__name=label).values("sample_id"))
+    return qs.order_by("source", "line_number")

@@ -1,0 +1,96 @@
+"""Input and output shapes of the dataset API."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from datasets.models import Dataset, Sample
+from exeml.jobs.serializers import JobSerializer
+from exeml.task_types import TaskType
+
+
+class LabelInSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    color = serializers.CharField(required=False, allow_blank=True)
+
+
+class DatasetCreateSerializer(serializers.Serializer):
+    """Shape only; the rules (paths, names, colors) are checked by datasets.services."""
+
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=TaskType.choices)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    input_path = serializers.CharField(required=False, allow_blank=True)
+    output_path = serializers.CharField(required=False, allow_blank=True)
+    csv_path = serializers.CharField(required=False, allow_blank=True)
+    labels = LabelInSerializer(many=True, required=False)
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    type = serializers.CharField(source="task_type")
+    sample_count = serializers.SerializerMethodField()
+    labeled_count = serializers.SerializerMethodField()
+    unlabeled_count = serializers.SerializerMethodField()
+    missing_count = serializers.SerializerMethodField()
+    last_sync_job = JobSerializer(read_only=True)
+
+    class Meta:
+        model = Dataset
+        fields = [
+            "id", "name", "description", "type", "input_path", "output_path", "csv_path", "storage_bytes",
+            "sample_count", "labeled_count", "unlabeled_count", "missing_count", "last_sync_job", "created_at",
+        ]
+        read_only_fields = fields
+
+    # Counts come annotated by datasets.selectors.dataset_list (one query for the whole page).
+    def get_sample_count(self, obj) -> int:
+        return getattr(obj, "sample_count", 0)
+
+    def get_labeled_count(self, obj) -> int:
+        return getattr(obj, "labeled_count", 0)
+
+    def get_unlabeled_count(self, obj) -> int:
+        return getattr(obj, "sample_count", 0) - getattr(obj, "labeled_count", 0)
+
+    def get_missing_count(self, obj) -> int:
+        return getattr(obj, "missing_count", 0)
+
+
+class SampleSerializer(serializers.ModelSerializer):
+    labels = serializers.SerializerMethodField()
+    objects = serializers.SerializerMethodField()
+    content_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Sample
+        fields = [
+            "id", "name", "source", "status", "labeled", "revision", "labels", "objects", "width", "height",
+            "format", "duration", "sample_rate", "channels", "bit_depth", "text", "line_number", "label_reason",
+            "content_url", "created_at",
+        ]
+        read_only_fields = fields
+
+    # annotations (with labels) are prefetched by datasets.selectors.sample_list.
+    def get_labels(self, obj) -> list[str]:
+        return list(dict.fromkeys(a.label.name for a in obj.annotations.all()))
+
+    def get_objects(self, obj) -> list[dict]:
+        return [{"label": a.label.name, "bbox": a.bbox} for a in obj.annotations.all() if a.xmin is not None]
+
+    def get_content_url(self, obj) -> str:
+        return reverse("datasets:dataset-sample-content", kwargs={"pk": obj.dataset_id, "sample_id": obj.pk})
+
+
+class SamplesDeleteSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.UUIDField(), allow_empty=False, max_length=10000)
+    delete_source = serializers.BooleanField(default=False)
+
+
+class UploadSerializer(serializers.Serializer):
+    files = serializers.ListField(child=serializers.FileField())
+
+
+class UploadResultSerializer(serializers.Serializer):
+    accepted = serializers.ListField(child=serializers.DictField())
+    rejected = serializers.ListField(child=serializers.DictField())

@@ -1,0 +1,193 @@
+"""Dataset writes: create, delete, synchronize, delete samples."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from datasets import validation
+from datasets.models import Dataset, ObjectStatus, Sample, SourceObject
+from datasets.sync import DatasetSync
+from exeml.errors import ApplicationError, WrongState
+from exeml.jobs.models import Job, JobStatus
+from exeml.jobs.services import job_create, job_transition
+from exeml.queues import Queue
+from exeml.storage import TransientStorageError, parse_storage_path, store_for_tenant
+from exeml.task_types import TaskType
+from labeling.models import Label
+
+log = logging.getLogger(__name__)
+
+SYNC_JOB_KIND = "dataset_sync"
+
+
+def dataset_create(
+    *,
+    tenant,
+    name: Any,
+    task_type: str,
+    input_path: Any = None,
+    output_path: Any = None,
+    labels: Any = None,
+    csv_path: Any = None,
+    description: str = "",
+    user=None,
+    start_sync: bool = True,
+    field_prefix: str = "",
+    csv_field: str = "csv_path",
+) -> Dataset:
+    """Validate and create a dataset; optionally enqueue its first synchronization.
+
+    Predictive analytics takes ``csv_path`` (its input path becomes the CSV's folder) and an
+    optional ``output_path`` (default ``<tenant root>exeml-output/<name>/``).
+    """
+    if task_type not in TaskType.values:
+        raise ApplicationError(f"unknown type {task_type!r}", field=field_prefix + "type")
+    name = validation.check_dataset_name(name, field=field_prefix + "name")
+    if Dataset.objects.filter(name=name).exists():
+        raise ApplicationError(f"a dataset named {name!r} already exists", field=field_prefix + "name")
+    clean_labels = validation.clean_labels(task_type=task_type, labels=labels, field=field_prefix + "labels")
+    if task_type == TaskType.PREDICTIVE_ANALYTICS:
+        csv = validation.clean_csv_path(tenant=tenant, path=csv_path, field=csv_field)
+        inp = csv.parent
+        if output_path in (None, ""):
+            output_path = f"{tenant.default_root}exeml-output/{name}/"
+        out = validation.clean_folder(tenant=tenant, path=output_path, field=field_prefix + "output_path")
+        # Only the CSV itself is read, so the one rule is: not the CSV's own folder.
+        if str(out) == str(inp):
+            raise ApplicationError("the output path must not be the CSV's folder", field=field_prefix + "output_path")
+    else:
+        csv = None
+        inp = validation.clean_folder(tenant=tenant, path=input_path, field=field_prefix + "input_path")
+        out = validation.clean_folder(tenant=tenant, path=output_path, field=field_prefix + "output_path")
+        validation.check_output_path(input_path=inp, output_path=out, field=field_prefix + "output_path")
+    with transaction.atomic():
+        dataset = Dataset.objects.create(
+            tenant=tenant, name=name, description=description or "", task_type=task_type,
+            input_path=str(inp), output_path=str(out), csv_path=str(csv) if csv else "",
+        )
+        Label.objects.bulk_create(
+            [Label(dataset=dataset, tenant=tenant, name=lb["name"], color=lb["color"]) for lb in clean_labels]
+        )
+        if start_sync:
+            dataset_sync_start(dataset=dataset, user=user)
+    return dataset
+
+
+def dataset_delete(*, dataset: Dataset) -> None:
+    """Delete the dataset's rows; the files in storage are kept."""
+    used_by = list(dataset.projects.values_list("name", flat=True)[:3])
+    if used_by:
+        raise WrongState(f"the dataset is used by project(s) {', '.join(used_by)}", status_value="in_use")
+    dataset.delete()
+
+
+# ---------------------------------------------------------------------------- synchronize
+
+
+def dataset_sync_start(*, dataset: Dataset, user=None) -> Job:
+    """Create a sync job and enqueue it on commit (409 when one is already queued or running)."""
+    from datasets.tasks import dataset_sync_task
+
+    last = dataset.last_sync_job
+    if last is not None and last.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        if not _is_stale(last):
+            raise WrongState("a synchronization of this dataset is already in progress", status_value=last.status)
+        # Its worker died (or its message was lost): the pages it did are kept; start over.
+        job_transition(job_id=last.pk, status=JobStatus.FAILED, detail="the worker stopped answering")
+    job = job_create(kind=SYNC_JOB_KIND, target_type="dataset", target_id=dataset.pk, user=user)
+    Dataset.objects.filter(pk=dataset.pk).update(last_sync_job=job)
+    dataset.last_sync_job = job
+    tenant_id = str(dataset.tenant_id)
+    transaction.on_commit(
+        lambda: dataset_sync_task.apply_async(args=[str(job.pk), tenant_id], queue=Queue.DEFAULT.value)
+    )
+    return job
+
+
+def _is_stale(job: Job) -> bool:
+    timeout = timedelta(seconds=settings.EXEML_HEARTBEAT_TIMEOUT_SECONDS)
+    if job.status == JobStatus.RUNNING:
+        return (job.heartbeat_at or job.created_at) < timezone.now() - timeout
+    return job.created_at < timezone.now() - 10 * timeout  # queued behind other default-queue work
+
+
+def dataset_sync_run(*, job_id: uuid.UUID | str) -> Job:
+    """The body of the sync task: run the job's synchronization and record the outcome.
+
+    TransientStorageError propagates so the task retries; the pages done are kept.
+    """
+    job = Job.objects.get(pk=job_id)
+    if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+        return job
+    dataset = Dataset.objects.select_related("tenant").get(pk=job.target_id)
+    job = job_transition(job_id=job.pk, status=JobStatus.RUNNING)
+    try:
+        counts = DatasetSync(dataset=dataset, job=job).run()
+    except TransientStorageError:
+        raise  # the task retries; the pages done are kept
+    except Exception as exc:
+        log.exception("dataset sync %s failed", job.pk)
+        return job_transition(job_id=job.pk, status=JobStatus.FAILED, detail=f"synchronization failed: {exc}")
+    job = job_transition(job_id=job.pk, status=JobStatus.SUCCEEDED)
+    log.info("dataset sync %s done: %s", job.pk, counts)
+    return job
+
+
+def dataset_sync(*, dataset: Dataset, user=None) -> Job:
+    """Synchronize now, in this process (demo data, bench, shells): no broker involved."""
+    job = job_create(kind=SYNC_JOB_KIND, target_type="dataset", target_id=dataset.pk, user=user)
+    Dataset.objects.filter(pk=dataset.pk).update(last_sync_job=job)
+    return dataset_sync_run(job_id=job.pk)
+
+
+def sync_job_failed(*, job_id: str, reason: str) -> None:
+    """Called when the task gives up (retries exhausted)."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        job_transition(job_id=job.pk, status=JobStatus.FAILED, detail=reason)
+
+
+# ---------------------------------------------------------------------------- samples
+
+
+def samples_delete(*, dataset: Dataset, ids: Iterable[Any], delete_source: bool = False) -> dict[str, int]:
+    """Delete samples (irrecoverable). Source files are kept unless ``delete_source``.
+
+    A kept file stays registered as unchanged, so the next sync does not bring the sample back.
+    A text file is deleted only when none of its lines remain.
+    """
+    samples = list(Sample.objects.filter(dataset=dataset, pk__in=list(ids)).select_related("source_object"))
+    objects = {s.source_object_id: s.source_object for s in samples if s.source_object_id}
+    with transaction.atomic():
+        deleted = Sample.objects.filter(pk__in=[s.pk for s in samples]).delete()[1].get("datasets.Sample", 0)
+        removed_files = 0
+        if delete_source and objects:
+            still_used = set(
+                Sample.objects.filter(source_object_id__in=list(objects)).values_list("source_object_id", flat=True)
+            )
+            gone = [so for pk, so in objects.items() if pk not in still_used]
+            bucket = parse_storage_path(dataset.input_path).bucket
+            store_for_tenant(dataset.tenant).delete_many(bucket, [so.key for so in gone])
+            SourceObject.objects.filter(pk__in=[so.pk for so in gone]).delete()
+            removed_files = len(gone)
+            dataset_storage_refresh(dataset=dataset)
+    return {"deleted": deleted, "files_deleted": removed_files}
+
+
+def dataset_storage_refresh(*, dataset: Dataset) -> int:
+    total = (
+        SourceObject.objects.filter(dataset=dataset).exclude(status=ObjectStatus.MISSING)
+        .aggregate(total=Sum("size"))["total"] or 0
+    )
+    Dataset.objects.filter(pk=dataset.pk).update(storage_bytes=total)
+    dataset.storage_bytes = total
+    return total

@@ -1,0 +1,475 @@
+"""Synchronize a dataset with its input path: incremental, page by page, idempotent.
+
+Every listed object gets a SourceObject row (key + etag), so a re-sync only reads what is
+new or changed. Each page is one transaction with a fixed number of bulk queries, so a
+failure midway keeps the pages done and the next run finishes the rest. Objects not seen
+by a complete listing are marked missing (with their samples), never dropped.
+
+Label files may arrive before or after their data file: a new data file looks for its
+label file among the stored objects, and a new label file looks for its data file's samples.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from datasets.formats import FormatError
+from datasets.formats.errors import human_size
+from datasets.formats.manifest import ManifestLineError, parse_manifest
+from datasets.importing.base import Importer, Role, base_name
+from datasets.importing.detection import voc_annotations
+from datasets.importing.table import profile_object, profile_to_json
+from datasets.models import Dataset, ObjectStatus, Sample, SampleStatus, SourceObject
+from exeml.jobs.models import Job
+from exeml.jobs.services import job_progress
+from exeml.storage import (
+    ObjectInfo,
+    ObjectNotFound,
+    StorageError,
+    StoragePathError,
+    TransientStorageError,
+    ensure_within_roots,
+    parse_storage_path,
+    store_for_tenant,
+)
+from exeml.task_types import TaskType
+from labeling.importing import ImportedAnnotations, apply_imported_annotations_many
+from labeling.models import Annotation
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 500
+READ_THREADS = 8
+SAMPLE_UPDATE_FIELDS = [
+    "source_object", "name", "size", "etag", "status", "format", "width", "height", "duration",
+    "sample_rate", "channels", "bit_depth", "text", "labeled", "revision", "label_reason", "updated_at",
+]
+COUNT_KEYS = ("found", "imported", "unchanged", "skipped", "failed", "missing")
+
+
+@dataclass
+class Outcome:
+    """What happened to one object: the samples it yields, or why it was rejected."""
+
+    sample_ids: list[Any] = field(default_factory=list)
+    reason: str | None = None
+    note: str = ""
+
+
+class DatasetSync:
+    def __init__(self, *, dataset: Dataset, job: Job | None = None) -> None:
+        from datasets.importing import importer_for
+
+        self.dataset = dataset
+        self.tenant = dataset.tenant
+        self.job = job
+        self.store = store_for_tenant(self.tenant)
+        source = parse_storage_path(dataset.csv_path or dataset.input_path)
+        self.bucket = source.bucket
+        self.prefix = source.as_folder().key if not dataset.csv_path else source.key
+        out = parse_storage_path(dataset.output_path) if dataset.output_path else None
+        self.out_prefix = out.as_folder().key if out is not None and out.bucket == self.bucket else None
+        self.importer: Importer | None = (
+            None if dataset.task_type == TaskType.PREDICTIVE_ANALYTICS else importer_for(dataset.task_type)
+        )
+        self.counts: Counter[str] = Counter({k: 0 for k in COUNT_KEYS})
+        self.new_errors: list[dict[str, str]] = []
+
+    # ------------------------------------------------------------------ entry points
+
+    def run(self) -> dict[str, int]:
+        started = timezone.now()
+        if self.importer is None:
+            self._sync_table()
+        else:
+            for page in self.store.list_pages(self.bucket, self.prefix, page_size=PAGE_SIZE):
+                self.process_page(page.objects)
+                self._flush(progress=0.5)
+            self._mark_missing(started)
+        self._update_storage_bytes()
+        self._flush(progress=1.0)
+        return dict(self.counts)
+
+    def process_page(self, infos: list[ObjectInfo], preloaded: dict[str, bytes] | None = None) -> dict[str, Outcome]:
+        """Import one page of listed (or uploaded, ``preloaded``) objects in one transaction."""
+        reads = self._select(infos, force=preloaded is not None)
+        data, reasons = self._read(reads, preloaded or {})
+        with transaction.atomic():
+            return self._import(reads, data, reasons)
+
+    # ------------------------------------------------------------------ steps of a page
+
+    def _select(self, infos: list[ObjectInfo], *, force: bool) -> list[tuple[ObjectInfo, Role | None, Any]]:
+        keys = [i.key for i in infos]
+        existing = {so.key: so for so in SourceObject.objects.filter(dataset=self.dataset, key__in=keys)}
+        unchanged: list[Any] = []
+        todo: list[tuple[ObjectInfo, Role | None, Any]] = []
+        for info in infos:
+            if info.key.endswith("/"):
+                continue  # folder marker
+            if self.out_prefix is not None and info.key.startswith(self.out_prefix):
+                self.counts["skipped"] += 1
+                continue
+            self.counts["found"] += 1
+            so = existing.get(info.key)
+            if not force and so is not None and so.etag == info.etag and so.status != ObjectStatus.MISSING:
+                self.counts["unchanged"] += 1
+                unchanged.append(so.pk)
+                continue
+            role = self.importer.role(base_name(info.key))
+            if role is None:
+                self.counts["skipped"] += 1
+            todo.append((info, role, so))
+        if unchanged:
+            SourceObject.objects.filter(pk__in=unchanged).update(seen_at=timezone.now())
+        return todo
+
+    def _read_one(self, key: str, max_bytes: int) -> bytes | str:
+        # The listing gave the size already: one GET, never more than the limit held in memory.
+        try:
+            with self.store.open(self.bucket, key) as fh:
+                data = fh.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                return f"file is larger than the {human_size(max_bytes)} limit"
+            return data
+        except TransientStorageError:
+            raise
+        except ObjectNotFound:
+            return "the object disappeared while it was being read"
+        except StorageError as exc:
+            return str(exc)
+
+    def _read(self, todo, preloaded: dict[str, bytes]) -> tuple[dict[str, bytes], dict[str, str]]:
+        data: dict[str, bytes] = {}
+        reasons: dict[str, str] = {}
+        wanted: list[tuple[str, int]] = []
+        for info, role, _so in todo:
+            if role is None:
+                continue
+            if info.key in preloaded:
+                data[info.key] = preloaded[info.key]
+                continue
+            max_bytes = self.importer.max_bytes(role)
+            if info.size > max_bytes:
+                reasons[info.key] = f"file is {human_size(info.size)}, larger than the {human_size(max_bytes)} limit"
+            elif info.size == 0:
+                reasons[info.key] = "file is empty (0 bytes)"
+            else:
+                wanted.append((info.key, max_bytes))
+        if wanted:
+            with ThreadPoolExecutor(min(READ_THREADS, len(wanted))) as pool:
+                for (key, _), got in zip(wanted, pool.map(lambda kw: self._read_one(*kw), wanted), strict=True):
+                    if isinstance(got, bytes):
+                        data[key] = got
+                    else:
+                        reasons[key] = got
+        return data, reasons
+
+    def _import(self, todo, data: dict[str, bytes], reasons: dict[str, str]) -> dict[str, Outcome]:
+        now = timezone.now()
+        ds = self.dataset
+        outcomes: dict[str, Outcome] = {}
+        rows_by_key: dict[str, list[dict[str, Any]]] = {}
+        for info, role, _so in todo:
+            if role == Role.DATA and info.key not in reasons:
+                try:
+                    rows = self.importer.inspect(base_name(info.key), data[info.key])
+                    if not rows:
+                        raise FormatError("the file has no non-empty lines")
+                    rows_by_key[info.key] = rows
+                except FormatError as exc:
+                    reasons[info.key] = exc.reason
+
+        # Source objects first (samples point at them); final statuses are written at the end.
+        so_by_key: dict[str, SourceObject] = {}
+        new_sos: list[SourceObject] = []
+        for info, role, so in todo:
+            if so is None:
+                so = SourceObject(dataset=ds, tenant_id=ds.tenant_id, key=info.key)
+                new_sos.append(so)
+            so.etag, so.size, so.seen_at = info.etag, info.size, now
+            so.status = ObjectStatus.IGNORED if role is None else ObjectStatus.IMPORTED
+            if info.key in reasons:
+                so.status = ObjectStatus.INVALID
+            so.reason = reasons.get(info.key, "")
+            so_by_key[info.key] = so
+        SourceObject.objects.bulk_create(new_sos)
+        created = {so.key: so.status for so in new_sos}
+
+        data_keys = [info.key for info, role, _ in todo if role == Role.DATA]
+        samples_by_key = self._upsert_samples(
+            [(self.uri(k), base_name(k), so_by_key[k], rows_by_key.get(k)) for k in data_keys], now=now
+        )
+        for key in data_keys:
+            if key in rows_by_key:
+                self.counts["imported"] += 1
+                outcomes[key] = Outcome(sample_ids=[s.pk for s in samples_by_key[self.uri(key)]])
+
+        label_items = self._label_items(todo, data, reasons, samples_by_key, outcomes)
+        apply_imported_annotations_many(dataset=ds, items=label_items)
+        for info, role, _so in todo:
+            if role == Role.MANIFEST and info.key not in reasons:
+                self._import_manifest(info.key, data[info.key], outcomes, now=now)
+
+        for info, role, _so in todo:
+            so = so_by_key[info.key]
+            if info.key in reasons:
+                so.status, so.reason = ObjectStatus.INVALID, reasons[info.key]
+                self.counts["failed"] += 1
+                self.new_errors.append({"file": self.uri(info.key), "reason": reasons[info.key]})
+                outcomes[info.key] = Outcome(reason=reasons[info.key])
+            elif role is None:
+                outcomes[info.key] = Outcome(reason=f"not a {self.dataset.get_task_type_display()} file")
+        # New rows were created with their final status unless a label file failed since.
+        dirty = [so for key, so in so_by_key.items() if key not in created or created[key] != so.status]
+        if dirty:
+            SourceObject.objects.bulk_update(dirty, ["etag", "size", "seen_at", "status", "reason"], batch_size=100)
+        return outcomes
+
+    def _upsert_samples(self, specs, *, now) -> dict[str, list[Sample]]:
+        """specs: (source uri, name, source object or None, rows or None when invalid)."""
+        ds = self.dataset
+        sources = [s[0] for s in specs]
+        have: dict[str, dict[int, Sample]] = defaultdict(dict)
+        if sources:
+            for s in Sample.objects.filter(dataset=ds, source__in=sources):
+                have[s.source][s.line_number] = s
+        create: list[Sample] = []
+        update: dict[Any, Sample] = {}
+        cleared: list[Any] = []
+        out: dict[str, list[Sample]] = {}
+        for source, name, so, rows in specs:
+            existing = have.get(source, {})
+            got: list[Sample] = []
+            lines = set()
+            for row in rows or []:
+                line = row["line_number"]
+                lines.add(line)
+                sample = existing.get(line)
+                if sample is None:
+                    sample = Sample(dataset=ds, tenant_id=ds.tenant_id, source=source, line_number=line)
+                    create.append(sample)
+                else:
+                    if "text" in row and sample.text != row["text"] and sample.labeled:
+                        # The line now holds another text: its labels no longer apply.
+                        cleared.append(sample.pk)
+                        sample.labeled, sample.revision = False, sample.revision + 1
+                    update[sample.pk] = sample
+                for attr, value in row.items():
+                    setattr(sample, attr, value)
+                sample.name, sample.status, sample.updated_at = name, SampleStatus.OK, now
+                if so is not None:
+                    sample.source_object, sample.size, sample.etag = so, so.size, so.etag
+                got.append(sample)
+            for line, sample in existing.items():
+                if line not in lines and sample.status != SampleStatus.MISSING:
+                    sample.status, sample.updated_at = SampleStatus.MISSING, now
+                    update[sample.pk] = sample
+            out[source] = got
+        if cleared:
+            Annotation.objects.filter(sample_id__in=cleared).delete()
+        Sample.objects.bulk_create(create)
+        if update:
+            Sample.objects.bulk_update(list(update.values()), SAMPLE_UPDATE_FIELDS, batch_size=100)
+        return out
+
+    def _label_items(self, todo, data, reasons, samples_by_key, outcomes) -> list[ImportedAnnotations]:
+        label_data = {info.key: data[info.key] for info, role, _ in todo if role == Role.LABEL and info.key not in reasons}
+        # Label files stored by an earlier page or sync, for data files imported now.
+        wanted: dict[str, str] = {}
+        for source, samples in samples_by_key.items():
+            if samples:
+                label_key = self.importer.label_key_for(parse_storage_path(source).key)
+                if label_key and label_key not in label_data:
+                    wanted[label_key] = source
+        stored: dict[str, bytes] = {}
+        if wanted:
+            keys = list(
+                SourceObject.objects.filter(dataset=self.dataset, key__in=list(wanted), status=ObjectStatus.IMPORTED)
+                .values_list("key", flat=True)
+            )
+            for key in keys:
+                got = self._read_one(key, self.importer.max_bytes(Role.LABEL))
+                if isinstance(got, bytes):
+                    stored[key] = got
+
+        targets: dict[str, list[Sample]] = {k: samples_by_key[wanted[k]] for k in stored}
+        lookup: dict[str, str] = {}
+        for key in label_data:
+            for data_key in self.importer.data_keys_for(key):
+                uri = self.uri(data_key)
+                if samples_by_key.get(uri):
+                    targets[key] = samples_by_key[uri]
+                    break
+                lookup[uri] = key
+        unresolved = {uri: k for uri, k in lookup.items() if k not in targets}
+        if unresolved:
+            for sample in Sample.objects.filter(dataset=self.dataset, source__in=list(unresolved), status=SampleStatus.OK):
+                targets.setdefault(unresolved[sample.source], []).append(sample)
+
+        items: list[ImportedAnnotations] = []
+        for key, raw in [*label_data.items(), *stored.items()]:
+            samples = [s for s in targets.get(key, []) if s.status == SampleStatus.OK]
+            try:
+                items.extend(self.importer.parse_labels(raw, samples))
+            except FormatError as exc:
+                if key in label_data:
+                    reasons[key] = exc.reason
+                continue
+            if key in label_data:
+                self.counts["imported"] += 1
+                outcomes[key] = Outcome(
+                    sample_ids=[s.pk for s in samples], note="" if samples else "no matching data file yet"
+                )
+        return items
+
+    def _import_manifest(self, key: str, raw: bytes, outcomes: dict[str, Outcome], *, now) -> None:
+        """Samples listed by a ModelArts manifest (sources within the tenant's roots) and their labels."""
+        manifest_uri = self.uri(key)
+        errors: list[dict[str, str]] = []
+        entries = []
+        for entry in parse_manifest(raw.split(b"\n")):
+            if isinstance(entry, ManifestLineError):
+                errors.append({"file": f"{manifest_uri}:{entry.line_no}", "reason": entry.reason})
+            else:
+                entries.append(entry)
+        specs: list[tuple[str, str, None, list[dict[str, Any]]]] = []
+        text_rows: list[dict[str, Any]] = []
+        resolved: list[tuple[Any, str, int]] = []  # entry, source, line
+        have = set(
+            Sample.objects.filter(dataset=self.dataset, source__in=[e.source for e in entries if e.text is None])
+            .values_list("source", flat=True)
+        )
+        for entry in entries:
+            where = f"{manifest_uri}:{entry.line_no}"
+            try:
+                if entry.text is not None:
+                    if self.dataset.task_type != TaskType.TEXT_CLASSIFICATION:
+                        raise FormatError("content:// sources are for text classification only")
+                    text_rows.append({"line_number": entry.line_no, "text": entry.text})
+                    resolved.append((entry, manifest_uri, entry.line_no))
+                    continue
+                path = ensure_within_roots(parse_storage_path(entry.source), self.tenant.storage_roots)
+                source = str(path)
+                if source not in have:
+                    got = self.store.read_bytes(path.bucket, path.key, max_bytes=self.importer.max_bytes(Role.DATA))
+                    specs.append((source, path.name, None, self.importer.inspect(path.name, got)))
+                resolved.append((entry, source, 0))
+            except (FormatError, StoragePathError, ObjectNotFound) as exc:
+                errors.append({"file": where, "reason": getattr(exc, "reason", None) or str(exc)})
+            except TransientStorageError:
+                raise
+            except StorageError as exc:
+                errors.append({"file": where, "reason": str(exc)})
+        if text_rows:
+            specs.append((manifest_uri, base_name(key), None, text_rows))
+        if specs:
+            self._upsert_samples(specs, now=now)
+        samples = {
+            (s.source, s.line_number): s
+            for s in Sample.objects.filter(dataset=self.dataset, source__in={src for _, src, _ in resolved})
+        }
+        items: list[ImportedAnnotations] = []
+        for entry, source, line in resolved:
+            sample = samples.get((source, line))
+            if sample is None or not entry.annotations:
+                continue
+            first = entry.annotations[0]
+            try:
+                if first.annotation_loc:
+                    loc = ensure_within_roots(parse_storage_path(first.annotation_loc), self.tenant.storage_roots)
+                    voc = self.store.read_bytes(loc.bucket, loc.key, max_bytes=self.importer.max_bytes(Role.LABEL))
+                    item = voc_annotations(voc, sample)
+                else:
+                    item = ImportedAnnotations(sample=sample, labels=[a.name for a in entry.annotations if a.name])
+            except (FormatError, StoragePathError, ObjectNotFound) as exc:
+                errors.append({"file": f"{manifest_uri}:{entry.line_no}", "reason": getattr(exc, "reason", None) or str(exc)})
+                continue
+            item.annotated_by = first.annotated_by or "human"
+            item.confidence = first.confidence if item.confidence is None else item.confidence
+            items.append(item)
+        apply_imported_annotations_many(dataset=self.dataset, items=items)
+        self.counts["imported"] += 1
+        self.counts["failed"] += len(errors)
+        self.new_errors.extend(errors)
+        outcomes[key] = Outcome(sample_ids=[s.pk for s in samples.values()])
+
+    # ------------------------------------------------------------------ predictive analytics
+
+    def _sync_table(self) -> None:
+        ds = self.dataset
+        now = timezone.now()
+        so = SourceObject.objects.filter(dataset=ds, key=self.prefix).first()
+        try:
+            info = self.store.head(self.bucket, self.prefix)
+        except ObjectNotFound:
+            if so is not None and so.status != ObjectStatus.MISSING:
+                SourceObject.objects.filter(pk=so.pk).update(status=ObjectStatus.MISSING)
+                Sample.objects.filter(dataset=ds).update(status=SampleStatus.MISSING)
+                self.counts["missing"] += 1
+            self.counts["failed"] += 1
+            self.new_errors.append({"file": ds.csv_path, "reason": "the CSV file does not exist"})
+            return
+        self.counts["found"] += 1
+        if so is not None and so.etag == info.etag and so.status != ObjectStatus.MISSING:
+            self.counts["unchanged"] += 1
+            return
+        try:
+            profile = profile_object(self.store, self.bucket, info)
+            reason = ""
+        except FormatError as exc:
+            profile, reason = None, exc.reason
+        with transaction.atomic():
+            if so is None:
+                so = SourceObject(dataset=ds, tenant_id=ds.tenant_id, key=info.key)
+            so.etag, so.size, so.seen_at = info.etag, info.size, now
+            so.status = ObjectStatus.INVALID if reason else ObjectStatus.IMPORTED
+            so.reason = reason
+            so.save()
+            ds.table_profile = profile_to_json(profile) if profile else {}
+            ds.save(update_fields=["table_profile"])
+            if reason:
+                Sample.objects.filter(dataset=ds).update(status=SampleStatus.MISSING)
+                self.counts["failed"] += 1
+                self.new_errors.append({"file": ds.csv_path, "reason": reason})
+                return
+            Sample.objects.update_or_create(
+                dataset=ds, source=ds.csv_path, line_number=0,
+                defaults={"tenant_id": ds.tenant_id, "name": base_name(info.key), "source_object": so,
+                          "size": info.size, "etag": info.etag, "format": "CSV", "status": SampleStatus.OK},
+            )
+            self.counts["imported"] += 1
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def _mark_missing(self, started) -> None:
+        gone = SourceObject.objects.filter(dataset=self.dataset, seen_at__lt=started).exclude(status=ObjectStatus.MISSING)
+        with transaction.atomic():
+            Sample.objects.filter(dataset=self.dataset, source_object__in=gone).exclude(
+                status=SampleStatus.MISSING
+            ).update(status=SampleStatus.MISSING)
+            self.counts["missing"] += gone.update(status=ObjectStatus.MISSING)
+
+    def _update_storage_bytes(self) -> None:
+        total = (
+            SourceObject.objects.filter(dataset=self.dataset).exclude(status=ObjectStatus.MISSING)
+            .aggregate(total=Sum("size"))["total"] or 0
+        )
+        Dataset.objects.filter(pk=self.dataset.pk).update(storage_bytes=total)
+        self.dataset.storage_bytes = total
+
+    def _flush(self, *, progress: float) -> None:
+        if self.job is not None:
+            job_progress(job=self.job, progress=progress, counts=dict(self.counts), new_errors=self.new_errors)
+        self.new_errors = []

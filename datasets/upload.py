@@ -1,0 +1,105 @@
+"""Files added from the user's PC: validated one by one, written to the input path, registered.
+
+Registration goes through the same page import as a sync, so a later sync sees the files
+unchanged and label files uploaded alongside are applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from datasets.formats import FormatError
+from datasets.formats.errors import human_size
+from datasets.formats.filenames import check_file_name
+from datasets.importing.base import Role
+from datasets.models import Dataset
+from datasets.services import dataset_storage_refresh
+from datasets.sync import DatasetSync
+from exeml.errors import ApplicationError
+from exeml.storage import StorageError, TransientStorageError
+from exeml.task_types import TaskType
+from exeml.tenancy.services import quota_check
+
+
+@dataclass
+class IncomingFile:
+    name: str  # as the client sent it, unsanitized (checked here)
+    size: int
+    read: Any  # () -> bytes
+
+
+def samples_upload(*, dataset: Dataset, files: list[IncomingFile]) -> dict[str, list[dict[str, Any]]]:
+    """Validate, store and register uploaded files; one bad file does not block the others.
+
+    Raises 413 when the whole request is over the limit, 403 (quota) when storage would overflow.
+    """
+    limit = int(settings.EXEML_LIMITS["upload_request_max_bytes"])
+    total = sum(f.size for f in files)
+    if total > limit:
+        raise ApplicationError(
+            f"the upload is {human_size(total)}, more than the {human_size(limit)} allowed per request",
+            code="too_large", status=413,
+        )
+    if not files:
+        raise ApplicationError("no files were sent (multipart field 'files')", field="files")
+    quota_check(tenant=dataset.tenant, quota="max_storage_bytes", adding=total)
+    accepted: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    if dataset.task_type == TaskType.PREDICTIVE_ANALYTICS:
+        reason = "predictive analytics reads its training CSV from storage; upload it there and synchronize"
+        return {"accepted": [], "rejected": [{"file": f.name, "reason": reason} for f in files]}
+
+    sync = DatasetSync(dataset=dataset)
+    importer = sync.importer
+    folder = sync.prefix
+    good: dict[str, tuple[str, bytes]] = {}
+    for f in files:
+        try:
+            check_file_name(f.name)
+            role = importer.role(f.name)
+            if role is None:
+                raise FormatError(f"{f.name} is not a file type accepted by a {dataset.get_task_type_display()} dataset")
+            max_bytes = importer.max_bytes(role)
+            if f.size > max_bytes:
+                raise FormatError(f"file is {human_size(f.size)}, larger than the {human_size(max_bytes)} limit")
+            data = f.read()
+            if not data:
+                raise FormatError("file is empty (0 bytes)")
+            if role == Role.DATA:
+                importer.inspect(f.name, data)
+            elif role == Role.LABEL:
+                importer.parse_labels(data, [])
+        except FormatError as exc:
+            rejected.append({"file": f.name, "reason": exc.reason})
+            continue
+        good[folder + f.name] = (f.name, data)
+
+    infos = []
+    for key, (name, data) in good.items():
+        try:
+            infos.append(sync.store.put(sync.bucket, key, data))
+        except TransientStorageError as exc:
+            rejected.append({"file": name, "reason": f"storage is unavailable, try again ({exc})"})
+        except StorageError as exc:
+            rejected.append({"file": name, "reason": f"could not be stored: {exc}"})
+    # Data files before label files, so labels find their samples in the same request.
+    infos.sort(key=lambda i: importer.role(i.key.rsplit("/", 1)[-1]) != Role.DATA)
+    outcomes = sync.process_page(infos, preloaded={k: v[1] for k, v in good.items()}) if infos else {}
+    for info in infos:
+        name = good[info.key][0]
+        outcome = outcomes.get(info.key)
+        if outcome is None or outcome.reason:
+            rejected.append({"file": name, "reason": outcome.reason if outcome else "not imported"})
+        else:
+            entry: dict[str, Any] = {"file": name, "id": outcome.sample_ids[0] if outcome.sample_ids else None}
+            if len(outcome.sample_ids) > 1:
+                entry["count"] = len(outcome.sample_ids)
+            if outcome.note:
+                entry["note"] = outcome.note
+            accepted.append(entry)
+    if infos:
+        dataset_storage_refresh(dataset=dataset)
+    return {"accepted": accepted, "rejected": rejected}

@@ -1,0 +1,401 @@
+"""Dataset versions: an immutable freeze of the labelled samples with a train/eval split,
+written as a ModelArts manifest ``<dataset>-<version>.manifest`` in the output path.
+
+The split is stratified and seeded: items are ordered by (source, line), shuffled per
+stratum with ``Random(f"{seed}|{stratum}")``, and the first ``round(n * (1 - ratio))`` of
+each stratum go to EVAL (at least one, and at least one left for TRAIN, when a stratum has
+two or more). A multi-label or detection sample is stratified by the rarest label it
+carries; a last pass moves one sample to EVAL for any class with two or more samples that
+got none. Same seed and same samples, same split.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max, Prefetch
+
+from datasets.formats.csv_table import TableProfile, check_label_column, profile_csv_bytes
+from datasets.formats.errors import FormatError
+from datasets.formats.filenames import stem
+from datasets.formats.manifest import format_time, make_annotation, manifest_line, text_source
+from datasets.formats.voc import VocObject, write_voc
+from datasets.models import Dataset, DatasetVersion, DatasetVersionItem, Sample, SampleStatus, VersionUsage
+from exeml.errors import ApplicationError
+from exeml.storage import StorageError, StoragePath, StoragePathError, parse_storage_path, store_for_tenant
+from exeml.task_types import TaskType
+
+VERSION_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+TRAIN, EVAL = VersionUsage.TRAIN.value, VersionUsage.EVAL.value
+
+
+@dataclass
+class FrozenItem:
+    """One labelled sample as a version freezes it (also what exports consume)."""
+
+    sample_id: Any
+    source: str
+    name: str
+    line_number: int = 0
+    text: str = ""
+    width: int | None = None
+    height: int | None = None
+    labels: list[str] = field(default_factory=list)
+    # detection: [{"label", "bbox": [xmin, ymin, xmax, ymax], "annotated_by", "confidence"}]
+    boxes: list[dict[str, Any]] = field(default_factory=list)
+    # classification: one {"name","annotated_by","creation_time","confidence"} per label
+    meta: list[dict[str, Any]] = field(default_factory=list)
+    usage: str = TRAIN
+
+
+# --------------------------------------------------------------------------- pure split
+
+
+def _round_half_up(x: float) -> int:
+    return int(math.floor(x + 0.5))
+
+
+def eval_count(n: int, train_ratio: float) -> int:
+    """How many of ``n`` go to EVAL: ~n*(1-ratio), at least one each side when n >= 2."""
+    if n < 2:
+        return 0
+    return max(1, min(n - 1, _round_half_up(n * (1 - train_ratio))))
+
+
+def stratified_split(
+    keys: Sequence[Any], label_sets: Sequence[Sequence[str]], *, train_ratio: float, seed: int
+) -> list[str]:
+    """``TRAIN``/``EVAL`` per item. ``keys`` order items deterministically (e.g. (source, line))."""
+    freq: Counter[str] = Counter(lb for labels in label_sets for lb in set(labels))
+    strata: dict[str, list[int]] = defaultdict(list)
+    for i, labels in enumerate(label_sets):
+        rarest = min(set(labels), key=lambda lb: (freq[lb], lb)) if labels else ""
+        strata[rarest].append(i)
+    usage = [TRAIN] * len(keys)
+    order_of: dict[int, int] = {}
+    for stratum in sorted(strata):
+        members = sorted(strata[stratum], key=lambda i: keys[i])
+        random.Random(f"{seed}|{stratum}").shuffle(members)
+        for rank, i in enumerate(members):
+            order_of[i] = rank
+        for i in members[: eval_count(len(members), train_ratio)]:
+            usage[i] = EVAL
+    _ensure_eval_per_class(usage, label_sets, freq, order_of, keys)
+    return usage
+
+
+def _ensure_eval_per_class(usage, label_sets, freq, order_of, keys) -> None:
+    for label in sorted(freq):
+        if freq[label] < 2:
+            continue
+        carrying = [i for i, labels in enumerate(label_sets) if label in labels]
+        if any(usage[i] == EVAL for i in carrying):
+            continue
+        train_count = Counter(lb for i, labels in enumerate(label_sets) if usage[i] == TRAIN for lb in set(labels))
+        for i in sorted(carrying, key=lambda i: (order_of.get(i, 0), keys[i])):
+            # Moving it must leave every class it carries with a TRAIN sample.
+            if all(train_count[lb] >= 2 for lb in set(label_sets[i])):
+                usage[i] = EVAL
+                break
+
+
+# --------------------------------------------------------------------------- freezing
+
+
+def freeze_samples(dataset: Dataset) -> list[FrozenItem]:
+    """The labelled, status-ok samples with their labels/boxes, ordered by (source, line)."""
+    from labeling.models import Annotation
+
+    samples = (
+        Sample.objects.filter(dataset=dataset, labeled=True, status=SampleStatus.OK)
+        .order_by("source", "line_number")
+        .prefetch_related(
+            Prefetch("annotations", queryset=Annotation.objects.select_related("label").order_by("created_at", "id"))
+        )
+    )
+    detection = dataset.task_type == TaskType.OBJECT_DETECTION
+    items = []
+    for s in samples:
+        anns = list(s.annotations.all())
+        if detection:
+            anns = [a for a in anns if a.xmin is not None]
+        if not anns:
+            continue
+        item = FrozenItem(
+            sample_id=s.pk, source=s.source, name=s.name, line_number=s.line_number, text=s.text,
+            width=s.width, height=s.height, labels=sorted({a.label.name for a in anns}),
+        )
+        if detection:
+            item.boxes = [
+                {"label": a.label.name, "bbox": a.bbox, "annotated_by": a.annotated_by, "confidence": a.confidence}
+                for a in anns
+            ]
+        seen = set()
+        for a in anns:
+            if a.label.name in seen:
+                continue
+            seen.add(a.label.name)
+            item.meta.append({
+                "name": a.label.name, "annotated_by": a.annotated_by, "confidence": a.confidence,
+                "creation_time": format_time(a.created_at),
+            })
+        items.append(item)
+    return items
+
+
+def items_of_version(version: DatasetVersion) -> list[FrozenItem]:
+    return [
+        FrozenItem(
+            sample_id=it.sample_id, source=it.source, name=_item_name(it), line_number=it.line_number,
+            text=it.text, width=it.width, height=it.height, labels=list(it.labels), boxes=list(it.boxes),
+            usage=it.usage,
+        )
+        for it in DatasetVersionItem.objects.filter(version=version).order_by("source", "line_number")
+    ]
+
+
+def _item_name(item: DatasetVersionItem) -> str:
+    return item.source.rstrip("/").rsplit("/", 1)[-1]
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+def manifest_name(dataset: Dataset, version_name: str) -> str:
+    return f"{dataset.name}-{version_name}.manifest"
+
+
+def item_manifest_line(task_type: str, item: FrozenItem, *, annotation_loc: str | None = None) -> str:
+    source = text_source(item.text) if task_type == TaskType.TEXT_CLASSIFICATION else item.source
+    if task_type == TaskType.OBJECT_DETECTION:
+        first = item.meta[0] if item.meta else {}
+        anns = [make_annotation(
+            task_type, annotation_loc=annotation_loc, annotated_by=first.get("annotated_by", "human"),
+            creation_time=first.get("creation_time"),
+        )]
+    else:
+        meta = item.meta or [{"name": n, "annotated_by": "human"} for n in item.labels]
+        anns = [
+            make_annotation(
+                task_type, name=m["name"], annotated_by=m.get("annotated_by") or "human",
+                creation_time=m.get("creation_time"),
+                confidence=m["confidence"] if m.get("annotated_by", "human") != "human" else None,
+            )
+            for m in meta
+        ]
+    return manifest_line(source=source, usage=item.usage, annotations=anns)
+
+
+def item_voc(item: FrozenItem) -> bytes:
+    objects = [
+        VocObject(name=b["label"], xmin=b["bbox"][0], ymin=b["bbox"][1], xmax=b["bbox"][2], ymax=b["bbox"][3],
+                  confidence=b.get("confidence") if b.get("annotated_by", "human") != "human" else None)
+        for b in item.boxes
+    ]
+    return write_voc(filename=item.name, width=item.width or 0, height=item.height or 0, objects=objects)
+
+
+def voc_names(items: Sequence[FrozenItem]) -> list[str]:
+    """A unique ``<stem>.xml`` per item (``_2``, ``_3`` … when stems repeat)."""
+    used: set[str] = set()
+    out = []
+    for item in items:
+        base = stem(item.name) or "sample"
+        name, k = base, 1
+        while name in used:
+            k += 1
+            name = f"{base}_{k}"
+        used.add(name)
+        out.append(f"{name}.xml")
+    return out
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def csv_profile(dataset: Dataset) -> TableProfile:
+    data, _ = _csv_bytes(dataset)
+    return profile_csv_bytes(data, max_bytes=settings.EXEML_LIMITS["csv_max_bytes"])
+
+
+def _csv_bytes(dataset: Dataset) -> tuple[bytes, str]:
+    path = parse_storage_path(dataset.csv_path)
+    store = store_for_tenant(dataset.tenant)
+    info = store.head(path.bucket, path.key)
+    data = store.read_bytes(path.bucket, path.key, max_bytes=settings.EXEML_LIMITS["csv_max_bytes"])
+    return data, info.etag
+
+
+def csv_rows(data: bytes) -> list[list[str]]:
+    """Data rows (blank lines skipped), fields stripped: row i here is eval row index i."""
+    rows = []
+    for line in data.decode("utf-8-sig").split("\n"):
+        if line.strip():
+            rows.append([f.strip() for f in line.rstrip("\r").split(",")])
+    return rows
+
+
+# --------------------------------------------------------------------------- publish
+
+
+def _check_ratio(train_ratio: Any) -> float:
+    try:
+        ratio = float(train_ratio)
+    except (TypeError, ValueError):
+        raise ApplicationError("train_ratio must be a number between 0 and 1", field="train_ratio")
+    if not (0 < ratio < 1) or not math.isfinite(ratio):
+        raise ApplicationError("train_ratio must be greater than 0 and less than 1", field="train_ratio")
+    return ratio
+
+
+def _output_folder(dataset: Dataset) -> StoragePath:
+    try:
+        return parse_storage_path(dataset.output_path).as_folder()
+    except StoragePathError as exc:
+        raise ApplicationError(f"the dataset's output path is not usable: {exc.reason}", field="output_path")
+
+
+def dataset_version_publish(
+    *,
+    dataset: Dataset,
+    train_ratio: float = 0.8,
+    name: str | None = None,
+    seed: int = 0,
+    user=None,
+    label_column: str | None = None,
+    label_type: str | None = None,
+) -> DatasetVersion:
+    """Freeze the labelled samples (or, for predictive analytics, the CSV) into a new version.
+
+    Writes the manifest (and detection's VOC files) to the output path, then the version
+    and its items in one transaction. Raises ApplicationError (400) on a bad ratio/name,
+    a name clash, an empty dataset or, for predictive analytics, a missing/invalid label column.
+    """
+    ratio = _check_ratio(train_ratio)
+    if seed is None or int(seed) < 0:
+        raise ApplicationError("seed must be a whole number >= 0", field="seed")
+    seed = int(seed)
+    if name is not None and name != "":
+        if not VERSION_NAME_RE.match(name):
+            raise ApplicationError("version name: 1-40 letters, digits, '_', '-' or '.'", field="name")
+    else:
+        name = None
+    output = _output_folder(dataset)
+    store = store_for_tenant(dataset.tenant)
+    with transaction.atomic():
+        Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+        existing = DatasetVersion.objects.filter(dataset=dataset)
+        number = (existing.aggregate(m=Max("number"))["m"] or 0) + 1
+        if name is None:
+            name = f"V{number:03d}"
+            while existing.filter(name=name).exists():
+                number += 1
+                name = f"V{number:03d}"
+        elif existing.filter(name=name).exists():
+            raise ApplicationError(f"version {name!r} already exists", field="name")
+        manifest_path = output.join(manifest_name(dataset, name))
+        if dataset.task_type == TaskType.PREDICTIVE_ANALYTICS:
+            counts, params, lines = _tabular(dataset, ratio, seed, label_column, label_type)
+            items: list[FrozenItem] = []
+        else:
+            items = freeze_samples(dataset)
+            if not items:
+                raise ApplicationError("the dataset has no labelled samples to publish")
+            usages = stratified_split(
+                [(it.source, it.line_number) for it in items], [it.labels for it in items],
+                train_ratio=ratio, seed=seed,
+            )
+            for it, usage in zip(items, usages, strict=True):
+                it.usage = usage
+            lines = _write_item_files(dataset, items, output, name, store)
+            counts, params = _counts(items), {}
+        store.put(manifest_path.bucket, manifest_path.key, ("\n".join(lines) + "\n").encode("utf-8"),
+                  content_type="application/json")
+        version = DatasetVersion.objects.create(
+            dataset=dataset, name=name, number=number, train_ratio=ratio, seed=seed,
+            manifest_path=str(manifest_path), counts=counts, params=params,
+        )
+        DatasetVersionItem.objects.bulk_create(
+            [
+                DatasetVersionItem(
+                    tenant_id=dataset.tenant_id, version=version, sample_id=it.sample_id, usage=it.usage,
+                    source=it.source, line_number=it.line_number, text=it.text, width=it.width,
+                    height=it.height, labels=it.labels, boxes=it.boxes,
+                )
+                for it in items
+            ],
+            batch_size=1000,
+        )
+    return version
+
+
+def _write_item_files(dataset: Dataset, items: list[FrozenItem], output: StoragePath, name: str, store) -> list[str]:
+    if dataset.task_type != TaskType.OBJECT_DETECTION:
+        return [item_manifest_line(dataset.task_type, it) for it in items]
+    folder = output.join(f"{dataset.name}-{name}/annotations/")
+    lines = []
+    for it, xml_name in zip(items, voc_names(items), strict=True):
+        loc = folder.join(xml_name)
+        store.put(loc.bucket, loc.key, item_voc(it), content_type="application/xml")
+        lines.append(item_manifest_line(dataset.task_type, it, annotation_loc=str(loc)))
+    return lines
+
+
+def _counts(items: Sequence[FrozenItem]) -> dict[str, Any]:
+    per_label: dict[str, dict[str, int]] = {}
+    for it in items:
+        for lb in it.labels:
+            slot = per_label.setdefault(lb, {"train": 0, "eval": 0})
+            slot["train" if it.usage == TRAIN else "eval"] += 1
+    train = sum(1 for it in items if it.usage == TRAIN)
+    return {"total": len(items), "train": train, "eval": len(items) - train, "per_label": dict(sorted(per_label.items()))}
+
+
+def _tabular(
+    dataset: Dataset, ratio: float, seed: int, label_column: str | None, label_type: str | None
+) -> tuple[dict, dict, list[str]]:
+    if not label_column:
+        raise ApplicationError("choose the label column first", field="label_column")
+    if label_type not in ("discrete", "continuous"):
+        raise ApplicationError("label_type must be discrete or continuous", field="label_type")
+    if not dataset.csv_path:
+        raise ApplicationError("the dataset has no CSV file")
+    try:
+        data, etag = _csv_bytes(dataset)
+        profile = profile_csv_bytes(data, max_bytes=settings.EXEML_LIMITS["csv_max_bytes"])
+    except FormatError as exc:
+        raise ApplicationError(f"the CSV file cannot be used: {exc.reason}", field="csv_path")
+    except (StoragePathError, StorageError) as exc:
+        raise ApplicationError(f"the CSV file cannot be read: {exc}", field="csv_path")
+    reason = check_label_column(profile, label_column, label_type)
+    if reason:
+        raise ApplicationError(reason, field="label_column")
+    col = profile.column(label_column)
+    rows = csv_rows(data)
+    values = [r[col.index] if col.index < len(r) else "" for r in rows]
+    strata = [[v] if label_type == "discrete" else [] for v in values]
+    usages = stratified_split(list(range(len(rows))), strata, train_ratio=ratio, seed=seed)
+    eval_rows = [i for i, u in enumerate(usages) if u == EVAL]
+    per_label: dict[str, dict[str, int]] = {}
+    if label_type == "discrete":
+        for v, u in zip(values, usages, strict=True):
+            slot = per_label.setdefault(v, {"train": 0, "eval": 0})
+            slot["train" if u == TRAIN else "eval"] += 1
+    counts = {
+        "total": len(rows), "train": len(rows) - len(eval_rows), "eval": len(eval_rows),
+        "per_label": dict(sorted(per_label.items())),
+    }
+    params = {
+        "csv_path": dataset.csv_path, "etag": etag, "label_column": col.name, "label_type": label_type,
+        "rows": len(rows), "eval_rows": eval_rows,
+    }
+    line = manifest_line(source=dataset.csv_path, usage=TRAIN, annotations=[])
+    return counts, params, [line]

@@ -1,0 +1,180 @@
+"""Dataset API: datasets, synchronization, samples, upload, content, preview."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+
+from datasets import selectors, services
+from datasets.importing.table import profile_from_json
+from datasets.models import Dataset, Sample
+from datasets.parsers import RawNameMultiPartParser
+from datasets.serializers import (
+    DatasetCreateSerializer,
+    DatasetSerializer,
+    SamplesDeleteSerializer,
+    SampleSerializer,
+    UploadResultSerializer,
+    UploadSerializer,
+)
+from datasets.upload import IncomingFile, samples_upload
+from exeml.api.views import TenantModelViewSet
+from exeml.errors import ApplicationError, WrongState
+from exeml.jobs.serializers import JobSerializer
+from exeml.storage import parse_storage_path, store_for_tenant
+from exeml.task_types import TaskType
+
+_SAMPLE_ID = r"(?P<sample_id>[0-9a-fA-F-]{36})"
+
+
+def _bool_param(value: str | None, name: str) -> bool | None:
+    if value in (None, ""):
+        return None
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise ApplicationError("expected true or false", field=name)
+
+
+class DatasetViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
+    TenantModelViewSet,
+):
+    serializer_class = DatasetSerializer
+    parser_classes = [JSONParser, RawNameMultiPartParser]
+
+    def safely_get_queryset(self):
+        params = self.request.query_params
+        return selectors.dataset_list(task_type=params.get("type"), search=params.get("search"))
+
+    def _dataset(self) -> Dataset:
+        # Scoped manager: another tenant's id is a 404.
+        return get_object_or_404(Dataset.objects.select_related("tenant", "last_sync_job"), pk=self.kwargs["pk"])
+
+    def _sample(self, dataset: Dataset, sample_id: str) -> Sample:
+        return get_object_or_404(selectors.sample_list(dataset=dataset, status=""), pk=sample_id)
+
+    @extend_schema(request=DatasetCreateSerializer, responses={201: DatasetSerializer})
+    def create(self, request, *args, **kwargs):
+        shape = DatasetCreateSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        data = shape.validated_data
+        dataset = services.dataset_create(
+            tenant=request.tenant, user=request.user, name=data["name"], task_type=data["type"],
+            description=data.get("description", ""), input_path=data.get("input_path"),
+            output_path=data.get("output_path"), csv_path=data.get("csv_path"), labels=data.get("labels"),
+        )
+        dataset = selectors.dataset_list().get(pk=dataset.pk)
+        return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        services.dataset_delete(dataset=instance)
+
+    @extend_schema(request=None, responses={202: JobSerializer})
+    @action(detail=True, methods=["post"])
+    def sync(self, request, pk=None):
+        job = services.dataset_sync_start(dataset=self._dataset(), user=request.user)
+        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[
+            OpenApiParameter("labeled", bool), OpenApiParameter("label", str),
+            OpenApiParameter("status", str, description="ok (default) | missing | all"),
+        ],
+        responses={200: SampleSerializer(many=True)},
+    )
+    @extend_schema(methods=["POST"], request={"multipart/form-data": UploadSerializer},
+                   responses={201: UploadResultSerializer})
+    @action(detail=True, methods=["get", "post"], serializer_class=SampleSerializer)
+    def samples(self, request, pk=None):
+        dataset = self._dataset()
+        if request.method == "POST":
+            return self._upload(request, dataset)
+        params = request.query_params
+        wanted_status = params.get("status")
+        qs = selectors.sample_list(
+            dataset=dataset,
+            labeled=_bool_param(params.get("labeled"), "labeled"),
+            label=params.get("label") or None,
+            status="" if wanted_status == "all" else wanted_status or None,
+        )
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(SampleSerializer(page, many=True).data)
+
+    def _upload(self, request, dataset: Dataset) -> Response:
+        limit = int(settings.EXEML_LIMITS["upload_request_max_bytes"])
+        # Refuse an oversized body before parsing it (multipart framing gets some slack).
+        if int(request.META.get("CONTENT_LENGTH") or 0) > limit + 64 * 1024:
+            raise ApplicationError(f"the upload is larger than the {limit // (1024 * 1024)} MB allowed per request",
+                                   code="too_large", status=413)
+        uploaded = request.FILES.getlist("files")
+        files = [IncomingFile(name=getattr(f, "raw_name", f.name), size=f.size, read=f.read) for f in uploaded]
+        result = samples_upload(dataset=dataset, files=files)
+        return Response(result, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["GET"], responses={200: SampleSerializer})
+    @extend_schema(methods=["DELETE"], responses={204: None})
+    @action(detail=True, methods=["get", "delete"], url_path=f"samples/{_SAMPLE_ID}", url_name="sample",
+            serializer_class=SampleSerializer)
+    def sample(self, request, pk=None, sample_id=None):
+        dataset = self._dataset()
+        sample = self._sample(dataset, sample_id)
+        if request.method == "DELETE":
+            services.samples_delete(dataset=dataset, ids=[sample.pk])
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(SampleSerializer(sample).data)
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes, 302: None})
+    @action(detail=True, methods=["get"], url_path=f"samples/{_SAMPLE_ID}/content", url_name="sample-content")
+    def sample_content(self, request, pk=None, sample_id=None):
+        dataset = self._dataset()
+        sample = self._sample(dataset, sample_id)
+        if dataset.task_type == TaskType.TEXT_CLASSIFICATION:
+            return HttpResponse(sample.text, content_type="text/plain; charset=utf-8")
+        path = parse_storage_path(sample.source)
+        store = store_for_tenant(dataset.tenant)
+        url = store.presigned_get_url(path.bucket, path.key, expires=600)
+        if url:
+            return HttpResponseRedirect(url)
+        return FileResponse(store.open(path.bucket, path.key), filename=sample.name)
+
+    @extend_schema(request=SamplesDeleteSerializer, responses={200: dict})
+    @action(detail=True, methods=["post"], url_path="samples/delete", url_name="samples-delete",
+            serializer_class=SamplesDeleteSerializer)
+    def samples_delete(self, request, pk=None):
+        dataset = self._dataset()
+        shape = SamplesDeleteSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        result = services.samples_delete(
+            dataset=dataset, ids=shape.validated_data["ids"], delete_source=shape.validated_data["delete_source"]
+        )
+        return Response(result)
+
+    @extend_schema(responses={200: dict})
+    @action(detail=True, methods=["get"])
+    def preview(self, request, pk=None):
+        dataset = self._dataset()
+        if dataset.task_type != TaskType.PREDICTIVE_ANALYTICS:
+            raise ApplicationError("preview is for predictive analytics datasets", code="wrong_type")
+        profile = profile_from_json(dataset.table_profile)
+        if profile is None:
+            raise WrongState("the CSV has not been profiled yet; synchronize the dataset", status_value="not_synced")
+        return Response({
+            "csv_path": dataset.csv_path,
+            "columns": [
+                {"name": c.name, "index": c.index, "kind": c.kind, "distinct": c.distinct,
+                 "missing_share": c.missing_share, "valid": c.valid, "reason": c.reason,
+                 "sample_values": c.sample_values, "digits_only": c.digits_only}
+                for c in profile.columns
+            ],
+            "rows": profile.preview_rows,
+            "stats": {"rows": profile.rows, "valid_rows": profile.valid_rows, "distinct_rows": profile.distinct_rows},
+        })

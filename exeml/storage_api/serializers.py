@@ -1,0 +1,18 @@
+from rest_framework import serializers
+
+
+class FolderCreateSerializer(serializers.Serializer):
+    path = serializers.CharField()
+
+
+class StorageObjectSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    size = serializers.IntegerField()
+    mtime = serializers.DateTimeField()
+
+
+class BrowseSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    folders = serializers.ListField(child=serializers.CharField())
+    objects = StorageObjectSerializer(many=True)
+    next_token = serializers.CharField(allow_null=True)

@@ -1,0 +1,67 @@
+"""Input and output shapes of the project API."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from exeml.task_types import TaskType
+from projects.models import LabelType, Project
+from projects.selectors import project_status
+
+
+class ProjectCreateSerializer(serializers.Serializer):
+    """Shape only; every rule is checked by projects.services.project_create."""
+
+    name = serializers.CharField(allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    type = serializers.ChoiceField(choices=TaskType.choices)
+    dataset = serializers.JSONField(required=False)
+    training_data = serializers.CharField(required=False, allow_blank=True)
+
+
+class ProjectUpdateSerializer(serializers.Serializer):
+    description = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    label_column = serializers.CharField(required=False)
+    label_type = serializers.ChoiceField(choices=LabelType.choices, required=False)
+
+
+class DatasetSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    type = serializers.CharField(source="task_type")
+    input_path = serializers.CharField()
+    output_path = serializers.CharField()
+    csv_path = serializers.CharField()
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    type = serializers.CharField(source="task_type")
+    status = serializers.SerializerMethodField()
+    dataset = DatasetSummarySerializer(read_only=True)
+
+    class Meta:
+        model = Project
+        fields = [
+            "id", "name", "description", "type", "status", "dataset", "training_data", "label_column",
+            "label_type", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_status(self, obj) -> str:
+        return project_status(getattr(obj, "latest_version_status", None))
+
+
+class ProjectDetailSerializer(ProjectSerializer):
+    versions = serializers.SerializerMethodField()
+    dataset_counts = serializers.SerializerMethodField()
+
+    class Meta(ProjectSerializer.Meta):
+        fields = [*ProjectSerializer.Meta.fields, "versions", "dataset_counts"]
+        read_only_fields = fields
+
+    def get_versions(self, obj) -> list[dict]:
+        return [{"id": str(v.pk), "name": v.name, "status": v.status} for v in obj.versions.all()]
+
+    def get_dataset_counts(self, obj) -> dict:
+        counts = self.context.get("dataset_counts") or {}
+        return counts

@@ -1,0 +1,326 @@
+"""Service lifecycle: deploy, start, stop, auto-stop, delete; call accounting.
+
+Statuses change only through ``service_transition`` (row lock + SERVICE_TRANSITIONS), so
+a stop racing a deploy's finish can never leave a stopped service marked running.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from exeml.errors import ApplicationError, WrongState
+from exeml.jobs.models import JobStatus
+from exeml.jobs.services import job_create, job_transition
+from exeml.queues import Queue
+from exeml.tenancy.models import Flavor, FlavorPurpose, Quota, UsageRecord
+from exeml.tenancy.scoping import tenant_scope, unscoped
+from exeml.tenancy.services import quota_check, quota_for
+from serving.models import (
+    ACTIVE_STATUSES,
+    LATENCY_BUCKETS_MS,
+    SERVICE_TRANSITIONS,
+    Service,
+    ServiceCall,
+    ServiceStatus,
+)
+from training.models import ModelVersion, VersionStatus
+
+log = logging.getLogger(__name__)
+
+AUTO_STOP_DEFAULT_HOURS = 1.0
+AUTO_STOP_MIN_HOURS = 1.0
+AUTO_STOP_MAX_HOURS = 24.0
+CALL_RETENTION = timedelta(hours=24)
+JOB_KIND_DEPLOY = "service_deploy"
+
+
+# --- Inputs ------------------------------------------------------------------------------
+
+
+def auto_stop_parse(value: Any) -> tuple[bool, float]:
+    """(enabled, hours) from the request's ``auto_stop``; on at 1 h when absent.
+
+    The console offers 1/2/4/6 h or a custom 1–24 h; anything else is refused.
+    """
+    if value is None:
+        return True, AUTO_STOP_DEFAULT_HOURS
+    if not isinstance(value, dict):
+        raise ApplicationError('expected {"enabled": bool, "hours": 1..24}', field="auto_stop")
+    enabled = value.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ApplicationError("enabled must be true or false", field="auto_stop")
+    hours = value.get("hours", AUTO_STOP_DEFAULT_HOURS)
+    if hours is None and not enabled:
+        hours = AUTO_STOP_DEFAULT_HOURS
+    if isinstance(hours, bool) or not isinstance(hours, int | float):
+        raise ApplicationError("hours must be a number from 1 to 24", field="auto_stop")
+    if not AUTO_STOP_MIN_HOURS <= float(hours) <= AUTO_STOP_MAX_HOURS:
+        raise ApplicationError("hours must be from 1 to 24 (1, 2, 4, 6 or a custom value)", field="auto_stop")
+    return enabled, float(hours)
+
+
+def deploy_flavor(*, code: str | None, task_type: str) -> Flavor:
+    """The named deploy flavor, or the first free CPU one."""
+    flavors = Flavor.objects.filter(purpose=FlavorPurpose.DEPLOY, active=True)
+    if code:
+        flavor = flavors.filter(code=code).first()
+        if flavor is None:
+            raise ApplicationError(f"unknown deploy flavor {code!r}", field="flavor")
+    else:
+        flavor = flavors.filter(free=True, device="cpu").order_by("sort_order", "code").first()
+        if flavor is None:
+            raise ApplicationError("no free CPU deploy flavor is configured", field="flavor")
+    if not flavor.allows(task_type):
+        raise ApplicationError(f"flavor {flavor.code} cannot serve {task_type}", field="flavor")
+    return flavor
+
+
+def model_display_name(version: ModelVersion) -> str:
+    return f"{version.project.name}-{version.name}"
+
+
+# --- Transitions -------------------------------------------------------------------------
+
+
+def _stop_at(enabled: bool, hours: float, start: datetime) -> datetime | None:
+    return start + timedelta(hours=hours) if enabled else None
+
+
+def _usage_open(service: Service, now: datetime) -> None:
+    UsageRecord.objects.create(
+        resource="service", resource_id=service.pk, resource_name=service.name[:120], flavor=service.flavor, start=now
+    )
+
+
+def _usage_close(service: Service, now: datetime) -> None:
+    for record in UsageRecord.objects.filter(resource="service", resource_id=service.pk, end__isnull=True):
+        record.end = now
+        record.minutes = max(0.0, (now - record.start).total_seconds() / 60.0)
+        record.save(update_fields=["end", "minutes"])
+
+
+@transaction.atomic
+def service_transition(
+    *, service_id: uuid.UUID | str, status: str, error: str | None = None, warning: str | None = None
+) -> Service:
+    """The one place a service's status changes."""
+    service = Service.objects.select_for_update().select_related("flavor").get(pk=service_id)
+    if status not in SERVICE_TRANSITIONS[service.status]:
+        raise WrongState(f"service cannot go from {service.status} to {status}", status_value=service.status)
+    now = timezone.now()
+    previous = service.status
+    service.status = status
+    if status == ServiceStatus.DEPLOYING:
+        service.error = ""
+        service.warning = ""
+        service.stopped_at = None
+        service.stop_at = _stop_at(service.auto_stop_enabled, service.auto_stop_hours, now)
+    elif status == ServiceStatus.RUNNING:
+        service.started_at = now
+        # The auto-stop clock runs from when the service can answer, as in ModelArts.
+        service.stop_at = _stop_at(service.auto_stop_enabled, service.auto_stop_hours, now)
+        _usage_open(service, now)
+    elif status in (ServiceStatus.STOPPED, ServiceStatus.FAILED):
+        service.stopped_at = now
+        if previous == ServiceStatus.RUNNING or previous == ServiceStatus.STOPPING:
+            _usage_close(service, now)
+    if error is not None:
+        service.error = error[:4000]
+    if warning is not None:
+        service.warning = warning
+    service.save()
+    return service
+
+
+# --- Deploy, start, stop, delete ------------------------------------------------------------
+
+
+def _running_quota_check(tenant: Any) -> None:
+    """Under a lock on the tenant's quota row, so two concurrent deploys cannot both pass."""
+    quota_for(tenant)
+    Quota.objects.select_for_update().filter(tenant=tenant).first()
+    quota_check(tenant=tenant, quota="max_running_services", adding=1)
+
+
+def _enqueue_deploy(service: Service, *, user: Any = None) -> None:
+    job = job_create(
+        kind=JOB_KIND_DEPLOY,
+        params={"model_version": str(service.model_version_id), "flavor": service.flavor.code},
+        target_type="service",
+        target_id=service.pk,
+        user=user,
+    )
+    Service.objects.filter(pk=service.pk).update(deploy_job=job)
+    service.deploy_job = job
+    from serving import tasks
+
+    args = [str(service.pk), str(service.tenant_id), str(job.pk)]
+
+    def send() -> None:
+        try:
+            tasks.deploy_service.apply_async(args=args, queue=Queue.DEFAULT)
+        except Exception as exc:  # broker down: fail the service now instead of deploying forever
+            log.exception("could not queue the deploy of service %s", service.pk)
+            reason = f"could not queue the deploy: {type(exc).__name__}: {exc}"
+            try:
+                service_transition(service_id=service.pk, status=ServiceStatus.FAILED, error=reason)
+                job_transition(job_id=job.pk, status=JobStatus.FAILED, detail=reason)
+            except WrongState:
+                pass
+
+    transaction.on_commit(send)
+
+
+@transaction.atomic
+def service_deploy(
+    *,
+    version: ModelVersion,
+    user: Any = None,
+    flavor_code: str | None = None,
+    auto_stop: Any = None,
+    name: str | None = None,
+) -> Service:
+    if version.status != VersionStatus.COMPLETED:
+        raise WrongState(f"only a completed version can be deployed (this one is {version.status})",
+                         status_value=version.status)
+    enabled, hours = auto_stop_parse(auto_stop)
+    flavor = deploy_flavor(code=flavor_code, task_type=version.project.task_type)
+    _running_quota_check(version.tenant)
+    display = model_display_name(version)
+    service = Service.objects.create(
+        name=(name or f"service-{display}")[:64],
+        model_version=version,
+        flavor=flavor,
+        status=ServiceStatus.DEPLOYING,
+        auto_stop_enabled=enabled,
+        auto_stop_hours=hours,
+        stop_at=_stop_at(enabled, hours, timezone.now()),
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    _enqueue_deploy(service, user=service.created_by)
+    return service
+
+
+@transaction.atomic
+def service_start(*, service: Service, user: Any = None, auto_stop: Any = None) -> Service:
+    """Stopped or failed → deploying again, with a fresh auto-stop time."""
+    if service.status not in (ServiceStatus.STOPPED, ServiceStatus.FAILED):
+        raise WrongState(f"service is {service.status}; only a stopped or failed service can start",
+                         status_value=service.status)
+    if auto_stop is not None:
+        enabled, hours = auto_stop_parse(auto_stop)
+        Service.objects.filter(pk=service.pk).update(auto_stop_enabled=enabled, auto_stop_hours=hours)
+    _running_quota_check(service.tenant)
+    service = service_transition(service_id=service.pk, status=ServiceStatus.DEPLOYING)
+    _enqueue_deploy(service, user=user if getattr(user, "is_authenticated", False) else None)
+    return service
+
+
+def service_stop(*, service_id: uuid.UUID | str) -> Service:
+    """Stop a deploying or running service; stopping a stopped one is a no-op."""
+    service = Service.objects.get(pk=service_id)
+    if service.status == ServiceStatus.STOPPED:
+        return service
+    service = service_transition(service_id=service_id, status=ServiceStatus.STOPPED)
+    from serving import runtime
+
+    # Other web processes keep the predictor until the LRU drops it; every request
+    # checks the status first, so a stopped service answers 409 everywhere at once.
+    runtime.predictor_cache().evict_version(service.model_version_id)
+    return service
+
+
+def service_delete(*, service: Service) -> None:
+    if service.status != ServiceStatus.STOPPED:
+        service_stop(service_id=service.pk)
+    Service.objects.filter(pk=service.pk).delete()
+
+
+def service_deploy_run(*, service_id: uuid.UUID | str, job_id: uuid.UUID | str | None = None) -> Service | None:
+    """Worker side of a deploy: fetch the bundle, open a session, warm it, mark running."""
+    from serving import runtime
+    from serving.predictors import load_predictor
+
+    if job_id:
+        job_transition(job_id=job_id, status=JobStatus.RUNNING)
+    service = (
+        Service.objects.select_related("flavor", "model_version", "model_version__tenant").filter(pk=service_id).first()
+    )
+    if service is None:  # deleted before the worker got to it
+        if job_id:
+            job_transition(job_id=job_id, status=JobStatus.SUCCEEDED, detail="service was deleted")
+        return None
+    if service.status != ServiceStatus.DEPLOYING:
+        if job_id:
+            job_transition(job_id=job_id, status=JobStatus.SUCCEEDED, detail=f"service is {service.status}")
+        return service
+    try:
+        providers, warning = runtime.providers_for(service.flavor.device)
+        bundle_dir = runtime.artifact_fetch(version=service.model_version)
+        predictor = load_predictor(bundle_dir, providers=providers, intra_op_threads=1)
+        predictor.warmup()
+    except Exception as exc:  # any failure here is the service's failure, with its reason
+        log.exception("deploy of service %s failed", service_id)
+        reason = f"deploy failed: {type(exc).__name__}: {exc}"
+        try:
+            service = service_transition(service_id=service_id, status=ServiceStatus.FAILED, error=reason)
+        except WrongState:
+            service.refresh_from_db()
+        if job_id:
+            job_transition(job_id=job_id, status=JobStatus.FAILED, detail=reason)
+        return service
+    try:
+        service = service_transition(service_id=service_id, status=ServiceStatus.RUNNING, warning=warning)
+    except WrongState:  # stopped while deploying: leave it stopped
+        service.refresh_from_db()
+    if job_id:
+        job_transition(job_id=job_id, status=JobStatus.SUCCEEDED, detail=f"service is {service.status}")
+    return service
+
+
+# --- Auto-stop (beat) ---------------------------------------------------------------------
+
+
+def service_is_expired(service: Service, *, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return (
+        service.auto_stop_enabled
+        and service.stop_at is not None
+        and service.status in ACTIVE_STATUSES
+        and service.stop_at <= now
+    )
+
+
+def services_autostop(*, now: datetime | None = None) -> int:
+    """Stop every service whose auto-stop time has passed, across tenants; prune old calls."""
+    now = now or timezone.now()
+    with unscoped():
+        due = list(
+            Service.objects.filter(
+                auto_stop_enabled=True, stop_at__lte=now, status__in=ACTIVE_STATUSES
+            ).values_list("pk", "tenant_id")
+        )
+        ServiceCall.objects.filter(at__lt=now - CALL_RETENTION).delete()
+    stopped = 0
+    for service_id, tenant_id in due:
+        with tenant_scope(tenant_id):
+            try:
+                service_stop(service_id=service_id)
+                stopped += 1
+            except (WrongState, Service.DoesNotExist):
+                continue
+    return stopped
+
+
+# --- Calls and metrics --------------------------------------------------------------------
+
+
+def latency_bucket(latency_ms: float) -> int:
+    return bisect.bisect_left(LATENCY_BUCKETS_MS, latency_ms)

@@ -1,0 +1,167 @@
+"""Upload (Add files): limits, per-file reasons, hostile files, labels alongside, quota."""
+
+from __future__ import annotations
+
+import struct
+import uuid
+import zlib
+
+import pytest
+
+from datasets import demo_data
+from datasets.models import Dataset, SourceObject
+from datasets.services import dataset_sync
+from exeml.tenancy.models import Quota
+from tests.datasets.helpers import LABELS, folder, jpeg, png, put_files, wav
+from tests.datasets.test_dataset_sync import BILLION_LAUGHS, EXTERNAL
+
+
+@pytest.fixture(autouse=True)
+def _bucket(store):
+    return store
+
+
+def _dataset(actor, task_type="image_classification", base=None) -> dict:
+    base = base or folder(actor.tenant)
+    r = actor.client.post("/api/v1/datasets", {
+        "name": "d" + uuid.uuid4().hex[:8], "type": task_type, "input_path": base,
+        "output_path": base.rstrip("/") + "-out/", "labels": LABELS.get(task_type, []),
+    }, format="json")
+    assert r.status_code == 201, r.json()
+    return r.json()
+
+
+def _multipart(files: list[tuple[str, bytes]]) -> tuple[bytes, str]:
+    """Build the body by hand: Django's test client would strip path components from names."""
+    boundary = "----exeml" + uuid.uuid4().hex
+    parts = []
+    for name, data in files:
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n"
+        )
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def _upload(actor, dataset_id, files):
+    body, content_type = _multipart(files)
+    return actor.client.generic("POST", f"/api/v1/datasets/{dataset_id}/samples", body, content_type=content_type)
+
+
+def _bomb_png() -> bytes:
+    """A valid small PNG whose header claims 20000 x 20000 pixels."""
+    data = bytearray(png())
+    ihdr = bytearray(data[12:29])  # type + 13 bytes of IHDR
+    ihdr[4:12] = struct.pack(">II", 20000, 20000)
+    data[12:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(ihdr)) & 0xFFFFFFFF)
+    return bytes(data)
+
+
+@pytest.mark.django_db
+def test_upload_images_with_labels_and_hostile_files(owner):
+    ds = _dataset(owner)
+    r = _upload(owner, ds["id"], [
+        ("a.jpg", jpeg()), ("a.txt", b"cat\n"), ("b.png", png()),
+        ("bomb.png", _bomb_png()), ("trunc.jpg", jpeg()[:-200]), ("empty.jpg", b""),
+        ("../evil.jpg", jpeg()), ("a+b.jpg", jpeg()), ("notes.md", b"x"), ("bad.txt", b"has space\n"),
+    ])
+    assert r.status_code == 201, r.json()
+    body = r.json()
+    accepted = {a["file"]: a for a in body["accepted"]}
+    rejected = {x["file"]: x["reason"] for x in body["rejected"]}
+    assert set(accepted) == {"a.jpg", "a.txt", "b.png"}
+    assert "too large" in rejected["bomb.png"] or "MP" in rejected["bomb.png"]
+    assert "damaged" in rejected["trunc.jpg"]
+    assert "empty" in rejected["empty.jpg"]
+    assert ".." in rejected["../evil.jpg"]
+    assert "plus" in rejected["a+b.jpg"]
+    assert "not a file type" in rejected["notes.md"]
+    assert "space" in rejected["bad.txt"]
+    sample = owner.client.get(f"/api/v1/datasets/{ds['id']}/samples/{accepted['a.jpg']['id']}").json()
+    assert sample["labels"] == ["cat"] and sample["labeled"] and sample["width"] == 16
+    # Registered as seen: a sync finds nothing new.
+    with owner.scope():
+        job = dataset_sync(dataset=Dataset.objects.get(pk=ds["id"]))
+        assert SourceObject.objects.filter(dataset_id=ds["id"]).count() == 3
+    assert job.counts["imported"] == 0 and job.counts["unchanged"] == 3, job.counts
+    assert owner.client.get(f"/api/v1/datasets/{ds['id']}").json()["storage_bytes"] > 0
+
+
+@pytest.mark.django_db
+def test_upload_detection_with_hostile_xml(owner):
+    ds = _dataset(owner, "object_detection")
+    r = _upload(owner, ds["id"], [("a.jpg", jpeg()), ("a.xml", BILLION_LAUGHS), ("b.xml", EXTERNAL)])
+    rejected = {x["file"]: x["reason"] for x in r.json()["rejected"]}
+    assert set(rejected) == {"a.xml", "b.xml"} and "not allowed" in rejected["a.xml"]
+    assert [a["file"] for a in r.json()["accepted"]] == ["a.jpg"]
+
+
+@pytest.mark.django_db
+def test_upload_sound_rules(owner):
+    ds = _dataset(owner, "sound_classification")
+    r = _upload(owner, ds["id"], [
+        ("ok.wav", wav()), ("eight.wav", wav(bits=8)), ("float.wav", wav(bits=32, fmt_code=3)),
+        ("short.wav", wav(seconds=0.5)), ("big.wav", b"RIFF" + b"\x00" * (4 * 1024 * 1024 + 10)),
+    ])
+    rejected = {x["file"]: x["reason"] for x in r.json()["rejected"]}
+    assert [a["file"] for a in r.json()["accepted"]] == ["ok.wav"]
+    assert "8-bit" in rejected["eight.wav"]
+    assert "float" in rejected["float.wav"]
+    assert "longer than" in rejected["short.wav"]
+    assert "4 MB" in rejected["big.wav"]
+
+
+@pytest.mark.django_db
+def test_upload_text_lines_and_result_labels(owner):
+    ds = _dataset(owner, "text_classification")
+    r = _upload(owner, ds["id"], [("t.txt", "good one\n\n很好\nbad\n".encode()), ("t_result.txt", b"positive\nnegative\n")])
+    assert r.status_code == 201
+    accepted = {a["file"]: a for a in r.json()["accepted"]}
+    assert accepted["t.txt"]["count"] == 3
+    rows = owner.client.get(f"/api/v1/datasets/{ds['id']}/samples").json()["results"]
+    assert [(x["text"], x["labels"], x["line_number"]) for x in rows] == [
+        ("good one", ["positive"], 1), ("很好", ["negative"], 3), ("bad", [], 4)]
+    content = owner.client.get(rows[1]["content_url"])
+    assert content.status_code == 200 and content.content.decode() == "很好"
+
+
+@pytest.mark.django_db
+def test_upload_limits(owner):
+    ds = _dataset(owner)
+    big = b"\xff\xd8" + b"\x00" * (5 * 1024 * 1024 + 10)
+    r = _upload(owner, ds["id"], [("big.jpg", big), ("a.jpg", jpeg())])
+    assert r.status_code == 201
+    assert "5 MB" in r.json()["rejected"][0]["reason"] and r.json()["accepted"][0]["file"] == "a.jpg"
+    r = _upload(owner, ds["id"], [("x.jpg", big), ("y.jpg", big)])
+    assert r.status_code == 413, r.content
+
+
+@pytest.mark.django_db
+def test_upload_storage_quota(owner):
+    ds = _dataset(owner)
+    with owner.scope():
+        Quota.objects.filter(tenant=owner.tenant).update(max_storage_bytes=100)
+    r = _upload(owner, ds["id"], [("a.jpg", jpeg())])
+    assert r.status_code == 403 and r.json()["code"] == "quota_exceeded" and r.json()["quota"] == "max_storage_bytes"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("content,reason", [
+    (b"age,job,city,income,balance,contacts,married,label\n" + demo_data.tabular_csv(rows=200), "header"),
+    (demo_data.tabular_csv(rows=200).replace(b"north", b'"north"'), "quotation"),
+    (demo_data.tabular_csv(rows=200).replace(b"north", "北".encode()), "Chinese"),
+    (demo_data.tabular_csv(rows=100), "valid rows"),
+])
+def test_csv_rules_reported_by_sync(owner, content, reason):
+    base = folder(owner.tenant)
+    put_files(owner.tenant, base, [("t.csv", content)])
+    r = owner.client.post("/api/v1/projects", {"name": "t" + uuid.uuid4().hex[:6], "type": "predictive_analytics",
+                                               "training_data": base + "t.csv"}, format="json")
+    assert r.status_code == 201
+    with owner.scope():
+        job = dataset_sync(dataset=Dataset.objects.get(pk=r.json()["dataset"]["id"]))
+    assert job.status == "succeeded" and job.counts["failed"] == 1
+    assert reason in job.errors[0]["reason"], job.errors
+    preview = owner.client.get(f"/api/v1/datasets/{r.json()['dataset']['id']}/preview")
+    assert preview.status_code == 409

@@ -1,0 +1,201 @@
+"""The console end to end: a real ``exeml run`` (web, workers, beat; embedded SQLite, local
+object store, filesystem broker) driven by chromium through frontend/e2e (node --test).
+
+Screenshots land in test-artifacts/e2e/. Needs node and /usr/bin/chromium
+(frontend/e2e/install-browser.sh installs the latter)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.frontend import (
+    ARTIFACTS,
+    CHROMIUM,
+    FRONTEND,
+    REPO,
+    ensure_console_built,
+    missing_chromium,
+    missing_node,
+    run_streaming,
+)
+
+SERVER_START_TIMEOUT = 180
+SUITE_TIMEOUT = 480
+
+pytestmark = [
+    pytest.mark.skipif(bool(missing_node()), reason=missing_node() or ""),
+    pytest.mark.skipif(bool(missing_chromium()), reason=missing_chromium() or ""),
+]
+
+
+@dataclass
+class Server:
+    url: str
+    username: str
+    password: str
+    token: str
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _server_env(home: Path) -> dict[str, str]:
+    drop = {"DATABASE_URL", "CELERY_BROKER_URL", "EXEML_S3_ENDPOINT_URL", "EXEML_BROKER_KEY_PREFIX",
+            "EXEML_TASKS_EAGER"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update({
+        "EXEML_HOME": str(home),
+        "EXEML_EMBEDDED": "1",
+        "PYTHONUNBUFFERED": "1",
+        # Training budgets below the console's minimum stay allowed for scripts; the beat
+        # (auto stop, reaper) ticks fast enough to matter within a test.
+        "EXEML_MIN_TRAIN_MINUTES": "0.05",
+        "EXEML_BEAT_INTERVAL_SECONDS": "5",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "YOLO_OFFLINE": "1",
+        "ORT_DISABLE_TELEMETRY": "1",
+    })
+    return env
+
+
+def _wait_ready(proc: subprocess.Popen, url: str, log: Path) -> tuple[str, str, str]:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    login = token = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"exeml run exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+        text = log.read_text(errors="replace")
+        login = login or re.search(r"console login : (\S+) / (\S+)", text)
+        token = token or re.search(r"API token\s+: (\S+)", text)
+        if login and token:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=5) as r:
+                    if r.status == 200:
+                        return login.group(1), login.group(2), token.group(1)
+            except Exception:
+                pass
+        time.sleep(1)
+    raise AssertionError(f"exeml run not ready after {SERVER_START_TIMEOUT} s:\n{log.read_text()[-4000:]}")
+
+
+def _stop(proc: subprocess.Popen, family: set[int]) -> list[int]:
+    """Ctrl-C as a user would; returns the processes that outlived it (then killed)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    time.sleep(1)
+    leftovers = [pid for pid in family if _alive(pid)]
+    for pid in leftovers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return leftovers
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Server]:
+    ensure_console_built()
+    home = tmp_path_factory.mktemp("exeml-e2e") / "home"
+    # The filesystem broker's folders: a worker may declare its queues before anything
+    # else made them.
+    for sub in ("broker", "broker-processed"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = home.parent / "exeml-run.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "exeml.cli", "run", "--port", str(port), "--concurrency", "2"],
+            cwd=REPO, env=_server_env(home), stdout=out, stderr=subprocess.STDOUT,
+        )
+    family: set[int] = set()
+    try:
+        username, password, token = _wait_ready(proc, url, log)
+        family = _descendants(proc.pid)
+        yield Server(url=url, username=username, password=password, token=token, log=log)
+    finally:
+        family |= _descendants(proc.pid) if proc.poll() is None else set()
+        leftovers = _stop(proc, family)
+        if os.environ.get("E2E_KEEP_LOG"):
+            print(f"\nserver log: {log}")
+    assert proc.returncode == 0, f"exeml run ended with {proc.returncode}:\n{log.read_text()[-3000:]}"
+    assert leftovers == [], f"processes left behind by exeml run: {leftovers}"
+
+
+@pytest.mark.timeout(SUITE_TIMEOUT + SERVER_START_TIMEOUT + 240)
+def test_console_end_to_end(server: Server):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob("*.png"):
+        old.unlink()
+    env = {
+        **os.environ,
+        "BASE_URL": server.url,
+        "USERNAME": server.username,
+        "PASSWORD": server.password,
+        "TOKEN": server.token,
+        "ARTIFACTS": str(ARTIFACTS),
+        "CHROMIUM": CHROMIUM,
+        "NO_COLOR": "1",
+    }
+    started = time.monotonic()
+    rc, tail = run_streaming(
+        ["node", "--test", "--test-reporter=spec", "e2e/console.test.mjs"],
+        cwd=FRONTEND, env=env, timeout=SUITE_TIMEOUT, prefix="[e2e] ",
+    )
+    print(f"[e2e] suite wall time {time.monotonic() - started:.0f} s; screenshots in {ARTIFACTS}")
+    if rc != 0:
+        server_tail = server.log.read_text(errors="replace")[-5000:]
+        pytest.fail(f"e2e suite failed (exit {rc}):\n{tail}\n\n--- exeml run log (tail) ---\n{server_tail}")
+    shots = {p.stem for p in ARTIFACTS.glob("*.png")}
+    expected = {"01-exeml", "02-wizard", "03-label-images", "04-train-images", "05-deploy-images",
+                "06-label-detection", "07-label-table", "08-train-table", "09-label-sound", "10-label-text"}
+    assert expected <= shots, f"missing screenshots: {sorted(expected - shots)}"

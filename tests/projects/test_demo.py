@@ -1,0 +1,32 @@
+"""Demo projects: one per type, synchronized at once, quick."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from projects.demo import install_demo
+
+
+@pytest.mark.django_db
+def test_install_demo_creates_five_synced_projects(owner, store):
+    start = time.monotonic()
+    projects = install_demo(tenant=owner.tenant, user=owner.user)
+    elapsed = time.monotonic() - start
+    assert elapsed < 20, elapsed
+    assert sorted(p.task_type for p in projects) == sorted([
+        "image_classification", "object_detection", "predictive_analytics", "sound_classification",
+        "text_classification"])
+    listed = {p["name"]: p for p in owner.client.get("/api/v1/projects").json()["results"]}
+    assert set(listed) == {"demo-images", "demo-detection", "demo-table", "demo-sound", "demo-text"}
+    for name, project in listed.items():
+        detail = owner.client.get(f"/api/v1/projects/{project['id']}").json()
+        counts = detail["dataset_counts"]
+        assert counts["sample_count"] > 0, name
+        if name != "demo-table":
+            assert counts["labeled_count"] > 0, name
+    table = owner.client.get(f"/api/v1/projects/{listed['demo-table']['id']}").json()
+    assert (table["label_column"], table["label_type"]) == ("attr_8", "discrete")
+    # Idempotent.
+    assert len(install_demo(tenant=owner.tenant, user=owner.user)) == 5

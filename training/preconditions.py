@@ -1,0 +1,119 @@
+"""Can this project train now? Data rules (from labeling), flavor rules and quotas.
+
+``train_reasons`` powers both the Train button's check (GET train-check) and the POST:
+every unmet condition is a plain sentence the console shows as is.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.utils import timezone
+
+from exeml.errors import ApplicationError, QuotaExceeded
+from exeml.task_types import TaskType
+from exeml.tenancy import services as tenancy_services
+from exeml.tenancy.models import Flavor, FlavorPurpose, Tenant, UsageRecord
+
+# The guide's minimum labelled samples per class, checked on a frozen dataset version
+# (the live dataset is checked by labeling.stats.train_preconditions).
+MIN_PER_CLASS = {
+    TaskType.IMAGE_CLASSIFICATION: 5,
+    TaskType.SOUND_CLASSIFICATION: 5,
+    TaskType.TEXT_CLASSIFICATION: 21,  # "more than 20"
+    TaskType.OBJECT_DETECTION: 1,
+}
+INCREMENTAL_TASK_TYPES = {
+    TaskType.IMAGE_CLASSIFICATION,
+    TaskType.OBJECT_DETECTION,
+    TaskType.SOUND_CLASSIFICATION,
+}
+
+
+def flavor_resolve(*, task_type: str, code: str | None) -> Flavor:
+    """The train flavor named ``code`` (400 on ``flavor`` if unusable), or the default CPU one."""
+    flavors = Flavor.objects.filter(purpose=FlavorPurpose.TRAIN, active=True)
+    if not code:
+        for flavor in flavors.filter(device="cpu").order_by("sort_order", "code"):
+            if flavor.allows(task_type):
+                return flavor
+        raise ApplicationError("no active CPU training flavor is configured", field="flavor")
+    flavor = flavors.filter(code=code).first()
+    if flavor is None:
+        raise ApplicationError(f"unknown training flavor {code!r}", field="flavor")
+    if task_type == TaskType.PREDICTIVE_ANALYTICS and flavor.device != "cpu":
+        raise ApplicationError("predictive analytics trains on CPU flavors only", field="flavor")
+    if not flavor.allows(task_type):
+        raise ApplicationError(f"flavor {flavor.name} cannot train {task_type} projects", field="flavor")
+    return flavor
+
+
+def training_minutes_this_month(tenant: Tenant) -> float:
+    start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    records = UsageRecord.all_tenants.filter(tenant=tenant, resource="training", start__gte=start)
+    return round(sum(records.values_list("minutes", flat=True)), 2)
+
+
+def quota_checks(*, tenant: Tenant) -> None:
+    """Raise QuotaExceeded (403) when another training may not start."""
+    tenancy_services.quota_check(tenant=tenant, quota="max_concurrent_trainings", adding=1)
+    limit = tenancy_services.quota_for(tenant).max_training_minutes_per_month
+    used = tenancy_services.quota_usage(tenant=tenant, quota="max_training_minutes_per_month")
+    if used >= limit:
+        raise QuotaExceeded(quota="max_training_minutes_per_month", limit=limit, used=used)
+
+
+def data_reasons(*, project, dataset_version=None) -> list[str]:
+    """Unmet data preconditions: of the given frozen version, else of the live dataset."""
+    if dataset_version is not None:
+        return version_reasons(task_type=project.task_type, dataset_version=dataset_version)
+    from labeling.stats import train_preconditions
+
+    return list(
+        train_preconditions(
+            dataset=project.dataset,
+            task_type=project.task_type,
+            label_column=project.label_column or None,
+            label_type=project.label_type or None,
+        )
+    )
+
+
+def version_reasons(*, task_type: str, dataset_version) -> list[str]:
+    if task_type == TaskType.PREDICTIVE_ANALYTICS:
+        params = dataset_version.params or {}
+        reasons = []
+        if not params.get("csv_path"):
+            reasons.append(f"dataset version {dataset_version.name} has no training CSV")
+        if not params.get("label_column"):
+            reasons.append(f"dataset version {dataset_version.name} has no label column")
+        return reasons
+    counts: Counter[str] = Counter()
+    items = dataset_version.items.all().values_list("labels", flat=True)
+    for labels in items:
+        counts.update(set(labels or ()))
+    if not counts:
+        return [f"dataset version {dataset_version.name} has no labelled samples"]
+    minimum = MIN_PER_CLASS.get(task_type, 1)
+    reasons = []
+    if task_type != TaskType.OBJECT_DETECTION and len(counts) < 2:
+        reasons.append("at least 2 classes are needed")
+    short = sorted(name for name, n in counts.items() if n < minimum)
+    if short:
+        rule = "more than 20" if task_type == TaskType.TEXT_CLASSIFICATION else f"at least {minimum}"
+        reasons.append(f"each class needs {rule} labelled samples; too few: {', '.join(short)}")
+    return reasons
+
+
+def train_reasons(*, project, tenant: Tenant, flavor_code: str | None = None, dataset_version=None) -> list[str]:
+    """Everything that keeps the Train button disabled, as sentences (empty when training may start)."""
+    reasons = data_reasons(project=project, dataset_version=dataset_version)
+    try:
+        flavor_resolve(task_type=project.task_type, code=flavor_code)
+    except ApplicationError as exc:
+        reasons.append(exc.message)
+    try:
+        quota_checks(tenant=tenant)
+    except QuotaExceeded as exc:
+        reasons.append(exc.message)
+    return reasons

@@ -1,0 +1,22 @@
+"""Celery entry points of training: thin, ids in, services do the work."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from exeml.tenancy.scoping import tenant_scope
+
+
+@shared_task(name="training.run_version")
+def run_version(version_id: str, tenant_id: str) -> None:
+    from training import runner
+
+    with tenant_scope(tenant_id):
+        runner.run_version(version_id=version_id)
+
+
+@shared_task(name="training.reap_stale_versions")
+def reap_stale_versions() -> int:
+    from training import services
+
+    return len(services.reap_stale_versions())

@@ -1,0 +1,74 @@
+"""The one place a ModelVersion changes status.
+
+Every change runs under ``select_for_update`` and is checked against ALLOWED, so a stop
+racing with the worker's start, or the reaper racing with a late completion, cannot
+produce an impossible history (e.g. failed → running).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from exeml.errors import WrongState
+from exeml.tenancy.models import UsageRecord
+from training.models import LOG_TAIL_LINES, ModelVersion, VersionStatus
+
+ALLOWED: dict[str, set[str]] = {
+    VersionStatus.QUEUED: {VersionStatus.RUNNING, VersionStatus.STOPPED, VersionStatus.FAILED},
+    VersionStatus.RUNNING: {VersionStatus.COMPLETED, VersionStatus.FAILED, VersionStatus.STOPPED},
+    VersionStatus.COMPLETED: set(),
+    VersionStatus.FAILED: set(),
+    VersionStatus.STOPPED: set(),
+}
+FINISHED = {VersionStatus.COMPLETED, VersionStatus.FAILED, VersionStatus.STOPPED}
+ACTIVE = {VersionStatus.QUEUED, VersionStatus.RUNNING}
+
+
+def version_transition(
+    *, version_id: uuid.UUID | str, status: str, log_lines: list[str] | None = None, **fields: Any
+) -> ModelVersion:
+    """Move a version to ``status`` (WrongState when not allowed) and set ``fields`` with it.
+
+    Entering running stamps started_at/heartbeat_at; a finished status stamps finished_at
+    and, when the version ran, writes its UsageRecord in the same transaction.
+    """
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().get(pk=version_id)
+        if status not in ALLOWED[version.status]:
+            raise WrongState(
+                f"version {version.name} cannot go from {version.status} to {status}", status_value=version.status
+            )
+        now = timezone.now()
+        version.status = status
+        for name, value in fields.items():
+            setattr(version, name, value)
+        if status == VersionStatus.RUNNING:
+            version.started_at = now
+            version.heartbeat_at = now
+        if status in FINISHED:
+            version.finished_at = now
+            if status == VersionStatus.COMPLETED:
+                version.progress = 1.0
+        if log_lines:
+            version.log_tail = [*version.log_tail, *log_lines][-LOG_TAIL_LINES:]
+        version.save()
+        if status in FINISHED and version.started_at is not None:
+            _record_usage(version)
+    return version
+
+
+def _record_usage(version: ModelVersion) -> None:
+    minutes = max(0.0, (version.finished_at - version.started_at).total_seconds() / 60.0)
+    UsageRecord.objects.create(
+        resource="training",
+        resource_id=version.pk,
+        resource_name=f"{version.project.name}-{version.name}",
+        flavor_id=version.flavor_id,
+        start=version.started_at,
+        end=version.finished_at,
+        minutes=round(minutes, 4),
+    )
