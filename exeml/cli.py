@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 DEMO_TENANT = "demo"
 DEMO_USER = "demo"
