@@ -197,5 +197,6 @@ def test_console_end_to_end(server: Server):
         pytest.fail(f"e2e suite failed (exit {rc}):\n{tail}\n\n--- exeml run log (tail) ---\n{server_tail}")
     shots = {p.stem for p in ARTIFACTS.glob("*.png")}
     expected = {"01-exeml", "02-wizard", "03-label-images", "04-train-images", "05-deploy-images",
-                "06-label-detection", "07-label-table", "08-train-table", "09-label-sound", "10-label-text"}
+                "06-label-detection", "07-label-table", "08-train-table", "09-label-sound", "10-label-text",
+                "11-datasets", "12-models", "13-services", "14-usage"}
     assert expected <= shots, f"missing screenshots: {sorted(expected - shots)}"
