@@ -42,6 +42,23 @@ def _unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
+@pytest.fixture(autouse=True)
+def _seeded_flavors(request):
+    """Transactional tests flush every table, the seeded flavors too: put them back."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames)
+    if not uses_db:
+        return
+    request.getfixturevalue("_django_db_helper")
+    from exeml.tenancy.flavors import DEFAULT_FLAVORS
+    from exeml.tenancy.models import Flavor
+
+    if Flavor.objects.count() >= len(DEFAULT_FLAVORS):
+        return
+    for spec in DEFAULT_FLAVORS:
+        values = {k: (str(v) if k == "queue" else v) for k, v in spec.items() if k != "code"}
+        Flavor.objects.update_or_create(code=spec["code"], defaults=values)
+
+
 @pytest.fixture
 def tenant(db) -> Tenant:
     return tenancy_services.tenant_create(slug=_unique("t"), name="Tenant A")

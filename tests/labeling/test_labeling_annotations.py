@@ -132,7 +132,7 @@ def test_if_match_stale_revision_conflicts(owner, store):
     assert owner.client.put(ann_url(s), {"labels": ["x"]}, format="json", HTTP_IF_MATCH="abc").status_code == 400
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_clients_same_revision_exactly_one_wins(owner, member, store):
     ds = make_dataset(owner, TaskType.IMAGE_CLASSIFICATION)
     s = image_samples(owner, store, ds, n=1)[0]

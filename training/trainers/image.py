@@ -164,14 +164,15 @@ class ImageTrainer:
     # ------------------------------------------------------------------ fit
 
     def fit(self, spec: TrainSpec, workdir: Path, deadline: float, progress: ProgressFn) -> TrainResult:
-        import torch
-
         reasons = self.validate(spec)
         if reasons:
             raise TrainingError("; ".join(reasons))
         started = time.monotonic()
         log: list[str] = []
+        # Before importing torch: OpenMP reads OMP_WAIT_POLICY when it loads.
         threads = setup_threads(spec.threads)
+        import torch
+
         torch.set_num_threads(threads)
         torch.manual_seed(spec.seed)
         np.random.seed(spec.seed)
