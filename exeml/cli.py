@@ -28,6 +28,7 @@ def _prepare() -> None:
     from django.core.management import call_command
 
     settings.EXEML_HOME.mkdir(parents=True, exist_ok=True)
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
     _ensure_broker_folders()
     call_command("migrate", interactive=False, verbosity=0)
     from exeml.storage import default_store
