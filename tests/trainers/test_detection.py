@@ -241,7 +241,9 @@ def test_stop_from_progress_propagates(tmp_path):
     from training.trainers.base import StopTraining
 
     samples = detection_samples(tmp_path / "data", labels=LABELS, n_train=4, n_eval=1, seed=2)
-    spec = TrainSpec(task_type="object_detection", labels=LABELS, samples=tuple(samples), params={"imgsz": 64})
+    spec = TrainSpec(
+        task_type="object_detection", labels=LABELS, samples=tuple(samples), params={"imgsz": 64}
+    )
 
     def progress(phase: str, fraction: float) -> None:
         if phase == "train":
