@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 
 pytest.importorskip("torch")
-pytest.importorskip("ultralytics")
+pytest.importorskip("ultralytics.utils.patches", reason="ultralytics missing")
+# Importing ultralytics patches PIL.Image.open for the whole process: the bootstrap undoes
+# that, so apply it at collection time, before any other test opens an image.
+from training.trainers.yolo_bootstrap import ensure_offline  # noqa: E402
+
+ensure_offline()
 
 from serving.predictors import PredictionError, load_predictor  # noqa: E402
 from serving.predictors.detection import DetectionPredictor  # noqa: E402
