@@ -104,6 +104,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "exeml.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Password guessing against the login and token endpoints answers 429 past this rate.
+    "DEFAULT_THROTTLE_RATES": {"auth": env_str("EXEML_AUTH_RATE", "60/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ExeML API",

@@ -175,3 +175,25 @@ def test_jobs_of_another_tenant_are_404(owner, outsider):
         job = Job.objects.create(kind="x")
     assert owner.client.get(f"/api/v1/jobs/{job.pk}").status_code == 404
     assert outsider.client.get(f"/api/v1/jobs/{job.pk}").status_code == 200
+
+
+def test_password_guessing_is_rate_limited(owner, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import ScopedRateThrottle
+
+    original = ScopedRateThrottle.THROTTLE_RATES
+    ScopedRateThrottle.THROTTLE_RATES = {**api_settings.DEFAULT_THROTTLE_RATES, "auth": "3/min"}
+    try:
+        codes = [
+            APIClient().post("/api/v1/auth/token", {"username": owner.user.username, "password": "x"}, format="json")
+            .status_code
+            for _ in range(5)
+        ]
+    finally:
+        ScopedRateThrottle.THROTTLE_RATES = original
+        cache.clear()
+    assert codes[:3] == [401, 401, 401]
+    assert codes[3:] == [429, 429]

@@ -10,6 +10,7 @@ from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from exeml.api.views import SESSION_TENANT_KEY, TenantAPIView, TenantReadOnlyViewSet
@@ -48,6 +49,9 @@ class PublicAPIView(APIView):
 
 
 class TokenCreateView(PublicAPIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
     @extend_schema(request=CredentialsSerializer, responses={201: dict})
     def post(self, request):
         serializer = CredentialsSerializer(data=request.data)
@@ -70,6 +74,8 @@ class CsrfView(PublicAPIView):
 @method_decorator(ensure_csrf_cookie, name="dispatch")
 class SessionLoginView(PublicAPIView):
     authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
 
     @extend_schema(request=CredentialsSerializer, responses={200: dict})
     def post(self, request):
