@@ -17,7 +17,7 @@ from projects.services import project_create, project_update
 # name, type, folder, files, labels (colors where the type needs them)
 _DEMOS = [
     ("demo-images", TaskType.IMAGE_CLASSIFICATION, "images", lambda: demo_data.image_classification_files(), []),
-    ("demo-detection", TaskType.OBJECT_DETECTION, "detection", lambda: demo_data.object_detection_files(),
+    ("demo-detection", TaskType.OBJECT_DETECTION, "detection", lambda: demo_data.object_detection_files(n=60),
      [{"name": "circle", "color": "#e6194b"}, {"name": "square", "color": "#3cb44b"}]),
     ("demo-sound", TaskType.SOUND_CLASSIFICATION, "sound", lambda: demo_data.sound_files(), []),
     ("demo-text", TaskType.TEXT_CLASSIFICATION, "text", lambda: demo_data.text_files(lang="en"),
