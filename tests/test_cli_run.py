@@ -2,51 +2,19 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from tests.processes import alive, descendants, free_port
+
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def test_exeml_run_serves_health_and_stops_cleanly(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "EXEML_S3_ENDPOINT_URL")}
     env.update({"EXEML_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1", "EXEML_EMBEDDED": "1"})
     log = (tmp_path / "run.log").open("wb")
@@ -73,7 +41,7 @@ def test_exeml_run_serves_health_and_stops_cleanly(tmp_path):
         req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/me", headers={"X-Auth-Token": token})
         with urllib.request.urlopen(req, timeout=10) as r:
             assert b'"slug":"demo"' in r.read().replace(b" ", b"")
-        family = _descendants(proc.pid)
+        family = descendants(proc.pid)
         assert len(family) >= 4  # web, two workers, beat (and their children)
     finally:
         proc.send_signal(signal.SIGINT)
@@ -83,6 +51,6 @@ def test_exeml_run_serves_health_and_stops_cleanly(tmp_path):
             proc.kill()
             raise
     time.sleep(1)
-    leftovers = [pid for pid in family if _alive(pid)]
+    leftovers = [pid for pid in family if alive(pid)]
     assert leftovers == [], f"processes left behind: {leftovers}"
     assert proc.returncode == 0

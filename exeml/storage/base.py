@@ -52,6 +52,23 @@ class ListPage:
     folders: list[str] = field(default_factory=list)  # full keys ending in "/", recursive=False only
 
 
+def paged(entries: Iterable[ObjectInfo | str], page_size: int) -> Iterator[ListPage]:
+    """Group a backend's listing (folder keys as ``str``, objects as ObjectInfo) into pages of
+    at most ``page_size`` entries, so a page never exceeds it whatever the backend returns."""
+    page, count = ListPage(), 0
+    for entry in entries:
+        if isinstance(entry, str):
+            page.folders.append(entry)
+        else:
+            page.objects.append(entry)
+        count += 1
+        if count >= page_size:
+            yield page
+            page, count = ListPage(), 0
+    if count:
+        yield page
+
+
 class ObjectStore(ABC):
     """Buckets of objects addressed by key; folders are key prefixes ending in ``/``.
 

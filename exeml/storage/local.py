@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from .base import ListPage, ObjectInfo, ObjectNotFound, ObjectStore, StorageError
+from .base import ListPage, ObjectInfo, ObjectNotFound, ObjectStore, StorageError, paged
 from .paths import StoragePathError, validate_bucket_name, validate_key
 
 __all__ = ["LocalObjectStore"]
@@ -141,23 +141,20 @@ class LocalObjectStore(ObjectStore):
         dir_part, _, name_prefix = prefix.rpartition("/")
         key_prefix = dir_part + "/" if dir_part else ""
         start = self._path(bucket, key_prefix) if key_prefix else bucket_dir
-        page = ListPage()
-        count = 0
+        yield from paged(self._entries(start, key_prefix, name_prefix, recursive), page_size)
+
+    def _entries(
+        self, start: Path, key_prefix: str, name_prefix: str, recursive: bool
+    ) -> Iterator[ObjectInfo | str]:
         for kind, key, st in self._walk(start, key_prefix, name_prefix, recursive):
             if kind == "folder":
-                page.folders.append(key)
-            else:
-                assert st is not None
-                info = _info(key, st)
-                if key.endswith("/"):
-                    info = ObjectInfo(key, 0, info.etag, info.mtime)
-                page.objects.append(info)
-            count += 1
-            if count >= page_size:
-                yield page
-                page, count = ListPage(), 0
-        if count:
-            yield page
+                yield key
+                continue
+            assert st is not None
+            info = _info(key, st)
+            if key.endswith("/"):
+                info = ObjectInfo(key, 0, info.etag, info.mtime)
+            yield info
 
     # --- objects ------------------------------------------------------------------------
 

@@ -20,7 +20,15 @@ from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
 
-from .base import ListPage, ObjectInfo, ObjectNotFound, ObjectStore, StorageError, TransientStorageError
+from .base import (
+    ListPage,
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectStore,
+    StorageError,
+    TransientStorageError,
+    paged,
+)
 
 __all__ = ["S3ObjectStore"]
 
@@ -84,6 +92,19 @@ def _errors(what: str) -> Iterator[None]:
 
 def _info_from(key: str, size: Any, etag: Any, mtime: Any) -> ObjectInfo:
     return ObjectInfo(key=key, size=int(size or 0), etag=str(etag or "").strip('"'), mtime=mtime)
+
+
+def _entries(pages: Iterator[dict[str, Any]], what: str) -> Iterator[ObjectInfo | str]:
+    """Folders (common prefixes) then objects of each list_objects_v2 response, in order."""
+    while True:
+        with _errors(what):
+            raw = next(pages, None)
+        if raw is None:
+            return
+        for item in raw.get("CommonPrefixes", []) or []:
+            yield item["Prefix"]
+        for item in raw.get("Contents", []) or []:
+            yield _info_from(item["Key"], item.get("Size"), item.get("ETag"), item.get("LastModified"))
 
 
 class _BodyReader(io.RawIOBase):
@@ -193,31 +214,9 @@ class S3ObjectStore(ObjectStore):
         what = f"list s3://{bucket}/{prefix}"
         with _errors(what):
             pages = iter(self.client.get_paginator("list_objects_v2").paginate(**params))
-        page = ListPage()
-        count = 0
-        while True:
-            with _errors(what):
-                raw = next(pages, None)
-            if raw is None:
-                break
-            # Re-chunk so a page never exceeds page_size even when the server mixes
-            # objects and common prefixes in one response.
-            for item in raw.get("CommonPrefixes", []) or []:
-                page.folders.append(item["Prefix"])
-                count += 1
-                if count >= page_size:
-                    yield page
-                    page, count = ListPage(), 0
-            for item in raw.get("Contents", []) or []:
-                page.objects.append(
-                    _info_from(item["Key"], item.get("Size"), item.get("ETag"), item.get("LastModified"))
-                )
-                count += 1
-                if count >= page_size:
-                    yield page
-                    page, count = ListPage(), 0
-        if count:
-            yield page
+        # Re-chunked so a page never exceeds page_size even when the server mixes
+        # objects and common prefixes in one response.
+        yield from paged(_entries(pages, what), page_size)
 
     # --- objects ------------------------------------------------------------------------
 

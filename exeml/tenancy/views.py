@@ -48,15 +48,22 @@ class PublicAPIView(APIView):
         return "Token"
 
 
-class TokenCreateView(PublicAPIView):
+class CredentialsView(PublicAPIView):
+    """Takes a username and password; rate limited against password guessing."""
+
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
-    @extend_schema(request=CredentialsSerializer, responses={201: dict})
-    def post(self, request):
+    def membership_from_credentials(self, request) -> Membership:
         serializer = CredentialsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        membership = _membership_for_login(serializer.validated_data)
+        return _membership_for_login(serializer.validated_data)
+
+
+class TokenCreateView(CredentialsView):
+    @extend_schema(request=CredentialsSerializer, responses={201: dict})
+    def post(self, request):
+        membership = self.membership_from_credentials(request)
         key = services.token_issue(user=membership.user, tenant=membership.tenant, name="api")
         return Response(
             {"token": key, "tenant": membership.tenant.slug, "user": membership.user.username},
@@ -72,16 +79,10 @@ class CsrfView(PublicAPIView):
 
 
 @method_decorator(ensure_csrf_cookie, name="dispatch")
-class SessionLoginView(PublicAPIView):
-    authentication_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "auth"
-
+class SessionLoginView(CredentialsView):
     @extend_schema(request=CredentialsSerializer, responses={200: dict})
     def post(self, request):
-        serializer = CredentialsSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        membership = _membership_for_login(serializer.validated_data)
+        membership = self.membership_from_credentials(request)
         login(request._request, membership.user)
         request.session[SESSION_TENANT_KEY] = str(membership.tenant_id)
         return Response(me_payload(membership))

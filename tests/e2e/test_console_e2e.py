@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from tests.e2e.frontend import (
     missing_node,
     run_streaming,
 )
+from tests.processes import alive, descendants, free_port
 
 SERVER_START_TIMEOUT = 180
 SUITE_TIMEOUT = 480
@@ -47,39 +47,6 @@ class Server:
     password: str
     token: str
     log: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def _server_env(home: Path) -> dict[str, str]:
@@ -132,7 +99,7 @@ def _stop(proc: subprocess.Popen, family: set[int]) -> list[int]:
             proc.kill()
             proc.wait()
     time.sleep(1)
-    leftovers = [pid for pid in family if _alive(pid)]
+    leftovers = [pid for pid in family if alive(pid)]
     for pid in leftovers:
         try:
             os.kill(pid, signal.SIGKILL)
@@ -149,7 +116,7 @@ def server(tmp_path_factory) -> Iterator[Server]:
     # else made them.
     for sub in ("broker", "broker-processed"):
         (home / sub).mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = home.parent / "exeml-run.log"
     with log.open("wb") as out:
@@ -160,10 +127,10 @@ def server(tmp_path_factory) -> Iterator[Server]:
     family: set[int] = set()
     try:
         username, password, token = _wait_ready(proc, url, log)
-        family = _descendants(proc.pid)
+        family = descendants(proc.pid)
         yield Server(url=url, username=username, password=password, token=token, log=log)
     finally:
-        family |= _descendants(proc.pid) if proc.poll() is None else set()
+        family |= descendants(proc.pid) if proc.poll() is None else set()
         leftovers = _stop(proc, family)
         if os.environ.get("E2E_KEEP_LOG"):
             print(f"\nserver log: {log}")

@@ -7,13 +7,28 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import logging
 import os
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .base import BUNDLE_FILE, BUNDLE_SCHEMA_VERSION, MODEL_FILE, ProgressFn
+import numpy as np
+
+from .base import (
+    BUNDLE_FILE,
+    BUNDLE_SCHEMA_VERSION,
+    MODEL_FILE,
+    ProgressFn,
+    TrainingError,
+    TrainResult,
+    TrainSample,
+    TrainSpec,
+)
+
+logger = logging.getLogger(__name__)
 
 LIBRARIES = ("numpy", "onnx", "onnxruntime", "lightgbm", "scikit-learn", "torch", "tokenizers")
 
@@ -173,3 +188,92 @@ def lgbm_time_callback(deadline: float, beat: Heartbeat, phase: str, fraction: f
 
     _callback.order = 5  # type: ignore[attr-defined]
     return _callback
+
+
+def begin_fit(reasons: list[str], progress: ProgressFn, phase: str) -> tuple[float, Heartbeat]:
+    """Refuse a spec ``validate`` found reasons against; otherwise start the clock and the
+    heartbeat (first beat forced, so the job shows the phase at once)."""
+    if reasons:
+        raise TrainingError("; ".join(reasons))
+    started = time.monotonic()
+    beat = Heartbeat(progress)
+    beat(phase, 0.0, force=True)
+    return started, beat
+
+
+def finish_fit(
+    beat: Heartbeat,
+    bundle_dir: Path,
+    metrics: dict[str, Any],
+    evaluation: dict[str, Any],
+    predictions: list[dict[str, Any]],
+    *,
+    stopped: bool,
+    log: list[str],
+) -> TrainResult:
+    """The last beat and the result, once the bundle holds its final metrics."""
+    beat("done", 1.0, force=True)
+    return TrainResult(bundle_dir, metrics, evaluation, predictions, stopped_by_deadline=stopped, log=log)
+
+
+def first_label(sample: TrainSample) -> str | None:
+    """The label of a single-label sample (None when unlabelled)."""
+    return sample.labels[0] if sample.labels else None
+
+
+def labelled_train(spec: TrainSpec) -> tuple[list[TrainSample], list[str]]:
+    """A single-label task's labelled training samples and the labels they use: in the spec's
+    order, then any the spec lacks, sorted (so class indices are stable across runs)."""
+    train = [s for s in spec.split("train") if first_label(s)]
+    present = {first_label(s) for s in train}
+    return train, [lb for lb in spec.labels if lb in present] + sorted(present - set(spec.labels))
+
+
+def missing_image_files(samples: Sequence[TrainSample]) -> list[str]:
+    """A validation reason when image files are missing (empty list when none are)."""
+    missing = [s.id for s in samples if not s.path or not Path(s.path).is_file()]
+    if missing:
+        return [f"{len(missing)} image files are missing, e.g. {missing[0]}"]
+    return []
+
+
+def evaluate_classifier(
+    *,
+    sample_ids: Sequence[str],
+    y_true: list[str],
+    proba: np.ndarray,
+    reference: np.ndarray,
+    labels: Sequence[str],
+    what: str,
+    predicted: np.ndarray | None = None,
+) -> tuple[dict[str, float], dict[str, Any], list[dict[str, Any]]]:
+    """Metrics, evaluation and per-sample predictions of single-label classification from the
+    ONNX model's ``proba`` (what serving will answer), with an ``onnx_check`` against the
+    Python model's ``reference`` probabilities.
+
+    ``predicted``: the ONNX model's class indices when it outputs them itself (else the
+    argmax of ``proba``). Eval labels the model never saw count as classes it never predicts.
+    """
+    from training.evaluation import classification_evaluation
+
+    if predicted is None:
+        predicted = np.argmax(proba, axis=1)
+    diff = float(np.max(np.abs(reference - proba)))
+    labels_equal = bool(np.array_equal(np.argmax(reference, axis=1), predicted))
+    if diff > 1e-4 or not labels_equal:
+        logger.warning(
+            "ONNX and Python %s predictions differ (max %.3g, labels equal %s)", what, diff, labels_equal
+        )
+    y_pred = [labels[int(k)] for k in predicted]
+    eval_labels = list(labels) + sorted({t for t in y_true if t not in labels})
+    full = np.zeros((len(y_true), len(eval_labels)))
+    full[:, : len(labels)] = proba
+    metrics, evaluation = classification_evaluation(
+        y_true=y_true, y_pred=y_pred, labels=eval_labels, proba=full
+    )
+    evaluation["onnx_check"] = {"max_abs_diff": diff, "labels_equal": labels_equal}
+    predictions = [
+        {"sample_id": sid, "true": t, "predicted": p, "score": float(proba[i, int(predicted[i])])}
+        for i, (sid, t, p) in enumerate(zip(sample_ids, y_true, y_pred, strict=True))
+    ]
+    return metrics, evaluation, predictions

@@ -39,7 +39,7 @@ from .base import (
     TrainSpec,
     seconds_left,
 )
-from .common import Heartbeat, setup_threads, write_bundle
+from .common import begin_fit, finish_fit, missing_image_files, setup_threads, write_bundle
 
 WEIGHTS_FILE = "best.pt"
 CONF_THRESHOLD = 0.25
@@ -268,21 +268,13 @@ class DetectionTrainer:
             reasons.append(f"box labels not in the label set: {sorted(unknown)}")
         if not any(s.boxes for s in train):
             reasons.append("no boxes in the training images")
-        missing = [s.id for s in spec.samples if not s.path or not Path(s.path).is_file()]
-        if missing:
-            reasons.append(f"{len(missing)} image files are missing, e.g. {missing[0]}")
-        return reasons
+        return reasons + missing_image_files(spec.samples)
 
     def fit(self, spec: TrainSpec, workdir: Path, deadline: float, progress: ProgressFn) -> TrainResult:
-        reasons = self.validate(spec)
-        if reasons:
-            raise TrainingError("; ".join(reasons))
-        started = time.monotonic()
+        started, beat = begin_fit(self.validate(spec), progress, "prepare")
         workdir = Path(workdir)
         log: list[str] = []
         threads = setup_threads(spec.threads)
-        beat = Heartbeat(progress)
-        beat("prepare", 0.0, force=True)
 
         from . import yolo_bootstrap
 
@@ -453,15 +445,8 @@ class DetectionTrainer:
             extra={"weights_file": WEIGHTS_FILE},
         )
         shutil.rmtree(runs, ignore_errors=True)
-        beat("done", 1.0, force=True)
-        return TrainResult(
-            bundle_dir=bundle_dir,
-            metrics=metrics,
-            evaluation=evaluation,
-            eval_predictions=eval_predictions,
-            stopped_by_deadline=bool(state["stopped_by_deadline"]),
-            log=log,
-        )
+        stopped = bool(state["stopped_by_deadline"])
+        return finish_fit(beat, bundle_dir, metrics, evaluation, eval_predictions, stopped=stopped, log=log)
 
 
 def weights_checksum(model: Any) -> float:

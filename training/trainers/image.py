@@ -43,7 +43,7 @@ from .base import (
     TrainSpec,
     seconds_left,
 )
-from .common import Heartbeat, setup_threads, write_bundle
+from .common import begin_fit, finish_fit, missing_image_files, setup_threads, write_bundle
 
 WEIGHTS_FILE = "weights.pt"
 # The Lite models were trained on (x - 127) / 128: mean = std = 0.5 on 0..1 input.
@@ -156,18 +156,12 @@ class ImageTrainer:
         present = {name for s in train for name in s.labels}
         if not multilabel and len(present) < 2:
             reasons.append("at least 2 labels with training images are needed")
-        missing = [s.id for s in spec.samples if not s.path or not Path(s.path).is_file()]
-        if missing:
-            reasons.append(f"{len(missing)} image files are missing, e.g. {missing[0]}")
-        return reasons
+        return reasons + missing_image_files(spec.samples)
 
     # ------------------------------------------------------------------ fit
 
     def fit(self, spec: TrainSpec, workdir: Path, deadline: float, progress: ProgressFn) -> TrainResult:
-        reasons = self.validate(spec)
-        if reasons:
-            raise TrainingError("; ".join(reasons))
-        started = time.monotonic()
+        started, beat = begin_fit(self.validate(spec), progress, "prepare")
         log: list[str] = []
         # Before importing torch: OpenMP reads OMP_WAIT_POLICY when it loads.
         threads = setup_threads(spec.threads)
@@ -177,8 +171,6 @@ class ImageTrainer:
         torch.manual_seed(spec.seed)
         np.random.seed(spec.seed)
         device = "cuda" if spec.device == "cuda" and torch.cuda.is_available() else "cpu"
-        beat = Heartbeat(progress)
-        beat("prepare", 0.0, force=True)
 
         labels = list(spec.labels)
         train = spec.split("train")
@@ -396,14 +388,8 @@ class ImageTrainer:
             warmup_example=warmup_example(size, size),
             extra={"weights_file": WEIGHTS_FILE},
         )
-        beat("done", 1.0, force=True)
-        return TrainResult(
-            bundle_dir=bundle_dir,
-            metrics=metrics,
-            evaluation=evaluation,
-            eval_predictions=eval_predictions,
-            stopped_by_deadline=stopped_by_deadline,
-            log=log,
+        return finish_fit(
+            beat, bundle_dir, metrics, evaluation, eval_predictions, stopped=stopped_by_deadline, log=log
         )
 
 

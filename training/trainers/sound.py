@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from training.evaluation import classification_evaluation
 from training.preprocessing import InputError
 from training.preprocessing import audio as audioprep
 
@@ -38,7 +37,11 @@ from .base import (
 )
 from .common import (
     ONNX_OPSET,
-    Heartbeat,
+    begin_fit,
+    evaluate_classifier,
+    finish_fit,
+    first_label,
+    labelled_train,
     lgbm_time_callback,
     recipe_for,
     register_lightgbm_converters,
@@ -51,10 +54,6 @@ logger = logging.getLogger(__name__)
 EXPORT_RESERVE_S = 2.0
 LGBM_FILE = "lgbm.txt"
 CNN_FILE = "cnn.pt"
-
-
-def _label(sample: TrainSample) -> str | None:
-    return sample.labels[0] if sample.labels else None
 
 
 def _warmup_wav(sample_rate: int = audioprep.SAMPLE_RATE) -> bytes:
@@ -98,9 +97,9 @@ class SoundTrainer:
     task_type = "sound_classification"
 
     def validate(self, spec: TrainSpec) -> list[str]:
-        train = [s for s in spec.split("train") if _label(s)]
+        train, labels = labelled_train(spec)
         reasons = []
-        if len({_label(s) for s in train}) < 2:
+        if len(labels) < 2:
             reasons.append("sound classification needs labelled training clips of at least two classes")
         missing = [s.id for s in train if not Path(s.path).is_file()]
         if missing:
@@ -109,19 +108,12 @@ class SoundTrainer:
 
     def fit(self, spec: TrainSpec, workdir: Path, deadline: float, progress: ProgressFn) -> TrainResult:
         threads = setup_threads(spec.threads)
-        reasons = self.validate(spec)
-        if reasons:
-            raise TrainingError("; ".join(reasons))
-        started = time.monotonic()
-        beat = Heartbeat(progress)
-        beat("preparing", 0.0, force=True)
+        started, beat = begin_fit(self.validate(spec), progress, "preparing")
         recipe = recipe_for(spec.preference)
         log: list[str] = []
         kind = str(spec.params.get("sound_model", recipe["sound_model"]))
         config: dict[str, Any] = dict(audioprep.DEFAULT_CONFIG)
-        train = [s for s in spec.split("train") if _label(s)]
-        present = {_label(s) for s in train}
-        labels = [lb for lb in spec.labels if lb in present] + sorted(present - set(spec.labels))
+        train, labels = labelled_train(spec)
 
         base = _base_bundle(spec, log)
         init_from: Path | None = None
@@ -147,7 +139,7 @@ class SoundTrainer:
 
         features: dict[str, list[np.ndarray]] = {k: [] for k in kinds}
         y, skipped = [], []
-        n_eval = len([s for s in spec.split("eval") if _label(s)])
+        n_eval = len([s for s in spec.split("eval") if first_label(s)])
         order = np.random.default_rng(spec.seed).permutation(len(train))  # a deadline cut keeps every class
         featurise_started, truncated = time.monotonic(), False
         for done, i in enumerate(order, start=1):
@@ -158,7 +150,7 @@ class SoundTrainer:
                     features[k].append(
                         audioprep.features_from_signal(signal, {**config, "features": feature_kind[k]})
                     )
-                y.append(index[_label(s)])
+                y.append(index[first_label(s)])
             except InputError as exc:
                 skipped.append(f"{s.id}: {exc}")
             beat("featurising", 0.3 * done / len(train))
@@ -237,21 +229,13 @@ class SoundTrainer:
         }
         write_bundle(bundle_dir, metrics={}, **common)
         beat("evaluating", 0.95, force=True)
-        eval_samples = [s for s in spec.split("eval") if _label(s)]
+        eval_samples = [s for s in spec.split("eval") if first_label(s)]
         metrics, evaluation, predictions = _evaluate(
             eval_samples, labels, bundle_dir, threads, trained["python_proba"]
         )
         write_bundle(bundle_dir, metrics=metrics, **common)
         log.append(f"eval metrics: {metrics}")
-        beat("done", 1.0, force=True)
-        return TrainResult(
-            bundle_dir=bundle_dir,
-            metrics=metrics,
-            evaluation=evaluation,
-            eval_predictions=predictions,
-            stopped_by_deadline=stopped,
-            log=log,
-        )
+        return finish_fit(beat, bundle_dir, metrics, evaluation, predictions, stopped=stopped, log=log)
 
 
 def _train_lgbm(
@@ -455,24 +439,11 @@ def _evaluate(samples: list[TrainSample], labels: list[str], bundle_dir: Path, t
     if not kept:
         return {}, {"kind": "classification", "labels": labels, "support": 0}, []
     proba = np.vstack(rows)
-    reference = python_proba(np.stack(feats).astype(np.float32))
-    diff = float(np.max(np.abs(reference - proba)))
-    labels_equal = bool(np.array_equal(np.argmax(reference, axis=1), np.argmax(proba, axis=1)))
-    if diff > 1e-4 or not labels_equal:
-        logger.warning(
-            "ONNX and Python sound predictions differ (max %.3g, labels equal %s)", diff, labels_equal
-        )
-    y_true = [_label(s) for s in kept]
-    y_pred = [labels[int(k)] for k in np.argmax(proba, axis=1)]
-    eval_labels = labels + sorted({t for t in y_true if t not in labels})
-    full = np.zeros((len(kept), len(eval_labels)))
-    full[:, : len(labels)] = proba
-    metrics, evaluation = classification_evaluation(
-        y_true=y_true, y_pred=y_pred, labels=eval_labels, proba=full
+    return evaluate_classifier(
+        sample_ids=[s.id for s in kept],
+        y_true=[first_label(s) for s in kept],
+        proba=proba,
+        reference=python_proba(np.stack(feats).astype(np.float32)),
+        labels=labels,
+        what="sound",
     )
-    evaluation["onnx_check"] = {"max_abs_diff": diff, "labels_equal": labels_equal}
-    predictions = [
-        {"sample_id": s.id, "true": t, "predicted": p, "score": float(np.max(proba[i]))}
-        for i, (s, t, p) in enumerate(zip(kept, y_true, y_pred, strict=True))
-    ]
-    return metrics, evaluation, predictions

@@ -13,13 +13,16 @@ from typing import Any
 
 import numpy as np
 
-from training.evaluation import classification_evaluation, regression_evaluation
+from training.evaluation import regression_evaluation
 from training.preprocessing.tabular import columns_to_inputs, is_missing, parse_number
 
 from .base import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec, seconds_left
 from .common import (
     ONNX_OPSET,
     Heartbeat,
+    begin_fit,
+    evaluate_classifier,
+    finish_fit,
     lgbm_time_callback,
     recipe_for,
     register_lightgbm_converters,
@@ -174,12 +177,7 @@ class TabularTrainer:
 
     def fit(self, spec: TrainSpec, workdir: Path, deadline: float, progress: ProgressFn) -> TrainResult:
         threads = setup_threads(spec.threads)
-        reasons = self.validate(spec)
-        if reasons:
-            raise TrainingError("; ".join(reasons))
-        started = time.monotonic()
-        beat = Heartbeat(progress)
-        beat("preparing", 0.0, force=True)
+        started, beat = begin_fit(self.validate(spec), progress, "preparing")
         data = _Data(spec)
         log: list[str] = [
             f"{len(data.train_rows)} training rows, {len(data.eval_rows)} eval rows, "
@@ -290,15 +288,7 @@ class TabularTrainer:
             metrics=metrics,
         )
         log.append(f"eval metrics: {metrics}")
-        beat("done", 1.0, force=True)
-        return TrainResult(
-            bundle_dir=bundle_dir,
-            metrics=metrics,
-            evaluation=evaluation,
-            eval_predictions=predictions,
-            stopped_by_deadline=stopped,
-            log=log,
-        )
+        return finish_fit(beat, bundle_dir, metrics, evaluation, predictions, stopped=stopped, log=log)
 
 
 class _Search:
@@ -477,29 +467,16 @@ def _evaluate(data: _Data, pipeline, bundle_dir: Path, threads: int):
                 }
             )
         return metrics, evaluation, predictions
-    py_proba = pipeline.predict_proba(frame)
-    labels_equal = bool(np.array_equal(np.argmax(py_proba, axis=1), values))
-    diff = float(np.max(np.abs(py_proba - proba)))
-    if not labels_equal or diff > 1e-4:
-        logger.warning("ONNX and Python predictions differ (max %.3g, labels equal %s)", diff, labels_equal)
     y_true = [raw_labels[i].strip() for i in rows]
-    y_pred = [data.classes[int(k)] for k in values]
-    eval_labels = list(data.classes) + sorted({t for t in y_true if t not in data.classes})
-    full = np.zeros((len(rows), len(eval_labels)))
-    full[:, : len(data.classes)] = proba
-    metrics, evaluation = classification_evaluation(
-        y_true=y_true, y_pred=y_pred, labels=eval_labels, proba=full
+    metrics, evaluation, predictions = evaluate_classifier(
+        sample_ids=[f"row-{row}" for row in rows],
+        y_true=y_true,
+        proba=proba,
+        reference=pipeline.predict_proba(frame),
+        labels=data.classes,
+        what="tabular",
+        predicted=values,  # the graph's own label output, as serving answers
     )
-    evaluation["onnx_check"] = {"max_abs_diff": diff, "labels_equal": labels_equal}
-    for i, row in enumerate(rows):
-        k = int(values[i])
-        predictions.append(
-            {
-                "sample_id": f"row-{row}",
-                "true": y_true[i],
-                "predicted": y_pred[i],
-                "score": float(proba[i, k]),
-                "probabilities": {c: float(p) for c, p in zip(data.classes, proba[i], strict=True)},
-            }
-        )
+    for prediction, p in zip(predictions, proba, strict=True):
+        prediction["probabilities"] = {c: float(v) for c, v in zip(data.classes, p, strict=True)}
     return metrics, evaluation, predictions

@@ -19,11 +19,20 @@ from typing import Any
 
 import numpy as np
 
-from training.evaluation import classification_evaluation
 from training.preprocessing import text as textprep
 
-from .base import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSample, TrainSpec, seconds_left
-from .common import Heartbeat, recipe_for, setup_threads, write_bundle
+from .base import MODEL_FILE, ProgressFn, TrainResult, TrainSample, TrainSpec, seconds_left
+from .common import (
+    Heartbeat,
+    begin_fit,
+    evaluate_classifier,
+    finish_fit,
+    first_label,
+    labelled_train,
+    recipe_for,
+    setup_threads,
+    write_bundle,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +40,6 @@ MINILM_MIN_BUDGET_S = 60.0
 MINILM_MAX_LENGTH = 128
 EXPORT_RESERVE_S = 1.5
 C_GRID = (10.0, 1.0, 100.0)  # first value is the default when there is no time to compare
-
-
-def _label(sample: TrainSample) -> str | None:
-    return sample.labels[0] if sample.labels else None
 
 
 def _stratified_split(y: np.ndarray, n_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -159,9 +164,9 @@ class TextTrainer:
     task_type = "text_classification"
 
     def validate(self, spec: TrainSpec) -> list[str]:
-        train = [s for s in spec.split("train") if _label(s)]
+        train, labels = labelled_train(spec)
         reasons = []
-        if len({_label(s) for s in train}) < 2:
+        if len(labels) < 2:
             reasons.append("text classification needs labelled training texts of at least two classes")
         if any(not s.text.strip() for s in train):
             reasons.append("some training texts are empty")
@@ -169,19 +174,12 @@ class TextTrainer:
 
     def fit(self, spec: TrainSpec, workdir: Path, deadline: float, progress: ProgressFn) -> TrainResult:
         threads = setup_threads(spec.threads)
-        reasons = self.validate(spec)
-        if reasons:
-            raise TrainingError("; ".join(reasons))
-        started = time.monotonic()
-        beat = Heartbeat(progress)
-        beat("preparing", 0.0, force=True)
+        started, beat = begin_fit(self.validate(spec), progress, "preparing")
         recipe = recipe_for(spec.preference)
-        train = [s for s in spec.split("train") if _label(s)]
-        present = {_label(s) for s in train}
-        labels = [lb for lb in spec.labels if lb in present] + sorted(present - set(spec.labels))
+        train, labels = labelled_train(spec)
         index = {lb: k for k, lb in enumerate(labels)}
         texts = [s.text for s in train]
-        y = np.asarray([index[_label(s)] for s in train], dtype=np.int64)
+        y = np.asarray([index[first_label(s)] for s in train], dtype=np.int64)
         fit_idx, val_idx = _stratified_split(y, len(labels), spec.seed)
         if len(val_idx) == 0:
             fit_idx = val_idx = np.arange(len(y))
@@ -260,7 +258,7 @@ class TextTrainer:
             python_proba = minilm.python_proba
         log.append(f"chosen: {best.kind}")
 
-        eval_samples = [s for s in spec.split("eval") if _label(s)]
+        eval_samples = [s for s in spec.split("eval") if first_label(s)]
         train_params = {
             "preference": spec.preference,
             "threads": threads,
@@ -284,15 +282,7 @@ class TextTrainer:
         metrics, evaluation, predictions = _evaluate(eval_samples, labels, bundle_dir, threads, python_proba)
         write_bundle(bundle_dir, metrics=metrics, **common)
         log.append(f"eval metrics: {metrics}")
-        beat("done", 1.0, force=True)
-        return TrainResult(
-            bundle_dir=bundle_dir,
-            metrics=metrics,
-            evaluation=evaluation,
-            eval_predictions=predictions,
-            stopped_by_deadline=stopped,
-            log=log,
-        )
+        return finish_fit(beat, bundle_dir, metrics, evaluation, predictions, stopped=stopped, log=log)
 
     @staticmethod
     def _proba(model, x, n_classes: int) -> np.ndarray:
@@ -419,25 +409,11 @@ def _evaluate(samples: list[TrainSample], labels: list[str], bundle_dir: Path, t
     if not samples:
         return {}, {"kind": "classification", "labels": labels, "support": 0}, []
     predictor = TextPredictor(bundle_dir, intra_op_threads=threads)
-    proba = np.vstack([predictor.probabilities([s.text]) for s in samples])
-    reference = python_proba([s.text for s in samples])
-    diff = float(np.max(np.abs(reference - proba)))
-    labels_equal = bool(np.array_equal(np.argmax(reference, axis=1), np.argmax(proba, axis=1)))
-    if diff > 1e-4 or not labels_equal:
-        logger.warning(
-            "ONNX and Python text predictions differ (max %.3g, labels equal %s)", diff, labels_equal
-        )
-    y_true = [_label(s) for s in samples]
-    y_pred = [labels[int(k)] for k in np.argmax(proba, axis=1)]
-    eval_labels = labels + sorted({t for t in y_true if t not in labels})
-    full = np.zeros((len(samples), len(eval_labels)))
-    full[:, : len(labels)] = proba
-    metrics, evaluation = classification_evaluation(
-        y_true=y_true, y_pred=y_pred, labels=eval_labels, proba=full
+    return evaluate_classifier(
+        sample_ids=[s.id for s in samples],
+        y_true=[first_label(s) for s in samples],
+        proba=np.vstack([predictor.probabilities([s.text]) for s in samples]),
+        reference=python_proba([s.text for s in samples]),
+        labels=labels,
+        what="text",
     )
-    evaluation["onnx_check"] = {"max_abs_diff": diff, "labels_equal": labels_equal}
-    predictions = [
-        {"sample_id": s.id, "true": t, "predicted": p, "score": float(np.max(proba[i]))}
-        for i, (s, t, p) in enumerate(zip(samples, y_true, y_pred, strict=True))
-    ]
-    return metrics, evaluation, predictions
