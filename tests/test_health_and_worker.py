@@ -33,3 +33,19 @@ def test_healthz_reports_each_part(client, store):
     assert body["database"]["ok"] is True
     assert body["storage"]["ok"] is True
     assert r.status_code == 200, body
+
+
+def test_web_process_sends_tasks_to_the_configured_broker(tmp_path):
+    """A process that only loads Django (as gunicorn does) must use settings' broker, not
+    Celery's default amqp://localhost."""
+    import subprocess
+    import sys
+
+    code = (
+        "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'exeml.settings'); django.setup();"
+        "from django.conf import settings; from training.tasks import run_version;"
+        "print(run_version.app.conf.broker_url == settings.CELERY_BROKER_URL, run_version.app.main)"
+    )
+    env = {**__import__("os").environ, "EXEML_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert out.split() == ["True", "exeml"], out
