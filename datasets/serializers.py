@@ -94,3 +94,35 @@ class UploadSerializer(serializers.Serializer):
 class UploadResultSerializer(serializers.Serializer):
     accepted = serializers.ListField(child=serializers.DictField())
     rejected = serializers.ListField(child=serializers.DictField())
+
+
+class SamplesDeleteResultSerializer(serializers.Serializer):
+    deleted = serializers.IntegerField()
+    files_deleted = serializers.IntegerField()
+
+
+class PreviewColumnSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="attr_1 … attr_N")
+    index = serializers.IntegerField()
+    kind = serializers.CharField()
+    distinct = serializers.IntegerField()
+    missing_share = serializers.FloatField()
+    valid = serializers.BooleanField()
+    reason = serializers.CharField(allow_blank=True, allow_null=True)
+    sample_values = serializers.ListField(child=serializers.CharField())
+    digits_only = serializers.BooleanField()
+
+
+class PreviewStatsSerializer(serializers.Serializer):
+    rows = serializers.IntegerField()
+    valid_rows = serializers.IntegerField()
+    distinct_rows = serializers.IntegerField()
+
+
+class PreviewSerializer(serializers.Serializer):
+    """Schema of the predictive analytics preview."""
+
+    csv_path = serializers.CharField()
+    columns = PreviewColumnSerializer(many=True)
+    rows = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
+    stats = PreviewStatsSerializer()

@@ -39,6 +39,7 @@ from exeml.storage import (
     ensure_within_roots,
     parse_storage_path,
     store_for_tenant,
+    validate_key,
 )
 from exeml.task_types import TaskType
 from labeling.importing import ImportedAnnotations, apply_imported_annotations_many
@@ -119,6 +120,14 @@ class DatasetSync:
                 self.counts["skipped"] += 1
                 continue
             self.counts["found"] += 1
+            try:
+                validate_key(info.key)
+            except StoragePathError as exc:
+                # Put there behind our back (e.g. "%2e%2e%2fx.jpg"): every later step parses
+                # the key as a path, so it is reported and left alone rather than failing the page.
+                self.counts["failed"] += 1
+                self.new_errors.append({"file": f"s3://{self.bucket}/{info.key}", "reason": exc.reason})
+                continue
             so = existing.get(info.key)
             if not force and so is not None and so.etag == info.etag and so.status != ObjectStatus.MISSING:
                 self.counts["unchanged"] += 1

@@ -19,7 +19,7 @@ from datasets.models import Dataset
 from datasets.services import dataset_storage_refresh
 from datasets.sync import DatasetSync
 from exeml.errors import ApplicationError
-from exeml.storage import StorageError, TransientStorageError
+from exeml.storage import StorageError, StoragePathError, TransientStorageError, validate_key
 from exeml.task_types import TaskType
 from exeml.tenancy.services import quota_check
 
@@ -59,6 +59,11 @@ def samples_upload(*, dataset: Dataset, files: list[IncomingFile]) -> dict[str, 
     for f in files:
         try:
             check_file_name(f.name)
+            try:
+                # Names that decode to a traversal ("%2e%2e%2f...") are refused before anything is stored.
+                validate_key(folder + f.name)
+            except StoragePathError as exc:
+                raise FormatError(f"file name {f.name!r}: {exc.reason}") from None
             role = importer.role(f.name)
             if role is None:
                 raise FormatError(f"{f.name} is not a file type accepted by a {dataset.get_task_type_display()} dataset")

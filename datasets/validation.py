@@ -57,12 +57,18 @@ def check_dataset_name(name: Any, *, field: str) -> str:
     return name
 
 
+# One bulk insert per dataset creation: bounded so a request cannot mint a million rows.
+MAX_INITIAL_LABELS = 1000
+
+
 def clean_labels(*, task_type: str, labels: Any, field: str) -> list[dict[str, str]]:
     """[{"name","color"}]: valid distinct names; colors (#rrggbb) required for detection and text."""
     if labels in (None, ""):
         return []
     if not isinstance(labels, list):
         raise ApplicationError('labels must be a list of {"name", "color"}', field=field)
+    if len(labels) > MAX_INITIAL_LABELS:
+        raise ApplicationError(f"at most {MAX_INITIAL_LABELS} labels can be given at creation", field=field)
     out: list[dict[str, str]] = []
     seen: set[str] = set()
     for item in labels:

@@ -8,7 +8,6 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from datasets import selectors, services
@@ -18,12 +17,15 @@ from datasets.parsers import RawNameMultiPartParser
 from datasets.serializers import (
     DatasetCreateSerializer,
     DatasetSerializer,
+    PreviewSerializer,
+    SamplesDeleteResultSerializer,
     SamplesDeleteSerializer,
     SampleSerializer,
     UploadResultSerializer,
     UploadSerializer,
 )
 from datasets.upload import IncomingFile, samples_upload
+from exeml.api.parsers import SafeJSONParser
 from exeml.api.views import TenantModelViewSet
 from exeml.errors import ApplicationError, WrongState
 from exeml.jobs.serializers import JobSerializer
@@ -48,7 +50,7 @@ class DatasetViewSet(
     TenantModelViewSet,
 ):
     serializer_class = DatasetSerializer
-    parser_classes = [JSONParser, RawNameMultiPartParser]
+    parser_classes = [SafeJSONParser, RawNameMultiPartParser]
 
     def safely_get_queryset(self):
         params = self.request.query_params
@@ -146,7 +148,7 @@ class DatasetViewSet(
             return HttpResponseRedirect(url)
         return FileResponse(store.open(path.bucket, path.key), filename=sample.name)
 
-    @extend_schema(request=SamplesDeleteSerializer, responses={200: dict})
+    @extend_schema(request=SamplesDeleteSerializer, responses={200: SamplesDeleteResultSerializer})
     @action(detail=True, methods=["post"], url_path="samples/delete", url_name="samples-delete",
             serializer_class=SamplesDeleteSerializer)
     def samples_delete(self, request, pk=None):
@@ -158,7 +160,7 @@ class DatasetViewSet(
         )
         return Response(result)
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: PreviewSerializer})
     @action(detail=True, methods=["get"])
     def preview(self, request, pk=None):
         dataset = self._dataset()

@@ -40,6 +40,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads a body: DRF parsers bypass DATA_UPLOAD_MAX_MEMORY_SIZE.
+    "exeml.api.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -99,6 +101,12 @@ REST_FRAMEWORK = {
         "exeml.api.authentication.TenantSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["exeml.api.permissions.IsTenantMember"],
+    # Deeply nested JSON is a 400 here, not a RecursionError (500) in DRF's parser.
+    "DEFAULT_PARSER_CLASSES": [
+        "exeml.api.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "exeml.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "exeml.api.errors.exception_handler",
@@ -113,6 +121,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "exeml.jobs.models.JobStatus",
+        "VersionStatusEnum": "training.models.VersionStatus",
+        "ServiceStatusEnum": "serving.models.ServiceStatus",
+        "SampleStatusEnum": "datasets.models.SampleStatus",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------------
@@ -162,6 +176,19 @@ EXEML_HEARTBEAT_TIMEOUT_SECONDS = env_int("EXEML_HEARTBEAT_TIMEOUT_SECONDS", 120
 EXEML_WORKER_THREADS = env_int("EXEML_WORKER_THREADS", max(1, (os.cpu_count() or 2)))
 EXEML_SERVICE_CACHE_SIZE = env_int("EXEML_SERVICE_CACHE_SIZE", 8)
 EXEML_MIN_TRAIN_MINUTES = env_float("EXEML_MIN_TRAIN_MINUTES", 6)
+EXEML_MAX_TRAIN_MINUTES = env_float("EXEML_MAX_TRAIN_MINUTES", 6000)
+# Train preconditions (the guide's): classes needed, labelled samples needed per class.
+EXEML_TRAIN_MIN_CLASSES = env_int("EXEML_TRAIN_MIN_CLASSES", 2)
+EXEML_TRAIN_MIN_PER_CLASS = {
+    "image_classification": env_int("EXEML_TRAIN_MIN_PER_CLASS_IMAGE", 5),
+    "sound_classification": env_int("EXEML_TRAIN_MIN_PER_CLASS_SOUND", 5),
+    "text_classification": env_int("EXEML_TRAIN_MIN_PER_CLASS_TEXT", 21),  # "more than 20"
+    "object_detection": env_int("EXEML_TRAIN_MIN_PER_CLASS_DETECTION", 1),
+}
+# Service auto stop: on by default after 1 h; the console offers 1/2/4/6 h or a custom 1–24 h.
+EXEML_AUTO_STOP_DEFAULT_HOURS = env_float("EXEML_AUTO_STOP_DEFAULT_HOURS", 1.0)
+EXEML_AUTO_STOP_MIN_HOURS = env_float("EXEML_AUTO_STOP_MIN_HOURS", 1.0)
+EXEML_AUTO_STOP_MAX_HOURS = env_float("EXEML_AUTO_STOP_MAX_HOURS", 24.0)
 EXEML_DEFAULT_STORAGE_QUOTA_BYTES = env_int("EXEML_DEFAULT_STORAGE_QUOTA_BYTES", 50 * 1024**3)
 
 LOGGING = {

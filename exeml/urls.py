@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from exeml import health, spa
+from exeml.api import schema as _openapi_extensions  # noqa: F401  (registers the auth schemes)
 from exeml.jobs.views import JobViewSet
 from exeml.tenancy import views as tenancy_views
 

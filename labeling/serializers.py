@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from datasets.models import DatasetVersion, Sample
 from labeling.models import Annotation, Label
+from labeling.services import MAX_BOXES_PER_SAMPLE, MAX_LABELS_PER_REQUEST
 
 
 def sample_representation(sample: Sample) -> dict[str, Any]:
@@ -61,8 +62,10 @@ class BoxObjectSerializer(serializers.Serializer):
 
 
 class AnnotationsPutSerializer(serializers.Serializer):
-    labels = serializers.ListField(child=serializers.CharField(max_length=200), required=False)
-    objects = BoxObjectSerializer(many=True, required=False)
+    # Bounds checked again by labeling.services; here they stop a huge list before per-item validation.
+    labels = serializers.ListField(child=serializers.CharField(max_length=200), required=False,
+                                   max_length=MAX_LABELS_PER_REQUEST)
+    objects = serializers.ListField(child=BoxObjectSerializer(), required=False, max_length=MAX_BOXES_PER_SAMPLE)
 
 
 class BatchSerializer(serializers.Serializer):

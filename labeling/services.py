@@ -32,6 +32,9 @@ from labeling.models import Annotation, Label
 
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_BATCH_SAMPLES = 1000
+# Each new label name is a row (and a query) of its own: one request may not mint thousands.
+MAX_LABELS_PER_REQUEST = 100
+MAX_BOXES_PER_SAMPLE = 1000
 HUMAN = "human"
 
 
@@ -331,10 +334,15 @@ def _wanted_from_request(
     if task == TaskType.OBJECT_DETECTION:
         if labels:
             raise ApplicationError("object detection samples are labelled with boxes", field="objects")
-        return [_box(o, i, sample) for i, o in enumerate(objects or [], start=1)]
+        if len(objects or []) > MAX_BOXES_PER_SAMPLE:
+            raise ApplicationError(f"at most {MAX_BOXES_PER_SAMPLE} boxes per sample", field="objects")
+        boxes = [_box(o, i, sample) for i, o in enumerate(objects or [], start=1)]
+        _check_label_count({b.label for b in boxes}, field="objects")
+        return boxes
     if objects:
         raise ApplicationError("boxes are only for object detection", field="objects")
     names = list(dict.fromkeys(labels or []))
+    _check_label_count(names, field="labels")
     for n in names:
         _check_name(n, field="labels")
     if task in SINGLE_LABEL and len(names) > 1:
@@ -342,6 +350,11 @@ def _wanted_from_request(
             f"a {TaskType(task).label} sample carries exactly one label, not {len(names)}", field="labels"
         )
     return [WantedAnnotation(n) for n in names]
+
+
+def _check_label_count(names, *, field: str) -> None:
+    if len(names) > MAX_LABELS_PER_REQUEST:
+        raise ApplicationError(f"at most {MAX_LABELS_PER_REQUEST} different labels per request", field=field)
 
 
 def _box(obj: Any, index: int, sample: Sample) -> WantedAnnotation:
@@ -474,6 +487,8 @@ def annotations_batch(
         raise ApplicationError(f"at most {MAX_BATCH_SAMPLES} samples per request, got {len(ids)}", field="sample_ids")
     add = list(dict.fromkeys(add))
     remove = list(dict.fromkeys(remove))
+    _check_label_count(add, field="add")
+    _check_label_count(remove, field="remove")
     for n in add:
         _check_name(n, field="add")
     for n in remove:

@@ -7,18 +7,12 @@ labelled image per class; predictive analytics a valid label column.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Count, Q
 
 from datasets.models import Dataset, Sample, SampleStatus
 from exeml.task_types import TaskType
 from labeling.selectors import label_list
-
-MIN_CLASSES = 2
-MIN_PER_CLASS = {
-    TaskType.IMAGE_CLASSIFICATION: 5,  # at least 5
-    TaskType.SOUND_CLASSIFICATION: 5,
-    TaskType.TEXT_CLASSIFICATION: 21,  # more than 20
-}
 
 
 def label_stats(*, dataset: Dataset) -> dict:
@@ -75,15 +69,17 @@ def _preconditions(
                 "(label some or delete the label)"
             )
         return reasons
-    minimum = MIN_PER_CLASS.get(task_type)
+    # The guide's minimums, as settings (detection is checked above, box by box).
+    minimum = settings.EXEML_TRAIN_MIN_PER_CLASS.get(task_type)
     if minimum is None:
         return [f"unknown project type {task_type!r}"]
+    min_classes = settings.EXEML_TRAIN_MIN_CLASSES
     shown = f"more than {minimum - 1}" if task_type == TaskType.TEXT_CLASSIFICATION else f"at least {minimum}"
     in_use = {name: n for name, n in counts.items() if n > 0}
     reasons = []
-    if len(in_use) < MIN_CLASSES:
+    if len(in_use) < min_classes:
         reasons.append(
-            f"at least {MIN_CLASSES} classes with {shown} labelled samples each are needed; "
+            f"at least {min_classes} classes with {shown} labelled samples each are needed; "
             f"{len(in_use)} class(es) have labelled samples"
         )
     short = sorted(f"{name} ({n})" for name, n in in_use.items() if n < minimum)

@@ -11,7 +11,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from datasets.models import Dataset, DatasetVersion
-from exeml.api.pagination import PageNumberPagination
+from exeml.api.pagination import CatalogPagination, PageNumberPagination, page_of
 from exeml.api.views import TenantAPIView
 from exeml.errors import ApplicationError
 from exeml.jobs.models import Job
@@ -54,11 +54,15 @@ class DatasetScopedView(TenantAPIView):
 
 class LabelListView(DatasetScopedView):
     serializer_class = LabelSerializer
+    pagination_class = CatalogPagination
 
-    @extend_schema(responses=LabelSerializer(many=True))
+    @extend_schema(responses=page_of(LabelSerializer))
     def get(self, request, dataset_id):
-        labels = selectors.label_list(dataset=self.dataset())
-        return Response(LabelSerializer(labels, many=True).data)
+        # Evaluated first: paging a list costs no COUNT query (one query for the labels and counts).
+        labels = list(selectors.label_list(dataset=self.dataset()))
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(labels, request, view=self)
+        return paginator.get_paginated_response(LabelSerializer(page, many=True).data)
 
     @extend_schema(request=LabelCreateSerializer, responses={201: LabelSerializer})
     def post(self, request, dataset_id):
@@ -156,7 +160,7 @@ class VersionListView(DatasetScopedView):
     serializer_class = DatasetVersionSerializer
     pagination_class = PageNumberPagination
 
-    @extend_schema(responses=DatasetVersionSerializer(many=True))
+    @extend_schema(responses=page_of(DatasetVersionSerializer), operation_id="api_v1_datasets_versions_list")
     def get(self, request, dataset_id):
         qs = DatasetVersion.objects.filter(dataset=self.dataset()).order_by("-number")
         paginator = self.pagination_class()
@@ -196,13 +200,16 @@ class VersionDetailView(DatasetScopedView):
 
 class ExportListView(DatasetScopedView):
     serializer_class = JobSerializer
+    pagination_class = PageNumberPagination
 
-    @extend_schema(responses=JobSerializer(many=True))
+    @extend_schema(responses=page_of(JobSerializer))
     def get(self, request, dataset_id):
         from datasets.export.service import EXPORT_JOB_KIND
 
         jobs = Job.objects.filter(kind=EXPORT_JOB_KIND, target_type="dataset", target_id=self.dataset().pk)
-        return Response(JobSerializer(jobs[:50], many=True).data)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(jobs.order_by("-created_at"), request, view=self)
+        return paginator.get_paginated_response(JobSerializer(page, many=True).data)
 
     @extend_schema(request=ExportCreateSerializer, responses={202: JobSerializer})
     def post(self, request, dataset_id):

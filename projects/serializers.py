@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from exeml.task_types import TaskType
 from projects.models import LabelType, Project
 from projects.selectors import project_status
+
+
+class _LabelInSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    color = serializers.CharField(required=False, help_text="hex; required for detection and text labels")
+
+
+class ProjectDatasetInSerializer(serializers.Serializer):
+    """Schema of ``dataset``: {"source": "create", name, paths, labels} or {"source": "specify", "id"}."""
+
+    source = serializers.ChoiceField(choices=["create", "specify"])
+    id = serializers.UUIDField(required=False, help_text="specify: an existing dataset of the same type")
+    name = serializers.CharField(required=False)
+    input_path = serializers.CharField(required=False)
+    output_path = serializers.CharField(required=False)
+    labels = _LabelInSerializer(many=True, required=False)
+
+
+@extend_schema_field(ProjectDatasetInSerializer)
+class _DatasetChoiceField(serializers.JSONField):
+    """Kept a JSONField so projects.services reports each rule on its dotted field (dataset.id, ...)."""
 
 
 class ProjectCreateSerializer(serializers.Serializer):
@@ -15,7 +37,7 @@ class ProjectCreateSerializer(serializers.Serializer):
     name = serializers.CharField(allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
     type = serializers.ChoiceField(choices=TaskType.choices)
-    dataset = serializers.JSONField(required=False)
+    dataset = _DatasetChoiceField(required=False)
     training_data = serializers.CharField(required=False, allow_blank=True)
 
 
@@ -51,6 +73,19 @@ class ProjectSerializer(serializers.ModelSerializer):
         return project_status(getattr(obj, "latest_version_status", None))
 
 
+class VersionSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField(help_text="V001, V002, …")
+    status = serializers.CharField()
+
+
+class DatasetCountsSerializer(serializers.Serializer):
+    sample_count = serializers.IntegerField()
+    labeled_count = serializers.IntegerField()
+    unlabeled_count = serializers.IntegerField()
+    missing_count = serializers.IntegerField()
+
+
 class ProjectDetailSerializer(ProjectSerializer):
     versions = serializers.SerializerMethodField()
     dataset_counts = serializers.SerializerMethodField()
@@ -59,9 +94,11 @@ class ProjectDetailSerializer(ProjectSerializer):
         fields = [*ProjectSerializer.Meta.fields, "versions", "dataset_counts"]
         read_only_fields = fields
 
+    @extend_schema_field(VersionSummarySerializer(many=True))
     def get_versions(self, obj) -> list[dict]:
         return [{"id": str(v.pk), "name": v.name, "status": v.status} for v in obj.versions.all()]
 
+    @extend_schema_field(DatasetCountsSerializer)
     def get_dataset_counts(self, obj) -> dict:
         counts = self.context.get("dataset_counts") or {}
         return counts

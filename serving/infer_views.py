@@ -19,9 +19,10 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions
 from rest_framework.exceptions import APIException, UnsupportedMediaType
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from exeml.api.parsers import SafeJSONParser
 from exeml.api.views import TenantAPIView
 from exeml.errors import ApplicationError, NotFound, WrongState
 from exeml.task_types import TaskType
@@ -37,6 +38,8 @@ _FILE_FIELDS = {
     TaskType.OBJECT_DETECTION: ("images", "one image file (JPG, PNG or BMP)"),
     TaskType.SOUND_CLASSIFICATION: ("files", "one WAV file"),
 }
+
+MAX_INFERENCE_RECORDS = 10_000
 
 _pool: ThreadPoolExecutor | None = None
 _pool_guard = threading.Lock()
@@ -96,13 +99,16 @@ def decode_payload(request, task_type: str) -> Any:
         records = body.get("req_data")
         if not isinstance(records, list) or not records or not all(isinstance(r, Mapping) for r in records):
             raise ApplicationError('"req_data" must be a non-empty list of records (JSON objects)', field="data")
+        if len(records) > MAX_INFERENCE_RECORDS:
+            # 8 MB of "{}," is millions of records, each echoed back with its prediction.
+            raise ApplicationError(f"at most {MAX_INFERENCE_RECORDS} records per request", field="data")
         return {"data": {"count": body.get("count", len(records)), "req_data": [dict(r) for r in records]}}
     raise ApplicationError(f"no inference for task type {task_type}")
 
 
 class InferView(TenantAPIView):
     permission_classes = [AnyMember]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     def _service(self, service_id) -> Service:
         service = (

@@ -100,15 +100,20 @@ def example_record(project) -> dict[str, str] | None:
     return {name: value for name, value in values.items() if name != project.label_column}
 
 
+@extend_schema_field(AutoStopSerializer)
+class _AutoStopField(serializers.JSONField):
+    """Validated by serving.services.auto_stop_parse (1/2/4/6 h or a custom 1–24 h), which
+    reports every mistake on the ``auto_stop`` field."""
+
+
 class DeploySerializer(serializers.Serializer):
     flavor = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     name = serializers.CharField(required=False, allow_blank=True, max_length=64)
-    # Validated by serving.services.auto_stop_parse (1/2/4/6 h or a custom 1–24 h).
-    auto_stop = serializers.JSONField(required=False, allow_null=True)
+    auto_stop = _AutoStopField(required=False, allow_null=True)
 
 
 class StartSerializer(serializers.Serializer):
-    auto_stop = serializers.JSONField(required=False, allow_null=True)
+    auto_stop = _AutoStopField(required=False, allow_null=True)
 
 
 class LatencySerializer(serializers.Serializer):
@@ -119,7 +124,8 @@ class LatencySerializer(serializers.Serializer):
 
 class WindowMetricsSerializer(serializers.Serializer):
     calls = serializers.IntegerField()
-    failures = serializers.IntegerField()
+    errors = serializers.IntegerField(help_text="failed calls")
+    failures = serializers.IntegerField(help_text="the same as errors")
     latency_ms = LatencySerializer()
 
 

@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -34,9 +35,6 @@ from training.models import ModelVersion, VersionStatus
 
 log = logging.getLogger(__name__)
 
-AUTO_STOP_DEFAULT_HOURS = 1.0
-AUTO_STOP_MIN_HOURS = 1.0
-AUTO_STOP_MAX_HOURS = 24.0
 CALL_RETENTION = timedelta(hours=24)
 JOB_KIND_DEPLOY = "service_deploy"
 
@@ -45,24 +43,29 @@ JOB_KIND_DEPLOY = "service_deploy"
 
 
 def auto_stop_parse(value: Any) -> tuple[bool, float]:
-    """(enabled, hours) from the request's ``auto_stop``; on at 1 h when absent.
+    """(enabled, hours) from the request's ``auto_stop``; on at the default (1 h) when absent.
 
-    The console offers 1/2/4/6 h or a custom 1–24 h; anything else is refused.
+    The console offers 1/2/4/6 h or a custom 1–24 h (settings.EXEML_AUTO_STOP_*); anything else
+    is refused.
     """
+    default = settings.EXEML_AUTO_STOP_DEFAULT_HOURS
+    low, high = settings.EXEML_AUTO_STOP_MIN_HOURS, settings.EXEML_AUTO_STOP_MAX_HOURS
     if value is None:
-        return True, AUTO_STOP_DEFAULT_HOURS
+        return True, default
     if not isinstance(value, dict):
-        raise ApplicationError('expected {"enabled": bool, "hours": 1..24}', field="auto_stop")
+        raise ApplicationError(f'expected {{"enabled": bool, "hours": {low:g}..{high:g}}}', field="auto_stop")
     enabled = value.get("enabled", True)
     if not isinstance(enabled, bool):
         raise ApplicationError("enabled must be true or false", field="auto_stop")
-    hours = value.get("hours", AUTO_STOP_DEFAULT_HOURS)
+    hours = value.get("hours", default)
     if hours is None and not enabled:
-        hours = AUTO_STOP_DEFAULT_HOURS
+        hours = default
     if isinstance(hours, bool) or not isinstance(hours, int | float):
-        raise ApplicationError("hours must be a number from 1 to 24", field="auto_stop")
-    if not AUTO_STOP_MIN_HOURS <= float(hours) <= AUTO_STOP_MAX_HOURS:
-        raise ApplicationError("hours must be from 1 to 24 (1, 2, 4, 6 or a custom value)", field="auto_stop")
+        raise ApplicationError(f"hours must be a number from {low:g} to {high:g}", field="auto_stop")
+    if not low <= float(hours) <= high:
+        raise ApplicationError(
+            f"hours must be from {low:g} to {high:g} (1, 2, 4, 6 or a custom value)", field="auto_stop"
+        )
     return enabled, float(hours)
 
 

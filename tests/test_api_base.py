@@ -157,7 +157,7 @@ def test_scoped_manager_fails_closed(tenant, other_tenant):
 def test_flavors_seeded_and_listed(owner):
     r = owner.client.get("/api/v1/flavors")
     assert r.status_code == 200
-    names = {f["name"] for f in r.json()}
+    names = {f["name"] for f in r.json()["results"]}  # a page, like every list (API.md)
     assert {"Free (GPU)", "Compute-intensive 1 instance (GPU)", "Free (CPU)", "Compute-intensive 3 instance (CPU)",
             "Compute-intensive 2 instance (GPU)"} <= names
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from django.conf import settings
 from django.utils import timezone
 
 from exeml.errors import ApplicationError, QuotaExceeded
@@ -15,14 +16,6 @@ from exeml.task_types import TaskType
 from exeml.tenancy import services as tenancy_services
 from exeml.tenancy.models import Flavor, FlavorPurpose, Tenant, UsageRecord
 
-# The guide's minimum labelled samples per class, checked on a frozen dataset version
-# (the live dataset is checked by labeling.stats.train_preconditions).
-MIN_PER_CLASS = {
-    TaskType.IMAGE_CLASSIFICATION: 5,
-    TaskType.SOUND_CLASSIFICATION: 5,
-    TaskType.TEXT_CLASSIFICATION: 21,  # "more than 20"
-    TaskType.OBJECT_DETECTION: 1,
-}
 INCREMENTAL_TASK_TYPES = {
     TaskType.IMAGE_CLASSIFICATION,
     TaskType.OBJECT_DETECTION,
@@ -94,13 +87,16 @@ def version_reasons(*, task_type: str, dataset_version) -> list[str]:
         counts.update(set(labels or ()))
     if not counts:
         return [f"dataset version {dataset_version.name} has no labelled samples"]
-    minimum = MIN_PER_CLASS.get(task_type, 1)
+    # The guide's minimum labelled samples per class (settings), checked on a frozen dataset
+    # version (the live dataset is checked by labeling.stats.train_preconditions).
+    minimum = settings.EXEML_TRAIN_MIN_PER_CLASS.get(task_type, 1)
+    min_classes = settings.EXEML_TRAIN_MIN_CLASSES
     reasons = []
-    if task_type != TaskType.OBJECT_DETECTION and len(counts) < 2:
-        reasons.append("at least 2 classes are needed")
+    if task_type != TaskType.OBJECT_DETECTION and len(counts) < min_classes:
+        reasons.append(f"at least {min_classes} classes are needed")
     short = sorted(name for name, n in counts.items() if n < minimum)
     if short:
-        rule = "more than 20" if task_type == TaskType.TEXT_CLASSIFICATION else f"at least {minimum}"
+        rule = f"more than {minimum - 1}" if task_type == TaskType.TEXT_CLASSIFICATION else f"at least {minimum}"
         reasons.append(f"each class needs {rule} labelled samples; too few: {', '.join(short)}")
     return reasons
 

@@ -17,15 +17,13 @@ from training import preconditions
 from training.models import ModelVersion, Preference, VersionStatus
 from training.transitions import ACTIVE, version_transition
 
-MAX_TRAIN_MINUTES = 6000
-
 
 def _check_params(*, train_ratio: float, max_minutes: float, preference: str) -> None:
     if not 0 < train_ratio < 1:
         raise ApplicationError("train_ratio must lie strictly between 0 and 1", field="train_ratio")
-    low = settings.EXEML_MIN_TRAIN_MINUTES
-    if not low <= max_minutes <= MAX_TRAIN_MINUTES:
-        raise ApplicationError(f"max_minutes must be between {low:g} and {MAX_TRAIN_MINUTES}", field="max_minutes")
+    low, high = settings.EXEML_MIN_TRAIN_MINUTES, settings.EXEML_MAX_TRAIN_MINUTES
+    if not low <= max_minutes <= high:
+        raise ApplicationError(f"max_minutes must be between {low:g} and {high:g}", field="max_minutes")
     if preference not in Preference.values:
         raise ApplicationError(f"preference must be one of {', '.join(Preference.values)}", field="preference")
 

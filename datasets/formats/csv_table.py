@@ -36,6 +36,12 @@ DISTINCT_CAP = 10_000  # per column; counts above it are reported as "at least"
 DISTINCT_ROWS_CAP = 2_000_000  # bounds the hash set on huge files
 TIMESTAMP_SHARE = 0.9
 MAX_LINE_BYTES = 1024 * 1024
+# A 1 MB line of "1,2,3,..." is ~150k columns: per-column sets and counters then cost
+# gigabytes on a 100 MB file. No model is trained on such tables, so they are refused,
+# and wide tables share one budget of remembered distinct values.
+MAX_COLUMNS = 1000
+DISTINCT_VALUES_BUDGET = 2_000_000
+MIN_DISTINCT_CAP = 100
 
 _NUMERIC = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _DIGITS_ONLY = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
@@ -101,9 +107,10 @@ def is_timestamp(value: str) -> bool:
 
 
 class _ColumnAcc:
-    __slots__ = ("missing", "present", "numeric", "digits", "timestamps", "values", "capped", "samples")
+    __slots__ = ("missing", "present", "numeric", "digits", "timestamps", "values", "capped", "samples", "cap")
 
-    def __init__(self) -> None:
+    def __init__(self, cap: int = DISTINCT_CAP) -> None:
+        self.cap = cap
         self.missing = self.present = self.numeric = self.digits = self.timestamps = 0
         self.values: set[str] = set()
         self.capped = False
@@ -123,7 +130,7 @@ class _ColumnAcc:
         if first:  # the first row is folded in last; keep file order in samples
             self.samples = [value, *(v for v in self.samples if v != value)][:SAMPLE_VALUES]
         if value not in self.values:
-            if len(self.values) < DISTINCT_CAP:
+            if len(self.values) < self.cap:
                 self.values.add(value)
                 if len(self.samples) < SAMPLE_VALUES and not first:
                     self.samples.append(value)
@@ -168,7 +175,10 @@ def profile_csv(
                 hint = f"; it seems to use {sep} instead of a comma" if sep else ""
                 raise FormatError(f"line {line_no} has a single column; columns must be comma-separated{hint}")
             ncols = len(fields)
-            accs = [_ColumnAcc() for _ in range(ncols)]
+            if ncols > MAX_COLUMNS:
+                raise FormatError(f"line {line_no} has {ncols} columns, more than the {MAX_COLUMNS} allowed")
+            cap = max(MIN_DISTINCT_CAP, min(DISTINCT_CAP, DISTINCT_VALUES_BUDGET // ncols))
+            accs = [_ColumnAcc(cap) for _ in range(ncols)]
             first_row = fields
         elif len(fields) != ncols:
             raise FormatError(f"line {line_no} has {len(fields)} columns, expected {ncols} as on the first row")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from itertools import islice
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -18,10 +19,20 @@ from exeml.storage import (
     store_for_tenant,
     validate_folder_name_path,
 )
+from exeml.storage.base import ListPage, ObjectInfo, paged
 from exeml.storage_api.serializers import BrowseSerializer, FolderCreateSerializer
 
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 1000
+LISTING_CHUNK = 1000
+MAX_SKIPPED_ENTRIES = 1_000_000
+
+
+def _in_key_order(pages: Iterable[ListPage]) -> Iterator[ObjectInfo | str]:
+    """Folders (str) and objects of each listing chunk, merged back into key order (one chunk
+    covers a contiguous key range, so this is the order of the whole listing)."""
+    for page in pages:
+        yield from sorted([*page.folders, *page.objects], key=lambda e: e if isinstance(e, str) else e.key)
 
 
 def _int_param(value, name: str, default: int, maximum: int) -> int:
@@ -53,9 +64,14 @@ class BrowseView(TenantAPIView):
             raise ApplicationError(exc.reason, field="path")
         limit = _int_param(request.query_params.get("limit"), "limit", DEFAULT_LIMIT, MAX_LIMIT)
         page_no = _int_param(request.query_params.get("token"), "token", 1, 10**6)
+        if (page_no - 1) * limit > MAX_SKIPPED_ENTRIES:
+            raise ApplicationError(f"cannot page past {MAX_SKIPPED_ENTRIES} entries; open a subfolder", field="token")
         store = store_for_tenant(tenant)
         try:
-            pages = store.list_pages(path.bucket, path.key, page_size=limit, recursive=False)
+            # Listed 1,000 at a time whatever the page size: limit=1&token=N must not cost N
+            # storage calls.
+            listing = store.list_pages(path.bucket, path.key, page_size=LISTING_CHUNK, recursive=False)
+            pages = paged(_in_key_order(listing), limit)
             page = next(islice(pages, page_no - 1, None), None)
             has_more = page is not None and next(pages, None) is not None
         except ObjectNotFound:
@@ -73,7 +89,7 @@ class BrowseView(TenantAPIView):
 
 
 class FolderCreateView(TenantAPIView):
-    @extend_schema(request=FolderCreateSerializer, responses={201: dict})
+    @extend_schema(request=FolderCreateSerializer, responses={201: FolderCreateSerializer})
     def post(self, request):
         shape = FolderCreateSerializer(data=request.data)
         shape.is_valid(raise_exception=True)

@@ -25,6 +25,38 @@ class UsageRecordSerializer(serializers.ModelSerializer):
         fields = ["id", "resource", "resource_id", "resource_name", "flavor", "start", "end", "minutes"]
 
 
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    tenant = serializers.CharField(help_text="the tenant's slug")
+    user = serializers.CharField(help_text="the username")
+
+
+class MeUserSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class MeTenantSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    storage_roots = serializers.ListField(child=serializers.CharField())
+
+
+class MeSerializer(serializers.Serializer):
+    """Schema of :func:`me_payload`."""
+
+    user = MeUserSerializer()
+    tenant = MeTenantSerializer()
+    role = serializers.ChoiceField(choices=["owner", "admin", "member", "viewer"])
+
+
+class QuotaSerializer(serializers.Serializer):
+    quota = serializers.CharField()
+    limit = serializers.FloatField(allow_null=True)
+    used = serializers.FloatField()
+
+
 def me_payload(membership) -> dict:
     tenant = membership.tenant
     return {

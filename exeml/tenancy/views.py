@@ -13,12 +13,16 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from exeml.api.pagination import CatalogPagination, page_of
 from exeml.api.views import SESSION_TENANT_KEY, TenantAPIView, TenantReadOnlyViewSet
 from exeml.tenancy import services
 from exeml.tenancy.models import Flavor, Membership, UsageRecord
 from exeml.tenancy.serializers import (
     CredentialsSerializer,
     FlavorSerializer,
+    MeSerializer,
+    QuotaSerializer,
+    TokenResponseSerializer,
     UsageRecordSerializer,
     me_payload,
 )
@@ -61,7 +65,7 @@ class CredentialsView(PublicAPIView):
 
 
 class TokenCreateView(CredentialsView):
-    @extend_schema(request=CredentialsSerializer, responses={201: dict})
+    @extend_schema(request=CredentialsSerializer, responses={201: TokenResponseSerializer})
     def post(self, request):
         membership = self.membership_from_credentials(request)
         key = services.token_issue(user=membership.user, tenant=membership.tenant, name="api")
@@ -80,7 +84,7 @@ class CsrfView(PublicAPIView):
 
 @method_decorator(ensure_csrf_cookie, name="dispatch")
 class SessionLoginView(CredentialsView):
-    @extend_schema(request=CredentialsSerializer, responses={200: dict})
+    @extend_schema(request=CredentialsSerializer, responses={200: MeSerializer})
     def post(self, request):
         membership = self.membership_from_credentials(request)
         login(request._request, membership.user)
@@ -101,20 +105,25 @@ class SessionLogoutView(TenantAPIView):
 
 
 class MeView(TenantAPIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: MeSerializer})
     def get(self, request):
         return Response(me_payload(request.membership))
 
 
 class QuotaView(TenantAPIView):
-    @extend_schema(responses={200: dict})
+    pagination_class = CatalogPagination
+
+    @extend_schema(responses={200: page_of(QuotaSerializer)})
     def get(self, request):
-        return Response({"results": services.quota_summary(tenant=request.tenant)})
+        # A list like any other: the page shape (one page holds every quota).
+        paginator = self.pagination_class()
+        rows = paginator.paginate_queryset(services.quota_summary(tenant=request.tenant), request, view=self)
+        return paginator.get_paginated_response(rows)
 
 
 class FlavorViewSet(TenantReadOnlyViewSet):
     serializer_class = FlavorSerializer
-    pagination_class = None
+    pagination_class = CatalogPagination
     lookup_field = "code"
     lookup_value_converter = "slug"
 

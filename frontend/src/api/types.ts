@@ -245,6 +245,8 @@ export interface DeployRequest {
 
 export interface ServiceMetrics {
   calls: number;
+  /** API.md's name for failed calls; `failures` carries the same number. */
+  errors?: number;
   failures: number;
   latency_ms: { p50: number | null; p95: number | null; p99: number | null };
   last_hour?: Record<string, unknown>;

@@ -1,0 +1,42 @@
+"""A ceiling on every request body, checked before anything reads it.
+
+DRF parsers read the WSGI stream directly, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE (which
+guards only ``request.body``) never applies to JSON bodies, and multipart files spool to
+disk without a bound. The largest legitimate body is an upload or inference request; any
+body above the largest of those limits is answered 413 at once.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import JsonResponse
+
+# Multipart framing around an upload of the maximum size.
+_FRAMING_SLACK = 64 * 1024
+
+
+def request_max_bytes() -> int:
+    limits = settings.EXEML_LIMITS
+    return max(
+        int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0),
+        int(limits["upload_request_max_bytes"]) + _FRAMING_SLACK,
+        int(limits["inference_max_bytes"]) + _FRAMING_SLACK,
+    )
+
+
+class RequestSizeLimitMiddleware:
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return JsonResponse({"detail": "invalid Content-Length", "code": "parse_error"}, status=400)
+        limit = request_max_bytes()
+        if length > limit:
+            return JsonResponse(
+                {"detail": f"request is {length} bytes, more than the limit of {limit}", "code": "too_large"},
+                status=413,
+            )
+        return self.get_response(request)
