@@ -2,7 +2,8 @@
 # Re-installs only when pyproject.toml changed since the last install.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$ROOT/.venv"
+# EXEML_VENV points several checkouts (git worktrees) at one prepared venv; then nothing is installed.
+VENV="${EXEML_VENV:-$ROOT/.venv}"
 PY="${EXEML_PYTHON:-}"
 if [ -z "$PY" ]; then
   for candidate in python3.11 python3; do
@@ -15,6 +16,10 @@ fi
 
 bootstrap_venv() {
   local extras="$1"
+  if [ -n "${EXEML_VENV:-}" ]; then
+    export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+    return 0
+  fi
   if [ ! -x "$VENV/bin/python" ]; then
     echo "==> creating $VENV"
     "$PY" -m venv "$VENV"
