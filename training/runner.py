@@ -26,8 +26,7 @@ from django.utils import timezone
 from exeml.errors import WrongState
 from exeml.storage import ObjectNotFound, StoragePath, parse_storage_path, store_for_tenant
 from exeml.task_types import TaskType
-from training.models import LOG_TAIL_LINES, ModelVersion, VersionStatus
-from training.trainers.base import (
+from training.engine.spec import (
     BUNDLE_FILE,
     MODEL_FILE,
     Box,
@@ -37,6 +36,7 @@ from training.trainers.base import (
     TrainSample,
     TrainSpec,
 )
+from training.models import LOG_TAIL_LINES, ModelVersion, VersionStatus
 from training.transitions import version_transition
 
 logger = logging.getLogger(__name__)
@@ -228,7 +228,7 @@ def _train(*, version: ModelVersion, workdir: Path, pulse: Pulse, log: VersionLo
     logger.info(
         "dataset version %s: %s; device %s, %d threads", version.dataset_version.name, data, spec.device, spec.threads
     )
-    from training.trainers import get_trainer
+    from training.engine.trainers import get_trainer
 
     trainer = get_trainer(project.task_type)
     reasons = trainer.validate(spec)

@@ -1,6 +1,6 @@
 """Sound classification: WAV bytes in, {"predicted_label", "score"} out.
 
-Features come from the shared numpy pipeline (training.preprocessing.audio), the same
+Features come from the shared numpy pipeline (training.engine.preprocessing.audio), the same
 function the trainer used; no librosa, so no numba compile per process or request.
 """
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from training.preprocessing import InputError
-from training.preprocessing import audio as audioprep
+from training.engine.preprocessing import InputError
+from training.engine.preprocessing import audio as audioprep
 
 from .base import PredictionError, Predictor
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from training.preprocessing import InputError
-from training.preprocessing.tabular import records_to_inputs
+from training.engine.preprocessing import InputError
+from training.engine.preprocessing.tabular import records_to_inputs
 
 from .base import PredictionError, Predictor
 

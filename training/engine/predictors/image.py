@@ -1,6 +1,6 @@
 """Image classification: image bytes in, ``{"predicted_label", "scores": [[label, "0.998"], ...]}`` out.
 
-Decode and preprocessing are training.preprocessing.image's, the functions the trainer
+Decode and preprocessing are training.engine.preprocessing.image's, the functions the trainer
 evaluated the ONNX model with; numpy + PIL + onnxruntime only.
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from training.preprocessing.image import (
+from training.engine.preprocessing.image import (
     ImageDecodeError,
     classification_input,
     classification_response,

@@ -12,8 +12,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
-MODEL_FILE = "model.onnx"
-BUNDLE_FILE = "bundle.json"
+from training.engine.bundle import BUNDLE_FILE, MODEL_FILE, decode_warmup, warmup_bytes  # noqa: F401
 
 
 class PredictionError(ValueError):
@@ -54,16 +53,4 @@ class Predictor(ABC):
         return self.predict(example)
 
     def decode_warmup(self, example: Any) -> Any:
-        """bundle.json holds JSON; binary examples are stored base64 (see warmup_bytes)."""
-        if isinstance(example, dict) and "base64" in example:
-            import base64
-
-            return base64.b64decode(example["base64"])
-        return example
-
-
-def warmup_bytes(data: bytes) -> dict[str, str]:
-    """How a binary warmup example (WAV, image) is stored in bundle.json."""
-    import base64
-
-    return {"base64": base64.b64encode(data).decode("ascii")}
+        return decode_warmup(example)

@@ -5,22 +5,17 @@ Kept light (stdlib + numpy at import time) so any trainer module may import it.
 
 from __future__ import annotations
 
-import importlib.metadata
-import json
 import logging
 import os
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .base import (
-    BUNDLE_FILE,
-    BUNDLE_SCHEMA_VERSION,
-    MODEL_FILE,
+from training.engine.bundle import read_bundle, write_bundle  # noqa: F401 (trainers import them here)
+from training.engine.spec import (
     ProgressFn,
     TrainingError,
     TrainResult,
@@ -29,8 +24,6 @@ from .base import (
 )
 
 logger = logging.getLogger(__name__)
-
-LIBRARIES = ("numpy", "onnx", "onnxruntime", "lightgbm", "scikit-learn", "torch", "tokenizers")
 
 # How each preference spends the budget. Trainers read the keys they understand.
 _RECIPES: dict[str, dict[str, Any]] = {
@@ -67,70 +60,6 @@ def setup_threads(threads: int) -> int:
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     return threads
-
-
-def library_versions() -> dict[str, str]:
-    versions: dict[str, str] = {}
-    for name in LIBRARIES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
-def _jsonable(value: Any) -> Any:
-    """numpy scalars/arrays -> plain Python, so bundle.json never fails to serialise."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def write_bundle(
-    bundle_dir: Path,
-    *,
-    task_type: str,
-    labels: list[str] | tuple[str, ...],
-    input_spec: dict[str, Any],
-    preprocessing: dict[str, Any],
-    postprocessing: dict[str, Any],
-    metrics: dict[str, Any],
-    train_params: dict[str, Any],
-    warmup_example: Any,
-    extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Write ``bundle_dir/bundle.json`` and return what was written."""
-    bundle_dir = Path(bundle_dir)
-    bundle_dir.mkdir(parents=True, exist_ok=True)
-    bundle: dict[str, Any] = {
-        "schema_version": BUNDLE_SCHEMA_VERSION,
-        "task_type": task_type,
-        "model_file": MODEL_FILE,
-        "labels": list(labels),
-        "input_spec": input_spec,
-        "preprocessing": preprocessing,
-        "postprocessing": postprocessing,
-        "metrics": metrics,
-        "train_params": train_params,
-        "library_versions": library_versions(),
-        "warmup_example": warmup_example,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    if extra:
-        bundle.update(extra)
-    bundle = _jsonable(bundle)
-    (bundle_dir / BUNDLE_FILE).write_text(json.dumps(bundle, ensure_ascii=False, indent=2), encoding="utf-8")
-    return bundle
-
-
-def read_bundle(bundle_dir: Path) -> dict[str, Any]:
-    return json.loads((Path(bundle_dir) / BUNDLE_FILE).read_text(encoding="utf-8"))
 
 
 class Heartbeat:
@@ -254,7 +183,7 @@ def evaluate_classifier(
     ``predicted``: the ONNX model's class indices when it outputs them itself (else the
     argmax of ``proba``). Eval labels the model never saw count as classes it never predicts.
     """
-    from training.evaluation import classification_evaluation
+    from training.engine.evaluation import classification_evaluation
 
     if predicted is None:
         predicted = np.argmax(proba, axis=1)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from training.preprocessing.image import (
+from training.engine.preprocessing.image import (
     ImageDecodeError,
     box_to_yolo,
     decode_detections,
@@ -27,8 +27,7 @@ from training.preprocessing.image import (
     letterbox,
     warmup_example,
 )
-
-from .base import (
+from training.engine.spec import (
     MODEL_FILE,
     Box,
     ProgressFn,
@@ -39,6 +38,7 @@ from .base import (
     TrainSpec,
     seconds_left,
 )
+
 from .common import begin_fit, finish_fit, missing_image_files, setup_threads, write_bundle
 
 WEIGHTS_FILE = "best.pt"

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from training.engine.bundle import BUNDLE_FILE, BUNDLE_SCHEMA_VERSION, MODEL_FILE  # noqa: F401 (re-exported)
+
 TaskType = Literal[
     "image_classification",
     "object_detection",
@@ -24,9 +26,6 @@ TaskType = Literal[
 Preference = Literal["performance_first", "balance", "accuracy_first"]
 Usage = Literal["train", "eval"]
 
-BUNDLE_SCHEMA_VERSION = 1
-MODEL_FILE = "model.onnx"
-BUNDLE_FILE = "bundle.json"
 
 
 class TrainingError(Exception):

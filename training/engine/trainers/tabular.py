@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from training.evaluation import regression_evaluation
-from training.preprocessing.tabular import columns_to_inputs, is_missing, parse_number
+from training.engine.evaluation import regression_evaluation
+from training.engine.preprocessing.tabular import columns_to_inputs, is_missing, parse_number
+from training.engine.spec import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec, seconds_left
 
-from .base import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec, seconds_left
 from .common import (
     ONNX_OPSET,
     Heartbeat,
@@ -437,7 +437,7 @@ def _feature_importance(data: _Data, ct, model) -> list[dict[str, Any]]:
 def _evaluate(data: _Data, pipeline, bundle_dir: Path, threads: int):
     """Metrics and per-row predictions FROM THE ONNX predictor (what serving will answer),
     checked against the Python pipeline."""
-    from serving.predictors.tabular import TabularPredictor
+    from training.engine.predictors.tabular import TabularPredictor
 
     rows = data.eval_rows
     if not rows:

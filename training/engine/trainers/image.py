@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageEnhance
 
-from training.evaluation import classification_evaluation, multilabel_evaluation
-from training.preprocessing.image import (
+from training.engine.evaluation import classification_evaluation, multilabel_evaluation
+from training.engine.preprocessing.image import (
     ImageDecodeError,
     classification_input,
     classification_response,
@@ -32,8 +32,7 @@ from training.preprocessing.image import (
     multilabel_predicted,
     warmup_example,
 )
-
-from .base import (
+from training.engine.spec import (
     MODEL_FILE,
     ProgressFn,
     StopTraining,
@@ -43,6 +42,7 @@ from .base import (
     TrainSpec,
     seconds_left,
 )
+
 from .common import begin_fit, finish_fit, missing_image_files, setup_threads, write_bundle
 
 WEIGHTS_FILE = "weights.pt"

@@ -1,6 +1,6 @@
 """Text classification: candidates compared on a validation fold cut from TRAIN samples.
 
-(a) "char_ngram": hashed char n-gram TF-IDF (training.preprocessing.text, shared with
+(a) "char_ngram": hashed char n-gram TF-IDF (training.engine.preprocessing.text, shared with
     serving) + logistic regression; the ONNX graph is MatMul + Add + Softmax. First-class
     because it handles Chinese, where MiniLM's vocabulary is mostly [UNK].
 (b) "minilm": all-MiniLM-L6-v2 sentence embeddings (mean-pool + L2) + logistic head, the
@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from training.preprocessing import text as textprep
+from training.engine.preprocessing import text as textprep
+from training.engine.spec import MODEL_FILE, ProgressFn, TrainResult, TrainSample, TrainSpec, seconds_left
 
-from .base import MODEL_FILE, ProgressFn, TrainResult, TrainSample, TrainSpec, seconds_left
 from .common import (
     Heartbeat,
     begin_fit,
@@ -404,7 +404,7 @@ class _MiniLM:
 def _evaluate(samples: list[TrainSample], labels: list[str], bundle_dir: Path, threads: int, python_proba):
     """Metrics and per-sample predictions FROM THE ONNX predictor, one request at a time
     exactly as serving runs them, checked against the Python model."""
-    from serving.predictors.text import TextPredictor
+    from training.engine.predictors.text import TextPredictor
 
     if not samples:
         return {}, {"kind": "classification", "labels": labels, "support": 0}, []

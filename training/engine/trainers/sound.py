@@ -1,6 +1,6 @@
 """Sound classification.
 
-Features come from training.preprocessing.audio (numpy only, the function serving calls).
+Features come from training.engine.preprocessing.audio (numpy only, the function serving calls).
 - "lgbm" (performance_first / balance): clip summary statistics (log-mel, MFCC, deltas,
   ZCR, RMS, centroid, bandwidth) + LightGBM, ONNX via onnxmltools' converter.
 - "cnn" (accuracy_first): a small CNN on fixed-length log-mel spectrograms (torch, CPU),
@@ -22,10 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from training.preprocessing import InputError
-from training.preprocessing import audio as audioprep
-
-from .base import (
+from training.engine.preprocessing import InputError
+from training.engine.preprocessing import audio as audioprep
+from training.engine.spec import (
     BUNDLE_FILE,
     MODEL_FILE,
     ProgressFn,
@@ -35,6 +34,7 @@ from .base import (
     TrainSpec,
     seconds_left,
 )
+
 from .common import (
     ONNX_OPSET,
     begin_fit,
@@ -208,7 +208,7 @@ class SoundTrainer:
         stopped = truncated or trained["stopped"] or seconds_left(deadline) <= EXPORT_RESERVE_S
 
         warm = _warmup_wav()
-        from serving.predictors.base import warmup_bytes
+        from training.engine.bundle import warmup_bytes
 
         common = {
             "task_type": self.task_type,
@@ -422,8 +422,8 @@ def _train_cnn(
 def _evaluate(samples: list[TrainSample], labels: list[str], bundle_dir: Path, threads: int, python_proba):
     """Metrics and per-clip predictions FROM THE ONNX predictor, one clip at a time as
     serving runs them, checked against the Python model."""
-    from serving.predictors.base import PredictionError
-    from serving.predictors.sound import SoundPredictor
+    from training.engine.predictors.base import PredictionError
+    from training.engine.predictors.sound import SoundPredictor
 
     predictor = SoundPredictor(bundle_dir, intra_op_threads=threads)
     kept, feats, rows = [], [], []

@@ -9,11 +9,11 @@ from pathlib import Path
 from .base import BUNDLE_FILE, PredictionError, Predictor
 
 _REGISTRY: dict[str, str] = {
-    "predictive_analytics": "serving.predictors.tabular:TabularPredictor",
-    "text_classification": "serving.predictors.text:TextPredictor",
-    "sound_classification": "serving.predictors.sound:SoundPredictor",
-    "image_classification": "serving.predictors.image:ImagePredictor",
-    "object_detection": "serving.predictors.detection:DetectionPredictor",
+    "predictive_analytics": "training.engine.predictors.tabular:TabularPredictor",
+    "text_classification": "training.engine.predictors.text:TextPredictor",
+    "sound_classification": "training.engine.predictors.sound:SoundPredictor",
+    "image_classification": "training.engine.predictors.image:ImagePredictor",
+    "object_detection": "training.engine.predictors.detection:DetectionPredictor",
 }
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from training.preprocessing import InputError
+from training.engine.preprocessing import InputError
 
 # ImageNet statistics: torchvision-style normalisation the classifier is fine-tuned with.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

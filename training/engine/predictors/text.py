@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from training.preprocessing import InputError
-from training.preprocessing import text as textprep
+from training.engine.preprocessing import InputError
+from training.engine.preprocessing import text as textprep
 
 from .base import PredictionError, Predictor
 

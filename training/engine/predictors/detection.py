@@ -1,7 +1,7 @@
 """Object detection: image bytes in, ModelArts' ``detection_classes/boxes/scores`` out.
 
 The ONNX model is YOLO's raw head [1, 4+nc, N]; letterbox, threshold, class-aware NMS and
-un-letterboxing are training.preprocessing.image's numpy functions, the same ones the
+un-letterboxing are training.engine.preprocessing.image's numpy functions, the same ones the
 trainer evaluated with. Boxes are [y_min, x_min, y_max, x_max] in the sent image's pixels.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from training.preprocessing.image import decode_detections, detection_response, letterbox
+from training.engine.preprocessing.image import decode_detections, detection_response, letterbox
 
 from .base import Predictor
 from .image import load_image

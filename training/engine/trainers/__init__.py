@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import importlib
 
-from .base import Trainer
+from training.engine.spec import Trainer
 
 _REGISTRY: dict[str, str] = {
-    "predictive_analytics": "training.trainers.tabular:TabularTrainer",
-    "text_classification": "training.trainers.text:TextTrainer",
-    "sound_classification": "training.trainers.sound:SoundTrainer",
-    "image_classification": "training.trainers.image:ImageTrainer",
-    "object_detection": "training.trainers.detection:DetectionTrainer",
+    "predictive_analytics": "training.engine.trainers.tabular:TabularTrainer",
+    "text_classification": "training.engine.trainers.text:TextTrainer",
+    "sound_classification": "training.engine.trainers.sound:SoundTrainer",
+    "image_classification": "training.engine.trainers.image:ImageTrainer",
+    "object_detection": "training.engine.trainers.detection:DetectionTrainer",
 }
 
 
