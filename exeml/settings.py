@@ -138,6 +138,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": _broker_dir,
         "data_folder_out": _broker_dir,
         "processed_folder": str(EXEML_HOME / "broker-processed"),
+        # Kombu's default is ./control, relative to wherever a process was started.
+        "control_folder": str(EXEML_HOME / "broker-control"),
         "store_processed": False,
     }
 elif env_str("EXEML_BROKER_KEY_PREFIX"):

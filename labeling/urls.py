@@ -11,9 +11,5 @@ urlpatterns = [
     path(f"{_D}/labels/<str:name>", views.LabelDetailView.as_view(), name="label-detail"),
     path(f"{_D}/samples/<uuid:sample_id>/annotations", views.SampleAnnotationsView.as_view(), name="annotations"),
     path(f"{_D}/annotations/batch", views.AnnotationBatchView.as_view(), name="annotations-batch"),
-    path(f"{_D}/versions", views.VersionListView.as_view(), name="version-list"),
-    path(f"{_D}/versions/<uuid:version_id>", views.VersionDetailView.as_view(), name="version-detail"),
-    path(f"{_D}/exports", views.ExportListView.as_view(), name="export-list"),
-    path(f"{_D}/exports/<uuid:job_id>/download", views.ExportDownloadView.as_view(), name="export-download"),
     path(f"{_D}/label-stats", views.LabelStatsView.as_view(), name="label-stats"),
 ]

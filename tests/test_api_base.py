@@ -154,6 +154,21 @@ def test_scoped_manager_fails_closed(tenant, other_tenant):
         assert Job.objects.filter(tenant=tenant).count() == 1
 
 
+def test_all_tenants_is_only_usable_inside_unscoped(tenant, other_tenant):
+    from exeml.jobs.models import Job
+
+    for owner_tenant in (tenant, other_tenant):
+        with tenant_scope(owner_tenant):
+            Job.objects.create(kind="x")
+    # Not even with a tenant in scope: all_tenants is the cross-tenant escape and says so.
+    with tenant_scope(tenant), pytest.raises(TenantScopeError, match="unscoped"):
+        Job.all_tenants.count()
+    with pytest.raises(TenantScopeError):
+        Job.all_tenants.filter(tenant=tenant)
+    with unscoped():
+        assert Job.all_tenants.count() == 2
+
+
 def test_flavors_seeded_and_listed(owner):
     r = owner.client.get("/api/v1/flavors")
     assert r.status_code == 200

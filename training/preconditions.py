@@ -15,6 +15,7 @@ from exeml.errors import ApplicationError, QuotaExceeded
 from exeml.task_types import TaskType
 from exeml.tenancy import services as tenancy_services
 from exeml.tenancy.models import Flavor, FlavorPurpose, Tenant, UsageRecord
+from exeml.tenancy.scoping import tenant_scope
 
 INCREMENTAL_TASK_TYPES = {
     TaskType.IMAGE_CLASSIFICATION,
@@ -43,8 +44,9 @@ def flavor_resolve(*, task_type: str, code: str | None) -> Flavor:
 
 def training_minutes_this_month(tenant: Tenant) -> float:
     start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    records = UsageRecord.all_tenants.filter(tenant=tenant, resource="training", start__gte=start)
-    return round(sum(records.values_list("minutes", flat=True)), 2)
+    with tenant_scope(tenant):
+        records = UsageRecord.objects.filter(resource="training", start__gte=start)
+        return round(sum(records.values_list("minutes", flat=True)), 2)
 
 
 def quota_checks(*, tenant: Tenant) -> None:

@@ -65,3 +65,11 @@ def job_progress(
         job.result = result
     job.heartbeat_at = timezone.now()
     job.save(update_fields=["progress", "counts", "errors", "result", "heartbeat_at"])
+
+
+def job_give_up(*, job_id: uuid.UUID | str, reason: str) -> None:
+    """Mark a job failed unless it already finished: its task gave up (retries exhausted, or a
+    bug before the service could record the outcome), so nothing else will ever end it."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        job_transition(job_id=job.pk, status=JobStatus.FAILED, detail=reason)

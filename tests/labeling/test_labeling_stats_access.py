@@ -7,9 +7,8 @@ import uuid
 import pytest
 
 from datasets import demo_data
-from datasets.models import DatasetVersion
+from datasets.models import DatasetVersion, Label
 from exeml.task_types import TaskType
-from labeling.models import Label
 from labeling.stats import label_stats, train_preconditions
 from tests.labeling.labelkit import (
     detection_samples,
