@@ -206,6 +206,12 @@ class DatasetScopedView(TenantAPIView):
             self._dataset = get_object_or_404(Dataset.objects, pk=self.kwargs["dataset_id"])
         return self._dataset
 
+    def paged(self, rows, serializer_class) -> Response:
+        """One page of ``rows`` (a queryset or a list) in the view's pagination."""
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(rows, self.request, view=self)
+        return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
 
 class VersionListView(DatasetScopedView):
     serializer_class = DatasetVersionSerializer
@@ -213,10 +219,8 @@ class VersionListView(DatasetScopedView):
 
     @extend_schema(responses=page_of(DatasetVersionSerializer), operation_id="api_v1_datasets_versions_list")
     def get(self, request, dataset_id):
-        qs = DatasetVersion.objects.filter(dataset=self.dataset()).order_by("-number")
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(DatasetVersionSerializer(page, many=True).data)
+        versions = DatasetVersion.objects.filter(dataset=self.dataset()).order_by("-number")
+        return self.paged(versions, DatasetVersionSerializer)
 
     @extend_schema(request=VersionPublishSerializer, responses={201: DatasetVersionSerializer})
     def post(self, request, dataset_id):
@@ -250,9 +254,7 @@ class ExportListView(DatasetScopedView):
     @extend_schema(responses=page_of(JobSerializer))
     def get(self, request, dataset_id):
         jobs = Job.objects.filter(kind=EXPORT_JOB_KIND, target_type="dataset", target_id=self.dataset().pk)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(jobs.order_by("-created_at"), request, view=self)
-        return paginator.get_paginated_response(JobSerializer(page, many=True).data)
+        return self.paged(jobs.order_by("-created_at"), JobSerializer)
 
     @extend_schema(request=ExportCreateSerializer, responses={202: JobSerializer})
     def post(self, request, dataset_id):

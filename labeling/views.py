@@ -33,10 +33,8 @@ class LabelListView(DatasetScopedView):
     @extend_schema(responses=page_of(LabelSerializer))
     def get(self, request, dataset_id):
         # Evaluated first: paging a list costs no COUNT query (one query for the labels and counts).
-        labels = list(selectors.label_list(dataset=self.dataset()))
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(labels, request, view=self)
-        return paginator.get_paginated_response(LabelSerializer(page, many=True).data)
+        # A list, so paging costs no COUNT query (one query for the labels and counts).
+        return self.paged(list(selectors.label_list(dataset=self.dataset())), LabelSerializer)
 
     @extend_schema(request=LabelCreateSerializer, responses={201: LabelSerializer})
     def post(self, request, dataset_id):
