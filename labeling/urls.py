@@ -1,6 +1,6 @@
 from django.urls import path
 
-from labeling import views
+from labeling import assist_views, views
 
 app_name = "labeling"
 
@@ -16,4 +16,13 @@ urlpatterns = [
     path(f"{_D}/exports", views.ExportListView.as_view(), name="export-list"),
     path(f"{_D}/exports/<uuid:job_id>/download", views.ExportDownloadView.as_view(), name="export-download"),
     path(f"{_D}/label-stats", views.LabelStatsView.as_view(), name="label-stats"),
+    path(f"{_D}/suggestions", assist_views.SuggestionListView.as_view(), name="suggestion-list"),
+    path(f"{_D}/suggestions/accept", assist_views.SuggestionAcceptView.as_view(), name="suggestion-accept"),
+    path(f"{_D}/suggestions/reject", assist_views.SuggestionRejectView.as_view(), name="suggestion-reject"),
+    path(f"{_D}/label-next", assist_views.LabelNextView.as_view(), name="label-next"),
+    path(f"{_D}/label-issues", assist_views.LabelIssueListView.as_view(), name="label-issue-list"),
+    path(
+        f"{_D}/label-issues/<uuid:issue_id>/resolve", assist_views.LabelIssueResolveView.as_view(),
+        name="label-issue-resolve",
+    ),
 ]
