@@ -47,7 +47,7 @@ class FlavorAdmin(admin.ModelAdmin):
 class QuotaAdmin(admin.ModelAdmin):
     list_display = [
         "tenant", "max_projects", "max_storage_bytes", "max_concurrent_trainings",
-        "max_running_services", "max_training_minutes_per_month",
+        "max_running_services", "max_training_minutes_per_month", "max_concurrent_model_jobs",
     ]
 
 
