@@ -212,3 +212,19 @@ def test_password_guessing_is_rate_limited(owner, settings):
         cache.clear()
     assert codes[:3] == [401, 401, 401]
     assert codes[3:] == [429, 429]
+
+
+def test_admin_lists_every_tenants_rows_through_unscoped(client, owner, outsider):
+    from exeml.jobs.models import Job
+
+    jobs = []
+    for actor in (owner, outsider):
+        with actor.scope():
+            jobs.append(Job.objects.create(kind="admin-probe"))
+    owner.user.is_staff = owner.user.is_superuser = True
+    owner.user.save(update_fields=["is_staff", "is_superuser"])
+    client.force_login(owner.user)
+    r = client.get("/admin/jobs/job/?kind=admin-probe")
+    assert r.status_code == 200
+    assert all(str(job.pk) in r.content.decode() for job in jobs)
+    assert client.get("/admin/datasets/label/").status_code == 200
