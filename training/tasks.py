@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from exeml.jobs.tasks import JobTask
 from exeml.tenancy.scoping import tenant_scope
 
 
@@ -22,7 +23,7 @@ def reap_stale_versions() -> int:
     return len(services.reap_stale_versions())
 
 
-@shared_task(name="training.label_check", acks_late=True)
+@shared_task(name="training.label_check", base=JobTask, acks_late=True)
 def label_check(job_id: str, tenant_id: str) -> None:
     from training.label_check import label_check_run
 
