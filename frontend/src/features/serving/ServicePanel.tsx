@@ -53,7 +53,7 @@ export function ServiceControls(props: { service: Service; canWrite: boolean; on
         {props.canWrite && (s.status === "stopped" || s.status === "failed") && (
           <button className="primary" disabled={busy} onClick={() => act(() => servingApi.start(s.id))} data-testid="service-start">Start</button>
         )}
-        {props.canWrite && (s.status === "running" || s.status === "deploying" || s.status === "concerning") && (
+        {props.canWrite && (s.status === "running" || s.status === "deploying") && (
           <button disabled={busy} onClick={() => act(() => servingApi.stop(s.id))} data-testid="service-stop">Stop</button>
         )}
         {props.canWrite && props.onDeleted && <button className="link danger" onClick={() => setDeleting(true)} data-testid="service-delete">Delete</button>}

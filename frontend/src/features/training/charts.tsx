@@ -50,7 +50,7 @@ export function ConfusionMatrix({ labels, matrix }: { labels: string[]; matrix: 
   );
 }
 
-const SERIES: { key: keyof ThresholdPoint; color: string; name: string }[] = [
+const SERIES: { key: "precision" | "recall" | "f1"; color: string; name: string }[] = [
   { key: "precision", color: "#1f77b4", name: "Precision" },
   { key: "recall", color: "#d62728", name: "Recall" },
   { key: "f1", color: "#2ca02c", name: "F1" },
@@ -68,7 +68,7 @@ export function ThresholdChart({ points, name, threshold = 0.5 }: { points: Thre
   const sorted = [...points].sort((a, b) => a.threshold - b.threshold);
   const x = (t: number) => L + t * (W - L - R);
   const y = (v: number) => T + (1 - v) * (H - T - B);
-  const path = (key: keyof ThresholdPoint) => sorted.map((p, i) => `${i ? "L" : "M"}${x(p.threshold).toFixed(1)},${y(p[key]).toFixed(1)}`).join(" ");
+  const path = (key: "precision" | "recall" | "f1") => sorted.map((p, i) => `${i ? "L" : "M"}${x(p.threshold).toFixed(1)},${y(p[key]).toFixed(1)}`).join(" ");
 
   const onMove = (e: MouseEvent<SVGSVGElement>) => {
     const r = e.currentTarget.getBoundingClientRect();
