@@ -51,3 +51,27 @@ describe("format", async () => {
     expect(f.formatBytes(5 * 1024 ** 2)).toBe("5.0 MB");
   });
 });
+
+describe("session expiry", async () => {
+  const { http, onUnauthorized } = await import("./client");
+  it("retries the request once the user signed in again", async () => {
+    let calls = 0;
+    vi.stubGlobal("fetch", async () => {
+      calls++;
+      return calls === 1
+        ? new Response(JSON.stringify({ detail: "Authentication credentials were not provided." }), { status: 403 })
+        : new Response(JSON.stringify({ ok: true }), { status: 200 });
+    });
+    let asked = 0;
+    onUnauthorized(async () => { asked++; return true; });
+    expect(await http.get<{ ok: boolean }>("/api/v1/projects")).toEqual({ ok: true });
+    expect([calls, asked]).toEqual([2, 1]);
+    onUnauthorized(null);
+  });
+  it("keeps the error when the user gave up", async () => {
+    vi.stubGlobal("fetch", async () => new Response(JSON.stringify({ detail: "x" }), { status: 401 }));
+    onUnauthorized(async () => false);
+    await expect(http.get("/api/v1/projects")).rejects.toMatchObject({ status: 401 });
+    onUnauthorized(null);
+  });
+});

@@ -30,7 +30,7 @@ describe("usage quotas", () => {
     ]);
     expect(rows.map((r) => r.name)).toEqual(["Projects", "Storage", "Training minutes this month"]);
     expect(rows[0]).toMatchObject({ used: "2", limit: "10", share: 0.2 });
-    expect(rows[1]).toMatchObject({ used: "1.5 KB", limit: "10.0 GB" });
+    expect(rows[1]).toMatchObject({ used: "1.5 KB", limit: "10.00 GB" });
     expect(rows[2]).toMatchObject({ used: "12.5 min", limit: "Unlimited", share: null });
     expect(rows.some((r) => r.name === "?")).toBe(false);
   });

@@ -1,4 +1,7 @@
 import type { ProjectType } from "../api/types";
+import { formatBytes } from "./upload";
+
+export { formatBytes };
 
 export const PROJECT_TYPES: { type: ProjectType; title: string; blurb: string }[] = [
   { type: "image_classification", title: "Image Classification", blurb: "Tell what an image shows, e.g. which kind of flower." },
@@ -51,20 +54,6 @@ export function titleCase(text: string): string {
 export function humanize(text: string): string {
   const s = text.replace(/_/g, " ");
   return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-/** 1536 → "1.5 KB"; binary steps, as storage quotas are counted. */
-export function formatBytes(value: number | null | undefined): string {
-  if (typeof value !== "number" || !Number.isFinite(value)) return "—";
-  const units = ["B", "KB", "MB", "GB", "TB", "PB"];
-  let v = Math.abs(value);
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  const text = i === 0 ? String(Math.round(v)) : v >= 100 ? v.toFixed(0) : v.toFixed(1);
-  return `${value < 0 ? "-" : ""}${text} ${units[i]}`;
 }
 
 /** Seconds as people read them: "45 s", "3 min 05 s", "2 h 10 min". */

@@ -77,7 +77,7 @@ export function ExemlPage() {
                   <td><Link to={`/projects/${p.id}/label`} data-testid="project-link">{p.name}</Link>{p.description && <div className="muted small">{p.description}</div>}</td>
                   <td>{typeTitle(p.type)}</td>
                   <td><StatusBadge status={p.status} testId="project-status" /></td>
-                  <td className="mono small">{p.training_data ?? p.dataset?.input_path ?? "—"}</td>
+                  <td className="mono small">{p.training_data || p.dataset?.input_path || "—"}</td>
                   <td>{formatDate(p.created_at)}</td>
                   <td className="actions">
                     {canWrite && <button className="link danger" onClick={() => setDeleting(p)} data-testid="project-delete">Delete</button>}

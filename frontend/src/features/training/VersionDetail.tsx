@@ -3,7 +3,7 @@ import { errorText } from "../../api/client";
 import { trainingApi } from "../../api/training";
 import type { ModelVersion, Project } from "../../api/types";
 import { ConfirmDialog, ErrorBox, ProgressBar, StatusBadge } from "../../components/ui";
-import { formatDate, formatNumber, humanize } from "../../lib/format";
+import { formatDate, formatDuration, formatNumber, humanize, paramName, paramValue } from "../../lib/format";
 import { useInterval, useLoad } from "../../lib/hooks";
 import { DeployDialog } from "../serving/DeployDialog";
 import { Bars, ConfusionMatrix, ThresholdChart } from "./charts";
@@ -33,7 +33,8 @@ export function VersionDetail(props: { project: Project; version: ModelVersion; 
   const [showLogs, setShowLogs] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const ev = v.evaluation ?? {};
-  const metrics = v.metrics ?? {};
+  // Durations are facts about the run, not quality metrics: shown with the parameters.
+  const { train_seconds: trainSeconds, ...metrics } = v.metrics ?? {};
   const labels = ev.labels ?? ev.per_class?.map((c) => c.label) ?? [];
   const binary = !!ev.threshold_curve?.length;
   const detection = project.type === "object_detection";
@@ -124,13 +125,14 @@ export function VersionDetail(props: { project: Project; version: ModelVersion; 
         <table className="table compact narrow-table" data-testid="version-params">
           <tbody>
             {Object.entries(v.params ?? {}).map(([k, val]) => (
-              <tr key={k}><th>{humanize(k)}</th><td className="mono">{typeof val === "object" ? JSON.stringify(val) : String(val)}</td></tr>
+              <tr key={k}><th>{paramName(k)}</th><td>{paramValue(k, val)}</td></tr>
             ))}
             {project.type === "predictive_analytics" && project.label_column && (
-              <tr><th>Label column</th><td className="mono">{project.label_column} ({project.label_type})</td></tr>
+              <tr><th>Label column</th><td><span className="mono">{project.label_column}</span> ({project.label_type ? humanize(project.label_type) : "—"})</td></tr>
             )}
             <tr><th>Started</th><td>{formatDate(v.started_at)}</td></tr>
             <tr><th>Finished</th><td>{formatDate(v.finished_at)}</td></tr>
+            {trainSeconds !== undefined && <tr><th>Training time</th><td data-testid="version-train-time">{formatDuration(trainSeconds)}</td></tr>}
           </tbody>
         </table>
       </section>
