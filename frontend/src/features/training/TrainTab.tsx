@@ -79,7 +79,7 @@ export function TrainTab() {
             <button key={v.id} className={`version-row${v.id === selectedSummary?.id ? " active" : ""}`} onClick={() => setSelectedId(v.id)}
               data-testid={`version-row-${v.name}`} data-status={v.status}>
               <span className="version-name">{v.name}</span>
-              <StatusBadge status={v.status} testId="version-status" />
+              {v.status === "running" && v.stop_requested ? <span className="badge run" data-testid="version-status" data-status="stopping">Stopping…</span> : <StatusBadge status={v.status} testId="version-status" />}
               {isActive(v) && <ProgressBar value={v.progress} />}
               <span className="muted small">{formatDate(v.created_at ?? v.started_at)}</span>
             </button>
@@ -88,7 +88,7 @@ export function TrainTab() {
         <div className="version-main">
           <ErrorBox message={detail.error} />
           {detail.data && (
-            <VersionDetail project={project} version={detail.data} canWrite={canWrite}
+            <VersionDetail project={project} version={detail.data} versions={list} canWrite={canWrite}
               onChanged={() => { void versions.reload(); void detail.reload(); }}
               onDeployed={() => navigate("../deploy")} />
           )}
