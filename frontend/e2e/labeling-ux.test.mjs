@@ -4,7 +4,7 @@
 // quotas, and nothing scrolls sideways at 390 px. Started by tests/e2e/test_console_ux_e2e.py.
 import assert from "node:assert/strict";
 import { after } from "node:test";
-import { api, cfg, closeBrowser, flow, login, openProject, projectByName, seconds, shot, tid, waitUntil } from "./lib.mjs";
+import { api, cfg, closeBrowser, flow, loadedCount, login, openProject, projectByName, seconds, shot, tid, waitUntil } from "./lib.mjs";
 
 after(closeBrowser);
 
@@ -25,6 +25,25 @@ async function drawBox(page, fx0, fy0, fx1, fy1) {
   await page.mouse.up();
 }
 
+/** Opens a project's Label tab on a tab that has samples (a used server may have none left unlabeled). */
+async function openWithSamples(page, name) {
+  await openProject(page, name, "label");
+  if ((await loadedCount(page, "unlabeled-count")) === 0) await tid(page, "tab-labeled").click();
+  await tid(page, "sample-item").first().waitFor();
+}
+
+/** Two rectangles (fractions of the image) clear of the sample's boxes, so a drag draws, not moves. */
+function freeRects(sample, n = 2) {
+  const w = sample.width, h = sample.height;
+  const taken = sample.objects.map((o) => o.bbox);
+  const cells = [];
+  for (const fy of [0.04, 0.36, 0.68]) for (const fx of [0.04, 0.36, 0.68]) cells.push([fx, fy, fx + 0.26, fy + 0.26]);
+  const hits = (c) => taken.some(([x0, y0, x1, y1]) => !(c[2] * w < x0 - 3 || c[0] * w > x1 + 3 || c[3] * h < y0 - 3 || c[1] * h > y1 + 3));
+  const free = cells.filter((c) => !hits(c));
+  assert.ok(free.length >= n, `room for ${n} new boxes on ${sample.name}`);
+  return free.slice(0, n);
+}
+
 async function objectsOf(datasetId, sampleId) {
   return (await api(`/api/v1/datasets/${datasetId}/samples/${sampleId}`)).objects.length;
 }
@@ -38,7 +57,9 @@ flow("detection: a drawn box survives a sidebar click; Ctrl+Z takes the last box
   const first = tid(page, "sample-item").first();
   await first.waitFor();
   const sampleId = await first.getAttribute("data-sample-id");
-  const before = await objectsOf(ds, sampleId);
+  const original = await api(`/api/v1/datasets/${ds}/samples/${sampleId}`);
+  const before = original.objects.length;
+  const [r1, r2] = freeRects(original);
   await first.click();
   await tid(page, "box-canvas").waitFor();
   // The open image is in the URL: a reload comes back to it.
@@ -48,7 +69,7 @@ flow("detection: a drawn box survives a sidebar click; Ctrl+Z takes the last box
   assert.equal(await tid(page, "box-rect").count(), before, "the reloaded editor shows the saved boxes");
 
   // Draw, then leave at once through the sidebar: the box must reach the server first.
-  await drawBox(page, 0.05, 0.6, 0.3, 0.9);
+  await drawBox(page, ...r1);
   await waitUntil(async () => (await tid(page, "box-rect").count()) === before + 1, { message: "the drawn box" });
   await tid(page, "nav-datasets").click();
   await page.waitForURL(/\/datasets$/, { timeout: seconds(20) });
@@ -58,7 +79,7 @@ flow("detection: a drawn box survives a sidebar click; Ctrl+Z takes the last box
   await page.goBack();
   await tid(page, "box-canvas").waitFor();
   await waitUntil(async () => (await tid(page, "box-rect").count()) === before + 1, { message: "the saved box shown again" });
-  await drawBox(page, 0.55, 0.1, 0.8, 0.35);
+  await drawBox(page, ...r2);
   await waitUntil(async () => (await tid(page, "box-rect").count()) === before + 2, { message: "the second box" });
   await page.locator('[data-testid="det-status"][data-state="saved"]').waitFor({ timeout: seconds(20) });
   await waitUntil(async () => (await objectsOf(ds, sampleId)) === before + 2, { message: "the second box autosaved" });
@@ -82,7 +103,7 @@ flow("detection: a drawn box survives a sidebar click; Ctrl+Z takes the last box
 flow("keyboard: number keys label an image and a text line; Ctrl+A selects samples, not text", async (page) => {
   const images = await projectByName("demo-images");
   await login(page);
-  await openProject(page, "demo-images", "label");
+  await openWithSamples(page, "demo-images");
   const firstItem = tid(page, "sample-item").first();
   await firstItem.waitFor();
   const labels = await api(`/api/v1/datasets/${images.dataset.id}/labels`);
@@ -116,8 +137,7 @@ flow("keyboard: number keys label an image and a text line; Ctrl+A selects sampl
   });
 
   const text = await projectByName("demo-text");
-  await openProject(page, "demo-text", "label");
-  await tid(page, "text-labeler").waitFor();
+  await openWithSamples(page, "demo-text");
   const line = tid(page, "sample-item").first();
   await line.waitFor();
   const lineId = await line.getAttribute("data-sample-id");
@@ -213,22 +233,17 @@ flow("390 px wide: no sideways scrolling on the list, labeling and service pages
   await page.goto(`${cfg.base}/exeml`);
   await tid(page, "project-search").waitFor();
   await overflow("project-list");
-  await openProject(page, "demo-detection", "label");
-  await tid(page, "tab-labeled").click();
-  await tid(page, "sample-item").first().waitFor();
+  await openWithSamples(page, "demo-detection");
   await overflow("label-detection-grid");
   await tid(page, "sample-item").first().click();
   await tid(page, "box-canvas").waitFor();
   await overflow("label-detection-editor");
   await tid(page, "det-back").click();
-  await openProject(page, "demo-text", "label");
-  await tid(page, "text-labeler").waitFor();
+  await openWithSamples(page, "demo-text");
   await overflow("label-text");
-  await openProject(page, "demo-sound", "label");
-  await tid(page, "sound-current").waitFor();
+  await openWithSamples(page, "demo-sound");
   await overflow("label-sound");
-  await openProject(page, "demo-images", "label");
-  await tid(page, "sample-item").first().waitFor();
+  await openWithSamples(page, "demo-images");
   await overflow("label-images");
   await page.goto(`${cfg.base}/services`);
   await page.locator('[data-testid="service-card"], .empty').first().waitFor();
@@ -236,5 +251,58 @@ flow("390 px wide: no sideways scrolling on the list, labeling and service pages
   await openProject(page, "demo-table", "deploy");
   if (service) await tid(page, "service-controls").waitFor({ timeout: seconds(30) });
   await overflow("deploy-tab");
-  if (service) await api(`/api/v1/services/${service.id}/stop`, { method: "POST" }).catch(() => undefined);
+  if (service) {
+    // Two calls (one malformed): the Services page and the service panel show the same counts.
+    await waitUntil(async () => (await api(`/api/v1/services/${service.id}`)).status === "running", { timeout: seconds(90), message: "service running" });
+    const preview = await api(`/api/v1/datasets/${table.dataset.id}/preview`);
+    const record = Object.fromEntries(preview.columns.map((c, i) => [c.name, c.name === table.label_column ? "" : String(preview.rows[0][i] ?? "")]));
+    await api(`/v1/infers/${service.id}`, { method: "POST", body: { data: { count: 1, req_data: [record] } } });
+    await api(`/v1/infers/${service.id}`, { method: "POST", body: { rows: [] } }).catch(() => undefined);
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await page.goto(`${cfg.base}/services`);
+    const card = page.locator('[data-testid="service-card"]').filter({ has: page.locator(`[data-service-id="${service.id}"]`) });
+    await waitUntil(async () => (await card.getByTestId("service-calls").textContent()) === "2", { message: "2 calls on the Services page" });
+    const failedOnList = await card.getByTestId("service-failures").textContent();
+    await openProject(page, "demo-table", "deploy");
+    await page.locator(`[data-testid="service-row"][data-service-id="${service.id}"]`).click();
+    const panel = tid(page, "service-metrics");
+    await waitUntil(async () => (await panel.getByTestId("service-calls").textContent()) === "2", { message: "2 calls on the panel" });
+    assert.equal(await panel.getByTestId("service-failures").textContent(), failedOnList, "failures agree");
+    assert.equal(failedOnList, "1");
+    await api(`/api/v1/services/${service.id}/stop`, { method: "POST" }).catch(() => undefined);
+  }
+});
+
+flow("wizard keeps what was typed across a reload; an expired session signs in over the page and retries", async (page) => {
+  await login(page);
+  await page.goto(`${cfg.base}/exeml/create/text_classification`);
+  await tid(page, "wizard-name").fill("half-typed-name");
+  await tid(page, "wizard-dataset-name").fill("half_typed_ds");
+  await page.waitForTimeout(200);
+  await page.reload();
+  await tid(page, "wizard-name").waitFor();
+  assert.equal(await tid(page, "wizard-name").inputValue(), "half-typed-name");
+  assert.equal(await tid(page, "wizard-dataset-name").inputValue(), "half_typed_ds");
+
+  // The session ends while the user labels: the key press waits for a new sign-in, then lands.
+  const images = await projectByName("demo-images");
+  await openWithSamples(page, "demo-images");
+  const first = tid(page, "sample-item").first();
+  await first.waitFor();
+  const id = await first.getAttribute("data-sample-id");
+  const labels = await api(`/api/v1/datasets/${images.dataset.id}/labels`);
+  const name = (Array.isArray(labels) ? labels : labels.results)[0].name;
+  await page.context().clearCookies();
+  await page.locator("body").click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press("1");
+  await tid(page, "session-expired").waitFor();
+  await shot(page, "ux-session-expired");
+  await tid(page, "session-password").fill(cfg.password);
+  await tid(page, "session-submit").click();
+  await tid(page, "session-expired").waitFor({ state: "detached" });
+  await waitUntil(async () => (await api(`/api/v1/datasets/${images.dataset.id}/samples/${id}`)).labels.includes(name), {
+    message: "the retried action labelled the image",
+  });
+  // Leave the demo data as it was.
+  await api(`/api/v1/datasets/${images.dataset.id}/annotations/batch`, { method: "POST", body: { sample_ids: [id], remove: [name] } });
 });
