@@ -193,6 +193,21 @@ flow("evaluation: the positive class is named and the threshold slider changes t
   // The stored counts come back at the stored threshold.
   await slider.fill(String(version.evaluation?.threshold ?? 0.5));
   assert.deepEqual(await counts(), { tp: version.evaluation.tp, fp: version.evaluation.fp, fn: version.evaluation.fn, tn: version.evaluation.tn });
+  // A confusion-matrix cell opens the evaluation samples it counts.
+  const cell = page.locator('[data-testid="cm-cell"]').filter({ hasNotText: /^0$/ }).first();
+  const n = Number(await cell.textContent());
+  await cell.click();
+  await tid(page, "cell-samples").waitFor();
+  await waitUntil(async () => (await tid(page, "cell-sample").count()) === Math.min(n, 24), { message: `${n} samples of the cell` });
+  await page.keyboard.press("Escape");
+  await tid(page, "cell-samples").waitFor({ state: "detached" });
+  // With two completed versions, they compare side by side.
+  if (await tid(page, "compare-select").count()) {
+    const other = await tid(page, "compare-select").locator("option").nth(1).getAttribute("value");
+    await tid(page, "compare-select").selectOption(other);
+    await tid(page, "compare-table").waitFor();
+    assert.match(await tid(page, "compare-table").textContent(), /accuracy/);
+  }
   // Parameters read as words, durations as durations.
   const params = await tid(page, "version-params").textContent();
   assert.ok(!/performance_first|null/.test(params), `parameters are human-readable: ${params}`);
