@@ -155,6 +155,20 @@ flow("keyboard: number keys label an image and a text line; Ctrl+A selects sampl
   await tid(page, "text-dirty").waitFor({ state: "detached", timeout: seconds(30) });
   const saved = await api(`/api/v1/datasets/${text.dataset.id}/samples/${lineId}`);
   assert.deepEqual(saved.labels, [tnames[k]], "Enter saved the keyboard's choice");
+
+  // Sound: Space plays and pauses the current clip; J moves to the next one.
+  await openWithSamples(page, "demo-sound");
+  const clip = tid(page, "sound-current");
+  await clip.locator("audio").evaluate((a) => new Promise((r) => (a.readyState >= 1 ? r() : a.addEventListener("loadedmetadata", r, { once: true }))));
+  const paused = () => clip.locator("audio").evaluate((a) => a.paused);
+  const was = await paused();
+  await page.locator("body").click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press(" ");
+  await waitUntil(async () => (await paused()) !== was, { message: "Space toggled playback" });
+  const name = await clip.getAttribute("data-sample-name");
+  await page.keyboard.press("j");
+  await waitUntil(async () => (await clip.getAttribute("data-sample-name")) !== name, { message: "J moved to the next clip" });
+  assert.match(page.url(), /sample=/, "the current clip is in the URL");
 });
 
 flow("evaluation: the positive class is named and the threshold slider changes the counts", async (page) => {
