@@ -30,9 +30,19 @@ export function DeployDialog(props: {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  const flavor = usable.find((f) => f.code === flavorCode) ?? usable[0];
+  // A paid flavor by default: it needs no agreement, so OK works at once; free stays one pick away.
+  const flavor = usable.find((f) => f.code === flavorCode) ?? usable.find((f) => !f.free) ?? usable[0];
   const stop = autoStopHours(autoStop ? choice : "off", custom);
-  const valid = !!versionId && !!flavor && !!stop && (!flavor.free || agreed);
+  const blockedBy = !versionId
+    ? "Choose a version to deploy."
+    : !flavor
+      ? "No deploy specification is available."
+      : !stop
+        ? "Enter the auto-stop time: a whole number of hours from 1 to 24."
+        : flavor.free && !agreed
+          ? "Free specifications need your agreement: tick “I have read and agree” above."
+          : null;
+  const valid = !blockedBy;
 
   const submit = async () => {
     if (!flavor || !stop) return;
@@ -55,8 +65,9 @@ export function DeployDialog(props: {
       testId="deploy-dialog"
       footer={
         <>
+          {blockedBy && <span className="muted small grow" data-testid="deploy-disabled-reason">{blockedBy}</span>}
           <button onClick={props.onClose}>Cancel</button>
-          <button className="primary" disabled={!valid || busy} onClick={submit} data-testid="deploy-submit">{busy ? "Deploying…" : "OK"}</button>
+          <button className="primary" disabled={!valid || busy} title={blockedBy ?? undefined} onClick={submit} data-testid="deploy-submit">{busy ? "Deploying…" : "OK"}</button>
         </>
       }
     >
