@@ -69,7 +69,11 @@ def autogluon(
         frame = ds.frame
         train, test = frame.iloc[ds.train_idx], frame.iloc[ds.test_idx].drop(columns=[ds.target])
         label, categorical, text = ds.target, ds.categorical(), []
-        problem = "regression" if ds.task == "regression" else ("binary" if frame[label].nunique() == 2 else "multiclass")
+        problem = (
+            "regression"
+            if ds.task == "regression"
+            else ("binary" if frame[label].nunique() == 2 else "multiclass")
+        )
     elif ds.modality == "text":
         train = pd.DataFrame({"text": [t for t, _ in ds.train], "label": [lab for _, lab in ds.train]})
         test = pd.DataFrame({"text": [t for t, _ in ds.test]})

