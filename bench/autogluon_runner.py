@@ -39,7 +39,7 @@ def main(job_dir: str) -> None:
         problem_type=job["problem_type"],
         eval_metric=job["eval_metric"],
         path=str(folder / "ag_model"),
-        verbosity=0,
+        verbosity=int(job.get("verbosity", 2)),
     ).fit(train, time_limit=job["time_limit"], num_cpus=job["num_cpus"])
     predictions = predictor.predict(test).tolist()
     out = {"predictions": predictions, "fit_seconds": time.monotonic() - started}

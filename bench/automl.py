@@ -106,6 +106,8 @@ def autogluon(
         )
     except subprocess.TimeoutExpired:
         return None, "error (AutoGluon ran past 3x its budget)"
+    # AutoGluon's own log, for when its column says error.
+    (folder / "autogluon.log").write_text(proc.stdout + proc.stderr)
     out = folder / "predictions.json"
     if proc.returncode != 0 or not out.is_file():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]

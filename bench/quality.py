@@ -91,13 +91,18 @@ def bench_dataset(ds, args, workdir: Path) -> dict[str, Any]:
     if "exeml" in wanted:
         from bench import exeml_adapter
 
+        reported: dict[str, Any] = {}
+
         def exeml():
             out = exeml_adapter.fit_predict(
                 ds, budget=args.budget, workdir=workdir / "exeml", preference=args.preference, threads=threads
             )
+            reported.update(metrics=out.metrics, log=out.log[-5:])
             return out.predictions, None
 
         runs["exeml"] = _run(exeml)
+        # ExeML's own evaluation of the same rows, to check the adapter scored what it reported.
+        runs["exeml"]["reported"] = reported
     if "flaml" in wanted:
         if isinstance(ds, data.TableSet):
             runs["flaml"] = _run(lambda: automl.flaml_tables(ds, args.budget, threads))
@@ -127,6 +132,8 @@ def bench_dataset(ds, args, workdir: Path) -> dict[str, Any]:
     }
     for name, run in runs.items():
         entry: dict[str, Any] = {"seconds": round(run["seconds"], 1), "note": run["note"]}
+        if run.get("reported"):
+            entry["reported_by_exeml"] = run["reported"]
         if run["predictions"] is not None:
             entry.update(scores(ds, run["predictions"]))
         row["systems"][name] = entry
@@ -206,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data-dir", default="", help="where generated WAV/PNG files are cached")
     parser.add_argument("--json", default="", help="write the rows and run facts here")
+    parser.add_argument("--keep-dir", default="", help="keep models and logs (AutoGluon's too) here")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -250,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
                 "origin": src.origin,
             }
             print(f"== {name} ({ds.modality}, {ds.n_rows} rows) ...", file=sys.stderr, flush=True)
-            row = bench_dataset(ds, args, Path(tmp) / name)
+            work_root = Path(args.keep_dir) if args.keep_dir else Path(tmp)
+            row = bench_dataset(ds, args, work_root / name)
             rows.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)
     table = render(rows)
