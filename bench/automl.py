@@ -46,6 +46,15 @@ def flaml_tables(ds: TableSet, budget: float, threads: int = 2) -> tuple[list[An
     return list(automl.predict(frame.iloc[ds.test_idx])), None
 
 
+def _space_words(text: str) -> str:
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return " ".join(w for w in jieba.lcut(text) if w.strip())
+
+
 def autogluon_available() -> str | None:
     """None when AutoGluon can run, else why not."""
     if not AUTOGLUON_PYTHON.is_file():
@@ -75,8 +84,11 @@ def autogluon(
             else ("binary" if frame[label].nunique() == 2 else "multiclass")
         )
     elif ds.modality == "text":
-        train = pd.DataFrame({"text": [t for t, _ in ds.train], "label": [lab for _, lab in ds.train]})
-        test = pd.DataFrame({"text": [t for t, _ in ds.test]})
+        # AutoGluon's n-gram featuriser splits on spaces: unsegmented Chinese gives it zero
+        # features ("No useful features"), so it gets the text cut into words by jieba.
+        prep = _space_words if ds.language == "zh" else (lambda t: t)
+        train = pd.DataFrame({"text": [prep(t) for t, _ in ds.train], "label": [lab for _, lab in ds.train]})
+        test = pd.DataFrame({"text": [prep(t) for t, _ in ds.test]})
         label, categorical, text = "label", [], ["text"]
         problem = "binary" if len(ds.labels()) == 2 else "multiclass"
     else:
