@@ -23,6 +23,7 @@ import requests
 from exeml.client.errors import (
     ApiError,
     BadRequest,
+    Conflict,
     ConnectionFailed,
     ExeMLError,
     Failed,
@@ -331,8 +332,16 @@ class Client:
 
     def sync(self, dataset_id: str, *, wait: bool = True, timeout: float = 1800,
              on_progress: JobProgress | None = None) -> Job:
-        """Synchronize the dataset with its input path; waits for the job unless ``wait=False``."""
-        job = Job.from_api(self._json("POST", f"/api/v1/datasets/{dataset_id}/sync"))
+        """Synchronize the dataset with its input path; waits for the job unless ``wait=False``.
+        When a synchronization is already running (one starts with every new project), that
+        one is the job returned and waited for."""
+        try:
+            job = Job.from_api(self._json("POST", f"/api/v1/datasets/{dataset_id}/sync"))
+        except Conflict:
+            running = self.dataset(dataset_id).last_sync_job
+            if not running:
+                raise
+            job = Job.from_api(running)
         return self.wait_job(job.id, timeout=timeout, on_progress=on_progress) if wait else job
 
     def job(self, job_id: str) -> Job:
