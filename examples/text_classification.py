@@ -12,7 +12,7 @@ data = args.data or text_folder(args.workdir / "texts")
 
 project = exeml.create_project(args.name, "text_classification", labels=["positive", "negative"])
 uploaded = exeml.upload(project.dataset_id, data)  # x_result.txt labels the lines of x.txt in order
-print(f"{sum(a.get('count', 1) for a in uploaded.accepted)} samples added, {len(uploaded.rejected)} refused")
+print(f"{exeml.dataset(project.dataset_id).sample_count} samples, {len(uploaded.rejected)} files refused")
 version = exeml.train(project, max_minutes=args.max_minutes, wait=True, on_progress=show_training)
 print(f"\n{version.name}: {version.metrics}")
 service = exeml.deploy(project, version.name, idle_minutes=args.idle_minutes, wait=True)

@@ -110,6 +110,16 @@ class Client:
             self.session.headers["Authorization"] = f"Token {token}"
         self._task_types: dict[str, str] = {}
 
+    def close(self) -> None:
+        """Close the kept-alive connections."""
+        self.session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # --- Construction and login ----------------------------------------------------------
 
     @classmethod
@@ -125,8 +135,8 @@ class Client:
     @classmethod
     def login(cls, url: str, username: str, password: str, **kwargs: Any) -> Client:
         """Exchange a username and password for a token (``POST /api/v1/auth/token``)."""
-        anonymous = cls(url, None, **kwargs)
-        body = anonymous._json("POST", "/api/v1/auth/token", json={"username": username, "password": password})
+        with cls(url, None, **kwargs) as anonymous:
+            body = anonymous._json("POST", "/api/v1/auth/token", json={"username": username, "password": password})
         return cls(url, body["token"], **kwargs)
 
     def save(self, path: Path | None = None) -> Path:
