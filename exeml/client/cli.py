@@ -171,7 +171,7 @@ def cmd_login(args: argparse.Namespace) -> int:
         password = os.environ.get("EXEML_PASSWORD") or getpass.getpass("password: ")
         client = Client.login(url, username, password, timeout=args.http_timeout)
     me = client.me()  # proves the token works before it is saved
-    path = save_config(Config(client.url, str(client.token)), Path(args.config) if args.config else None)
+    path = save_config(Config(client.url, str(client.token)))
     _out(args, {"url": client.url, "config": str(path), "user": me.get("user"), "tenant": me.get("tenant"),
                 "role": me.get("role")},
          f"logged in to {client.url} as {me['user']['username']} ({me['role']}) in tenant "
@@ -412,9 +412,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     common = _common()
     epilog = "exit codes: 0 ok, 1 API error, 2 usage, 3 auth (401/403), 4 timeout/connection"
 
-    p = sub.add_parser("login", parents=[common], help="save the platform address and a token", epilog=epilog)
+    p = sub.add_parser("login", parents=[common], epilog=epilog,
+                       help=f"save the platform address and a token in {CONFIG_PATH}")
     p.add_argument("--username", "-u")
-    p.add_argument("--config", help=f"where to save (default {CONFIG_PATH})")
     p.set_defaults(func=_main(cmd_login))
 
     projects = sub.add_parser("projects", help="list, create, show, delete projects", epilog=epilog)

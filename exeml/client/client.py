@@ -11,7 +11,6 @@ import mimetypes
 import os
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +43,13 @@ from exeml.client.types import (
     UploadResult,
 )
 
-CONFIG_PATH = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "exeml" / "config.json"
+
+def config_path() -> Path:
+    """``$XDG_CONFIG_HOME/exeml/config.json``, by default ``~/.config/exeml/config.json``."""
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "exeml" / "config.json"
+
+
+CONFIG_PATH = config_path()  # where it is for this process's environment at import
 # The server's default per-request upload limit (EXEML_UPLOAD_REQUEST_MAX_BYTES); batches stay
 # under it with room for the multipart framing. A 413 halves the batch and tries again.
 DEFAULT_UPLOAD_REQUEST_BYTES = 8 * 1024 * 1024 - 256 * 1024
@@ -67,7 +72,7 @@ class Config:
 
 def load_config(path: Path | None = None) -> Config | None:
     """The URL and token ``exeml login`` saved, or None."""
-    path = path or CONFIG_PATH
+    path = path or config_path()
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -79,7 +84,7 @@ def load_config(path: Path | None = None) -> Config | None:
 
 def save_config(config: Config, path: Path | None = None) -> Path:
     """Write the config readable by its owner only (it holds a token)."""
-    path = path or CONFIG_PATH
+    path = path or config_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -752,8 +757,3 @@ class Client:
             if on_progress:
                 on_progress(i, len(inputs))
         return answers
-
-
-def new_id() -> str:
-    """A short unique suffix for names (project names allow 20 characters)."""
-    return uuid.uuid4().hex[:6]

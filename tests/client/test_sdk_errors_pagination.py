@@ -144,3 +144,40 @@ print("loaded", sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED))
                             env=env, cwd=REPO, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "loaded []" in result.stdout
+
+
+def _noise_png(path: Path, seed: int, side: int = 24) -> Path:
+    import random
+
+    from PIL import Image
+
+    rng = random.Random(seed)
+    img = Image.new("RGB", (side, side))
+    img.putdata([tuple(rng.randrange(256) for _ in range(3)) for _ in range(side * side)])
+    img.save(path, format="PNG")
+    return path
+
+
+def test_upload_splits_into_requests_under_the_limit_and_labels_by_folder(sdk, store, tmp_path, settings):
+    """The server's limit is lower than the client's guess: a 413 halves the batch until every
+    request fits; a file over the limit on its own is reported, the others are kept."""
+    for label, seed in (("red", 0), ("red", 1), ("blue", 2), ("blue", 3), ("blue", 4)):
+        (tmp_path / "data" / label).mkdir(parents=True, exist_ok=True)
+        _noise_png(tmp_path / "data" / label / f"img{seed}.png", seed)
+    _noise_png(tmp_path / "data" / "huge.png", 9, side=120)
+    sizes = [p.stat().st_size for p in (tmp_path / "data").rglob("*.png")]
+    limit = max(s for s in sizes if s < 10_000) * 2 + 100  # two small files per request at most
+    assert max(sizes) > limit
+    settings.EXEML_LIMITS = {**settings.EXEML_LIMITS, "upload_request_max_bytes": limit}
+    project = sdk.create_project("sdkupload", "image_classification")
+    seen = []
+    result = sdk.upload(project.dataset_id, tmp_path / "data", labels_from_folders=True,
+                        on_progress=lambda files, total_files, done, total: seen.append((files, total_files)))
+    assert sorted(a["file"] for a in result.accepted) == [
+
+        "blue-img2.png", "blue-img3.png", "blue-img4.png", "red-img0.png", "red-img1.png"]
+    assert [r["file"] for r in result.rejected] == ["huge.png"] and "per request" in result.rejected[0]["reason"]
+    assert seen[0] == (0, 6) and seen[-1] == (6, 6)
+    labelled = {s.name: s.labels for s in sdk.samples(project.dataset_id)}
+    assert labelled == {"blue-img2.png": ["blue"], "blue-img3.png": ["blue"], "blue-img4.png": ["blue"],
+                        "red-img0.png": ["red"], "red-img1.png": ["red"]}
