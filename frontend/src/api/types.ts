@@ -236,11 +236,14 @@ export interface Service {
   created_at: string;
   error: string | null;
   api_example: string;
+  /** idle_minutes: stops after that many minutes without calls (null: off); idle_stop_at: when, if no call comes. */
+  auto_stop?: { enabled: boolean; hours?: number; idle_minutes?: number | null; idle_stop_at?: string | null };
+  last_call_at?: string | null;
 }
 
 export interface DeployRequest {
   flavor: string;
-  auto_stop: { enabled: boolean; hours?: number };
+  auto_stop: { enabled: boolean; hours?: number; idle_minutes?: number | null };
 }
 
 export interface ServiceMetrics {
