@@ -19,6 +19,6 @@ class BrowseSerializer(serializers.Serializer):
 
 
 class ObjectUploadSerializer(serializers.Serializer):
-    path = serializers.CharField(help_text="the file's full path, s3://bucket/folder/name.csv")
+    path = serializers.CharField(help_text="the file's full path, s3://bucket/folder/name.csv (CSV files only)")
     file = serializers.FileField()
     overwrite = serializers.BooleanField(default=False)

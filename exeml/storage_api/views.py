@@ -119,6 +119,9 @@ class FolderCreateView(TenantAPIView):
 
 
 OBJECT_NAME_FORBIDDEN = set('\\/:*?"<>|')
+# Only tables: what scripts need to put (a predictive analytics CSV). Other files in the
+# roots (manifests, model bundles in output paths) are the platform's to write.
+OBJECT_SUFFIXES = (".csv",)
 
 
 def _object_path(raw: str, roots) -> StoragePath:
@@ -131,6 +134,8 @@ def _object_path(raw: str, roots) -> StoragePath:
         if OBJECT_NAME_FORBIDDEN.intersection(name) or name.startswith(".") or not name.isprintable():
             raise StoragePathError('file name cannot start with "." or contain control characters or \\/:*?"<>|',
                                    raw)
+        if not name.lower().endswith(OBJECT_SUFFIXES):
+            raise StoragePathError(f"only {', '.join(OBJECT_SUFFIXES)} files can be put here", raw)
         if "/" in path.key:
             validate_folder_name_path(path.parent)
         validate_key(path.key)
@@ -140,7 +145,7 @@ def _object_path(raw: str, roots) -> StoragePath:
 
 
 class ObjectUploadView(TenantAPIView):
-    """Put one file into storage (e.g. a predictive analytics CSV before creating its project)."""
+    """Put one CSV into storage (a predictive analytics table, before creating its project)."""
 
     @extend_schema(request={"multipart/form-data": ObjectUploadSerializer}, responses={201: StorageObjectSerializer})
     def post(self, request):

@@ -40,7 +40,8 @@ def test_put_object_then_refuse_overwrite_unless_asked(owner):
 def test_bad_paths_and_files_are_400_naming_the_field(owner, other_tenant, settings):
     base = folder(owner.tenant)
     for bad in (base, other_tenant.default_root + "x/t.csv", base + "../../etc/t.csv", base + "a*b.csv",
-                base + ".hidden.csv", "not-a-path", base + "bad\x01name.csv"):
+                base + ".hidden.csv", "not-a-path", base + "bad\x01name.csv",
+                base + "model.onnx", base + "bundle.json"):
         r = _post(owner, bad)
         assert r.status_code == 400 and "path" in r.json(), (bad, r.content)
     empty = _post(owner, base + "empty.csv", b"")
