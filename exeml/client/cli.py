@@ -355,9 +355,9 @@ def cmd_services_action(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     client = _client(args)
-    given = [x for x in (args.file, args.text, args.records) if x is not None]
+    given = [x for x in (args.file or None, args.text, args.records) if x is not None]
     if len(given) != 1:
-        raise _Usage("give exactly one of FILE, --text or --records")
+        raise _Usage("give exactly one of FILE…, --text or --records")
     if args.records is not None:
         records = json.loads(Path(args.records).read_text() if args.records != "-" else sys.stdin.read())
         if isinstance(records, dict):
@@ -367,8 +367,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
         answer = client.predict(args.service, records=records)
     elif args.text is not None:
         answer = client.predict(args.service, text=args.text)
-    else:
-        answer = client.predict(args.service, args.file)
+    elif len(args.file) == 1:
+        answer = client.predict(args.service, args.file[0])
+    else:  # several files: one answer each, in order; a refused file gets its error in place
+        bar = Progress("predict", enabled=not args.quiet)
+        try:
+            answer = client.predict_batch(args.service, args.file,
+                                          on_progress=lambda done, total: bar.update(done / total, f"{done}/{total}"))
+        finally:
+            bar.close()
     # The answer is the result: JSON on stdout whether or not --json was given.
     print(json.dumps(answer, indent=None if args.json else 2, default=str))
     return EXIT_OK
@@ -504,7 +511,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("predict", parents=[common], help="call a service", epilog=epilog)
     p.add_argument("service", help="service id")
-    p.add_argument("file", nargs="?", help="an image or WAV file")
+    p.add_argument("file", nargs="*", help="image or WAV files (several: a JSON list of answers)")
     p.add_argument("--text", help="text classification: the text")
     p.add_argument("--records", help="predictive analytics: a JSON file of records (- for stdin)")
     p.set_defaults(func=_main(cmd_predict))

@@ -169,6 +169,10 @@ class Client:
                 body = response.json()
             except ValueError:
                 body = None
+            if response.status_code == 413:
+                # The server answered before reading the whole body; what is left of it would be
+                # read as the next request on this connection. Start over on fresh connections.
+                self.session.close()
             raise error_for(response.status_code, body, method=method, url=url, text=response.text)
         return response
 
@@ -431,8 +435,10 @@ class Client:
             if root.is_file():
                 return [(root.name, root, root.stat().st_size, "")]
             entries = []
-            for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")):
+            for path in sorted(p for p in root.rglob("*") if p.is_file()):
                 relative = path.relative_to(root)
+                if any(part.startswith(".") for part in relative.parts):  # .git, .DS_Store, …
+                    continue
                 folder = relative.parts[-2] if len(relative.parts) > 1 else ""
                 entries.append(("-".join(relative.parts), path, path.stat().st_size, folder))
             return entries

@@ -177,7 +177,26 @@ def test_cli_commands_and_exit_codes(platform, examples, tmp_path):
     assert downloaded.returncode == 0, downloaded.stderr
     assert {"model.onnx", "bundle.json"} <= set(zipfile.ZipFile(model).namelist())
 
-    # 1: the API refused (404 unknown project; 400 a budget under the minimum; 409 wrong state).
+    # Start the image example's service again, predict several files at once (a broken file
+    # answers its error in place), stop it.
+    image = examples["image"]
+    started = exeml(platform, "services", "start", image["service"], "--wait", "--json", "-q")
+    assert started.returncode == 0 and json.loads(started.stdout)["status"] == "running", started.stderr
+    from PIL import Image
+
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(tmp_path / "red.png")
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    batch = exeml(platform, "predict", image["service"], str(tmp_path / "red.png"), str(tmp_path / "broken.png"))
+    assert batch.returncode == 0, batch.stderr
+    answers = json.loads(batch.stdout)
+    assert answers[0]["predicted_label"] in ("circle", "square") and answers[1]["status"] == 400
+    stopped = exeml(platform, "services", "stop", image["service"], "--json")
+    assert stopped.returncode == 0 and json.loads(stopped.stdout)["status"] == "stopped"
+    # 409: predicting with a stopped service.
+    refused_state = exeml(platform, "predict", image["service"], str(tmp_path / "red.png"))
+    assert refused_state.returncode == 1 and "409" in refused_state.stderr
+
+    # 1: the API refused (404 unknown project; 400 a budget under the minimum).
     missing = exeml(platform, "versions", "00000000-0000-0000-0000-000000000000")
     assert missing.returncode == 1 and "404" in missing.stderr
     refused = exeml(platform, "train", table["project"], "--max-minutes", "0.001", "--json")
