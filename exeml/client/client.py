@@ -154,7 +154,7 @@ class Client:
     def _full(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.url + path
 
-    def request(self, method: str, path: str, *, expect_json: bool = True, stream: bool = False,
+    def request(self, method: str, path: str, *, stream: bool = False,
                 timeout: float | None = None, **kwargs: Any) -> requests.Response:
         """One call; error answers raise the ApiError subclass of their status."""
         url = self._full(path)
