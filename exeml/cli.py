@@ -243,6 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="apply migrations and create the default bucket")
     migrate.set_defaults(func=cmd_migrate)
+
+    from exeml.client.cli import register as register_client_commands  # SDK commands: login, train, …
+
+    register_client_commands(sub)
     return parser
 
 

@@ -41,6 +41,10 @@ class Service(TenantOwned):
     auto_stop_enabled = models.BooleanField(default=True)
     auto_stop_hours = models.FloatField(default=1.0)
     stop_at = models.DateTimeField(null=True, blank=True)
+    # Idle stop: stop after this many minutes without calls (None: off); the clock runs from
+    # the later of started_at and last_call_at, which the call recorder writes in batches.
+    idle_stop_minutes = models.PositiveIntegerField(null=True, blank=True)
+    last_call_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)

@@ -177,9 +177,21 @@ export type TrainCheck = S["TrainCheck"];
 
 export type Flavor = Refine<S["Flavor"], { task_types: ProjectType[] }>;
 
-export type Service = Refine<S["Service"], { task_type: ProjectType; error: string | null }>;
+export type Service = Refine<
+  S["Service"],
+  {
+    task_type: ProjectType;
+    error: string | null;
+    /** idle_minutes: stops after that many minutes without calls (null: off); idle_stop_at: when, if no call comes. */
+    auto_stop?: { enabled: boolean; hours?: number; idle_minutes?: number | null; idle_stop_at?: string | null };
+    last_call_at?: string | null;
+  }
+>;
 
-export type DeployRequest = Refine<S["DeployRequest"], { flavor: string; auto_stop: { enabled: boolean; hours?: number } }>;
+export type DeployRequest = Refine<
+  S["DeployRequest"],
+  { flavor: string; auto_stop: { enabled: boolean; hours?: number; idle_minutes?: number | null } }
+>;
 
 export type ServiceMetrics = S["ServiceMetrics"];
 

@@ -91,6 +91,16 @@ export function ServiceControls(props: { service: Service; canWrite: boolean; on
         <dd data-testid="service-time-left">
           {s.stop_at ? <>{formatDate(s.stop_at)}{left && <> — <b>{left}</b> left</>}</> : "Off"}
         </dd>
+        {s.auto_stop?.idle_minutes != null && (
+          <>
+            <dt>Idle stop</dt>
+            <dd data-testid="service-idle-stop">
+              after {s.auto_stop.idle_minutes} min without calls
+              {s.status === "running" && s.auto_stop.idle_stop_at && <> — at {formatDate(s.auto_stop.idle_stop_at)} unless called</>}
+            </dd>
+          </>
+        )}
+        {s.last_call_at && <><dt>Last call</dt><dd>{formatDate(s.last_call_at)}</dd></>}
         <dt>Created</dt><dd>{formatDate(s.created_at)}</dd>
       </dl>
       {s.status === "failed" && s.error && <ErrorBox message={s.error} />}
