@@ -105,8 +105,8 @@ def fit_predict(
 ) -> ExemlRun:
     """Train ExeML on ``ds``'s train split within ``budget`` seconds (the trainer's own
     deadline, export included) and return its predictions for the test split."""
-    from training.engine.trainers import get_trainer
     from training.engine.spec import TrainSpec
+    from training.engine.trainers import get_trainer
 
     workdir = Path(workdir)
     task_type = _TASK_TYPES[ds.modality]
