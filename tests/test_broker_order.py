@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from kombu import Connection
@@ -18,7 +19,7 @@ def test_messages_are_read_oldest_first_across_a_digit_boundary(tmp_path):
         assert type(channel).__module__ == "exeml.broker"
         for stamp, body in ((10001, "newest"), (9999, "oldest"), (10000, "middle")):
             name = f"{stamp}_{uuid.uuid4()}.q.msg"
-            (folder / name).write_text('{"body": "%s"}' % body)
+            (folder / name).write_text(json.dumps({"body": body}))
         got = [channel._get("q")["body"] for _ in range(3)]
     assert got == ["oldest", "middle", "newest"]
     assert sorted(["10000_a", "9999_b", "x_c"], key=_arrival) == ["9999_b", "10000_a", "x_c"]
