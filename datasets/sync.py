@@ -24,7 +24,7 @@ from django.utils import timezone
 from datasets.formats import FormatError
 from datasets.formats.errors import human_size
 from datasets.formats.manifest import ManifestLineError, parse_manifest
-from datasets.importing.base import Importer, Role, base_name
+from datasets.importing.base import Importer, Role, base_name, check_object_name
 from datasets.importing.detection import voc_annotations
 from datasets.importing.table import profile_object, profile_to_json
 from datasets.models import Dataset, ObjectStatus, Sample, SampleStatus, SourceObject
@@ -39,7 +39,6 @@ from exeml.storage import (
     ensure_within_roots,
     parse_storage_path,
     store_for_tenant,
-    validate_key,
 )
 from exeml.task_types import TaskType
 from labeling.importing import ImportedAnnotations, apply_imported_annotations_many
@@ -120,11 +119,12 @@ class DatasetSync:
                 self.counts["skipped"] += 1
                 continue
             self.counts["found"] += 1
+            folder, _, name = info.key.rpartition("/")
             try:
-                validate_key(info.key)
-            except StoragePathError as exc:
-                # Put there behind our back (e.g. "%2e%2e%2fx.jpg"): every later step parses
-                # the key as a path, so it is reported and left alone rather than failing the page.
+                # The rules an upload applies. Objects put there behind our back (e.g.
+                # "a+b.jpg", "%2e%2e%2fx.jpg") are reported and left alone, not imported.
+                check_object_name(folder + "/" if folder else "", name)
+            except FormatError as exc:
                 self.counts["failed"] += 1
                 self.new_errors.append({"file": f"s3://{self.bucket}/{info.key}", "reason": exc.reason})
                 continue
