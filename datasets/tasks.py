@@ -24,3 +24,16 @@ class _SyncTask(Task):
 def dataset_sync_task(self, job_id: str, tenant_id: str) -> None:
     with tenant_scope(tenant_id):
         services.dataset_sync_run(job_id=job_id)
+
+
+class _DeleteTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        job_id, tenant_id = args[0], args[1]
+        with tenant_scope(tenant_id):
+            services.sync_job_failed(job_id=job_id, reason="the deletion stopped; delete the dataset again to finish")
+
+
+@shared_task(bind=True, base=_DeleteTask, name="datasets.delete", acks_late=True)
+def dataset_delete_task(self, job_id: str, tenant_id: str) -> None:
+    with tenant_scope(tenant_id):
+        services.dataset_delete_run(job_id=job_id)

@@ -75,8 +75,14 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # web, worker and beat share one file: wait on locks instead of failing at once.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+    # web, worker and beat share one file: WAL lets readers run beside the one writer, and
+    # a writer waits (busy timeout) instead of failing at once. Imports commit in small
+    # batches (EXEML_IMPORT_BATCH_ROWS), so no writer holds the lock for long.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": env_float("EXEML_SQLITE_BUSY_TIMEOUT_SECONDS", 20.0),
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # A file, not memory, so a worker subprocess can share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(EXEML_HOME / "test.sqlite3")}
@@ -167,7 +173,15 @@ EXEML_LIMITS = {
     "sound_min_seconds": env_float("EXEML_SOUND_MIN_SECONDS", 1.0),
     "inference_max_bytes": env_int("EXEML_INFERENCE_MAX_BYTES", 8 * 1024 * 1024),
     "inference_timeout_seconds": env_float("EXEML_INFERENCE_TIMEOUT_SECONDS", 40.0),
+    # One tenant's bulk import must not starve the others: lines per text/CSV file, samples
+    # per dataset (a tenant's Quota may lower or raise the latter).
+    "text_max_lines_per_file": env_int("EXEML_TEXT_MAX_LINES_PER_FILE", 100_000),
+    "max_samples_per_dataset": env_int("EXEML_MAX_SAMPLES_PER_DATASET", 1_000_000),
 }
+# Rows written per transaction by imports and batched deletes.
+EXEML_IMPORT_BATCH_ROWS = env_int("EXEML_IMPORT_BATCH_ROWS", 1000)
+# SQLite: pause between two such batches so a waiting writer gets the lock (exeml/dbutil.py).
+EXEML_SQLITE_WRITER_PAUSE_SECONDS = env_float("EXEML_SQLITE_WRITER_PAUSE_SECONDS", 0.15)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 

@@ -1,5 +1,6 @@
 """The product's admin panel for tenants, flavors and quotas."""
 
+from django.conf import settings
 from django.contrib import admin
 
 from exeml.tenancy.models import ApiToken, Flavor, Membership, Quota, Tenant, UsageRecord
@@ -10,9 +11,23 @@ class MembershipInline(admin.TabularInline):
     extra = 0
 
 
+def _import_limits(obj=None) -> str:
+    limits = settings.EXEML_LIMITS
+    return (
+        f"{limits['text_max_lines_per_file']:,} lines per text/CSV file (EXEML_TEXT_MAX_LINES_PER_FILE); "
+        f"{limits['max_samples_per_dataset']:,} samples per dataset unless the quota says otherwise "
+        f"(EXEML_MAX_SAMPLES_PER_DATASET)"
+    )
+
+
 class QuotaInline(admin.StackedInline):
     model = Quota
     can_delete = False
+    readonly_fields = ["platform_import_limits"]
+
+    @admin.display(description="Platform import limits")
+    def platform_import_limits(self, obj=None) -> str:
+        return _import_limits(obj)
 
 
 @admin.register(Tenant)
@@ -33,8 +48,14 @@ class FlavorAdmin(admin.ModelAdmin):
 class QuotaAdmin(admin.ModelAdmin):
     list_display = [
         "tenant", "max_projects", "max_storage_bytes", "max_concurrent_trainings",
-        "max_running_services", "max_training_minutes_per_month",
+        "max_running_services", "max_training_minutes_per_month", "max_samples_per_dataset",
+        "max_running_trainings_per_project",
     ]
+    readonly_fields = ["platform_import_limits"]
+
+    @admin.display(description="Platform import limits")
+    def platform_import_limits(self, obj=None) -> str:
+        return _import_limits(obj)
 
 
 @admin.register(Membership)

@@ -100,6 +100,13 @@ class Quota(models.Model):
     max_concurrent_trainings = models.PositiveIntegerField(default=4)
     max_running_services = models.PositiveIntegerField(default=4)
     max_training_minutes_per_month = models.PositiveIntegerField(default=6000)
+    # Empty: the platform's EXEML_MAX_SAMPLES_PER_DATASET.
+    max_samples_per_dataset = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty: the platform default (EXEML_MAX_SAMPLES_PER_DATASET)."
+    )
+    max_running_trainings_per_project = models.PositiveIntegerField(
+        default=1, help_text="Trainings of one project that may be queued or running at once."
+    )
 
     def __str__(self) -> str:
         return f"quota of {self.tenant}"
