@@ -19,7 +19,7 @@ from datasets.sync import DatasetSync
 from exeml.dbutil import yield_to_other_writers
 from exeml.errors import ApplicationError, WrongState
 from exeml.jobs.models import Job, JobStatus
-from exeml.jobs.services import job_create, job_progress, job_transition
+from exeml.jobs.services import job_create, job_heartbeat, job_progress, job_transition
 from exeml.queues import Queue
 from exeml.storage import TransientStorageError, parse_storage_path, store_for_tenant
 from exeml.task_types import TaskType
@@ -123,7 +123,8 @@ def dataset_delete_run(*, job_id: uuid.UUID | str) -> Job:
     job = job_transition(job_id=job.pk, status=JobStatus.RUNNING)
     dataset = Dataset.objects.filter(pk=job.target_id).first()
     if dataset is not None:
-        _delete_in_batches(dataset=dataset, job=job)
+        with job_heartbeat(job.pk):
+            _delete_in_batches(dataset=dataset, job=job)
     return job_transition(job_id=job.pk, status=JobStatus.SUCCEEDED)
 
 
@@ -192,9 +193,11 @@ def dataset_sync_run(*, job_id: uuid.UUID | str) -> Job:
     if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
         return job
     dataset = Dataset.objects.select_related("tenant").get(pk=job.target_id)
-    job = job_transition(job_id=job.pk, status=JobStatus.RUNNING)
+    if job.status != JobStatus.RUNNING:  # a retry finds it running
+        job = job_transition(job_id=job.pk, status=JobStatus.RUNNING)
     try:
-        counts = DatasetSync(dataset=dataset, job=job).run()
+        with job_heartbeat(job.pk):
+            counts = DatasetSync(dataset=dataset, job=job).run()
     except TransientStorageError:
         raise  # the task retries; the pages done are kept
     except Exception as exc:
@@ -210,13 +213,6 @@ def dataset_sync(*, dataset: Dataset, user=None) -> Job:
     job = job_create(kind=SYNC_JOB_KIND, target_type="dataset", target_id=dataset.pk, user=user)
     Dataset.objects.filter(pk=dataset.pk).update(last_sync_job=job)
     return dataset_sync_run(job_id=job.pk)
-
-
-def sync_job_failed(*, job_id: str, reason: str) -> None:
-    """Called when the task gives up (retries exhausted)."""
-    job = Job.objects.filter(pk=job_id).first()
-    if job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
-        job_transition(job_id=job.pk, status=JobStatus.FAILED, detail=reason)
 
 
 # ---------------------------------------------------------------------------- samples

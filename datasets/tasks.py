@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from celery import Task, shared_task
+from celery import shared_task
 
 from datasets import services
+from exeml.jobs.taskbase import JobTask
 from exeml.storage import TransientStorageError
 from exeml.tenancy.scoping import tenant_scope
 
 
-class _SyncTask(Task):
-    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
-        # Retries exhausted (or a bug before the service could record it): the row says so.
-        job_id, tenant_id = args[0], args[1]
-        with tenant_scope(tenant_id):
-            services.sync_job_failed(job_id=job_id, reason=f"synchronization failed: {exc}")
+class _SyncTask(JobTask):
+    # Retries exhausted (or a bug before the service could record it): the row says so.
+    failure_prefix = "synchronization failed"
+
+
+class _DeleteTask(JobTask):
+    failure_prefix = "the deletion stopped; delete the dataset again to finish"
 
 
 @shared_task(
@@ -24,13 +26,6 @@ class _SyncTask(Task):
 def dataset_sync_task(self, job_id: str, tenant_id: str) -> None:
     with tenant_scope(tenant_id):
         services.dataset_sync_run(job_id=job_id)
-
-
-class _DeleteTask(Task):
-    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
-        job_id, tenant_id = args[0], args[1]
-        with tenant_scope(tenant_id):
-            services.sync_job_failed(job_id=job_id, reason="the deletion stopped; delete the dataset again to finish")
 
 
 @shared_task(bind=True, base=_DeleteTask, name="datasets.delete", acks_late=True)

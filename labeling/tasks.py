@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from exeml.jobs.taskbase import JobTask
 from exeml.storage import TransientStorageError
 from exeml.tenancy.scoping import tenant_scope
 
 
+class _ExportTask(JobTask):
+    failure_prefix = "the export failed"
+
+
 @shared_task(
-    name="datasets.export", bind=True, acks_late=True, autoretry_for=(TransientStorageError,),
+    name="datasets.export", bind=True, base=_ExportTask, acks_late=True, autoretry_for=(TransientStorageError,),
     retry_backoff=True, max_retries=3,
 )
 def dataset_export(self, job_id: str, tenant_id: str) -> None:

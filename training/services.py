@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timedelta
 
@@ -11,11 +12,16 @@ from django.db.models import Max
 from django.utils import timezone
 
 from exeml.errors import ApplicationError, WrongState
+from exeml.jobs.models import Job, JobStatus
+from exeml.jobs.services import reap_jobs
+from exeml.queues import Queue
 from exeml.tenancy.models import Tenant
 from exeml.tenancy.scoping import tenant_scope, unscoped
 from training import preconditions
 from training.models import ModelVersion, Preference, VersionStatus
 from training.transitions import ACTIVE, version_transition
+
+logger = logging.getLogger(__name__)
 
 
 def _check_params(*, train_ratio: float, max_minutes: float, preference: str) -> None:
@@ -179,6 +185,72 @@ def reap_stale_versions(*, now: datetime | None = None) -> list[uuid.UUID]:
                 continue
         reaped.append(pk)
     return reaped
+
+
+def workers_busy(*, queue: str | None = None) -> bool:
+    """Whether a queued item may just be waiting its turn rather than have lost its message.
+
+    The free queue has its own one-slot worker; every other queue shares the main workers
+    with the default queue's jobs, so any running training or job there keeps them busy.
+    """
+    with unscoped():
+        if queue == Queue.TRAIN_FREE:
+            return ModelVersion.all_tenants.filter(status=VersionStatus.RUNNING, queue=queue).exists()
+        return (
+            ModelVersion.all_tenants.filter(status=VersionStatus.RUNNING).exclude(queue=Queue.TRAIN_FREE).exists()
+            or Job.all_tenants.filter(status=JobStatus.RUNNING).exists()
+        )
+
+
+def reap_lost_queued_versions(*, now: datetime | None = None) -> list[uuid.UUID]:
+    """Beat: a version no worker took within two beat intervals while its workers were idle
+    had its message lost. It is sent once more (the runner ignores a duplicate), and failed
+    with the reason if still queued two intervals later."""
+    now = now or timezone.now()
+    wait = timedelta(seconds=2 * settings.CELERY_BEAT_INTERVAL_SECONDS)
+    with unscoped():
+        queued = list(
+            ModelVersion.all_tenants.filter(status=VersionStatus.QUEUED, created_at__lt=now - wait)
+            .values_list("pk", "tenant_id", "queue", "heartbeat_at")
+        )
+    busy: dict[str, bool] = {}
+    reaped = []
+    for pk, tenant_id, queue, resent_at in queued:
+        if queue not in busy:
+            busy[queue] = workers_busy(queue=queue)
+        if busy[queue]:
+            continue
+        with tenant_scope(tenant_id):
+            if resent_at is None:
+                # A queued version's heartbeat marks when its message was sent again.
+                version = ModelVersion.objects.filter(pk=pk, status=VersionStatus.QUEUED).first()
+                if version is None:
+                    continue
+                line = f"no worker took the training within {int(wait.total_seconds())} s; sent again"
+                ModelVersion.objects.filter(pk=pk, status=VersionStatus.QUEUED).update(
+                    heartbeat_at=now, log_tail=[*version.log_tail, line]
+                )
+                logger.warning("version %s: %s", pk, line)
+                version_enqueue(version=version)
+            elif resent_at < now - wait:
+                waited = int((now - resent_at + wait).total_seconds())
+                reason = (f"no worker took the training from queue {queue} within {waited} s "
+                          "(its message was lost or no worker serves that queue)")
+                try:
+                    version_transition(version_id=pk, status=VersionStatus.FAILED, error=reason, log_lines=[reason])
+                except WrongState:
+                    continue
+                reaped.append(pk)
+    return reaped
+
+
+def reap_all(*, now: datetime | None = None) -> dict[str, int]:
+    """The beat task's body: dead and lost trainings, dead and lost jobs."""
+    return {
+        "versions_stale": len(reap_stale_versions(now=now)),
+        "versions_lost": len(reap_lost_queued_versions(now=now)),
+        "jobs": len(reap_jobs(now=now, workers_busy=workers_busy())),
+    }
 
 
 def active_trainings(tenant: Tenant) -> int:

@@ -16,7 +16,8 @@ def run_version(version_id: str, tenant_id: str) -> None:
 
 
 @shared_task(name="training.reap_stale_versions")
-def reap_stale_versions() -> int:
+def reap_stale_versions() -> dict[str, int]:
+    """Beat: dead or lost trainings and jobs end failed (or are sent again once)."""
     from training import services
 
-    return len(services.reap_stale_versions())
+    return services.reap_all()

@@ -22,7 +22,7 @@ from datasets.models import Dataset, DatasetVersion
 from datasets.versioning import freeze_samples, item_manifest_line, items_of_version, manifest_name
 from exeml.errors import ApplicationError, NotFound
 from exeml.jobs.models import Job, JobStatus
-from exeml.jobs.services import job_create, job_progress, job_transition
+from exeml.jobs.services import job_create, job_heartbeat, job_progress, job_transition
 from exeml.queues import Queue
 from exeml.storage import (
     StoragePath,
@@ -131,7 +131,8 @@ def dataset_export_run(*, job_id: uuid.UUID | str) -> None:
     if job.status != JobStatus.RUNNING:
         job = job_transition(job_id=job.pk, status=JobStatus.RUNNING)
     try:
-        result = _run(job)
+        with job_heartbeat(job.pk):
+            result = _run(job)
     except TransientStorageError:
         raise
     except Exception as exc:  # noqa: BLE001 - the job row carries the reason

@@ -1,0 +1,32 @@
+"""The Celery base class of tasks that carry a Job: whatever ends them, the job ends too."""
+
+from __future__ import annotations
+
+from celery import Task
+
+from exeml.jobs.services import job_fail_if_active
+from exeml.storage import TransientStorageError
+from exeml.tenancy.scoping import tenant_scope
+
+
+def public_reason(exc: BaseException) -> str:
+    """What a user may read about a failure: never an internal endpoint or a server path."""
+    if isinstance(exc, TransientStorageError):
+        return "the object storage could not be reached; try again later"
+    reason = getattr(exc, "reason", None) or getattr(exc, "message", None)
+    return str(reason) if reason else f"an internal error occurred ({type(exc).__name__})"
+
+
+class JobTask(Task):
+    """For tasks called with (job_id, tenant_id, ...): when retries are exhausted, or an
+    error escapes the service, the job is failed with the reason instead of staying active."""
+
+    failure_prefix = "the job failed"
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        job_id = args[0] if args else kwargs.get("job_id")
+        tenant_id = args[1] if len(args) > 1 else kwargs.get("tenant_id")
+        if not job_id or not tenant_id:
+            return
+        with tenant_scope(tenant_id):
+            job_fail_if_active(job_id=job_id, reason=f"{self.failure_prefix}: {public_reason(exc)}")
