@@ -26,7 +26,9 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [KombuQueue(name) for name in ALL_QUEUES]
 app.conf.task_default_queue = Queue.DEFAULT.value
 app.conf.task_acks_late = True
-app.conf.task_reject_on_worker_lost = False
+# A task whose pool process dies goes back to the queue; the runner resumes only a training
+# whose heartbeat went silent, at most EXEML_MAX_TRAINING_RESTARTS times.
+app.conf.task_reject_on_worker_lost = True
 app.conf.worker_prefetch_multiplier = 1
 app.conf.task_ignore_result = True
 app.conf.broker_connection_retry_on_startup = True

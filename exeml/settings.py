@@ -191,6 +191,8 @@ EXEML_WORKER_THREADS = env_int("EXEML_WORKER_THREADS", max(1, (os.cpu_count() or
 EXEML_SERVICE_CACHE_SIZE = env_int("EXEML_SERVICE_CACHE_SIZE", 8)
 EXEML_MIN_TRAIN_MINUTES = env_float("EXEML_MIN_TRAIN_MINUTES", 6)
 EXEML_MAX_TRAIN_MINUTES = env_float("EXEML_MAX_TRAIN_MINUTES", 6000)
+# A training whose worker stopped goes back to the queue at most this many times.
+EXEML_MAX_TRAINING_RESTARTS = env_int("EXEML_MAX_TRAINING_RESTARTS", 2)
 # Train preconditions (the guide's): classes needed, labelled samples needed per class.
 EXEML_TRAIN_MIN_CLASSES = env_int("EXEML_TRAIN_MIN_CLASSES", 2)
 EXEML_TRAIN_MIN_PER_CLASS = {

@@ -187,6 +187,42 @@ def reap_stale_versions(*, now: datetime | None = None) -> list[uuid.UUID]:
     return reaped
 
 
+def version_hand_back(*, version_id: uuid.UUID | str, reason: str, enqueue: bool = True) -> ModelVersion:
+    """A running version whose worker was stopped goes back to the queue (and is sent again).
+
+    Bounded by EXEML_MAX_TRAINING_RESTARTS, so a training that kills its worker (out of
+    memory) ends failed instead of looping.
+    """
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().get(pk=version_id)
+        restarts = int(version.params.get("restarts", 0))
+        if restarts >= settings.EXEML_MAX_TRAINING_RESTARTS:
+            line = f"{reason}; it was restarted {restarts} time(s) already, so it ends here"
+            return version_transition(version_id=version.pk, status=VersionStatus.FAILED, error=line, log_lines=[line])
+        version = version_transition(
+            version_id=version.pk, status=VersionStatus.QUEUED, params={**version.params, "restarts": restarts + 1},
+            log_lines=[f"{reason}; back in the queue, it starts again from the beginning"],
+        )
+        if enqueue:
+            version_enqueue(version=version)
+    return version
+
+
+def versions_hand_back(*, reason: str) -> int:
+    """All running versions whose worker was alive until now (``exeml run`` stopping)."""
+    fresh = timezone.now() - timedelta(seconds=settings.EXEML_HEARTBEAT_TIMEOUT_SECONDS)
+    with unscoped():
+        rows = list(ModelVersion.all_tenants.filter(status=VersionStatus.RUNNING, heartbeat_at__gte=fresh)
+                    .values_list("pk", "tenant_id"))
+    for pk, tenant_id in rows:
+        with tenant_scope(tenant_id):
+            try:
+                version_hand_back(version_id=pk, reason=reason)
+            except WrongState:
+                continue
+    return len(rows)
+
+
 def workers_busy(*, queue: str | None = None) -> bool:
     """Whether a queued item may just be waiting its turn rather than have lost its message.
 

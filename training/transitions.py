@@ -19,7 +19,8 @@ from training.models import LOG_TAIL_LINES, ModelVersion, VersionStatus
 
 ALLOWED: dict[str, set[str]] = {
     VersionStatus.QUEUED: {VersionStatus.RUNNING, VersionStatus.STOPPED, VersionStatus.FAILED},
-    VersionStatus.RUNNING: {VersionStatus.COMPLETED, VersionStatus.FAILED, VersionStatus.STOPPED},
+    # running -> queued: handed back to the queue when its worker was stopped by the operator.
+    VersionStatus.RUNNING: {VersionStatus.COMPLETED, VersionStatus.FAILED, VersionStatus.STOPPED, VersionStatus.QUEUED},
     VersionStatus.COMPLETED: set(),
     VersionStatus.FAILED: set(),
     VersionStatus.STOPPED: set(),
@@ -49,6 +50,9 @@ def version_transition(
         if status == VersionStatus.RUNNING:
             version.started_at = now
             version.heartbeat_at = now
+        if status == VersionStatus.QUEUED:
+            version.started_at = version.heartbeat_at = None
+            version.phase, version.progress, version.worker = "", 0.0, ""
         if status in FINISHED:
             version.finished_at = now
             if status == VersionStatus.COMPLETED:
