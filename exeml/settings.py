@@ -146,8 +146,17 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(EXEML_HOME / "broker-processed"),
         "store_processed": False,
     }
-elif env_str("EXEML_BROKER_KEY_PREFIX"):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": env_str("EXEML_BROKER_KEY_PREFIX")}
+else:
+    if env_str("EXEML_BROKER_KEY_PREFIX"):
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env_str("EXEML_BROKER_KEY_PREFIX")
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        # Tasks are acknowledged late: Redis hands an unacknowledged message to another worker
+        # after the visibility timeout, so it must outlast the longest allowed training (plus
+        # its upload), or a long training would run twice.
+        CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env_int(
+            "EXEML_BROKER_VISIBILITY_TIMEOUT_SECONDS",
+            int(env_float("EXEML_MAX_TRAIN_MINUTES", 6000) * 60) + 3600,
+        )
 CELERY_TASK_ALWAYS_EAGER = env_bool("EXEML_TASKS_EAGER", False)
 CELERY_BEAT_INTERVAL_SECONDS = env_float("EXEML_BEAT_INTERVAL_SECONDS", 30.0)
 
