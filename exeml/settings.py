@@ -19,6 +19,11 @@ DEBUG = env_bool("EXEML_DEBUG", default=False)
 SECRET_KEY = env_str("EXEML_SECRET_KEY", "embedded-insecure-key-change-me" if EMBEDDED else None, required=not EMBEDDED)
 ALLOWED_HOSTS = env_list("EXEML_ALLOWED_HOSTS", ["*"] if EMBEDDED else ["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env_list("EXEML_CSRF_TRUSTED_ORIGINS", [])
+# Fernet keys for secrets at rest (tenants' S3 secret keys): the first encrypts, all decrypt,
+# so a new key goes first and the old one stays until `manage.py rotate_secrets` has run.
+# Unset: one key derived from EXEML_SECRET_KEY (set it explicitly outside embedded mode, so
+# changing the secret key does not make stored secrets unreadable).
+EXEML_FERNET_KEYS = env_list("EXEML_FERNET_KEYS", [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",

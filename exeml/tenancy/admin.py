@@ -1,5 +1,6 @@
 """The product's admin panel for tenants, flavors and quotas."""
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin
 
@@ -30,8 +31,34 @@ class QuotaInline(admin.StackedInline):
         return _import_limits(obj)
 
 
+class TenantForm(forms.ModelForm):
+    """The storage secret key is write-only: never rendered, kept when left empty."""
+
+    s3_secret_key = forms.CharField(
+        required=False, label="S3 secret key", strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Write-only: stored encrypted and never shown. Leave empty to keep the current key.",
+    )
+    clear_s3_secret_key = forms.BooleanField(required=False, label="Remove the stored S3 secret key")
+
+    class Meta:
+        model = Tenant
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial["s3_secret_key"] = ""  # never sent to the browser, not even hidden
+
+    def clean_s3_secret_key(self) -> str:
+        given = self.cleaned_data.get("s3_secret_key") or ""
+        if self.data.get(self.add_prefix("clear_s3_secret_key")):
+            return ""
+        return given or (self.instance.s3_secret_key if self.instance.pk else "")
+
+
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
+    form = TenantForm
     list_display = ["slug", "name", "created_at"]
     search_fields = ["slug", "name"]
     inlines = [QuotaInline, MembershipInline]

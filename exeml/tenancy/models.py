@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from exeml.tenancy.scoping import TenantOwned
+from exeml.tenancy.secrets import EncryptedTextField
 
 
 class Role(models.TextChoices):
@@ -33,7 +34,8 @@ class Tenant(models.Model):
     storage_roots = models.JSONField(default=list, blank=True)
     s3_endpoint_url = models.CharField(max_length=500, blank=True)
     s3_access_key = models.CharField(max_length=200, blank=True)
-    s3_secret_key = models.CharField(max_length=200, blank=True)
+    # Encrypted at rest (exeml/tenancy/secrets.py); write-only in the admin, never in the API.
+    s3_secret_key = EncryptedTextField(blank=True)
     s3_region = models.CharField(max_length=60, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
