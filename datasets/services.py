@@ -17,7 +17,7 @@ from datasets import validation
 from datasets.models import Dataset, ObjectStatus, Sample, SourceObject
 from datasets.sync import DatasetSync
 from exeml.dbutil import yield_to_other_writers
-from exeml.errors import ApplicationError, WrongState
+from exeml.errors import ApplicationError, WrongState, public_reason
 from exeml.jobs.models import Job, JobStatus
 from exeml.jobs.services import job_create, job_heartbeat, job_progress, job_transition
 from exeml.queues import Queue
@@ -202,7 +202,8 @@ def dataset_sync_run(*, job_id: uuid.UUID | str) -> Job:
         raise  # the task retries; the pages done are kept
     except Exception as exc:
         log.exception("dataset sync %s failed", job.pk)
-        return job_transition(job_id=job.pk, status=JobStatus.FAILED, detail=f"synchronization failed: {exc}")
+        return job_transition(job_id=job.pk, status=JobStatus.FAILED,
+                              detail=f"synchronization failed: {public_reason(exc)}")
     job = job_transition(job_id=job.pk, status=JobStatus.SUCCEEDED)
     log.info("dataset sync %s done: %s", job.pk, counts)
     return job

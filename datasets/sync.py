@@ -33,6 +33,7 @@ from datasets.importing.detection import voc_annotations
 from datasets.importing.table import profile_object, profile_to_json
 from datasets.models import Dataset, ObjectStatus, Sample, SampleStatus, SourceObject
 from exeml.dbutil import yield_to_other_writers
+from exeml.errors import public_reason
 from exeml.jobs.models import Job
 from exeml.jobs.services import job_progress
 from exeml.storage import (
@@ -169,7 +170,7 @@ class DatasetSync:
         except ObjectNotFound:
             return "the object disappeared while it was being read"
         except StorageError as exc:
-            return str(exc)
+            return public_reason(exc)
 
     def _read(self, todo, preloaded: dict[str, bytes]) -> tuple[dict[str, bytes], dict[str, str]]:
         data: dict[str, bytes] = {}
@@ -430,11 +431,11 @@ class DatasetSync:
                     specs.append((source, path.name, None, self.importer.inspect(path.name, got)))
                 resolved.append((entry, source, 0))
             except (FormatError, StoragePathError, ObjectNotFound) as exc:
-                errors.append({"file": where, "reason": getattr(exc, "reason", None) or str(exc)})
+                errors.append({"file": where, "reason": public_reason(exc)})
             except TransientStorageError:
                 raise
             except StorageError as exc:
-                errors.append({"file": where, "reason": str(exc)})
+                errors.append({"file": where, "reason": public_reason(exc)})
         if text_rows:
             specs.append((manifest_uri, base_name(key), None, text_rows))
         if specs:
@@ -457,7 +458,7 @@ class DatasetSync:
                 else:
                     item = ImportedAnnotations(sample=sample, labels=[a.name for a in entry.annotations if a.name])
             except (FormatError, StoragePathError, ObjectNotFound) as exc:
-                errors.append({"file": f"{manifest_uri}:{entry.line_no}", "reason": getattr(exc, "reason", None) or str(exc)})
+                errors.append({"file": f"{manifest_uri}:{entry.line_no}", "reason": public_reason(exc)})
                 continue
             item.annotated_by = first.annotated_by or "human"
             item.confidence = first.confidence if item.confidence is None else item.confidence

@@ -17,7 +17,7 @@ from datasets.importing.base import Role, check_object_name
 from datasets.models import Dataset
 from datasets.services import dataset_storage_refresh
 from datasets.sync import DatasetSync
-from exeml.errors import ApplicationError
+from exeml.errors import ApplicationError, public_reason
 from exeml.storage import StorageError, TransientStorageError
 from exeml.task_types import TaskType
 from exeml.tenancy.services import quota_check
@@ -82,9 +82,9 @@ def samples_upload(*, dataset: Dataset, files: list[IncomingFile]) -> dict[str, 
         try:
             infos.append(sync.store.put(sync.bucket, key, data))
         except TransientStorageError as exc:
-            rejected.append({"file": name, "reason": f"storage is unavailable, try again ({exc})"})
+            rejected.append({"file": name, "reason": public_reason(exc)})
         except StorageError as exc:
-            rejected.append({"file": name, "reason": f"could not be stored: {exc}"})
+            rejected.append({"file": name, "reason": f"could not be stored: {public_reason(exc)}"})
     # Data files before label files, so labels find their samples in the same request.
     infos.sort(key=lambda i: importer.role(i.key.rsplit("/", 1)[-1]) != Role.DATA)
     outcomes = sync.process_page(infos, preloaded={k: v[1] for k, v in good.items()}) if infos else {}

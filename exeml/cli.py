@@ -13,6 +13,7 @@ from pathlib import Path
 
 DEMO_TENANT = "demo"
 DEMO_USER = "demo"
+OPERATOR_USER = "operator"
 
 
 def _setup_django() -> None:
@@ -63,13 +64,35 @@ def _demo_login() -> tuple[str, str, str]:
         password = secret_file.read_text().strip()
     tenant = services.tenant_create(slug=DEMO_TENANT, name="Demo")
     user, _ = services.member_add(tenant=tenant, username=DEMO_USER, password=password, role=Role.OWNER)
-    if not user.is_staff:
-        user.is_staff = user.is_superuser = True  # the demo owner also runs the admin panel
+    if user.is_staff or user.is_superuser:
+        # A tenant's owner must not read every tenant's data and secrets: /admin/ has its own
+        # operator account (earlier versions made the demo owner a superuser).
+        user.is_staff = user.is_superuser = False
         user.save(update_fields=["is_staff", "is_superuser"])
     token = services.token_issue(user=user, tenant=tenant, name="exeml run")
     if first_time:
         _install_demo_data(tenant, user)
     return DEMO_USER, password, token
+
+
+def _operator_login() -> tuple[str, str]:
+    """The platform operator (/admin/), apart from every tenant; password kept in EXEML_HOME."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    secret_file = settings.EXEML_HOME / "operator-login.txt"
+    if secret_file.exists():
+        password = secret_file.read_text().strip()
+    else:
+        password = secrets.token_urlsafe(12)
+        secret_file.write_text(password)
+        secret_file.chmod(0o600)
+    user, _ = get_user_model().objects.get_or_create(username=OPERATOR_USER)
+    if not (user.is_staff and user.is_superuser) or not user.check_password(password):
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
+    return OPERATOR_USER, password
 
 
 def _install_demo_data(tenant, user) -> None:
@@ -198,12 +221,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     _prepare()
     username, password, token = _demo_login()
+    operator, operator_password = _operator_login()
     url = f"http://{args.host}:{args.port}"
     print(
         f"\nExeML is starting at {url}/\n"
         f"  console login : {username} / {password}\n"
         f"  API token     : {token}   (header 'X-Auth-Token: {token}')\n"
-        f"  admin panel   : {url}/admin/   API docs: {url}/api/docs/   health: {url}/healthz\n"
+        f"  admin panel   : {url}/admin/ as {operator} / {operator_password} (the platform operator)\n"
+        f"  API docs      : {url}/api/docs/   health: {url}/healthz\n"
         f"  data home     : {settings.EXEML_HOME}\n",
         flush=True,
     )

@@ -126,6 +126,23 @@ REST_FRAMEWORK = {
     # Password guessing against the login and token endpoints answers 429 past this rate.
     "DEFAULT_THROTTLE_RATES": {"auth": env_str("EXEML_AUTH_RATE", "60/min")},
 }
+# Which proxies' X-Forwarded-For names the client (addresses or networks); empty: none,
+# the connection's own address is the client (exeml/api/throttling.py).
+EXEML_TRUSTED_PROXIES = env_list("EXEML_TRUSTED_PROXIES", [])
+# "default": per process. "shared": what every web process must agree on (rate limits):
+# Redis when the broker is Redis, else a folder under EXEML_HOME.
+_redis_url = env_str("EXEML_CACHE_URL") or (
+    env_str("CELERY_BROKER_URL") if (env_str("CELERY_BROKER_URL") or "").startswith("redis") else None
+)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "shared": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url,
+         "KEY_PREFIX": env_str("EXEML_BROKER_KEY_PREFIX", "exeml:")}
+        if _redis_url
+        else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(EXEML_HOME / "cache")}
+    ),
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "ExeML API",
     "DESCRIPTION": "Self-hosted ExeML: projects, datasets, labeling, training, serving.",

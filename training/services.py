@@ -17,6 +17,7 @@ from exeml.jobs.services import reap_jobs
 from exeml.queues import Queue
 from exeml.tenancy.models import Tenant
 from exeml.tenancy.scoping import tenant_scope, unscoped
+from exeml.tenancy.services import quota_for
 from training import preconditions
 from training.models import ModelVersion, Preference, VersionStatus
 from training.transitions import ACTIVE, version_transition
@@ -87,6 +88,7 @@ def version_create(
     if reasons:
         raise ApplicationError(reasons[0], code="preconditions", extra={"reasons": reasons})
     preconditions.quota_checks(tenant=tenant)
+    _check_project_concurrency(project=project)
     if dataset_version is None:
         from datasets.versioning import dataset_version_publish
 
@@ -101,6 +103,7 @@ def version_create(
         # The project row lock serialises numbering and the quota re-check.
         Project.objects.select_for_update().get(pk=project.pk)
         preconditions.quota_checks(tenant=tenant)
+        _check_project_concurrency(project=project)
         number = (ModelVersion.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
         version = ModelVersion.objects.create(
             project=project,
@@ -121,6 +124,17 @@ def version_create(
         )
         version_enqueue(version=version)
     return version
+
+
+def _check_project_concurrency(*, project) -> None:
+    """One training per project at a time unless the tenant's quota allows more (409)."""
+    allowed = quota_for(project.tenant).max_running_trainings_per_project
+    active = ModelVersion.objects.filter(project=project, status__in=ACTIVE).count()
+    if active >= allowed:
+        raise WrongState(
+            f"this project already has {active} training(s) queued or running; the quota allows {allowed} at once",
+            status_value="training",
+        )
 
 
 def version_enqueue(*, version: ModelVersion) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from exeml.errors import WrongState
+from exeml.errors import WrongState, scrub
 from exeml.tenancy.models import UsageRecord
 from training.models import LOG_TAIL_LINES, ModelVersion, VersionStatus
 
@@ -44,7 +44,13 @@ def version_transition(
                 f"version {version.name} cannot go from {version.status} to {status}", status_value=version.status
             )
         now = timezone.now()
+        if status == VersionStatus.COMPLETED and version.stop_requested:
+            # The user's stop wins over a completion that arrived after it.
+            status = VersionStatus.STOPPED
+            log_lines = [*(log_lines or []), "stop requested before the training completed: the version is stopped"]
         version.status = status
+        if fields.get("error"):
+            fields["error"] = scrub(fields["error"])  # users read it: no server paths or endpoints
         for name, value in fields.items():
             setattr(version, name, value)
         if status == VersionStatus.RUNNING:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from exeml.api.throttling import FailedTokenThrottle
 from exeml.tenancy.models import ApiToken, Membership, hash_token
 
 # Writing last_used_at on every request would make every read a write.
@@ -45,7 +46,16 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         key = token_from_headers(request)
         if key is None:
             return None
-        token = authenticate_key(key)
+        # Token guessing is rate limited like password guessing: by failures per address.
+        throttle = FailedTokenThrottle()
+        wait = throttle.blocked(request)
+        if wait is not None:
+            raise exceptions.Throttled(wait=wait)
+        try:
+            token = authenticate_key(key)
+        except exceptions.AuthenticationFailed:
+            throttle.record(request)
+            raise
         return token.user, token
 
     def authenticate_header(self, request) -> str:

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from celery import Task
 
+from exeml.errors import public_reason
 from exeml.jobs.services import job_fail_if_active
-from exeml.storage import TransientStorageError
 from exeml.tenancy.scoping import tenant_scope
-
-
-def public_reason(exc: BaseException) -> str:
-    """What a user may read about a failure: never an internal endpoint or a server path."""
-    if isinstance(exc, TransientStorageError):
-        return "the object storage could not be reached; try again later"
-    reason = getattr(exc, "reason", None) or getattr(exc, "message", None)
-    return str(reason) if reason else f"an internal error occurred ({type(exc).__name__})"
 
 
 class JobTask(Task):
