@@ -302,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--concurrency", type=int, default=2, help="slots of the main worker")
-    run.add_argument("--web-workers", type=int, default=1)
+    # One web process per core, so concurrent clients use every core (not one GIL).
+    run.add_argument("--web-workers", type=int, default=int(os.environ.get("EXEML_WEB_WORKERS", os.cpu_count() or 1)))
     run.add_argument("--web-threads", type=int, default=8)
     run.add_argument("--grace", type=float, default=float(os.environ.get("EXEML_STOP_GRACE_SECONDS", "30")),
                      help="seconds running tasks get to finish on stop (EXEML_STOP_GRACE_SECONDS)")

@@ -129,6 +129,8 @@ REST_FRAMEWORK = {
 # Which proxies' X-Forwarded-For names the client (addresses or networks); empty: none,
 # the connection's own address is the client (exeml/api/throttling.py).
 EXEML_TRUSTED_PROXIES = env_list("EXEML_TRUSTED_PROXIES", [])
+# Inference requests: a token checked in the last N seconds is not looked up again (per process).
+EXEML_AUTH_CACHE_SECONDS = env_float("EXEML_AUTH_CACHE_SECONDS", 10.0)
 # "default": per process. "shared": what every web process must agree on (rate limits):
 # Redis when the broker is Redis, else a folder under EXEML_HOME.
 _redis_url = env_str("EXEML_CACHE_URL") or (

@@ -3,8 +3,11 @@ and session auth for the console."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
@@ -61,6 +64,66 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
     def authenticate_header(self, request) -> str:
         # Makes DRF answer 401 (not 403) for missing credentials.
         return self.keyword
+
+
+class _AuthCache:
+    """Per process: token hash -> (token, membership, expiry). No pickling, bounded."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._rows: dict[str, tuple[ApiToken, Membership, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str) -> tuple[ApiToken, Membership] | None:
+        row = self._rows.get(key_hash)
+        if row is None or row[2] < time.monotonic():
+            return None
+        return row[0], row[1]
+
+    def put(self, key_hash: str, token: ApiToken, membership: Membership) -> None:
+        ttl = float(settings.EXEML_AUTH_CACHE_SECONDS)
+        if ttl <= 0:
+            return
+        with self._lock:
+            if len(self._rows) >= self.MAX_ENTRIES:
+                self._rows.clear()
+            self._rows[key_hash] = (token, membership, time.monotonic() + ttl)
+
+    def forget(self, key_hash: str) -> None:
+        with self._lock:
+            self._rows.pop(key_hash, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rows.clear()
+
+
+auth_cache = _AuthCache()
+
+
+class CachedApiTokenAuthentication(ApiTokenAuthentication):
+    """The inference hot path: a token seen in the last EXEML_AUTH_CACHE_SECONDS costs no
+    query (token, user, membership come from this process's memory). Revoking a token forgets
+    it here at once; other web processes notice within those seconds."""
+
+    def authenticate(self, request):
+        key = token_from_headers(request)
+        if key is None:
+            return None
+        key_hash = hash_token(key)
+        hit = auth_cache.get(key_hash)
+        if hit is None:
+            result = super().authenticate(request)
+            token = result[1]
+            membership = Membership.objects.select_related("tenant").filter(user=token.user, tenant=token.tenant).first()
+            if membership is None:
+                raise exceptions.AuthenticationFailed("The token's user is no longer a member of its tenant.")
+            auth_cache.put(key_hash, token, membership)
+            hit = token, membership
+        token, membership = hit
+        request._request.exeml_membership = membership  # read by resolve_membership
+        return token.user, token
 
 
 class TenantSessionAuthentication(authentication.SessionAuthentication):

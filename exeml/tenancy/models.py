@@ -91,8 +91,11 @@ class ApiToken(models.Model):
         return self.revoked_at is None
 
     def revoke(self) -> None:
+        from exeml.api.authentication import auth_cache
+
         self.revoked_at = timezone.now()
         self.save(update_fields=["revoked_at"])
+        auth_cache.forget(self.key_hash)
 
 
 class Quota(models.Model):
