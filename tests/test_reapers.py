@@ -111,3 +111,21 @@ def test_a_sync_whose_worker_is_killed_ends_failed(celery_worker, owner):
     assert job.pk in reaped
     body = owner.client.get(f"/api/v1/jobs/{job.pk}").json()
     assert body["status"] == "failed" and body["detail"].startswith("the worker stopped responding"), body
+
+
+@pytest.mark.django_db
+def test_a_reaped_training_is_billed_up_to_its_last_heartbeat(owner, store):
+    from exeml.tenancy.models import UsageRecord
+    from training.transitions import version_transition
+
+    project = tabular_project(owner, store)
+    assert train(owner, project, max_minutes=6).status_code == 202
+    with owner.scope():
+        version = ModelVersion.objects.get(project=project, name="V001")
+        version_transition(version_id=version.pk, status="running")
+        start = timezone.now() - timedelta(minutes=30)
+        ModelVersion.objects.filter(pk=version.pk).update(started_at=start, heartbeat_at=start + timedelta(minutes=10))
+    assert version.pk in services.reap_stale_versions()
+    with owner.scope():
+        usage = UsageRecord.objects.get(resource_id=version.pk)
+    assert abs(usage.minutes - 10) < 0.01, usage.minutes  # not the 20 dead minutes after the last heartbeat

@@ -194,7 +194,8 @@ def reap_stale_versions(*, now: datetime | None = None) -> list[uuid.UUID]:
                     # A heartbeat that landed since the scan means the worker is alive.
                     if locked.status != VersionStatus.RUNNING or locked.heartbeat_at >= cutoff:
                         continue
-                    version_transition(version_id=pk, status=VersionStatus.FAILED, error=reason, log_lines=[reason])
+                    version_transition(version_id=pk, status=VersionStatus.FAILED, error=reason, log_lines=[reason],
+                                       finished_at=locked.heartbeat_at)
             except WrongState:
                 continue
         reaped.append(pk)

@@ -60,7 +60,8 @@ def version_transition(
             version.started_at = version.heartbeat_at = None
             version.phase, version.progress, version.worker = "", 0.0, ""
         if status in FINISHED:
-            version.finished_at = now
+            # The reaper passes the last heartbeat: the dead time after it is not billed.
+            version.finished_at = fields.get("finished_at") or now
             if status == VersionStatus.COMPLETED:
                 version.progress = 1.0
         if log_lines:

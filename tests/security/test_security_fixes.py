@@ -161,3 +161,9 @@ def test_stop_on_a_running_version_wins_over_a_late_completion(owner, store):
     assert done.status == "stopped"
     assert owner.client.get(f"/api/v1/projects/{project.pk}/versions/V001").json()["status"] == "stopped"
     assert owner.client.post(f"/api/v1/projects/{project.pk}/versions/V001/stop").status_code == 409
+
+
+def test_a_300_character_folder_name_is_a_400_with_the_reason(owner, store):
+    r = owner.client.post("/api/v1/storage/folders", {"path": owner.tenant.default_root + "a" * 300 + "/"},
+                          format="json")
+    assert r.status_code == 400 and "longer than 255 bytes" in str(r.json()), r.content
