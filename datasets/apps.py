@@ -14,12 +14,6 @@ class DatasetsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from exeml.jobs.services import job_kind_register
-        from exeml.queues import Queue
         from exeml.tenancy.services import usage_register
 
         usage_register("max_storage_bytes", _storage_usage)
-        # Tasks the reaper may send again when their message was lost (by name: no import).
-        for kind, task in (("dataset_sync", "datasets.sync"), ("dataset_export", "datasets.export"),
-                           ("dataset_delete", "datasets.delete")):
-            job_kind_register(kind, task=task, queue=Queue.DEFAULT.value)

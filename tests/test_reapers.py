@@ -129,3 +129,16 @@ def test_a_reaped_training_is_billed_up_to_its_last_heartbeat(owner, store):
     with owner.scope():
         usage = UsageRecord.objects.get(resource_id=version.pk)
     assert abs(usage.minutes - 10) < 0.01, usage.minutes  # not the 20 dead minutes after the last heartbeat
+
+
+@pytest.mark.django_db
+def test_a_queued_job_no_worker_takes_ends_failed_when_the_workers_are_idle(owner):
+    with owner.scope():
+        job = job_create(kind="dataset_sync")
+    patience = max(WAIT, timedelta(seconds=5 * settings.EXEML_HEARTBEAT_TIMEOUT_SECONDS))
+    later = job.created_at + patience + timedelta(seconds=1)
+    assert reap_jobs(now=later, workers_busy=True) == []  # perhaps waiting behind other work
+    assert reap_jobs(now=job.created_at + patience / 2) == []
+    assert reap_jobs(now=later) == [job.pk]
+    body = owner.client.get(f"/api/v1/jobs/{job.pk}").json()
+    assert body["status"] == "failed" and body["detail"].startswith("no worker took the job within"), body

@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -117,31 +116,23 @@ def job_heartbeat(job_id: uuid.UUID | str, *, every: float | None = None) -> Ite
         thread.join(timeout=every + 5)
 
 
-# Job kinds whose task takes (job_id, tenant_id) and may be sent again when its message was
-# lost; apps register theirs in AppConfig.ready() (kind -> Celery task name, queue).
-_RESEND: dict[str, tuple[str, str]] = {}
-
-
-def job_kind_register(kind: str, *, task: str, queue: str) -> None:
-    _RESEND[kind] = (task, queue)
-
-
 def reap_jobs(*, now=None, workers_busy: bool = False) -> list[uuid.UUID]:
     """Beat, all tenants: no job stays queued or running after its worker or message is gone.
 
-    A running job whose heartbeat stopped is failed. A queued job that no worker took within
-    two beat intervals while the workers were idle (``workers_busy`` False) had its message
-    lost: it is sent once more, then failed with the reason after two more intervals.
+    A running job whose heartbeat stopped is failed. A queued job that no worker took while
+    the workers were idle (``workers_busy`` False) for five heartbeat timeouts had its message
+    lost (or no worker runs): it is failed with the reason, and can be started again. Jobs are
+    not sent again: a late original and a copy could run the same job twice.
     """
     now = now or timezone.now()
     timeout = timedelta(seconds=settings.EXEML_HEARTBEAT_TIMEOUT_SECONDS)
-    wait = timedelta(seconds=2 * settings.CELERY_BEAT_INTERVAL_SECONDS)
+    patience = max(timedelta(seconds=2 * settings.CELERY_BEAT_INTERVAL_SECONDS), 5 * timeout)
     with unscoped():
         dead = list(Job.all_tenants.filter(status=JobStatus.RUNNING, heartbeat_at__lt=now - timeout)
                     .values_list("pk", "tenant_id", "heartbeat_at"))
         lost = [] if workers_busy else list(
-            Job.all_tenants.filter(status=JobStatus.QUEUED, kind__in=list(_RESEND), created_at__lt=now - wait)
-            .values_list("pk", "tenant_id", "kind", "heartbeat_at")
+            Job.all_tenants.filter(status=JobStatus.QUEUED, created_at__lt=now - patience)
+            .values_list("pk", "tenant_id", "created_at")
         )
     reaped = []
     for pk, tenant_id, heartbeat_at in dead:
@@ -149,17 +140,10 @@ def reap_jobs(*, now=None, workers_busy: bool = False) -> list[uuid.UUID]:
         with tenant_scope(tenant_id):
             if job_fail_if_active(job_id=pk, reason=f"the worker stopped responding (no heartbeat for {silent} s)"):
                 reaped.append(pk)
-    for pk, tenant_id, kind, resent_at in lost:
+    for pk, tenant_id, created_at in lost:
+        waited = int((now - created_at).total_seconds())
+        reason = f"no worker took the job within {waited} s (its message was lost or no worker is running); start it again"
         with tenant_scope(tenant_id):
-            if resent_at is None:
-                # The queued row's heartbeat marks when its message was sent again.
-                if Job.objects.filter(pk=pk, status=JobStatus.QUEUED).update(heartbeat_at=now):
-                    task, queue = _RESEND[kind]
-                    log.warning("job %s (%s): no worker took it; sending its message again", pk, kind)
-                    current_app.send_task(task, args=[str(pk), str(tenant_id)], queue=queue)
-            elif resent_at < now - wait:
-                waited = int((now - resent_at).total_seconds() + wait.total_seconds())
-                reason = f"no worker took the job within {waited} s (its message was lost or no worker is running)"
-                if job_fail_if_active(job_id=pk, reason=reason):
-                    reaped.append(pk)
+            if job_fail_if_active(job_id=pk, reason=reason):
+                reaped.append(pk)
     return reaped
