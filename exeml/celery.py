@@ -40,9 +40,11 @@ def _beat_schedule() -> dict:
 
     every = settings.CELERY_BEAT_INTERVAL_SECONDS
     # Periodic tasks, declared in one place.
+    # Ticks missed while the workers were busy expire instead of piling up in the queue.
+    options = {"expires": every}
     return {
-        "reap-stale-training": {"task": "training.reap_stale_versions", "schedule": every},
-        "autostop-services": {"task": "serving.autostop_services", "schedule": every},
+        "reap-stale-training": {"task": "training.reap_stale_versions", "schedule": every, "options": options},
+        "autostop-services": {"task": "serving.autostop_services", "schedule": every, "options": options},
     }
 
 

@@ -53,8 +53,9 @@ def test_a_queued_version_no_worker_takes_ends_failed_with_the_reason(owner, sto
     with owner.scope():
         version.refresh_from_db()
     assert version.status == "queued" and "sent again" in version.log_tail[-1]
-    assert services.reap_lost_queued_versions(now=first + WAIT / 2) == []
-    assert services.reap_lost_queued_versions(now=first + WAIT + timedelta(seconds=1)) == [version.pk]
+    patience = max(WAIT, timedelta(seconds=5 * settings.EXEML_HEARTBEAT_TIMEOUT_SECONDS))
+    assert services.reap_lost_queued_versions(now=first + patience / 2) == []
+    assert services.reap_lost_queued_versions(now=first + patience + timedelta(seconds=1)) == [version.pk]
     with owner.scope():
         version.refresh_from_db()
     assert version.status == "failed"

@@ -256,9 +256,11 @@ def workers_busy(*, queue: str | None = None) -> bool:
 def reap_lost_queued_versions(*, now: datetime | None = None) -> list[uuid.UUID]:
     """Beat: a version no worker took within two beat intervals while its workers were idle
     had its message lost. It is sent once more (the runner ignores a duplicate), and failed
-    with the reason if still queued two intervals later."""
+    with the reason if still queued after five heartbeat timeouts more (a queue may drain
+    slowly after a long job: the copy costs nothing, a wrong failure would)."""
     now = now or timezone.now()
     wait = timedelta(seconds=2 * settings.CELERY_BEAT_INTERVAL_SECONDS)
+    patience = max(wait, timedelta(seconds=5 * settings.EXEML_HEARTBEAT_TIMEOUT_SECONDS))
     with unscoped():
         queued = list(
             ModelVersion.all_tenants.filter(status=VersionStatus.QUEUED, created_at__lt=now - wait)
@@ -283,7 +285,7 @@ def reap_lost_queued_versions(*, now: datetime | None = None) -> list[uuid.UUID]
                 )
                 logger.warning("version %s: %s", pk, line)
                 version_enqueue(version=version)
-            elif resent_at < now - wait:
+            elif resent_at < now - patience:
                 waited = int((now - resent_at + wait).total_seconds())
                 reason = (f"no worker took the training from queue {queue} within {waited} s "
                           "(its message was lost or no worker serves that queue)")
