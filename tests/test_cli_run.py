@@ -148,3 +148,68 @@ def _safe_health(base: str) -> int:
         return _get(f"{base}/healthz")[0]
     except OSError:
         return 0
+
+
+def _start_run(tmp_path: Path, port: int, *extra: str) -> tuple[subprocess.Popen, Path]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "EXEML_S3_ENDPOINT_URL")}
+    env.update({"EXEML_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1", "EXEML_EMBEDDED": "1"})
+    logfile = tmp_path / f"run-{time.monotonic_ns()}.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "exeml.cli", "run", "--port", str(port), "--concurrency", "1", *extra],
+        cwd=REPO, env=env, stdout=logfile.open("wb"), stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and (_main_worker(proc.pid) is None or _safe_health(f"http://127.0.0.1:{port}") != 200):
+        assert proc.poll() is None, logfile.read_text()[-3000:]
+        time.sleep(1)
+    return proc, logfile
+
+
+def _stop_run(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+
+
+def test_a_training_cut_by_the_operators_stop_goes_back_to_the_queue(tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc, logfile = _start_run(tmp_path, port, "--grace", "2")
+    try:
+        token = logfile.read_text().split("API token     : ")[1].split()[0]
+        projects = json.loads(_get(f"{base}/api/v1/projects?search=demo-text", token)[1])["results"]
+        project = projects[0]["id"]
+        req = urllib.request.Request(f"{base}/api/v1/projects/{project}/train", method="POST",
+                                     data=json.dumps({"max_minutes": 6, "preference": "accuracy_first"}).encode(),
+                                     headers={"X-Auth-Token": token, "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            version = json.loads(r.read())["id"]
+        url = f"{base}/api/v1/projects/{project}/versions/{version}"
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            state = json.loads(_get(url, token)[1])
+            if state["status"] == "running" and state["phase"] not in ("", "starting", "downloading data"):
+                break
+            time.sleep(1)
+        assert state["status"] == "running", state
+    finally:
+        _stop_run(proc)
+    assert proc.returncode == 0
+    assert "training(s) handed back to the queue" in logfile.read_text(), logfile.read_text()[-3000:]
+
+    proc, logfile = _start_run(tmp_path, port, "--grace", "2")
+    try:
+        state = json.loads(_get(url, token)[1])
+        assert state["status"] in ("queued", "running", "completed"), state  # never failed for the stop
+        assert state["params"].get("restarts") == 1, state
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and state["status"] == "queued":
+            time.sleep(1)
+            state = json.loads(_get(url, token)[1])
+        assert state["status"] in ("running", "completed"), state  # the next worker took it again
+        _get(f"{url}/stop", token, method="POST")
+    finally:
+        _stop_run(proc)
