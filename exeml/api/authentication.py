@@ -3,16 +3,14 @@ and session auth for the console."""
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import timedelta
 
-from django.conf import settings
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from exeml.api.throttling import FailedTokenThrottle
 from exeml.tenancy.models import ApiToken, Membership, hash_token
+from exeml.tenancy.tokencache import auth_cache
 
 # Writing last_used_at on every request would make every read a write.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -66,40 +64,6 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         return self.keyword
 
 
-class _AuthCache:
-    """Per process: token hash -> (token, membership, expiry). No pickling, bounded."""
-
-    MAX_ENTRIES = 10_000
-
-    def __init__(self) -> None:
-        self._rows: dict[str, tuple[ApiToken, Membership, float]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key_hash: str) -> tuple[ApiToken, Membership] | None:
-        row = self._rows.get(key_hash)
-        if row is None or row[2] < time.monotonic():
-            return None
-        return row[0], row[1]
-
-    def put(self, key_hash: str, token: ApiToken, membership: Membership) -> None:
-        ttl = float(settings.EXEML_AUTH_CACHE_SECONDS)
-        if ttl <= 0:
-            return
-        with self._lock:
-            if len(self._rows) >= self.MAX_ENTRIES:
-                self._rows.clear()
-            self._rows[key_hash] = (token, membership, time.monotonic() + ttl)
-
-    def forget(self, key_hash: str) -> None:
-        with self._lock:
-            self._rows.pop(key_hash, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rows.clear()
-
-
-auth_cache = _AuthCache()
 
 
 class CachedApiTokenAuthentication(ApiTokenAuthentication):

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from exeml.tenancy.scoping import TenantOwned
 from exeml.tenancy.secrets import EncryptedTextField
+from exeml.tenancy.tokencache import auth_cache
 
 
 class Role(models.TextChoices):
@@ -91,8 +92,6 @@ class ApiToken(models.Model):
         return self.revoked_at is None
 
     def revoke(self) -> None:
-        from exeml.api.authentication import auth_cache
-
         self.revoked_at = timezone.now()
         self.save(update_fields=["revoked_at"])
         auth_cache.forget(self.key_hash)

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from exeml.api.authentication import auth_cache
 from exeml.tenancy.models import ApiToken, hash_token
+from exeml.tenancy.tokencache import auth_cache
 from tests.serving.serving_helpers import make_version, running_service, tabular_request
 
 pytestmark = pytest.mark.django_db
