@@ -66,15 +66,13 @@ def scrub(text: str) -> str:
 
 
 def public_reason(exc: BaseException) -> str:
-    """What a user may read about a failure: the domain's reason, scrubbed; a storage outage
-    as such; anything else by its kind only (the traceback goes to the server log)."""
-    from exeml.storage import StorageError, TransientStorageError
+    """What a user may read about a failure: its reason without endpoints or server paths,
+    a storage outage as such (the traceback goes to the server log)."""
+    from exeml.storage import TransientStorageError
 
     if isinstance(exc, TransientStorageError):
         return "the object storage could not be reached; try again later"
     reason = getattr(exc, "reason", None) or getattr(exc, "message", None)
     if reason:
         return scrub(str(reason))
-    if isinstance(exc, StorageError | OSError):
-        return scrub(str(exc)) or type(exc).__name__
-    return f"an internal error occurred ({type(exc).__name__})"
+    return scrub(str(exc)) or type(exc).__name__
