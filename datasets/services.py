@@ -17,9 +17,10 @@ from datasets import validation
 from datasets.labels import labels_ensure
 from datasets.models import Dataset, ObjectStatus, Sample, SourceObject
 from datasets.sync import DatasetSync
-from exeml.errors import ApplicationError, WrongState
+from exeml.dbutil import yield_to_other_writers
+from exeml.errors import ApplicationError, WrongState, public_reason
 from exeml.jobs.models import Job, JobStatus
-from exeml.jobs.services import job_create, job_transition
+from exeml.jobs.services import job_create, job_heartbeat, job_progress, job_transition
 from exeml.queues import Queue
 from exeml.storage import TransientStorageError, parse_storage_path, store_for_tenant
 from exeml.task_types import TaskType
@@ -83,11 +84,74 @@ def dataset_create(
     return dataset
 
 
-def dataset_delete(*, dataset: Dataset) -> None:
-    """Delete the dataset's rows; the files in storage are kept."""
+DELETE_JOB_KIND = "dataset_delete"
+
+
+def dataset_delete(*, dataset: Dataset, user=None) -> Job | None:
+    """Delete the dataset's rows; the files in storage are kept.
+
+    A small dataset goes now; a large one (more samples than one batch) is deleted by a
+    job, batch by batch, so no transaction holds the database for long: the job is returned.
+    """
+    from datasets.tasks import dataset_delete_task
+
     used_by = list(dataset.projects.values_list("name", flat=True)[:3])
     if used_by:
         raise WrongState(f"the dataset is used by project(s) {', '.join(used_by)}", status_value="in_use")
+    active = Job.objects.filter(
+        kind=DELETE_JOB_KIND, target_id=dataset.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+    ).first()
+    if active is not None and not _is_stale(active):
+        raise WrongState("the dataset is already being deleted", status_value="deleting")
+    if not Sample.objects.filter(dataset=dataset)[: settings.EXEML_IMPORT_BATCH_ROWS + 1].count() > (
+        settings.EXEML_IMPORT_BATCH_ROWS
+    ):
+        _delete_in_batches(dataset=dataset)
+        return None
+    job = job_create(kind=DELETE_JOB_KIND, target_type="dataset", target_id=dataset.pk, user=user)
+    tenant_id = str(dataset.tenant_id)
+    transaction.on_commit(
+        lambda: dataset_delete_task.apply_async(args=[str(job.pk), tenant_id], queue=Queue.DEFAULT.value)
+    )
+    return job
+
+
+def dataset_delete_run(*, job_id: uuid.UUID | str) -> Job:
+    """The body of the delete task: batches of samples, then the rest, then the dataset."""
+    job = Job.objects.get(pk=job_id)
+    if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+        return job
+    job = job_transition(job_id=job.pk, status=JobStatus.RUNNING)
+    dataset = Dataset.objects.filter(pk=job.target_id).first()
+    if dataset is not None:
+        with job_heartbeat(job.pk):
+            _delete_in_batches(dataset=dataset, job=job)
+    return job_transition(job_id=job.pk, status=JobStatus.SUCCEEDED)
+
+
+def _delete_in_batches(*, dataset: Dataset, job: Job | None = None) -> None:
+    from datasets.models import DatasetVersionItem
+
+    batch = max(1, int(settings.EXEML_IMPORT_BATCH_ROWS))
+    total = Sample.objects.filter(dataset=dataset).count() or 1
+    done = 0
+    for model, rows in (
+        (DatasetVersionItem, DatasetVersionItem.objects.filter(version__dataset=dataset)),
+        (Sample, Sample.objects.filter(dataset=dataset)),
+        (SourceObject, SourceObject.objects.filter(dataset=dataset)),
+    ):
+        while True:
+            ids = list(rows.values_list("pk", flat=True)[:batch])
+            if not ids:
+                break
+            # Each batch is its own short transaction (its cascades, e.g. annotations, with it).
+            with transaction.atomic():
+                model.objects.filter(pk__in=ids).delete()
+            if len(ids) == batch:
+                yield_to_other_writers()
+            if job is not None and model is Sample:
+                done += len(ids)
+                job_progress(job=job, progress=min(0.99, done / total), counts={"deleted_samples": done})
     dataset.delete()
 
 
@@ -130,14 +194,17 @@ def dataset_sync_run(*, job_id: uuid.UUID | str) -> Job:
     if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
         return job
     dataset = Dataset.objects.select_related("tenant").get(pk=job.target_id)
-    job = job_transition(job_id=job.pk, status=JobStatus.RUNNING)
+    if job.status != JobStatus.RUNNING:  # a retry finds it running
+        job = job_transition(job_id=job.pk, status=JobStatus.RUNNING)
     try:
-        counts = DatasetSync(dataset=dataset, job=job).run()
+        with job_heartbeat(job.pk):
+            counts = DatasetSync(dataset=dataset, job=job).run()
     except TransientStorageError:
         raise  # the task retries; the pages done are kept
     except Exception as exc:
         log.exception("dataset sync %s failed", job.pk)
-        return job_transition(job_id=job.pk, status=JobStatus.FAILED, detail=f"synchronization failed: {exc}")
+        return job_transition(job_id=job.pk, status=JobStatus.FAILED,
+                              detail=f"synchronization failed: {public_reason(exc)}")
     job = job_transition(job_id=job.pk, status=JobStatus.SUCCEEDED)
     log.info("dataset sync %s done: %s", job.pk, counts)
     return job

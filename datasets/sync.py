@@ -1,9 +1,11 @@
 """Synchronize a dataset with its input path: incremental, page by page, idempotent.
 
 Every listed object gets a SourceObject row (key + etag), so a re-sync only reads what is
-new or changed. Each page is one transaction with a fixed number of bulk queries, so a
-failure midway keeps the pages done and the next run finishes the rest. Objects not seen
-by a complete listing are marked missing (with their samples), never dropped.
+new or changed. A page is written with a fixed number of bulk queries, in transactions of at
+most EXEML_IMPORT_BATCH_ROWS rows, so one tenant's 100k-line file never holds the database
+for long. A new or changed object's etag is written last: a failure midway leaves it
+"changed", and the next run (idempotent by dataset, source and line) finishes it. Objects
+not seen by a complete listing are marked missing (with their samples), never dropped.
 
 Label files may arrive before or after their data file: a new data file looks for its
 label file among the stored objects, and a new label file looks for its data file's samples.
@@ -13,22 +15,26 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from datasets.formats import FormatError
 from datasets.formats.errors import human_size
 from datasets.formats.manifest import ManifestLineError, parse_manifest
-from datasets.importing.base import Importer, Role, base_name
+from datasets.importing.base import Importer, Role, base_name, check_object_name
 from datasets.importing.detection import voc_annotations
 from datasets.importing.table import profile_object, profile_to_json
 from datasets.labels import ImportedAnnotations, apply_imported_annotations_many
 from datasets.models import Annotation, Dataset, ObjectStatus, Sample, SampleStatus, SourceObject
+from exeml.dbutil import yield_to_other_writers
+from exeml.errors import public_reason
 from exeml.jobs.models import Job
 from exeml.jobs.services import job_progress
 from exeml.storage import (
@@ -40,11 +46,18 @@ from exeml.storage import (
     ensure_within_roots,
     parse_storage_path,
     store_for_tenant,
-    validate_key,
 )
 from exeml.task_types import TaskType
+from exeml.tenancy.services import samples_per_dataset_limit
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 PAGE_SIZE = 500
 READ_THREADS = 8
@@ -82,6 +95,9 @@ class DatasetSync:
         )
         self.counts: Counter[str] = Counter({k: 0 for k in COUNT_KEYS})
         self.new_errors: list[dict[str, str]] = []
+        self.batch = max(1, int(settings.EXEML_IMPORT_BATCH_ROWS))
+        self._sample_limit: int | None = None
+        self._batches = 0
 
     # ------------------------------------------------------------------ entry points
 
@@ -99,11 +115,10 @@ class DatasetSync:
         return dict(self.counts)
 
     def process_page(self, infos: list[ObjectInfo], preloaded: dict[str, bytes] | None = None) -> dict[str, Outcome]:
-        """Import one page of listed (or uploaded, ``preloaded``) objects in one transaction."""
+        """Import one page of listed (or uploaded, ``preloaded``) objects, in bounded batches."""
         reads = self._select(infos, force=preloaded is not None)
         data, reasons = self._read(reads, preloaded or {})
-        with transaction.atomic():
-            return self._import(reads, data, reasons)
+        return self._import(reads, data, reasons)
 
     # ------------------------------------------------------------------ steps of a page
 
@@ -119,11 +134,12 @@ class DatasetSync:
                 self.counts["skipped"] += 1
                 continue
             self.counts["found"] += 1
+            folder, _, name = info.key.rpartition("/")
             try:
-                validate_key(info.key)
-            except StoragePathError as exc:
-                # Put there behind our back (e.g. "%2e%2e%2fx.jpg"): every later step parses
-                # the key as a path, so it is reported and left alone rather than failing the page.
+                # The rules an upload applies. Objects put there behind our back (e.g.
+                # "a+b.jpg", "%2e%2e%2fx.jpg") are reported and left alone, not imported.
+                check_object_name(folder + "/" if folder else "", name)
+            except FormatError as exc:
                 self.counts["failed"] += 1
                 self.new_errors.append({"file": f"s3://{self.bucket}/{info.key}", "reason": exc.reason})
                 continue
@@ -153,7 +169,7 @@ class DatasetSync:
         except ObjectNotFound:
             return "the object disappeared while it was being read"
         except StorageError as exc:
-            return str(exc)
+            return public_reason(exc)
 
     def _read(self, todo, preloaded: dict[str, bytes]) -> tuple[dict[str, bytes], dict[str, str]]:
         data: dict[str, bytes] = {}
@@ -195,6 +211,7 @@ class DatasetSync:
                     rows_by_key[info.key] = rows
                 except FormatError as exc:
                     reasons[info.key] = exc.reason
+        self._check_sample_quota(rows_by_key, reasons)
 
         # Source objects first (samples point at them); final statuses are written at the end.
         so_by_key: dict[str, SourceObject] = {}
@@ -209,8 +226,13 @@ class DatasetSync:
                 so.status = ObjectStatus.INVALID
             so.reason = reasons.get(info.key, "")
             so_by_key[info.key] = so
-        SourceObject.objects.bulk_create(new_sos)
-        created = {so.key: so.status for so in new_sos}
+        # Stored without their etag until their samples are in: an interrupted page is redone.
+        etags = {so.key: so.etag for so in new_sos}
+        for so in new_sos:
+            so.etag = ""
+        SourceObject.objects.bulk_create(new_sos, batch_size=self.batch)
+        for so in new_sos:
+            so.etag = etags[so.key]
 
         data_keys = [info.key for info, role, _ in todo if role == Role.DATA]
         samples_by_key = self._upsert_samples(
@@ -236,11 +258,35 @@ class DatasetSync:
                 outcomes[info.key] = Outcome(reason=reasons[info.key])
             elif role is None:
                 outcomes[info.key] = Outcome(reason=f"not a {self.dataset.get_task_type_display()} file")
-        # New rows were created with their final status unless a label file failed since.
-        dirty = [so for key, so in so_by_key.items() if key not in created or created[key] != so.status]
-        if dirty:
-            SourceObject.objects.bulk_update(dirty, ["etag", "size", "seen_at", "status", "reason"], batch_size=100)
+        if so_by_key:
+            SourceObject.objects.bulk_update(
+                list(so_by_key.values()), ["etag", "size", "seen_at", "status", "reason"], batch_size=100
+            )
         return outcomes
+
+    def _check_sample_quota(self, rows_by_key: dict[str, list[dict[str, Any]]], reasons: dict[str, str]) -> None:
+        """Refuse, file by file, what would take the dataset past its sample quota."""
+        if not rows_by_key:
+            return
+        if self._sample_limit is None:
+            self._sample_limit = samples_per_dataset_limit(self.tenant)
+        limit = self._sample_limit
+        held = Sample.objects.filter(dataset=self.dataset).count()
+        uris = {self.uri(k): k for k in rows_by_key}
+        already = dict(
+            Sample.objects.filter(dataset=self.dataset, source__in=list(uris))
+            .values("source").annotate(n=Count("pk")).values_list("source", "n")
+        )
+        for uri, key in uris.items():
+            adding = max(0, len(rows_by_key[key]) - already.get(uri, 0))
+            if held + adding > limit:
+                reasons[key] = (
+                    f"importing its {len(rows_by_key[key]):,} samples would take the dataset past its quota of "
+                    f"{limit:,} samples"
+                )
+                del rows_by_key[key]
+            else:
+                held += adding
 
     def _upsert_samples(self, specs, *, now) -> dict[str, list[Sample]]:
         """specs: (source uri, name, source object or None, rows or None when invalid)."""
@@ -282,12 +328,24 @@ class DatasetSync:
                     sample.status, sample.updated_at = SampleStatus.MISSING, now
                     update[sample.pk] = sample
             out[source] = got
-        if cleared:
-            Annotation.objects.filter(sample_id__in=cleared).delete()
-        Sample.objects.bulk_create(create)
-        if update:
-            Sample.objects.bulk_update(list(update.values()), SAMPLE_UPDATE_FIELDS, batch_size=100)
+        # Short transactions, so other tenants' writers get the database between batches.
+        for chunk in _chunks(cleared, self.batch):
+            with transaction.atomic():
+                Annotation.objects.filter(sample_id__in=chunk).delete()
+        for chunk in _chunks(create, self.batch):
+            self._between_batches()
+            with transaction.atomic():
+                Sample.objects.bulk_create(chunk)
+        for chunk in _chunks(list(update.values()), self.batch):
+            self._between_batches()
+            with transaction.atomic():
+                Sample.objects.bulk_update(chunk, SAMPLE_UPDATE_FIELDS, batch_size=100)
         return out
+
+    def _between_batches(self) -> None:
+        self._batches += 1
+        if self._batches > 1:
+            yield_to_other_writers()
 
     def _label_items(self, todo, data, reasons, samples_by_key, outcomes) -> list[ImportedAnnotations]:
         label_data = {info.key: data[info.key] for info, role, _ in todo if role == Role.LABEL and info.key not in reasons}
@@ -372,11 +430,11 @@ class DatasetSync:
                     specs.append((source, path.name, None, self.importer.inspect(path.name, got)))
                 resolved.append((entry, source, 0))
             except (FormatError, StoragePathError, ObjectNotFound) as exc:
-                errors.append({"file": where, "reason": getattr(exc, "reason", None) or str(exc)})
+                errors.append({"file": where, "reason": public_reason(exc)})
             except TransientStorageError:
                 raise
             except StorageError as exc:
-                errors.append({"file": where, "reason": str(exc)})
+                errors.append({"file": where, "reason": public_reason(exc)})
         if text_rows:
             specs.append((manifest_uri, base_name(key), None, text_rows))
         if specs:
@@ -399,7 +457,7 @@ class DatasetSync:
                 else:
                     item = ImportedAnnotations(sample=sample, labels=[a.name for a in entry.annotations if a.name])
             except (FormatError, StoragePathError, ObjectNotFound) as exc:
-                errors.append({"file": f"{manifest_uri}:{entry.line_no}", "reason": getattr(exc, "reason", None) or str(exc)})
+                errors.append({"file": f"{manifest_uri}:{entry.line_no}", "reason": public_reason(exc)})
                 continue
             item.annotated_by = first.annotated_by or "human"
             item.confidence = first.confidence if item.confidence is None else item.confidence

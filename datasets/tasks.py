@@ -6,17 +6,22 @@ from celery import shared_task
 
 from datasets import services
 from datasets.export.service import dataset_export_run
-from exeml.jobs.tasks import JobTask
+from exeml.jobs.taskbase import JobTask
 from exeml.storage import TransientStorageError
 from exeml.tenancy.scoping import tenant_scope
 
 
 class _SyncTask(JobTask):
-    failure_reason = "synchronization failed"
+    # Retries exhausted (or a bug before the service could record it): the row says so.
+    failure_prefix = "synchronization failed"
 
 
 class _ExportTask(JobTask):
-    failure_reason = "export failed"
+    failure_prefix = "the export failed"
+
+
+class _DeleteTask(JobTask):
+    failure_prefix = "the deletion stopped; delete the dataset again to finish"
 
 
 @shared_task(
@@ -35,3 +40,9 @@ def dataset_sync_task(self, job_id: str, tenant_id: str) -> None:
 def dataset_export(self, job_id: str, tenant_id: str) -> None:
     with tenant_scope(tenant_id):
         dataset_export_run(job_id=job_id)
+
+
+@shared_task(bind=True, base=_DeleteTask, name="datasets.delete", acks_late=True)
+def dataset_delete_task(self, job_id: str, tenant_id: str) -> None:
+    with tenant_scope(tenant_id):
+        services.dataset_delete_run(job_id=job_id)

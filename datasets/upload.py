@@ -13,13 +13,12 @@ from django.conf import settings
 
 from datasets.formats import FormatError
 from datasets.formats.errors import human_size
-from datasets.formats.filenames import check_file_name
-from datasets.importing.base import Role
+from datasets.importing.base import Role, check_object_name
 from datasets.models import Dataset
 from datasets.services import dataset_storage_refresh
 from datasets.sync import DatasetSync
-from exeml.errors import ApplicationError
-from exeml.storage import StorageError, StoragePathError, TransientStorageError, validate_key
+from exeml.errors import ApplicationError, public_reason
+from exeml.storage import StorageError, TransientStorageError
 from exeml.task_types import TaskType
 from exeml.tenancy.services import quota_check
 
@@ -58,12 +57,8 @@ def samples_upload(*, dataset: Dataset, files: list[IncomingFile]) -> dict[str, 
     good: dict[str, tuple[str, bytes]] = {}
     for f in files:
         try:
-            check_file_name(f.name)
-            try:
-                # Names that decode to a traversal ("%2e%2e%2f...") are refused before anything is stored.
-                validate_key(folder + f.name)
-            except StoragePathError as exc:
-                raise FormatError(f"file name {f.name!r}: {exc.reason}") from None
+            # Refused before anything is stored, by the same rules a sync applies.
+            check_object_name(folder, f.name)
             role = importer.role(f.name)
             if role is None:
                 raise FormatError(f"{f.name} is not a file type accepted by a {dataset.get_task_type_display()} dataset")
@@ -87,9 +82,9 @@ def samples_upload(*, dataset: Dataset, files: list[IncomingFile]) -> dict[str, 
         try:
             infos.append(sync.store.put(sync.bucket, key, data))
         except TransientStorageError as exc:
-            rejected.append({"file": name, "reason": f"storage is unavailable, try again ({exc})"})
+            rejected.append({"file": name, "reason": public_reason(exc)})
         except StorageError as exc:
-            rejected.append({"file": name, "reason": f"could not be stored: {exc}"})
+            rejected.append({"file": name, "reason": f"could not be stored: {public_reason(exc)}"})
     # Data files before label files, so labels find their samples in the same request.
     infos.sort(key=lambda i: importer.role(i.key.rsplit("/", 1)[-1]) != Role.DATA)
     outcomes = sync.process_page(infos, preloaded={k: v[1] for k, v in good.items()}) if infos else {}

@@ -85,8 +85,13 @@ class DatasetViewSet(
         dataset = selectors.dataset_list().get(pk=dataset.pk)
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
 
-    def perform_destroy(self, instance):
-        services.dataset_delete(dataset=instance)
+    @extend_schema(responses={204: None, 202: JobSerializer})
+    def destroy(self, request, *args, **kwargs):
+        # A large dataset is deleted by a job, in batches: 202 with the job to follow.
+        job = services.dataset_delete(dataset=self._dataset(), user=request.user)
+        if job is not None:
+            return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={202: JobSerializer})
     @action(detail=True, methods=["post"])

@@ -28,7 +28,9 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [KombuQueue(name) for name in ALL_QUEUES]
 app.conf.task_default_queue = Queue.DEFAULT.value
 app.conf.task_acks_late = True
-app.conf.task_reject_on_worker_lost = False
+# A task whose pool process dies goes back to the queue; the runner resumes only a training
+# whose heartbeat went silent, at most EXEML_MAX_TRAINING_RESTARTS times.
+app.conf.task_reject_on_worker_lost = True
 app.conf.worker_prefetch_multiplier = 1
 app.conf.task_ignore_result = True
 app.conf.broker_connection_retry_on_startup = True
@@ -40,9 +42,11 @@ def _beat_schedule() -> dict:
 
     every = settings.CELERY_BEAT_INTERVAL_SECONDS
     # Periodic tasks, declared in one place.
+    # Ticks missed while the workers were busy expire instead of piling up in the queue.
+    options = {"expires": every}
     return {
-        "reap-stale-training": {"task": "training.reap_stale_versions", "schedule": every},
-        "autostop-services": {"task": "serving.autostop_services", "schedule": every},
+        "reap-stale-training": {"task": "training.reap_stale_versions", "schedule": every, "options": options},
+        "autostop-services": {"task": "serving.autostop_services", "schedule": every, "options": options},
     }
 
 

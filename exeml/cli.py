@@ -13,6 +13,7 @@ from pathlib import Path
 
 DEMO_TENANT = "demo"
 DEMO_USER = "demo"
+OPERATOR_USER = "operator"
 
 
 def _setup_django() -> None:
@@ -63,13 +64,35 @@ def _demo_login() -> tuple[str, str, str]:
         password = secret_file.read_text().strip()
     tenant = services.tenant_create(slug=DEMO_TENANT, name="Demo")
     user, _ = services.member_add(tenant=tenant, username=DEMO_USER, password=password, role=Role.OWNER)
-    if not user.is_staff:
-        user.is_staff = user.is_superuser = True  # the demo owner also runs the admin panel
+    if user.is_staff or user.is_superuser:
+        # A tenant's owner must not read every tenant's data and secrets: /admin/ has its own
+        # operator account (earlier versions made the demo owner a superuser).
+        user.is_staff = user.is_superuser = False
         user.save(update_fields=["is_staff", "is_superuser"])
     token = services.token_issue(user=user, tenant=tenant, name="exeml run")
     if first_time:
         _install_demo_data(tenant, user)
     return DEMO_USER, password, token
+
+
+def _operator_login() -> tuple[str, str]:
+    """The platform operator (/admin/), apart from every tenant; password kept in EXEML_HOME."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    secret_file = settings.EXEML_HOME / "operator-login.txt"
+    if secret_file.exists():
+        password = secret_file.read_text().strip()
+    else:
+        password = secrets.token_urlsafe(12)
+        secret_file.write_text(password)
+        secret_file.chmod(0o600)
+    user, _ = get_user_model().objects.get_or_create(username=OPERATOR_USER)
+    if not (user.is_staff and user.is_superuser) or not user.check_password(password):
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
+    return OPERATOR_USER, password
 
 
 def _install_demo_data(tenant, user) -> None:
@@ -107,24 +130,81 @@ def _web_cmd(host: str, port: int, workers: int, threads: int) -> list[str]:
     ]
 
 
-def _terminate(children: list[subprocess.Popen], timeout: float = 20.0) -> None:
-    for child in children:
-        if child.poll() is None:
-            try:
-                os.killpg(child.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-    deadline = time.monotonic() + timeout
-    for child in children:
-        remaining = max(0.1, deadline - time.monotonic())
+class _Child:
+    """One supervised process: restarted with backoff when it dies, stopped gracefully."""
+
+    def __init__(self, name: str, command: list[str]) -> None:
+        self.name, self.command = name, command
+        self.proc: subprocess.Popen | None = None
+        self.started = 0.0
+        self.next_start = 0.0
+        self.backoff = 1.0
+
+    def start(self) -> None:
+        # Each child leads its own process group: Ctrl-C in the terminal reaches only us, and
+        # we decide how each child stops.
+        self.proc = subprocess.Popen(self.command, start_new_session=True)
+        self.started = time.monotonic()
+
+    def check(self) -> None:
+        """Restart a child that died (after a growing pause), never stopping the others."""
+        now = time.monotonic()
+        if self.proc is not None and self.proc.poll() is not None:
+            code = self.proc.returncode
+            _killpg(self.proc.pid, signal.SIGKILL)  # orphans of a killed main process (pool children)
+            if now - self.started > 60:
+                self.backoff = 1.0  # it had been running fine: a new failure starts small
+            print(f"exeml: {self.name} exited ({_exit_text(code)}); restarting it in {self.backoff:.0f} s",
+                  file=sys.stderr, flush=True)
+            self.proc, self.next_start = None, now + self.backoff
+            self.backoff = min(self.backoff * 2, 60.0)
+        if self.proc is None and now >= self.next_start:
+            self.start()
+
+
+def _exit_text(code: int) -> str:
+    return f"signal {-code}" if code < 0 else f"code {code}"
+
+
+def _killpg(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _terminate(children: list[_Child], grace: float) -> None:
+    """SIGTERM to each main process only: Celery's warm shutdown (running tasks may finish),
+    gunicorn's graceful stop. Pool processes are not signalled, so nothing logs an error for
+    them. Whatever still runs after ``grace`` seconds is killed with its process group."""
+    running = [c.proc for c in children if c.proc is not None and c.proc.poll() is None]
+    for proc in running:
         try:
-            child.wait(remaining)
+            os.kill(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    for proc in running:
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            try:
-                os.killpg(child.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            child.wait()
+            pass
+    late = [p for p in running if p.poll() is None]
+    for proc in running:
+        _killpg(proc.pid, signal.SIGKILL)  # leftovers of the group, and the late ones
+        proc.wait()
+    if late:
+        _hand_back_trainings()
+
+
+def _hand_back_trainings() -> None:
+    """Trainings cut by the operator's stop go back to the queue instead of being failed."""
+    from django.core.management import call_command
+
+    try:
+        call_command("trainings_hand_back")
+    except Exception as exc:  # never block the stop on this
+        print(f"exeml: could not hand trainings back to the queue: {exc}", file=sys.stderr)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -135,24 +215,25 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     _prepare()
     username, password, token = _demo_login()
+    operator, operator_password = _operator_login()
     url = f"http://{args.host}:{args.port}"
     print(
         f"\nExeML is starting at {url}/\n"
         f"  console login : {username} / {password}\n"
         f"  API token     : {token}   (header 'X-Auth-Token: {token}')\n"
-        f"  admin panel   : {url}/admin/   API docs: {url}/api/docs/   health: {url}/healthz\n"
+        f"  admin panel   : {url}/admin/ as {operator} / {operator_password} (the platform operator)\n"
+        f"  API docs      : {url}/api/docs/   health: {url}/healthz\n"
         f"  data home     : {settings.EXEML_HOME}\n",
         flush=True,
     )
     main_queues = ",".join([Queue.DEFAULT, Queue.TRAIN_CPU, Queue.TRAIN_GPU])
-    commands = [
-        _web_cmd(args.host, args.port, args.web_workers, args.web_threads),
-        _worker_cmd(main_queues, args.concurrency, "main"),
+    children = [
+        _Child("web", _web_cmd(args.host, args.port, args.web_workers, args.web_threads)),
+        _Child("worker main", _worker_cmd(main_queues, args.concurrency, "main")),
         # The free queue runs one job at a time: its own single-slot worker.
-        _worker_cmd(Queue.TRAIN_FREE, 1, "free"),
-        _beat_cmd(),
+        _Child("worker free", _worker_cmd(Queue.TRAIN_FREE, 1, "free")),
+        _Child("beat", _beat_cmd()),
     ]
-    children: list[subprocess.Popen] = []
     stopping = False
 
     def _stop(signum, frame):
@@ -162,20 +243,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     try:
-        for command in commands:
-            # Each child leads its own process group so Ctrl-C reaches its children too.
-            children.append(subprocess.Popen(command, start_new_session=True))
         while not stopping:
             for child in children:
-                if child.poll() is not None:
-                    print(f"exeml: a process exited ({' '.join(child.args[:6])}…): code {child.returncode}",
-                          file=sys.stderr)
-                    stopping = True
-                    break
+                if not stopping:
+                    child.check()
             time.sleep(0.5)
     finally:
-        print("exeml: stopping…", flush=True)
-        _terminate(children)
+        print(f"exeml: stopping (running tasks get up to {args.grace:g} s to finish)…", flush=True)
+        _terminate(children, args.grace)
+        print("exeml: stopped", flush=True)
     return 0
 
 
@@ -220,8 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--concurrency", type=int, default=2, help="slots of the main worker")
-    run.add_argument("--web-workers", type=int, default=1)
+    # One web process per core, so concurrent clients use every core (not one GIL).
+    run.add_argument("--web-workers", type=int, default=int(os.environ.get("EXEML_WEB_WORKERS", os.cpu_count() or 1)))
     run.add_argument("--web-threads", type=int, default=8)
+    run.add_argument("--grace", type=float, default=float(os.environ.get("EXEML_STOP_GRACE_SECONDS", "30")),
+                     help="seconds running tasks get to finish on stop (EXEML_STOP_GRACE_SECONDS)")
     run.set_defaults(func=cmd_run)
 
     tenant = sub.add_parser("create-tenant", help="create a tenant and user and print an API token")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import tempfile
 from typing import Any
 
 
@@ -47,3 +49,30 @@ class WrongState(ApplicationError):
 class NotFound(ApplicationError):
     def __init__(self, message: str = "Not found.") -> None:
         super().__init__(message, code="not_found", status=404)
+
+
+_URL = re.compile(r"\bhttps?://[^\s'\"<>]+", re.IGNORECASE)
+
+
+def scrub(text: str) -> str:
+    """A message fit for a user: no internal endpoint (http URLs) and no server path."""
+    from django.conf import settings
+
+    text = _URL.sub("the storage endpoint", text)
+    for root in sorted({str(settings.EXEML_HOME), str(settings.BASE_DIR), tempfile.gettempdir()}, key=len, reverse=True):
+        if root and root != "/":
+            text = text.replace(root, "…")
+    return text
+
+
+def public_reason(exc: BaseException) -> str:
+    """What a user may read about a failure: its reason without endpoints or server paths,
+    a storage outage as such (the traceback goes to the server log)."""
+    from exeml.storage import TransientStorageError
+
+    if isinstance(exc, TransientStorageError):
+        return "the object storage could not be reached; try again later"
+    reason = getattr(exc, "reason", None) or getattr(exc, "message", None)
+    if reason:
+        return scrub(str(reason))
+    return scrub(str(exc)) or type(exc).__name__

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 
+from exeml.errors import scrub
+
 
 def _check_database() -> dict:
     with connection.cursor() as cursor:
@@ -35,6 +37,7 @@ def healthz(request):
         try:
             checks[name] = fn()
         except Exception as exc:  # a health check reports, it never raises
-            checks[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            # Public: the reason without internal endpoints or paths (the log has the rest).
+            checks[name] = {"ok": False, "error": f"{type(exc).__name__}: {scrub(str(exc))}"}
     ok = all(c.get("ok") for c in checks.values())
     return JsonResponse({"ok": ok, **checks}, status=200 if ok else 503)

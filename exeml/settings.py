@@ -19,6 +19,11 @@ DEBUG = env_bool("EXEML_DEBUG", default=False)
 SECRET_KEY = env_str("EXEML_SECRET_KEY", "embedded-insecure-key-change-me" if EMBEDDED else None, required=not EMBEDDED)
 ALLOWED_HOSTS = env_list("EXEML_ALLOWED_HOSTS", ["*"] if EMBEDDED else ["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env_list("EXEML_CSRF_TRUSTED_ORIGINS", [])
+# Fernet keys for secrets at rest (tenants' S3 secret keys): the first encrypts, all decrypt,
+# so a new key goes first and the old one stays until `manage.py rotate_secrets` has run.
+# Unset: one key derived from EXEML_SECRET_KEY (set it explicitly outside embedded mode, so
+# changing the secret key does not make stored secrets unreadable).
+EXEML_FERNET_KEYS = env_list("EXEML_FERNET_KEYS", [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -75,8 +80,14 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # web, worker and beat share one file: wait on locks instead of failing at once.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+    # web, worker and beat share one file: WAL lets readers run beside the one writer, and
+    # a writer waits (busy timeout) instead of failing at once. Imports commit in small
+    # batches (EXEML_IMPORT_BATCH_ROWS), so no writer holds the lock for long.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": env_float("EXEML_SQLITE_BUSY_TIMEOUT_SECONDS", 20.0),
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # A file, not memory, so a worker subprocess can share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(EXEML_HOME / "test.sqlite3")}
@@ -115,6 +126,25 @@ REST_FRAMEWORK = {
     # Password guessing against the login and token endpoints answers 429 past this rate.
     "DEFAULT_THROTTLE_RATES": {"auth": env_str("EXEML_AUTH_RATE", "60/min")},
 }
+# Which proxies' X-Forwarded-For names the client (addresses or networks); empty: none,
+# the connection's own address is the client (exeml/api/throttling.py).
+EXEML_TRUSTED_PROXIES = env_list("EXEML_TRUSTED_PROXIES", [])
+# Inference requests: a token checked in the last N seconds is not looked up again (per process).
+EXEML_AUTH_CACHE_SECONDS = env_float("EXEML_AUTH_CACHE_SECONDS", 10.0)
+# "default": per process. "shared": what every web process must agree on (rate limits):
+# Redis when the broker is Redis, else a folder under EXEML_HOME.
+_redis_url = env_str("EXEML_CACHE_URL") or (
+    env_str("CELERY_BROKER_URL") if (env_str("CELERY_BROKER_URL") or "").startswith("redis") else None
+)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "shared": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url,
+         "KEY_PREFIX": env_str("EXEML_BROKER_KEY_PREFIX", "exeml:")}
+        if _redis_url
+        else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(EXEML_HOME / "cache")}
+    ),
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "ExeML API",
     "DESCRIPTION": "Self-hosted ExeML: projects, datasets, labeling, training, serving.",
@@ -142,8 +172,17 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(EXEML_HOME / "broker-control"),
         "store_processed": False,
     }
-elif env_str("EXEML_BROKER_KEY_PREFIX"):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": env_str("EXEML_BROKER_KEY_PREFIX")}
+else:
+    if env_str("EXEML_BROKER_KEY_PREFIX"):
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env_str("EXEML_BROKER_KEY_PREFIX")
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        # Tasks are acknowledged late: Redis hands an unacknowledged message to another worker
+        # after the visibility timeout, so it must outlast the longest allowed training (plus
+        # its upload), or a long training would run twice.
+        CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env_int(
+            "EXEML_BROKER_VISIBILITY_TIMEOUT_SECONDS",
+            int(env_float("EXEML_MAX_TRAIN_MINUTES", 6000) * 60) + 3600,
+        )
 CELERY_TASK_ALWAYS_EAGER = env_bool("EXEML_TASKS_EAGER", False)
 CELERY_BEAT_INTERVAL_SECONDS = env_float("EXEML_BEAT_INTERVAL_SECONDS", 30.0)
 
@@ -169,7 +208,15 @@ EXEML_LIMITS = {
     "sound_min_seconds": env_float("EXEML_SOUND_MIN_SECONDS", 1.0),
     "inference_max_bytes": env_int("EXEML_INFERENCE_MAX_BYTES", 8 * 1024 * 1024),
     "inference_timeout_seconds": env_float("EXEML_INFERENCE_TIMEOUT_SECONDS", 40.0),
+    # One tenant's bulk import must not starve the others: lines per text/CSV file, samples
+    # per dataset (a tenant's Quota may lower or raise the latter).
+    "text_max_lines_per_file": env_int("EXEML_TEXT_MAX_LINES_PER_FILE", 100_000),
+    "max_samples_per_dataset": env_int("EXEML_MAX_SAMPLES_PER_DATASET", 1_000_000),
 }
+# Rows written per transaction by imports and batched deletes.
+EXEML_IMPORT_BATCH_ROWS = env_int("EXEML_IMPORT_BATCH_ROWS", 1000)
+# SQLite: pause between two such batches so a waiting writer gets the lock (exeml/dbutil.py).
+EXEML_SQLITE_WRITER_PAUSE_SECONDS = env_float("EXEML_SQLITE_WRITER_PAUSE_SECONDS", 0.15)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 
@@ -179,6 +226,8 @@ EXEML_WORKER_THREADS = env_int("EXEML_WORKER_THREADS", max(1, (os.cpu_count() or
 EXEML_SERVICE_CACHE_SIZE = env_int("EXEML_SERVICE_CACHE_SIZE", 8)
 EXEML_MIN_TRAIN_MINUTES = env_float("EXEML_MIN_TRAIN_MINUTES", 6)
 EXEML_MAX_TRAIN_MINUTES = env_float("EXEML_MAX_TRAIN_MINUTES", 6000)
+# A training whose worker stopped goes back to the queue at most this many times.
+EXEML_MAX_TRAINING_RESTARTS = env_int("EXEML_MAX_TRAINING_RESTARTS", 2)
 # Train preconditions (the guide's): classes needed, labelled samples needed per class.
 EXEML_TRAIN_MIN_CLASSES = env_int("EXEML_TRAIN_MIN_CLASSES", 2)
 EXEML_TRAIN_MIN_PER_CLASS = {

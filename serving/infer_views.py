@@ -22,6 +22,7 @@ from rest_framework.exceptions import APIException, UnsupportedMediaType
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from exeml.api.authentication import CachedApiTokenAuthentication, TenantSessionAuthentication
 from exeml.api.parsers import SafeJSONParser
 from exeml.api.views import TenantAPIView
 from exeml.errors import ApplicationError, NotFound, WrongState
@@ -107,6 +108,8 @@ def decode_payload(request, task_type: str) -> Any:
 
 
 class InferView(TenantAPIView):
+    # Token lookups cached per process: the hot path reads the database once (the service).
+    authentication_classes = [CachedApiTokenAuthentication, TenantSessionAuthentication]
     permission_classes = [AnyMember]
     parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 

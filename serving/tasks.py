@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from exeml.jobs.tasks import JobTask
+from exeml.jobs.taskbase import JobTask
 from exeml.tenancy.scoping import tenant_scope
 from serving import services
 

@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
@@ -162,6 +163,20 @@ class Pulse(threading.Thread):
         self.join(timeout=30)
 
 
+def _take_over(version_id) -> bool:
+    from training.services import version_hand_back
+
+    silent = timezone.now() - timedelta(seconds=3 * HEARTBEAT_SECONDS)
+    if not ModelVersion.objects.filter(pk=version_id, status=VersionStatus.RUNNING, heartbeat_at__lt=silent).exists():
+        return False
+    try:
+        version = version_hand_back(version_id=version_id, reason="its worker stopped during the training",
+                                    enqueue=False)  # this delivery runs it
+    except WrongState:
+        return False
+    return version.status == VersionStatus.QUEUED
+
+
 def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:200]
 
@@ -180,9 +195,12 @@ def run_version(*, version_id) -> None:
     try:
         version = version_transition(version_id=version_id, status=VersionStatus.RUNNING, worker=_worker_name())
     except WrongState as exc:
-        # Stopped while queued, or redelivered after it finished: nothing to do.
-        logger.info("version %s not started: %s", version_id, exc.message)
-        return
+        # Stopped while queued, or redelivered after it finished: nothing to do. Redelivered
+        # while "running" with a silent heartbeat: its worker was stopped; it starts again.
+        if not _take_over(version_id):
+            logger.info("version %s not started: %s", version_id, exc.message)
+            return
+        version = version_transition(version_id=version_id, status=VersionStatus.RUNNING, worker=_worker_name())
     workdir = Path(settings.EXEML_WORK_DIR) / str(version.pk)
     shutil.rmtree(workdir, ignore_errors=True)
     log = VersionLog(workdir / LOG_FILE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timedelta
 
@@ -11,11 +12,17 @@ from django.db.models import Max
 from django.utils import timezone
 
 from exeml.errors import ApplicationError, WrongState
+from exeml.jobs.models import Job, JobStatus
+from exeml.jobs.services import reap_jobs
+from exeml.queues import Queue
 from exeml.tenancy.models import Tenant
 from exeml.tenancy.scoping import tenant_scope, unscoped
+from exeml.tenancy.services import quota_for
 from training import preconditions
 from training.models import ModelVersion, Preference, VersionStatus
 from training.transitions import ACTIVE, version_transition
+
+logger = logging.getLogger(__name__)
 
 
 def _check_params(*, train_ratio: float, max_minutes: float, preference: str) -> None:
@@ -81,6 +88,7 @@ def version_create(
     if reasons:
         raise ApplicationError(reasons[0], code="preconditions", extra={"reasons": reasons})
     preconditions.quota_checks(tenant=tenant)
+    _check_project_concurrency(project=project)
     if dataset_version is None:
         from datasets.versioning import dataset_version_publish
 
@@ -95,6 +103,7 @@ def version_create(
         # The project row lock serialises numbering and the quota re-check.
         Project.objects.select_for_update().get(pk=project.pk)
         preconditions.quota_checks(tenant=tenant)
+        _check_project_concurrency(project=project)
         number = (ModelVersion.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
         version = ModelVersion.objects.create(
             project=project,
@@ -115,6 +124,17 @@ def version_create(
         )
         version_enqueue(version=version)
     return version
+
+
+def _check_project_concurrency(*, project) -> None:
+    """One training per project at a time unless the tenant's quota allows more (409)."""
+    allowed = quota_for(project.tenant).max_running_trainings_per_project
+    active = ModelVersion.objects.filter(project=project, status__in=ACTIVE).count()
+    if active >= allowed:
+        raise WrongState(
+            f"this project already has {active} training(s) queued or running; the quota allows {allowed} at once",
+            status_value="training",
+        )
 
 
 def version_enqueue(*, version: ModelVersion) -> None:
@@ -174,11 +194,116 @@ def reap_stale_versions(*, now: datetime | None = None) -> list[uuid.UUID]:
                     # A heartbeat that landed since the scan means the worker is alive.
                     if locked.status != VersionStatus.RUNNING or locked.heartbeat_at >= cutoff:
                         continue
-                    version_transition(version_id=pk, status=VersionStatus.FAILED, error=reason, log_lines=[reason])
+                    version_transition(version_id=pk, status=VersionStatus.FAILED, error=reason, log_lines=[reason],
+                                       finished_at=locked.heartbeat_at)
             except WrongState:
                 continue
         reaped.append(pk)
     return reaped
+
+
+def version_hand_back(*, version_id: uuid.UUID | str, reason: str, enqueue: bool = True) -> ModelVersion:
+    """A running version whose worker was stopped goes back to the queue (and is sent again).
+
+    Bounded by EXEML_MAX_TRAINING_RESTARTS, so a training that kills its worker (out of
+    memory) ends failed instead of looping.
+    """
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().get(pk=version_id)
+        restarts = int(version.params.get("restarts", 0))
+        if restarts >= settings.EXEML_MAX_TRAINING_RESTARTS:
+            line = f"{reason}; it was restarted {restarts} time(s) already, so it ends here"
+            return version_transition(version_id=version.pk, status=VersionStatus.FAILED, error=line, log_lines=[line])
+        version = version_transition(
+            version_id=version.pk, status=VersionStatus.QUEUED, params={**version.params, "restarts": restarts + 1},
+            log_lines=[f"{reason}; back in the queue, it starts again from the beginning"],
+        )
+        if enqueue:
+            version_enqueue(version=version)
+    return version
+
+
+def versions_hand_back(*, reason: str) -> int:
+    """All running versions whose worker was alive until now (``exeml run`` stopping)."""
+    fresh = timezone.now() - timedelta(seconds=settings.EXEML_HEARTBEAT_TIMEOUT_SECONDS)
+    with unscoped():
+        rows = list(ModelVersion.all_tenants.filter(status=VersionStatus.RUNNING, heartbeat_at__gte=fresh)
+                    .values_list("pk", "tenant_id"))
+    for pk, tenant_id in rows:
+        with tenant_scope(tenant_id):
+            try:
+                version_hand_back(version_id=pk, reason=reason)
+            except WrongState:
+                continue
+    return len(rows)
+
+
+def workers_busy(*, queue: str | None = None) -> bool:
+    """Whether a queued item may just be waiting its turn rather than have lost its message.
+
+    The free queue has its own one-slot worker; every other queue shares the main workers
+    with the default queue's jobs, so any running training or job there keeps them busy.
+    """
+    with unscoped():
+        if queue == Queue.TRAIN_FREE:
+            return ModelVersion.all_tenants.filter(status=VersionStatus.RUNNING, queue=queue).exists()
+        return (
+            ModelVersion.all_tenants.filter(status=VersionStatus.RUNNING).exclude(queue=Queue.TRAIN_FREE).exists()
+            or Job.all_tenants.filter(status=JobStatus.RUNNING).exists()
+        )
+
+
+def reap_lost_queued_versions(*, now: datetime | None = None) -> list[uuid.UUID]:
+    """Beat: a version no worker took within two beat intervals while its workers were idle
+    had its message lost. It is sent once more (the runner ignores a duplicate), and failed
+    with the reason if still queued after five heartbeat timeouts more (a queue may drain
+    slowly after a long job: the copy costs nothing, a wrong failure would)."""
+    now = now or timezone.now()
+    wait = timedelta(seconds=2 * settings.CELERY_BEAT_INTERVAL_SECONDS)
+    patience = max(wait, timedelta(seconds=5 * settings.EXEML_HEARTBEAT_TIMEOUT_SECONDS))
+    with unscoped():
+        queued = list(
+            ModelVersion.all_tenants.filter(status=VersionStatus.QUEUED, created_at__lt=now - wait)
+            .values_list("pk", "tenant_id", "queue", "heartbeat_at")
+        )
+    busy: dict[str, bool] = {}
+    reaped = []
+    for pk, tenant_id, queue, resent_at in queued:
+        if queue not in busy:
+            busy[queue] = workers_busy(queue=queue)
+        if busy[queue]:
+            continue
+        with tenant_scope(tenant_id):
+            if resent_at is None:
+                # A queued version's heartbeat marks when its message was sent again.
+                version = ModelVersion.objects.filter(pk=pk, status=VersionStatus.QUEUED).first()
+                if version is None:
+                    continue
+                line = f"no worker took the training within {int(wait.total_seconds())} s; sent again"
+                ModelVersion.objects.filter(pk=pk, status=VersionStatus.QUEUED).update(
+                    heartbeat_at=now, log_tail=[*version.log_tail, line]
+                )
+                logger.warning("version %s: %s", pk, line)
+                version_enqueue(version=version)
+            elif resent_at < now - patience:
+                waited = int((now - resent_at + wait).total_seconds())
+                reason = (f"no worker took the training from queue {queue} within {waited} s "
+                          "(its message was lost or no worker serves that queue)")
+                try:
+                    version_transition(version_id=pk, status=VersionStatus.FAILED, error=reason, log_lines=[reason])
+                except WrongState:
+                    continue
+                reaped.append(pk)
+    return reaped
+
+
+def reap_all(*, now: datetime | None = None) -> dict[str, int]:
+    """The beat task's body: dead and lost trainings, dead and lost jobs."""
+    return {
+        "versions_stale": len(reap_stale_versions(now=now)),
+        "versions_lost": len(reap_lost_queued_versions(now=now)),
+        "jobs": len(reap_jobs(now=now, workers_busy=workers_busy())),
+    }
 
 
 def active_trainings(tenant: Tenant) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from exeml.jobs.tasks import JobTask
+from exeml.jobs.taskbase import JobTask
 from exeml.tenancy.scoping import tenant_scope
 
 
@@ -17,10 +17,11 @@ def run_version(version_id: str, tenant_id: str) -> None:
 
 
 @shared_task(name="training.reap_stale_versions")
-def reap_stale_versions() -> int:
+def reap_stale_versions() -> dict[str, int]:
+    """Beat: dead or lost trainings and jobs end failed (or are sent again once)."""
     from training import services
 
-    return len(services.reap_stale_versions())
+    return services.reap_all()
 
 
 @shared_task(name="training.label_check", base=JobTask, acks_late=True)

@@ -13,13 +13,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from exeml.errors import WrongState
+from exeml.errors import WrongState, scrub
 from exeml.tenancy.models import UsageRecord
 from training.models import LOG_TAIL_LINES, ModelVersion, VersionStatus
 
 ALLOWED: dict[str, set[str]] = {
     VersionStatus.QUEUED: {VersionStatus.RUNNING, VersionStatus.STOPPED, VersionStatus.FAILED},
-    VersionStatus.RUNNING: {VersionStatus.COMPLETED, VersionStatus.FAILED, VersionStatus.STOPPED},
+    # running -> queued: handed back to the queue when its worker was stopped by the operator.
+    VersionStatus.RUNNING: {VersionStatus.COMPLETED, VersionStatus.FAILED, VersionStatus.STOPPED, VersionStatus.QUEUED},
     VersionStatus.COMPLETED: set(),
     VersionStatus.FAILED: set(),
     VersionStatus.STOPPED: set(),
@@ -43,14 +44,24 @@ def version_transition(
                 f"version {version.name} cannot go from {version.status} to {status}", status_value=version.status
             )
         now = timezone.now()
+        if status == VersionStatus.COMPLETED and version.stop_requested:
+            # The user's stop wins over a completion that arrived after it.
+            status = VersionStatus.STOPPED
+            log_lines = [*(log_lines or []), "stop requested before the training completed: the version is stopped"]
         version.status = status
+        if fields.get("error"):
+            fields["error"] = scrub(fields["error"])  # users read it: no server paths or endpoints
         for name, value in fields.items():
             setattr(version, name, value)
         if status == VersionStatus.RUNNING:
             version.started_at = now
             version.heartbeat_at = now
+        if status == VersionStatus.QUEUED:
+            version.started_at = version.heartbeat_at = None
+            version.phase, version.progress, version.worker = "", 0.0, ""
         if status in FINISHED:
-            version.finished_at = now
+            # The reaper passes the last heartbeat: the dead time after it is not billed.
+            version.finished_at = fields.get("finished_at") or now
             if status == VersionStatus.COMPLETED:
                 version.progress = 1.0
         if log_lines:

@@ -20,9 +20,9 @@ from datasets.export.voc import voc_files
 from datasets.export.yolo import yolo_files
 from datasets.models import Dataset, DatasetVersion
 from datasets.versioning import freeze_samples, item_manifest_line, items_of_version, manifest_name
-from exeml.errors import ApplicationError, NotFound
+from exeml.errors import ApplicationError, NotFound, public_reason
 from exeml.jobs.models import Job, JobStatus
-from exeml.jobs.services import job_create, job_progress, job_transition
+from exeml.jobs.services import job_create, job_heartbeat, job_progress, job_transition
 from exeml.queues import Queue
 from exeml.storage import (
     StoragePath,
@@ -131,12 +131,13 @@ def dataset_export_run(*, job_id: uuid.UUID | str) -> None:
     if job.status != JobStatus.RUNNING:
         job = job_transition(job_id=job.pk, status=JobStatus.RUNNING)
     try:
-        result = _run(job)
+        with job_heartbeat(job.pk):
+            result = _run(job)
     except TransientStorageError:
         raise
     except Exception as exc:  # noqa: BLE001 - the job row carries the reason
         log.exception("export %s failed", job.pk)
-        reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        reason = public_reason(exc)
         job_transition(job_id=job.pk, status=JobStatus.FAILED, detail=reason)
         return
     job.refresh_from_db()

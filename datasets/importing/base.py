@@ -7,8 +7,10 @@ from typing import Any
 
 from django.conf import settings
 
-from datasets.formats.filenames import file_kind, stem
+from datasets.formats.errors import FormatError
+from datasets.formats.filenames import check_file_name, file_kind, stem
 from datasets.labels import ImportedAnnotations
+from exeml.storage import StoragePathError, validate_key
 
 
 class Role(StrEnum):
@@ -29,6 +31,20 @@ def sibling(key: str, name: str) -> str:
 
 def base_name(key: str) -> str:
     return key.rsplit("/", 1)[-1]
+
+
+def check_object_name(folder: str, name: str) -> None:
+    """The data rules on a file's name, for uploads and syncs alike: FormatError if broken.
+
+    ``name`` follows the guide's naming rules (no "+", spaces, tabs, Chinese, separators);
+    ``folder + name`` must also be a safe key (names decoding to a traversal, such as
+    "%2e%2e%2f...", are refused).
+    """
+    check_file_name(name)
+    try:
+        validate_key(folder + name)
+    except StoragePathError as exc:
+        raise FormatError(f"file name {name!r}: {exc.reason}") from None
 
 
 class Importer:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from datasets.formats.errors import FormatError
 from datasets.formats.filenames import file_kind, stem
 from datasets.formats.text import (
     RESULT_SUFFIX,
@@ -29,10 +30,12 @@ class TextImporter(Importer):
         return limit("text_max_bytes")
 
     def inspect(self, name: str, data: bytes) -> list[dict[str, Any]]:
-        return [
-            {"line_number": no, "text": text, "format": (file_kind(name) or "txt").upper()}
-            for no, text in iter_text_lines(data, max_bytes=limit("text_max_bytes"))
-        ]
+        lines = iter_text_lines(data, max_bytes=limit("text_max_bytes"))
+        most = limit("text_max_lines_per_file")
+        if len(lines) > most:
+            raise FormatError(f"the file has {len(lines):,} non-empty lines, more than the {most:,} allowed per file")
+        fmt = (file_kind(name) or "txt").upper()
+        return [{"line_number": no, "text": text, "format": fmt} for no, text in lines]
 
     def label_key_for(self, data_key: str) -> str | None:
         return sibling(data_key, result_name_for(base_name(data_key)))

@@ -8,7 +8,9 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from exeml.api.throttling import FailedTokenThrottle
 from exeml.tenancy.models import ApiToken, Membership, hash_token
+from exeml.tenancy.tokencache import auth_cache
 
 # Writing last_used_at on every request would make every read a write.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -45,12 +47,47 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         key = token_from_headers(request)
         if key is None:
             return None
-        token = authenticate_key(key)
+        # Token guessing is rate limited like password guessing: by failures per address.
+        throttle = FailedTokenThrottle()
+        wait = throttle.blocked(request)
+        if wait is not None:
+            raise exceptions.Throttled(wait=wait)
+        try:
+            token = authenticate_key(key)
+        except exceptions.AuthenticationFailed:
+            throttle.record(request)
+            raise
         return token.user, token
 
     def authenticate_header(self, request) -> str:
         # Makes DRF answer 401 (not 403) for missing credentials.
         return self.keyword
+
+
+
+
+class CachedApiTokenAuthentication(ApiTokenAuthentication):
+    """The inference hot path: a token seen in the last EXEML_AUTH_CACHE_SECONDS costs no
+    query (token, user, membership come from this process's memory). Revoking a token forgets
+    it here at once; other web processes notice within those seconds."""
+
+    def authenticate(self, request):
+        key = token_from_headers(request)
+        if key is None:
+            return None
+        key_hash = hash_token(key)
+        hit = auth_cache.get(key_hash)
+        if hit is None:
+            result = super().authenticate(request)
+            token = result[1]
+            membership = Membership.objects.select_related("tenant").filter(user=token.user, tenant=token.tenant).first()
+            if membership is None:
+                raise exceptions.AuthenticationFailed("The token's user is no longer a member of its tenant.")
+            auth_cache.put(key_hash, token, membership)
+            hit = token, membership
+        token, membership = hit
+        request._request.exeml_membership = membership  # read by resolve_membership
+        return token.user, token
 
 
 class TenantSessionAuthentication(authentication.SessionAuthentication):

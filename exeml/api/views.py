@@ -27,6 +27,9 @@ def resolve_membership(request) -> Membership | None:
     if not user or not user.is_authenticated:
         return None
     if isinstance(request.auth, ApiToken):
+        cached = getattr(request._request, "exeml_membership", None)
+        if cached is not None and cached.tenant_id == request.auth.tenant_id and cached.user_id == user.pk:
+            return cached
         return Membership.objects.select_related("tenant").filter(user=user, tenant=request.auth.tenant).first()
     memberships = Membership.objects.select_related("tenant").filter(user=user).order_by("created_at")
     wanted = request.session.get(SESSION_TENANT_KEY) if hasattr(request, "session") else None

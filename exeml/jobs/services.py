@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from exeml.errors import WrongState
 from exeml.jobs.models import JOB_TRANSITIONS, MAX_JOB_ERRORS, Job, JobStatus
+from exeml.tenancy.scoping import tenant_scope, unscoped
+
+log = logging.getLogger(__name__)
 
 
 def job_create(
@@ -67,12 +76,78 @@ def job_progress(
     job.save(update_fields=["progress", "counts", "errors", "result", "heartbeat_at"])
 
 
-def job_give_up(*, job_id: uuid.UUID | str, reason: str) -> None:
-    """Mark a job failed unless it already finished: its task gave up (retries exhausted, or a
-    bug before the service could record the outcome), so nothing else will ever end it."""
+def job_fail_if_active(*, job_id: uuid.UUID | str, reason: str) -> bool:
+    """Fail a job that is still queued or running (a task's failure hook, the reaper)."""
     job = Job.objects.filter(pk=job_id).first()
-    if job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+    if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+        return False
+    try:
         job_transition(job_id=job.pk, status=JobStatus.FAILED, detail=reason)
+    except WrongState:
+        return False  # finished meanwhile
+    return True
+
+
+@contextmanager
+def job_heartbeat(job_id: uuid.UUID | str, *, every: float | None = None) -> Iterator[None]:
+    """Stamp the job's heartbeat from a thread while the body runs (one long page, a big zip).
+
+    The reaper fails a running job whose heartbeat is older than EXEML_HEARTBEAT_TIMEOUT_SECONDS:
+    the process running it has died.
+    """
+    every = every or max(1.0, settings.EXEML_HEARTBEAT_TIMEOUT_SECONDS / 4)
+    done = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not done.wait(every):
+                with unscoped():  # a thread: no tenant scope of its own
+                    Job.all_tenants.filter(pk=job_id, status=JobStatus.RUNNING).update(heartbeat_at=timezone.now())
+        except Exception:  # noqa: BLE001 - a missed heartbeat must not kill the job
+            log.warning("heartbeat of job %s failed", job_id, exc_info=True)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"job-heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=every + 5)
+
+
+def reap_jobs(*, now=None, workers_busy: bool = False) -> list[uuid.UUID]:
+    """Beat, all tenants: no job stays queued or running after its worker or message is gone.
+
+    A running job whose heartbeat stopped is failed. A queued job that no worker took while
+    the workers were idle (``workers_busy`` False) for five heartbeat timeouts had its message
+    lost (or no worker runs): it is failed with the reason, and can be started again. Jobs are
+    not sent again: a late original and a copy could run the same job twice.
+    """
+    now = now or timezone.now()
+    timeout = timedelta(seconds=settings.EXEML_HEARTBEAT_TIMEOUT_SECONDS)
+    patience = max(timedelta(seconds=2 * settings.CELERY_BEAT_INTERVAL_SECONDS), 5 * timeout)
+    with unscoped():
+        dead = list(Job.all_tenants.filter(status=JobStatus.RUNNING, heartbeat_at__lt=now - timeout)
+                    .values_list("pk", "tenant_id", "heartbeat_at"))
+        lost = [] if workers_busy else list(
+            Job.all_tenants.filter(status=JobStatus.QUEUED, created_at__lt=now - patience)
+            .values_list("pk", "tenant_id", "created_at")
+        )
+    reaped = []
+    for pk, tenant_id, heartbeat_at in dead:
+        silent = int((now - heartbeat_at).total_seconds())
+        with tenant_scope(tenant_id):
+            if job_fail_if_active(job_id=pk, reason=f"the worker stopped responding (no heartbeat for {silent} s)"):
+                reaped.append(pk)
+    for pk, tenant_id, created_at in lost:
+        waited = int((now - created_at).total_seconds())
+        reason = f"no worker took the job within {waited} s (its message was lost or no worker is running); start it again"
+        with tenant_scope(tenant_id):
+            if job_fail_if_active(job_id=pk, reason=reason):
+                reaped.append(pk)
+    return reaped
 
 
 # Job kinds a user may cancel: their runners check ``job_cancelled`` between batches.

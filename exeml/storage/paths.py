@@ -29,6 +29,7 @@ __all__ = [
 SCHEMES = ("s3", "obs")
 MAX_KEY_BYTES = 1024  # S3/OBS limit on an object key
 MAX_FOLDER_PATH_CHARS = 1023  # guide: "absolute path of a folder cannot exceed 1,023 characters"
+MAX_FOLDER_NAME_BYTES = 255  # one level: what a filesystem holds (NAME_MAX)
 FOLDER_FORBIDDEN_CHARS = set('\\/:*?"<>|')
 
 # S3 bucket rules (OBS uses the same): 3-63 chars, lowercase letters, digits, dots and
@@ -218,6 +219,9 @@ def _validate_folder_segment(segment: str, original: str) -> None:
         raise StoragePathError("folder name cannot start or end with '.'", original)
     if _has_control_chars(segment):
         raise StoragePathError("control characters are not allowed", original)
+    if len(segment.encode("utf-8")) > MAX_FOLDER_NAME_BYTES:
+        # One folder level is one directory on the embedded store, where longer names fail.
+        raise StoragePathError(f"a folder name is longer than {MAX_FOLDER_NAME_BYTES} bytes", original)
 
 
 def validate_folder_name_path(path: StoragePath | str) -> StoragePath:

@@ -11,6 +11,8 @@ from django.db import models
 from django.utils import timezone
 
 from exeml.tenancy.scoping import TenantOwned
+from exeml.tenancy.secrets import EncryptedTextField
+from exeml.tenancy.tokencache import auth_cache
 
 
 class Role(models.TextChoices):
@@ -33,7 +35,8 @@ class Tenant(models.Model):
     storage_roots = models.JSONField(default=list, blank=True)
     s3_endpoint_url = models.CharField(max_length=500, blank=True)
     s3_access_key = models.CharField(max_length=200, blank=True)
-    s3_secret_key = models.CharField(max_length=200, blank=True)
+    # Encrypted at rest (exeml/tenancy/secrets.py); write-only in the admin, never in the API.
+    s3_secret_key = EncryptedTextField(blank=True)
     s3_region = models.CharField(max_length=60, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -91,6 +94,7 @@ class ApiToken(models.Model):
     def revoke(self) -> None:
         self.revoked_at = timezone.now()
         self.save(update_fields=["revoked_at"])
+        auth_cache.forget(self.key_hash)
 
 
 class Quota(models.Model):
@@ -102,6 +106,13 @@ class Quota(models.Model):
     max_training_minutes_per_month = models.PositiveIntegerField(default=6000)
     # Pre-labelling, label checks and batch predictions queued or running at once.
     max_concurrent_model_jobs = models.PositiveIntegerField(default=2)
+    # Empty: the platform's EXEML_MAX_SAMPLES_PER_DATASET.
+    max_samples_per_dataset = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty: the platform default (EXEML_MAX_SAMPLES_PER_DATASET)."
+    )
+    max_running_trainings_per_project = models.PositiveIntegerField(
+        default=1, help_text="Trainings of one project that may be queued or running at once."
+    )
 
     def __str__(self) -> str:
         return f"quota of {self.tenant}"

@@ -11,6 +11,10 @@ class CredentialsSerializer(serializers.Serializer):
     tenant = serializers.SlugField(required=False, help_text="Tenant slug when the user belongs to several.")
 
 
+class LogoutSerializer(serializers.Serializer):
+    revoke_token = serializers.BooleanField(required=False, default=False)
+
+
 class FlavorSerializer(serializers.ModelSerializer):
     class Meta:
         model = Flavor

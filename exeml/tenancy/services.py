@@ -43,6 +43,12 @@ def quota_for(tenant: Tenant) -> Quota:
     return quota
 
 
+def samples_per_dataset_limit(tenant: Tenant) -> int:
+    """The tenant's own quota when set, else EXEML_MAX_SAMPLES_PER_DATASET."""
+    own = quota_for(tenant).max_samples_per_dataset
+    return int(own if own is not None else settings.EXEML_LIMITS["max_samples_per_dataset"])
+
+
 # quota field -> function(tenant) giving current usage. Apps register theirs in
 # AppConfig.ready(), so tenancy never imports the apps above it.
 _USAGE: dict[str, Callable[[Tenant], int | float]] = {}

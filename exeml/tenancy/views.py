@@ -7,19 +7,21 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.authentication import CSRFCheck
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from exeml.api.pagination import CatalogPagination, page_of
+from exeml.api.throttling import AuthThrottle
 from exeml.api.views import SESSION_TENANT_KEY, TenantAPIView, TenantReadOnlyViewSet
 from exeml.tenancy import services
-from exeml.tenancy.models import Flavor, Membership, UsageRecord
+from exeml.tenancy.models import ApiToken, Flavor, Membership, UsageRecord
 from exeml.tenancy.serializers import (
     CredentialsSerializer,
     FlavorSerializer,
+    LogoutSerializer,
     MeSerializer,
     QuotaSerializer,
     TokenResponseSerializer,
@@ -55,8 +57,7 @@ class PublicAPIView(APIView):
 class CredentialsView(PublicAPIView):
     """Takes a username and password; rate limited against password guessing."""
 
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "auth"
+    throttle_classes = [AuthThrottle]
 
     def membership_from_credentials(self, request) -> Membership:
         serializer = CredentialsSerializer(data=request.data)
@@ -82,10 +83,21 @@ class CsrfView(PublicAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+def _enforce_csrf(request) -> None:
+    """Login CSRF: a cross-site form must not sign the victim in to the attacker's account.
+    The console reads the cookie from GET auth/csrf and sends it back as X-CSRFToken."""
+    check = CSRFCheck(lambda req: None)
+    check.process_request(request._request)
+    reason = check.process_view(request._request, None, (), {})
+    if reason:
+        raise PermissionDenied(f"CSRF failed: {reason}")
+
+
 @method_decorator(ensure_csrf_cookie, name="dispatch")
 class SessionLoginView(CredentialsView):
     @extend_schema(request=CredentialsSerializer, responses={200: MeSerializer})
     def post(self, request):
+        _enforce_csrf(request)
         membership = self.membership_from_credentials(request)
         login(request._request, membership.user)
         request.session[SESSION_TENANT_KEY] = str(membership.tenant_id)
@@ -93,8 +105,13 @@ class SessionLoginView(CredentialsView):
 
 
 class SessionLogoutView(TenantAPIView):
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=LogoutSerializer, responses={204: None})
     def post(self, request):
+        shape = LogoutSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        # Asked to, the token this request came with stops working too (SDK/CLI logout).
+        if shape.validated_data["revoke_token"] and isinstance(request.auth, ApiToken):
+            request.auth.revoke()
         logout(request._request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

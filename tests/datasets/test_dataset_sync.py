@@ -208,3 +208,16 @@ def test_failure_midway_keeps_pages_done_and_next_run_finishes(owner, monkeypatc
     assert job.counts["unchanged"] > 0 and job.counts["imported"] > 0
     labeled = owner.client.get(f"/api/v1/datasets/{ds_id}").json()["labeled_count"]
     assert labeled == 9
+
+
+@pytest.mark.django_db
+def test_sync_applies_the_upload_name_rules_per_file(owner):
+    bad = {"a+b.jpg": "plus sign", "with space.jpg": "space", "tab\there.jpg": "tab", "中文.jpg": "Chinese"}
+    project, _ = create_project(owner, "image_classification", files=[("ok.jpg", jpeg())] + [(n, jpeg()) for n in bad])
+    job = _sync(owner, project["dataset"]["id"])
+    reasons = {e["file"].rsplit("/", 1)[-1]: e["reason"] for e in job.errors}
+    assert set(reasons) == set(bad), job.errors
+    for name, why in bad.items():
+        assert why in reasons[name], reasons[name]
+    assert job.counts["failed"] == len(bad) and job.counts["imported"] == 1
+    assert [r["name"] for r in _samples(owner, project["dataset"]["id"])] == ["ok.jpg"]

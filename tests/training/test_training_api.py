@@ -40,6 +40,8 @@ def test_continuous_label_on_a_text_column_is_refused_before_training(owner, sto
 
 
 def test_train_creates_queued_numbered_versions_with_params(owner, store):
+    owner.tenant.quota.max_running_trainings_per_project = 10  # several versions queued at once
+    owner.tenant.quota.save()
     project = text_project(owner, store)
     assert owner.client.get(f"/api/v1/projects/{project.pk}/train-check").json() == {"ok": True, "reasons": []}
     r = train(owner, project, max_minutes=30, preference="accuracy_first", train_ratio=0.75)
@@ -204,6 +206,7 @@ def test_reaper_fails_silent_running_versions(owner, store):
 def test_version_list_has_no_n_plus_one(owner, store, django_assert_max_num_queries):
     project = text_project(owner, store)
     owner.tenant.quota.max_concurrent_trainings = 10
+    owner.tenant.quota.max_running_trainings_per_project = 10
     owner.tenant.quota.save()
     frozen = train(owner, project).json()["dataset_version"]["id"]
     url = f"/api/v1/projects/{project.pk}/versions"

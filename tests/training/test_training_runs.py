@@ -145,6 +145,9 @@ def test_stop_a_running_version(celery_worker, owner, store):
 
 
 def test_free_queue_runs_one_job_at_a_time(celery_worker, owner, store):
+    from exeml.tenancy.models import Quota
+
+    Quota.objects.filter(tenant=owner.tenant).update(max_running_trainings_per_project=2)
     project = text_project(owner, store)
     first = train(owner, project, flavor="train-free-gpu", max_minutes=6, preference="accuracy_first").json()
     second = train(owner, project, flavor="train-free-gpu", max_minutes=6).json()
@@ -203,9 +206,11 @@ def test_version_numbers_are_unique_under_concurrent_requests(owner, store):
 
     from django.db import connection
 
+    from exeml.tenancy.models import Quota
     from exeml.tenancy.scoping import tenant_scope
     from projects.models import Project
 
+    Quota.objects.filter(tenant=owner.tenant).update(max_running_trainings_per_project=10)
     project = text_project(owner, store)
     flavor = make_flavor(queue="train.nobody")
     with owner.scope():
