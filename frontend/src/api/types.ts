@@ -201,6 +201,8 @@ export interface TrainRequest {
   max_minutes: number;
   preference: "performance_first" | "balance" | "accuracy_first";
   flavor: string;
+  /** Serve a refit on all labelled rows (default true); false serves the evaluated model. */
+  refit_on_all?: boolean;
 }
 
 export interface TrainCheck {

@@ -23,7 +23,15 @@ from training.engine.budget import Budget
 from training.engine.evaluation import regression_evaluation
 from training.engine.onnx_blend import max_abs_diff
 from training.engine.preprocessing.tabular import columns_to_inputs, is_missing, parse_number
-from training.engine.search import Candidate, Ensemble, LiveReport, Search, Selection, fit_selection
+from training.engine.search import (
+    Candidate,
+    Ensemble,
+    LiveReport,
+    Search,
+    Selection,
+    fit_selection,
+    greedy_ensemble,
+)
 from training.engine.spec import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec
 from training.engine.validation import make_folds
 
@@ -35,9 +43,10 @@ logger = logging.getLogger(__name__)
 MIN_CONTINUOUS_DISTINCT = 25  # ModelArts' rule for a continuous label column
 MIN_TRAIN_ROWS = 10
 PARITY_TOLERANCE = 1e-5  # ONNX vs Python: probabilities, or values relative to their scale
-# The final fits (TRAIN, then all rows) cost about this many times the selection's
-# per-fold fit seconds; the search keeps that much time when it proposes more candidates.
-FINAL_FITS_FACTOR = 3.0
+# The final fits (TRAIN, then all rows: two fits on 1.25x a fold's rows) cost about this
+# many times the selection's per-fold fit seconds; the search keeps that time for them.
+FINAL_FITS_FACTOR = 2.5
+EXPORT_MEMBER_S = 0.5  # converting one member to ONNX, twice (evaluated and served model)
 
 
 class _Data:
@@ -163,6 +172,7 @@ class TabularTrainer:
             n_classes=len(data.classes), threads=threads, seed=spec.seed,
             beat=_throttled(lambda: report.beat("searching", search.fraction())),
         )
+        prepared = budget.elapsed()
         search.run(portfolio(search, families, rows=len(train), seed=spec.seed))
         stopped = budget.exhausted()
         search_seconds = budget.elapsed()
@@ -170,7 +180,8 @@ class TabularTrainer:
         log = [
             f"{len(data.train_rows)} training rows, {len(data.eval_rows)} eval rows, {len(data.features)} feature "
             f"columns, label {data.label_column} ({data.label_type})",
-            f"search: {len(search.trials)} candidates, {folds.describe()}, selected {selection.kind} {selection.weights}",
+            f"search: {len(search.trials)} candidates from {prepared:.1f} s to {search_seconds:.1f} s, "
+            f"{folds.describe()}, selected {selection.kind} {selection.weights}",
         ]
 
         # Honest evaluation: the selection fitted on TRAIN rows, exported, and the graph
@@ -187,7 +198,7 @@ class TabularTrainer:
         search_info = {
             "validation": folds.describe(),
             "leaderboard": search.leaderboard(),
-            "selection": {"kind": selection.kind, "weights": selection.weights},
+            "selection": {"kind": selection.kind, "weights": selection.weights, "validation_score": selection.score},
             "evaluated_model": f"fit on the {len(train)} TRAIN rows",
             "served_model": f"refit on all {len(served_rows)} labelled rows" if refit else "the evaluated model",
         }
@@ -255,15 +266,20 @@ RELATIVE_COST = {"catboost": 3.0, "extra_trees": 1.0, "lgbm_tuned": 2.0, "catboo
 
 
 def _affordable(search: Search, cand: Candidate) -> bool:
-    """Whether ``cand`` and, after it, the final fits of the best few still fit the budget."""
-    done = sorted(search.done(), key=lambda t: -(t.score or -np.inf))[:5]
+    """Whether ``cand`` and, after it, the final fits of what would be selected now still
+    fit the budget (the greedy selection over the finished candidates costs milliseconds)."""
     k = max(1, len(search.folds.splits))
-    final = FINAL_FITS_FACTOR * sum(t.seconds for t in done) / k
+    final = 0.0
+    top = sorted(search.done(), key=lambda t: -(t.score or -np.inf))[:10]
+    if top:
+        weights, _ = greedy_ensemble({t.name: t.oof for t in top}, search.y[search.val_positions], search.kind)
+        final = sum(FINAL_FITS_FACTOR * search.trial(n).seconds / k + EXPORT_MEMBER_S for n in weights)
     expected = search.expected_seconds(cand)
     if expected is None:
         base = next((t for t in search.trials if t.name == "lgbm_default" and t.status == "done"), None)
         expected = RELATIVE_COST.get(cand.family, 2.0) * (base.seconds if base else 0.0)
-    return search.budget.can_afford(expected + final, safety=1.0)
+    # The budget's export reserve (after the work deadline) takes the first part of it.
+    return search.budget.can_afford(expected + max(0.0, final - float(search.budget.export_reserve or 0.0)), safety=1.0)
 
 
 def _tuned(search: Search, families: tm.Families, *, rows: int, seed: int) -> Iterator[Candidate]:

@@ -263,7 +263,7 @@ class Families:
                 model = cls(n_estimators=MAX_TREES, n_jobs=self.threads, random_state=self.seed, verbose=-1, **extra)
                 model.fit(
                     ct.transform(frame.iloc[fit_pos]), y[fit_pos],
-                    eval_set=[(ct.transform(frame.iloc[stop_pos]), y[stop_pos])],
+                    eval_X=ct.transform(frame.iloc[stop_pos]), eval_y=y[stop_pos],
                     callbacks=[lightgbm.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False), *callbacks],
                 )
                 best = int(model.best_iteration_ or model.n_estimators_)
