@@ -248,7 +248,7 @@ def test_onnx_answers_what_python_answers_for_every_family_and_an_ensemble(tmp_p
         "lgbm_tuned": families.lightgbm("lgbm_tuned", {"num_leaves": 64, "min_child_samples": 2, "learning_rate": 0.05},
                                         tuned=True),
         "linear": families.linear(1.0),
-        "extra_trees": families.extra_trees({"n_estimators": 30, "min_samples_leaf": 1}),
+        "extra_trees": families.extra_trees("extra_trees", {"n_estimators": 30, "min_samples_leaf": 1}),
         "catboost": families.catboost("catboost", {"depth": 6, "learning_rate": 0.1}),
     }
     models = {name: fit(train, budget) for name, fit in fits.items()}

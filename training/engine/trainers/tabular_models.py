@@ -37,6 +37,7 @@ ONE_HOT_MAX_CATEGORIES = 16
 EARLY_STOPPING_ROUNDS = 50
 MAX_TREES = 3000
 CATBOOST_MAX_TREES = 1500
+FOREST_CHUNK = 10
 ONNX_OPSET = {"": 17, "ai.onnx.ml": 3}
 
 
@@ -228,18 +229,22 @@ class Families:
         self.final = False
 
     def _stop_at(self, budget) -> Callable[[], bool]:
+        """The search's fits stop at the work deadline (a truncated candidate just scores
+        worse); the final fits never stop early: a selection cut short would be served."""
+
         def stop() -> bool:
             self.beat()
-            # The search stops at the work deadline; the final fits may use the export reserve.
-            return budget.now() >= (budget.deadline if self.final else budget.work_deadline)
+            return not self.final and budget.now() >= budget.work_deadline
 
         return stop
 
-    def _final_trees(self, name: str) -> int | None:
+    def _final_trees(self, name: str, *, margin: float = 1.1) -> int | None:
+        """For a final fit (more rows, no stopping slice): the trees the candidate's
+        cross-validation fits chose, on average, plus ``margin``."""
         seen = self.trees.get(name)
         if not self.final or not seen:
             return None
-        return max(1, int(round(float(np.mean(seen)) * 1.1)))
+        return max(1, int(round(float(np.mean(seen)) * margin)))
 
     # ------------------------------------------------------------------ LightGBM
 
@@ -303,17 +308,30 @@ class Families:
 
     # ------------------------------------------------------------------ forests
 
-    def extra_trees(self, params: dict[str, Any]):
+    def extra_trees(self, name: str, params: dict[str, Any]):
         def fit(rows: np.ndarray, budget) -> FittedPipeline:
             from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
             from sklearn.pipeline import Pipeline
 
             frame, y = self.frame_of(rows), self.y_of(rows)
             cls = ExtraTreesClassifier if self.classification else ExtraTreesRegressor
-            model = cls(n_jobs=self.threads, random_state=self.seed, **params)
-            pipeline = Pipeline([("prep", imputed_tree_columns(self.features, frame)), ("model", model)]).fit(frame, y)
+            extra = dict(params)
+            target = self._final_trees(name, margin=1.0) or int(extra.pop("n_estimators", 100))
+            extra.pop("n_estimators", None)
+            ct = imputed_tree_columns(self.features, frame)
+            matrix = ct.fit_transform(frame)
+            model = cls(n_estimators=0, warm_start=True, n_jobs=self.threads, random_state=self.seed, **extra)
+            stop = self._stop_at(budget)
+            # Grown in chunks, so the search's deadline can cut a slow forest short.
+            while model.n_estimators < target:
+                model.set_params(n_estimators=min(target, model.n_estimators + FOREST_CHUNK))
+                model.fit(matrix, y)
+                if stop():
+                    break
+            if not self.final:
+                self.trees.setdefault(name, []).append(int(model.n_estimators))
             exact_sklearn_trees(model)
-            return FittedPipeline(pipeline, self.frame_of, self.n_classes)
+            return FittedPipeline(Pipeline([("prep", ct), ("model", model)]), self.frame_of, self.n_classes)
 
         return fit
 
