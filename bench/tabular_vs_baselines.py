@@ -85,7 +85,9 @@ def run_exeml(x, y, kind, train, evals, budget: float, preference: str) -> tuple
         seconds = time.monotonic() - started
     value = result.metrics["rmse"] if kind == "continuous" else result.metrics["accuracy"]
     sel = result.evaluation["search"]["selection"]
-    print(f"    exeml selection: {sel['kind']} {sorted(sel['weights'])} over {len(result.evaluation['search']['leaderboard'])} candidates")
+    board = result.evaluation["search"]["leaderboard"]
+    print(f"    exeml: {sel['kind']} {sorted(sel['weights'])} over {len(board)} candidates; {result.log[1]}; "
+          f"seconds {result.evaluation['search']['seconds']}")
     return value, seconds
 
 

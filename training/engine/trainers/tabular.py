@@ -43,9 +43,6 @@ logger = logging.getLogger(__name__)
 MIN_CONTINUOUS_DISTINCT = 25  # ModelArts' rule for a continuous label column
 MIN_TRAIN_ROWS = 10
 PARITY_TOLERANCE = 1e-5  # ONNX vs Python: probabilities, or values relative to their scale
-# The final fits (TRAIN, then all rows: two fits on 1.25x a fold's rows) cost about this
-# many times the selection's per-fold fit seconds; the search keeps that time for them.
-FINAL_FITS_FACTOR = 2.5
 EXPORT_MEMBER_S = 0.5  # converting one member to ONNX, twice (evaluated and served model)
 
 
@@ -172,6 +169,12 @@ class TabularTrainer:
             n_classes=len(data.classes), threads=threads, seed=spec.seed,
             beat=_throttled(lambda: report.beat("searching", search.fraction())),
         )
+        # The final fits (TRAIN rows, then every labelled row, with 10 % more trees) cost this
+        # many search fits (on a fold's rows); the search keeps time for them.
+        served_rows = data.labelled_rows()
+        refit = bool(spec.params.get("refit_on_all", True)) and len(served_rows) > len(train)
+        fold_rows = len(folds.splits[0][0])
+        families.final_factor = 1.1 * (len(train) + (len(served_rows) if refit else 0)) / max(1, fold_rows)
         prepared = budget.elapsed()
         search.run(portfolio(search, families, rows=len(train), seed=spec.seed))
         stopped = budget.exhausted()
@@ -193,8 +196,6 @@ class TabularTrainer:
         bundle_dir.mkdir(parents=True, exist_ok=True)
         report.beat("exporting", 0.9)
         _export(evaluated, data, bundle_dir)
-        served_rows = data.labelled_rows()
-        refit = bool(spec.params.get("refit_on_all", True)) and len(served_rows) > len(train)
         search_info = {
             "validation": folds.describe(),
             "leaderboard": search.leaderboard(),
@@ -255,31 +256,39 @@ def portfolio(search: Search, families: tm.Families, *, rows: int, seed: int) ->
         *(Candidate(f"linear_C{c:g}", "linear", families.linear(c), params={"C": c}) for c in (0.1, 10.0)),
     ]
     for cand in fixed:
-        if _affordable(search, cand):
+        if _affordable(search, families, cand):
             yield cand
     yield from _tuned(search, families, rows=rows, seed=seed)
 
 
 # Seconds of one fit of a family never tried yet, in lgbm_default fits (what the first
 # baseline measured on this table and machine).
-RELATIVE_COST = {"catboost": 3.0, "extra_trees": 3.0, "lgbm_tuned": 2.0, "catboost_tuned": 3.0}
+RELATIVE_COST = {"catboost": 2.0, "extra_trees": 2.0, "lgbm_tuned": 2.0, "catboost_tuned": 2.0}
+CAP_STRETCH = 1.5
 
 
-def _affordable(search: Search, cand: Candidate) -> bool:
-    """Whether ``cand`` and, after it, the final fits of what would be selected now still
-    fit the budget (the greedy selection over the finished candidates costs milliseconds)."""
+def _affordable(search: Search, families: tm.Families, cand: Candidate) -> bool:
+    """Whether ``cand`` and, after it, the final fits of the selection (with ``cand`` in it)
+    still fit the budget; sets the seconds each of its fits may take so that they do."""
     k = max(1, len(search.folds.splits))
+    factor = families.final_factor
     final = 0.0
     top = sorted(search.done(), key=lambda t: -(t.score or -np.inf))[:10]
     if top:
         weights, _ = greedy_ensemble({t.name: t.oof for t in top}, search.y[search.val_positions], search.kind)
-        final = sum(FINAL_FITS_FACTOR * search.trial(n).seconds / k + EXPORT_MEMBER_S for n in weights)
+        final = sum(factor * search.trial(n).seconds / k + EXPORT_MEMBER_S for n in weights)
+    budget = search.budget
+    # The budget's export reserve (after the work deadline) takes the first part of it.
+    spare = budget.left() - max(0.0, final + EXPORT_MEMBER_S - float(budget.export_reserve or 0.0))
     expected = search.expected_seconds(cand)
     if expected is None:
         base = next((t for t in search.trials if t.name == "lgbm_default" and t.status == "done"), None)
         expected = RELATIVE_COST.get(cand.family, 2.0) * (base.seconds if base else 0.0)
-    # The budget's export reserve (after the work deadline) takes the first part of it.
-    return search.budget.can_afford(expected + max(0.0, final - float(search.budget.export_reserve or 0.0)), safety=1.0)
+    # k search fits and the final fits of this candidate, each capped at ``cap`` seconds; a
+    # candidate expected to run a little longer still runs (its fits stop at the cap).
+    cap = spare / (k + factor)
+    families.fit_cap = cap
+    return cap > 0 and expected / k <= CAP_STRETCH * cap
 
 
 def _tuned(search: Search, families: tm.Families, *, rows: int, seed: int) -> Iterator[Candidate]:
@@ -315,7 +324,7 @@ def _tuned(search: Search, families: tm.Families, *, rows: int, seed: int) -> It
             name = f"catboost_tuned_{trial.number}"
             fit = families.catboost(name, params)
         cand = Candidate(name, fam, fit, params=params)
-        if not _affordable(search, cand):
+        if not _affordable(search, families, cand):
             return
         yield cand
         done = search.trials[-1]

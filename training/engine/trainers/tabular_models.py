@@ -227,14 +227,23 @@ class Families:
         # final fits on more rows train the same model without a stopping slice.
         self.trees: dict[str, list[int]] = {}
         self.final = False
+        # Seconds one search fit may take (None: until the work deadline); the portfolio
+        # sets it so a candidate and its final fits cannot overrun the budget.
+        self.fit_cap: float | None = None
+        self.final_factor = 2.5  # the final fits' cost in search fits (the trainer sets it)
 
     def _stop_at(self, budget) -> Callable[[], bool]:
-        """The search's fits stop at the work deadline (a truncated candidate just scores
-        worse); the final fits never stop early: a selection cut short would be served."""
+        """The search's fits stop at the work deadline or after ``fit_cap`` seconds (a
+        truncated candidate just scores worse); the final fits never stop early: a selection
+        cut short would be served."""
+        started, cap = budget.now(), self.fit_cap
 
         def stop() -> bool:
             self.beat()
-            return not self.final and budget.now() >= budget.work_deadline
+            if self.final:
+                return False
+            now = budget.now()
+            return now >= budget.work_deadline or (cap is not None and now - started >= cap)
 
         return stop
 
