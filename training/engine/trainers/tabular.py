@@ -264,7 +264,10 @@ def portfolio(search: Search, families: tm.Families, *, rows: int, seed: int) ->
 # Seconds of one fit of a family never tried yet, in lgbm_default fits (what the first
 # baseline measured on this table and machine).
 RELATIVE_COST = {"catboost": 2.0, "extra_trees": 2.0, "lgbm_tuned": 2.0, "catboost_tuned": 2.0}
-CAP_STRETCH = 1.5
+# How much longer than its cap a candidate may be expected to take and still run (cut at
+# the cap): accuracy_first prefers a truncated candidate to leaving the time unused.
+CAP_STRETCH = {"performance_first": 1.0, "balance": 1.5, "accuracy_first": 4.0}
+MIN_FIT_CAP_S = 0.1
 
 
 def _affordable(search: Search, families: tm.Families, cand: Candidate) -> bool:
@@ -288,7 +291,8 @@ def _affordable(search: Search, families: tm.Families, cand: Candidate) -> bool:
     # candidate expected to run a little longer still runs (its fits stop at the cap).
     cap = spare / (k + factor)
     families.fit_cap = cap
-    return cap > 0 and expected / k <= CAP_STRETCH * cap
+    stretch = CAP_STRETCH.get(budget.preference, CAP_STRETCH["balance"])
+    return cap >= MIN_FIT_CAP_S and expected / k <= stretch * cap
 
 
 def _tuned(search: Search, families: tm.Families, *, rows: int, seed: int) -> Iterator[Candidate]:
