@@ -305,6 +305,7 @@ def build_spec(*, version: ModelVersion, data_dir: Path) -> TrainSpec:
         "threads": int(settings.EXEML_WORKER_THREADS),
         "seed": int(dataset_version.seed or 0),
         "base_bundle_dir": _download_base(version=version, store=store, target=data_dir.parent / "base"),
+        "params": {"refit_on_all": bool(version.params.get("refit_on_all", True))},
     }
     if project.task_type == TaskType.PREDICTIVE_ANALYTICS:
         tabular = _tabular_spec(project=project, dataset_version=dataset_version, store=store, data_dir=data_dir)

@@ -15,6 +15,12 @@ class TrainRequestSerializer(serializers.Serializer):
     max_minutes = serializers.FloatField(required=False, default=60)
     preference = serializers.ChoiceField(choices=Preference.values, required=False, default=Preference.BALANCE)
     flavor = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=60)
+    refit_on_all = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="Refit the selected model on all labelled rows (TRAIN + EVAL) for serving; the evaluation "
+        "stays the one of the model fitted on TRAIN. false serves the evaluated model itself.",
+    )
 
 
 class TrainCheckSerializer(serializers.Serializer):

@@ -67,6 +67,7 @@ def version_create(
     max_minutes: float = 60,
     preference: str = Preference.BALANCE,
     flavor: str | None = None,
+    refit_on_all: bool = True,
 ) -> ModelVersion:
     """Check everything, freeze the data (or take the given version), create V00N and enqueue it."""
     from projects.models import Project
@@ -119,6 +120,7 @@ def version_create(
                 "preference": preference,
                 "flavor": flavor_row.code,
                 "incremental_from": base.name if base else None,
+                "refit_on_all": bool(refit_on_all),
             },
             created_by=user,
         )

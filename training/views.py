@@ -50,6 +50,7 @@ class TrainView(TenantAPIView):
             max_minutes=data["max_minutes"],
             preference=data["preference"],
             flavor=data.get("flavor") or None,
+            refit_on_all=data["refit_on_all"],
         )
         return Response(_version_data(version), status=status.HTTP_202_ACCEPTED)
 

@@ -53,13 +53,14 @@ def test_train_creates_queued_numbered_versions_with_params(owner, store):
     assert v1["flavor"] == "train-cpu-ci3"
     assert v1["params"] == {
         "train_ratio": 0.75, "max_minutes": 30, "preference": "accuracy_first", "flavor": "train-cpu-ci3",
-        "incremental_from": None,
+        "incremental_from": None, "refit_on_all": True,
     }
     assert v1["dataset_version"]["name"] == "V001"
     # The same dataset version can be trained again; numbering goes on.
-    r = train(owner, project, dataset_version=v1["dataset_version"]["id"])
+    r = train(owner, project, dataset_version=v1["dataset_version"]["id"], refit_on_all=False)
     assert r.status_code == 202, r.content
     v2 = r.json()
+    assert v2["params"]["refit_on_all"] is False
     assert v2["name"] == "V002" and v2["dataset_version"]["id"] == v1["dataset_version"]["id"]
     assert v2["queue_position"] == v1["queue_position"] + 1
 
@@ -84,6 +85,7 @@ def test_train_creates_queued_numbered_versions_with_params(owner, store):
         ({"flavor": "no-such-flavor"}, "flavor"),
         ({"flavor": "train-free-gpu", "max_minutes": 61}, "max_minutes"),
         ({"incremental_from": "V001"}, "incremental_from"),  # text has no incremental training
+        ({"refit_on_all": "sometimes"}, "refit_on_all"),
     ],
 )
 def test_train_parameters_are_validated(owner, store, body, field):

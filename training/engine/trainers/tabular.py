@@ -1,41 +1,49 @@
-"""Predictive analytics: LightGBM with a time-budgeted Optuna search, exported as ONE ONNX graph
-(column encoders + trees) with one input per CSV column.
+"""Predictive analytics: an AutoML search over a portfolio of model families, exported as
+ONE ONNX graph (column encoders + models + ensemble weights) with one input per CSV column.
+
+fit() is a composition of engine steps (training/engine/search.py): baselines first
+(LightGBM with default parameters, a regularised linear model), then CatBoost, extra trees
+and an Optuna-tuned LightGBM driven lazily until the budget's preference stops the search;
+the selection (one model or a greedy ensemble) is evaluated honestly on the EVAL rows
+through the exported graph, then by default refitted on every labelled row for serving.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from training.engine import scoring
+from training.engine.budget import Budget
 from training.engine.evaluation import regression_evaluation
+from training.engine.onnx_blend import max_abs_diff
 from training.engine.preprocessing.tabular import columns_to_inputs, is_missing, parse_number
-from training.engine.spec import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec, seconds_left
-
-from .common import (
-    ONNX_OPSET,
-    Heartbeat,
-    begin_fit,
-    evaluate_classifier,
-    finish_fit,
-    lgbm_time_callback,
-    recipe_for,
-    register_lightgbm_converters,
-    setup_threads,
-    write_bundle,
+from training.engine.search import (
+    Candidate,
+    Ensemble,
+    LiveReport,
+    Search,
+    Selection,
+    fit_selection,
+    greedy_ensemble,
 )
+from training.engine.spec import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec
+from training.engine.validation import make_folds
+
+from . import tabular_models as tm
+from .common import begin_fit, evaluate_classifier, finish_fit, setup_threads, write_bundle
 
 logger = logging.getLogger(__name__)
 
 MIN_CONTINUOUS_DISTINCT = 25  # ModelArts' rule for a continuous label column
 MIN_TRAIN_ROWS = 10
-ONE_HOT_MAX_CATEGORIES = 16
-EXPORT_RESERVE_S = 2.0
+PARITY_TOLERANCE = 1e-5  # ONNX vs Python: probabilities, or values relative to their scale
+EXPORT_MEMBER_S = 0.5  # converting one member to ONNX, twice (evaluated and served model)
 
 
 class _Data:
@@ -56,6 +64,7 @@ class _Data:
             raise TrainingError(f"the CSV has {frame.shape[1]} columns, expected {len(tab.columns)}")
         frame.columns = list(tab.columns)
         self.raw = {c: [str(v) for v in frame[c].tolist()] for c in tab.columns}
+        self._table = None
         self.n_rows = len(frame)
         self.label_column = tab.label_column
         self.label_type = tab.label_type
@@ -105,56 +114,25 @@ class _Data:
             self.y = np.asarray([index.get(v.strip(), -1) for v in raw_labels], dtype=np.int64)
 
     def frame(self, rows: Sequence[int]):
-        """The model input as a DataFrame (one column per feature, training conversions)."""
-        import pandas as pd
+        """The model input as a DataFrame (one column per feature, the conversions serving
+        makes: float32 numerics with NaN, categorical strings with the missing sentinel)."""
+        if self._table is None:
+            import pandas as pd
 
-        spec = {"features": self.features}
-        inputs = columns_to_inputs(
-            {f["name"]: [self.raw[f["name"]][i] for i in rows] for f in self.features}, spec, strict=False
-        )
-        return pd.DataFrame({name: arr.reshape(-1) for name, arr in inputs.items()})
+            spec = {"features": self.features}
+            inputs = columns_to_inputs({f["name"]: self.raw[f["name"]] for f in self.features}, spec, strict=False)
+            self._table = pd.DataFrame({name: arr.reshape(-1) for name, arr in inputs.items()})
+        return self._table.iloc[np.asarray(rows, dtype=np.int64)].reset_index(drop=True)
+
+    def labelled_rows(self) -> np.ndarray:
+        """TRAIN + EVAL rows whose label the model can learn (a class absent from TRAIN is not)."""
+        rows = np.asarray(sorted(self.train_rows + self.eval_rows), dtype=np.int64)
+        return rows if self.label_type == "continuous" else rows[self.y[rows] >= 0]
 
     def records(self, rows: Sequence[int]) -> list[dict[str, str]]:
         return [{c: self.raw[c][i] for c in self.raw} for i in rows]
 
 
-def _column_transformer(data: _Data, frame):
-    from sklearn.compose import ColumnTransformer
-    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
-
-    parts = []
-    numerics = [f["name"] for f in data.features if f["kind"] == "numeric"]
-    for f in data.features:
-        if f["kind"] != "categorical":
-            continue
-        name = f["name"]
-        if frame[name].nunique() <= ONE_HOT_MAX_CATEGORIES:
-            encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float32)
-        else:
-            encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, dtype=np.float32)
-        parts.append((f"c_{name}", encoder, [name]))
-    if numerics:
-        parts.append(("num", "passthrough", numerics))
-    return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
-
-
-def _split_fit_val(data: _Data, seed: int) -> tuple[list[int], list[int]]:
-    """Validation fold cut from TRAIN rows (stratified for classes; every class stays in fit)."""
-    rng = np.random.default_rng(seed)
-    rows = np.asarray(data.train_rows)
-    if data.label_type == "continuous":
-        perm = rng.permutation(rows)
-        n_val = max(1, len(rows) // 5)
-        return sorted(perm[n_val:].tolist()), sorted(perm[:n_val].tolist())
-    fit, val = [], []
-    for k in range(len(data.classes)):
-        members = rng.permutation(rows[data.y[rows] == k]).tolist()
-        n_val = len(members) // 5
-        val += members[:n_val]
-        fit += members[n_val:]
-    if not val:
-        val = fit[:1]
-    return sorted(fit), sorted(val)
 
 
 class TabularTrainer:
@@ -177,305 +155,279 @@ class TabularTrainer:
 
     def fit(self, spec: TrainSpec, workdir: Path, deadline: float, progress: ProgressFn) -> TrainResult:
         threads = setup_threads(spec.threads)
-        started, beat = begin_fit(self.validate(spec), progress, "preparing")
+        started, _ = begin_fit(self.validate(spec), progress, "preparing")
+        budget = Budget(deadline, preference=spec.preference)
         data = _Data(spec)
-        log: list[str] = [
-            f"{len(data.train_rows)} training rows, {len(data.eval_rows)} eval rows, "
-            f"{len(data.features)} feature columns, label {data.label_column} ({data.label_type})"
+        tm.warm_imports()
+        kind: scoring.Kind = "regression" if data.label_type == "continuous" else "classification"
+        train = np.asarray(data.train_rows, dtype=np.int64)
+        folds = make_folds(data.y[train], classification=kind == "classification", seed=spec.seed)
+        report = LiveReport(progress, budget, metric=scoring.METRIC_NAME[kind])
+        search = Search(y=data.y[train], rows=train, folds=folds, kind=kind, budget=budget, report=report)
+        families = tm.Families(
+            features=data.features, frame_of=data.frame, y_of=lambda rows: data.y[rows],
+            n_classes=len(data.classes), threads=threads, seed=spec.seed,
+            beat=_throttled(lambda: report.beat("searching", search.fraction())),
+        )
+        # The final fits (TRAIN rows, then every labelled row, with 10 % more trees) cost this
+        # many search fits (on a fold's rows); the search keeps time for them.
+        served_rows = data.labelled_rows()
+        refit = bool(spec.params.get("refit_on_all", True)) and len(served_rows) > len(train)
+        fold_rows = len(folds.splits[0][0])
+        families.final_factor = 1.1 * (len(train) + (len(served_rows) if refit else 0)) / max(1, fold_rows)
+        prepared = budget.elapsed()
+        search.run(portfolio(search, families, rows=len(train), seed=spec.seed))
+        stopped = budget.exhausted()
+        search_seconds = budget.elapsed()
+        selection = search.select(ensemble=True)
+        log = [
+            f"{len(data.train_rows)} training rows, {len(data.eval_rows)} eval rows, {len(data.features)} feature "
+            f"columns, label {data.label_column} ({data.label_type})",
+            f"search: {len(search.trials)} candidates from {prepared:.1f} s to {search_seconds:.1f} s, "
+            f"{folds.describe()}, selected {selection.kind} {selection.weights}",
         ]
-        regression = data.label_type == "continuous"
-        recipe = recipe_for(spec.preference)
-        fit_rows, val_rows = _split_fit_val(data, spec.seed)
-        x_fit, x_val = data.frame(fit_rows), data.frame(val_rows)
-        y_fit, y_val = data.y[fit_rows], data.y[val_rows]
-        ct = _column_transformer(data, x_fit).fit(x_fit)
-        m_fit, m_val = ct.transform(x_fit), ct.transform(x_val)
 
-        # Conversion and evaluation grow with trees x classes and with machine load: keep
-        # a share of the budget for them on top of the fixed reserve.
-        work_deadline = deadline - min(30.0, 0.15 * max(0.0, seconds_left(deadline)))
-        search = _Search(
-            regression=regression,
-            n_classes=len(data.classes),
-            threads=threads,
-            seed=spec.seed,
-            data=(m_fit, y_fit, m_val, y_val),
-            beat=beat,
-        )
-        budget = max(0.0, (seconds_left(work_deadline) - EXPORT_RESERVE_S) * recipe["search_fraction"])
-        search.run(
-            budget=budget,
-            max_trials=int(spec.params.get("max_trials", recipe["max_trials"])),
-            deadline=work_deadline,
-        )
-        stopped = search.stopped_by_deadline
-        log.append(
-            f"search: {search.trials} trials, best validation loss {search.best_loss:.6g}, params {search.best_params}"
-        )
-
-        model = search.best_model
-        final_ct = ct
-        # Refit on all training rows when the clock allows; otherwise keep the searched model.
-        refit_cost = 2.0 * search.best_seconds * len(data.train_rows) / max(1, len(fit_rows)) + 0.5
-        if seconds_left(work_deadline) - EXPORT_RESERVE_S > refit_cost:
-            beat("refitting", 0.85, force=True)
-            x_all = data.frame(data.train_rows)
-            final_ct = _column_transformer(data, x_all).fit(x_all)
-            n_trees = max(1, int(math.ceil(search.best_iterations * 1.1)))
-            refit = search.make_model(search.best_params, n_estimators=n_trees)
-            refit.fit(
-                final_ct.transform(x_all),
-                data.y[data.train_rows],
-                callbacks=[lgbm_time_callback(work_deadline, beat, "refitting", 0.85)],
-            )
-            model = refit
-            log.append(f"refit on all {len(data.train_rows)} training rows with {n_trees} trees")
-        elif not stopped and seconds_left(work_deadline) <= refit_cost + EXPORT_RESERVE_S:
-            stopped = True
-        beat("exporting", 0.92, force=True)
+        # Honest evaluation: the selection fitted on TRAIN rows, exported, and the graph
+        # (what serving runs) evaluated on the EVAL rows.
+        families.final = True
+        report.beat("fitting the selection", 0.86)
+        evaluated = fit_selection(search, selection, train, budget)
         bundle_dir = Path(workdir) / "bundle"
         bundle_dir.mkdir(parents=True, exist_ok=True)
-        pipeline = _export(data, final_ct, model, bundle_dir / MODEL_FILE)
-        model.booster_.save_model(str(bundle_dir / "lgbm.txt"))
-
-        importance = _feature_importance(data, final_ct, model)
-        input_spec = {
-            "columns": list(spec.tabular.columns),
-            "features": data.features,
-            "dropped": list(spec.tabular.dropped),
-            "label_column": data.label_column,
-            "label_type": data.label_type,
+        report.beat("exporting", 0.9)
+        _export(evaluated, data, bundle_dir)
+        search_info = {
+            "validation": folds.describe(),
+            "leaderboard": search.leaderboard(),
+            "selection": {"kind": selection.kind, "weights": selection.weights, "validation_score": selection.score},
+            "evaluated_model": f"fit on the {len(train)} TRAIN rows",
+            "served_model": f"refit on all {len(served_rows)} labelled rows" if refit else "the evaluated model",
         }
-        warm_rows = data.eval_rows[:1] or data.train_rows[:1]
-        train_params = {
-            "preference": spec.preference,
-            "threads": threads,
-            "trials": search.trials,
-            "best_params": search.best_params,
-            "n_estimators": int(model.n_estimators),
-            "seconds": round(time.monotonic() - started, 3),
-        }
-        bundle = write_bundle(
-            bundle_dir,
-            task_type=self.task_type,
-            labels=data.classes,
-            input_spec=input_spec,
-            preprocessing={"kind": "tabular", "missing_category": "__missing__"},
-            postprocessing={"kind": "regression" if regression else "classification"},
-            metrics={},
-            train_params=train_params,
-            warmup_example={"data": {"count": 1, "req_data": data.records(warm_rows)}},
-        )
+        bundle_meta = _bundle_meta(spec, data, threads, search, selection, search_info)
+        write_bundle(bundle_dir, **bundle_meta, metrics={})
+        report.beat("evaluating", 0.93)
+        metrics, evaluation, predictions = _evaluate(data, evaluated, bundle_dir, threads)
+        evaluation["feature_importance"] = tm.feature_importance(evaluated.models, selection.weights, data.features)
+        evaluation["search"] = search_info
 
-        beat("evaluating", 0.96, force=True)
-        metrics, evaluation, predictions = _evaluate(data, pipeline, bundle_dir, threads)
-        evaluation["feature_importance"] = importance
-        bundle["metrics"] = metrics
-        write_bundle(
-            bundle_dir,
-            **{
-                k: bundle[k]
-                for k in (
-                    "task_type",
-                    "labels",
-                    "input_spec",
-                    "preprocessing",
-                    "postprocessing",
-                    "train_params",
-                    "warmup_example",
-                )
-            },
-            metrics=metrics,
-        )
+        if refit:
+            report.beat("refitting on all rows", 0.95)
+            served = fit_selection(search, selection, served_rows, budget)
+            _export(served, data, bundle_dir)
+            check = _parity(data, served, bundle_dir, threads, data.eval_rows or data.train_rows[:50])
+            evaluation["search"]["served_onnx_check"] = check
+            log.append(f"refit on all {len(served_rows)} labelled rows (ONNX check {check})")
+        evaluation["search"]["seconds"] = {
+            "search": round(search_seconds, 2), "final": round(budget.elapsed() - search_seconds, 2)
+        }
+        bundle_meta["train_params"]["seconds"] = round(time.monotonic() - started, 3)
+        write_bundle(bundle_dir, **bundle_meta, metrics=metrics)
         log.append(f"eval metrics: {metrics}")
-        return finish_fit(beat, bundle_dir, metrics, evaluation, predictions, stopped=stopped, log=log)
-
-
-class _Search:
-    """Optuna TPE over LightGBM parameters with early stopping on the validation fold."""
-
-    def __init__(
-        self, *, regression: bool, n_classes: int, threads: int, seed: int, data, beat: Heartbeat
-    ) -> None:
-        self.regression = regression
-        self.n_classes = n_classes
-        self.threads = threads
-        self.seed = seed
-        self.m_fit, self.y_fit, self.m_val, self.y_val = data
-        self.beat = beat
-        self.best_model = None
-        self.best_loss = math.inf
-        self.best_params: dict[str, Any] = {}
-        self.best_iterations = 1
-        self.best_seconds = 0.0
-        self.trials = 0
-        self.stopped_by_deadline = False
-
-    def make_model(self, params: dict[str, Any], *, n_estimators: int):
-        from lightgbm import LGBMClassifier, LGBMRegressor
-
-        cls = LGBMRegressor if self.regression else LGBMClassifier
-        return cls(
-            n_estimators=n_estimators,
-            n_jobs=self.threads,
-            random_state=self.seed,
-            verbose=-1,
-            subsample_freq=1 if params.get("subsample", 1.0) < 1.0 else 0,
-            **params,
+        return finish_fit(
+            lambda phase, fraction, force=False: report.beat(phase, fraction),
+            bundle_dir, metrics, evaluation, predictions, stopped=stopped, log=log,
         )
 
-    def _loss(self, model) -> float:
-        if self.regression:
-            pred = model.predict(self.m_val)
-            return float(np.mean((pred - self.y_val) ** 2))
-        proba = np.clip(model.predict_proba(self.m_val), 1e-12, 1.0)
-        return float(-np.mean(np.log(proba[np.arange(len(self.y_val)), self.y_val])))
 
-    def _train(self, params: dict[str, Any], deadline: float, fraction: float) -> float:
-        import lightgbm
+def _throttled(fn, every: float = 1.0):
+    last = [0.0]
 
-        started = time.monotonic()
-        model = self.make_model(params, n_estimators=2000)
-        model.fit(
-            self.m_fit,
-            self.y_fit,
-            eval_X=self.m_val,
-            eval_y=self.y_val,
-            callbacks=[
-                lightgbm.early_stopping(50, verbose=False),
-                lgbm_time_callback(deadline, self.beat, "searching", fraction),
-            ],
-        )
-        loss = self._loss(model)
-        self.trials += 1
-        if loss < self.best_loss or self.best_model is None:
-            self.best_loss, self.best_model, self.best_params = loss, model, dict(params)
-            self.best_iterations = int(model.best_iteration_ or model.n_estimators)
-            self.best_seconds = time.monotonic() - started
-        return loss
+    def call() -> None:
+        now = time.monotonic()
+        if now - last[0] >= every:
+            last[0] = now
+            fn()
 
-    def default_params(self) -> dict[str, Any]:
-        n = len(self.y_fit)
-        return {"num_leaves": 31, "learning_rate": 0.1, "min_child_samples": min(20, max(2, n // 10))}
+    return call
 
-    def run(self, *, budget: float, max_trials: int, deadline: float) -> None:
-        search_end = min(deadline - EXPORT_RESERVE_S, time.monotonic() + budget)
-        n = len(self.y_fit)
-        # Always one model, even with no time left: a minimal one under a hard stop.
-        self._train(self.default_params(), max(search_end, time.monotonic() + 0.5), 0.1)
-        if time.monotonic() >= search_end:
-            self.stopped_by_deadline = True
-            return
-        if max_trials <= 1:
-            return
-        import optuna
 
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        sampler = optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=5)
-        study = optuna.create_study(direction="minimize", sampler=sampler)
-        study.enqueue_trial(self.default_params())
-        study.tell(study.ask(), self.best_loss)
-        max_child = max(2, min(100, n // 4))
+def portfolio(search: Search, families: tm.Families, *, rows: int, seed: int) -> Iterator[Candidate]:
+    """Baselines first, then the stronger families, then tuned LightGBM / CatBoost proposals
+    for as long as the search asks (the budget's preference decides when it stops); a
+    candidate is proposed only while the final fits of the selection still fit after it."""
+    yield Candidate("lgbm_default", "lgbm_default", families.lightgbm("lgbm_default", {}, tuned=False),
+                    baseline=True, params={"n_estimators": 100})
+    yield Candidate("linear", "linear", families.linear(1.0), baseline=True, params={"C": 1.0})
+    cb = {"depth": 6, "learning_rate": 0.08}
+    et = {"n_estimators": 100, "min_samples_leaf": 2, "max_features": 0.5, "max_leaf_nodes": 2048}
+    fixed = [
+        Candidate("catboost", "catboost", families.catboost("catboost", cb), params=cb),
+        Candidate("extra_trees", "extra_trees", families.extra_trees("extra_trees", et), params=et),
+        *(Candidate(f"linear_C{c:g}", "linear", families.linear(c), params={"C": c}) for c in (0.1, 10.0)),
+    ]
+    for cand in fixed:
+        if _affordable(search, families, cand):
+            yield cand
+    yield from _tuned(search, families, rows=rows, seed=seed)
 
-        def objective(trial) -> float:
+
+# Seconds of one fit of a family never tried yet, in lgbm_default fits (what the first
+# baseline measured on this table and machine).
+RELATIVE_COST = {"catboost": 2.0, "extra_trees": 2.0, "lgbm_tuned": 2.0, "catboost_tuned": 2.0}
+# How much longer than its cap a candidate may be expected to take and still run (cut at
+# the cap): accuracy_first prefers a truncated candidate to leaving the time unused.
+CAP_STRETCH = {"performance_first": 1.0, "balance": 1.5, "accuracy_first": 4.0}
+MIN_FIT_CAP_S = 0.1
+
+
+def _affordable(search: Search, families: tm.Families, cand: Candidate) -> bool:
+    """Whether ``cand`` and, after it, the final fits of the selection (with ``cand`` in it)
+    still fit the budget; sets the seconds each of its fits may take so that they do."""
+    k = max(1, len(search.folds.splits))
+    factor = families.final_factor
+    final = 0.0
+    top = sorted(search.done(), key=lambda t: -(t.score or -np.inf))[:10]
+    if top:
+        weights, _ = greedy_ensemble({t.name: t.oof for t in top}, search.y[search.val_positions], search.kind)
+        final = sum(factor * search.trial(n).seconds / k + EXPORT_MEMBER_S for n in weights)
+    budget = search.budget
+    # The budget's export reserve (after the work deadline) takes the first part of it.
+    spare = budget.left() - max(0.0, final + EXPORT_MEMBER_S - float(budget.export_reserve or 0.0))
+    expected = search.expected_seconds(cand)
+    if expected is None:
+        base = next((t for t in search.trials if t.name == "lgbm_default" and t.status == "done"), None)
+        expected = RELATIVE_COST.get(cand.family, 2.0) * (base.seconds if base else 0.0)
+    # k search fits and the final fits of this candidate, each capped at ``cap`` seconds; a
+    # candidate expected to run a little longer still runs (its fits stop at the cap).
+    cap = spare / (k + factor)
+    families.fit_cap = cap
+    stretch = CAP_STRETCH.get(budget.preference, CAP_STRETCH["balance"])
+    return cap >= MIN_FIT_CAP_S and expected / k <= stretch * cap
+
+
+def _tuned(search: Search, families: tm.Families, *, rows: int, seed: int) -> Iterator[Candidate]:
+    """Optuna TPE ask/tell over LightGBM (three proposals in four) and CatBoost; no trial cap."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    studies = {
+        fam: optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=6))
+        for fam in ("lgbm_tuned", "catboost_tuned")
+    }
+    max_child = max(2, min(100, rows // 8))
+    for n in range(10**9):
+        fam = "catboost_tuned" if n % 4 == 3 else "lgbm_tuned"
+        trial = studies[fam].ask()
+        if fam == "lgbm_tuned":
             params = {
                 "num_leaves": trial.suggest_int("num_leaves", 4, 128, log=True),
                 "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
                 "min_child_samples": trial.suggest_int("min_child_samples", 2, max_child, log=True),
                 "subsample": trial.suggest_float("subsample", 0.5, 1.0),
-                "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
+                "colsample_bytree": trial.suggest_float("colsample_bytree", 0.3, 1.0),
                 "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True),
             }
-            done = 1.0 - max(0.0, search_end - time.monotonic()) / max(budget, 1e-9)
-            return self._train(params, search_end, 0.1 + 0.7 * done)
-
-        remaining_trials = max_trials - 1
-        study.optimize(objective, n_trials=remaining_trials, timeout=max(0.0, search_end - time.monotonic()))
-        self.stopped_by_deadline = self.trials < max_trials
-
-
-def _initial_types(data: _Data):
-    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
-
-    return [
-        (f["name"], FloatTensorType([None, 1]) if f["kind"] == "numeric" else StringTensorType([None, 1]))
-        for f in data.features
-    ]
-
-
-def _export(data: _Data, ct, model, path: Path):
-    """sklearn Pipeline(ColumnTransformer -> LightGBM) -> one ONNX graph; returns the pipeline."""
-    from skl2onnx import convert_sklearn
-    from sklearn.pipeline import Pipeline
-
-    register_lightgbm_converters()
-    pipeline = Pipeline([("prep", ct), ("model", model)])
-    options = None if data.label_type == "continuous" else {id(model): {"zipmap": False}}
-    onx = convert_sklearn(
-        pipeline, initial_types=_initial_types(data), target_opset=ONNX_OPSET, options=options
-    )
-    path.write_bytes(onx.SerializeToString())
-    return pipeline
+            name = f"lgbm_tuned_{trial.number}"
+            fit = families.lightgbm(name, params, tuned=True)
+        else:
+            params = {
+                "depth": trial.suggest_int("depth", 3, 9),
+                "learning_rate": trial.suggest_float("learning_rate", 0.02, 0.3, log=True),
+                "l2_leaf_reg": trial.suggest_float("l2_leaf_reg", 0.5, 30.0, log=True),
+            }
+            name = f"catboost_tuned_{trial.number}"
+            fit = families.catboost(name, params)
+        cand = Candidate(name, fam, fit, params=params)
+        if not _affordable(search, families, cand):
+            return
+        yield cand
+        done = search.trials[-1]
+        if done.name == name and done.status == "done" and done.score is not None:
+            studies[fam].tell(trial, done.score)
+        else:
+            studies[fam].tell(trial, state=optuna.trial.TrialState.FAIL)
 
 
-def _feature_importance(data: _Data, ct, model) -> list[dict[str, Any]]:
-    """Gain importance summed back onto the original columns, normalised to 1."""
-    gains = np.asarray(model.booster_.feature_importance(importance_type="gain"), dtype=float)
-    per_column: dict[str, float] = {f["name"]: 0.0 for f in data.features}
-    for name, sl in ct.output_indices_.items():
-        if name == "num":
-            numerics = [f["name"] for f in data.features if f["kind"] == "numeric"]
-            for offset, column in enumerate(numerics):
-                per_column[column] += float(gains[sl.start + offset])
-        elif name.startswith("c_"):
-            per_column[name[2:]] += float(gains[sl].sum())
-    total = sum(per_column.values()) or 1.0
-    rows = [{"feature": c, "importance": v / total} for c, v in per_column.items()]
-    return sorted(rows, key=lambda r: -r["importance"])
+def _export(ensemble: Ensemble, data: _Data, bundle_dir: Path) -> None:
+    onx = tm.export_ensemble(ensemble.models, ensemble.weights, data.features)
+    (bundle_dir / MODEL_FILE).write_bytes(onx.SerializeToString())
 
 
-def _evaluate(data: _Data, pipeline, bundle_dir: Path, threads: int):
+def _bundle_meta(spec: TrainSpec, data: _Data, threads: int, search: Search, selection: Selection, info) -> dict:
+    assert spec.tabular is not None
+    warm_rows = data.eval_rows[:1] or data.train_rows[:1]
+    return {
+        "task_type": TabularTrainer.task_type,
+        "labels": data.classes,
+        "input_spec": {
+            "columns": list(spec.tabular.columns),
+            "features": data.features,
+            "dropped": list(spec.tabular.dropped),
+            "label_column": data.label_column,
+            "label_type": data.label_type,
+        },
+        "preprocessing": {"kind": "tabular", "missing_category": "__missing__"},
+        "postprocessing": {"kind": "regression" if data.label_type == "continuous" else "classification"},
+        "train_params": {
+            "preference": spec.preference,
+            "threads": threads,
+            "candidates": len(search.trials),
+            "selection": {"kind": selection.kind, "weights": selection.weights},
+            "params": {name: search.trial(name).params for name in selection.members},
+            "served_model": info["served_model"],
+        },
+        "warmup_example": {"data": {"count": 1, "req_data": data.records(warm_rows)}},
+    }
+
+
+def _python(data: _Data, model: Ensemble, rows: Sequence[int]) -> np.ndarray:
+    return np.asarray(model.predict(np.asarray(rows, dtype=np.int64)), dtype=np.float64)
+
+
+def _parity(data: _Data, model: Ensemble, bundle_dir: Path, threads: int, rows: Sequence[int]) -> dict[str, Any]:
+    """ONNX (through the serving predictor) vs Python on ``rows``."""
+    from training.engine.predictors.tabular import TabularPredictor
+
+    values, proba = TabularPredictor(bundle_dir, intra_op_threads=threads).run(data.records(rows))
+    py = _python(data, model, rows)
+    if proba is None:
+        diff = max_abs_diff(py, values)
+        scale = max(1.0, float(np.max(np.abs(py))) if len(py) else 1.0)
+        ok = diff <= PARITY_TOLERANCE * scale
+        out = {"max_abs_diff": diff, "relative_diff": diff / scale, "within_tolerance": ok}
+    else:
+        diff = max_abs_diff(py, proba)
+        ok = diff <= PARITY_TOLERANCE
+        labels_equal = bool(np.array_equal(np.argmax(py, axis=1), values))
+        out = {"max_abs_diff": diff, "labels_equal": labels_equal, "within_tolerance": ok}
+    if not ok:
+        logger.warning("ONNX and Python tabular predictions differ: %s", out)
+    return out
+
+
+def _evaluate(data: _Data, model: Ensemble, bundle_dir: Path, threads: int):
     """Metrics and per-row predictions FROM THE ONNX predictor (what serving will answer),
-    checked against the Python pipeline."""
+    checked against the Python model."""
     from training.engine.predictors.tabular import TabularPredictor
 
     rows = data.eval_rows
+    kind = "regression" if data.label_type == "continuous" else "classification"
     if not rows:
-        return (
-            {},
-            {"kind": "regression" if data.label_type == "continuous" else "classification", "support": 0},
-            [],
-        )
+        return {}, {"kind": kind, "support": 0}, []
     predictor = TabularPredictor(bundle_dir, intra_op_threads=threads)
     values, proba = predictor.run(data.records(rows))
-    frame = data.frame(rows)
+    reference = _python(data, model, rows)
     raw_labels = data.raw[data.label_column]
-    predictions: list[dict[str, Any]] = []
-    if data.label_type == "continuous":
-        py = pipeline.predict(frame)
-        diff = float(np.max(np.abs(py - values))) if len(rows) else 0.0
+    if kind == "regression":
         y_true = data.y[rows]
         metrics, evaluation = regression_evaluation(y_true=y_true.tolist(), y_pred=values.tolist())
-        evaluation["onnx_check"] = {"max_abs_diff": diff, "labels_equal": True}
-        for i, row in enumerate(rows):
-            predictions.append(
-                {
-                    "sample_id": f"row-{row}",
-                    "true": float(y_true[i]),
-                    "predicted": float(values[i]),
-                    "score": None,
-                }
-            )
+        diff = max_abs_diff(reference, values)
+        scale = max(1.0, float(np.max(np.abs(reference))))
+        evaluation["onnx_check"] = {"max_abs_diff": diff, "relative_diff": diff / scale, "labels_equal": True}
+        predictions = [
+            {"sample_id": f"row-{row}", "true": float(y_true[i]), "predicted": float(values[i]), "score": None}
+            for i, row in enumerate(rows)
+        ]
         return metrics, evaluation, predictions
-    y_true = [raw_labels[i].strip() for i in rows]
+    assert proba is not None
     metrics, evaluation, predictions = evaluate_classifier(
         sample_ids=[f"row-{row}" for row in rows],
-        y_true=y_true,
+        y_true=[raw_labels[i].strip() for i in rows],
         proba=proba,
-        reference=pipeline.predict_proba(frame),
+        reference=reference,
         labels=data.classes,
         what="tabular",
-        predicted=values,  # the graph's own label output, as serving answers
+        predicted=values,  # the graph's own answer, as serving gives it
     )
     for prediction, p in zip(predictions, proba, strict=True):
         prediction["probabilities"] = {c: float(v) for c, v in zip(data.classes, p, strict=True)}
