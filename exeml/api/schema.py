@@ -15,6 +15,13 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
                 "description": "Token <key> (or the X-Auth-Token: <key> header)"}
 
 
+class CachedApiTokenScheme(ApiTokenScheme):
+    """The inference endpoint's token check (cached per web process): the same header."""
+
+    target_class = "exeml.api.authentication.CachedApiTokenAuthentication"
+    name = "inferenceTokenAuth"
+
+
 class SessionScheme(OpenApiAuthenticationExtension):
     target_class = "exeml.api.authentication.TenantSessionAuthentication"
     name = "cookieAuth"

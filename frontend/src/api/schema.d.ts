@@ -573,6 +573,10 @@ export interface components {
       /** Format: double */
       p99: number | null;
     };
+    LogoutRequest: {
+      /** @default false */
+      revoke_token?: boolean;
+    };
     /** @description Schema of :func:`me_payload`. */
     Me: {
       user: components["schemas"]["MeUser"];
@@ -1147,6 +1151,11 @@ export interface components {
       /** @default balance */
       preference?: components["schemas"]["PreferenceEnum"];
       flavor?: string | null;
+      /**
+       * @description Refit the selected model on all labelled rows (TRAIN + EVAL) for serving; the evaluation stays the one of the model fitted on TRAIN. false serves the evaluated model itself.
+       * @default true
+       */
+      refit_on_all?: boolean;
     };
     /**
      * @description * `image_classification` - Image Classification
@@ -1280,6 +1289,13 @@ export interface operations {
   };
   /** @description A plain API view of the tenant (no model queryset). */
   api_v1_auth_logout_create: {
+    requestBody?: {
+      content: {
+        "application/json": components["schemas"]["LogoutRequest"];
+        "application/x-www-form-urlencoded": components["schemas"]["LogoutRequest"];
+        "multipart/form-data": components["schemas"]["LogoutRequest"];
+      };
+    };
     responses: {
       /** @description No response body */
       204: {
@@ -1764,6 +1780,11 @@ export interface operations {
       };
     };
     responses: {
+      202: {
+        content: {
+          "application/json": components["schemas"]["Job"];
+        };
+      };
       /** @description No response body */
       204: {
         content: never;
