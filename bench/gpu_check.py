@@ -22,7 +22,7 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from tests.trainers.vision_data import classification_samples, detection_samples  # noqa: E402
-from training.trainers.base import TrainSpec  # noqa: E402
+from training.engine.spec import TrainSpec  # noqa: E402
 
 
 def main() -> None:
@@ -48,7 +48,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="exeml-gpu-check-") as tmp:
         root = Path(tmp)
         if args.only in (None, "image"):
-            from training.trainers.image import ImageTrainer
+            from training.engine.trainers.image import ImageTrainer
 
             samples = classification_samples(
                 root / "img",
@@ -66,7 +66,7 @@ def main() -> None:
             )
             _report("image", ImageTrainer(), spec, root / "work-img", args.seconds, "accuracy")
         if args.only in (None, "detection"):
-            from training.trainers.detection import DetectionTrainer
+            from training.engine.trainers.detection import DetectionTrainer
 
             samples = detection_samples(
                 root / "det", labels=("circle", "square"), n_train=60, n_eval=16, size=(320, 240)

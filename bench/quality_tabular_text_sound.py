@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from training.trainers.base import TabularSpec, TrainSample, TrainSpec
-from training.trainers.sound import SoundTrainer
-from training.trainers.tabular import TabularTrainer
-from training.trainers.text import TextTrainer
+from training.engine.spec import TabularSpec, TrainSample, TrainSpec
+from training.engine.trainers.sound import SoundTrainer
+from training.engine.trainers.tabular import TabularTrainer
+from training.engine.trainers.text import TextTrainer
 
 SEED = 0
 
@@ -241,7 +241,7 @@ def _sound_samples(folder: Path, per_class: int = 40) -> tuple[TrainSample, ...]
 def _sound_row(budget: float, folder: Path, preference: str) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
 
-    from training.preprocessing import audio
+    from training.engine.preprocessing import audio
 
     samples = _sound_samples(folder / "wav")
     spec = TrainSpec(

@@ -26,8 +26,8 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.trainers.vision_data import classification_samples, detection_samples  # noqa: E402
-from training.preprocessing.image import classification_input, decode_image  # noqa: E402
-from training.trainers.base import TrainSample, TrainSpec  # noqa: E402
+from training.engine.preprocessing.image import classification_input, decode_image  # noqa: E402
+from training.engine.spec import TrainSample, TrainSpec  # noqa: E402
 
 
 def _texture_samples(
@@ -141,7 +141,7 @@ def _mobilenet_baseline(
 
 
 def _image_rows(budget: float, root: Path) -> list[dict[str, Any]]:
-    from training.trainers.image import ImageTrainer
+    from training.engine.trainers.image import ImageTrainer
 
     datasets = {
         "shapes": classification_samples(
@@ -179,8 +179,8 @@ def _image_rows(budget: float, root: Path) -> list[dict[str, Any]]:
 
 
 def _detection_rows(budget: float, root: Path) -> list[dict[str, Any]]:
-    from training.trainers import yolo_bootstrap
-    from training.trainers.detection import (
+    from training.engine.trainers import yolo_bootstrap
+    from training.engine.trainers.detection import (
         DetectionTrainer,
         OnnxDetector,
         evaluate_detector,

@@ -46,8 +46,8 @@ COLUMNS = ("attr_1", "attr_2", "attr_3", "attr_4", "attr_5")
 
 def train_tabular(root: Path) -> tuple[Path, list[dict]]:
     from tests.trainers.ml_data import tabular_csv
-    from training.trainers import get_trainer
-    from training.trainers.base import TrainSpec
+    from training.engine.spec import TrainSpec
+    from training.engine.trainers import get_trainer
 
     tab = tabular_csv(root / "bank.csv", kind="binary", n=400)
     spec = TrainSpec(task_type="predictive_analytics", labels=(), tabular=tab, threads=1)
@@ -62,8 +62,8 @@ def tabular_records(csv_path: str) -> list[dict]:
 
 def train_image(root: Path, seconds: float) -> Path:
     from tests.trainers.vision_data import classification_samples
-    from training.trainers import get_trainer
-    from training.trainers.base import TrainSpec
+    from training.engine.spec import TrainSpec
+    from training.engine.trainers import get_trainer
 
     labels = ("circle", "square", "triangle")
     samples = classification_samples(root / "img", labels=labels, per_label_train=8, per_label_eval=3, size=96)
@@ -101,17 +101,17 @@ def raw_session(bundle_dir: Path, kind: str, payload, n: int) -> dict:
     """p50 (ms) and runs/s of session.run alone, on inputs prepared once."""
     import numpy as np
 
-    from serving.predictors import load_predictor
     from serving.runtime import intra_op_threads
+    from training.engine.predictors import load_predictor
 
     predictor = load_predictor(bundle_dir, intra_op_threads=intra_op_threads())
     if kind == "tabular":
-        from training.preprocessing.tabular import records_to_inputs
+        from training.engine.preprocessing.tabular import records_to_inputs
 
         inputs = records_to_inputs(payload["data"]["req_data"], predictor.bundle["input_spec"])
         feeds = {k: v for k, v in inputs.items() if k in predictor.input_names}
     else:
-        from training.preprocessing.image import classification_input, decode_image
+        from training.engine.preprocessing.image import classification_input, decode_image
 
         pre = predictor.bundle["preprocessing"]
         x = classification_input(decode_image(payload), size=int(pre["size"]), mean=pre["mean"], std=pre["std"])

@@ -29,7 +29,7 @@ from exeml.task_types import TaskType
 from serving import runtime, services
 from serving.metrics import record_call
 from serving.models import Service, ServiceStatus
-from serving.predictors import PredictionError
+from training.engine.predictors import PredictionError
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Where models run: the local artifact cache and each web process's LRU of predictors.
 
-Imports only Django, the object store and serving.predictors (numpy, onnxruntime,
+Imports only Django, the object store and training.engine.predictors (numpy, onnxruntime,
 tokenizers, soundfile, PIL): never torch, ultralytics, LightGBM or librosa, so a web
 process stays small and starts fast.
 """
@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 
 from exeml.storage import parse_storage_path, store_for_tenant
-from serving.predictors import Predictor, load_predictor
+from training.engine.predictors import Predictor, load_predictor
 
 log = logging.getLogger(__name__)
 

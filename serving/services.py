@@ -249,7 +249,7 @@ def service_delete(*, service: Service) -> None:
 def service_deploy_run(*, service_id: uuid.UUID | str, job_id: uuid.UUID | str | None = None) -> Service | None:
     """Worker side of a deploy: fetch the bundle, open a session, warm it, mark running."""
     from serving import runtime
-    from serving.predictors import load_predictor
+    from training.engine.predictors import load_predictor
 
     if job_id:
         job_transition(job_id=job_id, status=JobStatus.RUNNING)

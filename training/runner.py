@@ -26,8 +26,8 @@ from django.utils import timezone
 from exeml.errors import WrongState
 from exeml.storage import ObjectNotFound, StoragePath, parse_storage_path, store_for_tenant
 from exeml.task_types import TaskType
-from training.models import LOG_TAIL_LINES, ModelVersion, VersionStatus
-from training.trainers.base import (
+from exeml.tenancy.scoping import unscoped
+from training.engine.spec import (
     BUNDLE_FILE,
     MODEL_FILE,
     Box,
@@ -37,6 +37,7 @@ from training.trainers.base import (
     TrainSample,
     TrainSpec,
 )
+from training.models import LOG_TAIL_LINES, ModelVersion, VersionStatus
 from training.transitions import version_transition
 
 logger = logging.getLogger(__name__)
@@ -104,10 +105,14 @@ class Pulse(threading.Thread):
         self._done = threading.Event()
         self._written: tuple[str, float] | None = None
         self._last_beat = 0.0
+        self.live: dict = {}
+        self.live_changed = False
 
-    def report(self, phase: str, fraction: float) -> None:
-        """The trainer's ProgressFn."""
+    def report(self, phase: str, fraction: float, *, live: dict | None = None) -> None:
+        """The trainer's ProgressFn; ``live`` is the engine's leaderboard/curve/ETA snapshot."""
         self.phase, self.progress = phase[:40], max(0.0, min(1.0, float(fraction)))
+        if live is not None:
+            self.live, self.live_changed = live, True
         if self.stop_requested.is_set():
             raise StopTraining("stopped by the user" if not self.lost else "the version is no longer running")
 
@@ -125,11 +130,18 @@ class Pulse(threading.Thread):
     def beat(self, *, force: bool = False) -> None:
         now = time.monotonic()
         state = (self.phase, round(self.progress, 4))
-        rows = ModelVersion.all_tenants.filter(pk=self.version_id, status=VersionStatus.RUNNING)
-        if force or state != self._written or self.log.changed or now - self._last_beat >= HEARTBEAT_SECONDS:
+        with unscoped():  # the heartbeat thread has no tenant in scope; the row is known by id
+            rows = ModelVersion.all_tenants.filter(pk=self.version_id, status=VersionStatus.RUNNING)
+        if (
+            force or state != self._written or self.log.changed or self.live_changed
+            or now - self._last_beat >= HEARTBEAT_SECONDS
+        ):
             fields = {"heartbeat_at": timezone.now(), "phase": state[0], "progress": state[1]}
             if self.log.changed:
                 fields["log_tail"] = self.log.snapshot()
+            if self.live_changed:
+                self.live_changed = False
+                fields["live"] = self.live
             if rows.update(**fields) == 0:
                 self._lose()
                 return
@@ -228,7 +240,7 @@ def _train(*, version: ModelVersion, workdir: Path, pulse: Pulse, log: VersionLo
     logger.info(
         "dataset version %s: %s; device %s, %d threads", version.dataset_version.name, data, spec.device, spec.threads
     )
-    from training.trainers import get_trainer
+    from training.engine.trainers import get_trainer
 
     trainer = get_trainer(project.task_type)
     reasons = trainer.validate(spec)

@@ -130,7 +130,7 @@ def test_batch_of_100k_ids_is_refused_without_writes(owner):
 
 
 def test_one_request_cannot_mint_thousands_of_labels(owner, store):
-    from labeling.models import Label
+    from datasets.models import Label
     from tests.labeling.labelkit import detection_samples, image_samples
 
     dataset = make_dataset(owner, "image_classification")
@@ -159,8 +159,8 @@ def test_wav_headers_claiming_huge_sizes_stay_small():
     import time
 
     from datasets.formats.sound import inspect_wav
-    from training.preprocessing import InputError
-    from training.preprocessing.audio import decode_wav
+    from training.engine.preprocessing import InputError
+    from training.engine.preprocessing.audio import decode_wav
 
     fmt = struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
     wav = (b"RIFF" + struct.pack("<I", 0xFFFFFFF0) + b"WAVE" + b"fmt " + fmt + b"data"

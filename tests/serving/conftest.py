@@ -18,8 +18,8 @@ def tabular_bundle(tmp_path_factory) -> TrainedBundle:
     """A predictive-analytics bundle trained once per session by the real trainer."""
     pytest.importorskip("lightgbm")
     from tests.trainers.ml_data import tabular_csv
-    from training.trainers import get_trainer
-    from training.trainers.base import TrainSpec
+    from training.engine.spec import TrainSpec
+    from training.engine.trainers import get_trainer
 
     root = tmp_path_factory.mktemp("tabular")
     tab = tabular_csv(root / "binary.csv", kind="binary", n=200)
@@ -74,8 +74,8 @@ def text_bundle(tmp_path_factory) -> TrainedBundle:
     """A char n-gram text classifier trained once per session by the real trainer."""
     pytest.importorskip("sklearn")
     from tests.trainers.ml_data import EN, text_samples
-    from training.trainers import get_trainer
-    from training.trainers.base import TrainSpec
+    from training.engine.spec import TrainSpec
+    from training.engine.trainers import get_trainer
 
     samples = text_samples("en")
     spec = TrainSpec(task_type="text_classification", labels=tuple(EN), samples=samples, threads=1,

@@ -45,7 +45,7 @@ def test_download_is_for_managers_and_reproduces_a_prediction(owner, member, vie
     assert "predictioncol" in archive.read("README.md").decode()
 
     # Plain onnxruntime + the bundle's input spec reproduces the evaluation's prediction.
-    from training.preprocessing.tabular import records_to_inputs
+    from training.engine.preprocessing.tabular import records_to_inputs
 
     bundle = json.loads(archive.read("bundle.json"))
     session = ort.InferenceSession(archive.read("model.onnx"), providers=["CPUExecutionProvider"])

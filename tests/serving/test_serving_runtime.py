@@ -74,7 +74,7 @@ import django
 django.setup()
 import exeml.urls  # the whole web process: every app's views and URLs
 from serving import infer_views, runtime
-from serving.predictors import load_predictor
+from training.engine.predictors import load_predictor
 p = load_predictor({str(tabular_bundle.bundle_dir)!r}, intra_op_threads=runtime.intra_op_threads())
 out = p.predict({json.dumps(tabular_request(tabular_bundle.eval_records[:2]))})
 heavy = sorted(m for m in ("torch", "ultralytics", "librosa", "lightgbm", "sklearn", "transformers") if m in sys.modules)

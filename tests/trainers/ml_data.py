@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.trainers.base import TabularSpec, TrainSample
+from training.engine.spec import TabularSpec, TrainSample
 
 COLUMNS = ("attr_1", "attr_2", "attr_3", "attr_4", "attr_5")
 KINDS = {
@@ -136,7 +136,7 @@ def heavy_modules_loaded_by_serving(bundle_dir: Path, payload_file: Path) -> lis
     code = f"""
 import json, sys
 from pathlib import Path
-from serving.predictors import load_predictor
+from training.engine.predictors import load_predictor
 p = load_predictor(Path({str(bundle_dir)!r}))
 p.warmup()
 raw = Path({str(payload_file)!r}).read_bytes()

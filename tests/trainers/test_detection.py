@@ -13,14 +13,14 @@ pytest.importorskip("torch")
 pytest.importorskip("ultralytics.utils.patches", reason="ultralytics missing")
 # Importing ultralytics patches PIL.Image.open for the whole process: the bootstrap undoes
 # that, so apply it at collection time, before any other test opens an image.
-from training.trainers.yolo_bootstrap import ensure_offline  # noqa: E402
+from training.engine.trainers.yolo_bootstrap import ensure_offline  # noqa: E402
 
 ensure_offline()
 
-from serving.predictors import PredictionError, load_predictor  # noqa: E402
-from serving.predictors.detection import DetectionPredictor  # noqa: E402
 from tests.trainers.vision_data import NetworkBlock, detection_samples  # noqa: E402
-from training.preprocessing.image import (  # noqa: E402
+from training.engine.predictors import PredictionError, load_predictor  # noqa: E402
+from training.engine.predictors.detection import DetectionPredictor  # noqa: E402
+from training.engine.preprocessing.image import (  # noqa: E402
     box_to_yolo,
     decode_detections,
     decode_image,
@@ -29,9 +29,9 @@ from training.preprocessing.image import (  # noqa: E402
     unletterbox_boxes,
     yolo_to_box,
 )
-from training.trainers import get_trainer  # noqa: E402
-from training.trainers.base import Box, TrainSample, TrainSpec  # noqa: E402
-from training.trainers.detection import WEIGHTS_FILE, detection_metrics, yolo_label_text  # noqa: E402
+from training.engine.spec import Box, TrainSample, TrainSpec  # noqa: E402
+from training.engine.trainers import get_trainer  # noqa: E402
+from training.engine.trainers.detection import WEIGHTS_FILE, detection_metrics, yolo_label_text  # noqa: E402
 
 LABELS = ("circle", "square")
 IMGSZ = 128
@@ -133,7 +133,7 @@ def test_onnx_equals_torch_forward(trained):
     import onnxruntime as ort
     import torch
 
-    from training.trainers.yolo_bootstrap import yolo_class
+    from training.engine.trainers.yolo_bootstrap import yolo_class
 
     spec, result, _ = trained
     model = yolo_class()(str(result.bundle_dir / WEIGHTS_FILE), task="detect").model.float().eval()
@@ -179,8 +179,8 @@ def test_predictor_rejects_text_and_truncated_images(trained, tmp_path):
 def test_incremental_training_starts_from_previous_weights(trained, tmp_path):
     import torch
 
-    from training.trainers.detection import weights_checksum
-    from training.trainers.yolo_bootstrap import yolo_class
+    from training.engine.trainers.detection import weights_checksum
+    from training.engine.trainers.yolo_bootstrap import yolo_class
 
     spec, result, _ = trained
     previous = yolo_class()(str(result.bundle_dir / WEIGHTS_FILE), task="detect").model.float()
@@ -218,7 +218,7 @@ def test_predictors_import_neither_torch_nor_ultralytics():
     import sys
 
     code = (
-        "import sys; import serving.predictors.image, serving.predictors.detection; "
+        "import sys; import training.engine.predictors.image, training.engine.predictors.detection; "
         "heavy = [m for m in ('torch', 'ultralytics', 'cv2', 'torchvision') if m in sys.modules]; "
         "print(heavy); sys.exit(1 if heavy else 0)"
     )
@@ -231,7 +231,7 @@ def test_predictors_import_neither_torch_nor_ultralytics():
 def test_image_size_follows_exif_orientation_like_decode(tmp_path):
     from PIL import Image
 
-    from training.preprocessing.image import image_size
+    from training.engine.preprocessing.image import image_size
 
     img = Image.new("RGB", (40, 20), (200, 10, 10))
     exif = img.getexif()
@@ -243,7 +243,7 @@ def test_image_size_follows_exif_orientation_like_decode(tmp_path):
 
 
 def test_stop_from_progress_propagates(tmp_path):
-    from training.trainers.base import StopTraining
+    from training.engine.spec import StopTraining
 
     samples = detection_samples(tmp_path / "data", labels=LABELS, n_train=4, n_eval=1, seed=2)
     spec = TrainSpec(

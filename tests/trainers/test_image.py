@@ -12,13 +12,13 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("efficientnet_lite_pytorch")
 
-from serving.predictors import PredictionError, load_predictor  # noqa: E402
-from serving.predictors.image import ImagePredictor  # noqa: E402
 from tests.trainers.vision_data import NetworkBlock, classification_samples  # noqa: E402
-from training.preprocessing.image import classification_input, decode_image, softmax  # noqa: E402
-from training.trainers import get_trainer  # noqa: E402
-from training.trainers.base import StopTraining, TrainSpec  # noqa: E402
-from training.trainers.image import WEIGHTS_FILE, build_model, load_base_weights  # noqa: E402
+from training.engine.predictors import PredictionError, load_predictor  # noqa: E402
+from training.engine.predictors.image import ImagePredictor  # noqa: E402
+from training.engine.preprocessing.image import classification_input, decode_image, softmax  # noqa: E402
+from training.engine.spec import StopTraining, TrainSpec  # noqa: E402
+from training.engine.trainers import get_trainer  # noqa: E402
+from training.engine.trainers.image import WEIGHTS_FILE, build_model, load_base_weights  # noqa: E402
 
 LABELS = ("circle", "square")
 

@@ -11,11 +11,11 @@ import pytest
 
 pytest.importorskip("lightgbm")
 
-from serving.predictors import PredictionError, load_predictor  # noqa: E402
 from tests.trainers.ml_data import SOUND_LABELS, heavy_modules_loaded_by_serving, sound_samples, wav_bytes  # noqa: E402
-from training.preprocessing import audio  # noqa: E402
-from training.trainers import get_trainer  # noqa: E402
-from training.trainers.base import StopTraining, TrainSpec  # noqa: E402
+from training.engine.predictors import PredictionError, load_predictor  # noqa: E402
+from training.engine.preprocessing import audio  # noqa: E402
+from training.engine.spec import StopTraining, TrainSpec  # noqa: E402
+from training.engine.trainers import get_trainer  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,10 @@ import pytest
 pytest.importorskip("lightgbm")
 pytest.importorskip("skl2onnx")
 
-from serving.predictors import PredictionError, load_predictor  # noqa: E402
 from tests.trainers.ml_data import COLUMNS, heavy_modules_loaded_by_serving, tabular_csv  # noqa: E402
-from training.trainers import get_trainer  # noqa: E402
-from training.trainers.base import StopTraining, TrainingError, TrainSpec  # noqa: E402
+from training.engine.predictors import PredictionError, load_predictor  # noqa: E402
+from training.engine.spec import StopTraining, TrainingError, TrainSpec  # noqa: E402
+from training.engine.trainers import get_trainer  # noqa: E402
 
 
 def _spec(tmp_path: Path, kind: str, **kwargs) -> TrainSpec:

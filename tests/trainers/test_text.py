@@ -10,10 +10,10 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from serving.predictors import PredictionError, load_predictor  # noqa: E402
 from tests.trainers.ml_data import EN, heavy_modules_loaded_by_serving, text_samples  # noqa: E402
-from training.trainers import get_trainer  # noqa: E402
-from training.trainers.base import StopTraining, TrainSpec  # noqa: E402
+from training.engine.predictors import PredictionError, load_predictor  # noqa: E402
+from training.engine.spec import StopTraining, TrainSpec  # noqa: E402
+from training.engine.trainers import get_trainer  # noqa: E402
 
 LABELS = tuple(EN)
 

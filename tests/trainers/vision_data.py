@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from training.trainers.base import Box, TrainSample
+from training.engine.spec import Box, TrainSample
 
 SHAPES = ("circle", "square", "triangle")
 COLORS = {"circle": (220, 40, 40), "square": (40, 80, 220), "triangle": (40, 190, 60)}

@@ -1,0 +1,41 @@
+"""Object detection: image bytes in, ModelArts' ``detection_classes/boxes/scores`` out.
+
+The ONNX model is YOLO's raw head [1, 4+nc, N]; letterbox, threshold, class-aware NMS and
+un-letterboxing are training.engine.preprocessing.image's numpy functions, the same ones the
+trainer evaluated with. Boxes are [y_min, x_min, y_max, x_max] in the sent image's pixels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from training.engine.preprocessing.image import decode_detections, detection_response, letterbox
+
+from .base import Predictor
+from .image import load_image
+
+
+class DetectionPredictor(Predictor):
+    task_type = "object_detection"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        pre = self.bundle["preprocessing"]
+        post = self.bundle["postprocessing"]
+        self.size = int(pre["size"])
+        self.conf_threshold = float(post.get("conf_threshold", 0.25))
+        self.iou_threshold = float(post.get("iou_threshold", 0.45))
+        self.max_detections = int(post.get("max_detections", 100))
+
+    def predict(self, payload: Any) -> dict[str, Any]:
+        img = load_image(payload)
+        x, lb = letterbox(img, self.size)
+        output = self.session.run(None, {self.input_names[0]: x})[0]
+        boxes, scores, classes = decode_detections(
+            output,
+            lb,
+            conf_threshold=self.conf_threshold,
+            iou_threshold=self.iou_threshold,
+            max_detections=self.max_detections,
+        )
+        return detection_response(boxes, scores, classes, self.labels)

@@ -1,0 +1,521 @@
+"""Object detection: ultralytics YOLO trained offline inside the time budget, exported to
+ONNX and evaluated through the same numpy decode the predictor serves.
+
+Recipe (ML-NOTES): with ultralytics' default nbs=64 a tiny dataset gets ~1 optimizer step
+per epoch and learns nothing, so batch=nbs=8 and one warmup epoch. Epochs come from
+ultralytics' own time mode (re-planned from the measured epoch time) plus a callback that
+enforces our deadline and heartbeat between batches.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training.engine.preprocessing.image import (
+    ImageDecodeError,
+    box_to_yolo,
+    decode_detections,
+    decode_image,
+    detection_response,
+    image_size,
+    letterbox,
+    warmup_example,
+)
+from training.engine.spec import (
+    MODEL_FILE,
+    Box,
+    ProgressFn,
+    StopTraining,
+    TrainingError,
+    TrainResult,
+    TrainSample,
+    TrainSpec,
+    seconds_left,
+)
+
+from .common import begin_fit, finish_fit, missing_image_files, setup_threads, write_bundle
+
+WEIGHTS_FILE = "best.pt"
+CONF_THRESHOLD = 0.25
+IOU_THRESHOLD = 0.45
+MAX_DETECTIONS = 100
+EVAL_CONF = 0.001  # mAP is computed over the whole ranking, as ultralytics' val does
+IOU_RANGE = np.linspace(0.5, 0.95, 10)
+
+# preference -> (CPU model config, GPU model config, patience)
+_MODELS: dict[str, tuple[str, str, int]] = {
+    "performance_first": ("yolov8n.yaml", "yolov8n.yaml", 20),
+    "balance": ("yolov8n.yaml", "yolov8s.yaml", 40),
+    "accuracy_first": ("yolov8s.yaml", "yolov8m.yaml", 80),
+}
+
+
+# ----------------------------------------------------------------------------- dataset
+
+
+def clip_box(box: Box, width: int, height: int) -> tuple[float, float, float, float] | None:
+    x0, y0 = max(0.0, min(box.xmin, box.xmax)), max(0.0, min(box.ymin, box.ymax))
+    x1, y1 = min(float(width), max(box.xmin, box.xmax)), min(float(height), max(box.ymin, box.ymax))
+    if x1 - x0 < 1 or y1 - y0 < 1:
+        return None
+    return x0, y0, x1, y1
+
+
+def yolo_label_text(sample: TrainSample, labels: list[str], width: int, height: int) -> str:
+    """A sample's boxes as a YOLO label file (one ``cls cx cy w h`` line per box)."""
+    index = {name: i for i, name in enumerate(labels)}
+    lines = []
+    for box in sample.boxes:
+        clipped = clip_box(box, width, height)
+        if clipped is None:
+            continue
+        lines.append(box_to_yolo(index[box.label], *clipped, width=width, height=height))
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def write_yolo_dataset(
+    root: Path, train: list[TrainSample], evals: list[TrainSample], labels: list[str]
+) -> Path:
+    """images/{train,val} (symlinks) + labels/{train,val}/*.txt + data.yaml with absolute paths."""
+    if root.exists():
+        shutil.rmtree(root)
+    for split, samples in (("train", train), ("val", evals)):
+        img_dir, lbl_dir = root / "images" / split, root / "labels" / split
+        img_dir.mkdir(parents=True)
+        lbl_dir.mkdir(parents=True)
+        for i, s in enumerate(samples):
+            src = Path(s.path).resolve()
+            suffix = src.suffix.lower() if src.suffix.lower() in {".jpg", ".jpeg", ".png", ".bmp"} else ".jpg"
+            name = f"{i:06d}"
+            dst = img_dir / f"{name}{suffix}"
+            try:
+                os.symlink(src, dst)
+            except OSError:
+                shutil.copyfile(src, dst)
+            # Oriented like decode_image (ultralytics' loader applies EXIF rotation too).
+            width, height = image_size(src)
+            (lbl_dir / f"{name}.txt").write_text(yolo_label_text(s, labels, width, height), encoding="utf-8")
+    names = "\n".join(f"  {i}: {_yaml_str(name)}" for i, name in enumerate(labels))
+    data = (
+        f"path: {_yaml_str(str(root.resolve()))}\n"
+        f"train: {_yaml_str(str((root / 'images' / 'train').resolve()))}\n"
+        f"val: {_yaml_str(str((root / 'images' / 'val').resolve()))}\n"
+        f"names:\n{names}\n"
+    )
+    yaml_path = root / "data.yaml"
+    yaml_path.write_text(data, encoding="utf-8")
+    return yaml_path
+
+
+def _yaml_str(value: str) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid YAML scalar
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU matrix between xyxy boxes a [n,4] and b [m,4]."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    tl = np.maximum(a[:, None, :2], b[None, :, :2])
+    br = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(br - tl, 0, None), axis=2)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def _ap(recall: np.ndarray, precision: np.ndarray) -> float:
+    """101-point interpolated AP over the precision envelope (COCO / ultralytics)."""
+    if len(recall) == 0:
+        return 0.0
+    mrec = np.concatenate(([0.0], recall, [1.0]))
+    mpre = np.concatenate(([1.0], precision, [0.0]))
+    mpre = np.flip(np.maximum.accumulate(np.flip(mpre)))
+    x = np.linspace(0, 1, 101)
+    return float(np.trapezoid(np.interp(x, mrec, mpre), x))
+
+
+def detection_metrics(
+    truths: list[list[tuple[int, np.ndarray]]],
+    preds: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    labels: list[str],
+    *,
+    conf_threshold: float = CONF_THRESHOLD,
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """truths[i] = [(class, xyxy)], preds[i] = (boxes xyxy, scores, classes) per image."""
+    per_class = []
+    for c, name in enumerate(labels):
+        scores: list[float] = []
+        tps: list[np.ndarray] = []
+        n_gt = 0
+        for gt, (boxes, sc, cl) in zip(truths, preds, strict=True):
+            g = np.array([b for k, b in gt if k == c], dtype=np.float64).reshape(-1, 4)
+            n_gt += len(g)
+            m = cl == c
+            p, s = boxes[m].astype(np.float64), sc[m]
+            order = np.argsort(-s, kind="stable")
+            p, s = p[order], s[order]
+            iou = _iou(p, g)
+            tp = np.zeros((len(p), len(IOU_RANGE)), dtype=bool)
+            for t, thr in enumerate(IOU_RANGE):
+                used = np.zeros(len(g), dtype=bool)
+                for i in range(len(p)):
+                    if not len(g):
+                        break
+                    cand = np.where(~used & (iou[i] >= thr), iou[i], -1.0)
+                    j = int(cand.argmax())
+                    if cand[j] >= thr:
+                        used[j] = True
+                        tp[i, t] = True
+            scores.extend(s.tolist())
+            tps.append(tp)
+        tp_all = np.concatenate(tps) if tps else np.zeros((0, len(IOU_RANGE)), dtype=bool)
+        sc_all = np.asarray(scores)
+        order = np.argsort(-sc_all, kind="stable")
+        tp_all, sc_all = tp_all[order], sc_all[order]
+        aps = []
+        for t in range(len(IOU_RANGE)):
+            ctp = np.cumsum(tp_all[:, t])
+            cfp = np.cumsum(~tp_all[:, t])
+            recall = ctp / max(n_gt, 1)
+            precision = ctp / np.maximum(ctp + cfp, 1)
+            aps.append(_ap(recall, precision) if n_gt else 0.0)
+        kept = sc_all >= conf_threshold
+        tp50 = int(tp_all[kept, 0].sum())
+        n_pred = int(kept.sum())
+        per_class.append(
+            {
+                "label": name,
+                "ap50": aps[0],
+                "ap50_95": float(np.mean(aps)),
+                "precision": tp50 / n_pred if n_pred else 0.0,
+                "recall": tp50 / n_gt if n_gt else 0.0,
+                "support": n_gt,
+            }
+        )
+    present = [p for p in per_class if p["support"] > 0] or per_class
+    metrics = {
+        "map50": float(np.mean([p["ap50"] for p in present])) if present else 0.0,
+        "map50_95": float(np.mean([p["ap50_95"] for p in present])) if present else 0.0,
+        "precision": float(np.mean([p["precision"] for p in present])) if present else 0.0,
+        "recall": float(np.mean([p["recall"] for p in present])) if present else 0.0,
+    }
+    evaluation = {
+        "kind": "detection",
+        "labels": list(labels),
+        "iou_threshold": 0.5,
+        "conf_threshold": conf_threshold,
+        **metrics,
+        "per_class": per_class,
+        "support": int(sum(p["support"] for p in per_class)),
+    }
+    return metrics, evaluation
+
+
+# ----------------------------------------------------------------------------- ONNX
+
+
+class OnnxDetector:
+    """The served computation (letterbox -> ONNX -> decode/NMS/un-letterbox), for evaluation."""
+
+    def __init__(self, model_path: Path, *, imgsz: int, threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        self.imgsz = imgsz
+
+    def raw(self, x: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: x})[0]
+
+    def detect(self, img: Any, *, conf: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        x, lb = letterbox(img, self.imgsz)
+        return decode_detections(
+            self.raw(x),
+            lb,
+            conf_threshold=conf,
+            iou_threshold=IOU_THRESHOLD,
+            max_detections=MAX_DETECTIONS * 3,
+        )
+
+
+# ----------------------------------------------------------------------------- trainer
+
+
+class DetectionTrainer:
+    task_type = "object_detection"
+
+    def validate(self, spec: TrainSpec) -> list[str]:
+        reasons: list[str] = []
+        train = spec.split("train")
+        if not train:
+            reasons.append("no training images")
+        known = set(spec.labels)
+        unknown = {b.label for s in spec.samples for b in s.boxes} - known
+        if unknown:
+            reasons.append(f"box labels not in the label set: {sorted(unknown)}")
+        if not any(s.boxes for s in train):
+            reasons.append("no boxes in the training images")
+        return reasons + missing_image_files(spec.samples)
+
+    def fit(self, spec: TrainSpec, workdir: Path, deadline: float, progress: ProgressFn) -> TrainResult:
+        started, beat = begin_fit(self.validate(spec), progress, "prepare")
+        workdir = Path(workdir)
+        log: list[str] = []
+        threads = setup_threads(spec.threads)
+
+        from . import yolo_bootstrap
+
+        yolo_bootstrap.ensure_offline()
+        YOLO = yolo_bootstrap.yolo_class()
+        import torch
+
+        torch.set_num_threads(threads)
+        use_cuda = spec.device == "cuda" and torch.cuda.is_available()
+        labels = list(spec.labels)
+        train = spec.split("train")
+        evals = spec.split("eval") or train
+        if not spec.split("eval"):
+            log.append("no eval split: evaluating on the training images")
+
+        try:
+            data_yaml = write_yolo_dataset(workdir / "yolo_data", train, evals, labels)
+        except ImageDecodeError as exc:
+            raise TrainingError(str(exc)) from exc
+
+        cpu_cfg, gpu_cfg, patience = _MODELS.get(spec.preference, _MODELS["balance"])
+        imgsz = int(spec.params.get("imgsz", 640 if use_cuda else 320))
+        batch = int(spec.params.get("batch", 16 if use_cuda else 8))
+        base_weights = None
+        incremental = False
+        if spec.base_bundle_dir and (Path(spec.base_bundle_dir) / WEIGHTS_FILE).is_file():
+            base_weights = (Path(spec.base_bundle_dir) / WEIGHTS_FILE).resolve()
+            incremental = True
+            log.append(f"incremental: started from {spec.base_bundle_dir}")
+        elif spec.base_weights_path and Path(spec.base_weights_path).is_file():
+            base_weights = Path(spec.base_weights_path).resolve()
+            log.append(f"base weights: {base_weights.name}")
+        # Only a .yaml config or an absolute local path: a bare *.pt name is downloaded.
+        model_source = (
+            str(base_weights)
+            if base_weights
+            else str(spec.params.get("model", gpu_cfg if use_cuda else cpu_cfg))
+        )
+        if not (model_source.endswith(".yaml") or Path(model_source).is_absolute()):
+            raise TrainingError(f"model must be a .yaml config or an absolute path: {model_source}")
+        model = YOLO(model_source, task="detect")
+
+        # Export + ONNX evaluation after training: a few seconds plus ~20 ms per eval image on CPU.
+        reserve = float(spec.params.get("reserve_seconds", 3.0 + (imgsz / 320) * (1.0 + 0.03 * len(evals))))
+        train_seconds = max(1.0, seconds_left(deadline) - reserve)
+        state: dict[str, Any] = {"epochs": 0, "stopped_by_deadline": False}
+
+        def on_train_start(trainer: Any) -> None:
+            # Importing ultralytics sets OMP_NUM_THREADS=1; training would use one core.
+            torch.set_num_threads(threads)
+            state["train_started"] = time.monotonic()
+            state["initial_checksum"] = weights_checksum(trainer.model)
+            # Our own evaluation runs on the ONNX model; skip ultralytics' extra final val.
+            trainer.final_eval = lambda: None
+
+        def on_train_batch_end(trainer: Any) -> None:
+            epochs = max(1, getattr(trainer, "epochs", 1))
+            beat("train", min(0.9, (trainer.epoch + 0.5) / epochs * 0.9))
+            # The first epoch is finished when possible (a checkpoint worth exporting), not past half the reserve.
+            left = seconds_left(deadline)
+            if left < reserve and (trainer.epoch >= 1 or left < reserve / 2):
+                state["stopped_by_deadline"] = True
+                trainer.stop = True
+
+        def on_fit_epoch_end(trainer: Any) -> None:
+            state["epochs"] = trainer.epoch + 1
+            fitness = trainer.fitness
+            log.append(
+                f"epoch {trainer.epoch + 1}/{trainer.epochs}: fitness {fitness if fitness is None else round(float(fitness), 4)}"
+            )
+            beat("train", min(0.9, (trainer.epoch + 1) / max(1, trainer.epochs) * 0.9), force=True)
+            if seconds_left(deadline) < reserve:
+                state["stopped_by_deadline"] = True
+                trainer.stop = True
+
+        model.add_callback("on_train_start", on_train_start)
+        model.add_callback("on_train_batch_end", on_train_batch_end)
+        model.add_callback("on_fit_epoch_end", on_fit_epoch_end)
+        runs = workdir / "yolo_runs"
+        train_args = {
+            "data": str(data_yaml),
+            "imgsz": imgsz,
+            "batch": batch,
+            "nbs": batch,  # the default nbs=64 gives ~1 optimizer step per epoch on small data
+            "warmup_epochs": 1,
+            "epochs": int(spec.params.get("epochs", 300)),
+            "time": train_seconds / 3600.0,  # ultralytics re-plans epochs from measured epoch time
+            "patience": int(spec.params.get("patience", patience)),
+            # Loader processes only pay off when a GPU waits for batches; on CPU they steal its cores.
+            "workers": min(8, threads) if use_cuda else 0,
+            "device": 0 if use_cuda else "cpu",
+            "amp": False,  # the AMP check downloads yolo26n.pt
+            "plots": False,
+            "val": True,
+            "project": str(runs),
+            "name": "train",
+            "exist_ok": True,
+            "seed": spec.seed,
+            "deterministic": False,
+            "verbose": False,
+            "cache": False,
+        }
+        for key in ("lr0", "mosaic", "close_mosaic", "optimizer", "fliplr", "degrees"):
+            if key in spec.params:
+                train_args[key] = spec.params[key]
+        try:
+            model.train(**train_args)
+        except StopTraining:
+            shutil.rmtree(runs, ignore_errors=True)
+            raise
+        trainer = model.trainer
+        stopper = getattr(trainer, "stopper", None)
+        early_stopped = bool(stopper and state["epochs"] - stopper.best_epoch >= stopper.patience)
+        # ultralytics' own time mode ends the run at the budget too; anything but patience is the budget.
+        if not early_stopped and state["epochs"] < int(train_args["epochs"]):
+            state["stopped_by_deadline"] = True
+        best = Path(trainer.best) if Path(trainer.best).exists() else Path(trainer.last)
+        if not best.exists():
+            raise TrainingError("training produced no checkpoint")
+        elapsed_train = time.monotonic() - started
+        loop_seconds = time.monotonic() - state.get("train_started", started)
+        log.append(f"{state['epochs']} epochs in {elapsed_train:.1f}s at {imgsz}px ({model_source})")
+
+        beat("export", 0.92, force=True)
+        bundle_dir = workdir / "bundle"
+        bundle_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(best, bundle_dir / WEIGHTS_FILE)
+        export_onnx(bundle_dir / WEIGHTS_FILE, bundle_dir / MODEL_FILE, imgsz=imgsz, threads=threads)
+
+        beat("evaluate", 0.96, force=True)
+        detector = OnnxDetector(bundle_dir / MODEL_FILE, imgsz=imgsz, threads=threads)
+        metrics, evaluation, eval_predictions = evaluate_detector(detector, evals, labels)
+        total = time.monotonic() - started
+        images_seen = state["epochs"] * len(train)
+        metrics = {**metrics, "train_seconds": round(total, 2)}
+        write_bundle(
+            bundle_dir,
+            task_type=self.task_type,
+            labels=labels,
+            input_spec={
+                "name": detector.input_name,
+                "shape": [1, 3, imgsz, imgsz],
+                "dtype": "float32",
+                "request_field": "images",
+            },
+            preprocessing={"kind": "letterbox", "size": imgsz, "fill": 114, "scale": 1 / 255},
+            postprocessing={
+                "format": "yolo",
+                "conf_threshold": CONF_THRESHOLD,
+                "iou_threshold": IOU_THRESHOLD,
+                "max_detections": MAX_DETECTIONS,
+            },
+            metrics=metrics,
+            train_params={
+                "model": Path(model_source).name,
+                "imgsz": imgsz,
+                "batch": batch,
+                "nbs": batch,
+                "epochs": state["epochs"],
+                "device": "cuda" if use_cuda else "cpu",
+                "preference": spec.preference,
+                "incremental_from": spec.base_bundle_dir if incremental else None,
+                "images_per_second": round(images_seen / max(loop_seconds, 1e-6), 2),
+                # Lets an audit (and the tests) confirm where training started from.
+                "initial_weights_checksum": state.get("initial_checksum"),
+            },
+            warmup_example=warmup_example(imgsz, imgsz),
+            extra={"weights_file": WEIGHTS_FILE},
+        )
+        shutil.rmtree(runs, ignore_errors=True)
+        stopped = bool(state["stopped_by_deadline"])
+        return finish_fit(beat, bundle_dir, metrics, evaluation, eval_predictions, stopped=stopped, log=log)
+
+
+def weights_checksum(model: Any) -> float:
+    """Sum of |w| over the floating-point state dict: a cheap fingerprint of a model's weights."""
+    import torch
+
+    with torch.no_grad():
+        return float(
+            sum(
+                v.detach().float().abs().sum().item()
+                for v in model.state_dict().values()
+                if v.is_floating_point()
+            )
+        )
+
+
+def export_onnx(weights: Path, target: Path, *, imgsz: int, threads: int = 1) -> Path:
+    """best.pt -> one ONNX file with the raw [1, 4+nc, N] head (NMS runs on the server)."""
+    from . import yolo_bootstrap
+
+    YOLO = yolo_bootstrap.yolo_class()
+    import torch
+
+    torch.set_num_threads(threads)
+    model = YOLO(str(Path(weights).resolve()), task="detect")
+    out = model.export(
+        format="onnx",
+        imgsz=imgsz,
+        opset=17,
+        simplify=True,
+        nms=False,
+        dynamic=False,
+        device="cpu",
+        verbose=False,
+    )
+    shutil.move(str(out), target)
+    return target
+
+
+def evaluate_detector(
+    detector: OnnxDetector, samples: list[TrainSample], labels: list[str]
+) -> tuple[dict[str, float], dict[str, Any], list[dict[str, Any]]]:
+    index = {name: i for i, name in enumerate(labels)}
+    truths: list[list[tuple[int, np.ndarray]]] = []
+    preds: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    predictions: list[dict[str, Any]] = []
+    for s in samples:
+        img = decode_image(s.path)
+        boxes, scores, classes = detector.detect(img, conf=EVAL_CONF)
+        truth = []
+        for b in s.boxes:
+            clipped = clip_box(b, img.width, img.height)
+            if clipped is not None:
+                truth.append((index[b.label], np.asarray(clipped)))
+        truths.append(truth)
+        preds.append((boxes, scores, classes))
+        served = scores >= CONF_THRESHOLD
+        response = detection_response(
+            boxes[served][:MAX_DETECTIONS],
+            scores[served][:MAX_DETECTIONS],
+            classes[served][:MAX_DETECTIONS],
+            labels,
+        )
+        predictions.append(
+            {
+                "sample_id": s.id,
+                "true": [{"label": b.label, "box": [b.ymin, b.xmin, b.ymax, b.xmax]} for b in s.boxes],
+                "predicted": response,
+            }
+        )
+    metrics, evaluation = detection_metrics(truths, preds, labels)
+    return metrics, evaluation, predictions
