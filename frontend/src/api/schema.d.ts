@@ -41,6 +41,22 @@ export interface paths {
     /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
     get: operations["api_v1_datasets_exports_download_retrieve"];
   };
+  "/api/v1/datasets/{dataset_id}/label-issues": {
+    /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+    get: operations["api_v1_datasets_label_issues_retrieve"];
+  };
+  "/api/v1/datasets/{dataset_id}/label-issues/{issue_id}/resolve": {
+    /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+    post: operations["api_v1_datasets_label_issues_resolve_create"];
+  };
+  "/api/v1/datasets/{dataset_id}/label-issues/scan": {
+    /** @description Start the suspected-label-errors job over a dataset's labelled samples. */
+    post: operations["api_v1_datasets_label_issues_scan_create"];
+  };
+  "/api/v1/datasets/{dataset_id}/label-next": {
+    /** @description Unlabelled samples, the ones the model is least sure of first. */
+    get: operations["api_v1_datasets_label_next_retrieve"];
+  };
   "/api/v1/datasets/{dataset_id}/label-stats": {
     /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
     get: operations["api_v1_datasets_label_stats_retrieve"];
@@ -62,6 +78,18 @@ export interface paths {
     get: operations["api_v1_datasets_samples_annotations_retrieve"];
     /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
     put: operations["api_v1_datasets_samples_annotations_update"];
+  };
+  "/api/v1/datasets/{dataset_id}/suggestions": {
+    /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+    get: operations["api_v1_datasets_suggestions_retrieve"];
+  };
+  "/api/v1/datasets/{dataset_id}/suggestions/accept": {
+    /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+    post: operations["api_v1_datasets_suggestions_accept_create"];
+  };
+  "/api/v1/datasets/{dataset_id}/suggestions/reject": {
+    /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+    post: operations["api_v1_datasets_suggestions_reject_create"];
   };
   "/api/v1/datasets/{dataset_id}/versions": {
     /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
@@ -109,6 +137,10 @@ export interface paths {
   "/api/v1/jobs/{id}": {
     get: operations["api_v1_jobs_retrieve"];
   };
+  "/api/v1/jobs/{id}/cancel": {
+    /** @description Cancel a pre-labelling, label-check or batch-prediction job (409 once it ended). */
+    post: operations["api_v1_jobs_cancel_create"];
+  };
   "/api/v1/me": {
     /** @description A plain API view of the tenant (no model queryset). */
     get: operations["api_v1_me_retrieve"];
@@ -145,12 +177,20 @@ export interface paths {
   "/api/v1/projects/{project_id}/versions/{version}": {
     get: operations["api_v1_projects_versions_retrieve"];
   };
+  "/api/v1/projects/{project_id}/versions/{version}/batch-predict": {
+    /** @description A plain API view of the tenant (no model queryset). */
+    post: operations["api_v1_projects_versions_batch_predict_create"];
+  };
   "/api/v1/projects/{project_id}/versions/{version}/deploy": {
     /** @description A plain API view of the tenant (no model queryset). */
     post: operations["api_v1_projects_versions_deploy_create"];
   };
   "/api/v1/projects/{project_id}/versions/{version}/logs": {
     get: operations["api_v1_projects_versions_logs_retrieve"];
+  };
+  "/api/v1/projects/{project_id}/versions/{version}/prelabel": {
+    /** @description Run the version over the dataset's unlabelled samples; results become suggestions. */
+    post: operations["api_v1_projects_versions_prelabel_create"];
   };
   "/api/v1/projects/{project_id}/versions/{version}/stop": {
     post: operations["api_v1_projects_versions_stop_create"];
@@ -199,6 +239,12 @@ export type webhooks = Record<string, never>;
 
 export interface components {
   schemas: {
+    /**
+     * @description * `fix` - fix
+     * * `checked` - checked
+     * @enum {string}
+     */
+    ActionEnum: "fix" | "checked";
     AnnotationsPutRequest: {
       labels?: string[];
       objects?: components["schemas"]["BoxObjectRequest"][];
@@ -220,6 +266,12 @@ export interface components {
        * @default 1
        */
       hours?: number;
+    };
+    BatchPredictRequest: {
+      /** @description a storage folder (or one file) to predict */
+      input_path: string;
+      /** @description a storage folder for results.jsonl / predictions.csv */
+      output_path: string;
     };
     BatchRequest: {
       sample_ids: string[];
@@ -377,6 +429,7 @@ export interface components {
       target_type: string;
       /** Format: uuid */
       target_id: string | null;
+      cancel_requested: boolean;
       /** Format: date-time */
       created_at: string;
       /** Format: date-time */
@@ -397,9 +450,10 @@ export interface components {
      * * `running` - Running
      * * `succeeded` - Succeeded
      * * `failed` - Failed
+     * * `cancelled` - Cancelled
      * @enum {string}
      */
-    JobStatusEnum: "queued" | "running" | "succeeded" | "failed";
+    JobStatusEnum: "queued" | "running" | "succeeded" | "failed" | "cancelled";
     Label: {
       /** Format: uuid */
       id: string;
@@ -421,6 +475,58 @@ export interface components {
     LabelInRequest: {
       name: string;
       color?: string;
+    };
+    LabelIssue: {
+      /** Format: uuid */
+      id: string;
+      sample: components["schemas"]["_SampleBrief"];
+      given_label: string;
+      suggested_label: string;
+      /** Format: double */
+      given_probability: number;
+      /** Format: double */
+      suggested_probability: number;
+      rank: number;
+      status: components["schemas"]["LabelIssueStatusEnum"];
+      /** Format: uuid */
+      job_id: string;
+      /** Format: date-time */
+      created_at: string;
+    };
+    LabelIssuePage: {
+      count: number;
+      /** Format: uri */
+      next: string | null;
+      /** Format: uri */
+      previous: string | null;
+      results: components["schemas"]["LabelIssue"][];
+    };
+    LabelIssueResolveRequest: {
+      action: components["schemas"]["ActionEnum"];
+      label?: string;
+    };
+    /**
+     * @description * `open` - Open
+     * * `fixed` - Fixed
+     * * `checked` - Checked
+     * @enum {string}
+     */
+    LabelIssueStatusEnum: "open" | "fixed" | "checked";
+    LabelNext: {
+      /** Format: uuid */
+      id: string;
+      name: string;
+      text: string;
+      /** Format: double */
+      uncertainty: number | null;
+    };
+    LabelNextPage: {
+      count: number;
+      /** Format: uri */
+      next: string | null;
+      /** Format: uri */
+      previous: string | null;
+      results: components["schemas"]["LabelNext"][];
     };
     LabelPage: {
       count: number;
@@ -523,7 +629,10 @@ export interface components {
       artifact_size: number;
       incremental_from: components["schemas"]["_Ref"] | null;
     };
-    /** @description Detail adds the per-sample eval predictions when asked (?include=eval_predictions). */
+    /**
+     * @description Detail adds the search's live report (leaderboard, score curve, ETA) and the per-sample
+     * eval predictions when asked (?include=eval_predictions).
+     */
     ModelVersionDetail: {
       /** Format: uuid */
       id: string;
@@ -552,6 +661,7 @@ export interface components {
       artifact_path: string;
       artifact_size: number;
       incremental_from: components["schemas"]["_Ref"] | null;
+      live: unknown;
       eval_predictions: (readonly {
           [key: string]: unknown;
         }[]) | null;
@@ -937,6 +1047,49 @@ export interface components {
       /** Format: date-time */
       mtime: string;
     };
+    Suggestion: {
+      /** Format: uuid */
+      id: string;
+      sample: components["schemas"]["_SampleBrief"];
+      source: {
+        [key: string]: unknown;
+      };
+      payload: unknown;
+      /** Format: double */
+      confidence: number;
+      /** Format: double */
+      uncertainty: number;
+      status: components["schemas"]["SuggestionStatusEnum"];
+      /** Format: date-time */
+      created_at: string;
+      /** Format: date-time */
+      decided_at: string | null;
+    };
+    SuggestionDecisionRequest: {
+      ids?: string[];
+      /** Format: double */
+      min_confidence?: number;
+    };
+    SuggestionDecisionResult: {
+      accepted?: number;
+      skipped?: number;
+      rejected?: number;
+    };
+    SuggestionPage: {
+      count: number;
+      /** Format: uri */
+      next: string | null;
+      /** Format: uri */
+      previous: string | null;
+      results: components["schemas"]["Suggestion"][];
+    };
+    /**
+     * @description * `pending` - Pending
+     * * `accepted` - Accepted
+     * * `rejected` - Rejected
+     * @enum {string}
+     */
+    SuggestionStatusEnum: "pending" | "accepted" | "rejected";
     /**
      * @description * `storage` - storage
      * * `zip` - zip
@@ -1055,6 +1208,12 @@ export interface components {
       /** Format: uuid */
       id: string;
       name: string;
+    };
+    _SampleBrief: {
+      /** Format: uuid */
+      id: string;
+      name: string;
+      text: string;
     };
   };
   responses: never;
@@ -1230,6 +1389,78 @@ export interface operations {
     };
   };
   /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+  api_v1_datasets_label_issues_retrieve: {
+    parameters: {
+      query?: {
+        /** @description open (default) | fixed | checked | all */
+        status?: string;
+      };
+      path: {
+        dataset_id: string;
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["LabelIssuePage"];
+        };
+      };
+    };
+  };
+  /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+  api_v1_datasets_label_issues_resolve_create: {
+    parameters: {
+      path: {
+        dataset_id: string;
+        issue_id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["LabelIssueResolveRequest"];
+        "application/x-www-form-urlencoded": components["schemas"]["LabelIssueResolveRequest"];
+        "multipart/form-data": components["schemas"]["LabelIssueResolveRequest"];
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["LabelIssue"];
+        };
+      };
+    };
+  };
+  /** @description Start the suspected-label-errors job over a dataset's labelled samples. */
+  api_v1_datasets_label_issues_scan_create: {
+    parameters: {
+      path: {
+        dataset_id: string;
+      };
+    };
+    responses: {
+      202: {
+        content: {
+          "application/json": components["schemas"]["Job"];
+        };
+      };
+    };
+  };
+  /** @description Unlabelled samples, the ones the model is least sure of first. */
+  api_v1_datasets_label_next_retrieve: {
+    parameters: {
+      path: {
+        dataset_id: string;
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["LabelNextPage"];
+        };
+      };
+    };
+  };
+  /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
   api_v1_datasets_label_stats_retrieve: {
     parameters: {
       path: {
@@ -1365,6 +1596,72 @@ export interface operations {
       /** @description stale revision */
       409: {
         content: never;
+      };
+    };
+  };
+  /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+  api_v1_datasets_suggestions_retrieve: {
+    parameters: {
+      query?: {
+        min_confidence?: number;
+        /** @description uncertainty (default) | confidence | -confidence */
+        ordering?: string;
+        /** @description pending (default) | accepted | rejected | all */
+        status?: string;
+      };
+      path: {
+        dataset_id: string;
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["SuggestionPage"];
+        };
+      };
+    };
+  };
+  /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+  api_v1_datasets_suggestions_accept_create: {
+    parameters: {
+      path: {
+        dataset_id: string;
+      };
+    };
+    requestBody?: {
+      content: {
+        "application/json": components["schemas"]["SuggestionDecisionRequest"];
+        "application/x-www-form-urlencoded": components["schemas"]["SuggestionDecisionRequest"];
+        "multipart/form-data": components["schemas"]["SuggestionDecisionRequest"];
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["SuggestionDecisionResult"];
+        };
+      };
+    };
+  };
+  /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+  api_v1_datasets_suggestions_reject_create: {
+    parameters: {
+      path: {
+        dataset_id: string;
+      };
+    };
+    requestBody?: {
+      content: {
+        "application/json": components["schemas"]["SuggestionDecisionRequest"];
+        "application/x-www-form-urlencoded": components["schemas"]["SuggestionDecisionRequest"];
+        "multipart/form-data": components["schemas"]["SuggestionDecisionRequest"];
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["SuggestionDecisionResult"];
+        };
       };
     };
   };
@@ -1660,6 +1957,22 @@ export interface operations {
       };
     };
   };
+  /** @description Cancel a pre-labelling, label-check or batch-prediction job (409 once it ended). */
+  api_v1_jobs_cancel_create: {
+    parameters: {
+      path: {
+        /** @description A UUID string identifying this job. */
+        id: string;
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["Job"];
+        };
+      };
+    };
+  };
   /** @description A plain API view of the tenant (no model queryset). */
   api_v1_me_retrieve: {
     responses: {
@@ -1893,6 +2206,29 @@ export interface operations {
     };
   };
   /** @description A plain API view of the tenant (no model queryset). */
+  api_v1_projects_versions_batch_predict_create: {
+    parameters: {
+      path: {
+        project_id: string;
+        version: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["BatchPredictRequest"];
+        "application/x-www-form-urlencoded": components["schemas"]["BatchPredictRequest"];
+        "multipart/form-data": components["schemas"]["BatchPredictRequest"];
+      };
+    };
+    responses: {
+      202: {
+        content: {
+          "application/json": components["schemas"]["Job"];
+        };
+      };
+    };
+  };
+  /** @description A plain API view of the tenant (no model queryset). */
   api_v1_projects_versions_deploy_create: {
     parameters: {
       path: {
@@ -1926,6 +2262,22 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["VersionLogs"];
+        };
+      };
+    };
+  };
+  /** @description Run the version over the dataset's unlabelled samples; results become suggestions. */
+  api_v1_projects_versions_prelabel_create: {
+    parameters: {
+      path: {
+        project_id: string;
+        version: string;
+      };
+    };
+    responses: {
+      202: {
+        content: {
+          "application/json": components["schemas"]["Job"];
         };
       };
     };
