@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bySample, countAtOrAbove, inOrder, jobProgressText, suggestedLabels, suggestionText, usableVersions } from "./assistLogic";
+import { batchOutput, bySample, countAtOrAbove, inOrder, jobProgressText, suggestedLabels, suggestionText, usableVersions } from "./assistLogic";
 
 const s = (confidence: number, status: "pending" | "accepted" | "rejected" = "pending") => ({ confidence, status });
 
@@ -58,5 +58,14 @@ describe("jobProgressText", () => {
   });
   it("counts files for batch prediction", () => {
     expect(jobProgressText({ status: "cancelled", counts: { files: 3, total: 9 } }, "files")).toBe("3 / 9 files");
+  });
+});
+
+describe("batchOutput", () => {
+  it("names results.jsonl, or predictions.csv for tables, else nothing", () => {
+    expect(batchOutput({ results: "s3://b/out/results.jsonl", files: 3 })).toBe("s3://b/out/results.jsonl");
+    expect(batchOutput({ predictions: "s3://b/out/predictions.csv" })).toBe("s3://b/out/predictions.csv");
+    expect(batchOutput({ files: 0 })).toBeNull();
+    expect(batchOutput(null)).toBeNull();
   });
 });

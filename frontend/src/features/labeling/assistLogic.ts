@@ -55,3 +55,11 @@ export function jobProgressText(job: Pick<Job, "counts" | "status">, unit = "sam
 export function usableVersions<T extends { name: string; status: string }>(versions: T[]): T[] {
   return versions.filter((v) => v.status === "completed").sort((a, b) => b.name.localeCompare(a.name, undefined, { numeric: true }));
 }
+
+/** Where a finished batch prediction wrote its results (results.jsonl or predictions.csv). */
+export function batchOutput(result: unknown): string | null {
+  if (!result || typeof result !== "object") return null;
+  const r = result as Record<string, unknown>;
+  const uri = r.results ?? r.predictions;
+  return typeof uri === "string" ? uri : null;
+}
