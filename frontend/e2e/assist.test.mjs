@@ -1,0 +1,110 @@
+// Model-assisted labeling end to end: train V001 of the demo image project (through the API,
+// the smallest budget), then in the console pre-label with it, see the suggestions (not
+// labels), sort by "label these next", accept everything above a confidence and see exactly
+// those samples become labelled; A accepts and R rejects the highlighted sample's suggestion.
+// Started by tests/e2e/test_console_e2e.py (the module's running `exeml run`).
+import assert from "node:assert/strict";
+import { after } from "node:test";
+import { api, closeBrowser, countOf, flow, loadedCount, login, openProject, projectByName, seconds, shot, tid, waitUntil } from "./lib.mjs";
+
+after(closeBrowser);
+
+const list = (page) => (Array.isArray(page) ? page : page.results);
+
+async function trainV001(project) {
+  const versions = list(await api(`/api/v1/projects/${project.id}/versions`));
+  const done = versions.find((v) => v.status === "completed");
+  if (done) return done.name;
+  const flavors = list(await api("/api/v1/flavors"));
+  const training = flavors.filter((f) => f.purpose === "train" && f.task_types.includes("image_classification"));
+  const cpu = training.find((f) => f.device === "cpu" && !f.free) ?? training[0];
+  assert.ok(cpu, `a training flavor in ${JSON.stringify(flavors.map((f) => f.code))}`);
+  const v = await api(`/api/v1/projects/${project.id}/train`, {
+    method: "POST", body: { max_minutes: 0.1, preference: "performance_first", flavor: cpu.code },
+  });
+  const final = await waitUntil(async () => {
+    const now = await api(`/api/v1/projects/${project.id}/versions/${v.name}`);
+    return ["completed", "failed", "stopped"].includes(now.status) ? now : null;
+  }, { timeout: seconds(300), interval: 2000, message: `${v.name} to finish training` });
+  assert.equal(final.status, "completed", `training ended ${final.status}: ${final.error}`);
+  return final.name;
+}
+
+async function pending(datasetId) {
+  const out = [];
+  for (let n = 1; ; n++) {
+    const page = await api(`/api/v1/datasets/${datasetId}/suggestions?status=pending&page=${n}&page_size=100`);
+    out.push(...list(page));
+    if (!page.next) return out;
+  }
+}
+
+flow("pre-label with V001, accept above a confidence, A/R on the highlighted image", async (page) => {
+  const project = await projectByName("demo-images");
+  const ds = project.dataset.id;
+  const version = await trainV001(project);
+
+  await login(page);
+  await openProject(page, "demo-images", "label");
+  const unlabeled0 = await loadedCount(page, "unlabeled-count");
+  const labeled0 = await loadedCount(page, "labeled-count");
+  assert.ok(unlabeled0 >= 3, `the demo leaves images unlabelled (${unlabeled0})`);
+
+  // Pre-label: the job runs with progress and ends; its suggestions are not labels.
+  await tid(page, "prelabel-version").selectOption(version);
+  assert.equal((await tid(page, "prelabel-start").textContent()).trim(), `Pre-label with ${version}`);
+  await tid(page, "prelabel-start").click();
+  await page.locator('[data-testid="prelabel-job"][data-status="succeeded"]').waitFor({ timeout: seconds(180) });
+  const suggestions = await pending(ds);
+  assert.equal(suggestions.length, unlabeled0, "one suggestion per unlabelled image");
+  await waitUntil(async () => (await countOf(page, "pending-count")) === unlabeled0, { message: "the pending count" });
+  await waitUntil(async () => (await tid(page, "sample-suggestion").count()) > 0, { message: "suggestion badges on the samples" });
+  assert.equal(await countOf(page, "labeled-count"), labeled0, "suggestions are not counted as labelled");
+  assert.equal(await countOf(page, "unlabeled-count"), unlabeled0);
+  await shot(page, "assist-suggestions");
+
+  // "Label these next": the model's least sure image comes first.
+  await tid(page, "sample-order").selectOption("next");
+  const order = list(await api(`/api/v1/datasets/${ds}/label-next?page_size=5`));
+  await waitUntil(async () => (await tid(page, "sample-item").first().getAttribute("data-sample-id")) === order[0].id, {
+    message: "label-next order in the grid",
+  });
+  await tid(page, "sample-order").selectOption("");
+
+  // Accept everything at or above about the median confidence: the button says how many.
+  const confs = suggestions.map((s) => s.confidence).sort((a, b) => b - a);
+  const t = Math.floor(confs[Math.ceil(confs.length / 2) - 1] * 100) / 100;
+  const expected = suggestions.filter((s) => s.confidence >= t);
+  const slider = tid(page, "accept-threshold");
+  await slider.focus();
+  await page.keyboard.press("Home");
+  for (let i = 0; i < Math.round(t * 100); i++) await page.keyboard.press("ArrowRight");
+  assert.equal((await tid(page, "accept-threshold-value").textContent()).trim(), t.toFixed(2));
+  assert.equal(Number(await tid(page, "accept-above").getAttribute("data-count")), expected.length, "the count it will accept");
+  await tid(page, "accept-above").click();
+  await tid(page, "assist-message").filter({ hasText: `Accepted ${expected.length}` }).waitFor();
+  await waitUntil(async () => (await countOf(page, "labeled-count")) === labeled0 + expected.length, { message: "labelled count after accepting" });
+  assert.equal(await countOf(page, "unlabeled-count"), unlabeled0 - expected.length);
+  for (const s of expected) {
+    const sample = await api(`/api/v1/datasets/${ds}/samples/${s.sample.id}`);
+    assert.ok(sample.labeled, `${sample.name} labelled`);
+    assert.deepEqual(sample.labels, s.payload.labels, `${sample.name} got the suggested label`);
+  }
+  const left = await pending(ds);
+  assert.deepEqual(left.map((s) => s.id).sort(), suggestions.filter((s) => s.confidence < t).map((s) => s.id).sort(), "exactly the rest still pending");
+  await shot(page, "assist-accepted");
+
+  // Keyboard: A accepts the highlighted image's suggestion, R rejects the next one's.
+  if (left.length >= 2) {
+    const first = await tid(page, "sample-item").first().getAttribute("data-sample-id");
+    await page.locator("body").click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press("a");
+    await waitUntil(async () => (await api(`/api/v1/datasets/${ds}/samples/${first}`)).labeled, { message: "A accepted the suggestion" });
+    await waitUntil(async () => (await tid(page, "sample-item").first().getAttribute("data-sample-id")) !== first, { message: "the accepted image left the list" });
+    const second = await tid(page, "sample-item").first().getAttribute("data-sample-id");
+    await page.keyboard.press("r");
+    await waitUntil(async () => !(await pending(ds)).some((s) => s.sample.id === second), { message: "R rejected the suggestion" });
+    assert.equal((await api(`/api/v1/datasets/${ds}/samples/${second}`)).labeled, false, "a rejected suggestion labels nothing");
+    await waitUntil(async () => (await countOf(page, "labeled-count")) === labeled0 + expected.length + 1, { message: "labelled count after A" });
+  }
+});
