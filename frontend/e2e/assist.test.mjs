@@ -107,4 +107,21 @@ flow("pre-label with V001, accept above a confidence, A/R on the highlighted ima
     assert.equal((await api(`/api/v1/datasets/${ds}/samples/${second}`)).labeled, false, "a rejected suggestion labels nothing");
     await waitUntil(async () => (await countOf(page, "labeled-count")) === labeled0 + expected.length + 1, { message: "labelled count after A" });
   }
+
+  // Batch prediction from the version detail: the demo images folder in, results.jsonl out.
+  const dataset = await api(`/api/v1/datasets/${ds}`);
+  await tid(page, "tab-train").click();
+  await tid(page, `version-row-${version}`).click();
+  await tid(page, "batch-open").click();
+  const out = dataset.input_path.replace(/demo\/images\/$/, "e2e/batch-out/");
+  await tid(page, "batch-input").fill(dataset.input_path);
+  await tid(page, "batch-output").fill(out);
+  await tid(page, "batch-start").click();
+  await tid(page, "batch-result-path").waitFor({ timeout: seconds(180) });
+  const written = (await tid(page, "batch-result-path").textContent()).trim();
+  assert.ok(written.startsWith(out) && written.endsWith("/results.jsonl"), `results at ${written}`);
+  // The folder's .txt label files are not images: each is reported with its reason.
+  await tid(page, "batch-job-errors-toggle").click();
+  assert.ok((await tid(page, "batch-job-errors").locator("li").count()) > 0, "per-file errors listed");
+  await shot(page, "assist-batch");
 });

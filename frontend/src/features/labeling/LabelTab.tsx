@@ -136,8 +136,12 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
       } else await assistApi.reject(datasetId, { ids: [s.id] });
       // Drop it at once so the badge disappears before the reload lands.
       if (suggestions.data) suggestions.setData(suggestions.data.filter((x) => x.id !== s.id));
-      const stored = accept ? await datasetsApi.sample(datasetId, s.sample.id) : null;
+      // The image grids drop a labelled sample from the Unlabeled page (as a number key does);
+      // the detection editor, text and sound lists update it in place (no jump, no lost edits).
+      const grid = type === "image_classification" || (type === "object_detection" && !openSample);
+      const stored = accept && !grid ? await datasetsApi.sample(datasetId, s.sample.id) : null;
       if (stored) onSaved(stored);
+      if (grid) void samples.reload();
       void suggestions.reload();
       void dataset.reload();
       return stored;
