@@ -17,7 +17,7 @@ async function trainV001(project) {
   if (done) return done.name;
   const flavors = list(await api("/api/v1/flavors"));
   const training = flavors.filter((f) => f.purpose === "train" && f.task_types.includes("image_classification"));
-  const cpu = training.find((f) => f.device === "cpu" && !f.free) ?? training[0];
+  const cpu = training.find((f) => /cpu/i.test(f.device) && !f.free) ?? training.find((f) => /cpu/i.test(f.device)) ?? training[0];
   assert.ok(cpu, `a training flavor in ${JSON.stringify(flavors.map((f) => f.code))}`);
   const v = await api(`/api/v1/projects/${project.id}/train`, {
     method: "POST", body: { max_minutes: 0.1, preference: "performance_first", flavor: cpu.code },
@@ -93,6 +93,14 @@ flow("pre-label with V001, accept above a confidence, A/R on the highlighted ima
   const left = await pending(ds);
   assert.deepEqual(left.map((s) => s.id).sort(), suggestions.filter((s) => s.confidence < t).map((s) => s.id).sort(), "exactly the rest still pending");
   await shot(page, "assist-accepted");
+  // Figures for the closing note: UI actions from V001 to a fully labelled set. One by one:
+  // a number key per highlighted image (or checkbox + label button: 2 clicks). With pre-labels:
+  // Pre-label, the slider, Accept N, then one key per remaining image (A, or its number key).
+  console.log(`[assist] figures ${JSON.stringify({
+    unlabelled: unlabeled0, threshold: t, accepted_at_once: expected.length,
+    actions_with_prelabels: 3 + left.length, keys_one_by_one: unlabeled0, clicks_one_by_one: 2 * unlabeled0,
+    suggestions: suggestions.map((s) => ({ name: s.sample.name, label: s.payload.labels[0], confidence: Number(s.confidence.toFixed(3)) })),
+  })}`);
 
   // Keyboard: A accepts the highlighted image's suggestion, R rejects the next one's.
   if (left.length >= 2) {

@@ -58,6 +58,7 @@ describe("jobProgressText", () => {
   });
   it("counts files for batch prediction", () => {
     expect(jobProgressText({ status: "cancelled", counts: { files: 3, total: 9 } }, "files")).toBe("3 / 9 files");
+    expect(jobProgressText({ status: "succeeded", counts: { files: 9, total: 9, succeeded: 7, failed: 2 } }, "files")).toBe("9 / 9 files · 7 succeeded · 2 failed");
   });
 });
 

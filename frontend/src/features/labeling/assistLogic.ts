@@ -46,6 +46,8 @@ export function jobProgressText(job: Pick<Job, "counts" | "status">, unit = "sam
   const parts: string[] = [];
   if (done !== undefined && c.total !== undefined) parts.push(`${done} / ${c.total} ${unit}`);
   if (c.suggestions !== undefined) parts.push(`${c.suggestions} suggestion${c.suggestions === 1 ? "" : "s"}`);
+  if (c.succeeded !== undefined) parts.push(`${c.succeeded} succeeded`);
+  if (c.failed) parts.push(`${c.failed} failed`);
   const eta = c.eta_seconds;
   if (jobRunning(job) && typeof eta === "number" && eta >= 0) parts.push(`about ${formatDuration(eta)} left`);
   return parts.join(" · ");
