@@ -116,6 +116,24 @@ flow("pre-label with V001, accept above a confidence, A/R on the highlighted ima
     await waitUntil(async () => (await countOf(page, "labeled-count")) === labeled0 + expected.length + 1, { message: "labelled count after A" });
   }
 
+  // Suspected label errors: scan (a job), then Fix the first listed one to its suggested label.
+  await tid(page, "tab-issues").click();
+  await tid(page, "issues-scan").click();
+  await page.locator('[data-testid="issues-job"][data-status="succeeded"]').waitFor({ timeout: seconds(240) });
+  const issues = list(await api(`/api/v1/datasets/${ds}/label-issues?status=open`));
+  await waitUntil(async () => (await tid(page, "issue-row").count()) === issues.length, { message: "the ranked issues listed" });
+  console.log(`[assist] label check: ${issues.length} suspected errors`);
+  if (issues.length > 0) {
+    const top = tid(page, "issue-row").first();
+    const sampleId = await top.getAttribute("data-sample-id");
+    const suggested = await top.getAttribute("data-suggested");
+    assert.equal(sampleId, issues[0].sample.id, "ranked as the API ranks them");
+    await shot(page, "assist-issues");
+    await top.getByTestId("issue-fix").click();
+    await waitUntil(async () => (await tid(page, "issue-row").count()) === issues.length - 1, { message: "the fixed issue left the list" });
+    assert.deepEqual((await api(`/api/v1/datasets/${ds}/samples/${sampleId}`)).labels, [suggested], "Fix relabelled to the suggestion");
+  }
+
   // Batch prediction from the version detail: the demo images folder in, results.jsonl out.
   const dataset = await api(`/api/v1/datasets/${ds}`);
   await tid(page, "tab-train").click();

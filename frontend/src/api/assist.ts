@@ -27,6 +27,9 @@ export const assistApi = {
   batchPredict: (projectId: string, version: string, body: { input_path: string; output_path: string }) =>
     http.post<Job>(`/api/v1/projects/${projectId}/versions/${version}/batch-predict`, body),
   cancel: (jobId: string) => http.post<Job>(`/api/v1/jobs/${jobId}/cancel`),
+  /** The newest job of a kind on a dataset (newest first), to pick up one still running. */
+  latestJob: async (kind: "prelabel" | "label_check", targetId: string) =>
+    asPage(await http.get<Page<Job> | Job[]>("/api/v1/jobs", { kind, target_id: targetId, page_size: 1 })).results[0] ?? null,
   /** Every pending suggestion of the dataset (the labeling view marks the samples with them). */
   pending: (datasetId: string) => allPages<Suggestion>(`${ds(datasetId)}/suggestions`, { status: "pending" }),
   accept: (datasetId: string, sel: Selection) => http.post<DecisionResult>(`${ds(datasetId)}/suggestions/accept`, sel),

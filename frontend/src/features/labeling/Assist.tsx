@@ -53,7 +53,7 @@ export function AssistPanel(props: {
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const job = useModelJob(() => void props.onChanged());
+  const job = useModelJob(() => void props.onChanged(), () => assistApi.latestJob("prelabel", props.datasetId));
   const willAccept = countAtOrAbove(props.pending, threshold);
   const t = Math.round(threshold * 100) / 100;
 

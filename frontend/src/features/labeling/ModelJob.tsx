@@ -1,4 +1,4 @@
-import { useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { assistApi } from "../../api/assist";
 import { errorText } from "../../api/client";
 import { datasetsApi } from "../../api/datasets";
@@ -12,7 +12,7 @@ import { STALL_MS } from "./SyncButton";
  * Follows a model job (pre-label, label check, batch prediction): progress with the counts and
  * ETA, Cancel while it runs, the files it could not handle. Calls onEnded once when it ends.
  */
-export function useModelJob(onEnded: (job: Job) => void) {
+export function useModelJob(onEnded: (job: Job) => void, resume?: () => Promise<Job | null>) {
   const [job, setJob] = useState<Job | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [stalled, setStalled] = useState(false);
@@ -34,6 +34,14 @@ export function useModelJob(onEnded: (job: Job) => void) {
     1000,
     jobRunning(job) && !stalled,
   );
+  // Pick up a job still running from an earlier visit (a reload must not lose its progress).
+  useEffect(() => {
+    if (!resume) return;
+    let live = true;
+    resume().then((j) => { if (live && j && jobRunning(j)) setJob((cur) => cur ?? j); }).catch(() => undefined);
+    return () => { live = false; };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
   const start = async (begin: () => Promise<Job>) => {
     setError(null);
     setStalled(false);

@@ -19,7 +19,7 @@ export const canCheckLabels = (type: string) => CHECKABLE.has(type);
 export function SuspectedErrors(props: { project: Project; datasetId: string; canWrite: boolean; onChanged: () => void }) {
   const { datasetId, project } = props;
   const issues = useLoad(() => assistApi.issues(datasetId, "open"), [datasetId]);
-  const job = useModelJob(() => void issues.reload());
+  const job = useModelJob(() => void issues.reload(), () => assistApi.latestJob("label_check", datasetId));
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [cursor, setCursor] = useState(0);
