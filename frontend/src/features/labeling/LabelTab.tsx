@@ -254,7 +254,7 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
                 Sort{" "}
                 <select value={nextOrder ? "next" : ""} onChange={(e) => setUrl({ order: e.target.value || null, page: 1, sample: null })} data-testid="sample-order">
                   <option value="">As imported</option>
-                  <option value="next">Label these next (model least sure first)</option>
+                  <option value="next" title="The model's least sure samples first">Label these next</option>
                 </select>
               </label>
             )}
