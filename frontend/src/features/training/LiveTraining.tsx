@@ -80,7 +80,8 @@ export function Leaderboard({ live }: { live: Live }) {
  */
 export function LiveProgress({ version: v }: { version: ModelVersion }) {
   const stopping = v.status === "running" && v.stop_requested;
-  const live = v.live ?? null;
+  // The runner sends `live: {}` before the engine's first report: fill in the empty lists.
+  const live = v.live ? { eta_seconds: v.live.eta_seconds ?? null, curve: v.live.curve ?? [], candidates: v.live.candidates ?? [] } : null;
   const phase = v.status === "queued" ? `Queued${v.queue_position ? ` — position ${v.queue_position}` : ""}` : humanize(v.phase || "running");
   return (
     <div className="panel" data-testid="version-live">
