@@ -83,6 +83,7 @@ version(byType.predictive_analytics, "V001", "completed", { metrics: { accuracy:
 version(byType.object_detection, "V001", "completed", { metrics: { map50: 0.71, map50_95: 0.45, precision: 0.8, recall: 0.66 },
   evaluation: { per_class: [{ label: "cat", precision: 0.8, recall: 0.7, f1: 0.75, support: 12, ap: 0.72 }, { label: "dog", precision: 0.78, recall: 0.6, f1: 0.68, support: 9, ap: 0.66 }] } });
 version(byType.sound_classification, "V001", "failed", { error: "Each class needs at least 5 samples." });
+version(byType.text_classification, "V001", "completed", { metrics: { accuracy: 0.84 } });
 for (const t of ["image_classification", "object_detection", "predictive_analytics"]) {
   const p = byType[t], v = versions.get(p.id)[0];
   services.push({ id: id(), name: `${p.name}-${v.name}`, status: "running", url: "", stop_at: new Date(Date.now() + 3600e3).toISOString(), flavor: "cpu.free", model: { id: id(), name: `${p.name}-${v.name}` },
@@ -147,6 +148,15 @@ async function handle(req, res, url, body) {
     return send(202, version(pr, `V${String(versions.get(pr.id).length + 1).padStart(3, "0")}`, "queued", { queue_position: 1, params: body }));
   }
   if ((r = /^\/api\/v1\/projects\/([^/]+)\/versions$/.exec(p))) return send(200, versions.get(r[1]) ?? []);
+  // Model assist: pre-label / batch prediction jobs (suggestions appear when the job ends).
+  if ((r = /^\/api\/v1\/projects\/([^/]+)\/versions\/([^/]+)\/(prelabel|batch-predict)$/.exec(p))) {
+    const pr = projects.find((x) => x.id === r[1]); const ds = datasets.find((d) => d.id === pr?.dataset?.id);
+    const j = { id: id(), kind: r[3] === "prelabel" ? "prelabel" : "batch_prediction", status: "queued", progress: 0, counts: {}, errors: [], result: {}, cancel_requested: false,
+      created_at: now(), finished_at: null, _ds: ds?.id, _version: r[2], _out: body?.output_path };
+    jobs.set(j.id, j); return send(202, j);
+  }
+  if ((r = /^\/api\/v1\/jobs\/([^/]+)\/cancel$/.exec(p))) { const j = jobs.get(r[1]); j.status = "cancelled"; j.cancel_requested = true; return send(200, j); }
+  if (p === "/api/v1/jobs") return send(200, page([], q));
   if ((r = /^\/api\/v1\/projects\/([^/]+)\/versions\/([^/]+)(\/\w+)?$/.exec(p))) {
     const v = (versions.get(r[1]) ?? []).find((x) => x.id === r[2] || x.name === r[2]); if (!v) return send(404, { detail: "Not found." });
     if (r[3] === "/stop") { v.status = "stopped"; return send(200, v); }
@@ -162,7 +172,9 @@ async function handle(req, res, url, body) {
   }
   if (p === "/api/v1/datasets") return send(200, page(datasets.filter((d) => !q.get("type") || d.type === q.get("type")), q));
   if ((r = /^\/api\/v1\/jobs\/([^/]+)$/.exec(p))) {
-    const j = jobs.get(r[1]); j.progress = Math.min(1, j.progress + 0.34); j.status = j.progress >= 1 ? "succeeded" : "running";
+    const j = jobs.get(r[1]); if (j.status === "cancelled") return send(200, j);
+    j.progress = Math.min(1, j.progress + 0.34); j.status = j.progress >= 1 ? "succeeded" : "running";
+    if (j.kind !== "sync") { mockAssistTick(j); return send(200, j); }
     if (j.status === "succeeded") { j.counts = { added: 3, skipped: 1, rejected: 2 }; j.errors = [{ file: "bad photo.jpg", reason: "File names may not contain spaces." }, { file: "broken.png", reason: "Damaged image." }]; }
     return send(200, j);
   }
@@ -175,6 +187,32 @@ async function handle(req, res, url, body) {
       const cols = ["attr_1", "attr_2", "attr_3", "attr_4", "attr_5"];
       return send(200, { columns: cols.map((c, i) => ({ name: c, kind: i === 1 || i === 3 ? "categorical" : "numeric", distinct: i === 4 ? 1 : 40 + i, missing_share: i === 2 ? 0.05 : 0, valid: i !== 4, reason: i === 4 ? "single-valued column" : null })),
         rows: Array.from({ length: 25 }, (_, i) => [20 + i, ["management", "technician", "blue-collar"][i % 3], 1000 + i * 37, i % 4 ? "no" : "yes", 1]), stats: { rows: 4521, valid_rows: 4500, distinct_rows: 4400 } });
+    }
+    if (rest === "/suggestions") { const st = q.get("status") ?? "pending"; return send(200, page((suggestions.get(ds.id) ?? []).filter((x) => st === "all" || x.status === st), q)); }
+    if (rest === "/suggestions/accept" || rest === "/suggestions/reject") {
+      const accept = rest.endsWith("accept"); let n = 0;
+      for (const x of suggestions.get(ds.id) ?? []) {
+        if (x.status !== "pending" || (body.ids && !body.ids.includes(x.id)) || (body.min_confidence !== undefined && x.confidence < body.min_confidence)) continue;
+        x.status = accept ? "accepted" : "rejected"; n++;
+        const smp = list.find((y) => y.id === x.sample.id);
+        if (accept && smp) { if (x.payload.objects) smp.objects = x.payload.objects.map(({ label, bbox }) => ({ label, bbox })); else smp.labels = x.payload.labels; smp.revision++; }
+      }
+      recount(ds); return send(200, accept ? { accepted: n, skipped: 0 } : { rejected: n });
+    }
+    if (rest === "/label-next") {
+      const unc = new Map((suggestions.get(ds.id) ?? []).filter((x) => x.status === "pending").map((x) => [x.sample.id, x.uncertainty]));
+      const l2 = list.filter((x) => !x.labeled).map((x) => ({ id: x.id, name: x.name, text: x.text ?? "", uncertainty: unc.get(x.id) ?? null }))
+        .sort((a, b) => (b.uncertainty ?? -1) - (a.uncertainty ?? -1));
+      return send(200, page(l2, q));
+    }
+    if (rest === "/label-issues/scan") { const j = { id: id(), kind: "label_check", status: "queued", progress: 0, counts: {}, errors: [], result: {}, cancel_requested: false, created_at: now(), finished_at: null, _ds: ds.id }; jobs.set(j.id, j); return send(202, j); }
+    if (rest === "/label-issues") return send(200, page((issues.get(ds.id) ?? []).filter((x) => (q.get("status") ?? "open") === "all" || x.status === (q.get("status") ?? "open")), q));
+    let im;
+    if ((im = /^\/label-issues\/([^/]+)\/resolve$/.exec(rest))) {
+      const x = (issues.get(ds.id) ?? []).find((y) => y.id === im[1]); if (!x) return send(404, { detail: "Not found." });
+      x.status = body.action === "fix" ? "fixed" : "checked";
+      if (body.action === "fix") { const smp = list.find((y) => y.id === x.sample.id); if (smp) { smp.labels = [body.label ?? x.suggested_label]; smp.revision++; } recount(ds); }
+      return send(200, x);
     }
     if (rest === "/label-stats") return send(200, { labels: lab.map((l) => ({ name: l.name, count: l.count })), labeled: ds.labeled_count, unlabeled: ds.unlabeled_count });
     if (rest === "/labels" && m === "GET") return send(200, lab);
@@ -255,3 +293,37 @@ createServer(async (req, res) => {
   try { const data = await readFile(file); res.writeHead(200, { "Content-Type": MIME[extname(file)] ?? "application/octet-stream" }); res.end(data); }
   catch { res.writeHead(404); res.end("not found"); }
 }).listen(PORT, "127.0.0.1", () => console.log(`mock ExeML on http://127.0.0.1:${PORT}`));
+
+// ------------------------------------------------------------------ model assist (mock)
+const suggestions = new Map();
+const issues = new Map();
+function mockAssistTick(j) {
+  const ds = datasets.find((d) => d.id === j._ds); const list = ds ? samples.get(ds.id) : [];
+  const lab = ds ? labels.get(ds.id) : [];
+  const todo = list.filter((x) => !x.labeled);
+  if (j.kind === "prelabel") {
+    j.counts = { samples: Math.round(todo.length * j.progress), total: todo.length, suggestions: Math.round(todo.length * j.progress), eta_seconds: j.status === "running" ? 2 : 0 };
+    if (j.status === "succeeded") {
+      suggestions.set(ds.id, todo.map((x) => {
+        const confidence = 0.5 + ((x._i * 37) % 50) / 100;
+        const name = lab[x._i % lab.length]?.name ?? "cat";
+        const payload = ds.type === "object_detection" ? { objects: [{ label: name, bbox: [80 + (x._i % 4) * 30, 100, 320, 380], score: confidence }] } : { labels: [name] };
+        return { id: id(), sample: { id: x.id, name: x.name, text: x.text ?? "" }, source: { version_id: id(), version: j._version }, payload, confidence, uncertainty: 1 - confidence, status: "pending", created_at: now(), decided_at: null };
+      }));
+    }
+  } else if (j.kind === "label_check") {
+    j.counts = { samples: list.filter((x) => x.labeled).length, labels: lab.length };
+    if (j.status === "succeeded") {
+      issues.set(ds.id, list.filter((x) => x.labeled && x.labels.length === 1).slice(0, 4).map((x, k) => ({
+        id: id(), sample: { id: x.id, name: x.name, text: x.text ?? "" }, given_label: x.labels[0], suggested_label: lab.find((l) => l.name !== x.labels[0])?.name ?? x.labels[0],
+        given_probability: 0.1 + k * 0.05, suggested_probability: 0.85 - k * 0.05, rank: k + 1, status: "open", job_id: j.id, created_at: now(),
+      })));
+    }
+  } else {
+    j.counts = { files: Math.round(12 * j.progress), total: 12, succeeded: Math.round(11 * j.progress), failed: j.progress >= 1 ? 1 : 0, eta_seconds: 3 };
+    if (j.status === "succeeded") {
+      j.errors = [{ file: "broken.jpg", reason: "cannot identify image file" }];
+      j.result = { results: `${(j._out ?? "s3://bucket/out/").replace(/\/?$/, "/")}batch-${j.id}/results.jsonl`, files: 12, succeeded: 11, failed: 1 };
+    }
+  }
+}

@@ -185,3 +185,12 @@ def test_console_work_safety_keyboard_evaluation_mobile(server: Server):
     _check_shots({"ux-detection-autosaved", "ux-detection-grid", "ux-image-preview", "ux-text-keyboard",
                   "ux-evaluation-threshold", "ux-usage", "ux-390-project-list", "ux-390-label-detection-editor",
                   "ux-390-label-text", "ux-390-label-sound", "ux-390-services", "ux-390-deploy-tab"})
+
+
+@pytest.mark.timeout(SUITE_TIMEOUT + SERVER_START_TIMEOUT + 240)
+def test_console_model_assisted_labeling(server: Server):
+    """Train V001 of demo-images, pre-label with it in the console, accept above a confidence,
+    A/R on the highlighted image, "label these next" order, batch prediction from the version detail (frontend/e2e/assist.test.mjs)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    _node_suite(server, "e2e/assist.test.mjs")
+    _check_shots({"assist-suggestions", "assist-accepted", "assist-batch"})

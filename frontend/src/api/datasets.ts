@@ -33,7 +33,7 @@ export async function waitForJob(
   for (;;) {
     job = await datasetsApi.job(jobId);
     onProgress?.(job);
-    if (job.status === "succeeded" || job.status === "failed") return job;
+    if (job.status === "succeeded" || job.status === "failed" || job.status === "cancelled") return job;
     if (Date.now() + intervalMs > deadline) throw new JobTimeout(job, Math.round(timeoutMs / 60_000));
     await sleep(intervalMs);
   }

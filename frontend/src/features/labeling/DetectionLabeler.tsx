@@ -1,7 +1,9 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { errorText } from "../../api/client";
 import { datasetsApi } from "../../api/datasets";
+import type { Suggestion } from "../../api/assist";
 import type { Label, Sample } from "../../api/types";
+import { SuggestionBadge } from "./Assist";
 import { ErrorBox } from "../../components/ui";
 import { validateLabelName } from "../../lib/validation";
 import { PALETTE } from "../projects/CreateProjectPage";
@@ -43,6 +45,10 @@ export function DetectionLabeler(props: {
   onIndex: (index: number) => void;
   onEdge: (direction: 1 | -1) => void;
   onClose: () => void;
+  /** The open image's pending model suggestion (boxes drawn dashed until accepted). */
+  suggestion?: Suggestion;
+  /** Accepts or rejects it; answers the sample as stored afterwards. */
+  onDecide?: (s: Suggestion, accept: boolean) => Promise<Sample | null>;
 }) {
   const sample = props.samples[props.index];
   const [hist, setHist] = useState<History<EditorObject[]>>(() => historyOf(sample ? toEditor(sample) : []));
@@ -125,9 +131,25 @@ export function DetectionLabeler(props: {
     setError(null);
   };
 
+  // Only an image without boxes of its own offers the suggestion: drawn boxes are the answer.
+  const suggestion = props.suggestion && !sample?.labeled && objects.length === 0 && !dirty ? props.suggestion : undefined;
+  const decide = async (s: Suggestion, accept: boolean) => {
+    if (!props.onDecide) return;
+    try {
+      const stored = await props.onDecide(s, accept);
+      if (stored && stored.id === latest.current?.id) {
+        latest.current = stored;
+        const loaded = toEditor(stored);
+        setHist(historyOf(loaded));
+        setSaved(loaded);
+      }
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
   const keys = shortcutKeys(props.labels);
-  const keyState = useRef({ keys, selected, objects });
-  keyState.current = { keys, selected, objects };
+  const keyState = useRef({ keys, selected, objects, suggestion });
+  keyState.current = { keys, selected, objects, suggestion };
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (isTyping(e.target) || document.querySelector(".modal-backdrop")) return;
@@ -142,6 +164,8 @@ export function DetectionLabeler(props: {
       // A label's own key wins over J/K.
       const name = keyState.current.keys.get(e.key.toLowerCase());
       if (name) { e.preventDefault(); pickLabel(name); return; }
+      const sug = keyState.current.suggestion;
+      if (sug && props.canWrite && /^[ar]$/i.test(e.key)) { e.preventDefault(); void decide(sug, e.key.toLowerCase() === "a"); return; }
       if (e.key === "j" || e.key === "J") { e.preventDefault(); void go(1); }
       else if (e.key === "k" || e.key === "K") { e.preventDefault(); void go(-1); }
     };
@@ -221,7 +245,14 @@ export function DetectionLabeler(props: {
           onPrev={() => void go(-1)}
           onNext={() => void go(1)}
           readOnly={!props.canWrite}
+          suggested={suggestion && "objects" in suggestion.payload ? suggestion.payload.objects.map((o) => ({ ...fromBbox(o.bbox), label: o.label })) : undefined}
         />
+        {suggestion && (
+          <div className="toolbar">
+            <SuggestionBadge suggestion={suggestion} canWrite={props.canWrite} onDecide={(s, a) => void decide(s, a)} keysHint />
+            <span className="muted small">Dashed boxes are the model's; accept them (A) or reject (R), or draw your own.</span>
+          </div>
+        )}
         {error && (
           <div className="toolbar">
             <ErrorBox message={error} />

@@ -3,13 +3,17 @@ import { Link, useSearchParams } from "react-router-dom";
 import { isTyping } from "../../lib/history";
 import { useLabelUndo } from "./useLabelUndo";
 import { errorText } from "../../api/client";
+import { assistApi, type Suggestion } from "../../api/assist";
 import { datasetsApi } from "../../api/datasets";
-import type { Project, Sample } from "../../api/types";
+import type { Page, Project, Sample } from "../../api/types";
 import { ConfirmDialog, Empty, ErrorBox, Loading, Pager } from "../../components/ui";
 import { useLoad } from "../../lib/hooks";
 import { useAuth } from "../auth/AuthContext";
 import { useProject } from "../projects/ProjectPage";
+import { AssistPanel } from "./Assist";
+import { bySample, inOrder } from "./assistLogic";
 import { DetectionLabeler } from "./DetectionLabeler";
+import { SuspectedErrors, canCheckLabels } from "./SuspectedErrors";
 import { LabelsPanel } from "./LabelsPanel";
 import { PredictivePreview } from "./PredictivePreview";
 import { SampleGrid } from "./SampleGrid";
@@ -28,7 +32,15 @@ export function LabelTab() {
   return <LabelWorkspace key={project.dataset.id} project={project} datasetId={project.dataset.id} canWrite={canWrite} onChanged={reloadProject} />;
 }
 
-type Tab = "unlabeled" | "labeled";
+type Tab = "unlabeled" | "labeled" | "issues";
+
+/** A page of unlabelled samples in "label these next" order (the model's least sure first). */
+async function labelNextPage(datasetId: string, page: number, pageSize: number): Promise<Page<Sample>> {
+  const order = await assistApi.labelNext(datasetId, { page, page_size: pageSize });
+  const ids = order.results.map((r) => r.id);
+  const samples = await Promise.all(ids.map((id) => datasetsApi.sample(datasetId, id).catch(() => null)));
+  return { ...order, results: inOrder(ids, samples.filter((x): x is Sample => !!x)) };
+}
 
 function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: boolean; onChanged: () => Promise<void> }) {
   const { project, datasetId, canWrite } = props;
@@ -36,7 +48,11 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
   const pageSize = type === "image_classification" || type === "object_detection" ? 24 : 20;
   // Tab, page, label filter and the open sample live in the URL: reload and share keep them.
   const [params, setParams] = useSearchParams();
-  const tab: Tab = params.get("tab") === "labeled" ? "labeled" : "unlabeled";
+  const checkable = canCheckLabels(type);
+  const rawTab = params.get("tab");
+  const tab: Tab = rawTab === "labeled" ? "labeled" : rawTab === "issues" && checkable ? "issues" : "unlabeled";
+  // "Label these next": the unlabelled samples in the model's uncertainty order.
+  const nextOrder = tab === "unlabeled" && params.get("order") === "next";
   const page = Math.max(1, Number(params.get("page")) || 1);
   const labelFilter = tab === "labeled" ? params.get("label") : null;
   const openSample = params.get("sample");
@@ -58,9 +74,17 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
   const dataset = useLoad(() => datasetsApi.get(datasetId), [datasetId]);
   const labels = useLoad(() => datasetsApi.labels(datasetId), [datasetId]);
   const samples = useLoad(
-    () => datasetsApi.samples(datasetId, { labeled: tab === "labeled", label: labelFilter ?? undefined, page, page_size: pageSize }),
-    [datasetId, tab, page, labelFilter],
+    () => tab === "issues"
+      ? Promise.resolve<Page<Sample>>({ count: 0, results: [] })
+      : nextOrder
+        ? labelNextPage(datasetId, page, pageSize)
+        : datasetsApi.samples(datasetId, { labeled: tab === "labeled", label: labelFilter ?? undefined, page, page_size: pageSize }),
+    [datasetId, tab, page, labelFilter, nextOrder],
   );
+  const suggestions = useLoad(() => assistApi.pending(datasetId), [datasetId]);
+  const suggestionMap = bySample(suggestions.data ?? []);
+  // A suggestion is never a label: a sample someone labelled meanwhile no longer offers it.
+  const suggestionFor = (s: Sample) => (s.labeled ? undefined : suggestionMap.get(s.id));
   const { save, dialog } = useAnnotate(datasetId);
 
   useEffect(() => setSelected(new Set()), [tab, page, labelFilter]);
@@ -80,7 +104,7 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [samples.data]);
 
-  const goTab = (t: Tab) => { if (t !== tab) setUrl({ tab: t, page: 1, sample: null, label: null }); };
+  const goTab = (t: Tab) => { if (t !== tab) setUrl({ tab: t, page: 1, sample: null, label: null, order: null }); };
   const goPage = (p: number) => setUrl({ page: p, sample: null });
   const undoer = useLabelUndo(datasetId, () => void refresh(), { enabled: !(type === "object_detection" && openSample) });
 
@@ -98,8 +122,33 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
   }, [samples.data, type, openSample]);
 
   const refresh = async () => {
-    await Promise.all([samples.reload(), labels.reload(), dataset.reload()]);
+    await Promise.all([samples.reload(), labels.reload(), dataset.reload(), suggestions.reload()]);
     void props.onChanged();
+  };
+  const [decideError, setDecideError] = useState<string | null>(null);
+  /** Accept (it becomes the sample's annotation, by "auto") or reject one suggestion. */
+  const decide = async (s: Suggestion, accept: boolean): Promise<Sample | null> => {
+    setDecideError(null);
+    try {
+      if (accept) {
+        const r = await assistApi.accept(datasetId, { ids: [s.id] });
+        if (r.skipped) setDecideError(`${s.sample.name} was labelled meanwhile; the suggestion was dropped.`);
+      } else await assistApi.reject(datasetId, { ids: [s.id] });
+      // Drop it at once so the badge disappears before the reload lands.
+      if (suggestions.data) suggestions.setData(suggestions.data.filter((x) => x.id !== s.id));
+      // The image grids drop a labelled sample from the Unlabeled page (as a number key does);
+      // the detection editor, text and sound lists update it in place (no jump, no lost edits).
+      const grid = type === "image_classification" || (type === "object_detection" && !openSample);
+      const stored = accept && !grid ? await datasetsApi.sample(datasetId, s.sample.id) : null;
+      if (stored) onSaved(stored);
+      if (grid) void samples.reload();
+      void suggestions.reload();
+      void dataset.reload();
+      return stored;
+    } catch (err) {
+      setDecideError(errorText(err));
+      return null;
+    }
   };
   // Saving one sample updates it in place (so the list does not jump) and refreshes counts.
   const onSaved = (s: Sample) => {
@@ -160,7 +209,10 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
           onIndex={(i) => setUrl({ sample: list[i]?.id ?? null }, true)}
           onEdge={onEdge}
           onClose={() => { setUrl({ sample: null }); void refresh(); }}
+          suggestion={suggestionFor(list[editIndex])}
+          onDecide={decide}
         />
+        <ErrorBox message={decideError} />
         {dialog}
       </>
     );
@@ -190,40 +242,59 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
             <button className={tab === "labeled" ? "active" : ""} onClick={() => goTab("labeled")} data-testid="tab-labeled">
               Labeled <span className="count" data-testid="labeled-count">{d?.labeled_count ?? "…"}</span>
             </button>
+            {checkable && (
+              <button className={tab === "issues" ? "active" : ""} onClick={() => goTab("issues")} data-testid="tab-issues">Suspected errors</button>
+            )}
             {tab === "labeled" && labelFilter && (
               <button className="chip" onClick={() => setUrl({ label: null, page: 1 })} data-testid="label-filter-clear">label: {labelFilter} ×</button>
             )}
             <span className="spacer" />
-            <label className="small">
+            {tab === "unlabeled" && (
+              <label className="small">
+                Sort{" "}
+                <select value={nextOrder ? "next" : ""} onChange={(e) => setUrl({ order: e.target.value || null, page: 1, sample: null })} data-testid="sample-order">
+                  <option value="">As imported</option>
+                  <option value="next" title="The model's least sure samples first">Label these next</option>
+                </select>
+              </label>
+            )}
+            {tab !== "issues" && <label className="small">
               <input type="checkbox" checked={allOnPage} disabled={!list.length}
                 onChange={() => setSelected(allOnPage ? new Set() : new Set(list.map((s) => s.id)))} data-testid="select-page" />
               {" "}Select current page
-            </label>
+            </label>}
           </div>
+          {tab === "issues" && <SuspectedErrors project={project} datasetId={datasetId} canWrite={canWrite} onChanged={() => void refresh()} />}
           <ErrorBox message={samples.error} />
           <ErrorBox message={actionError} />
+          <ErrorBox message={decideError} />
           {!samples.data && !samples.error && <Loading what="samples" />}
-          {samples.data && list.length === 0 && (
+          {samples.data && list.length === 0 && tab !== "issues" && (
             <Empty>{tab === "unlabeled" ? "Nothing left to label. Add files or synchronize the data source." : "No labeled samples yet."}</Empty>
           )}
           {list.length > 0 && type === "image_classification" && (
             <SampleGrid samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canWrite}
-              onLabel={(ids, name) => void quickLabel(ids, name)} preview={openSample} onPreview={(id) => setUrl({ sample: id }, !!openSample)} />
+              onLabel={(ids, name) => void quickLabel(ids, name)} preview={openSample} onPreview={(id) => setUrl({ sample: id }, !!openSample)}
+              suggestionFor={suggestionFor} onDecide={(s, a) => void decide(s, a)} />
           )}
           {list.length > 0 && type === "object_detection" && (
-            <SampleGrid samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} onOpen={(i) => setUrl({ sample: list[i].id })} detection />
+            <SampleGrid samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} onOpen={(i) => setUrl({ sample: list[i].id })} detection
+              canWrite={canWrite} suggestionFor={suggestionFor} onDecide={(s, a) => void decide(s, a)} />
           )}
           {list.length > 0 && type === "sound_classification" && (
             <SoundLabeler samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canWrite} save={save} onSaved={onSaved} onEdge={onEdge}
-              onLabelled={undoer.record} current={openSample} onCurrent={(id) => setUrl({ sample: id }, true)} />
+              onLabelled={undoer.record} current={openSample} onCurrent={(id) => setUrl({ sample: id }, true)}
+              suggestionFor={suggestionFor} onDecide={(s, a) => void decide(s, a)} />
           )}
           {list.length > 0 && type === "text_classification" && (
             <TextLabeler samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canWrite} save={save} onSaved={onSaved}
-              onLabelled={undoer.record} />
+              onLabelled={undoer.record} suggestionFor={suggestionFor} onDecide={(s, a) => void decide(s, a)} />
           )}
-          {samples.data && <Pager page={page} pageSize={pageSize} count={count} onPage={goPage} testId="sample-pager" />}
+          {samples.data && tab !== "issues" && <Pager page={page} pageSize={pageSize} count={count} onPage={goPage} testId="sample-pager" />}
         </div>
         <aside className="label-side">
+          <AssistPanel project={project} datasetId={datasetId} pending={(suggestions.data ?? []).filter((s) => s.status === "pending")}
+            canWrite={canWrite} onChanged={refresh} />
           {(type === "image_classification" || type === "sound_classification") && (
             <SelectionPanel datasetId={datasetId} type={type} selected={selectedSamples} labels={labels.data ?? []} canWrite={canWrite} onChanged={refresh}
               onLabelled={undoer.record} />

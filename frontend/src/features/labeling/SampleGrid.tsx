@@ -1,7 +1,9 @@
 import { useEffect, useRef, useState } from "react";
+import type { Suggestion, SuggestedBox } from "../../api/assist";
 import type { Label, Sample } from "../../api/types";
 import { Modal } from "../../components/ui";
 import { isTyping, undoKey } from "../../lib/history";
+import { SuggestionBadge } from "./Assist";
 import { ShortcutsDialog } from "./ShortcutsDialog";
 import { shortcutKeys } from "./SoundLabeler";
 
@@ -27,17 +29,26 @@ export function LabelChips({ names, labels, onRemove }: { names: string[]; label
  * An image, whole (never cropped), with its boxes drawn over it in image pixels: the SVG's
  * viewBox is the image's own size, so the boxes scale with it however large it is shown.
  */
-export function ImageWithBoxes({ sample, labels, className, eager }: { sample: Sample; labels: Label[]; className?: string; eager?: boolean }) {
+export function ImageWithBoxes({ sample, labels, className, eager, suggested }: {
+  sample: Sample; labels: Label[]; className?: string; eager?: boolean;
+  /** A pending suggestion's boxes: drawn dashed, apart from the human ones. */
+  suggested?: SuggestedBox[];
+}) {
   const [size, setSize] = useState<{ w: number; h: number } | null>(sample.width && sample.height ? { w: sample.width, h: sample.height } : null);
   return (
     <div className={`boxed-image ${className ?? ""}`}>
       <img loading={eager ? "eager" : "lazy"} src={sample.content_url} alt={sample.name}
         onLoad={(e) => setSize({ w: e.currentTarget.naturalWidth, h: e.currentTarget.naturalHeight })} />
-      {size && sample.objects.length > 0 && (
+      {size && (sample.objects.length > 0 || !!suggested?.length) && (
         <svg viewBox={`0 0 ${size.w} ${size.h}`} preserveAspectRatio="xMidYMid meet" data-testid="thumb-boxes">
           {sample.objects.map((o, i) => (
             <rect key={i} x={o.bbox[0]} y={o.bbox[1]} width={o.bbox[2] - o.bbox[0]} height={o.bbox[3] - o.bbox[1]}
               fill="none" stroke={labelColor(labels, o.label)} strokeWidth={Math.max(1.5, size.w / 200)} vectorEffect="non-scaling-stroke" />
+          ))}
+          {suggested?.map((o, i) => (
+            <rect key={`s${i}`} x={o.bbox[0]} y={o.bbox[1]} width={o.bbox[2] - o.bbox[0]} height={o.bbox[3] - o.bbox[1]}
+              fill="none" stroke={labelColor(labels, o.label)} strokeWidth={1.5} strokeDasharray="5 4" vectorEffect="non-scaling-stroke"
+              data-testid="suggested-box" data-label={o.label} />
           ))}
         </svg>
       )}
@@ -62,6 +73,9 @@ export function SampleGrid(props: {
   /** The sample shown in the large preview (image classification). */
   preview?: string | null;
   onPreview?: (id: string | null) => void;
+  /** The pending model suggestion of a sample, if any (shown dashed; A accepts, R rejects). */
+  suggestionFor?: (s: Sample) => Suggestion | undefined;
+  onDecide?: (s: Suggestion, accept: boolean) => void;
 }) {
   const [cursor, setCursor] = useState(0);
   const [showKeys, setShowKeys] = useState(false);
@@ -93,6 +107,13 @@ export function SampleGrid(props: {
         p.onLabel(ids, name);
         return;
       }
+      // A label's own key wins; otherwise A / R decide the highlighted sample's suggestion.
+      const suggestion = sample && p.suggestionFor?.(sample);
+      if (suggestion && p.onDecide && p.canWrite && /^[ar]$/i.test(e.key)) {
+        e.preventDefault();
+        p.onDecide(suggestion, e.key.toLowerCase() === "a");
+        return;
+      }
       if (e.key === "ArrowRight" || e.key === "j" || e.key === "J") { e.preventDefault(); move(1); }
       else if (e.key === "ArrowLeft" || e.key === "k" || e.key === "K") { e.preventDefault(); move(-1); }
       else if (!inPreview && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
@@ -111,6 +132,7 @@ export function SampleGrid(props: {
   }, []);
 
   const previewed = previewIndex >= 0 ? props.samples[previewIndex] : null;
+  const previewSuggestion = previewed ? props.suggestionFor?.(previewed) : undefined;
   return (
     <>
       <div className="grid-hint muted small">
@@ -121,10 +143,11 @@ export function SampleGrid(props: {
         {props.samples.map((s, i) => {
           const names = props.detection ? [...new Set(s.objects.map((o) => o.label))] : s.labels;
           const isSelected = props.selected.has(s.id);
+          const suggestion = props.suggestionFor?.(s);
           return (
             <div
               key={s.id}
-              className={`sample-card${isSelected ? " selected" : ""}${i === at ? " cursor" : ""}${s.status === "missing" ? " missing" : ""}`}
+              className={`sample-card${isSelected ? " selected" : ""}${i === at ? " cursor" : ""}${s.status === "missing" ? " missing" : ""}${suggestion ? " has-suggestion" : ""}`}
               data-testid="sample-item"
               data-sample-id={s.id}
               data-sample-name={s.name}
@@ -145,20 +168,24 @@ export function SampleGrid(props: {
                   onClick={(e) => { e.stopPropagation(); setCursor(i); props.onPreview?.(s.id); }} data-testid="sample-zoom">⤢</button>
               )}
               <div className="thumb">
-                {s.status === "missing" ? <span className="muted small">source missing</span> : <ImageWithBoxes sample={s} labels={props.labels} />}
+                {s.status === "missing" ? <span className="muted small">source missing</span> : <ImageWithBoxes sample={s} labels={props.labels}
+                  suggested={suggestion && "objects" in suggestion.payload ? suggestion.payload.objects : undefined} />}
               </div>
               <div className="sample-meta">
                 <span className="ellipsis small" title={s.name}>{s.name}</span>
                 {props.detection && s.objects.length > 0 && <span className="muted small">{s.objects.length} box{s.objects.length > 1 ? "es" : ""}</span>}
               </div>
               <LabelChips names={names} labels={props.labels} />
+              {suggestion && <SuggestionBadge suggestion={suggestion} canWrite={!!props.canWrite} onDecide={props.onDecide} keysHint={i === at} />}
             </div>
           );
         })}
       </div>
       {previewed && (
         <Modal title={previewed.name} onClose={() => props.onPreview?.(null)} wide testId="sample-preview">
-          <ImageWithBoxes sample={previewed} labels={props.labels} className="large" eager />
+          <ImageWithBoxes sample={previewed} labels={props.labels} className="large" eager
+            suggested={previewSuggestion && "objects" in previewSuggestion.payload ? previewSuggestion.payload.objects : undefined} />
+          {previewSuggestion && <SuggestionBadge suggestion={previewSuggestion} canWrite={!!props.canWrite} onDecide={props.onDecide} keysHint />}
           <div className="toolbar wrap">
             <button onClick={() => props.onPreview?.(props.samples[Math.max(0, previewIndex - 1)].id)} disabled={previewIndex <= 0} data-testid="preview-prev">‹ Previous</button>
             <LabelChips names={previewed.labels} labels={props.labels} />

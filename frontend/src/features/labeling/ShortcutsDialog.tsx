@@ -4,6 +4,7 @@ type Kind = "image" | "detection" | "sound" | "text";
 
 const COMMON: [string, string][] = [
   ["1 … 9", "pick the label with that number (or a label's own key)"],
+  ["A / R", "accept / reject the model's suggestion (dashed) on the highlighted sample"],
   ["Ctrl+Z", "undo"],
   ["Ctrl+Shift+Z", "redo"],
   ["?", "show or hide this list"],

@@ -1,6 +1,8 @@
 import { useEffect, useRef, useState } from "react";
 import { errorText } from "../../api/client";
+import type { Suggestion } from "../../api/assist";
 import type { Label, Sample } from "../../api/types";
+import { SuggestionBadge } from "./Assist";
 import { ErrorBox } from "../../components/ui";
 import { AudioPlayer } from "./AudioPlayer";
 import { LabelChips } from "./SampleGrid";
@@ -36,6 +38,9 @@ export function SoundLabeler(props: {
   /** The clip in the URL, kept there as the user moves. */
   current?: string | null;
   onCurrent?: (id: string) => void;
+  /** The pending model suggestion of a clip, if any (A accepts, R rejects the current one). */
+  suggestionFor?: (s: Sample) => Suggestion | undefined;
+  onDecide?: (s: Suggestion, accept: boolean) => void;
 }) {
   const [index, setIndexState] = useState(() => Math.max(0, props.samples.findIndex((s) => s.id === props.current)));
   const [showKeys, setShowKeys] = useState(false);
@@ -92,7 +97,13 @@ export function SoundLabeler(props: {
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       // A label's own key wins over J/K.
       const name = state.current.keys.get(e.key.toLowerCase());
+      const here = state.current.current;
+      const sug = here && state.current.props.suggestionFor?.(here);
       if (name) { e.preventDefault(); void label(name); }
+      else if (sug && /^[ar]$/i.test(e.key) && state.current.props.canWrite && state.current.props.onDecide) {
+        e.preventDefault();
+        state.current.props.onDecide(sug, e.key.toLowerCase() === "a");
+      }
       else if (e.key === "ArrowDown" || e.key === "ArrowRight" || e.key === "j" || e.key === "J") { e.preventDefault(); move(1); }
       else if (e.key === "ArrowUp" || e.key === "ArrowLeft" || e.key === "k" || e.key === "K") { e.preventDefault(); move(-1); }
       else if (e.key === " ") {
@@ -118,6 +129,9 @@ export function SoundLabeler(props: {
             <label className="small"><input type="checkbox" checked={autoPlay} onChange={(e) => setAutoPlay(e.target.checked)} /> Auto-play</label>
           </div>
           <AudioPlayer src={current.content_url} autoPlay={autoPlay} />
+          {props.suggestionFor?.(current) && (
+            <SuggestionBadge suggestion={props.suggestionFor(current)!} canWrite={props.canWrite} onDecide={props.onDecide} keysHint />
+          )}
           <div className="label-buttons">
             {props.labels.map((l) => (
               <button key={l.name} className={`label-button${current.labels.includes(l.name) ? " active" : ""}`} style={{ borderColor: l.color }}
@@ -142,6 +156,7 @@ export function SoundLabeler(props: {
             <span className="mono grow">{s.name}</span>
             {s.duration != null && <span className="muted small">{s.duration.toFixed(1)} s</span>}
             <LabelChips names={s.labels} labels={props.labels} />
+            {s !== current && props.suggestionFor?.(s) && <SuggestionBadge suggestion={props.suggestionFor(s)!} canWrite={props.canWrite} onDecide={props.onDecide} />}
           </li>
         ))}
       </ul>

@@ -1,6 +1,8 @@
 import { useEffect, useRef, useState } from "react";
 import { errorText } from "../../api/client";
+import type { Suggestion } from "../../api/assist";
 import type { Label, Sample } from "../../api/types";
+import { SuggestionBadge } from "./Assist";
 import { ErrorBox } from "../../components/ui";
 import { canRedo, canUndo, historyOf, isTyping, push, redo, undo, undoKey, type History } from "../../lib/history";
 import { ShortcutsDialog } from "./ShortcutsDialog";
@@ -25,6 +27,9 @@ export function TextLabeler(props: {
   save: (sample: Sample, body: AnnotationBody) => Promise<Sample>;
   onSaved: (sample: Sample) => void;
   onLabelled?: (changes: LabelChange[]) => void;
+  /** The pending model suggestion of a line, if any (A accepts, R rejects the highlighted one). */
+  suggestionFor?: (s: Sample) => Suggestion | undefined;
+  onDecide?: (s: Suggestion, accept: boolean) => void;
 }) {
   const [hist, setHist] = useState<History<Choices>>(() => historyOf({}));
   const choices = hist.present;
@@ -92,6 +97,9 @@ export function TextLabeler(props: {
         e.preventDefault();
         choose(p.samples[at], name);
         setCursor(Math.min(at + 1, p.samples.length - 1));
+      } else if (/^[ar]$/i.test(e.key) && p.canWrite && p.onDecide && p.samples[at] && p.suggestionFor?.(p.samples[at]) && !(p.samples[at].id in live.current.hist.present)) {
+        e.preventDefault();
+        p.onDecide(p.suggestionFor(p.samples[at])!, e.key.toLowerCase() === "a");
       } else if (e.key === "ArrowDown" || e.key === "j" || e.key === "J") { e.preventDefault(); setCursor(Math.min(at + 1, p.samples.length - 1)); }
       else if (e.key === "ArrowUp" || e.key === "k" || e.key === "K") { e.preventDefault(); setCursor(Math.max(at - 1, 0)); }
       else if (e.key === "Enter" && dirty && p.canWrite) { e.preventDefault(); void savePage(); }
@@ -124,6 +132,9 @@ export function TextLabeler(props: {
               <input type="checkbox" checked={props.selected.has(s.id)} onChange={() => props.onToggle(s.id)} data-testid="sample-checkbox" aria-label="Select line" />
               <div className="text-body">
                 <div className="text-content" data-testid="text-content">{s.text}</div>
+                {!(s.id in choices) && props.suggestionFor?.(s) && (
+                  <SuggestionBadge suggestion={props.suggestionFor(s)!} canWrite={props.canWrite} onDecide={props.onDecide} keysHint={isCursor} />
+                )}
                 <div className="label-buttons">
                   {props.labels.map((l) => (
                     <button key={l.name} disabled={!props.canWrite}

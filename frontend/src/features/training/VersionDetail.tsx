@@ -7,6 +7,7 @@ import { formatDate, formatDuration, formatNumber, humanize, paramName, paramVal
 import { useInterval, useLoad } from "../../lib/hooks";
 import { DeployDialog } from "../serving/DeployDialog";
 import { Bars, ConfusionMatrix } from "./charts";
+import { BatchPredict } from "./BatchPredict";
 import { LiveProgress } from "./LiveTraining";
 import { BinaryEvaluation, CellSamples, CompareVersions } from "./EvaluationViews";
 
@@ -112,6 +113,8 @@ export function VersionDetail(props: {
       {v.status === "completed" && props.versions && props.versions.filter((x) => x.status === "completed").length > 1 && (
         <CompareVersions project={project} version={v} versions={props.versions} />
       )}
+
+      {props.canWrite && v.status === "completed" && <BatchPredict key={v.id} project={project} version={v} />}
 
       {ev.feature_importance && ev.feature_importance.length > 0 && (
         <section className="panel">

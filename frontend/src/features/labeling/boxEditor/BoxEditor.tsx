@@ -29,6 +29,8 @@ export interface BoxEditorProps {
   onPrev?: () => void;
   onNext?: () => void;
   readOnly?: boolean;
+  /** A model suggestion's boxes: drawn dashed and not editable until accepted. */
+  suggested?: EditorObject[];
 }
 
 // Wide (CJK) glyphs take about twice the width of Latin ones at the tag's font size.
@@ -229,6 +231,15 @@ export function BoxEditor(props: BoxEditorProps) {
                 <rect x={s.xmin} y={s.ymin} width={s.xmax - s.xmin} height={s.ymax - s.ymin} fill={color} fillOpacity={sel ? 0.18 : 0.08} stroke={color} strokeWidth={sel ? 2.5 : 1.5} />
                 <rect x={s.xmin} y={Math.max(0, s.ymin - 16)} width={tagWidth(o.label)} height={16} fill={color} />
                 <text x={s.xmin + 5} y={Math.max(0, s.ymin - 16) + 12} className="box-text">{o.label}</text>
+              </g>
+            );
+          })}
+          {props.suggested?.map((o, i) => {
+            const s = boxToScreen(o, view);
+            return (
+              <g key={`s${i}`} data-testid="suggested-box" data-label={o.label} pointerEvents="none">
+                <rect x={s.xmin} y={s.ymin} width={s.xmax - s.xmin} height={s.ymax - s.ymin} fill="none" stroke={props.colorOf(o.label)} strokeWidth={2} strokeDasharray="6 4" />
+                <text x={s.xmin + 4} y={s.ymax - 4} className="box-text suggested">{o.label}?</text>
               </g>
             );
           })}
