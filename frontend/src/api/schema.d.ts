@@ -286,12 +286,6 @@ export interface components {
       /** @description a storage folder for results.jsonl / predictions.csv */
       output_path: string;
     };
-    BatchPredictRequest: {
-      /** @description a storage folder (or one file) to predict */
-      input_path: string;
-      /** @description a storage folder for results.jsonl / predictions.csv */
-      output_path: string;
-    };
     BatchRequest: {
       sample_ids: string[];
       add?: string[];
