@@ -42,6 +42,9 @@ class ModelVersion(TenantOwned):
     evaluation = models.JSONField(default=dict, blank=True)
     # Per-sample predictions on the EVAL split, as the exported ONNX model made them.
     eval_predictions = models.JSONField(default=list, blank=True)
+    # While training: {"eta_seconds", "metric", "candidates": [...], "curve": [...]} from the
+    # engine's search (training/engine/search.py LiveReport); kept after it finishes.
+    live = models.JSONField(default=dict, blank=True)
     artifact_path = models.CharField(max_length=1100, blank=True)  # s3://.../model/V001/ (a folder)
     artifact_size = models.BigIntegerField(default=0)
     error = models.TextField(blank=True)

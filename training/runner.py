@@ -104,10 +104,14 @@ class Pulse(threading.Thread):
         self._done = threading.Event()
         self._written: tuple[str, float] | None = None
         self._last_beat = 0.0
+        self.live: dict = {}
+        self.live_changed = False
 
-    def report(self, phase: str, fraction: float) -> None:
-        """The trainer's ProgressFn."""
+    def report(self, phase: str, fraction: float, *, live: dict | None = None) -> None:
+        """The trainer's ProgressFn; ``live`` is the engine's leaderboard/curve/ETA snapshot."""
         self.phase, self.progress = phase[:40], max(0.0, min(1.0, float(fraction)))
+        if live is not None:
+            self.live, self.live_changed = live, True
         if self.stop_requested.is_set():
             raise StopTraining("stopped by the user" if not self.lost else "the version is no longer running")
 
@@ -126,10 +130,16 @@ class Pulse(threading.Thread):
         now = time.monotonic()
         state = (self.phase, round(self.progress, 4))
         rows = ModelVersion.all_tenants.filter(pk=self.version_id, status=VersionStatus.RUNNING)
-        if force or state != self._written or self.log.changed or now - self._last_beat >= HEARTBEAT_SECONDS:
+        if (
+            force or state != self._written or self.log.changed or self.live_changed
+            or now - self._last_beat >= HEARTBEAT_SECONDS
+        ):
             fields = {"heartbeat_at": timezone.now(), "phase": state[0], "progress": state[1]}
             if self.log.changed:
                 fields["log_tail"] = self.log.snapshot()
+            if self.live_changed:
+                self.live_changed = False
+                fields["live"] = self.live
             if rows.update(**fields) == 0:
                 self._lose()
                 return

@@ -58,12 +58,13 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 
 
 class ModelVersionDetailSerializer(ModelVersionSerializer):
-    """Detail adds the per-sample eval predictions when asked (?include=eval_predictions)."""
+    """Detail adds the search's live report (leaderboard, score curve, ETA) and the per-sample
+    eval predictions when asked (?include=eval_predictions)."""
 
     eval_predictions = serializers.SerializerMethodField()
 
     class Meta(ModelVersionSerializer.Meta):
-        fields = [*ModelVersionSerializer.Meta.fields, "eval_predictions"]
+        fields = [*ModelVersionSerializer.Meta.fields, "live", "eval_predictions"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField(), allow_null=True))

@@ -1,0 +1,35 @@
+"""The score a search ranks candidates by: higher is better, for every task.
+
+Classification ranks by accuracy and breaks ties with log loss (a small validation set
+makes many candidates tie on accuracy; the better-calibrated one generalises better).
+Regression ranks by negative RMSE.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+Kind = Literal["classification", "regression"]
+LOGLOSS_WEIGHT = 1e-3
+METRIC_NAME = {"classification": "accuracy", "regression": "rmse"}
+
+
+def log_loss(y: np.ndarray, proba: np.ndarray) -> float:
+    p = np.clip(proba[np.arange(len(y)), y], 1e-12, 1.0)
+    return float(-np.mean(np.log(p)))
+
+
+def score(kind: Kind, y: np.ndarray, pred: np.ndarray) -> float:
+    if kind == "regression":
+        return -float(np.sqrt(np.mean((np.asarray(pred, dtype=float) - y) ** 2)))
+    acc = float(np.mean(np.argmax(pred, axis=1) == y))
+    return acc - LOGLOSS_WEIGHT * min(log_loss(y, pred), 10.0)
+
+
+def metric(kind: Kind, y: np.ndarray, pred: np.ndarray) -> float:
+    """The score as a user reads it: accuracy, or RMSE."""
+    if kind == "regression":
+        return float(np.sqrt(np.mean((np.asarray(pred, dtype=float) - y) ** 2)))
+    return float(np.mean(np.argmax(pred, axis=1) == y))

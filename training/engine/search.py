@@ -1,0 +1,353 @@
+"""The AutoML loop shared by every trainer: candidates, validation, selection, ensemble.
+
+A trainer describes its task as rows (an index space it owns: the rows of a table, the
+samples of a dataset) and a portfolio of candidates; each candidate knows how to fit on a
+set of row positions and predict others. The search:
+
+1. validates each candidate on the shared folds, cheapest baselines first, and keeps its
+   out-of-fold predictions and cost;
+2. skips a candidate the budget cannot afford (judged by what its family cost before);
+3. stops when the budget's preference says so (patience) or at the work deadline;
+4. builds a greedy ensemble (Caruana et al. 2004: forward selection with replacement) over
+   the candidates' out-of-fold predictions and keeps it only when it beats the best single
+   candidate;
+5. reports progress, an ETA, a leaderboard and a score curve as candidates finish.
+
+The trainer then refits the selection (on the TRAIN split for the honest evaluation, on all
+labelled rows for the served model), exports it and checks the export.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from training.engine import scoring
+from training.engine.budget import Budget
+from training.engine.spec import ProgressFn, StopTraining
+from training.engine.validation import Folds
+
+logger = logging.getLogger(__name__)
+
+ENSEMBLE_ROUNDS = 25
+ENSEMBLE_MIN_GAIN = 1e-6
+
+
+class Fitted(Protocol):
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, k) for classification, values (n,) for regression."""
+
+
+@dataclass
+class Candidate:
+    name: str
+    family: str
+    # fit(row positions, budget) -> a fitted model. It may stop early at budget.left().
+    fit: Callable[[np.ndarray, Budget], Fitted]
+    baseline: bool = False  # always tried, first, even once patience ran out
+    params: dict[str, Any] = field(default_factory=dict)
+    # An estimate of one fit's seconds when nothing of the family ran yet (None: unknown).
+    est_seconds: float | None = None
+    exportable: bool = True
+
+
+@dataclass
+class Trial:
+    name: str
+    family: str
+    status: str  # done | failed | skipped
+    score: float | None = None
+    seconds: float = 0.0
+    oof: np.ndarray | None = None  # predictions on folds.validation_rows, in that order
+    shown: float | None = None  # the user's metric (accuracy, RMSE) of ``oof``
+    params: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    finished_at: float = 0.0
+    candidate: Candidate | None = None
+
+
+@dataclass
+class Selection:
+    weights: dict[str, float]  # candidate name -> weight (one entry: a single model)
+    score: float
+    kind: str  # single | ensemble
+
+    @property
+    def members(self) -> list[str]:
+        return list(self.weights)
+
+
+class LiveReport:
+    """Progress, ETA, leaderboard and score curve, handed to the runner's progress callback.
+
+    The runner stores the ``live`` dict with the version, so the console can draw the
+    leaderboard and the curve while the search runs."""
+
+    def __init__(self, progress: ProgressFn, budget: Budget, *, metric: str) -> None:
+        self.progress = progress
+        self.budget = budget
+        self.metric = metric
+        self.candidates: list[dict[str, Any]] = []
+        self.curve: list[dict[str, Any]] = []
+        self.last_improvement = budget.started
+        self._accepts_live = _accepts_kwarg(progress, "live")
+
+    def snapshot(self) -> dict[str, Any]:
+        eta = self.budget.expected_end(self.last_improvement) - self.budget.now() + float(self.budget.export_reserve or 0)
+        return {
+            "eta_seconds": round(max(0.0, eta), 1),
+            "metric": self.metric,
+            "candidates": list(self.candidates[-200:]),
+            "curve": list(self.curve[-500:]),
+        }
+
+    def beat(self, phase: str, fraction: float) -> None:
+        """A heartbeat; raises StopTraining when the user stopped the version."""
+        if self._accepts_live:
+            self.progress(phase, fraction, live=self.snapshot())
+        else:
+            self.progress(phase, fraction)
+
+    def candidate(self, trial: Trial, display_score: float | None) -> None:
+        row = {
+            "name": trial.name,
+            "family": trial.family,
+            "status": trial.status,
+            "score": None if display_score is None else round(float(display_score), 6),
+            "metric": self.metric,
+            "seconds": round(trial.seconds, 2),
+        }
+        self.candidates = [c for c in self.candidates if c["name"] != trial.name] + [row]
+
+    def point(self, candidate: str, value: float, *, epoch: int | None = None) -> None:
+        self.curve.append(
+            {"t": round(self.budget.elapsed(), 2), "candidate": candidate, "epoch": epoch, "score": round(float(value), 6)}
+        )
+
+
+def _accepts_kwarg(fn: Callable[..., Any], name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+class Search:
+    """Runs a portfolio over shared folds within a budget; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        y: np.ndarray,
+        rows: np.ndarray,
+        folds: Folds,
+        kind: scoring.Kind,
+        budget: Budget,
+        report: LiveReport,
+        progress_span: tuple[float, float] = (0.05, 0.85),
+    ) -> None:
+        self.y = np.asarray(y)  # target per position of ``rows``
+        self.rows = np.asarray(rows)  # the trainer's row ids, by position
+        self.folds = folds
+        self.kind = kind
+        self.budget = budget
+        self.report = report
+        self.span = progress_span
+        self.val_positions = folds.validation_rows
+        self.trials: list[Trial] = []
+        self.best: Trial | None = None
+        self._family_seconds: dict[str, float] = {}
+
+    # --------------------------------------------------------------- the loop
+
+    def fraction(self) -> float:
+        lo, hi = self.span
+        return lo + (hi - lo) * self.budget.used_fraction()
+
+    def run(self, candidates: Iterable[Candidate]) -> list[Trial]:
+        for cand in candidates:
+            if self.budget.exhausted() and self.best is not None:
+                break
+            if not cand.baseline and self.best is not None and not self.budget.keep_searching(
+                self.report.last_improvement
+            ):
+                logger.info("search: no improvement for %.0f s, stopping", self.budget.patience_seconds() or 0)
+                break
+            self.evaluate(cand)
+        return self.trials
+
+    def expected_seconds(self, cand: Candidate) -> float | None:
+        one = self._family_seconds.get(cand.family, cand.est_seconds)
+        if one is None:
+            return None
+        return one * len(self.folds.splits)
+
+    def evaluate(self, cand: Candidate) -> Trial:
+        expected = self.expected_seconds(cand)
+        if self.best is not None and expected is not None and not self.budget.can_afford(expected):
+            trial = Trial(cand.name, cand.family, "skipped", params=cand.params, error="not enough time left")
+            self._record(trial, None)
+            return trial
+        self.report.beat(f"trying {cand.name}"[:40], self.fraction())
+        started = time.monotonic()
+        oof = None
+        try:
+            parts = []
+            for fit_pos, val_pos in self.folds.splits:
+                model = cand.fit(self.rows[fit_pos], self.budget)
+                parts.append((val_pos, np.asarray(model.predict(self.rows[val_pos]))))
+                self.report.beat(f"trying {cand.name}"[:40], self.fraction())
+            oof = self._assemble(parts)
+        except StopTraining:
+            raise
+        except Exception as exc:  # one broken candidate must not end the search
+            logger.warning("candidate %s failed: %s", cand.name, exc, exc_info=True)
+            trial = Trial(cand.name, cand.family, "failed", seconds=time.monotonic() - started, error=str(exc)[:300])
+            self._record(trial, None)
+            return trial
+        seconds = time.monotonic() - started
+        self._family_seconds[cand.family] = seconds / len(self.folds.splits)
+        truth = self.y[self.val_positions]
+        value = scoring.score(self.kind, truth, oof)
+        trial = Trial(
+            cand.name, cand.family, "done", score=value, seconds=seconds, oof=oof, params=cand.params,
+            finished_at=self.budget.now(), candidate=cand, shown=scoring.metric(self.kind, truth, oof),
+        )
+        self._record(trial, value)
+        return trial
+
+    def _assemble(self, parts: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """Out-of-fold predictions ordered like ``val_positions``."""
+        order = {int(p): i for i, p in enumerate(self.val_positions)}
+        first = parts[0][1]
+        shape = (len(self.val_positions),) + first.shape[1:]
+        out = np.zeros(shape, dtype=np.float64)
+        for val_pos, pred in parts:
+            out[[order[int(p)] for p in val_pos]] = pred
+        return out
+
+    def _record(self, trial: Trial, value: float | None) -> None:
+        self.trials.append(trial)
+        if value is not None and (self.best is None or value > (self.best.score or -np.inf)):
+            self.best = trial
+            self.report.last_improvement = self.budget.now()
+        shown = trial.shown
+        self.report.candidate(trial, shown)
+        if shown is not None:
+            self.report.point(trial.name, shown)
+            if self.best is not None and self.best.shown is not None:
+                self.report.point("best", self.best.shown)
+        logger.info(
+            "candidate %-28s %-8s score %s in %.1f s%s",
+            trial.name, trial.status, "-" if shown is None else f"{shown:.5g}", trial.seconds,
+            f" ({trial.error})" if trial.error else "",
+        )
+        self.report.beat(f"searched {len(self.trials)} candidates", self.fraction())
+
+    # --------------------------------------------------------------- selection
+
+    def done(self, *, exportable_only: bool = True) -> list[Trial]:
+        return [
+            t for t in self.trials
+            if t.status == "done" and t.oof is not None and (not exportable_only or (t.candidate and t.candidate.exportable))
+        ]
+
+    def select(self, *, ensemble: bool = True, max_members: int = 5, compatible: Callable[[list[Trial]], bool] | None = None) -> Selection:
+        """The best single candidate, or a greedy ensemble when it scores higher."""
+        pool = self.done()
+        if not pool:
+            raise RuntimeError("no candidate finished")
+        best = max(pool, key=lambda t: t.score or -np.inf)
+        single = Selection({best.name: 1.0}, float(best.score or 0.0), "single")
+        if not ensemble or len(pool) < 2:
+            return single
+        # The strongest few, so greedy selection over noisy small folds cannot wander far.
+        top = sorted(pool, key=lambda t: -(t.score or -np.inf))[: max(2, max_members * 2)]
+        weights, value = greedy_ensemble(
+            {t.name: t.oof for t in top}, self.y[self.val_positions], self.kind, rounds=ENSEMBLE_ROUNDS
+        )
+        if len(weights) > max_members:
+            return single
+        members = [t for t in top if t.name in weights]
+        if compatible is not None and not compatible(members):
+            return single
+        if len(weights) < 2 or value <= single.score + ENSEMBLE_MIN_GAIN:
+            return single
+        logger.info("ensemble %s scores %.5g over the best single %.5g", weights, value, single.score)
+        return Selection(weights, value, "ensemble")
+
+    def trial(self, name: str) -> Trial:
+        return next(t for t in self.trials if t.name == name)
+
+    def leaderboard(self) -> list[dict[str, Any]]:
+        rows = []
+        for t in self.trials:
+            rows.append(
+                {
+                    "name": t.name,
+                    "family": t.family,
+                    "status": t.status,
+                    "score": t.shown,
+                    "seconds": round(t.seconds, 2),
+                    "params": t.params,
+                    **({"error": t.error} if t.error else {}),
+                }
+            )
+        return rows
+
+
+def greedy_ensemble(
+    predictions: dict[str, np.ndarray], y: np.ndarray, kind: scoring.Kind, *, rounds: int = ENSEMBLE_ROUNDS
+) -> tuple[dict[str, float], float]:
+    """Forward selection with replacement: the weights (summing to 1) and their score."""
+    names = list(predictions)
+    counts = dict.fromkeys(names, 0)
+    current = None
+    best_value, best_counts = -np.inf, dict(counts)
+    for r in range(1, rounds + 1):
+        step_best, step_name = -np.inf, None
+        for name in names:
+            blend = predictions[name] if current is None else (current * (r - 1) + predictions[name]) / r
+            value = scoring.score(kind, y, blend)
+            if value > step_best:
+                step_best, step_name = value, name
+        assert step_name is not None
+        counts[step_name] += 1
+        current = predictions[step_name] if current is None else (current * (r - 1) + predictions[step_name]) / r
+        if step_best > best_value + ENSEMBLE_MIN_GAIN:
+            best_value, best_counts = step_best, dict(counts)
+    total = sum(best_counts.values())
+    weights = {n: c / total for n, c in best_counts.items() if c}
+    return weights, float(best_value)
+
+
+def blend(predictions: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    return sum(weights[n] * np.asarray(predictions[n], dtype=np.float64) for n in weights)
+
+
+class Ensemble:
+    """The selection's members fitted on some rows, predicting their weighted blend."""
+
+    def __init__(self, models: dict[str, Fitted], weights: dict[str, float]) -> None:
+        self.models, self.weights = models, weights
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        return blend({n: m.predict(rows) for n, m in self.models.items()}, self.weights)
+
+
+def fit_selection(search: Search, selection: Selection, rows: np.ndarray, budget: Budget) -> Ensemble:
+    """Fit every member of ``selection`` on ``rows`` (e.g. all TRAIN rows for the evaluated
+    model, TRAIN + EVAL rows for the served one)."""
+    models: dict[str, Fitted] = {}
+    for name in selection.members:
+        candidate = search.trial(name).candidate
+        assert candidate is not None
+        models[name] = candidate.fit(np.asarray(rows), budget)
+    return Ensemble(models, selection.weights)
