@@ -236,11 +236,14 @@ export interface Service {
   created_at: string;
   error: string | null;
   api_example: string;
+  /** Object detection: boxes scoring under it are not returned; null = the model's default. */
+  confidence_threshold?: number | null;
 }
 
 export interface DeployRequest {
   flavor: string;
   auto_stop: { enabled: boolean; hours?: number };
+  confidence_threshold?: number | null;
 }
 
 export interface ServiceMetrics {
