@@ -135,7 +135,7 @@ def test_trains_offline_end_to_end(trained):
     assert ev["kind"] == "detection" and ev["labels"] == list(LABELS)
     assert [p["label"] for p in ev["per_class"]] == list(LABELS)
     assert {"label", "ap50", "ap50_95", "precision", "recall", "f1", "support"} <= set(ev["per_class"][0])
-    assert ev["conf_threshold"] == 0.25 and len(ev["threshold_curve"]) >= 19
+    assert ev["conf_threshold"] == 0.25 and len(ev["threshold_curve"]) >= 20
     assert "backbone: EfficientNet-Lite0" in " ".join(result.log)  # pretrained, not from scratch
     assert sum(p["support"] for p in ev["per_class"]) == sum(len(s.boxes) for s in spec.split("eval"))
     assert [p["sample_id"] for p in result.eval_predictions] == [s.id for s in spec.split("eval")]
@@ -198,7 +198,7 @@ def test_evaluation_equals_metrics_of_the_predictors_answers(trained):
     index = {name: i for i, name in enumerate(LABELS)}
     truths = [[(index[b.label], np.array([b.xmin, b.ymin, b.xmax, b.ymax], float)) for b in s.boxes] for s in spec.split("eval")]
     ev = result.evaluation
-    for threshold in (None, 0.05):
+    for threshold in (None, 0.001, 0.05):
         answers = [
             response_detections(predictor.predict({"images": Path(s.path).read_bytes()}, conf_threshold=threshold), list(LABELS))
             for s in spec.split("eval")

@@ -141,7 +141,8 @@ def _ap(recall: np.ndarray, precision: np.ndarray) -> float:
     return float(np.trapezoid(np.interp(x, mrec, mpre), x))
 
 
-CURVE_THRESHOLDS = [round(0.05 * k, 2) for k in range(1, 20)]
+# 0.001: everything the model proposes (its top 100 per image), then 0.05 steps.
+CURVE_THRESHOLDS = [EVAL_CONF] + [round(0.05 * k, 2) for k in range(1, 20)]
 
 
 def _match_class(
