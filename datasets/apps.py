@@ -5,8 +5,10 @@ def _storage_usage(tenant) -> int:
     from django.db.models import Sum
 
     from datasets.models import Dataset
+    from exeml.tenancy.scoping import tenant_scope
 
-    return Dataset.all_tenants.filter(tenant=tenant).aggregate(total=Sum("storage_bytes"))["total"] or 0
+    with tenant_scope(tenant):
+        return Dataset.objects.aggregate(total=Sum("storage_bytes"))["total"] or 0
 
 
 class DatasetsConfig(AppConfig):

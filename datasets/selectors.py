@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from datasets.models import Dataset, Sample, SampleStatus
-from labeling.models import Annotation
+from datasets.models import Annotation, Dataset, Sample, SampleStatus
 
 
 def dataset_list(*, task_type: str | None = None, search: str | None = None) -> QuerySet[Dataset]:
@@ -41,3 +40,14 @@ def sample_list(
     if label:
         qs = qs.filter(pk__in=Annotation.objects.filter(sample__dataset=dataset, label__name=label).values("sample_id"))
     return qs.order_by("source", "line_number")
+
+
+def tabular_label_choice(*, dataset: Dataset) -> tuple[str | None, str | None]:
+    """The label column and type chosen on the newest project using ``dataset`` (else none).
+
+    Read through the reverse relation, so datasets needs nothing from the projects app.
+    """
+    chosen = dataset.projects.order_by("-created_at").values("label_column", "label_type").first()
+    if chosen is None:
+        return None, None
+    return chosen["label_column"] or None, chosen["label_type"] or None

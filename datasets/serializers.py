@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
-from datasets.models import Dataset, Sample
+from datasets.models import Dataset, DatasetVersion, Sample
 from exeml.jobs.serializers import JobSerializer
 from exeml.task_types import TaskType
 
@@ -126,3 +126,28 @@ class PreviewSerializer(serializers.Serializer):
     columns = PreviewColumnSerializer(many=True)
     rows = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
     stats = PreviewStatsSerializer()
+
+
+class DatasetVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DatasetVersion
+        fields = [
+            "id", "dataset", "name", "number", "train_ratio", "seed", "manifest_path", "counts", "params",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class VersionPublishSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True)
+    train_ratio = serializers.FloatField(required=False, default=0.8)
+    seed = serializers.IntegerField(required=False, default=0, min_value=0)
+    label_column = serializers.CharField(max_length=20, required=False, allow_null=True)
+    label_type = serializers.CharField(max_length=10, required=False, allow_null=True)
+
+
+class ExportCreateSerializer(serializers.Serializer):
+    version = serializers.UUIDField(required=False, allow_null=True)
+    format = serializers.ChoiceField(choices=["voc", "coco", "yolo", "folders", "manifest"])
+    target = serializers.ChoiceField(choices=["storage", "zip"], default="zip")
+    path = serializers.CharField(max_length=1100, required=False, allow_blank=True)

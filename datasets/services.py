@@ -14,6 +14,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from datasets import validation
+from datasets.labels import labels_ensure
 from datasets.models import Dataset, ObjectStatus, Sample, SourceObject
 from datasets.sync import DatasetSync
 from exeml.errors import ApplicationError, WrongState
@@ -22,7 +23,6 @@ from exeml.jobs.services import job_create, job_transition
 from exeml.queues import Queue
 from exeml.storage import TransientStorageError, parse_storage_path, store_for_tenant
 from exeml.task_types import TaskType
-from labeling.models import Label
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +74,9 @@ def dataset_create(
             tenant=tenant, name=name, description=description or "", task_type=task_type,
             input_path=str(inp), output_path=str(out), csv_path=str(csv) if csv else "",
         )
-        Label.objects.bulk_create(
-            [Label(dataset=dataset, tenant=tenant, name=lb["name"], color=lb["color"]) for lb in clean_labels]
+        labels_ensure(
+            dataset=dataset, names=[lb["name"] for lb in clean_labels],
+            colors={lb["name"]: lb["color"] for lb in clean_labels},
         )
         if start_sync:
             dataset_sync_start(dataset=dataset, user=user)
@@ -147,13 +148,6 @@ def dataset_sync(*, dataset: Dataset, user=None) -> Job:
     job = job_create(kind=SYNC_JOB_KIND, target_type="dataset", target_id=dataset.pk, user=user)
     Dataset.objects.filter(pk=dataset.pk).update(last_sync_job=job)
     return dataset_sync_run(job_id=job.pk)
-
-
-def sync_job_failed(*, job_id: str, reason: str) -> None:
-    """Called when the task gives up (retries exhausted)."""
-    job = Job.objects.filter(pk=job_id).first()
-    if job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
-        job_transition(job_id=job.pk, status=JobStatus.FAILED, detail=reason)
 
 
 # ---------------------------------------------------------------------------- samples

@@ -27,7 +27,8 @@ from datasets.formats.manifest import ManifestLineError, parse_manifest
 from datasets.importing.base import Importer, Role, base_name
 from datasets.importing.detection import voc_annotations
 from datasets.importing.table import profile_object, profile_to_json
-from datasets.models import Dataset, ObjectStatus, Sample, SampleStatus, SourceObject
+from datasets.labels import ImportedAnnotations, apply_imported_annotations_many
+from datasets.models import Annotation, Dataset, ObjectStatus, Sample, SampleStatus, SourceObject
 from exeml.jobs.models import Job
 from exeml.jobs.services import job_progress
 from exeml.storage import (
@@ -42,8 +43,6 @@ from exeml.storage import (
     validate_key,
 )
 from exeml.task_types import TaskType
-from labeling.importing import ImportedAnnotations, apply_imported_annotations_many
-from labeling.models import Annotation
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,15 @@ from datasets.formats.errors import FormatError
 from datasets.formats.filenames import stem
 from datasets.formats.manifest import format_time, make_annotation, manifest_line, text_source
 from datasets.formats.voc import VocObject, write_voc
-from datasets.models import Dataset, DatasetVersion, DatasetVersionItem, Sample, SampleStatus, VersionUsage
+from datasets.models import (
+    Annotation,
+    Dataset,
+    DatasetVersion,
+    DatasetVersionItem,
+    Sample,
+    SampleStatus,
+    VersionUsage,
+)
 from exeml.errors import ApplicationError
 from exeml.storage import StorageError, StoragePath, StoragePathError, parse_storage_path, store_for_tenant
 from exeml.task_types import TaskType
@@ -112,8 +120,6 @@ def _ensure_eval_per_class(usage, label_sets, freq, order_of, keys) -> None:
 
 def freeze_samples(dataset: Dataset) -> list[FrozenItem]:
     """The labelled, status-ok samples with their labels/boxes, ordered by (source, line)."""
-    from labeling.models import Annotation
-
     samples = (
         Sample.objects.filter(dataset=dataset, labeled=True, status=SampleStatus.OK)
         .order_by("source", "line_number")

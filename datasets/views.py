@@ -1,35 +1,44 @@
-"""Dataset API: datasets, synchronization, samples, upload, content, preview."""
+"""Dataset API: datasets, synchronization, samples, upload, content, preview, versions, exports."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.db import transaction
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from datasets import selectors, services
+from datasets.export.service import EXPORT_JOB_KIND, dataset_export_start
 from datasets.importing.table import profile_from_json
-from datasets.models import Dataset, Sample
+from datasets.models import Dataset, DatasetVersion, Sample
 from datasets.parsers import RawNameMultiPartParser
 from datasets.serializers import (
     DatasetCreateSerializer,
     DatasetSerializer,
+    DatasetVersionSerializer,
+    ExportCreateSerializer,
     PreviewSerializer,
     SamplesDeleteResultSerializer,
     SamplesDeleteSerializer,
     SampleSerializer,
     UploadResultSerializer,
     UploadSerializer,
+    VersionPublishSerializer,
 )
 from datasets.upload import IncomingFile, samples_upload
+from datasets.versioning import dataset_version_publish
+from exeml.api.pagination import PageNumberPagination, page_of
 from exeml.api.parsers import SafeJSONParser
-from exeml.api.views import TenantModelViewSet
+from exeml.api.views import TenantAPIView, TenantModelViewSet
 from exeml.errors import ApplicationError, WrongState
+from exeml.jobs.models import Job
 from exeml.jobs.serializers import JobSerializer
-from exeml.storage import parse_storage_path, store_for_tenant
+from exeml.storage import StorageError, parse_storage_path, store_for_tenant
 from exeml.task_types import TaskType
 
 _SAMPLE_ID = r"(?P<sample_id>[0-9a-fA-F-]{36})"
@@ -180,3 +189,112 @@ class DatasetViewSet(
             "rows": profile.preview_rows,
             "stats": {"rows": profile.rows, "valid_rows": profile.valid_rows, "distinct_rows": profile.distinct_rows},
         })
+
+
+class DatasetScopedView(TenantAPIView):
+    """Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise)."""
+
+    _dataset: Dataset | None = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Before any body validation: another tenant's dataset is 404, never a 400.
+        self._dataset = get_object_or_404(Dataset.objects, pk=self.kwargs["dataset_id"])
+
+    def dataset(self) -> Dataset:
+        if self._dataset is None:
+            self._dataset = get_object_or_404(Dataset.objects, pk=self.kwargs["dataset_id"])
+        return self._dataset
+
+    def paged(self, rows, serializer_class) -> Response:
+        """One page of ``rows`` (a queryset or a list) in the view's pagination."""
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(rows, self.request, view=self)
+        return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class VersionListView(DatasetScopedView):
+    serializer_class = DatasetVersionSerializer
+    pagination_class = PageNumberPagination
+
+    @extend_schema(responses=page_of(DatasetVersionSerializer), operation_id="api_v1_datasets_versions_list")
+    def get(self, request, dataset_id):
+        versions = DatasetVersion.objects.filter(dataset=self.dataset()).order_by("-number")
+        return self.paged(versions, DatasetVersionSerializer)
+
+    @extend_schema(request=VersionPublishSerializer, responses={201: DatasetVersionSerializer})
+    def post(self, request, dataset_id):
+        data = VersionPublishSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        dataset = self.dataset()
+        label_column, label_type = v.get("label_column"), v.get("label_type")
+        if dataset.task_type == TaskType.PREDICTIVE_ANALYTICS and not label_column:
+            label_column, label_type = selectors.tabular_label_choice(dataset=dataset)
+        version = dataset_version_publish(
+            dataset=dataset, train_ratio=v["train_ratio"], name=v.get("name") or None, seed=v["seed"],
+            user=request.user, label_column=label_column, label_type=label_type,
+        )
+        return Response(DatasetVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+class VersionDetailView(DatasetScopedView):
+    serializer_class = DatasetVersionSerializer
+
+    @extend_schema(responses=DatasetVersionSerializer)
+    def get(self, request, dataset_id, version_id):
+        version = get_object_or_404(DatasetVersion.objects, dataset=self.dataset(), pk=version_id)
+        return Response(DatasetVersionSerializer(version).data)
+
+
+class ExportListView(DatasetScopedView):
+    serializer_class = JobSerializer
+    pagination_class = PageNumberPagination
+
+    @extend_schema(responses=page_of(JobSerializer))
+    def get(self, request, dataset_id):
+        jobs = Job.objects.filter(kind=EXPORT_JOB_KIND, target_type="dataset", target_id=self.dataset().pk)
+        return self.paged(jobs.order_by("-created_at"), JobSerializer)
+
+    @extend_schema(request=ExportCreateSerializer, responses={202: JobSerializer})
+    def post(self, request, dataset_id):
+        data = ExportCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        with transaction.atomic():
+            job = dataset_export_start(
+                dataset=self.dataset(), version_id=v.get("version"), fmt=v["format"], target=v["target"],
+                path=v.get("path") or None, user=request.user,
+            )
+        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ExportDownloadView(DatasetScopedView):
+    serializer_class = JobSerializer
+
+    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
+    def get(self, request, dataset_id, job_id):
+        job = get_object_or_404(
+            Job.objects, pk=job_id, kind=EXPORT_JOB_KIND, target_type="dataset", target_id=self.dataset().pk
+        )
+        zip_uri = (job.result or {}).get("zip")
+        if job.status != "succeeded" or not zip_uri:
+            raise ApplicationError("the export has no zip to download (yet)", code="wrong_state", status=409,
+                                   extra={"status": job.status})
+        path = parse_storage_path(zip_uri)
+        store = store_for_tenant(request.tenant)
+        try:
+            fh = store.open(path.bucket, path.key)
+        except StorageError:
+            raise ApplicationError("the export file is gone from storage", code="not_found", status=404)
+        response = StreamingHttpResponse(_chunks(fh), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{path.name}"'
+        return response
+
+
+def _chunks(fh, size: int = 1024 * 1024):
+    try:
+        while chunk := fh.read(size):
+            yield chunk
+    finally:
+        fh.close()

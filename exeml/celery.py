@@ -7,6 +7,7 @@ import os
 from celery import Celery
 from kombu import Queue as KombuQueue
 
+from exeml import broker
 from exeml.queues import ALL_QUEUES, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exeml.settings")
@@ -21,6 +22,7 @@ for _name, _value in {
 }.items():
     os.environ.setdefault(_name, _value)
 
+broker.install()
 app = Celery("exeml")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [KombuQueue(name) for name in ALL_QUEUES]

@@ -40,7 +40,7 @@ def _ensure_broker_folders() -> None:
     """The embedded (filesystem) broker needs its folders before the first message."""
     from django.conf import settings
 
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(key)
         if folder:
             Path(folder).mkdir(parents=True, exist_ok=True)
@@ -73,12 +73,10 @@ def _demo_login() -> tuple[str, str, str]:
 
 
 def _install_demo_data(tenant, user) -> None:
+    from django.core.management import call_command
+
     try:
-        from projects.demo import install_demo
-    except ImportError:
-        return
-    try:
-        install_demo(tenant=tenant, user=user)
+        call_command("demo_install", tenant=tenant.slug, user=user.username)
     except Exception as exc:  # demo data is a convenience; never block startup on it
         print(f"warning: demo data not installed: {exc}", file=sys.stderr)
 
@@ -245,6 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="apply migrations and create the default bucket")
     migrate.set_defaults(func=cmd_migrate)
+
+    from exeml.client.cli import register as register_client_commands  # SDK commands: login, train, …
+
+    register_client_commands(sub)
     return parser
 
 

@@ -138,6 +138,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": _broker_dir,
         "data_folder_out": _broker_dir,
         "processed_folder": str(EXEML_HOME / "broker-processed"),
+        # Kombu's default is ./control, relative to wherever a process was started.
+        "control_folder": str(EXEML_HOME / "broker-control"),
         "store_processed": False,
     }
 elif env_str("EXEML_BROKER_KEY_PREFIX"):
@@ -189,6 +191,14 @@ EXEML_TRAIN_MIN_PER_CLASS = {
 EXEML_AUTO_STOP_DEFAULT_HOURS = env_float("EXEML_AUTO_STOP_DEFAULT_HOURS", 1.0)
 EXEML_AUTO_STOP_MIN_HOURS = env_float("EXEML_AUTO_STOP_MIN_HOURS", 1.0)
 EXEML_AUTO_STOP_MAX_HOURS = env_float("EXEML_AUTO_STOP_MAX_HOURS", 24.0)
+# Batch prediction: files per job and bytes per input file.
+EXEML_BATCH_PREDICTION_MAX_FILES = env_int("EXEML_BATCH_PREDICTION_MAX_FILES", 100_000)
+EXEML_BATCH_PREDICTION_MAX_FILE_BYTES = env_int("EXEML_BATCH_PREDICTION_MAX_FILE_BYTES", 100 * 1024 * 1024)
+# Idle stop: a service may also stop after N minutes without calls (off unless asked for).
+# EXEML_IDLE_UNIT_SECONDS is how long one of those "minutes" lasts: 60, shortened only by tests.
+EXEML_IDLE_STOP_MIN_MINUTES = env_int("EXEML_IDLE_STOP_MIN_MINUTES", 5)
+EXEML_IDLE_STOP_MAX_MINUTES = env_int("EXEML_IDLE_STOP_MAX_MINUTES", 1440)
+EXEML_IDLE_UNIT_SECONDS = env_float("EXEML_IDLE_UNIT_SECONDS", 60.0)
 EXEML_DEFAULT_STORAGE_QUOTA_BYTES = env_int("EXEML_DEFAULT_STORAGE_QUOTA_BYTES", 50 * 1024**3)
 
 LOGGING = {

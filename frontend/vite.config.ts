@@ -15,5 +15,5 @@ export default defineConfig({
       "/v1": { target: backend, changeOrigin: false },
     },
   },
-  test: { environment: "node", include: ["src/**/*.test.ts"] },
+  test: { environment: "node", include: ["src/**/*.test.ts", "src/**/*.test.tsx"] },
 });

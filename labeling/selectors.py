@@ -7,8 +7,7 @@ from collections.abc import Iterable
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from datasets.models import Dataset, Sample, SampleStatus
-from labeling.models import Annotation, Label
+from datasets.models import Annotation, Dataset, Label, Sample, SampleStatus
 
 
 def label_list(*, dataset: Dataset) -> QuerySet[Label]:

@@ -8,8 +8,7 @@ from typing import Any
 from django.db.models import Prefetch
 from rest_framework import serializers
 
-from datasets.models import DatasetVersion, Sample
-from labeling.models import Annotation, Label
+from datasets.models import Annotation, Label, Sample
 from labeling.services import MAX_BOXES_PER_SAMPLE, MAX_LABELS_PER_REQUEST
 
 
@@ -90,31 +89,6 @@ class SampleAnnotationsSerializer(serializers.Serializer):
     revision = serializers.IntegerField()
     labels = serializers.ListField(child=serializers.CharField())
     objects = serializers.ListField(child=serializers.DictField())
-
-
-class DatasetVersionSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = DatasetVersion
-        fields = [
-            "id", "dataset", "name", "number", "train_ratio", "seed", "manifest_path", "counts", "params",
-            "created_at",
-        ]
-        read_only_fields = fields
-
-
-class VersionPublishSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True)
-    train_ratio = serializers.FloatField(required=False, default=0.8)
-    seed = serializers.IntegerField(required=False, default=0, min_value=0)
-    label_column = serializers.CharField(max_length=20, required=False, allow_null=True)
-    label_type = serializers.CharField(max_length=10, required=False, allow_null=True)
-
-
-class ExportCreateSerializer(serializers.Serializer):
-    version = serializers.UUIDField(required=False, allow_null=True)
-    format = serializers.ChoiceField(choices=["voc", "coco", "yolo", "folders", "manifest"])
-    target = serializers.ChoiceField(choices=["storage", "zip"], default="zip")
-    path = serializers.CharField(max_length=1100, required=False, allow_blank=True)
 
 
 class LabelStatsSerializer(serializers.Serializer):

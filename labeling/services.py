@@ -12,7 +12,7 @@ import math
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,15 +24,15 @@ from datasets.formats.errors import FormatError
 from datasets.formats.filenames import stem
 from datasets.formats.label_names import check_label_name
 from datasets.formats.text import result_name_for
-from datasets.models import Dataset, Sample, SourceObject
+from datasets.labels import labels_ensure
+from datasets.models import Annotation, Dataset, Label, Sample, SourceObject
 from exeml.errors import ApplicationError, NotFound
 from exeml.storage import StoragePathError, parse_storage_path, store_for_tenant
 from exeml.task_types import COLOR_REQUIRED, SINGLE_LABEL, TaskType
-from labeling.models import Annotation, Label
 
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_BATCH_SAMPLES = 1000
-# Each new label name is a row (and a query) of its own: one request may not mint thousands.
+# Each new label name is a row of its own: one request may not mint thousands.
 MAX_LABELS_PER_REQUEST = 100
 MAX_BOXES_PER_SAMPLE = 1000
 HUMAN = "human"
@@ -43,31 +43,6 @@ class DeleteMode:
     LABEL_AND_SAMPLES = "label_and_samples"
     LABEL_AND_SAMPLES_AND_FILES = "label_and_samples_and_files"
     ALL = (LABEL_ONLY, LABEL_AND_SAMPLES, LABEL_AND_SAMPLES_AND_FILES)
-
-
-# Used when labeling.importing (the import helper's palette) is not importable.
-_FALLBACK_PALETTE = (
-    "#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6",
-    "#bcf60c", "#fabebe", "#008080", "#e6beff", "#9a6324", "#fffac8", "#800000", "#aaffc3",
-)
-
-
-def _palette() -> Sequence[str]:
-    try:
-        from labeling.importing import LABEL_PALETTE
-    except ImportError:
-        return _FALLBACK_PALETTE
-    return LABEL_PALETTE
-
-
-def next_color(used: Iterable[str]) -> str:
-    """The first palette color not in ``used``; cycles when all are taken."""
-    taken = {c.lower() for c in used}
-    palette = _palette()
-    for color in palette:
-        if color.lower() not in taken:
-            return color
-    return palette[len(taken) % len(palette)]
 
 
 # --------------------------------------------------------------------------- validation
@@ -132,22 +107,6 @@ def label_create(*, dataset: Dataset, name: str, color: str = "", shortcut: str 
             return Label.objects.create(dataset=dataset, name=name, color=color, shortcut=shortcut)
     except IntegrityError:
         raise ApplicationError(f"label {name!r} already exists", field="name")
-
-
-def labels_ensure(*, dataset: Dataset, names: Iterable[str]) -> dict[str, Label]:
-    """The labels named, creating unknown ones (with a palette color where one is needed)."""
-    wanted = list(dict.fromkeys(names))
-    found = {lb.name: lb for lb in Label.objects.filter(dataset=dataset, name__in=wanted)}
-    missing = [n for n in wanted if n not in found]
-    if missing:
-        used = list(Label.objects.filter(dataset=dataset).values_list("color", flat=True))
-        for name in missing:
-            color = next_color(used)
-            used.append(color)
-            # get_or_create retries the read if a concurrent request created it first.
-            label, _ = Label.objects.get_or_create(dataset=dataset, name=name, defaults={"color": color})
-            found[name] = label
-    return found
 
 
 @transaction.atomic

@@ -1,5 +1,9 @@
 """Label statistics and the guide's training preconditions per project type.
 
+``train_preconditions`` is the one rule book: the label statistics view shows it as
+``train_ready`` and Train (training.preconditions) refuses with the same sentences, on the
+live dataset or on the frozen dataset version it would train on.
+
 Guide ("Train"): image and sound need at least 2 classes with at least 5 samples each;
 text at least 2 classes with more than 20 samples each; object detection at least one
 labelled image per class; predictive analytics a valid label column.
@@ -7,10 +11,13 @@ labelled image per class; predictive analytics a valid label column.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from django.conf import settings
 from django.db.models import Count, Q
 
-from datasets.models import Dataset, Sample, SampleStatus
+from datasets.models import Dataset, DatasetVersion, Sample, SampleStatus
+from datasets.selectors import tabular_label_choice
 from exeml.task_types import TaskType
 from labeling.selectors import label_list
 
@@ -21,17 +28,12 @@ def label_stats(*, dataset: Dataset) -> dict:
     totals = Sample.objects.filter(dataset=dataset, status=SampleStatus.OK).aggregate(
         n_labeled=Count("pk", filter=Q(labeled=True)), n_unlabeled=Count("pk", filter=Q(labeled=False))
     )
-    label_column = label_type = None
     if dataset.task_type == TaskType.PREDICTIVE_ANALYTICS:
-        from projects.models import Project
-
-        project = Project.objects.filter(dataset=dataset).order_by("-created_at").first()
-        if project is not None:
-            label_column, label_type = project.label_column or None, project.label_type or None
-    reasons = _preconditions(
-        dataset=dataset, task_type=dataset.task_type, counts={lb["name"]: lb["count"] for lb in labels},
-        labeled=totals["n_labeled"], label_column=label_column, label_type=label_type,
-    )
+        label_column, label_type = tabular_label_choice(dataset=dataset)
+        reasons = _tabular_reasons(dataset, label_column, label_type)
+    else:
+        counts = {lb["name"]: lb["count"] for lb in labels}
+        reasons = _class_reasons(dataset.task_type, counts, totals["n_labeled"])
     return {
         "labels": labels,
         "labeled": totals["n_labeled"],
@@ -41,23 +43,32 @@ def label_stats(*, dataset: Dataset) -> dict:
 
 
 def train_preconditions(
-    *, dataset: Dataset, task_type: str, label_column: str | None = None, label_type: str | None = None
+    *, dataset: Dataset, task_type: str, label_column: str | None = None, label_type: str | None = None,
+    version: DatasetVersion | None = None,
 ) -> list[str]:
-    """Why training cannot start (empty when it can), in words for the user."""
-    counts = {lb.name: lb.count for lb in label_list(dataset=dataset)}
-    labeled = Sample.objects.filter(dataset=dataset, status=SampleStatus.OK, labeled=True).count()
-    return _preconditions(
-        dataset=dataset, task_type=task_type, counts=counts, labeled=labeled,
-        label_column=label_column, label_type=label_type,
-    )
+    """Why training cannot start (empty when it can), in words for the user.
 
-
-def _preconditions(
-    *, dataset: Dataset, task_type: str, counts: dict[str, int], labeled: int,
-    label_column: str | None, label_type: str | None,
-) -> list[str]:
+    With ``version``, the frozen dataset version is judged (what a training on it would
+    read), else the live dataset with the given label column/type (predictive analytics).
+    """
+    if version is not None:
+        if task_type == TaskType.PREDICTIVE_ANALYTICS:
+            return _version_table_reasons(version)
+        counts: Counter[str] = Counter()
+        labeled = 0
+        for names in version.items.values_list("labels", flat=True):
+            counts.update(set(names or ()))
+            labeled += bool(names)
+        return _class_reasons(task_type, counts, labeled)
     if task_type == TaskType.PREDICTIVE_ANALYTICS:
         return _tabular_reasons(dataset, label_column, label_type)
+    counts = {lb.name: lb.count for lb in label_list(dataset=dataset)}
+    labeled = Sample.objects.filter(dataset=dataset, status=SampleStatus.OK, labeled=True).count()
+    return _class_reasons(task_type, counts, labeled)
+
+
+def _class_reasons(task_type: str, counts: dict[str, int], labeled: int) -> list[str]:
+    """The per-class rules, from labelled-sample counts per label name."""
     if task_type == TaskType.OBJECT_DETECTION:
         reasons = []
         if labeled == 0:
@@ -85,6 +96,16 @@ def _preconditions(
     short = sorted(f"{name} ({n})" for name, n in in_use.items() if n < minimum)
     if short:
         reasons.append(f"each class needs {shown} labelled samples; too few: {', '.join(short)}")
+    return reasons
+
+
+def _version_table_reasons(version: DatasetVersion) -> list[str]:
+    params = version.params or {}
+    reasons = []
+    if not params.get("csv_path"):
+        reasons.append(f"dataset version {version.name} has no training CSV")
+    if not params.get("label_column"):
+        reasons.append(f"dataset version {version.name} has no label column")
     return reasons
 
 

@@ -2,9 +2,11 @@ from django.apps import AppConfig
 
 
 def _project_usage(tenant) -> int:
+    from exeml.tenancy.scoping import tenant_scope
     from projects.models import Project
 
-    return Project.all_tenants.filter(tenant=tenant).count()
+    with tenant_scope(tenant):
+        return Project.objects.count()
 
 
 class ProjectsConfig(AppConfig):

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from exeml.task_types import TaskType
 from projects.models import LabelType, Project
-from projects.selectors import project_status
+from projects.selectors import project_status, version_summaries
 
 
 class _LabelInSerializer(serializers.Serializer):
@@ -96,7 +96,7 @@ class ProjectDetailSerializer(ProjectSerializer):
 
     @extend_schema_field(VersionSummarySerializer(many=True))
     def get_versions(self, obj) -> list[dict]:
-        return [{"id": str(v.pk), "name": v.name, "status": v.status} for v in obj.versions.all()]
+        return version_summaries(project=obj)
 
     @extend_schema_field(DatasetCountsSerializer)
     def get_dataset_counts(self, obj) -> dict:

@@ -26,9 +26,7 @@ class ProjectViewSet(
 
     def safely_get_queryset(self):
         params = self.request.query_params
-        return selectors.project_list(
-            search=params.get("search"), task_type=params.get("type"), with_versions=self.action != "list"
-        )
+        return selectors.project_list(search=params.get("search"), task_type=params.get("type"))
 
     def get_serializer_class(self):
         return ProjectSerializer if self.action == "list" else ProjectDetailSerializer
@@ -58,7 +56,7 @@ class ProjectViewSet(
             description=data.get("description", ""), dataset=data.get("dataset"),
             training_data=data.get("training_data"),
         )
-        project = selectors.project_list(with_versions=True).get(pk=project.pk)
+        project = selectors.project_list().get(pk=project.pk)
         return Response(self._detail(project), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ProjectUpdateSerializer, responses={200: ProjectDetailSerializer})
@@ -67,7 +65,7 @@ class ProjectViewSet(
         shape = ProjectUpdateSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
         services.project_update(project=project, **shape.validated_data)
-        project = selectors.project_list(with_versions=True).get(pk=project.pk)
+        project = selectors.project_list().get(pk=project.pk)
         return Response(self._detail(project))
 
     def perform_destroy(self, instance):

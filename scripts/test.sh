@@ -52,6 +52,7 @@ export EXEML_S3_ENDPOINT_URL="http://127.0.0.1:$PORT"
 echo "==> S3: moto at $EXEML_S3_ENDPOINT_URL"
 
 if [ -z "${RUFF_SKIP:-}" ]; then echo "==> ruff"; "$VENV/bin/ruff" check .; fi
+echo "==> import contracts"; "$VENV/bin/lint-imports"
 # The console's end-to-end tests drive Debian's Chromium (installed when missing).
 bash "$ROOT/frontend/e2e/install-browser.sh" || echo "warning: chromium could not be installed; browser tests will skip" >&2
 echo "==> pytest"

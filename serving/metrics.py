@@ -4,7 +4,8 @@ Each web process buffers its calls (counts, per-call rows, histogram increments)
 daemon thread writes them in one transaction once a second (without the thread, e.g. in
 tests, the request that finds the buffer older than the interval writes it). On the
 embedded SQLite database three commits per call would otherwise cost more than the
-prediction; counts still move by F() updates, so several processes never lose one.
+prediction; counts still move by F() updates, so several processes never lose one. The
+same write carries the service's last call time, which the idle stop reads.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, close_old_connections, connection, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
+
+from exeml.tenancy.scoping import unscoped
 
 log = logging.getLogger(__name__)
 
@@ -106,11 +110,16 @@ class CallRecorder:
 def _write(pending: dict[uuid.UUID, _Pending]) -> None:
     from serving.models import Service, ServiceCall, ServiceLatencyBucket
 
-    with transaction.atomic():
+    # The recorder's thread writes for every tenant's services: an explicit cross-tenant write.
+    with unscoped(), transaction.atomic():
         for service_id, entry in pending.items():
+            last = max(at for at, _, _ in entry.rows)
             updated = Service.all_tenants.filter(pk=service_id).update(
                 invocation_times=F("invocation_times") + entry.calls,
                 failed_times=F("failed_times") + entry.failures,
+                # Processes flush in any order: the last call time only moves forward.
+                # Coalesce because SQLite's MAX(NULL, x) is NULL.
+                last_call_at=Greatest(Coalesce(F("last_call_at"), Value(last)), Value(last)),
             )
             if not updated:
                 continue  # deleted meanwhile

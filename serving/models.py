@@ -43,6 +43,10 @@ class Service(TenantOwned):
     # Object detection only: boxes under this score are not returned; null = the model's default.
     confidence_threshold = models.FloatField(null=True, blank=True)
     stop_at = models.DateTimeField(null=True, blank=True)
+    # Idle stop: stop after this many minutes without calls (None: off); the clock runs from
+    # the later of started_at and last_call_at, which the call recorder writes in batches.
+    idle_stop_minutes = models.PositiveIntegerField(null=True, blank=True)
+    last_call_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from exeml.task_types import TaskType
 from serving.models import Service
+from serving.services import idle_stop_at
 from training.models import ModelVersion
 
 _EXAMPLE_BODIES = {
@@ -46,6 +47,13 @@ class ModelRefSerializer(serializers.Serializer):
 class AutoStopSerializer(serializers.Serializer):
     enabled = serializers.BooleanField(default=True)
     hours = serializers.FloatField(default=1.0)
+    idle_minutes = serializers.IntegerField(
+        allow_null=True, required=False,
+        help_text="stop after this many minutes without calls (null: off); independent of enabled/hours",
+    )
+    idle_stop_at = serializers.DateTimeField(
+        allow_null=True, read_only=True, help_text="when the idle stop happens if no call comes first"
+    )
 
 
 class ServiceSerializer(serializers.ModelSerializer):
@@ -64,7 +72,8 @@ class ServiceSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "status", "url", "stop_at", "flavor", "model", "project_id", "version_id",
             "task_type", "invocation_times", "failed_times", "created_at", "started_at", "stopped_at",
-            "error", "warning", "auto_stop", "api_example", "deploy_job", "confidence_threshold",
+            "error", "warning", "auto_stop", "api_example", "deploy_job", "last_call_at",
+            "confidence_threshold",
         ]
         read_only_fields = fields
 
@@ -78,7 +87,13 @@ class ServiceSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(AutoStopSerializer)
     def get_auto_stop(self, obj: Service) -> dict:
-        return {"enabled": obj.auto_stop_enabled, "hours": obj.auto_stop_hours}
+        idle_at = idle_stop_at(obj)
+        return {
+            "enabled": obj.auto_stop_enabled,
+            "hours": obj.auto_stop_hours,
+            "idle_minutes": obj.idle_stop_minutes,
+            "idle_stop_at": serializers.DateTimeField().to_representation(idle_at) if idle_at else None,
+        }
 
     def get_api_example(self, obj: Service) -> str:
         project = obj.model_version.project
@@ -102,8 +117,8 @@ def example_record(project) -> dict[str, str] | None:
 
 @extend_schema_field(AutoStopSerializer)
 class _AutoStopField(serializers.JSONField):
-    """Validated by serving.services.auto_stop_parse (1/2/4/6 h or a custom 1–24 h), which
-    reports every mistake on the ``auto_stop`` field."""
+    """Validated by serving.services.auto_stop_parse (1/2/4/6 h or a custom 1–24 h) and
+    idle_minutes_parse, which report every mistake on the ``auto_stop`` field."""
 
 
 @extend_schema_field({"type": "number", "minimum": 0, "maximum": 1, "nullable": True})

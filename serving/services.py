@@ -92,6 +92,22 @@ def predict_options(service: Service) -> dict[str, Any]:
     return {"conf_threshold": service.confidence_threshold}
 
 
+def idle_minutes_parse(value: Any) -> int | None:
+    """``auto_stop.idle_minutes``: stop after that many minutes without calls; absent or null: off."""
+    if not isinstance(value, dict) or value.get("idle_minutes") is None:
+        return None
+    minutes = value["idle_minutes"]
+    low, high = settings.EXEML_IDLE_STOP_MIN_MINUTES, settings.EXEML_IDLE_STOP_MAX_MINUTES
+    if isinstance(minutes, float) and minutes.is_integer():
+        minutes = int(minutes)
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not low <= minutes <= high:
+        raise ApplicationError(
+            f"idle_minutes must be a whole number of minutes from {low} to {high}, or null to turn it off",
+            field="auto_stop",
+        )
+    return minutes
+
+
 def deploy_flavor(*, code: str | None, task_type: str) -> Flavor:
     """The named deploy flavor, or the first free CPU one."""
     flavors = Flavor.objects.filter(purpose=FlavorPurpose.DEPLOY, active=True)
@@ -219,6 +235,7 @@ def service_deploy(
                          status_value=version.status)
     enabled, hours = auto_stop_parse(auto_stop)
     threshold = confidence_threshold_parse(confidence_threshold, task_type=version.project.task_type)
+    idle_minutes = idle_minutes_parse(auto_stop)
     flavor = deploy_flavor(code=flavor_code, task_type=version.project.task_type)
     _running_quota_check(version.tenant)
     display = model_display_name(version)
@@ -230,6 +247,7 @@ def service_deploy(
         auto_stop_enabled=enabled,
         auto_stop_hours=hours,
         confidence_threshold=threshold,
+        idle_stop_minutes=idle_minutes,
         stop_at=_stop_at(enabled, hours, timezone.now()),
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
@@ -253,7 +271,10 @@ def service_start(
         Service.objects.filter(pk=service.pk).update(confidence_threshold=threshold)
     if auto_stop is not None:
         enabled, hours = auto_stop_parse(auto_stop)
-        Service.objects.filter(pk=service.pk).update(auto_stop_enabled=enabled, auto_stop_hours=hours)
+        idle_minutes = idle_minutes_parse(auto_stop)
+        Service.objects.filter(pk=service.pk).update(
+            auto_stop_enabled=enabled, auto_stop_hours=hours, idle_stop_minutes=idle_minutes
+        )
     _running_quota_check(service.tenant)
     service = service_transition(service_id=service.pk, status=ServiceStatus.DEPLOYING)
     _enqueue_deploy(service, user=user if getattr(user, "is_authenticated", False) else None)
@@ -335,8 +356,44 @@ def service_is_expired(service: Service, *, now: datetime | None = None) -> bool
     )
 
 
+def idle_since(service: Service) -> datetime | None:
+    """When the idle clock started: the last call, or the start when none came since."""
+    moments = [t for t in (service.started_at, service.last_call_at) if t is not None]
+    return max(moments) if moments else None
+
+
+def idle_stop_at(service: Service) -> datetime | None:
+    """When the idle stop will happen if no call comes (None when off or not running)."""
+    since = idle_since(service)
+    if service.idle_stop_minutes is None or service.status != ServiceStatus.RUNNING or since is None:
+        return None
+    return since + timedelta(seconds=service.idle_stop_minutes * settings.EXEML_IDLE_UNIT_SECONDS)
+
+
+def _idle_due(now: datetime) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Running services with an idle stop whose idle time has passed. Few services use it,
+    so the per-service arithmetic is done here rather than in database-specific SQL."""
+    candidates = Service.objects.filter(status=ServiceStatus.RUNNING, idle_stop_minutes__isnull=False).only(
+        "pk", "tenant_id", "status", "started_at", "last_call_at", "idle_stop_minutes"
+    )
+    due = []
+    for service in candidates:
+        at = idle_stop_at(service)
+        if at is not None and at <= now:
+            due.append((service.pk, service.tenant_id))
+    return due
+
+
+def _idle_still_due(service_id: uuid.UUID, now: datetime) -> bool:
+    """Re-read under the row lock: a call flushed since the scan keeps the service running."""
+    service = Service.objects.select_for_update().filter(pk=service_id).first()
+    at = idle_stop_at(service) if service is not None else None
+    return at is not None and at <= now
+
+
 def services_autostop(*, now: datetime | None = None) -> int:
-    """Stop every service whose auto-stop time has passed, across tenants; prune old calls."""
+    """Stop every service whose auto-stop time has passed or that has been idle for its idle
+    time, across tenants; prune old calls."""
     now = now or timezone.now()
     with unscoped():
         due = list(
@@ -344,12 +401,20 @@ def services_autostop(*, now: datetime | None = None) -> int:
                 auto_stop_enabled=True, stop_at__lte=now, status__in=ACTIVE_STATUSES
             ).values_list("pk", "tenant_id")
         )
+        idle = [entry for entry in _idle_due(now) if entry not in due]
         ServiceCall.objects.filter(at__lt=now - CALL_RETENTION).delete()
     stopped = 0
-    for service_id, tenant_id in due:
+    for service_id, tenant_id in [*due, *idle]:
         with tenant_scope(tenant_id):
             try:
-                service_stop(service_id=service_id)
+                if (service_id, tenant_id) in idle:
+                    with transaction.atomic():
+                        if not _idle_still_due(service_id, now):
+                            continue
+                        service = service_stop(service_id=service_id)
+                        log.info("service %s stopped after %s idle minutes", service_id, service.idle_stop_minutes)
+                else:
+                    service_stop(service_id=service_id)
                 stopped += 1
             except (WrongState, Service.DoesNotExist):
                 continue

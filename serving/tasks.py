@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from exeml.jobs.tasks import JobTask
 from exeml.tenancy.scoping import tenant_scope
 from serving import services
 
@@ -17,3 +18,19 @@ def deploy_service(service_id: str, tenant_id: str, job_id: str | None = None) -
 @shared_task(name="serving.autostop_services")
 def autostop_services() -> int:
     return services.services_autostop()
+
+
+@shared_task(name="serving.prelabel", base=JobTask, acks_late=True)
+def prelabel(job_id: str, tenant_id: str) -> None:
+    from serving.assist import prelabel_run
+
+    with tenant_scope(tenant_id):
+        prelabel_run(job_id=job_id)
+
+
+@shared_task(name="serving.batch_predict", base=JobTask, acks_late=True)
+def batch_predict(job_id: str, tenant_id: str) -> None:
+    from serving.assist import batch_predict_run
+
+    with tenant_scope(tenant_id):
+        batch_predict_run(job_id=job_id)

@@ -154,6 +154,21 @@ def test_scoped_manager_fails_closed(tenant, other_tenant):
         assert Job.objects.filter(tenant=tenant).count() == 1
 
 
+def test_all_tenants_is_only_usable_inside_unscoped(tenant, other_tenant):
+    from exeml.jobs.models import Job
+
+    for owner_tenant in (tenant, other_tenant):
+        with tenant_scope(owner_tenant):
+            Job.objects.create(kind="x")
+    # Not even with a tenant in scope: all_tenants is the cross-tenant escape and says so.
+    with tenant_scope(tenant), pytest.raises(TenantScopeError, match="unscoped"):
+        Job.all_tenants.count()
+    with pytest.raises(TenantScopeError):
+        Job.all_tenants.filter(tenant=tenant)
+    with unscoped():
+        assert Job.all_tenants.count() == 2
+
+
 def test_flavors_seeded_and_listed(owner):
     r = owner.client.get("/api/v1/flavors")
     assert r.status_code == 200
@@ -197,3 +212,19 @@ def test_password_guessing_is_rate_limited(owner, settings):
         cache.clear()
     assert codes[:3] == [401, 401, 401]
     assert codes[3:] == [429, 429]
+
+
+def test_admin_lists_every_tenants_rows_through_unscoped(client, owner, outsider):
+    from exeml.jobs.models import Job
+
+    jobs = []
+    for actor in (owner, outsider):
+        with actor.scope():
+            jobs.append(Job.objects.create(kind="admin-probe"))
+    owner.user.is_staff = owner.user.is_superuser = True
+    owner.user.save(update_fields=["is_staff", "is_superuser"])
+    client.force_login(owner.user)
+    r = client.get("/admin/jobs/job/?kind=admin-probe")
+    assert r.status_code == 200
+    assert all(str(job.pk) in r.content.decode() for job in jobs)
+    assert client.get("/admin/datasets/label/").status_code == 200

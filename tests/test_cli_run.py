@@ -37,6 +37,9 @@ def test_exeml_run_serves_health_and_stops_cleanly(tmp_path):
         assert body is not None and '"ok": true' in body, (tmp_path / "run.log").read_text()[-3000:]
         output = (tmp_path / "run.log").read_text()
         assert "console login : demo /" in output and "API token" in output
+        assert "demo projects: " in output and "demo data not installed" not in output
+        # The embedded broker's control folder lives under EXEML_HOME, not in the working directory.
+        assert (tmp_path / "home" / "broker-control").is_dir()
         token = output.split("API token     : ")[1].split()[0]
         req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/me", headers={"X-Auth-Token": token})
         with urllib.request.urlopen(req, timeout=10) as r:

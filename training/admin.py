@@ -2,15 +2,14 @@
 
 from django.contrib import admin
 
+from exeml.tenancy.admin import TenantOwnedAdmin
 from training.models import ModelVersion
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
+class ModelVersionAdmin(TenantOwnedAdmin):
     list_display = ["name", "project", "tenant", "status", "phase", "progress", "flavor", "worker", "created_at"]
     list_filter = ["status", "queue"]
     search_fields = ["name", "project__name"]
     readonly_fields = [f.name for f in ModelVersion._meta.fields]
-
-    def get_queryset(self, request):
-        return ModelVersion.all_tenants.select_related("project", "tenant", "flavor")
+    list_select_related = ["project", "tenant", "flavor"]

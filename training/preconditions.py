@@ -1,4 +1,4 @@
-"""Can this project train now? Data rules (from labeling), flavor rules and quotas.
+"""Can this project train now? Data rules (labeling.stats), flavor rules and quotas.
 
 ``train_reasons`` powers both the Train button's check (GET train-check) and the POST:
 every unmet condition is a plain sentence the console shows as is.
@@ -6,15 +6,14 @@ every unmet condition is a plain sentence the console shows as is.
 
 from __future__ import annotations
 
-from collections import Counter
-
-from django.conf import settings
 from django.utils import timezone
 
 from exeml.errors import ApplicationError, QuotaExceeded
 from exeml.task_types import TaskType
 from exeml.tenancy import services as tenancy_services
 from exeml.tenancy.models import Flavor, FlavorPurpose, Tenant, UsageRecord
+from exeml.tenancy.scoping import tenant_scope
+from labeling.stats import train_preconditions
 
 INCREMENTAL_TASK_TYPES = {
     TaskType.IMAGE_CLASSIFICATION,
@@ -43,8 +42,9 @@ def flavor_resolve(*, task_type: str, code: str | None) -> Flavor:
 
 def training_minutes_this_month(tenant: Tenant) -> float:
     start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    records = UsageRecord.all_tenants.filter(tenant=tenant, resource="training", start__gte=start)
-    return round(sum(records.values_list("minutes", flat=True)), 2)
+    with tenant_scope(tenant):
+        records = UsageRecord.objects.filter(resource="training", start__gte=start)
+        return round(sum(records.values_list("minutes", flat=True)), 2)
 
 
 def quota_checks(*, tenant: Tenant) -> None:
@@ -57,48 +57,17 @@ def quota_checks(*, tenant: Tenant) -> None:
 
 
 def data_reasons(*, project, dataset_version=None) -> list[str]:
-    """Unmet data preconditions: of the given frozen version, else of the live dataset."""
-    if dataset_version is not None:
-        return version_reasons(task_type=project.task_type, dataset_version=dataset_version)
-    from labeling.stats import train_preconditions
+    """Unmet data preconditions: of the given frozen version, else of the live dataset.
 
-    return list(
-        train_preconditions(
-            dataset=project.dataset,
-            task_type=project.task_type,
-            label_column=project.label_column or None,
-            label_type=project.label_type or None,
-        )
+    The rules and their sentences are labeling's, the same the label statistics show.
+    """
+    return train_preconditions(
+        dataset=project.dataset,
+        task_type=project.task_type,
+        label_column=project.label_column or None,
+        label_type=project.label_type or None,
+        version=dataset_version,
     )
-
-
-def version_reasons(*, task_type: str, dataset_version) -> list[str]:
-    if task_type == TaskType.PREDICTIVE_ANALYTICS:
-        params = dataset_version.params or {}
-        reasons = []
-        if not params.get("csv_path"):
-            reasons.append(f"dataset version {dataset_version.name} has no training CSV")
-        if not params.get("label_column"):
-            reasons.append(f"dataset version {dataset_version.name} has no label column")
-        return reasons
-    counts: Counter[str] = Counter()
-    items = dataset_version.items.all().values_list("labels", flat=True)
-    for labels in items:
-        counts.update(set(labels or ()))
-    if not counts:
-        return [f"dataset version {dataset_version.name} has no labelled samples"]
-    # The guide's minimum labelled samples per class (settings), checked on a frozen dataset
-    # version (the live dataset is checked by labeling.stats.train_preconditions).
-    minimum = settings.EXEML_TRAIN_MIN_PER_CLASS.get(task_type, 1)
-    min_classes = settings.EXEML_TRAIN_MIN_CLASSES
-    reasons = []
-    if task_type != TaskType.OBJECT_DETECTION and len(counts) < min_classes:
-        reasons.append(f"at least {min_classes} classes are needed")
-    short = sorted(name for name, n in counts.items() if n < minimum)
-    if short:
-        rule = f"more than {minimum - 1}" if task_type == TaskType.TEXT_CLASSIFICATION else f"at least {minimum}"
-        reasons.append(f"each class needs {rule} labelled samples; too few: {', '.join(short)}")
-    return reasons
 
 
 def train_reasons(*, project, tenant: Tenant, flavor_code: str | None = None, dataset_version=None) -> list[str]:

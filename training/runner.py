@@ -26,6 +26,7 @@ from django.utils import timezone
 from exeml.errors import WrongState
 from exeml.storage import ObjectNotFound, StoragePath, parse_storage_path, store_for_tenant
 from exeml.task_types import TaskType
+from exeml.tenancy.scoping import unscoped
 from training.engine.spec import (
     BUNDLE_FILE,
     MODEL_FILE,
@@ -129,7 +130,8 @@ class Pulse(threading.Thread):
     def beat(self, *, force: bool = False) -> None:
         now = time.monotonic()
         state = (self.phase, round(self.progress, 4))
-        rows = ModelVersion.all_tenants.filter(pk=self.version_id, status=VersionStatus.RUNNING)
+        with unscoped():  # the heartbeat thread has no tenant in scope; the row is known by id
+            rows = ModelVersion.all_tenants.filter(pk=self.version_id, status=VersionStatus.RUNNING)
         if (
             force or state != self._written or self.log.changed or self.live_changed
             or now - self._last_beat >= HEARTBEAT_SECONDS

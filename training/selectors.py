@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
+from exeml.tenancy.scoping import unscoped
 from training.models import ModelVersion, VersionStatus
 
 
@@ -29,7 +30,8 @@ def queue_positions(*, versions: Iterable[ModelVersion]) -> dict[uuid.UUID, int]
     positions: dict[uuid.UUID, int] = {}
     for queue in {v.queue for v in queued}:
         oldest = min(v.created_at for v in queued if v.queue == queue)
-        queued_here = ModelVersion.all_tenants.filter(queue=queue, status=VersionStatus.QUEUED)
+        with unscoped():
+            queued_here = ModelVersion.all_tenants.filter(queue=queue, status=VersionStatus.QUEUED)
         ahead = list(
             queued_here.filter(created_at__gte=oldest).order_by("created_at", "pk").values_list("pk", flat=True)
         )

@@ -182,5 +182,6 @@ def reap_stale_versions(*, now: datetime | None = None) -> list[uuid.UUID]:
 
 
 def active_trainings(tenant: Tenant) -> int:
-    return ModelVersion.all_tenants.filter(tenant=tenant, status__in=ACTIVE).count()
+    with tenant_scope(tenant):
+        return ModelVersion.objects.filter(status__in=ACTIVE).count()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from exeml.jobs.tasks import JobTask
 from exeml.tenancy.scoping import tenant_scope
 
 
@@ -20,3 +21,11 @@ def reap_stale_versions() -> int:
     from training import services
 
     return len(services.reap_stale_versions())
+
+
+@shared_task(name="training.label_check", base=JobTask, acks_late=True)
+def label_check(job_id: str, tenant_id: str) -> None:
+    from training.label_check import label_check_run
+
+    with tenant_scope(tenant_id):
+        label_check_run(job_id=job_id)

@@ -18,6 +18,7 @@ urlpatterns = [
         versions.as_view({"post": "stop"}),
         name="version-stop",
     ),
+    path("datasets/<uuid:dataset_id>/label-issues/scan", views.LabelCheckView.as_view(), name="label-check"),
     path(
         "projects/<uuid:project_id>/versions/<str:version>/logs",
         versions.as_view({"get": "logs"}),

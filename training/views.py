@@ -1,4 +1,4 @@
-"""Training API: train, train-check, versions (list, detail, stop, logs)."""
+"""Training API: train, train-check, versions (list, detail, stop, logs), label checks."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from datasets.models import Dataset
 from exeml.api.views import TenantAPIView, TenantModelViewSet
+from exeml.jobs.serializers import JobSerializer
 from projects.models import Project
 from training import preconditions, selectors, services
+from training.label_check import label_check_start
 from training.models import ModelVersion
 from training.serializers import (
     ModelVersionDetailSerializer,
@@ -109,3 +112,13 @@ class ModelVersionViewSet(mixins.ListModelMixin, TenantModelViewSet):
     @action(detail=True, methods=["get"])
     def logs(self, request, *args, **kwargs):
         return Response({"lines": list(self._version().log_tail)})
+
+
+class LabelCheckView(TenantAPIView):
+    """Start the suspected-label-errors job over a dataset's labelled samples."""
+
+    @extend_schema(request=None, responses={202: JobSerializer})
+    def post(self, request, dataset_id):
+        dataset = get_object_or_404(Dataset.objects, pk=dataset_id)
+        job = label_check_start(dataset=dataset, user=request.user)
+        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

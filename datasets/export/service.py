@@ -88,7 +88,7 @@ def dataset_export_start(
         target_id=dataset.pk,
         user=user,
     )
-    from labeling.tasks import dataset_export
+    from datasets.tasks import dataset_export
 
     tenant_id = str(dataset.tenant_id)
     transaction.on_commit(

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 
 from datasets.formats.filenames import file_kind, stem
-from labeling.importing import ImportedAnnotations
+from datasets.labels import ImportedAnnotations
 
 
 class Role(StrEnum):

@@ -10,7 +10,7 @@ from datasets.formats.label_names import check_label_name
 from datasets.formats.voc import VocAnnotation, box_problems, parse_voc
 from datasets.importing.base import Importer, Role, base_name, image_keys_for, limit, sibling
 from datasets.importing.images import image_fields
-from labeling.importing import ImportedAnnotations
+from datasets.labels import ImportedAnnotations
 
 
 def checked_voc(data: bytes) -> VocAnnotation:

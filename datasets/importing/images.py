@@ -8,7 +8,7 @@ from datasets.formats.filenames import stem
 from datasets.formats.images import inspect_image
 from datasets.formats.labels_txt import parse_image_labels_txt
 from datasets.importing.base import Importer, Role, base_name, image_keys_for, limit, sibling
-from labeling.importing import ImportedAnnotations
+from datasets.labels import ImportedAnnotations
 
 
 def image_fields(data: bytes) -> dict[str, Any]:

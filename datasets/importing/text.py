@@ -13,7 +13,7 @@ from datasets.formats.text import (
     result_name_for,
 )
 from datasets.importing.base import Importer, Role, base_name, limit, sibling
-from labeling.importing import ImportedAnnotations
+from datasets.labels import ImportedAnnotations
 
 
 class TextImporter(Importer):

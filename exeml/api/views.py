@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from exeml.errors import ApplicationError
 from exeml.tenancy.models import ApiToken, Membership
-from exeml.tenancy.scoping import reset_tenant, set_tenant
+from exeml.tenancy.scoping import reset_tenant, set_tenant, unscoped
 
 SESSION_TENANT_KEY = "exeml_tenant_id"
 
@@ -104,7 +104,8 @@ class TenantModelViewSet(TenantScopedMixin, viewsets.GenericViewSet):
         if getattr(self, "swagger_fake_view", False):
             # Schema generation has no tenant: an empty queryset of the model types the path ids.
             model = type(self).serializer_class.Meta.model
-            return getattr(model, "all_tenants", model._default_manager).none()
+            with unscoped():
+                return getattr(model, "all_tenants", model._default_manager).none()
         qs = self.safely_get_queryset()
         if self.request.tenant is None:
             return qs.none()

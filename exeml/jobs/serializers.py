@@ -8,6 +8,6 @@ class JobSerializer(serializers.ModelSerializer):
         model = Job
         fields = [
             "id", "kind", "status", "progress", "counts", "errors", "detail", "result",
-            "target_type", "target_id", "created_at", "started_at", "finished_at",
+            "target_type", "target_id", "cancel_requested", "created_at", "started_at", "finished_at",
         ]
         read_only_fields = fields

@@ -1,4 +1,9 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
 from exeml.api.views import TenantReadOnlyViewSet
+from exeml.jobs import services
 from exeml.jobs.models import Job
 from exeml.jobs.serializers import JobSerializer
 
@@ -14,3 +19,10 @@ class JobViewSet(TenantReadOnlyViewSet):
         if params.get("kind"):
             qs = qs.filter(kind=params["kind"])
         return qs
+
+    @extend_schema(request=None, responses={200: JobSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel a pre-labelling, label-check or batch-prediction job (409 once it ended)."""
+        job = services.job_cancel(job_id=self.get_object().pk)
+        return Response(JobSerializer(job).data)

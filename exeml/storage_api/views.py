@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -13,14 +14,22 @@ from exeml.api.views import TenantAPIView
 from exeml.errors import ApplicationError
 from exeml.storage import (
     ObjectNotFound,
+    StoragePath,
     StoragePathError,
     ensure_within_roots,
     parse_storage_path,
     store_for_tenant,
     validate_folder_name_path,
+    validate_key,
 )
 from exeml.storage.base import ListPage, ObjectInfo, paged
-from exeml.storage_api.serializers import BrowseSerializer, FolderCreateSerializer
+from exeml.storage_api.serializers import (
+    BrowseSerializer,
+    FolderCreateSerializer,
+    ObjectUploadSerializer,
+    StorageObjectSerializer,
+)
+from exeml.tenancy.services import quota_check
 
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 1000
@@ -107,3 +116,65 @@ class FolderCreateView(TenantAPIView):
         except ObjectNotFound:
             raise ApplicationError(f"bucket {path.bucket} does not exist", field="path")
         return Response({"path": str(path)}, status=status.HTTP_201_CREATED)
+
+
+OBJECT_NAME_FORBIDDEN = set('\\/:*?"<>|')
+# Only tables: what scripts need to put (a predictive analytics CSV). Other files in the
+# roots (manifests, model bundles in output paths) are the platform's to write.
+OBJECT_SUFFIXES = (".csv",)
+
+
+def _object_path(raw: str, roots) -> StoragePath:
+    """A file's full path: its folder follows the folder rules, its name the same characters'."""
+    try:
+        path = parse_storage_path(raw)
+        if path.is_folder or not path.key:
+            raise StoragePathError("give the file's full path (s3://bucket/folder/name.csv), not a folder", raw)
+        name = path.name
+        if OBJECT_NAME_FORBIDDEN.intersection(name) or name.startswith(".") or not name.isprintable():
+            raise StoragePathError('file name cannot start with "." or contain control characters or \\/:*?"<>|',
+                                   raw)
+        if not name.lower().endswith(OBJECT_SUFFIXES):
+            raise StoragePathError(f"only {', '.join(OBJECT_SUFFIXES)} files can be put here", raw)
+        if "/" in path.key:
+            validate_folder_name_path(path.parent)
+        validate_key(path.key)
+        return ensure_within_roots(path, roots)
+    except StoragePathError as exc:
+        raise ApplicationError(exc.reason, field="path")
+
+
+class ObjectUploadView(TenantAPIView):
+    """Put one CSV into storage (a predictive analytics table, before creating its project)."""
+
+    @extend_schema(request={"multipart/form-data": ObjectUploadSerializer}, responses={201: StorageObjectSerializer})
+    def post(self, request):
+        limit = int(settings.EXEML_LIMITS["upload_request_max_bytes"])
+        # Refuse an oversized body before parsing it (multipart framing gets some slack).
+        if int(request.META.get("CONTENT_LENGTH") or 0) > limit + 64 * 1024:
+            raise ApplicationError(f"the upload is larger than the {limit // (1024 * 1024)} MB allowed per request",
+                                   code="too_large", status=413)
+        shape = ObjectUploadSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        upload = shape.validated_data["file"]
+        path = _object_path(shape.validated_data["path"], request.tenant.storage_roots)
+        if upload.size == 0:
+            raise ApplicationError("file is empty (0 bytes)", field="file")
+        if upload.size > limit:
+            raise ApplicationError(f"file is larger than the {limit // (1024 * 1024)} MB allowed per request",
+                                   code="too_large", status=413)
+        store = store_for_tenant(request.tenant)
+        try:
+            exists = store.exists(path.bucket, path.key)
+        except ObjectNotFound:
+            raise ApplicationError(f"bucket {path.bucket} does not exist", field="path")
+        if exists and not shape.validated_data["overwrite"]:
+            raise ApplicationError("a file already exists at this path (send overwrite=true to replace it)",
+                                   field="path")
+        quota_check(tenant=request.tenant, quota="max_storage_bytes", adding=upload.size)
+        try:
+            info = store.put(path.bucket, path.key, upload.read())
+        except ObjectNotFound:
+            raise ApplicationError(f"bucket {path.bucket} does not exist", field="path")
+        body = {"path": str(path), "size": info.size, "mtime": info.mtime}
+        return Response(StorageObjectSerializer(body).data, status=status.HTTP_201_CREATED)

@@ -3,6 +3,20 @@
 from django.contrib import admin
 
 from exeml.tenancy.models import ApiToken, Flavor, Membership, Quota, Tenant, UsageRecord
+from exeml.tenancy.scoping import unscoped
+
+
+class TenantOwnedAdmin(admin.ModelAdmin):
+    """Admin of a tenant-owned model: the panel spans tenants by design, through ``unscoped()``.
+
+    Set ``list_select_related`` for the list's joins.
+    """
+
+    def get_queryset(self, request):
+        with unscoped():
+            qs = self.model.all_tenants.all()
+        ordering = self.get_ordering(request)
+        return qs.order_by(*ordering) if ordering else qs
 
 
 class MembershipInline(admin.TabularInline):
@@ -33,7 +47,7 @@ class FlavorAdmin(admin.ModelAdmin):
 class QuotaAdmin(admin.ModelAdmin):
     list_display = [
         "tenant", "max_projects", "max_storage_bytes", "max_concurrent_trainings",
-        "max_running_services", "max_training_minutes_per_month",
+        "max_running_services", "max_training_minutes_per_month", "max_concurrent_model_jobs",
     ]
 
 
@@ -56,9 +70,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(UsageRecord)
-class UsageRecordAdmin(admin.ModelAdmin):
+class UsageRecordAdmin(TenantOwnedAdmin):
     list_display = ["tenant", "resource", "resource_name", "flavor", "start", "end", "minutes"]
     list_filter = ["resource", "flavor"]
-
-    def get_queryset(self, request):
-        return UsageRecord.all_tenants.all()

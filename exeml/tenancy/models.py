@@ -100,6 +100,8 @@ class Quota(models.Model):
     max_concurrent_trainings = models.PositiveIntegerField(default=4)
     max_running_services = models.PositiveIntegerField(default=4)
     max_training_minutes_per_month = models.PositiveIntegerField(default=6000)
+    # Pre-labelling, label checks and batch predictions queued or running at once.
+    max_concurrent_model_jobs = models.PositiveIntegerField(default=2)
 
     def __str__(self) -> str:
         return f"quota of {self.tenant}"

@@ -86,19 +86,33 @@ class TenantScopedManager(models.Manager):
         return qs.filter(tenant_id=tenant.pk)
 
 
+class AllTenantsManager(models.Manager):
+    """Every tenant's rows, only inside ``unscoped()``: the one named escape from scoping."""
+
+    def get_queryset(self) -> models.QuerySet:
+        if not _unscoped.get():
+            raise TenantScopeError(
+                f"{self.model.__name__}.all_tenants used outside unscoped(); "
+                "query through .objects in a tenant_scope() or wrap the cross-tenant read in unscoped()"
+            )
+        return super().get_queryset()
+
+
 class TenantOwned(models.Model):
-    """Abstract base of every tenant-owned row."""
+    """Abstract base of every tenant-owned row.
+
+    Django's base manager (related-object access, saves, deletion cascades) stays the
+    implicit unfiltered one: those paths start from a row already read through a scope.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+", editable=False)
 
     objects = TenantScopedManager()
-    # Unfiltered, for admin and cross-tenant maintenance; every use is visible in review.
-    all_tenants = models.Manager()
+    all_tenants = AllTenantsManager()
 
     class Meta:
         abstract = True
-        base_manager_name = "all_tenants"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.tenant_id is None:

@@ -53,6 +53,7 @@ QUOTA_FIELDS = (
     "max_concurrent_trainings",
     "max_running_services",
     "max_training_minutes_per_month",
+    "max_concurrent_model_jobs",
 )
 
 

@@ -113,7 +113,9 @@ async function handle(req, res, url, body) {
   let r;
   if (p === "/api/v1/me") return send(200, me);
   if (p === "/api/v1/flavors") return send(200, flavors);
-  if (p === "/api/v1/quotas") return send(200, { projects: { limit: 20, used: projects.length }, gpu_minutes: { limit: 600, used: 42 } });
+  if (p === "/api/v1/quotas") return send(200, { count: 2, next: null, previous: null, results: [
+    { quota: "max_projects", limit: 20, used: projects.length }, { quota: "max_storage_bytes", limit: 10 * 1024 ** 3, used: 123456789 },
+  ] });
   if (p === "/api/v1/usage") return send(200, [{ resource: "training flowers V001", flavor: "gpu.free", start: now(), end: now(), minutes: 12.5 }, { resource: "service flowers-V001", flavor: "cpu.free", start: now(), end: null, minutes: 30 }]);
   if (p === "/api/v1/models") return send(200, services.map((s) => ({ id: s.model.id, name: s.model.name, task_type: s.task_type, metrics: { accuracy: 0.9 }, size_bytes: 5_400_000, project_id: s.project_id, version_id: s.version_id, created_at: now() })));
   if (p === "/api/v1/storage/browse") {
@@ -172,7 +174,7 @@ async function handle(req, res, url, body) {
     if (rest === "/preview") {
       const cols = ["attr_1", "attr_2", "attr_3", "attr_4", "attr_5"];
       return send(200, { columns: cols.map((c, i) => ({ name: c, kind: i === 1 || i === 3 ? "categorical" : "numeric", distinct: i === 4 ? 1 : 40 + i, missing_share: i === 2 ? 0.05 : 0, valid: i !== 4, reason: i === 4 ? "single-valued column" : null })),
-        rows: Array.from({ length: 25 }, (_, i) => [20 + i, ["management", "technician", "blue-collar"][i % 3], 1000 + i * 37, i % 4 ? "no" : "yes", 1]), row_count: 4521 });
+        rows: Array.from({ length: 25 }, (_, i) => [20 + i, ["management", "technician", "blue-collar"][i % 3], 1000 + i * 37, i % 4 ? "no" : "yes", 1]), stats: { rows: 4521, valid_rows: 4500, distinct_rows: 4400 } });
     }
     if (rest === "/label-stats") return send(200, { labels: lab.map((l) => ({ name: l.name, count: l.count })), labeled: ds.labeled_count, unlabeled: ds.unlabeled_count });
     if (rest === "/labels" && m === "GET") return send(200, lab);

@@ -133,10 +133,9 @@ flow("object detection: draw a box with the mouse, save, check through the API",
   await waitUntil(async () => (await tid(page, "box-rect").count()) === boxesBefore + 1, { message: "the drawn box" });
   const drawn = tid(page, "box-rect").last();
   assert.equal(await drawn.getAttribute("data-label"), "square");
-  await tid(page, "det-dirty").waitFor();
+  // Boxes save themselves a moment after each change (no Save click needed).
+  await page.locator('[data-testid="det-status"][data-state="saved"]').waitFor({ timeout: seconds(20) });
   await shot(page, "06-label-detection");
-  await tid(page, "det-save").click();
-  await tid(page, "det-dirty").waitFor({ state: "detached" });
 
   const after = await api(`/api/v1/datasets/${project.dataset.id}/samples/${sampleId}`);
   assert.equal(after.objects.length, before.objects.length + 1);

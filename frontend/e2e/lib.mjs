@@ -112,6 +112,21 @@ export async function openProject(page, name, tab = "label") {
   await tid(page, `tab-${tab}`).click();
 }
 
+/**
+ * fetch, retried when a kept-alive connection the server had already closed fails a GET
+ * ("other side closed"): a transport hiccup, not an answer of the API.
+ */
+async function fetchRetrying(url, init) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (err) {
+      if ((init.method ?? "GET") !== "GET" || attempt >= 3) throw err;
+      await new Promise((r) => setTimeout(r, 300 * attempt));
+    }
+  }
+}
+
 /** The REST API with the demo token, as a user's script would call it. */
 export async function api(path, { method = "GET", body, form } = {}) {
   const headers = { "X-Auth-Token": cfg.token, Accept: "application/json" };
@@ -121,7 +136,7 @@ export async function api(path, { method = "GET", body, form } = {}) {
     headers["Content-Type"] = "application/json";
     payload = JSON.stringify(body);
   }
-  const response = await fetch(`${cfg.base}${path}`, { method, headers, body: payload });
+  const response = await fetchRetrying(`${cfg.base}${path}`, { method, headers, body: payload });
   const text = await response.text();
   let data = text;
   try {
@@ -134,7 +149,7 @@ export async function api(path, { method = "GET", body, form } = {}) {
 }
 
 export async function apiBytes(path) {
-  const response = await fetch(`${cfg.base}${path}`, { headers: { "X-Auth-Token": cfg.token } });
+  const response = await fetchRetrying(`${cfg.base}${path}`, { headers: { "X-Auth-Token": cfg.token } });
   if (!response.ok) throw new Error(`GET ${path} -> ${response.status}`);
   return Buffer.from(await response.arrayBuffer());
 }

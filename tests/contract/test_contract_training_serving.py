@@ -137,7 +137,8 @@ def test_deploy_202_with_the_auto_stop_options(owner, store, image_bundle, hours
     assert r.status_code == 202, r.content
     body = r.json()
     assert SERVICE_FIELDS <= set(body) and body["status"] == "deploying"
-    assert body["auto_stop"] == {"enabled": True, "hours": float(hours)} and body["stop_at"]
+    assert body["auto_stop"] == {"enabled": True, "hours": float(hours), "idle_minutes": None, "idle_stop_at": None}
+    assert body["stop_at"]
     assert body["model"]["name"] == f"{version.project.name}-V001"
     assert body["url"].endswith(f"/v1/infers/{body['id']}")
 
@@ -156,7 +157,8 @@ def test_deploy_defaults_and_wrong_state(owner, viewer, outsider, store, image_b
     assert_detail(viewer.client.post(url, {}, format="json"), 403)
     assert_detail(outsider.client.post(url, {}, format="json"), 404)
     r = owner.client.post(url, {}, format="json")
-    assert r.status_code == 202 and r.json()["auto_stop"] == {"enabled": True, "hours": 1.0}
+    assert r.status_code == 202
+    assert r.json()["auto_stop"] == {"enabled": True, "hours": 1.0, "idle_minutes": None, "idle_stop_at": None}
     assert_field_error(owner.client.post(url, {"flavor": "nope"}, format="json"), "flavor")
     failed = make_version(owner, store, image_bundle, status="failed")
     r = owner.client.post(f"/api/v1/projects/{failed.project_id}/versions/V001/deploy", {}, format="json")

@@ -98,7 +98,7 @@ def test_label_file_before_or_after_its_image_and_changed_label_file(owner):
 
 
 def _labels(owner, ds_id):
-    from labeling.models import Label
+    from datasets.models import Label
 
     with owner.scope():
         return list(Label.objects.filter(dataset_id=ds_id).values("name", "color"))

@@ -143,6 +143,13 @@ def test_console_end_to_end(server: Server):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("*.png"):
         old.unlink()
+    _node_suite(server, "e2e/console.test.mjs")
+    _check_shots({"01-exeml", "02-wizard", "03-label-images", "04-train-images", "05-deploy-images",
+                  "06-label-detection", "07-label-table", "08-train-table", "09-label-sound", "10-label-text",
+                  "11-datasets", "12-models", "13-services", "14-usage"})
+
+
+def _node_suite(server: Server, suite: str) -> None:
     env = {
         **os.environ,
         "BASE_URL": server.url,
@@ -155,15 +162,26 @@ def test_console_end_to_end(server: Server):
     }
     started = time.monotonic()
     rc, tail = run_streaming(
-        ["node", "--test", "--test-reporter=spec", "e2e/console.test.mjs"],
+        ["node", "--test", "--test-reporter=spec", suite],
         cwd=FRONTEND, env=env, timeout=SUITE_TIMEOUT, prefix="[e2e] ",
     )
-    print(f"[e2e] suite wall time {time.monotonic() - started:.0f} s; screenshots in {ARTIFACTS}")
+    print(f"[e2e] {suite} wall time {time.monotonic() - started:.0f} s; screenshots in {ARTIFACTS}")
     if rc != 0:
         server_tail = server.log.read_text(errors="replace")[-5000:]
-        pytest.fail(f"e2e suite failed (exit {rc}):\n{tail}\n\n--- exeml run log (tail) ---\n{server_tail}")
+        pytest.fail(f"{suite} failed (exit {rc}):\n{tail}\n\n--- exeml run log (tail) ---\n{server_tail}")
+
+
+def _check_shots(expected: set[str]) -> None:
     shots = {p.stem for p in ARTIFACTS.glob("*.png")}
-    expected = {"01-exeml", "02-wizard", "03-label-images", "04-train-images", "05-deploy-images",
-                "06-label-detection", "07-label-table", "08-train-table", "09-label-sound", "10-label-text",
-                "11-datasets", "12-models", "13-services", "14-usage"}
     assert expected <= shots, f"missing screenshots: {sorted(expected - shots)}"
+
+
+@pytest.mark.timeout(SUITE_TIMEOUT + SERVER_START_TIMEOUT + 240)
+def test_console_work_safety_keyboard_evaluation_mobile(server: Server):
+    """Autosave before a sidebar click, Ctrl+Z, number-key labeling, the threshold slider,
+    quota names, no sideways scrolling at 390 px (frontend/e2e/labeling-ux.test.mjs)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    _node_suite(server, "e2e/labeling-ux.test.mjs")
+    _check_shots({"ux-detection-autosaved", "ux-detection-grid", "ux-image-preview", "ux-text-keyboard",
+                  "ux-evaluation-threshold", "ux-usage", "ux-390-project-list", "ux-390-label-detection-editor",
+                  "ux-390-label-text", "ux-390-label-sound", "ux-390-services", "ux-390-deploy-tab"})

@@ -120,3 +120,27 @@ def test_classification_exports_and_refusals(owner, viewer, store, celery_worker
     assert viewer.client.post(url, {"format": "folders"}, format="json").status_code == 403
     # a viewer may download what was exported
     assert viewer.client.get(f"{url}/{job['id']}/download").status_code == 200
+
+
+def test_an_export_whose_task_gives_up_ends_failed(owner):
+    """After its retries the task's failure hook ends the job; a finished job is left alone."""
+    from datasets.export.service import EXPORT_JOB_KIND
+    from datasets.tasks import dataset_export
+    from exeml.jobs.services import job_create, job_transition
+    from exeml.storage import TransientStorageError
+
+    with owner.scope():
+        running = job_create(kind=EXPORT_JOB_KIND, target_type="dataset")
+        job_transition(job_id=running.pk, status="running")
+        done = job_create(kind=EXPORT_JOB_KIND, target_type="dataset")
+        job_transition(job_id=done.pk, status="running")
+        job_transition(job_id=done.pk, status="succeeded")
+    for job in (running, done):
+        dataset_export.on_failure(
+            TransientStorageError("storage unreachable"), "task-id", (str(job.pk), str(owner.tenant.pk)), {}, None
+        )
+    with owner.scope():
+        running.refresh_from_db()
+        done.refresh_from_db()
+    assert (running.status, running.detail) == ("failed", "export failed: storage unreachable")
+    assert done.status == "succeeded"

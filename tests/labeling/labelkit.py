@@ -11,9 +11,8 @@ from django.conf import settings
 
 from datasets import demo_data
 from datasets.formats.voc import parse_voc
-from datasets.models import Dataset, Sample, SourceObject
+from datasets.models import Annotation, Dataset, Label, Sample, SourceObject
 from exeml.task_types import TaskType
-from labeling.models import Annotation, Label
 
 BUCKET = settings.EXEML_BUCKET
 

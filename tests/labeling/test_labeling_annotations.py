@@ -7,9 +7,8 @@ import uuid
 
 import pytest
 
-from datasets.models import Sample
+from datasets.models import Annotation, Label, Sample
 from exeml.task_types import TaskType
-from labeling.models import Annotation, Label
 from tests.labeling.labelkit import (
     detection_samples,
     image_samples,

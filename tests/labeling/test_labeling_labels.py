@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from datasets.models import Sample, SourceObject
+from datasets.models import Annotation, Label, Sample, SourceObject
 from exeml.task_types import TaskType
-from labeling.models import Annotation, Label
 from tests.labeling.labelkit import (
     add_file_sample,
     detection_samples,
@@ -71,7 +70,7 @@ def test_list_counts_distinct_samples_in_constant_queries(owner, store):
         r = owner.client.get(url(ds, "labels"))
     assert r.json()["count"] == 5 and len(r.json()["results"]) == 5
     assert len(more) <= len(few)  # the first request also stamps the token's last use
-    assert sum("labeling_label" in q["sql"] for q in more.captured_queries) == 1
+    assert sum("datasets_label" in q["sql"] for q in more.captured_queries) == 1
 
 
 def test_rename_keeps_every_sample_label_and_refuses_clash(owner, store):

@@ -7,9 +7,8 @@ import uuid
 import pytest
 
 from datasets import demo_data
-from datasets.models import DatasetVersion
+from datasets.models import DatasetVersion, Label
 from exeml.task_types import TaskType
-from labeling.models import Label
 from labeling.stats import label_stats, train_preconditions
 from tests.labeling.labelkit import (
     detection_samples,
@@ -156,3 +155,20 @@ def test_schema_renders(owner):
     for path in ("/labels/{name}", "/annotations/batch", "/versions/{version_id}", "/exports/{job_id}/download",
                  "/label-stats", "/samples/{sample_id}/annotations"):
         assert path in text
+
+
+def test_one_rule_book_for_label_stats_the_live_dataset_and_a_frozen_version(owner, store):
+    ds = make_dataset(owner, TaskType.IMAGE_CLASSIFICATION)
+    samples = image_samples(owner, store, ds, n=9)
+    for s in samples[:5]:
+        label(owner, s, ["cat"])
+    for s in samples[5:]:
+        label(owner, s, ["dog"])
+    r = owner.client.post(f"/api/v1/datasets/{ds.pk}/versions", {"train_ratio": 0.8}, format="json")
+    assert r.status_code == 201, r.content
+    with owner.scope():
+        version = DatasetVersion.objects.get(pk=r.json()["id"])
+        live = train_preconditions(dataset=ds, task_type=ds.task_type)
+        frozen = train_preconditions(dataset=ds, task_type=ds.task_type, version=version)
+        shown = label_stats(dataset=ds)["train_ready"]["reasons"]
+    assert live == frozen == shown == ["each class needs at least 5 labelled samples; too few: dog (4)"]

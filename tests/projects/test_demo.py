@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core.management import CommandError, call_command
 
 from projects.demo import install_demo
 
@@ -23,5 +26,14 @@ def test_install_demo_creates_five_synced_projects(owner, store):
             assert counts["labeled_count"] > 0, name
     table = owner.client.get(f"/api/v1/projects/{listed['demo-table']['id']}").json()
     assert (table["label_column"], table["label_type"]) == ("attr_8", "discrete")
-    # Idempotent.
-    assert len(install_demo(tenant=owner.tenant, user=owner.user)) == 5
+    # Idempotent, and the command `exeml run` calls (by name, so exeml needs nothing from projects).
+    out = io.StringIO()
+    call_command("demo_install", tenant=owner.tenant.slug, user=owner.user.username, stdout=out)
+    assert sorted(out.getvalue().split(": ", 1)[1].strip().split(", ")) == sorted(listed)
+    assert owner.client.get("/api/v1/projects").json()["count"] == 5
+
+
+@pytest.mark.django_db
+def test_demo_install_refuses_an_unknown_tenant(owner):
+    with pytest.raises(CommandError, match="no tenant 'nobody'"):
+        call_command("demo_install", tenant="nobody", user=owner.user.username)

@@ -130,7 +130,7 @@ def test_batch_of_100k_ids_is_refused_without_writes(owner):
 
 
 def test_one_request_cannot_mint_thousands_of_labels(owner, store):
-    from labeling.models import Label
+    from datasets.models import Label
     from tests.labeling.labelkit import detection_samples, image_samples
 
     dataset = make_dataset(owner, "image_classification")

@@ -62,6 +62,17 @@ def test_image_inputs(owner, store, image_bundle):
     assert owner.client.post(_url(service), two, format="multipart").status_code == 400
 
 
+def test_fake_image_gets_a_clean_message(owner, store, image_bundle):
+    """A text file named .jpg: the client reads what is wrong, not Python internals."""
+    service = running_service(owner, make_version(owner, store, image_bundle))
+    fake = SimpleUploadedFile("photo.jpg", b"this is not a picture\n" * 20, content_type="image/jpeg")
+    resp = owner.client.post(_url(service), {"images": fake}, format="multipart")
+    assert resp.status_code == 400, resp.content
+    detail = resp.json().get("detail")
+    assert detail == "images: the file is not a JPG, PNG or BMP image"
+    assert "object at 0x" not in resp.content.decode()
+
+
 def test_sound_rejects_non_16_bit_wav(owner, store, sound_bundle):
     service = running_service(owner, make_version(owner, store, sound_bundle))
     resp = owner.client.post(_url(service), {"files": SimpleUploadedFile("a.wav", wav_bytes("FLOAT"))},

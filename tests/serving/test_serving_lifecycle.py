@@ -27,7 +27,7 @@ def test_deploy_predict_stop_start_delete(owner, store, celery_worker, tabular_b
     assert body["model"] == {"id": str(version.pk), "name": f"{version.project.name}-V001"}
     assert body["url"] == f"http://testserver/v1/infers/{body['id']}"
     assert "X-Auth-Token: <your token>" in body["api_example"] and body["url"] in body["api_example"]
-    assert body["auto_stop"] == {"enabled": True, "hours": 2.0}
+    assert body["auto_stop"] == {"enabled": True, "hours": 2.0, "idle_minutes": None, "idle_stop_at": None}
     service_id = body["id"]
 
     running = wait_for(lambda: (s := _status(owner, service_id))["status"] in ("running", "failed") and s,

@@ -25,7 +25,8 @@ def test_deploy_defaults_and_validation(owner, store, tabular_bundle):
     resp = owner.client.post(_deploy_url(version), {}, format="json")
     assert resp.status_code == 202
     body = resp.json()
-    assert body["auto_stop"] == {"enabled": True, "hours": 1.0} and body["flavor"] == "deploy-free-cpu"
+    assert body["auto_stop"] == {"enabled": True, "hours": 1.0, "idle_minutes": None, "idle_stop_at": None}
+    assert body["flavor"] == "deploy-free-cpu"
     assert body["task_type"] == "predictive_analytics" and body["stop_at"]
     # {v} may be the version's name too; a GPU flavor by code; auto stop off.
     resp = owner.client.post(

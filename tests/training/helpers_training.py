@@ -7,9 +7,8 @@ import json
 import uuid
 
 from datasets import demo_data
-from datasets.models import Dataset, Sample
+from datasets.models import Annotation, Dataset, Label, Sample
 from exeml.tenancy.models import Flavor
-from labeling.models import Annotation, Label
 from projects.models import Project
 from tests.conftest import wait_for
 

@@ -10,7 +10,7 @@ export class ApiError extends Error {
   }
 }
 
-type Query = Record<string, string | number | boolean | undefined | null>;
+export type Query = Record<string, string | number | boolean | undefined | null>;
 
 export interface RequestOptions {
   query?: Query;
@@ -21,10 +21,15 @@ export interface RequestOptions {
 }
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
-let unauthorizedHandler: (() => void) | null = null;
+/**
+ * Called when a request finds the session gone. It resolves true once the user signed in
+ * again (the request is then retried, so the action the user took is not lost), false when
+ * there is nothing to renew (never signed in, or the user gave up): the error stands.
+ */
+type SessionLostHandler = () => Promise<boolean>;
+let unauthorizedHandler: SessionLostHandler | null = null;
 
-/** Lets the auth layer drop to the login page when the session expires mid-use. */
-export function onUnauthorized(handler: (() => void) | null): void {
+export function onUnauthorized(handler: SessionLostHandler | null): void {
   unauthorizedHandler = handler;
 }
 
@@ -82,7 +87,7 @@ async function csrfToken(): Promise<string | null> {
   return token;
 }
 
-export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+export async function request<T>(method: string, path: string, options: RequestOptions = {}, retried = false): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json", ...options.headers };
   let body: BodyInit | undefined;
   if (options.form) {
@@ -112,7 +117,10 @@ export async function request<T>(method: string, path: string, options: RequestO
     }
   }
   if (!response.ok) {
-    if (isSessionLost(response.status, parsed) && unauthorizedHandler && !path.startsWith("/api/v1/auth/")) unauthorizedHandler();
+    if (isSessionLost(response.status, parsed) && unauthorizedHandler && !retried && !path.startsWith("/api/v1/auth/")) {
+      // Signing in again rotates the CSRF cookie; the retry reads the new one.
+      if (await unauthorizedHandler()) return request<T>(method, path, options, true);
+    }
     throw new ApiError(response.status, parsed, describeError(parsed, `${response.status} ${response.statusText}`));
   }
   return parsed as T;

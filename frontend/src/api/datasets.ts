@@ -1,5 +1,5 @@
 import { http } from "./client";
-import { asList, asPage } from "./lists";
+import { allPages, asPage } from "./lists";
 import type {
   Dataset, Job, Label, LabelDeleteMode, LabelStats, Page, Preview, ProjectType, Sample, UploadResult,
 } from "./types";
@@ -12,12 +12,29 @@ export function isJob(value: unknown): value is Job {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls a job until it ends. */
-export async function waitForJob(jobId: string, onProgress?: (job: Job) => void, intervalMs = 1000): Promise<Job> {
+export class JobTimeout extends Error {
+  readonly job: Job | null;
+  constructor(job: Job | null, minutes: number) {
+    super(`The ${job?.kind ?? "background"} job did not finish within ${minutes} minutes; it may still be running. Reload the page to check on it.`);
+    this.job = job;
+  }
+}
+
+/**
+ * Polls a job until it ends; throws JobTimeout after timeoutMs (a worker that died would
+ * otherwise leave the dialog spinning forever). A failed job is returned, not thrown: the
+ * caller shows its errors.
+ */
+export async function waitForJob(
+  jobId: string, onProgress?: (job: Job) => void, { intervalMs = 1000, timeoutMs = 15 * 60_000 } = {},
+): Promise<Job> {
+  const deadline = Date.now() + timeoutMs;
+  let job: Job | null = null;
   for (;;) {
-    const job = await datasetsApi.job(jobId);
+    job = await datasetsApi.job(jobId);
     onProgress?.(job);
     if (job.status === "succeeded" || job.status === "failed") return job;
+    if (Date.now() + intervalMs > deadline) throw new JobTimeout(job, Math.round(timeoutMs / 60_000));
     await sleep(intervalMs);
   }
 }
@@ -45,7 +62,7 @@ export const datasetsApi = {
     http.put<Sample>(`${base(id)}/samples/${sample.id}/annotations`, body, { "If-Match": String(sample.revision) }),
   batch: (id: string, sampleIds: string[], add: string[], remove: string[]) =>
     http.post<unknown>(`${base(id)}/annotations/batch`, { sample_ids: sampleIds, add, remove }),
-  labels: async (id: string) => asList(await http.get<Label[] | Page<Label>>(`${base(id)}/labels`)),
+  labels: (id: string) => allPages<Label>(`${base(id)}/labels`),
   addLabel: (id: string, label: { name: string; color?: string; shortcut?: string | null }) =>
     http.post<Label>(`${base(id)}/labels`, label),
   patchLabel: (id: string, name: string, body: { name?: string; color?: string; shortcut?: string | null }) =>

@@ -1,15 +1,15 @@
 import { http } from "./client";
-import { asList } from "./lists";
-import type { Model, Page, StorageListing, UsageRecord } from "./types";
+import { allPages } from "./lists";
+import type { Model, Quota, StorageListing, UsageRecord } from "./types";
 
 export const modelsApi = {
-  list: async () => asList(await http.get<Model[] | Page<Model>>("/api/v1/models", { page_size: 100 })),
+  list: () => allPages<Model>("/api/v1/models"),
   downloadUrl: (id: string) => `/api/v1/models/${id}/download`,
 };
 
 export const usageApi = {
-  usage: async () => asList(await http.get<UsageRecord[] | Page<UsageRecord>>("/api/v1/usage", { page_size: 100 })),
-  quotas: () => http.get<unknown>("/api/v1/quotas"),
+  usage: () => allPages<UsageRecord>("/api/v1/usage"),
+  quotas: () => allPages<Quota>("/api/v1/quotas"),
 };
 
 export const storageApi = {

@@ -1,11 +1,11 @@
 import { http, request } from "./client";
-import { asList } from "./lists";
-import type { DeployRequest, Page, Service, ServiceMetrics } from "./types";
+import { allPages } from "./lists";
+import type { DeployRequest, Service, ServiceMetrics } from "./types";
 
 export const servingApi = {
   deploy: (projectId: string, v: string, body: DeployRequest) =>
     http.post<Service>(`/api/v1/projects/${projectId}/versions/${v}/deploy`, body),
-  list: async () => asList(await http.get<Service[] | Page<Service>>("/api/v1/services", { page_size: 100 })),
+  list: () => allPages<Service>("/api/v1/services"),
   get: (id: string) => http.get<Service>(`/api/v1/services/${id}`),
   remove: (id: string) => http.del(`/api/v1/services/${id}`),
   start: (id: string) => http.post<Service>(`/api/v1/services/${id}/start`),

@@ -1,6 +1,6 @@
 import { http } from "./client";
-import { asList } from "./lists";
-import type { Flavor, ModelVersion, Page, TrainCheck, TrainRequest } from "./types";
+import { allPages } from "./lists";
+import type { Flavor, ModelVersion, TrainCheck, TrainRequest } from "./types";
 
 const base = (projectId: string) => `/api/v1/projects/${projectId}`;
 
@@ -12,10 +12,10 @@ export function flavorLabel(f: Flavor): string {
 export const trainingApi = {
   check: (projectId: string) => http.get<TrainCheck>(`${base(projectId)}/train-check`),
   train: (projectId: string, body: TrainRequest) => http.post<ModelVersion>(`${base(projectId)}/train`, body),
-  versions: async (projectId: string) =>
-    asList(await http.get<ModelVersion[] | Page<ModelVersion>>(`${base(projectId)}/versions`, { page_size: 100 })),
-  version: (projectId: string, v: string) => http.get<ModelVersion>(`${base(projectId)}/versions/${v}`),
+  versions: (projectId: string) => allPages<ModelVersion>(`${base(projectId)}/versions`),
+  version: (projectId: string, v: string, opts: { evalPredictions?: boolean } = {}) =>
+    http.get<ModelVersion>(`${base(projectId)}/versions/${v}`, opts.evalPredictions ? { include: "eval_predictions" } : undefined),
   stop: (projectId: string, v: string) => http.post<ModelVersion>(`${base(projectId)}/versions/${v}/stop`),
   logs: (projectId: string, v: string) => http.get<{ lines: string[] }>(`${base(projectId)}/versions/${v}/logs`),
-  flavors: async () => asList(await http.get<Flavor[] | Page<Flavor>>("/api/v1/flavors")),
+  flavors: () => allPages<Flavor>("/api/v1/flavors"),
 };

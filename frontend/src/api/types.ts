@@ -1,151 +1,96 @@
-export type ProjectType =
-  | "image_classification"
-  | "object_detection"
-  | "predictive_analytics"
-  | "sound_classification"
-  | "text_classification";
+// The console's API types, derived from the generated OpenAPI types (schema.d.ts, written by
+// frontend/scripts/gen-types.sh from /api/schema/). Only what the schema cannot say is
+// narrowed here: enums the serializers expose as plain strings, and the shapes inside
+// JSON fields (evaluation, boxes, job counts), which the schema types as `unknown`.
+import type { components } from "./schema";
 
-export type Role = "owner" | "admin" | "member" | "viewer";
+type S = components["schemas"];
+/** T with the listed keys replaced by the shapes in R. */
+type Refine<T, R> = Omit<T, keyof R> & R;
 
+export type ProjectType = S["TypeEnum"];
+export type Role = S["RoleEnum"];
+export type LabelType = S["LabelTypeEnum"];
+export type VersionStatus = S["VersionStatusEnum"];
+export type ServiceStatus = S["ServiceStatusEnum"];
+export type Preference = S["PreferenceEnum"];
+
+/** A DRF page; the generated Paginated*List types all have this shape. */
 export interface Page<T> {
   count: number;
-  next: string | null;
-  previous: string | null;
+  next?: string | null;
+  previous?: string | null;
   results: T[];
 }
 
-export interface Me {
-  user: { id: string; username: string };
-  tenant: { id: string; slug: string; name: string; storage_roots?: string[] };
-  role: Role;
-}
+export type Me = S["Me"];
 
-export interface DatasetRef {
-  id: string;
-  name: string;
-  input_path: string;
-  output_path: string;
-  type: ProjectType;
-}
-
-export interface VersionSummary {
-  id: string;
-  name: string;
-  status: VersionStatus;
-}
+export type DatasetRef = Refine<S["DatasetSummary"], { type: ProjectType }>;
+export type VersionSummary = Refine<S["VersionSummary"], { status: VersionStatus }>;
 
 export type ProjectStatus = "not_started" | "labeling" | "training" | "completed" | "failed";
 
-export interface Project {
-  id: string;
-  name: string;
-  description: string;
-  type: ProjectType;
-  status: ProjectStatus;
-  created_at: string;
-  dataset: DatasetRef | null;
-  label_column: string | null;
-  label_type: "discrete" | "continuous" | null;
-  training_data: string | null;
-  versions: VersionSummary[];
-}
+/** The list gives Project; the detail (ProjectDetail) adds versions and counts. */
+export type Project = Refine<
+  S["Project"],
+  {
+    type: ProjectType;
+    status: ProjectStatus;
+    dataset: DatasetRef | null;
+    // Blank on the model when not set (non-predictive projects).
+    label_type: LabelType | "";
+    versions?: VersionSummary[];
+    dataset_counts?: S["DatasetCounts"];
+  }
+>;
 
 export interface LabelInput {
   name: string;
   color?: string;
 }
 
-export type ProjectCreate = {
-  name: string;
-  description: string;
-  type: ProjectType;
-  dataset?:
-    | { source: "create"; name: string; input_path: string; output_path: string; labels: LabelInput[] }
-    | { source: "specify"; id: string };
-  training_data?: string;
-};
+export type ProjectCreate = Refine<
+  S["ProjectCreateRequest"],
+  {
+    dataset?:
+      | { source: "create"; name: string; input_path: string; output_path: string; labels: LabelInput[] }
+      | { source: "specify"; id: string };
+  }
+>;
 
-export interface Dataset {
-  id: string;
-  name: string;
-  type: ProjectType;
-  input_path: string;
-  output_path: string;
-  sample_count: number;
-  labeled_count: number;
-  unlabeled_count: number;
-  last_sync_job: Job | string | null;
-}
+export type ProjectPatch = S["PatchedProjectUpdateRequest"];
+
+export type JobStatus = S["JobStatusEnum"];
+export type Job = Refine<
+  S["Job"],
+  { counts: Record<string, number>; errors: { file: string; reason: string }[] }
+>;
+
+export type Dataset = Refine<S["Dataset"], { type: ProjectType; last_sync_job: Job | string | null }>;
 
 export interface BoxObject {
   label: string;
   bbox: [number, number, number, number];
 }
 
-export interface Sample {
-  id: string;
-  name: string;
-  source: string;
-  status: "ok" | "missing";
-  labeled: boolean;
-  revision: number;
-  labels: string[];
-  objects: BoxObject[];
-  width: number | null;
-  height: number | null;
-  duration: number | null;
-  text: string | null;
-  line_number: number | null;
-  content_url: string;
-}
+export type Sample = Refine<
+  S["Sample"],
+  { labels: string[]; objects: BoxObject[]; text: string | null; line_number: number | null }
+>;
 
-export interface Label {
-  name: string;
-  color: string;
-  shortcut: string | null;
-  count: number;
-}
+export type Label = S["Label"];
 
 export type LabelDeleteMode = "label_only" | "label_and_samples" | "label_and_samples_and_files";
 
-export interface LabelStats {
-  labels: { name: string; count: number }[];
-  labeled: number;
-  unlabeled: number;
-}
+export type LabelStats = Refine<S["LabelStats"], { labels: { name: string; count: number }[] }>;
 
-export interface PreviewColumn {
-  name: string;
-  kind: "numeric" | "categorical";
-  distinct: number;
-  missing_share: number;
-  valid: boolean;
-  reason: string | null;
-}
+export type PreviewColumn = Refine<S["PreviewColumn"], { kind: "numeric" | "categorical" | string }>;
+export type Preview = Refine<S["Preview"], { columns: PreviewColumn[]; rows: (string | number | null)[][] }>;
 
-export interface Preview {
-  columns: PreviewColumn[];
-  rows: (string | number | null)[][];
-  row_count: number;
-}
-
-export interface Job {
-  id: string;
-  kind: string;
-  status: "queued" | "running" | "succeeded" | "failed";
-  progress: number;
-  counts: Record<string, number>;
-  errors: { file: string; reason: string }[];
-  created_at: string;
-  finished_at: string | null;
-}
-
-export interface UploadResult {
-  accepted: { file: string; id: string }[];
-  rejected: { file: string; reason: string }[];
-}
-
-export type VersionStatus = "queued" | "running" | "completed" | "failed" | "stopped";
+export type UploadResult = Refine<
+  S["UploadResult"],
+  { accepted: { file: string; id: string }[]; rejected: { file: string; reason: string }[] }
+>;
 
 export interface PerClass {
   label: string;
@@ -156,6 +101,7 @@ export interface PerClass {
   ap?: number;
 }
 
+/** One point of training/evaluation.py's binary threshold curve. */
 export interface ThresholdPoint {
   threshold: number;
   precision: number;
@@ -163,119 +109,96 @@ export interface ThresholdPoint {
   f1: number;
   tpr: number;
   fpr: number;
+  accuracy?: number;
 }
 
+/** training/evaluation.py's evaluation JSON (a superset across task types). */
 export interface Evaluation {
+  kind?: string;
   labels?: string[];
   per_class?: PerClass[];
   confusion_matrix?: number[][];
   threshold_curve?: ThresholdPoint[];
+  positive_label?: string;
+  threshold?: number;
   tp?: number;
   fp?: number;
   fn?: number;
   tn?: number;
+  roc_auc?: number | null;
   feature_importance?: { feature: string; importance: number }[];
 }
 
-export interface ModelVersion {
-  id: string;
+/** One per-sample prediction on the eval split (?include=eval_predictions). */
+export interface EvalPrediction {
+  sample_id: string;
+  true: string | string[];
+  predicted: string | string[];
+  scores?: Record<string, number>;
+}
+
+/** What the engine reports while training; newer backends only (absent: progress bar only). */
+export interface LiveCandidate {
   name: string;
-  status: VersionStatus;
-  progress: number;
-  phase: string | null;
-  queue_position: number | null;
-  stopped_by_deadline: boolean;
-  params: Record<string, unknown>;
-  metrics: Record<string, number> | null;
-  evaluation: Evaluation | null;
-  started_at: string | null;
-  finished_at: string | null;
-  created_at?: string;
-  error: string | null;
+  family: string;
+  status: "running" | "done" | "failed" | "skipped";
+  score: number | null;
+  metric: string;
+  seconds: number;
+}
+export interface LivePoint {
+  t: number;
+  candidate: string;
+  epoch: number | null;
+  score: number;
+}
+export interface LiveTraining {
+  eta_seconds: number | null;
+  candidates: LiveCandidate[];
+  curve: LivePoint[];
 }
 
-export interface TrainRequest {
-  dataset_version?: string;
-  train_ratio: number;
-  incremental_from?: string;
-  max_minutes: number;
-  preference: "performance_first" | "balance" | "accuracy_first";
-  flavor: string;
-}
+export type ModelVersion = Refine<
+  S["ModelVersionDetail"],
+  {
+    params: Record<string, unknown>;
+    metrics: Record<string, number> | null;
+    evaluation: Evaluation | null;
+    phase: string | null;
+    error: string | null;
+    eval_predictions?: EvalPrediction[] | null;
+    live?: LiveTraining | null;
+  }
+>;
 
-export interface TrainCheck {
-  ok: boolean;
-  reasons: string[];
-}
+export type TrainRequest = Refine<S["TrainRequestRequest"], { train_ratio: number; max_minutes: number; preference: Preference; flavor: string }>;
 
-export interface Flavor {
-  code: string;
-  name: string;
-  purpose: "train" | "deploy";
-  device: "cpu" | "gpu";
-  free: boolean;
-  max_minutes: number | null;
-  task_types: ProjectType[];
-}
+export type TrainCheck = S["TrainCheck"];
 
-export type ServiceStatus = "deploying" | "running" | "stopped" | "failed" | "stopping" | "concerning";
+export type Flavor = Refine<S["Flavor"], { task_types: ProjectType[] }>;
 
-export interface Service {
-  id: string;
-  name: string;
-  status: ServiceStatus;
-  url: string;
-  stop_at: string | null;
-  flavor: string;
-  model: { id: string; name: string };
-  project_id: string;
-  version_id: string;
-  task_type: ProjectType;
-  invocation_times: number;
-  failed_times: number;
-  created_at: string;
-  error: string | null;
-  api_example: string;
-  /** Object detection: boxes scoring under it are not returned; null = the model's default. */
-  confidence_threshold?: number | null;
-}
+export type Service = Refine<
+  S["Service"],
+  {
+    task_type: ProjectType;
+    error: string | null;
+    /** idle_minutes: stops after that many minutes without calls (null: off); idle_stop_at: when, if no call comes. */
+    auto_stop?: { enabled: boolean; hours?: number; idle_minutes?: number | null; idle_stop_at?: string | null };
+    last_call_at?: string | null;
+  }
+>;
 
-export interface DeployRequest {
-  flavor: string;
-  auto_stop: { enabled: boolean; hours?: number };
-  confidence_threshold?: number | null;
-}
+export type DeployRequest = Refine<
+  S["DeployRequest"],
+  { flavor: string; auto_stop: { enabled: boolean; hours?: number; idle_minutes?: number | null } }
+>;
 
-export interface ServiceMetrics {
-  calls: number;
-  /** API.md's name for failed calls; `failures` carries the same number. */
-  errors?: number;
-  failures: number;
-  latency_ms: { p50: number | null; p95: number | null; p99: number | null };
-  last_hour?: Record<string, unknown>;
-}
+export type ServiceMetrics = S["ServiceMetrics"];
 
-export interface Model {
-  id: string;
-  name: string;
-  task_type: ProjectType;
-  metrics: Record<string, number> | null;
-  size_bytes: number;
-  project_id: string;
-  version_id: string;
-  created_at: string;
-}
+export type Model = Refine<S["Model"], { task_type: ProjectType; metrics: Record<string, number> | null }>;
 
-export interface UsageRecord {
-  resource: string;
-  flavor: string;
-  start: string;
-  end: string | null;
-  minutes: number;
-}
+export type UsageRecord = S["UsageRecord"];
 
-export interface StorageListing {
-  path: string;
-  folders: string[];
-  objects: { path: string; size: number; mtime: string }[];
-}
+export type Quota = S["Quota"];
+
+export type StorageListing = S["Browse"];

@@ -6,7 +6,7 @@ import { curlExample } from "./serving/ApiExample";
 import { predictiveTemplate } from "./serving/TestPanel";
 import { thresholdCsv } from "./training/charts";
 
-const label = (name: string, shortcut: string | null = null): Label => ({ name, color: "#000000", shortcut, count: 0 });
+const label = (name: string, shortcut = ""): Label => ({ id: name, name, color: "#000000", shortcut, count: 0, created_at: "" });
 
 describe("sound shortcuts", () => {
   it("uses a label's own key and numbers the rest, skipping taken digits", () => {
@@ -22,13 +22,17 @@ describe("sound shortcuts", () => {
 });
 
 describe("usage quotas", () => {
-  it("reads a list or an object", () => {
-    expect(quotaRows([{ name: "projects", limit: 10, used: 2 }])).toEqual([{ name: "projects", limit: 10, used: 2 }]);
-    expect(quotaRows({ gpu_minutes: { limit: 600, used: 5 }, services: 3 })).toEqual([
-      { name: "gpu_minutes", limit: 600, used: 5 },
-      { name: "services", limit: 3, used: undefined },
+  it("names each quota and shows it in its unit", () => {
+    const rows = quotaRows([
+      { quota: "max_projects", limit: 10, used: 2 },
+      { quota: "max_storage_bytes", limit: 10 * 1024 ** 3, used: 1536 },
+      { quota: "max_training_minutes_per_month", limit: null, used: 12.5 },
     ]);
-    expect(quotaRows(null)).toEqual([]);
+    expect(rows.map((r) => r.name)).toEqual(["Projects", "Storage", "Training minutes this month"]);
+    expect(rows[0]).toMatchObject({ used: "2", limit: "10", share: 0.2 });
+    expect(rows[1]).toMatchObject({ used: "1.5 KB", limit: "10.00 GB" });
+    expect(rows[2]).toMatchObject({ used: "12.5 min", limit: "Unlimited", share: null });
+    expect(rows.some((r) => r.name === "?")).toBe(false);
   });
 });
 

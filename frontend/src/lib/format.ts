@@ -1,4 +1,7 @@
 import type { ProjectType } from "../api/types";
+import { formatBytes } from "./upload";
+
+export { formatBytes };
 
 export const PROJECT_TYPES: { type: ProjectType; title: string; blurb: string }[] = [
   { type: "image_classification", title: "Image Classification", blurb: "Tell what an image shows, e.g. which kind of flower." },
@@ -51,4 +54,64 @@ export function titleCase(text: string): string {
 export function humanize(text: string): string {
   const s = text.replace(/_/g, " ");
   return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** Seconds as people read them: "45 s", "3 min 05 s", "2 h 10 min". */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) return "—";
+  if (seconds < 10) return `${seconds.toFixed(1)} s`;
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (h > 0) return `${h} h ${String(m).padStart(2, "0")} min`;
+  return `${m} min ${String(s % 60).padStart(2, "0")} s`;
+}
+
+const QUOTA_NAMES: Record<string, string> = {
+  max_projects: "Projects",
+  max_storage_bytes: "Storage",
+  max_concurrent_trainings: "Concurrent trainings",
+  max_running_services: "Running services",
+  max_training_minutes_per_month: "Training minutes this month",
+};
+
+export function quotaName(code: string): string {
+  return QUOTA_NAMES[code] ?? humanize(code.replace(/^max_/, ""));
+}
+
+/** A quota's figure in its unit: bytes for storage, minutes rounded, null = no limit. */
+export function quotaValue(code: string, value: number | null | undefined): string {
+  if (value === null || value === undefined) return "Unlimited";
+  if (/bytes/.test(code)) return formatBytes(value);
+  if (/minutes/.test(code)) return `${Number.isInteger(value) ? value : value.toFixed(1)} min`;
+  return Number.isInteger(value) ? String(value) : value.toFixed(1);
+}
+
+const PARAM_NAMES: Record<string, string> = {
+  max_minutes: "Maximum training time",
+  train_ratio: "Training share",
+  preference: "Preference",
+  incremental_from: "Incremental from",
+  dataset_version: "Dataset version",
+  flavor: "Flavor",
+};
+
+export function paramName(key: string): string {
+  return PARAM_NAMES[key] ?? humanize(key);
+}
+
+/** A training parameter for people: codes humanized, null as a dash, ratios and minutes with units. */
+export function paramValue(key: string, value: unknown): string {
+  if (value === null || value === undefined || value === "") return "—";
+  if (typeof value === "boolean") return value ? "Yes" : "No";
+  if (typeof value === "number") {
+    if (key === "train_ratio") return formatPercent(value);
+    if (key === "max_minutes") return formatDuration(value * 60);
+    if (/seconds$/.test(key)) return formatDuration(value);
+    return formatNumber(value);
+  }
+  if (typeof value === "string") return /^[a-z]+(_[a-z0-9]+)+$/.test(value) ? humanize(value) : value;
+  if (typeof value === "object" && value && "name" in value) return String((value as { name: unknown }).name);
+  return JSON.stringify(value);
 }

@@ -58,3 +58,37 @@ export function useNow(intervalMs = 1000): number {
   useInterval(() => setNow(Date.now()), intervalMs, true);
   return now;
 }
+
+/**
+ * useState that survives a reload of the tab (sessionStorage, this tab only): a half-filled
+ * form comes back as it was. clearSessionState(prefix) forgets a finished form.
+ */
+export function useSessionState<T>(key: string, initial: T): [T, (value: T | ((old: T) => T)) => void] {
+  const [value, setValue] = useState<T>(() => {
+    try {
+      const raw = window.sessionStorage.getItem(key);
+      return raw === null ? initial : (JSON.parse(raw) as T);
+    } catch {
+      return initial;
+    }
+  });
+  useEffect(() => {
+    try {
+      window.sessionStorage.setItem(key, JSON.stringify(value));
+    } catch {
+      // storage full or disabled: the form still works, it just does not survive a reload
+    }
+  }, [key, value]);
+  return [value, setValue];
+}
+
+export function clearSessionState(prefix: string): void {
+  try {
+    for (let i = window.sessionStorage.length - 1; i >= 0; i--) {
+      const k = window.sessionStorage.key(i);
+      if (k?.startsWith(prefix)) window.sessionStorage.removeItem(k);
+    }
+  } catch {
+    // nothing stored
+  }
+}

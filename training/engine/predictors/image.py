@@ -6,6 +6,7 @@ evaluated the ONNX model with; numpy + PIL + onnxruntime only.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -37,11 +38,18 @@ def image_bytes(payload: Any) -> bytes:
     return bytes(payload)
 
 
+# PIL names the in-memory buffer it could not read ("<_io.BytesIO object at 0x…>"): an
+# internal a client can neither use nor should see.
+_OBJECT_REPR = re.compile(r"\s*<[\w.]+ object at 0x[0-9a-fA-F]+>")
+
+
 def load_image(payload: Any) -> Any:
     try:
         return decode_image(image_bytes(payload))
     except ImageDecodeError as exc:
-        raise PredictionError(f"images: {exc}") from None
+        if "cannot identify image file" in str(exc):
+            raise PredictionError("images: the file is not a JPG, PNG or BMP image") from None
+        raise PredictionError(f"images: {_OBJECT_REPR.sub('', str(exc))}") from None
 
 
 class ImagePredictor(Predictor):

@@ -1,10 +1,12 @@
-import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
 import { ApiError, onUnauthorized } from "../../api/client";
 import { authApi } from "../../api/auth";
 import type { Me } from "../../api/types";
 
 interface AuthState {
   me: Me | null;
+  /** The session ended while in use: the sign-in dialog is open over the page. */
+  expired: boolean;
   checked: boolean;
   login: (username: string, password: string) => Promise<void>;
   logout: () => Promise<void>;
@@ -18,9 +20,23 @@ const AuthContext = createContext<AuthState | null>(null);
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [me, setMe] = useState<Me | null>(null);
   const [checked, setChecked] = useState(false);
+  const [expired, setExpired] = useState(false);
+  const meRef = useRef<Me | null>(null);
+  meRef.current = me;
+  // Requests that found the session gone wait here for the user to sign in again.
+  const waiting = useRef<((renewed: boolean) => void)[]>([]);
+  const settle = (renewed: boolean) => {
+    const all = waiting.current;
+    waiting.current = [];
+    all.forEach((resolve) => resolve(renewed));
+  };
 
   useEffect(() => {
-    onUnauthorized(() => setMe(null));
+    onUnauthorized(() => {
+      if (!meRef.current) return Promise.resolve(false);
+      setExpired(true);
+      return new Promise<boolean>((resolve) => waiting.current.push(resolve));
+    });
     authApi
       .me()
       .then(setMe)
@@ -34,10 +50,17 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   const login = useCallback(async (username: string, password: string) => {
     await authApi.csrf().catch(() => undefined);
-    setMe(await authApi.login(username, password));
+    const next = await authApi.login(username, password);
+    const sameUser = meRef.current?.user.id === next.user.id && meRef.current?.tenant.id === next.tenant.id;
+    setMe(next);
+    setExpired(false);
+    // Only the same user and tenant carry on with what the page was doing.
+    settle(sameUser);
   }, []);
 
   const logout = useCallback(async () => {
+    setExpired(false);
+    settle(false);
     try {
       await authApi.logout();
     } finally {
@@ -48,7 +71,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const role = me?.role;
   return (
     <AuthContext.Provider
-      value={{ me, checked, login, logout, canWrite: !!role && role !== "viewer", canAdmin: role === "owner" || role === "admin" }}
+      value={{ me, expired, checked, login, logout, canWrite: !!role && role !== "viewer", canAdmin: role === "owner" || role === "admin" }}
     >
       {children}
     </AuthContext.Provider>

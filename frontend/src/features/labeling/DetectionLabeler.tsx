@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { errorText } from "../../api/client";
 import { datasetsApi } from "../../api/datasets";
 import type { Label, Sample } from "../../api/types";
@@ -8,9 +8,29 @@ import { PALETTE } from "../projects/CreateProjectPage";
 import { BoxEditor, type EditorObject } from "./boxEditor/BoxEditor";
 import { fromBbox, toBbox } from "./boxEditor/geometry";
 import type { AnnotationBody } from "./useAnnotate";
+import { canRedo, canUndo, checkpoint, historyOf, isTyping, push, redo, replace as replaceState, undo, undoKey, type History } from "../../lib/history";
+import { ShortcutsDialog } from "./ShortcutsDialog";
+import { shortcutKeys } from "./SoundLabeler";
+import { UnsavedGuard } from "./UnsavedGuard";
 
 const toEditor = (s: Sample): EditorObject[] => s.objects.map((o) => ({ ...fromBbox(o.bbox), label: o.label }));
 
+const AUTOSAVE_MS = 800;
+
+/** Equal up to half a pixel: the server may round what it stores. */
+export function sameBoxes(a: EditorObject[], b: EditorObject[]): boolean {
+  return a.length === b.length && a.every((o, i) => {
+    const p = b[i];
+    return o.label === p.label && Math.abs(o.xmin - p.xmin) <= 0.5 && Math.abs(o.ymin - p.ymin) <= 0.5 &&
+      Math.abs(o.xmax - p.xmax) <= 0.5 && Math.abs(o.ymax - p.ymax) <= 0.5;
+  });
+}
+
+/**
+ * Boxes on one image. Every change is saved on its own shortly after it is made (If-Match
+ * on the revision the editor last saw), and every exit (another image, the sidebar, a
+ * reload) waits for the save or asks; Ctrl+Z / Ctrl+Shift+Z undo and redo edits.
+ */
 export function DetectionLabeler(props: {
   datasetId: string;
   samples: Sample[];
@@ -25,20 +45,33 @@ export function DetectionLabeler(props: {
   onClose: () => void;
 }) {
   const sample = props.samples[props.index];
-  const [objects, setObjects] = useState<EditorObject[]>(() => (sample ? toEditor(sample) : []));
-  const [dirty, setDirty] = useState(false);
+  const [hist, setHist] = useState<History<EditorObject[]>>(() => historyOf(sample ? toEditor(sample) : []));
+  const objects = hist.present;
+  // What the server holds for this image, as the editor last saved or loaded it.
+  const [saved, setSaved] = useState<EditorObject[]>(() => (sample ? toEditor(sample) : []));
+  const dirty = !sameBoxes(objects, saved);
   const [selected, setSelected] = useState<number | null>(null);
   const [current, setCurrent] = useState(props.labels[0]?.name ?? "");
   const [newName, setNewName] = useState("");
   const [newColor, setNewColor] = useState(PALETTE[props.labels.length % PALETTE.length]);
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
+  const [showKeys, setShowKeys] = useState(false);
+
+  // The latest revision and boxes, read by saves that run after renders.
+  const latest = useRef(sample);
+  const live = useRef({ objects, saved });
+  live.current = { objects, saved };
+  const inflight = useRef<Promise<boolean> | null>(null);
 
   useEffect(() => {
     if (!sample) return;
-    setObjects(toEditor(sample));
-    setDirty(false);
+    latest.current = sample;
+    const loaded = toEditor(sample);
+    setHist(historyOf(loaded));
+    setSaved(loaded);
     setSelected(null);
+    setError(null);
     // Only when moving to another sample; saving the same one keeps the editor state.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [sample?.id]);
@@ -47,26 +80,77 @@ export function DetectionLabeler(props: {
     if (!current && props.labels.length) setCurrent(props.labels[0].name);
   }, [props.labels, current]);
 
+  /** Saves what the editor shows unless the server has it already; true when it is saved. */
+  const persist = useCallback(async (): Promise<boolean> => {
+    if (!props.canWrite) return true;
+    while (inflight.current) await inflight.current;
+    const body = live.current.objects;
+    if (sameBoxes(body, live.current.saved)) return true;
+    const run = (async () => {
+      setSaving(true);
+      setError(null);
+      try {
+        const result = await props.save(latest.current!, { objects: body.map((o) => ({ label: o.label, bbox: toBbox(o) })) });
+        latest.current = result;
+        props.onSaved(result);
+        const stored = toEditor(result);
+        setSaved(stored);
+        // A conflict settled with "keep their change": show theirs, with a fresh history.
+        if (!sameBoxes(stored, body)) setHist(historyOf(stored));
+        return true;
+      } catch (err) {
+        setError(`Not saved: ${errorText(err)}`);
+        return false;
+      } finally {
+        setSaving(false);
+        inflight.current = null;
+      }
+    })();
+    inflight.current = run;
+    return run;
+  }, [props]);
+
+  // Save a moment after the last change: a burst of edits is one request.
+  const objectsKey = JSON.stringify(objects);
+  useEffect(() => {
+    if (!dirty || !props.canWrite || error) return;
+    const t = window.setTimeout(() => void persist(), AUTOSAVE_MS);
+    return () => window.clearTimeout(t);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [objectsKey, dirty, error]);
+
+  const undoRedo = (kind: "undo" | "redo") => {
+    setHist((h) => (kind === "undo" ? undo(h) : redo(h)));
+    setSelected(null);
+    setError(null);
+  };
+
+  const keys = shortcutKeys(props.labels);
+  const keyState = useRef({ keys, selected, objects });
+  keyState.current = { keys, selected, objects };
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (isTyping(e.target) || document.querySelector(".modal-backdrop")) return;
+      const kind = undoKey(e);
+      if (kind) {
+        e.preventDefault();
+        if (props.canWrite) undoRedo(kind);
+        return;
+      }
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      if (e.key === "?") { e.preventDefault(); setShowKeys((v) => !v); return; }
+      // A label's own key wins over J/K.
+      const name = keyState.current.keys.get(e.key.toLowerCase());
+      if (name) { e.preventDefault(); pickLabel(name); return; }
+      if (e.key === "j" || e.key === "J") { e.preventDefault(); void go(1); }
+      else if (e.key === "k" || e.key === "K") { e.preventDefault(); void go(-1); }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  });
+
   if (!sample) return null;
   const colorOf = (name: string) => props.labels.find((l) => l.name === name)?.color || "#ff9800";
-
-  const persist = async (): Promise<boolean> => {
-    if (!dirty || !props.canWrite) return true;
-    setSaving(true);
-    setError(null);
-    try {
-      const saved = await props.save(sample, { objects: objects.map((o) => ({ label: o.label, bbox: toBbox(o) })) });
-      props.onSaved(saved);
-      setObjects(toEditor(saved));
-      setDirty(false);
-      return true;
-    } catch (err) {
-      setError(errorText(err));
-      return false;
-    } finally {
-      setSaving(false);
-    }
-  };
 
   const go = async (direction: 1 | -1) => {
     if (!(await persist())) return;
@@ -75,17 +159,18 @@ export function DetectionLabeler(props: {
     else props.onIndex(next);
   };
 
-  const change = (next: EditorObject[]) => {
-    setObjects(next);
-    setDirty(true);
+  const change = (next: EditorObject[], opts?: { transient?: boolean }) => {
+    setHist((h) => (opts?.transient ? replaceState(h, next) : push(h, next)));
+    setError(null);
   };
 
-  const pickLabel = (name: string) => {
+  function pickLabel(name: string) {
     setCurrent(name);
-    if (selected !== null && objects[selected] && objects[selected].label !== name) {
-      change(objects.map((o, i) => (i === selected ? { ...o, label: name } : o)));
+    const { selected: sel, objects: objs } = keyState.current;
+    if (sel !== null && objs[sel] && objs[sel].label !== name) {
+      change(objs.map((o, i) => (i === sel ? { ...o, label: name } : o)));
     }
-  };
+  }
 
   const addLabel = async () => {
     const name = newName.trim();
@@ -100,6 +185,8 @@ export function DetectionLabeler(props: {
     }
   };
   const newNameError = newName ? validateLabelName(newName.trim()) : null;
+  const keyOf = new Map([...keys].map(([k, name]) => [name, k]));
+  const state = saving ? "saving" : dirty ? "dirty" : "saved";
 
   return (
     <div className="detection" data-testid="detection-labeler">
@@ -110,17 +197,23 @@ export function DetectionLabeler(props: {
           <span className="mono small" data-testid="det-name">{sample.name}</span>
           <button onClick={() => go(1)} aria-label="Next image" data-testid="det-next">›</button>
           <span className="spacer" />
-          {dirty && <span className="muted small" data-testid="det-dirty">Unsaved</span>}
           {props.canWrite && (
-            <button className="primary" disabled={!dirty || saving} onClick={() => void persist()} data-testid="det-save">
-              {saving ? "Saving…" : "Save"}
-            </button>
+            <>
+              <button onClick={() => undoRedo("undo")} disabled={!canUndo(hist)} title="Undo (Ctrl+Z)" aria-label="Undo" data-testid="det-undo">↶</button>
+              <button onClick={() => undoRedo("redo")} disabled={!canRedo(hist)} title="Redo (Ctrl+Shift+Z)" aria-label="Redo" data-testid="det-redo">↷</button>
+              <span className={`save-state ${state}`} data-testid="det-status" data-state={state}>
+                {state === "saving" ? "Saving…" : state === "dirty" ? <span data-testid="det-dirty">Unsaved</span> : "All changes saved"}
+              </span>
+              <button className="primary" disabled={!dirty || saving} onClick={() => void persist()} data-testid="det-save">Save now</button>
+            </>
           )}
+          <button className="icon" onClick={() => setShowKeys(true)} title="Keyboard shortcuts (?)" aria-label="Keyboard shortcuts" data-testid="det-shortcuts">?</button>
         </div>
         <BoxEditor
           imageUrl={sample.content_url}
           objects={objects}
           onChange={change}
+          onGestureStart={() => setHist(checkpoint)}
           colorOf={colorOf}
           newLabel={current}
           selected={selected}
@@ -129,7 +222,14 @@ export function DetectionLabeler(props: {
           onNext={() => void go(1)}
           readOnly={!props.canWrite}
         />
-        <ErrorBox message={error} />
+        {error && (
+          <div className="toolbar">
+            <ErrorBox message={error} />
+            {props.canWrite && <button onClick={() => { setError(null); void persist(); }} data-testid="det-retry">Retry saving</button>}
+          </div>
+        )}
+        <UnsavedGuard dirty={props.canWrite && (dirty || saving)} what={`unsaved boxes on ${sample.name}`} save={persist} autoSave />
+        {showKeys && <ShortcutsDialog kind="detection" onClose={() => setShowKeys(false)} />}
       </div>
       <aside className="detection-side">
         <section className="side-panel" data-testid="box-label-picker">
@@ -144,7 +244,7 @@ export function DetectionLabeler(props: {
                 onClick={() => pickLabel(l.name)}
                 data-testid={`box-label-${l.name}`}
               >
-                <span className="swatch" style={{ background: l.color }} /> {l.name}
+                <span className="swatch" style={{ background: l.color }} /> {l.name} {keyOf.get(l.name) && <kbd>{keyOf.get(l.name)}</kbd>}
               </button>
             ))}
           </div>

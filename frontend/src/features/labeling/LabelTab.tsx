@@ -1,5 +1,8 @@
 import { useEffect, useRef, useState } from "react";
-import { Link } from "react-router-dom";
+import { Link, useSearchParams } from "react-router-dom";
+import { isTyping } from "../../lib/history";
+import { useLabelUndo } from "./useLabelUndo";
+import { errorText } from "../../api/client";
 import { datasetsApi } from "../../api/datasets";
 import type { Project, Sample } from "../../api/types";
 import { ConfirmDialog, Empty, ErrorBox, Loading, Pager } from "../../components/ui";
@@ -31,21 +34,31 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
   const { project, datasetId, canWrite } = props;
   const type = project.type;
   const pageSize = type === "image_classification" || type === "object_detection" ? 24 : 20;
-  const [tab, setTab] = useState<Tab>("unlabeled");
-  const [page, setPage] = useState(1);
-  const [labelFilter, setLabelFilter] = useState<string | null>(null);
+  // Tab, page, label filter and the open sample live in the URL: reload and share keep them.
+  const [params, setParams] = useSearchParams();
+  const tab: Tab = params.get("tab") === "labeled" ? "labeled" : "unlabeled";
+  const page = Math.max(1, Number(params.get("page")) || 1);
+  const labelFilter = tab === "labeled" ? params.get("label") : null;
+  const openSample = params.get("sample");
+  const setUrl = (changes: Record<string, string | number | null>, replace = false) =>
+    setParams((p) => {
+      const n = new URLSearchParams(p);
+      for (const [k, v] of Object.entries(changes)) {
+        if (v === null || v === "" || (k === "page" && v === 1) || (k === "tab" && v === "unlabeled")) n.delete(k);
+        else n.set(k, String(v));
+      }
+      return n;
+    }, { replace });
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [uploading, setUploading] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const [deleteSource, setDeleteSource] = useState(false);
-  const [editIndex, setEditIndex] = useState<number | null>(null);
   const openAfterLoad = useRef<"first" | "last" | null>(null);
-  const dirty = useRef(false);
 
   const dataset = useLoad(() => datasetsApi.get(datasetId), [datasetId]);
   const labels = useLoad(() => datasetsApi.labels(datasetId), [datasetId]);
   const samples = useLoad(
-    () => datasetsApi.samples(datasetId, { labeled: tab === "labeled", label: tab === "labeled" ? labelFilter ?? undefined : undefined, page, page_size: pageSize }),
+    () => datasetsApi.samples(datasetId, { labeled: tab === "labeled", label: labelFilter ?? undefined, page, page_size: pageSize }),
     [datasetId, tab, page, labelFilter],
   );
   const { save, dialog } = useAnnotate(datasetId);
@@ -60,14 +73,29 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
   // Moving across a page edge in the detection editor opens the first/last image of the new page.
   useEffect(() => {
     if (!samples.data || !openAfterLoad.current) return;
-    const n = samples.data.results.length;
-    setEditIndex(n ? (openAfterLoad.current === "first" ? 0 : n - 1) : null);
+    const list = samples.data.results;
+    const s = openAfterLoad.current === "first" ? list[0] : list[list.length - 1];
     openAfterLoad.current = null;
+    setUrl({ sample: s?.id ?? null }, true);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [samples.data]);
 
-  const leaveOk = () => !dirty.current || window.confirm("This page has unsaved labels. Leave without saving?");
-  const goTab = (t: Tab) => { if (t !== tab && leaveOk()) { setTab(t); setPage(1); setEditIndex(null); } };
-  const goPage = (p: number) => { if (leaveOk()) setPage(p); };
+  const goTab = (t: Tab) => { if (t !== tab) setUrl({ tab: t, page: 1, sample: null, label: null }); };
+  const goPage = (p: number) => setUrl({ page: p, sample: null });
+  const undoer = useLabelUndo(datasetId, () => void refresh(), { enabled: !(type === "object_detection" && openSample) });
+
+  // Ctrl+A selects the samples of the page, never the page's text.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (!(e.ctrlKey || e.metaKey) || e.key.toLowerCase() !== "a" || isTyping(e.target)) return;
+      e.preventDefault();
+      if (document.querySelector(".modal-backdrop") || (type === "object_detection" && openSample)) return;
+      const ids = samples.data?.results.map((s) => s.id) ?? [];
+      setSelected((cur) => (ids.every((id) => cur.has(id)) ? new Set() : new Set(ids)));
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [samples.data, type, openSample]);
 
   const refresh = async () => {
     await Promise.all([samples.reload(), labels.reload(), dataset.reload()]);
@@ -81,13 +109,29 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
   };
 
   const list = samples.data?.results ?? [];
+  const [actionError, setActionError] = useState<string | null>(null);
+  /** A number key on the image grid: label (or, when all have it, unlabel) these samples. */
+  const quickLabel = async (ids: string[], name: string) => {
+    const chosen = list.filter((s) => ids.includes(s.id));
+    const all = chosen.length > 0 && chosen.every((s) => s.labels.includes(name));
+    setActionError(null);
+    try {
+      await datasetsApi.batch(datasetId, ids, all ? [] : [name], all ? [name] : []);
+      undoer.record(chosen.map((s) => ({
+        id: s.id, before: s.labels, after: all ? s.labels.filter((l) => l !== name) : [...new Set([...s.labels, name])],
+      })));
+      await refresh();
+    } catch (err) {
+      setActionError(errorText(err));
+    }
+  };
   const count = samples.data?.count ?? 0;
   const pages = Math.max(1, Math.ceil(count / pageSize));
   const onEdge = (direction: 1 | -1) => {
     const next = page + direction;
     if (next < 1 || next > pages) return;
     openAfterLoad.current = direction === 1 ? "first" : "last";
-    setPage(next);
+    setUrl({ page: next, sample: null });
   };
   const toggle = (id: string) =>
     setSelected((s) => {
@@ -100,7 +144,8 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
   const selectedSamples = list.filter((s) => selected.has(s.id));
   const d = dataset.data;
 
-  if (type === "object_detection" && editIndex !== null && list[editIndex]) {
+  const editIndex = openSample ? list.findIndex((s) => s.id === openSample) : -1;
+  if (type === "object_detection" && editIndex >= 0) {
     return (
       <>
         <DetectionLabeler
@@ -112,9 +157,9 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
           save={save}
           onSaved={onSaved}
           onLabelsChanged={() => void labels.reload()}
-          onIndex={setEditIndex}
+          onIndex={(i) => setUrl({ sample: list[i]?.id ?? null }, true)}
           onEdge={onEdge}
-          onClose={() => { setEditIndex(null); void refresh(); }}
+          onClose={() => { setUrl({ sample: null }); void refresh(); }}
         />
         {dialog}
       </>
@@ -146,7 +191,7 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
               Labeled <span className="count" data-testid="labeled-count">{d?.labeled_count ?? "…"}</span>
             </button>
             {tab === "labeled" && labelFilter && (
-              <button className="chip" onClick={() => setLabelFilter(null)} data-testid="label-filter-clear">label: {labelFilter} ×</button>
+              <button className="chip" onClick={() => setUrl({ label: null, page: 1 })} data-testid="label-filter-clear">label: {labelFilter} ×</button>
             )}
             <span className="spacer" />
             <label className="small">
@@ -156,28 +201,32 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
             </label>
           </div>
           <ErrorBox message={samples.error} />
+          <ErrorBox message={actionError} />
           {!samples.data && !samples.error && <Loading what="samples" />}
           {samples.data && list.length === 0 && (
             <Empty>{tab === "unlabeled" ? "Nothing left to label. Add files or synchronize the data source." : "No labeled samples yet."}</Empty>
           )}
           {list.length > 0 && type === "image_classification" && (
-            <SampleGrid samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} />
+            <SampleGrid samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canWrite}
+              onLabel={(ids, name) => void quickLabel(ids, name)} preview={openSample} onPreview={(id) => setUrl({ sample: id }, !!openSample)} />
           )}
           {list.length > 0 && type === "object_detection" && (
-            <SampleGrid samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} onOpen={setEditIndex} detection />
+            <SampleGrid samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} onOpen={(i) => setUrl({ sample: list[i].id })} detection />
           )}
           {list.length > 0 && type === "sound_classification" && (
-            <SoundLabeler samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canWrite} save={save} onSaved={onSaved} onEdge={onEdge} />
+            <SoundLabeler samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canWrite} save={save} onSaved={onSaved} onEdge={onEdge}
+              onLabelled={undoer.record} current={openSample} onCurrent={(id) => setUrl({ sample: id }, true)} />
           )}
           {list.length > 0 && type === "text_classification" && (
             <TextLabeler samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canWrite} save={save} onSaved={onSaved}
-              onDirty={(v) => { dirty.current = v; }} />
+              onLabelled={undoer.record} />
           )}
           {samples.data && <Pager page={page} pageSize={pageSize} count={count} onPage={goPage} testId="sample-pager" />}
         </div>
         <aside className="label-side">
           {(type === "image_classification" || type === "sound_classification") && (
-            <SelectionPanel datasetId={datasetId} type={type} selected={selectedSamples} labels={labels.data ?? []} canWrite={canWrite} onChanged={refresh} />
+            <SelectionPanel datasetId={datasetId} type={type} selected={selectedSamples} labels={labels.data ?? []} canWrite={canWrite} onChanged={refresh}
+              onLabelled={undoer.record} />
           )}
           {type === "object_detection" && (
             <section className="side-panel"><p className="muted small">Click an image to draw boxes on it.</p></section>
@@ -189,7 +238,7 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
             canWrite={canWrite}
             onChanged={refresh}
             activeFilter={tab === "labeled" ? labelFilter : null}
-            onFilter={(name) => { if (leaveOk()) { setTab("labeled"); setPage(1); setLabelFilter(name); } }}
+            onFilter={(name) => setUrl({ tab: "labeled", page: 1, label: name, sample: null })}
           />
         </aside>
       </div>
@@ -215,6 +264,7 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
         </ConfirmDialog>
       )}
       {dialog}
+      {undoer.toast}
     </div>
   );
 }

@@ -13,7 +13,7 @@ export function PredictivePreview(props: { project: Project; canWrite: boolean; 
   const datasetId = props.project.dataset?.id;
   const preview = useLoad(() => (datasetId ? datasetsApi.preview(datasetId) : Promise.reject(new Error("This project has no dataset yet."))), [datasetId]);
   const [column, setColumn] = useState(props.project.label_column ?? "");
-  const [kind, setKind] = useState<"discrete" | "continuous">(props.project.label_type ?? "discrete");
+  const [kind, setKind] = useState<"discrete" | "continuous">(props.project.label_type || "discrete");
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -78,7 +78,9 @@ export function PredictivePreview(props: { project: Project; canWrite: boolean; 
       {!preview.data && !preview.error && <Loading what="preview" />}
       {preview.data && (
         <>
-          <p className="muted small">{preview.data.row_count} rows; showing the first {preview.data.rows.length}.</p>
+          <p className="muted small" data-testid="preview-row-count">
+            {preview.data.stats.rows.toLocaleString()} rows ({preview.data.stats.valid_rows.toLocaleString()} valid); showing the first {preview.data.rows.length}.
+          </p>
           <div className="table-scroll">
             <table className="table compact" data-testid="preview-table">
               <thead>

@@ -6,6 +6,7 @@ import { ErrorBox } from "../../components/ui";
 import { validateLabelName } from "../../lib/validation";
 import { PALETTE } from "../projects/CreateProjectPage";
 import { LabelChips } from "./SampleGrid";
+import type { LabelChange } from "./useLabelUndo";
 
 /**
  * Labels for the selected samples (image and sound): add an existing or new label to all
@@ -18,6 +19,7 @@ export function SelectionPanel(props: {
   labels: Label[];
   canWrite: boolean;
   onChanged: () => void;
+  onLabelled?: (changes: LabelChange[]) => void;
 }) {
   const [text, setText] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -45,10 +47,16 @@ export function SelectionPanel(props: {
         await datasetsApi.addLabel(props.datasetId, { name, color: PALETTE[props.labels.length % PALETTE.length] });
       }
       await datasetsApi.batch(props.datasetId, ids, [name], []);
+      const single = props.type !== "image_classification";
+      props.onLabelled?.(props.selected.map((s) => ({ id: s.id, before: s.labels, after: single ? [name] : [...new Set([...s.labels, name])] })));
       setText("");
     });
 
-  const remove = (name: string) => run(() => datasetsApi.batch(props.datasetId, ids, [], [name]));
+  const remove = (name: string) =>
+    run(async () => {
+      await datasetsApi.batch(props.datasetId, ids, [], [name]);
+      props.onLabelled?.(props.selected.map((s) => ({ id: s.id, before: s.labels, after: s.labels.filter((l) => l !== name) })));
+    });
 
   return (
     <section className="side-panel" data-testid="selection-panel">

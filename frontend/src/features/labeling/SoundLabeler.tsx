@@ -5,6 +5,8 @@ import { ErrorBox } from "../../components/ui";
 import { AudioPlayer } from "./AudioPlayer";
 import { LabelChips } from "./SampleGrid";
 import type { AnnotationBody } from "./useAnnotate";
+import type { LabelChange } from "./useLabelUndo";
+import { ShortcutsDialog } from "./ShortcutsDialog";
 
 /** A label's key: its own shortcut, else 1–9 by position for labels without one. */
 export function shortcutKeys(labels: Label[]): Map<string, string> {
@@ -30,8 +32,18 @@ export function SoundLabeler(props: {
   save: (sample: Sample, body: AnnotationBody) => Promise<Sample>;
   onSaved: (sample: Sample) => void;
   onEdge: (direction: 1 | -1) => void;
+  onLabelled?: (changes: LabelChange[]) => void;
+  /** The clip in the URL, kept there as the user moves. */
+  current?: string | null;
+  onCurrent?: (id: string) => void;
 }) {
-  const [index, setIndex] = useState(0);
+  const [index, setIndexState] = useState(() => Math.max(0, props.samples.findIndex((s) => s.id === props.current)));
+  const [showKeys, setShowKeys] = useState(false);
+  const setIndex = (i: number) => {
+    setIndexState(i);
+    const id = state.current.props.samples[i]?.id;
+    if (id && id !== state.current.props.current) state.current.props.onCurrent?.(id);
+  };
   const [autoPlay, setAutoPlay] = useState(true);
   const [error, setError] = useState<string | null>(null);
   const keys = shortcutKeys(props.labels);
@@ -40,7 +52,12 @@ export function SoundLabeler(props: {
   const state = useRef({ current, keys, props });
   state.current = { current, keys, props };
 
-  useEffect(() => setIndex(0), [props.samples[0]?.id]);
+  // A new page starts at its first clip, unless the URL names one on it.
+  useEffect(() => {
+    const i = props.samples.findIndex((s) => s.id === props.current);
+    setIndexState(i >= 0 ? i : 0);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [props.samples[0]?.id]);
 
   const indexRef = useRef(index);
   indexRef.current = index;
@@ -58,7 +75,9 @@ export function SoundLabeler(props: {
     if (!s || !state.current.props.canWrite) return;
     setError(null);
     try {
-      state.current.props.onSaved(await state.current.props.save(s, { labels: [name] }));
+      const saved = await state.current.props.save(s, { labels: [name] });
+      state.current.props.onSaved(saved);
+      state.current.props.onLabelled?.([{ id: s.id, before: s.labels, after: saved.labels }]);
       move(1);
     } catch (err) {
       setError(errorText(err));
@@ -71,10 +90,16 @@ export function SoundLabeler(props: {
       if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT")) return;
       if (document.querySelector(".modal-backdrop")) return; // a dialog has the keyboard
       if (e.ctrlKey || e.metaKey || e.altKey) return;
+      // A label's own key wins over J/K.
       const name = state.current.keys.get(e.key.toLowerCase());
       if (name) { e.preventDefault(); void label(name); }
-      else if (e.key === "ArrowDown" || e.key === "ArrowRight") { e.preventDefault(); move(1); }
-      else if (e.key === "ArrowUp" || e.key === "ArrowLeft") { e.preventDefault(); move(-1); }
+      else if (e.key === "ArrowDown" || e.key === "ArrowRight" || e.key === "j" || e.key === "J") { e.preventDefault(); move(1); }
+      else if (e.key === "ArrowUp" || e.key === "ArrowLeft" || e.key === "k" || e.key === "K") { e.preventDefault(); move(-1); }
+      else if (e.key === " ") {
+        e.preventDefault();
+        const audio = document.querySelector<HTMLAudioElement>('[data-testid="sound-current"] audio');
+        if (audio) void (audio.paused ? audio.play().catch(() => undefined) : audio.pause());
+      } else if (e.key === "?") { e.preventDefault(); setShowKeys((v) => !v); }
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
@@ -101,10 +126,14 @@ export function SoundLabeler(props: {
               </button>
             ))}
           </div>
-          <p className="muted small">Press a label's key to label this clip and move to the next; ↑/↓ to move without labeling.</p>
+          <p className="muted small">
+            Press a label's key to label this clip and move to the next; ↑/↓ or J/K move without labeling; Space plays.{" "}
+            <button className="link small" onClick={() => setShowKeys(true)} data-testid="shortcuts-open">? all shortcuts</button>
+          </p>
           <ErrorBox message={error} />
         </div>
       )}
+      {showKeys && <ShortcutsDialog kind="sound" onClose={() => setShowKeys(false)} />}
       <ul className="sound-list" data-testid="sample-grid">
         {props.samples.map((s, i) => (
           <li key={s.id} className={`${s === current ? "current" : ""}${props.selected.has(s.id) ? " selected" : ""}`} onClick={() => setIndex(i)}

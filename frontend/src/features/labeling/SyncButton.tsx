@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { errorText } from "../../api/client";
 import { datasetsApi } from "../../api/datasets";
 import type { Dataset, Job } from "../../api/types";
@@ -6,12 +6,16 @@ import { ErrorBox, ProgressBar } from "../../components/ui";
 import { useInterval } from "../../lib/hooks";
 
 const active = (job: Job | null) => !!job && (job.status === "queued" || job.status === "running");
+/** A job whose progress has not moved for this long is reported (and no longer polled). */
+export const STALL_MS = 10 * 60_000;
 
 /** Synchronize Data Source: starts an import job and follows it until it ends. */
 export function SyncButton(props: { dataset: Dataset; disabled?: boolean; onDone: () => void }) {
   const [job, setJob] = useState<Job | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [showErrors, setShowErrors] = useState(false);
+  const [stalled, setStalled] = useState(false);
+  const lastMove = useRef({ key: "", at: Date.now() });
 
   // Pick up a sync that is still running from an earlier visit.
   useEffect(() => {
@@ -27,18 +31,23 @@ export function SyncButton(props: { dataset: Dataset; disabled?: boolean; onDone
       try {
         const next = await datasetsApi.job(job.id);
         setJob(next);
+        const key = `${next.status}:${next.progress}`;
+        if (key !== lastMove.current.key) lastMove.current = { key, at: Date.now() };
+        else if (Date.now() - lastMove.current.at > STALL_MS) setStalled(true);
         if (!active(next)) props.onDone();
       } catch (err) {
         setError(errorText(err));
       }
     },
     1000,
-    active(job),
+    active(job) && !stalled,
   );
 
   const start = async () => {
     setError(null);
     setShowErrors(false);
+    setStalled(false);
+    lastMove.current = { key: "", at: Date.now() };
     try {
       setJob(await datasetsApi.sync(props.dataset.id));
     } catch (err) {
@@ -49,8 +58,8 @@ export function SyncButton(props: { dataset: Dataset; disabled?: boolean; onDone
   const running = active(job);
   return (
     <div className="sync">
-      <button onClick={start} disabled={props.disabled || running} data-testid="sync-button">
-        {running ? "Synchronizing…" : "Synchronize Data Source"}
+      <button onClick={start} disabled={props.disabled || (running && !stalled)} data-testid="sync-button">
+        {running && !stalled ? "Synchronizing…" : "Synchronize Data Source"}
       </button>
       {job && (
         <div className="sync-status" data-testid="sync-status" data-status={job.status}>
@@ -72,6 +81,8 @@ export function SyncButton(props: { dataset: Dataset; disabled?: boolean; onDone
           {job.errors.map((e, i) => <li key={i}><span className="mono">{e.file}</span>: {e.reason}</li>)}
         </ul>
       )}
+      {job?.status === "failed" && <ErrorBox message={`Synchronization failed${job.detail ? `: ${job.detail}` : "."}`} />}
+      {stalled && <ErrorBox message="The synchronization has not progressed for 10 minutes: the worker may be down. Try again later or ask an administrator." />}
       <ErrorBox message={error} />
     </div>
   );

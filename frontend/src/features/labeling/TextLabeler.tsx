@@ -1,11 +1,21 @@
-import { useEffect, useState } from "react";
-import { useBlocker } from "react-router-dom";
+import { useEffect, useRef, useState } from "react";
 import { errorText } from "../../api/client";
 import type { Label, Sample } from "../../api/types";
-import { ErrorBox, Modal } from "../../components/ui";
+import { ErrorBox } from "../../components/ui";
+import { canRedo, canUndo, historyOf, isTyping, push, redo, undo, undoKey, type History } from "../../lib/history";
+import { ShortcutsDialog } from "./ShortcutsDialog";
+import { shortcutKeys } from "./SoundLabeler";
+import { UnsavedGuard } from "./UnsavedGuard";
 import type { AnnotationBody } from "./useAnnotate";
+import type { LabelChange } from "./useLabelUndo";
 
-/** Text: one label per line, edited locally and sent with "Save Current Page". */
+type Choices = Record<string, string | null>;
+
+/**
+ * Text: one label per line, chosen locally and sent with "Save Current Page" (or Enter).
+ * Keyboard: ↑/↓ or J/K move the highlighted line, 1–9 label it and move on, Ctrl+Z undoes
+ * the last unsaved choice (after a save, the session's undo takes saved changes back).
+ */
 export function TextLabeler(props: {
   samples: Sample[];
   labels: Label[];
@@ -14,54 +24,103 @@ export function TextLabeler(props: {
   canWrite: boolean;
   save: (sample: Sample, body: AnnotationBody) => Promise<Sample>;
   onSaved: (sample: Sample) => void;
-  onDirty: (dirty: boolean) => void;
+  onLabelled?: (changes: LabelChange[]) => void;
 }) {
-  const [choices, setChoices] = useState<Record<string, string | null>>({});
+  const [hist, setHist] = useState<History<Choices>>(() => historyOf({}));
+  const choices = hist.present;
+  const [cursor, setCursor] = useState(0);
   const [saving, setSaving] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [showKeys, setShowKeys] = useState(false);
+  const keys = shortcutKeys(props.labels);
+  const keyOf = new Map([...keys].map(([k, name]) => [name, k]));
 
-  useEffect(() => setChoices({}), [props.samples.map((s) => s.id).join(",")]);
+  useEffect(() => {
+    setHist(historyOf({}));
+    setCursor(0);
+  }, [props.samples.map((s) => s.id).join(",")]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const changed = props.samples.filter((s) => s.id in choices && choices[s.id] !== (s.labels[0] ?? null));
   const dirty = changed.length > 0;
-  useEffect(() => props.onDirty(dirty), [dirty]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  useEffect(() => {
-    if (!dirty) return;
-    const warn = (e: BeforeUnloadEvent) => {
-      e.preventDefault();
-      e.returnValue = "";
-    };
-    window.addEventListener("beforeunload", warn);
-    return () => window.removeEventListener("beforeunload", warn);
-  }, [dirty]);
-  const blocker = useBlocker(({ currentLocation, nextLocation }) => dirty && currentLocation.pathname !== nextLocation.pathname);
+  const choose = (s: Sample, name: string) => {
+    const value = s.id in choices ? choices[s.id] : s.labels[0] ?? null;
+    setHist((h) => push(h, { ...h.present, [s.id]: value === name ? null : name }));
+  };
 
-  const savePage = async () => {
+  const savePage = async (): Promise<boolean> => {
     setSaving(true);
     setError(null);
+    const done: LabelChange[] = [];
     try {
       for (const s of changed) {
         const label = choices[s.id];
-        props.onSaved(await props.save(s, { labels: label ? [label] : [] }));
+        const saved = await props.save(s, { labels: label ? [label] : [] });
+        done.push({ id: s.id, before: s.labels, after: saved.labels });
+        props.onSaved(saved);
       }
-      setChoices({});
+      setHist(historyOf({}));
+      return true;
     } catch (err) {
       setError(errorText(err));
+      return false;
     } finally {
+      if (done.length) props.onLabelled?.(done);
       setSaving(false);
     }
   };
 
+  const live = useRef({ props, cursor, keys, choose, savePage, dirty, hist });
+  live.current = { props, cursor, keys, choose, savePage, dirty, hist };
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (isTyping(e.target) || document.querySelector(".modal-backdrop")) return;
+      const { props: p, cursor, keys, choose, savePage, dirty, hist } = live.current;
+      const kind = undoKey(e);
+      if (kind) {
+        // Unsaved choices first; with none, the session's undo (LabelTab) handles the key.
+        if ((kind === "undo" && canUndo(hist)) || (kind === "redo" && canRedo(hist))) {
+          e.preventDefault();
+          setHist((h) => (kind === "undo" ? undo(h) : redo(h)));
+        }
+        return;
+      }
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      const at = Math.min(cursor, p.samples.length - 1);
+      const name = keys.get(e.key.toLowerCase());
+      if (name && p.canWrite && p.samples[at]) {
+        e.preventDefault();
+        choose(p.samples[at], name);
+        setCursor(Math.min(at + 1, p.samples.length - 1));
+      } else if (e.key === "ArrowDown" || e.key === "j" || e.key === "J") { e.preventDefault(); setCursor(Math.min(at + 1, p.samples.length - 1)); }
+      else if (e.key === "ArrowUp" || e.key === "k" || e.key === "K") { e.preventDefault(); setCursor(Math.max(at - 1, 0)); }
+      else if (e.key === "Enter" && dirty && p.canWrite) { e.preventDefault(); void savePage(); }
+      else if (e.key === "?") { e.preventDefault(); setShowKeys((v) => !v); }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+
+  // Keep the highlighted line in view as the keyboard moves it.
+  useEffect(() => {
+    document.querySelector('[data-testid="sample-item"][data-cursor="true"]')?.scrollIntoView({ block: "nearest" });
+  }, [cursor]);
+
   return (
     <div className="text-labeler" data-testid="text-labeler">
+      <p className="grid-hint muted small">
+        1–9 label the highlighted line and move on · ↑/↓ or J/K move · Enter saves the page · Ctrl+Z undoes ·{" "}
+        <button className="link small" onClick={() => setShowKeys(true)} data-testid="shortcuts-open">? all shortcuts</button>
+      </p>
       <ul className="text-list" data-testid="sample-grid">
-        {props.samples.map((s) => {
+        {props.samples.map((s, i) => {
           const value = s.id in choices ? choices[s.id] : s.labels[0] ?? null;
           const isChanged = s.id in choices && choices[s.id] !== (s.labels[0] ?? null);
+          const isCursor = i === Math.min(cursor, props.samples.length - 1);
           return (
-            <li key={s.id} className={`${isChanged ? "changed" : ""}${props.selected.has(s.id) ? " selected" : ""}`}
-              data-testid="sample-item" data-sample-id={s.id} data-sample-name={s.name}>
+            <li key={s.id} className={`${isChanged ? "changed" : ""}${props.selected.has(s.id) ? " selected" : ""}${isCursor ? " cursor" : ""}`}
+              data-testid="sample-item" data-sample-id={s.id} data-sample-name={s.name} data-cursor={isCursor} data-choice={value ?? ""}
+              onClick={() => setCursor(i)}>
               <input type="checkbox" checked={props.selected.has(s.id)} onChange={() => props.onToggle(s.id)} data-testid="sample-checkbox" aria-label="Select line" />
               <div className="text-body">
                 <div className="text-content" data-testid="text-content">{s.text}</div>
@@ -70,9 +129,9 @@ export function TextLabeler(props: {
                     <button key={l.name} disabled={!props.canWrite}
                       className={`label-button small${value === l.name ? " active" : ""}`}
                       style={value === l.name ? { background: l.color, borderColor: l.color, color: "#fff" } : { borderColor: l.color }}
-                      onClick={() => setChoices((c) => ({ ...c, [s.id]: value === l.name ? null : l.name }))}
+                      onClick={() => choose(s, l.name)}
                       data-testid={`label-button-${l.name}`}>
-                      {l.name}
+                      {l.name}{keyOf.get(l.name) && <kbd>{keyOf.get(l.name)}</kbd>}
                     </button>
                   ))}
                 </div>
@@ -84,28 +143,15 @@ export function TextLabeler(props: {
       {props.canWrite && (
         <div className="form-actions sticky">
           {dirty && <span className="muted small" data-testid="text-dirty">{changed.length} unsaved change{changed.length > 1 ? "s" : ""}</span>}
-          <button onClick={() => setChoices({})} disabled={!dirty || saving}>Discard</button>
-          <button className="primary" onClick={savePage} disabled={!dirty || saving} data-testid="text-save-page">
+          <button onClick={() => setHist(historyOf({}))} disabled={!dirty || saving}>Discard</button>
+          <button className="primary" onClick={() => void savePage()} disabled={!dirty || saving} data-testid="text-save-page">
             {saving ? "Saving…" : "Save Current Page"}
           </button>
         </div>
       )}
       <ErrorBox message={error} />
-      {blocker.state === "blocked" && (
-        <Modal
-          title="Unsaved labels"
-          onClose={() => blocker.reset()}
-          testId="unsaved-dialog"
-          footer={
-            <>
-              <button onClick={() => blocker.reset()} data-testid="unsaved-stay">Stay</button>
-              <button className="danger" onClick={() => blocker.proceed()} data-testid="unsaved-leave">Leave without saving</button>
-            </>
-          }
-        >
-          <p>This page has {changed.length} unsaved label change{changed.length > 1 ? "s" : ""}. They are lost if you leave.</p>
-        </Modal>
-      )}
+      <UnsavedGuard dirty={dirty} what={`${changed.length} unsaved label change${changed.length > 1 ? "s" : ""} on this page`} save={savePage} />
+      {showKeys && <ShortcutsDialog kind="text" onClose={() => setShowKeys(false)} />}
     </div>
   );
 }

@@ -45,6 +45,7 @@ export function UploadDialog(props: { datasetId: string; type: ProjectType; onCl
         if (isJob(r)) {
           // Large uploads are imported in the background; follow the job for its per-file errors.
           const job = await waitForJob(r.id, (j) => setProgress((i + j.progress) / batches.length));
+          if (job.status === "failed" && !job.errors.length) throw new Error(`The import failed${job.detail ? `: ${job.detail}` : "."}`);
           total.accepted.push(...batches[i].filter((f) => !job.errors.some((e) => e.file === f.name)).map((f) => ({ file: f.name, id: "" })));
           total.rejected.push(...job.errors);
         } else {

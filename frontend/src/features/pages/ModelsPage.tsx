@@ -24,7 +24,7 @@ export function ModelsPage() {
               <tr key={m.id} data-testid={`model-row-${m.name}`}>
                 <td><Link to={`/projects/${m.project_id}/train`}>{m.name}</Link></td>
                 <td>{typeTitle(m.task_type)}</td>
-                <td className="small">{Object.entries(m.metrics ?? {}).slice(0, 4).map(([k, v]) => `${k} ${formatNumber(v)}`).join(" · ") || "—"}</td>
+                <td className="small">{Object.entries(m.metrics ?? {}).filter(([k]) => k !== "train_seconds").slice(0, 4).map(([k, v]) => `${k} ${formatNumber(v)}`).join(" · ") || "—"}</td>
                 <td>{formatBytes(m.size_bytes ?? 0)}</td>
                 <td>{formatDate(m.created_at)}</td>
                 <td className="actions">

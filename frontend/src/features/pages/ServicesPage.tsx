@@ -4,7 +4,7 @@ import { Empty, ErrorBox } from "../../components/ui";
 import { typeTitle } from "../../lib/format";
 import { useInterval, useLoad } from "../../lib/hooks";
 import { useAuth } from "../auth/AuthContext";
-import { ServiceControls } from "../serving/ServicePanel";
+import { ServiceCallCounts, ServiceControls } from "../serving/ServicePanel";
 
 export function ServicesPage() {
   const { canWrite } = useAuth();
@@ -22,7 +22,7 @@ export function ServicesPage() {
           <section key={s.id} className="panel" data-testid="service-card">
             <ServiceControls service={s} canWrite={canWrite} onChanged={() => void services.reload()} onDeleted={() => void services.reload()} />
             <div className="toolbar">
-              <span className="muted small">{typeTitle(s.task_type)} · {s.invocation_times ?? 0} calls · {s.failed_times ?? 0} failed</span>
+              <span className="muted small">{typeTitle(s.task_type)} · <ServiceCallCounts service={s} /></span>
               <span className="spacer" />
               <Link to={`/projects/${s.project_id}/deploy`} data-testid="service-open">Test and API ›</Link>
             </div>

@@ -1,24 +1,18 @@
 import { usageApi } from "../../api/resources";
-import { Empty, ErrorBox } from "../../components/ui";
-import { formatDate, humanize } from "../../lib/format";
+import { Empty, ErrorBox, ProgressBar } from "../../components/ui";
+import type { Quota } from "../../api/types";
+import { formatDate, quotaName, quotaValue } from "../../lib/format";
 import { useLoad } from "../../lib/hooks";
 
-interface QuotaRow {
-  name: string;
-  limit: unknown;
-  used: unknown;
-}
-
-/** Quotas come as a list of {name|resource|code, limit, used} or an object keyed by name. */
-export function quotaRows(data: unknown): QuotaRow[] {
-  if (!data || typeof data !== "object") return [];
-  const source = Array.isArray(data) ? data : (data as { results?: unknown }).results ?? data;
-  if (Array.isArray(source)) {
-    return source.map((q: Record<string, unknown>) => ({ name: String(q.name ?? q.resource ?? q.code ?? q.key ?? "?"), limit: q.limit, used: q.used }));
-  }
-  return Object.entries(source as Record<string, unknown>).map(([name, v]) =>
-    v && typeof v === "object" ? { name, limit: (v as QuotaRow).limit, used: (v as QuotaRow).used } : { name, limit: v, used: undefined },
-  );
+/** One row per quota, named and in its unit (bytes for storage); a null limit is no limit. */
+export function quotaRows(quotas: Quota[]): { code: string; name: string; used: string; limit: string; share: number | null }[] {
+  return quotas.map((q) => ({
+    code: q.quota,
+    name: quotaName(q.quota),
+    used: quotaValue(q.quota, q.used),
+    limit: quotaValue(q.quota, q.limit),
+    share: q.limit ? Math.min(1, q.used / q.limit) : null,
+  }));
 }
 
 export function UsagePage() {
@@ -27,8 +21,7 @@ export function UsagePage() {
   const records = usage.data ?? [];
   const byFlavor = new Map<string, number>();
   for (const r of records) byFlavor.set(r.flavor, (byFlavor.get(r.flavor) ?? 0) + (r.minutes ?? 0));
-  const qrows = quotaRows(quotas.data);
-  const show = (v: unknown) => (v === null || v === undefined ? "—" : String(v));
+  const qrows = quotaRows(quotas.data ?? []);
 
   return (
     <div className="page">
@@ -38,8 +31,15 @@ export function UsagePage() {
         <ErrorBox message={quotas.error} />
         {qrows.length > 0 ? (
           <table className="table compact narrow-table" data-testid="quota-list">
-            <thead><tr><th>Quota</th><th>Used</th><th>Limit</th></tr></thead>
-            <tbody>{qrows.map((q) => <tr key={q.name}><td>{humanize(q.name)}</td><td className="num">{show(q.used)}</td><td className="num">{show(q.limit)}</td></tr>)}</tbody>
+            <thead><tr><th>Quota</th><th>Used</th><th>Limit</th><th /></tr></thead>
+            <tbody>
+              {qrows.map((q) => (
+                <tr key={q.code} data-testid={`quota-${q.code}`}>
+                  <td data-testid="quota-name">{q.name}</td><td className="num">{q.used}</td><td className="num">{q.limit}</td>
+                  <td className="quota-bar">{q.share !== null && <ProgressBar value={q.share} />}</td>
+                </tr>
+              ))}
+            </tbody>
           </table>
         ) : quotas.data !== undefined && <Empty>No quotas set.</Empty>}
       </section>
@@ -58,7 +58,7 @@ export function UsagePage() {
           <thead><tr><th>Resource</th><th>Flavor</th><th>Start</th><th>End</th><th>Minutes</th></tr></thead>
           <tbody>
             {records.map((r, i) => (
-              <tr key={i}><td>{r.resource}</td><td>{r.flavor}</td><td>{formatDate(r.start)}</td><td>{r.end ? formatDate(r.end) : "running"}</td><td className="num">{(r.minutes ?? 0).toFixed(1)}</td></tr>
+              <tr key={r.id ?? i}><td>{r.resource_name || r.resource}</td><td>{r.flavor}</td><td>{formatDate(r.start)}</td><td>{r.end ? formatDate(r.end) : "running"}</td><td className="num">{(r.minutes ?? 0).toFixed(1)}</td></tr>
             ))}
           </tbody>
         </table>

@@ -6,12 +6,14 @@ import { projectsApi } from "../../api/projects";
 import type { ProjectCreate, ProjectType } from "../../api/types";
 import { ErrorBox, Field } from "../../components/ui";
 import { PROJECT_TYPES, typeTitle } from "../../lib/format";
-import { useLoad } from "../../lib/hooks";
+import { clearSessionState, useLoad, useSessionState } from "../../lib/hooks";
 import {
   labelsNeedColor, validateCsvPath, validateDatasetName, validateLabelSet, validateOutputPath, validateProjectName,
   validateStoragePath, type LabelRow,
 } from "../../lib/validation";
 import { PathInput } from "./StoragePicker";
+
+const WIZARD_KEY = "exeml:wizard:";
 
 export const PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45", "#469990", "#9a6324"];
 
@@ -26,15 +28,17 @@ function CreateProjectForm({ type }: { type: ProjectType }) {
   const navigate = useNavigate();
   const predictive = type === "predictive_analytics";
   const needColor = labelsNeedColor(type);
-  const [name, setName] = useState("");
-  const [description, setDescription] = useState("");
-  const [source, setSource] = useState<"create" | "specify">("create");
-  const [datasetName, setDatasetName] = useState("");
-  const [inputPath, setInputPath] = useState("");
-  const [outputPath, setOutputPath] = useState("");
-  const [datasetId, setDatasetId] = useState("");
-  const [trainingData, setTrainingData] = useState("");
-  const [labels, setLabels] = useState<LabelRow[]>([{ name: "", color: PALETTE[0] }]);
+  // What was typed survives a reload of the tab (sessionStorage), per project type.
+  const k = (field: string) => `${WIZARD_KEY}${type}:${field}`;
+  const [name, setName] = useSessionState(k("name"), "");
+  const [description, setDescription] = useSessionState(k("description"), "");
+  const [source, setSource] = useSessionState<"create" | "specify">(k("source"), "create");
+  const [datasetName, setDatasetName] = useSessionState(k("datasetName"), "");
+  const [inputPath, setInputPath] = useSessionState(k("inputPath"), "");
+  const [outputPath, setOutputPath] = useSessionState(k("outputPath"), "");
+  const [datasetId, setDatasetId] = useSessionState(k("datasetId"), "");
+  const [trainingData, setTrainingData] = useSessionState(k("trainingData"), "");
+  const [labels, setLabels] = useSessionState<LabelRow[]>(k("labels"), [{ name: "", color: PALETTE[0] }]);
   const [touched, setTouched] = useState<Record<string, boolean>>({});
   const [submitted, setSubmitted] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -91,6 +95,7 @@ function CreateProjectForm({ type }: { type: ProjectType }) {
     setServerError(null);
     try {
       const project = await projectsApi.create(body);
+      clearSessionState(`${WIZARD_KEY}${type}:`);
       navigate(`/projects/${project.id}/label`);
     } catch (err) {
       setServerError(errorText(err));

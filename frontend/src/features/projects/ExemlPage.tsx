@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { Link, useNavigate } from "react-router-dom";
+import { Link, useNavigate, useSearchParams } from "react-router-dom";
 import { projectsApi } from "../../api/projects";
 import type { Project, ProjectType } from "../../api/types";
 import { Icon } from "../../components/icons";
@@ -13,19 +13,32 @@ const PAGE_SIZE = 10;
 export function ExemlPage() {
   const { canWrite } = useAuth();
   const navigate = useNavigate();
-  const [search, setSearch] = useState("");
-  const [query, setQuery] = useState("");
-  const [type, setType] = useState<ProjectType | "">("");
-  const [page, setPage] = useState(1);
+  // Search, type filter and page live in the URL (reload and back keep them).
+  const [params, setParams] = useSearchParams();
+  const query = params.get("q") ?? "";
+  const type = (params.get("type") ?? "") as ProjectType | "";
+  const page = Math.max(1, Number(params.get("page")) || 1);
+  const setUrl = (changes: Record<string, string | number>, replace = false) =>
+    setParams((cur) => {
+      const n = new URLSearchParams(cur);
+      for (const [k, v] of Object.entries(changes)) {
+        if (v === "" || (k === "page" && v === 1)) n.delete(k);
+        else n.set(k, String(v));
+      }
+      return n;
+    }, { replace });
+  const setType = (t: ProjectType | "") => setUrl({ type: t, page: 1 });
+  const setPage = (p: number) => setUrl({ page: p });
+  const [search, setSearch] = useState(query);
   const [deleting, setDeleting] = useState<Project | null>(null);
 
   // Search as you type, but only after a short pause.
   useEffect(() => {
     const t = setTimeout(() => {
-      setQuery(search.trim());
-      setPage(1);
+      if (search.trim() !== query) setUrl({ q: search.trim(), page: 1 }, true);
     }, 250);
     return () => clearTimeout(t);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [search]);
 
   const projects = useLoad(() => projectsApi.list({ search: query, type, page, page_size: PAGE_SIZE }), [query, type, page]);
@@ -54,10 +67,10 @@ export function ExemlPage() {
       </div>
 
       <section className="panel">
-        <div className="toolbar">
+        <div className="toolbar wrap">
           <h2>Projects</h2>
           <span className="spacer" />
-          <select value={type} onChange={(e) => { setType(e.target.value as ProjectType | ""); setPage(1); }} data-testid="project-type-filter">
+          <select value={type} onChange={(e) => setType(e.target.value as ProjectType | "")} data-testid="project-type-filter">
             <option value="">All types</option>
             {PROJECT_TYPES.map((t) => <option key={t.type} value={t.type}>{t.title}</option>)}
           </select>
@@ -69,16 +82,16 @@ export function ExemlPage() {
         ) : (
           <table className="table" data-testid="project-list">
             <thead>
-              <tr><th>Name</th><th>Type</th><th>Training Status</th><th>Data Source</th><th>Created</th><th /></tr>
+              <tr><th>Name</th><th className="hide-narrow">Type</th><th>Training Status</th><th className="hide-narrow">Data Source</th><th className="hide-narrow">Created</th><th /></tr>
             </thead>
             <tbody>
               {projects.data?.results.map((p) => (
                 <tr key={p.id} data-testid={`project-row-${p.name}`}>
                   <td><Link to={`/projects/${p.id}/label`} data-testid="project-link">{p.name}</Link>{p.description && <div className="muted small">{p.description}</div>}</td>
-                  <td>{typeTitle(p.type)}</td>
+                  <td className="hide-narrow">{typeTitle(p.type)}</td>
                   <td><StatusBadge status={p.status} testId="project-status" /></td>
-                  <td className="mono small">{p.training_data ?? p.dataset?.input_path ?? "—"}</td>
-                  <td>{formatDate(p.created_at)}</td>
+                  <td className="mono small hide-narrow break">{p.training_data || p.dataset?.input_path || "—"}</td>
+                  <td className="hide-narrow">{formatDate(p.created_at)}</td>
                   <td className="actions">
                     {canWrite && <button className="link danger" onClick={() => setDeleting(p)} data-testid="project-delete">Delete</button>}
                   </td>

@@ -5,7 +5,7 @@ import { flavorLabel, trainingApi } from "../../api/training";
 import type { ModelVersion, Project, Service } from "../../api/types";
 import { ErrorBox, Field, Modal, Notice } from "../../components/ui";
 import { useLoad } from "../../lib/hooks";
-import { AUTO_STOP_CHOICES, autoStopHours, type AutoStopChoice } from "./autoStop";
+import { AUTO_STOP_CHOICES, IDLE_MINUTES_RANGE, autoStopHours, idleMinutes, type AutoStopChoice } from "./autoStop";
 
 /** Deploy a completed version as a real-time service; auto stop is on, 1 hour, by default. */
 export function DeployDialog(props: {
@@ -26,20 +26,35 @@ export function DeployDialog(props: {
   const [autoStop, setAutoStop] = useState(true);
   const [choice, setChoice] = useState<AutoStopChoice>("1");
   const [custom, setCustom] = useState("3");
+  const [idleStop, setIdleStop] = useState(false);
+  const [idleText, setIdleText] = useState("30");
   const [agreed, setAgreed] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  const flavor = usable.find((f) => f.code === flavorCode) ?? usable[0];
+  // A paid flavor by default: it needs no agreement, so OK works at once; free stays one pick away.
+  const flavor = usable.find((f) => f.code === flavorCode) ?? usable.find((f) => !f.free) ?? usable[0];
   const stop = autoStopHours(autoStop ? choice : "off", custom);
-  const valid = !!versionId && !!flavor && !!stop && (!flavor.free || agreed);
+  const idle = idleStop ? idleMinutes(idleText) : undefined;
+  const blockedBy = !versionId
+    ? "Choose a version to deploy."
+    : !flavor
+      ? "No deploy specification is available."
+      : !stop
+        ? "Enter the auto-stop time: a whole number of hours from 1 to 24."
+        : idle === null
+          ? "Enter the idle time: a whole number of minutes."
+          : flavor.free && !agreed
+            ? "Free specifications need your agreement: tick “I have read and agree” above."
+            : null;
+  const valid = !blockedBy;
 
   const submit = async () => {
-    if (!flavor || !stop) return;
+    if (!flavor || !stop || idle === null) return;
     setBusy(true);
     setError(null);
     try {
-      const service = await servingApi.deploy(props.project.id, versionId, { flavor: flavor.code, auto_stop: stop });
+      const service = await servingApi.deploy(props.project.id, versionId, { flavor: flavor.code, auto_stop: idle ? { ...stop, idle_minutes: idle } : stop });
       props.onDeployed(service);
       props.onClose();
     } catch (err) {
@@ -55,8 +70,9 @@ export function DeployDialog(props: {
       testId="deploy-dialog"
       footer={
         <>
+          {blockedBy && <span className="muted small grow" data-testid="deploy-disabled-reason">{blockedBy}</span>}
           <button onClick={props.onClose}>Cancel</button>
-          <button className="primary" disabled={!valid || busy} onClick={submit} data-testid="deploy-submit">{busy ? "Deploying…" : "OK"}</button>
+          <button className="primary" disabled={!valid || busy} title={blockedBy ?? undefined} onClick={submit} data-testid="deploy-submit">{busy ? "Deploying…" : "OK"}</button>
         </>
       }
     >
@@ -100,7 +116,20 @@ export function DeployDialog(props: {
           </div>
         )}
         {autoStop && !stop && <span className="field-error">Enter a whole number of hours from 1 to 24.</span>}
-        {!autoStop && <Notice kind="warn">Without auto stop the service keeps running (and billing) until you stop it.</Notice>}
+        {!autoStop && !idleStop && <Notice kind="warn">Without auto stop the service keeps running (and billing) until you stop it.</Notice>}
+      </div>
+      <div className="field">
+        <label className="radio-line">
+          <input type="checkbox" checked={idleStop} onChange={(e) => setIdleStop(e.target.checked)} data-testid="deploy-idle-stop" />
+          <b>Stop when idle</b> <span className="muted small">Stops the service after this long without calls.</span>
+        </label>
+        {idleStop && (
+          <div className="toolbar">
+            <input type="number" min={IDLE_MINUTES_RANGE.min} max={IDLE_MINUTES_RANGE.max} step={1} value={idleText} onChange={(e) => setIdleText(e.target.value)} className="short" data-testid="deploy-idle-minutes" />
+            <span>minutes without calls</span>
+          </div>
+        )}
+        {idleStop && idle === null && <span className="field-error">Enter a whole number of minutes from {IDLE_MINUTES_RANGE.min} to {IDLE_MINUTES_RANGE.max}.</span>}
       </div>
       <ErrorBox message={error} />
     </Modal>

@@ -4,6 +4,7 @@ import { datasetsApi } from "../../api/datasets";
 import { servingApi } from "../../api/serving";
 import type { Project, Service } from "../../api/types";
 import { ErrorBox } from "../../components/ui";
+import { SERVICE_CALLED } from "./ServicePanel";
 import { fromDetectionBox } from "../labeling/boxEditor/geometry";
 
 interface Detection {
@@ -97,9 +98,12 @@ export function TestPanel({ service, project }: { service: Service; project: Pro
       if (err instanceof ApiError) {
         setStatus(err.status);
         setResponse(err.body ?? err.message);
+        // The raw body stays below for developers; people read one sentence.
+        setError(err.status === 400 ? `The service rejected the input: ${cleanMessage(err.message)}` : cleanMessage(err.message));
       } else setError(err instanceof Error ? err.message : String(err));
     } finally {
       setBusy(false);
+      window.dispatchEvent(new Event(SERVICE_CALLED));
     }
   };
 
@@ -145,9 +149,14 @@ export function TestPanel({ service, project }: { service: Service; project: Pro
             </table>
           )}
           <pre className="code response" data-testid="test-response">{response === null ? "—" : typeof response === "string" ? response : JSON.stringify(response, null, 2)}</pre>
-          <ErrorBox message={error} />
+          <div data-testid="test-error"><ErrorBox message={error} /></div>
         </div>
       </div>
     </section>
   );
+}
+
+/** Drops Python object reprs ("<_io.BytesIO object at 0x…>") an older server may still send. */
+export function cleanMessage(text: string): string {
+  return text.replace(/\s*<[\w.]+ object at 0x[0-9a-f]+>/gi, "").trim();
 }

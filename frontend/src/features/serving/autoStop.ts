@@ -17,3 +17,13 @@ export function autoStopHours(choice: AutoStopChoice, custom: string): { enabled
   const hours = Number(custom);
   return hours >= 1 && hours <= 24 ? { enabled: true, hours } : null;
 }
+
+/** Idle stop: minutes without calls before the service stops; null when the text is not a
+ *  whole number in range (the API's default range is 5–1440 and it refuses the rest). */
+export const IDLE_MINUTES_RANGE = { min: 5, max: 1440 };
+
+export function idleMinutes(text: string): number | null {
+  if (!/^\d+$/.test(text.trim())) return null;
+  const minutes = Number(text);
+  return minutes >= IDLE_MINUTES_RANGE.min && minutes <= IDLE_MINUTES_RANGE.max ? minutes : null;
+}

@@ -1,6 +1,7 @@
 import { Navigate, NavLink, Outlet, useLocation } from "react-router-dom";
 import { Loading } from "../../components/ui";
 import { useAuth } from "../auth/AuthContext";
+import { SessionExpiredDialog } from "../auth/SessionExpiredDialog";
 
 const NAV = [
   { to: "/exeml", label: "ExeML", testId: "nav-exeml" },
@@ -36,6 +37,7 @@ export function Layout() {
       <main className="content">
         <Outlet />
       </main>
+      <SessionExpiredDialog />
     </div>
   );
 }

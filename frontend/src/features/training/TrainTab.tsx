@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { useNavigate } from "react-router-dom";
+import { useNavigate, useSearchParams } from "react-router-dom";
 import { trainingApi } from "../../api/training";
 import type { ModelVersion } from "../../api/types";
 import { Empty, ErrorBox, ProgressBar, StatusBadge } from "../../components/ui";
@@ -16,11 +16,15 @@ export function TrainTab() {
   const navigate = useNavigate();
   const check = useLoad(() => trainingApi.check(project.id), [project.id]);
   const versions = useLoad(() => trainingApi.versions(project.id), [project.id]);
-  const [selectedId, setSelectedId] = useState<string | null>(null);
+  // The open version is in the URL (?version=V002): reload and links keep it.
+  const [params, setParams] = useSearchParams();
+  const selectedName = params.get("version");
+  const showVersion = (name: string) =>
+    setParams((p) => { const n = new URLSearchParams(p); n.set("version", name); return n; }, { replace: true });
   const [training, setTraining] = useState(false);
 
   const list = [...(versions.data ?? [])].sort((a, b) => a.name.localeCompare(b.name));
-  const selectedSummary = list.find((v) => v.id === selectedId) ?? list[list.length - 1];
+  const selectedSummary = list.find((v) => v.name === selectedName) ?? list[list.length - 1];
   const detail = useLoad(
     () => (selectedSummary ? trainingApi.version(project.id, selectedSummary.id) : Promise.resolve(undefined)),
     [project.id, selectedSummary?.id],
@@ -48,7 +52,7 @@ export function TrainTab() {
 
   const started = (v: ModelVersion) => {
     setTraining(false);
-    setSelectedId(v.id);
+    showVersion(v.name);
     void versions.reload();
     void reloadProject();
   };
@@ -76,10 +80,10 @@ export function TrainTab() {
           {versions.data && list.length === 0 && <Empty>No training runs yet.</Empty>}
           <ErrorBox message={versions.error} />
           {list.map((v) => (
-            <button key={v.id} className={`version-row${v.id === selectedSummary?.id ? " active" : ""}`} onClick={() => setSelectedId(v.id)}
+            <button key={v.id} className={`version-row${v.id === selectedSummary?.id ? " active" : ""}`} onClick={() => showVersion(v.name)}
               data-testid={`version-row-${v.name}`} data-status={v.status}>
               <span className="version-name">{v.name}</span>
-              <StatusBadge status={v.status} testId="version-status" />
+              {v.status === "running" && v.stop_requested ? <span className="badge run" data-testid="version-status" data-status="stopping">Stopping…</span> : <StatusBadge status={v.status} testId="version-status" />}
               {isActive(v) && <ProgressBar value={v.progress} />}
               <span className="muted small">{formatDate(v.created_at ?? v.started_at)}</span>
             </button>
@@ -88,7 +92,7 @@ export function TrainTab() {
         <div className="version-main">
           <ErrorBox message={detail.error} />
           {detail.data && (
-            <VersionDetail project={project} version={detail.data} canWrite={canWrite}
+            <VersionDetail project={project} version={detail.data} versions={list} canWrite={canWrite}
               onChanged={() => { void versions.reload(); void detail.reload(); }}
               onDeployed={() => navigate("../deploy")} />
           )}

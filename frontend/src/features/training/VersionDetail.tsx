@@ -2,11 +2,13 @@ import { useState } from "react";
 import { errorText } from "../../api/client";
 import { trainingApi } from "../../api/training";
 import type { ModelVersion, Project } from "../../api/types";
-import { ConfirmDialog, ErrorBox, ProgressBar, StatusBadge } from "../../components/ui";
-import { formatDate, formatNumber, humanize } from "../../lib/format";
+import { ConfirmDialog, ErrorBox, StatusBadge } from "../../components/ui";
+import { formatDate, formatDuration, formatNumber, humanize, paramName, paramValue } from "../../lib/format";
 import { useInterval, useLoad } from "../../lib/hooks";
 import { DeployDialog } from "../serving/DeployDialog";
-import { Bars, ConfusionMatrix, ThresholdChart } from "./charts";
+import { Bars, ConfusionMatrix } from "./charts";
+import { LiveProgress } from "./LiveTraining";
+import { BinaryEvaluation, CellSamples, CompareVersions } from "./EvaluationViews";
 
 const METRIC_NAMES: Record<string, string> = {
   accuracy: "Accuracy", precision: "Precision", recall: "Recall", f1: "F1 score",
@@ -26,14 +28,23 @@ function Logs({ project, version }: { project: Project; version: ModelVersion })
   );
 }
 
-export function VersionDetail(props: { project: Project; version: ModelVersion; canWrite: boolean; onChanged: () => void; onDeployed: () => void }) {
+export function VersionDetail(props: {
+  project: Project;
+  version: ModelVersion;
+  versions?: ModelVersion[];
+  canWrite: boolean;
+  onChanged: () => void;
+  onDeployed: () => void;
+}) {
   const { project, version: v } = props;
   const [stopping, setStopping] = useState(false);
   const [deploying, setDeploying] = useState(false);
   const [showLogs, setShowLogs] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [cell, setCell] = useState<{ real: string; predicted: string } | null>(null);
   const ev = v.evaluation ?? {};
-  const metrics = v.metrics ?? {};
+  // Durations are facts about the run, not quality metrics: shown with the parameters.
+  const { train_seconds: trainSeconds, ...metrics } = v.metrics ?? {};
   const labels = ev.labels ?? ev.per_class?.map((c) => c.label) ?? [];
   const binary = !!ev.threshold_curve?.length;
   const detection = project.type === "object_detection";
@@ -44,19 +55,15 @@ export function VersionDetail(props: { project: Project; version: ModelVersion; 
         <h2>{v.name}</h2>
         <StatusBadge status={v.status} testId="version-detail-status" />
         <span className="spacer" />
-        {props.canWrite && isActive(v) && <button className="danger-outline" onClick={() => setStopping(true)} data-testid="version-stop">Stop</button>}
+        {props.canWrite && isActive(v) && (
+          <button className="danger-outline" disabled={v.stop_requested} onClick={() => setStopping(true)} data-testid="version-stop">
+            {v.stop_requested ? "Stopping…" : "Stop"}
+          </button>
+        )}
         {props.canWrite && v.status === "completed" && <button className="primary" onClick={() => setDeploying(true)} data-testid="deploy-button">Deploy</button>}
       </div>
       <ErrorBox message={error} />
-      {isActive(v) && (
-        <div className="panel">
-          <ProgressBar value={v.progress} testId="version-progress" />
-          <p className="muted small" data-testid="version-phase">
-            {v.status === "queued" ? `Queued${v.queue_position ? ` — position ${v.queue_position}` : ""}` : humanize(v.phase ?? "running")}
-            {" · "}Closing this page does not stop training.
-          </p>
-        </div>
-      )}
+      {isActive(v) && <LiveProgress version={v} />}
       {v.status === "failed" && v.error && <ErrorBox message={`Training failed: ${v.error}`} />}
       {v.stopped_by_deadline && <p className="notice warn">The maximum training duration was reached; the best model so far was kept.</p>}
 
@@ -71,19 +78,7 @@ export function VersionDetail(props: { project: Project; version: ModelVersion; 
         </div>
       )}
 
-      {binary && (
-        <section className="panel">
-          <h3>Evaluation at threshold 0.5</h3>
-          <table className="table compact narrow-table" data-testid="binary-counts">
-            <tbody>
-              <tr><th /><th>Predicted positive</th><th>Predicted negative</th></tr>
-              <tr><th>Real positive</th><td>TP {ev.tp ?? "—"}</td><td>FN {ev.fn ?? "—"}</td></tr>
-              <tr><th>Real negative</th><td>FP {ev.fp ?? "—"}</td><td>TN {ev.tn ?? "—"}</td></tr>
-            </tbody>
-          </table>
-          <ThresholdChart points={ev.threshold_curve!} name={`${project.name}-${v.name}`} />
-        </section>
-      )}
+      {binary && <BinaryEvaluation ev={ev} name={`${project.name}-${v.name}`} />}
 
       {ev.per_class && ev.per_class.length > 0 && (
         <section className="panel">
@@ -105,11 +100,17 @@ export function VersionDetail(props: { project: Project; version: ModelVersion; 
         </section>
       )}
 
-      {ev.confusion_matrix && ev.confusion_matrix.length > 0 && !binary && (
+      {ev.confusion_matrix && ev.confusion_matrix.length > 0 && (
         <section className="panel">
-          <h3>Confusion matrix</h3>
-          <ConfusionMatrix labels={labels} matrix={ev.confusion_matrix} />
+          <h3>Confusion matrix{binary && ev.threshold !== undefined ? ` (threshold ${ev.threshold})` : ""}</h3>
+          <p className="muted small">Click a cell to see the evaluation samples it counts.</p>
+          <ConfusionMatrix labels={labels} matrix={ev.confusion_matrix} onCell={(real, predicted) => setCell({ real, predicted })} />
         </section>
+      )}
+      {cell && <CellSamples project={project} version={v} real={cell.real} predicted={cell.predicted} onClose={() => setCell(null)} />}
+
+      {v.status === "completed" && props.versions && props.versions.filter((x) => x.status === "completed").length > 1 && (
+        <CompareVersions project={project} version={v} versions={props.versions} />
       )}
 
       {ev.feature_importance && ev.feature_importance.length > 0 && (
@@ -124,13 +125,14 @@ export function VersionDetail(props: { project: Project; version: ModelVersion; 
         <table className="table compact narrow-table" data-testid="version-params">
           <tbody>
             {Object.entries(v.params ?? {}).map(([k, val]) => (
-              <tr key={k}><th>{humanize(k)}</th><td className="mono">{typeof val === "object" ? JSON.stringify(val) : String(val)}</td></tr>
+              <tr key={k}><th>{paramName(k)}</th><td>{paramValue(k, val)}</td></tr>
             ))}
             {project.type === "predictive_analytics" && project.label_column && (
-              <tr><th>Label column</th><td className="mono">{project.label_column} ({project.label_type})</td></tr>
+              <tr><th>Label column</th><td><span className="mono">{project.label_column}</span> ({project.label_type ? humanize(project.label_type) : "—"})</td></tr>
             )}
             <tr><th>Started</th><td>{formatDate(v.started_at)}</td></tr>
             <tr><th>Finished</th><td>{formatDate(v.finished_at)}</td></tr>
+            {trainSeconds !== undefined && <tr><th>Training time</th><td data-testid="version-train-time">{formatDuration(trainSeconds)}</td></tr>}
           </tbody>
         </table>
       </section>

@@ -3,7 +3,7 @@ import type { ThresholdPoint } from "../../api/types";
 import { saveSvgAsPng, saveText, toCsv } from "../../lib/download";
 
 /** Heat map of real (rows) × predicted (columns); shade by share of the real class. */
-export function ConfusionMatrix({ labels, matrix }: { labels: string[]; matrix: number[][] }) {
+export function ConfusionMatrix({ labels, matrix, onCell }: { labels: string[]; matrix: number[][]; onCell?: (real: string, predicted: string) => void }) {
   const [tip, setTip] = useState<{ x: number; y: number; text: string } | null>(null);
   return (
     <div className="cm-wrap" data-testid="confusion-matrix" onMouseLeave={() => setTip(null)}>
@@ -27,10 +27,11 @@ export function ConfusionMatrix({ labels, matrix }: { labels: string[]; matrix: 
                     <td
                       key={j}
                       className="cm-cell"
-                      style={{ background: `rgba(${hue}, ${0.08 + share * 0.85})`, color: share > 0.55 ? "#fff" : undefined }}
                       data-testid="cm-cell"
                       data-real={labels[i]}
                       data-predicted={labels[j]}
+                      onClick={onCell && v > 0 ? () => onCell(labels[i], labels[j]) : undefined}
+                      style={{ background: `rgba(${hue}, ${0.08 + share * 0.85})`, color: share > 0.55 ? "#fff" : undefined, cursor: onCell && v > 0 ? "pointer" : undefined }}
                       onMouseMove={(e) => {
                         const r = (e.currentTarget.closest(".cm-wrap") as HTMLElement).getBoundingClientRect();
                         setTip({ x: e.clientX - r.left + 12, y: e.clientY - r.top + 12, text: `Real: ${labels[i]} · Predicted: ${labels[j]} · ${v} (${(share * 100).toFixed(1)}% of ${labels[i]})` });
@@ -50,7 +51,7 @@ export function ConfusionMatrix({ labels, matrix }: { labels: string[]; matrix: 
   );
 }
 
-const SERIES: { key: keyof ThresholdPoint; color: string; name: string }[] = [
+const SERIES: { key: "precision" | "recall" | "f1"; color: string; name: string }[] = [
   { key: "precision", color: "#1f77b4", name: "Precision" },
   { key: "recall", color: "#d62728", name: "Recall" },
   { key: "f1", color: "#2ca02c", name: "F1" },
@@ -68,7 +69,7 @@ export function ThresholdChart({ points, name, threshold = 0.5 }: { points: Thre
   const sorted = [...points].sort((a, b) => a.threshold - b.threshold);
   const x = (t: number) => L + t * (W - L - R);
   const y = (v: number) => T + (1 - v) * (H - T - B);
-  const path = (key: keyof ThresholdPoint) => sorted.map((p, i) => `${i ? "L" : "M"}${x(p.threshold).toFixed(1)},${y(p[key]).toFixed(1)}`).join(" ");
+  const path = (key: "precision" | "recall" | "f1") => sorted.map((p, i) => `${i ? "L" : "M"}${x(p.threshold).toFixed(1)},${y(p[key]).toFixed(1)}`).join(" ");
 
   const onMove = (e: MouseEvent<SVGSVGElement>) => {
     const r = e.currentTarget.getBoundingClientRect();

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type PointerEvent as RPointerEvent } from "react";
+import { isTyping } from "../../../lib/history";
 import {
   boxFromPoints, boxToScreen, clampPoint, fitView, flippedHandle, HANDLE_CURSORS, HANDLES, handlePoint, hitTest,
   imageToScreen, isUsableBox, moveBox, panBy, resizeBox, screenToImage, zoomAt,
@@ -18,7 +19,9 @@ type Drag =
 export interface BoxEditorProps {
   imageUrl: string;
   objects: EditorObject[];
-  onChange: (objects: EditorObject[]) => void;
+  /** transient: one step of a drag (move/resize); the drag began with onGestureStart. */
+  onChange: (objects: EditorObject[], opts?: { transient?: boolean }) => void;
+  onGestureStart?: () => void;
   colorOf: (label: string) => string;
   newLabel: string;
   selected: number | null;
@@ -31,8 +34,6 @@ export interface BoxEditorProps {
 // Wide (CJK) glyphs take about twice the width of Latin ones at the tag's font size.
 const tagWidth = (text: string) => [...text].reduce((w, ch) => w + (ch.charCodeAt(0) > 0x2e80 ? 12 : 7), 10);
 
-const isTyping = (t: EventTarget | null) =>
-  t instanceof HTMLElement && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
 
 /**
  * Draw boxes by dragging; move or resize the selected one by its body or handles; wheel
@@ -92,7 +93,7 @@ export function BoxEditor(props: BoxEditorProps) {
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (isTyping(e.target) || document.querySelector(".modal-backdrop")) return;
+      if (isTyping(e.target) || document.querySelector(".modal-backdrop") || e.ctrlKey || e.metaKey || e.altKey) return;
       const p = propsRef.current;
       if (e.key === "ArrowLeft" && p.onPrev) { e.preventDefault(); p.onPrev(); }
       else if (e.key === "ArrowRight" && p.onNext) { e.preventDefault(); p.onNext(); }
@@ -119,6 +120,7 @@ export function BoxEditor(props: BoxEditorProps) {
     const hit = hitTest(props.objects, at, view, props.selected);
     if (hit && !props.readOnly) {
       props.onSelect(hit.index);
+      props.onGestureStart?.();
       const orig = props.objects[hit.index];
       drag.current =
         hit.part === "body"
@@ -141,7 +143,7 @@ export function BoxEditor(props: BoxEditorProps) {
   };
 
   const replace = (index: number, box: Box) =>
-    props.onChange(props.objects.map((o, i) => (i === index ? { ...box, label: o.label } : o)));
+    props.onChange(props.objects.map((o, i) => (i === index ? { ...box, label: o.label } : o)), { transient: true });
 
   const onPointerMove = (e: RPointerEvent<SVGSVGElement>) => {
     const at = toLocal(e);

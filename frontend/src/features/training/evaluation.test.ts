@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import type { Evaluation } from "../../api/types";
+import { bestF1Threshold, binaryAt, cellPredictions, compareRows } from "./evaluation";
+
+// 4 positives, 6 negatives; scores make the curve by hand.
+const ev: Evaluation = {
+  positive_label: "yes", threshold: 0.5, tp: 3, fn: 1, fp: 2, tn: 4,
+  threshold_curve: [
+    { threshold: 0.3, precision: 4 / 8, recall: 1, f1: 2 / 3, tpr: 1, fpr: 4 / 6 },
+    { threshold: 0.5, precision: 3 / 5, recall: 0.75, f1: 2 / 3, tpr: 0.75, fpr: 2 / 6 },
+    { threshold: 0.8, precision: 1, recall: 0.5, f1: 2 / 3, tpr: 0.5, fpr: 0 },
+  ],
+};
+
+describe("binary evaluation at a threshold", () => {
+  it("reproduces the stored counts at the stored threshold", () => {
+    expect(binaryAt(ev, 0.5)).toMatchObject({ tp: 3, fn: 1, fp: 2, tn: 4 });
+  });
+  it("recomputes the counts elsewhere on the curve", () => {
+    expect(binaryAt(ev, 0.8)).toMatchObject({ threshold: 0.8, tp: 2, fn: 2, fp: 0, tn: 6, precision: 1 });
+    expect(binaryAt(ev, 0.31)).toMatchObject({ threshold: 0.3, tp: 4, fn: 0, fp: 4, tn: 2 });
+  });
+  it("needs the stored counts", () => {
+    expect(binaryAt({ threshold_curve: ev.threshold_curve }, 0.5)).toBeNull();
+  });
+  it("picks the best F1, nearest 0.5 on ties", () => {
+    expect(bestF1Threshold(ev.threshold_curve!)).toBe(0.5);
+  });
+});
+
+describe("confusion cells and comparison", () => {
+  it("finds the samples of a cell", () => {
+    const preds = [
+      { sample_id: "a", true: "cat", predicted: "dog" },
+      { sample_id: "b", true: ["cat"], predicted: ["cat"] },
+      { sample_id: "c", true: "cat", predicted: "dog" },
+    ];
+    expect(cellPredictions(preds, "cat", "dog").map((p) => p.sample_id)).toEqual(["a", "c"]);
+  });
+  it("lines metrics up, shared first, without durations", () => {
+    expect(compareRows({ accuracy: 0.9, f1: 0.8, train_seconds: 3 }, { accuracy: 0.95, roc_auc: 0.9 }).map((r) => r.key))
+      .toEqual(["accuracy", "f1", "roc_auc"]);
+  });
+});

@@ -1,0 +1,59 @@
+// Reading a version's stored evaluation (training/evaluation.py) at any threshold.
+import type { EvalPrediction, Evaluation, ThresholdPoint } from "../../api/types";
+
+export interface BinaryAt {
+  threshold: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  tp: number;
+  fp: number;
+  fn: number;
+  tn: number;
+}
+
+/** The stored curve's point nearest to t (the curve has one point per 0.01). */
+export function nearestPoint(curve: ThresholdPoint[], t: number): ThresholdPoint | null {
+  let best: ThresholdPoint | null = null;
+  for (const p of curve) if (!best || Math.abs(p.threshold - t) < Math.abs(best.threshold - t)) best = p;
+  return best;
+}
+
+/**
+ * Precision, recall, F1 and the four counts at threshold t, from the stored curve: the
+ * class sizes (P = TP+FN, N = FP+TN) do not depend on the threshold, and the curve's
+ * recall (TPR) and FPR at t give TP = recall·P and FP = FPR·N.
+ */
+export function binaryAt(ev: Evaluation, t: number): BinaryAt | null {
+  const curve = ev.threshold_curve;
+  if (!curve?.length || ev.tp === undefined || ev.fn === undefined || ev.fp === undefined || ev.tn === undefined) return null;
+  const p = nearestPoint(curve, t)!;
+  const positives = ev.tp + ev.fn;
+  const negatives = ev.fp + ev.tn;
+  const tp = Math.round(p.recall * positives);
+  const fp = Math.round(p.fpr * negatives);
+  return { threshold: p.threshold, precision: p.precision, recall: p.recall, f1: p.f1, tp, fn: positives - tp, fp, tn: negatives - fp };
+}
+
+/** The threshold with the best F1 on the curve (ties: the one nearest 0.5). */
+export function bestF1Threshold(curve: ThresholdPoint[]): number | null {
+  let best: ThresholdPoint | null = null;
+  for (const p of curve) {
+    if (!best || p.f1 > best.f1 + 1e-12 || (Math.abs(p.f1 - best.f1) <= 1e-12 && Math.abs(p.threshold - 0.5) < Math.abs(best.threshold - 0.5))) best = p;
+  }
+  return best ? best.threshold : null;
+}
+
+const first = (v: string | string[] | number | undefined) => (Array.isArray(v) ? v[0] : v === undefined ? undefined : String(v));
+
+/** The eval samples one confusion-matrix cell counts. */
+export function cellPredictions(predictions: EvalPrediction[], real: string, predicted: string): EvalPrediction[] {
+  return predictions.filter((p) => first(p.true) === real && first(p.predicted) === predicted);
+}
+
+/** Metrics of two versions side by side, keys in a stable order (shared first). */
+export function compareRows(a: Record<string, number>, b: Record<string, number>): { key: string; a?: number; b?: number }[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => k !== "train_seconds");
+  keys.sort((x, y) => Number(!(x in a && x in b)) - Number(!(y in a && y in b)) || x.localeCompare(y));
+  return keys.map((key) => ({ key, a: a[key], b: b[key] }));
+}

@@ -1,0 +1,33 @@
+import { renderToStaticMarkup } from "react-dom/server";
+import { describe, expect, it } from "vitest";
+import type { ModelVersion } from "../../api/types";
+import { LiveProgress } from "./LiveTraining";
+
+const base = { id: "v", name: "V001", status: "running", progress: 0.1, phase: "training", queue_position: null, stop_requested: false } as unknown as ModelVersion;
+
+describe("live training", () => {
+  it("degrades to the progress bar without live", () => {
+    const html = renderToStaticMarkup(<LiveProgress version={base} />);
+    expect(html).toContain('data-testid="version-progress"');
+    expect(html).not.toContain("live-chart");
+  });
+  it("shows the ETA, the chart and the leaderboard, best first", () => {
+    const live = {
+      eta_seconds: 95,
+      candidates: [
+        { name: "lgbm-a", family: "lightgbm", status: "done", score: 0.81, metric: "f1", seconds: 12 },
+        { name: "lgbm-b", family: "lightgbm", status: "running", score: 0.86, metric: "f1", seconds: 5 },
+      ],
+      curve: [{ t: 2, candidate: "lgbm-a", epoch: 1, score: 0.7 }, { t: 9, candidate: "lgbm-a", epoch: 2, score: 0.81 }, { t: 12, candidate: "lgbm-b", epoch: 1, score: 0.86 }],
+    };
+    const html = renderToStaticMarkup(<LiveProgress version={{ ...base, live } as ModelVersion} />);
+    expect(html).toContain("1 min 35 s");
+    expect(html.match(/data-testid="live-series"/g)).toHaveLength(2);
+    expect(html.indexOf("lgbm-b")).toBeLessThan(html.indexOf("lgbm-a</td>"));
+  });
+  it("says Stopping… while a stop is in flight", () => {
+    const html = renderToStaticMarkup(<LiveProgress version={{ ...base, stop_requested: true }} />);
+    expect(html).toContain("version-stopping");
+    expect(html).toContain("Stopping…");
+  });
+});

@@ -1,0 +1,117 @@
+"""Model-assisted labeling API: suggestions (accept/reject), label-next, label issues."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+
+from exeml.api.pagination import PageNumberPagination, page_of
+from exeml.errors import ApplicationError
+from labeling import assist
+from labeling.assist_serializers import (
+    LabelIssueResolveSerializer,
+    LabelIssueSerializer,
+    LabelNextSerializer,
+    SuggestionDecisionResultSerializer,
+    SuggestionDecisionSerializer,
+    SuggestionSerializer,
+)
+from labeling.views import DatasetScopedView
+
+
+def _float_param(request, name: str) -> float | None:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise ApplicationError(f"{name} must be a number", field=name)
+
+
+def _paged(view, request, qs, serializer_class) -> Response:
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(qs, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class SuggestionListView(DatasetScopedView):
+    serializer_class = SuggestionSerializer
+    pagination_class = PageNumberPagination
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, description="pending (default) | accepted | rejected | all"),
+            OpenApiParameter("min_confidence", float),
+            OpenApiParameter("ordering", str, description="uncertainty (default) | confidence | -confidence"),
+        ],
+        responses=page_of(SuggestionSerializer),
+    )
+    def get(self, request, dataset_id):
+        status = request.query_params.get("status", "pending")
+        qs = assist.suggestion_list(
+            dataset=self.dataset(), status=None if status == "all" else status,
+            min_confidence=_float_param(request, "min_confidence"),
+            ordering=request.query_params.get("ordering", "uncertainty"),
+        )
+        return _paged(self, request, qs, SuggestionSerializer)
+
+
+class _DecisionView(DatasetScopedView):
+    serializer_class = SuggestionDecisionSerializer
+
+    def _args(self, request) -> dict:
+        shape = SuggestionDecisionSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        return {"ids": shape.validated_data.get("ids"), "min_confidence": shape.validated_data.get("min_confidence")}
+
+
+class SuggestionAcceptView(_DecisionView):
+    @extend_schema(request=SuggestionDecisionSerializer, responses={200: SuggestionDecisionResultSerializer})
+    def post(self, request, dataset_id):
+        return Response(assist.suggestions_accept(dataset=self.dataset(), user=request.user, **self._args(request)))
+
+
+class SuggestionRejectView(_DecisionView):
+    @extend_schema(request=SuggestionDecisionSerializer, responses={200: SuggestionDecisionResultSerializer})
+    def post(self, request, dataset_id):
+        return Response(assist.suggestions_reject(dataset=self.dataset(), **self._args(request)))
+
+
+class LabelNextView(DatasetScopedView):
+    """Unlabelled samples, the ones the model is least sure of first."""
+
+    serializer_class = LabelNextSerializer
+    pagination_class = PageNumberPagination
+
+    @extend_schema(responses=page_of(LabelNextSerializer))
+    def get(self, request, dataset_id):
+        return _paged(self, request, assist.label_next(dataset=self.dataset()), LabelNextSerializer)
+
+
+class LabelIssueListView(DatasetScopedView):
+    serializer_class = LabelIssueSerializer
+    pagination_class = PageNumberPagination
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, description="open (default) | fixed | checked | all")],
+        responses=page_of(LabelIssueSerializer),
+    )
+    def get(self, request, dataset_id):
+        status = request.query_params.get("status", "open")
+        qs = assist.label_issue_list(dataset=self.dataset(), status=None if status == "all" else status)
+        return _paged(self, request, qs, LabelIssueSerializer)
+
+
+class LabelIssueResolveView(DatasetScopedView):
+    serializer_class = LabelIssueResolveSerializer
+
+    @extend_schema(request=LabelIssueResolveSerializer, responses={200: LabelIssueSerializer})
+    def post(self, request, dataset_id, issue_id):
+        shape = LabelIssueResolveSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        issue = assist.label_issue_resolve(
+            dataset=self.dataset(), issue_id=issue_id, action=shape.validated_data["action"],
+            label=shape.validated_data.get("label"), user=request.user,
+        )
+        return Response(LabelIssueSerializer(issue).data)

@@ -1,0 +1,345 @@
+"""Jobs that run a trained version outside a service: pre-labelling a dataset's unlabelled
+samples (as suggestions) and batch prediction over a storage folder.
+
+Both load the version's bundle through the same predictor a service uses, so a suggestion
+or a batch result is exactly what the deployed service would answer. They work in bounded
+batches (one short transaction per batch), check for cancellation between batches and
+record usage like training.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from datasets.models import Dataset, Sample, SampleStatus
+from exeml.errors import ApplicationError, WrongState
+from exeml.jobs.models import Job, JobStatus
+from exeml.jobs.services import CANCELLABLE_KINDS, job_cancelled, job_create, job_progress, job_transition
+from exeml.queues import Queue
+from exeml.storage import StoragePathError, ensure_within_roots, parse_storage_path, store_for_tenant
+from exeml.task_types import TaskType
+from exeml.tenancy.models import UsageRecord
+from exeml.tenancy.scoping import tenant_scope
+from exeml.tenancy.services import quota_check
+from labeling.assist import Predicted, suggestions_write
+from serving.runtime import predictor_open
+from training.engine.predictors import PredictionError
+from training.engine.predictors.image import load_image
+from training.models import ModelVersion, VersionStatus
+
+log = logging.getLogger(__name__)
+
+PRELABEL_KIND = "prelabel"
+BATCH_KIND = "batch_prediction"
+MODEL_JOB_KINDS = (PRELABEL_KIND, BATCH_KIND, "label_check")
+CANCELLABLE_KINDS.update(MODEL_JOB_KINDS)
+BATCH = 64
+FILE_TYPES = {
+    TaskType.IMAGE_CLASSIFICATION: (".jpg", ".jpeg", ".png", ".bmp"),
+    TaskType.OBJECT_DETECTION: (".jpg", ".jpeg", ".png", ".bmp"),
+    TaskType.SOUND_CLASSIFICATION: (".wav",),
+    TaskType.TEXT_CLASSIFICATION: (".txt", ".csv"),
+    TaskType.PREDICTIVE_ANALYTICS: (".csv",),
+}
+
+
+def _usable(version: ModelVersion) -> None:
+    if version.status != VersionStatus.COMPLETED or not version.artifact_path:
+        raise WrongState(f"version {version.name} is {version.status}; only a completed version can predict",
+                         status_value=version.status)
+
+
+def _start(*, kind: str, version: ModelVersion, params: dict, target: Dataset | None, user, task) -> Job:
+    quota_check(tenant=version.tenant, quota="max_concurrent_model_jobs", adding=1)
+    job = job_create(
+        kind=kind, params={"version": str(version.pk), **params}, target_type="dataset" if target else "version",
+        target_id=target.pk if target else version.pk, user=user,
+    )
+    tenant_id = str(version.tenant_id)
+    transaction.on_commit(lambda: task.apply_async(args=[str(job.pk), tenant_id], queue=Queue.DEFAULT.value))
+    return job
+
+
+def running_model_jobs(tenant) -> int:
+    with tenant_scope(tenant):
+        return Job.objects.filter(kind__in=MODEL_JOB_KINDS, status__in=(JobStatus.QUEUED, JobStatus.RUNNING)).count()
+
+
+# ------------------------------------------------------------------ pre-labelling
+
+
+def prelabel_start(*, version: ModelVersion, user=None) -> Job:
+    from serving.tasks import prelabel
+
+    _usable(version)
+    dataset = version.project.dataset
+    if dataset.task_type == TaskType.PREDICTIVE_ANALYTICS:
+        raise ApplicationError("predictive analytics rows are labelled by their label column; use batch prediction",
+                               field="version")
+    return _start(kind=PRELABEL_KIND, version=version, params={"dataset": str(dataset.pk)}, target=dataset,
+                  user=user, task=prelabel)
+
+
+def _distribution(predictor, task_type: str, data: Any) -> np.ndarray:
+    """Class probabilities of one sample, from the predictor a service would run."""
+    if task_type == TaskType.IMAGE_CLASSIFICATION:
+        return np.asarray(predictor.probabilities(load_image(data)), dtype=np.float64).reshape(-1)
+    if task_type == TaskType.TEXT_CLASSIFICATION:
+        return np.asarray(predictor.probabilities([data["text"]])[0], dtype=np.float64)
+    features = predictor.features(data)[None].astype(np.float32)
+    return np.asarray(predictor.probabilities(features)[0], dtype=np.float64)
+
+
+def suggestion_from(predictor, task_type: str, sample_id: uuid.UUID, data: Any) -> Predicted:
+    """A suggestion and its uncertainty (margin for classification, least box score for detection)."""
+    if task_type == TaskType.OBJECT_DETECTION:
+        response = predictor.predict(data)
+        objects = [
+            # The service answers [y_min, x_min, y_max, x_max]; annotations store [xmin, ymin, xmax, ymax].
+            {"label": label, "bbox": [b[1], b[0], b[3], b[2]], "score": float(s)}
+            for label, b, s in zip(response["detection_classes"], response["detection_boxes"],
+                                   response["detection_scores"], strict=True)
+        ]
+        best = max((o["score"] for o in objects), default=0.0)
+        return Predicted(sample_id, {"objects": objects}, best, 1.0 - best)
+    proba = _distribution(predictor, task_type, data)
+    order = np.argsort(-proba)
+    top1 = float(proba[order[0]])
+    top2 = float(proba[order[1]]) if len(order) > 1 else 0.0
+    return Predicted(sample_id, {"labels": [predictor.labels[int(order[0])]]}, top1, 1.0 - (top1 - top2))
+
+
+def _unlabelled(dataset: Dataset) -> Iterator[list[Sample]]:
+    """Unlabelled samples in primary-key pages (keyset paging: no long-lived cursor)."""
+    last = None
+    while True:
+        qs = Sample.objects.filter(dataset=dataset, labeled=False, status=SampleStatus.OK).order_by("pk")
+        if last is not None:
+            qs = qs.filter(pk__gt=last)
+        page = list(qs[:BATCH])
+        if not page:
+            return
+        last = page[-1].pk
+        yield page
+
+
+def _sample_input(store, task_type: str, sample: Sample) -> Any:
+    if task_type == TaskType.TEXT_CLASSIFICATION:
+        return {"text": sample.text}
+    path = parse_storage_path(sample.source)
+    return store.read_bytes(path.bucket, path.key, max_bytes=settings.EXEML_LIMITS["inference_max_bytes"])
+
+
+def prelabel_run(*, job_id: uuid.UUID | str) -> None:
+    job, version = _begin(job_id)
+    if job is None:
+        return
+    started = timezone.now()
+    try:
+        dataset = Dataset.objects.get(pk=job.params["dataset"])
+        total = Sample.objects.filter(dataset=dataset, labeled=False, status=SampleStatus.OK).count()
+        predictor = predictor_open(version=version, threads=1)
+        store = store_for_tenant(dataset.tenant)
+        done = written = 0
+        clock = time.monotonic()
+        for page in _unlabelled(dataset):
+            if job_cancelled(job):
+                _finish(job, version, started, JobStatus.CANCELLED, "cancelled by the user")
+                return
+            items, errors = [], []
+            for sample in page:
+                try:
+                    items.append(suggestion_from(predictor, dataset.task_type, sample.pk,
+                                                 _sample_input(store, dataset.task_type, sample)))
+                except Exception as exc:  # noqa: BLE001 - one broken file must not end the job
+                    errors.append({"file": sample.name, "reason": _reason(exc)})
+            written += suggestions_write(dataset=dataset, source_id=version.pk, source_name=version.name, items=items)
+            done += len(page)
+            job_progress(job=job, progress=min(0.99, done / max(total, 1)), new_errors=errors,
+                         counts={"samples": done, "total": total, "suggestions": written,
+                                 "eta_seconds": _eta(clock, done, total)})
+        job_progress(job=job, result={"suggestions": written, "version": version.name})
+        _finish(job, version, started, JobStatus.SUCCEEDED)
+    except Exception as exc:  # noqa: BLE001 - the job row carries the reason
+        log.exception("pre-labelling %s failed", job.pk)
+        _finish(job, version, started, JobStatus.FAILED, _reason(exc))
+
+
+# ------------------------------------------------------------------ batch prediction
+
+
+def batch_predict_start(*, version: ModelVersion, input_path: str, output_path: str, user=None) -> Job:
+    from serving.tasks import batch_predict
+
+    _usable(version)
+    roots = version.tenant.storage_roots
+    paths = {}
+    for field, value in (("input_path", input_path), ("output_path", output_path)):
+        try:
+            paths[field] = ensure_within_roots(value, roots)
+        except StoragePathError as exc:
+            raise ApplicationError(exc.reason, field=field)
+    out = paths["output_path"].as_folder()
+    inp = paths["input_path"]
+    if str(out).startswith(str(inp.as_folder())):
+        raise ApplicationError("the output folder must not lie inside the input folder", field="output_path")
+    return _start(kind=BATCH_KIND, version=version, params={"input_path": str(inp), "output_path": str(out)},
+                  target=None, user=user, task=batch_predict)
+
+
+def _inputs(store, task_type: str, inp) -> Iterator[tuple[str, str]]:
+    """(bucket, key) of each input file: the object itself when the path names a file."""
+    suffixes = FILE_TYPES[task_type]
+    if not inp.key.endswith("/") and inp.key.lower().endswith(suffixes) and store.exists(inp.bucket, inp.key):
+        yield inp.bucket, inp.key
+        return
+    folder = inp.as_folder()
+    for obj in store.iter_objects(folder.bucket, folder.key):
+        if not obj.key.endswith("/"):
+            yield folder.bucket, obj.key
+
+
+def batch_predict_run(*, job_id: uuid.UUID | str) -> None:
+    job, version = _begin(job_id)
+    if job is None:
+        return
+    started = timezone.now()
+    try:
+        task_type = version.project.task_type
+        store = store_for_tenant(version.tenant)
+        inp = parse_storage_path(job.params["input_path"])
+        out = parse_storage_path(job.params["output_path"]).join(f"batch-{job.pk}/")
+        predictor = predictor_open(version=version, threads=1)
+        keys = list(_inputs(store, task_type, inp))
+        limit = settings.EXEML_BATCH_PREDICTION_MAX_FILES
+        if len(keys) > limit:
+            raise ApplicationError(f"the input holds {len(keys)} files; at most {limit} per batch prediction")
+        lines: list[str] = []
+        table_rows: list[list[str]] = []
+        header: list[str] | None = None
+        ok = failed = 0
+        clock = time.monotonic()
+        for n, (bucket, key) in enumerate(keys, start=1):
+            if n % BATCH == 0 and job_cancelled(job):
+                _finish(job, version, started, JobStatus.CANCELLED, "cancelled by the user")
+                return
+            uri = f"s3://{bucket}/{key}"
+            name = key.rsplit("/", 1)[-1]
+            errors: list[dict] = []
+            if not key.lower().endswith(FILE_TYPES[task_type]):
+                errors.append({"file": name, "reason": f"not a {'/'.join(FILE_TYPES[task_type])} file"})
+            else:
+                try:
+                    data = store.read_bytes(bucket, key, max_bytes=settings.EXEML_BATCH_PREDICTION_MAX_FILE_BYTES)
+                    if task_type == TaskType.PREDICTIVE_ANALYTICS:
+                        header, rows = _predict_table(predictor, data, header)
+                        table_rows.extend(rows)
+                    elif task_type == TaskType.TEXT_CLASSIFICATION:
+                        for line_no, text in enumerate(_text_lines(data), start=1):
+                            lines.append(json.dumps({"file": uri, "line": line_no, "text": text,
+                                                     "result": predictor.predict({"text": text})}, ensure_ascii=False))
+                    else:
+                        lines.append(json.dumps({"file": uri, "result": predictor.predict(data)}, ensure_ascii=False))
+                    ok += 1
+                except Exception as exc:  # noqa: BLE001 - reported per file
+                    errors.append({"file": name, "reason": _reason(exc)})
+            failed += len(errors)
+            if errors or n % BATCH == 0 or n == len(keys):
+                job_progress(job=job, progress=min(0.99, n / max(len(keys), 1)), new_errors=errors,
+                             counts={"files": n, "total": len(keys), "succeeded": ok, "failed": failed,
+                                     "eta_seconds": _eta(clock, n, len(keys))})
+        written = {}
+        if task_type == TaskType.PREDICTIVE_ANALYTICS:
+            buf = io.StringIO()
+            writer = csv.writer(buf)
+            if header:
+                writer.writerow(header)
+            writer.writerows(table_rows)
+            target = out.join("predictions.csv")
+            store.put(target.bucket, target.key, buf.getvalue().encode(), content_type="text/csv")
+            written["predictions"] = str(target)
+        else:
+            target = out.join("results.jsonl")
+            store.put(target.bucket, target.key, ("\n".join(lines) + ("\n" if lines else "")).encode(),
+                      content_type="application/x-ndjson")
+            written["results"] = str(target)
+        job.refresh_from_db()
+        job_progress(job=job, result={**written, "files": len(keys), "succeeded": ok, "failed": failed})
+        _finish(job, version, started, JobStatus.SUCCEEDED)
+    except Exception as exc:  # noqa: BLE001
+        log.exception("batch prediction %s failed", job.pk)
+        _finish(job, version, started, JobStatus.FAILED, _reason(exc))
+
+
+def _text_lines(data: bytes) -> list[str]:
+    text = data.decode("utf-8-sig", errors="strict")
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def _predict_table(predictor, data: bytes, header: list[str] | None) -> tuple[list[str], list[list[str]]]:
+    """A header-less CSV of feature rows (the label column left out) → rows + a prediction column."""
+    spec = predictor.bundle["input_spec"]
+    columns = [c for c in spec["columns"] if c != spec["label_column"]]
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig")))
+    rows = [r for r in reader if any(cell.strip() for cell in r)]
+    bad = next((i for i, r in enumerate(rows, start=1) if len(r) != len(columns)), None)
+    if bad is not None:
+        raise ValueError(f"row {bad} has {len(rows[bad - 1])} columns, expected {len(columns)} (the label column left out)")
+    out: list[list[str]] = []
+    for start in range(0, len(rows), 1000):
+        chunk = rows[start : start + 1000]
+        records = [dict(zip(columns, r, strict=True)) for r in chunk]
+        values, proba = predictor.run(records)
+        for r, v in zip(chunk, values, strict=True):
+            out.append([*r, str(float(v)) if proba is None else predictor.labels[int(v)]])
+    return header or [*columns, "prediction"], out
+
+
+# ------------------------------------------------------------------ shared
+
+
+def _begin(job_id) -> tuple[Job | None, ModelVersion | None]:
+    job = Job.objects.get(pk=job_id)
+    if job.status != JobStatus.QUEUED:
+        return None, None  # redelivered, or cancelled while queued
+    job = job_transition(job_id=job.pk, status=JobStatus.RUNNING)
+    return job, ModelVersion.objects.select_related("project").get(pk=job.params["version"])
+
+
+def _finish(job: Job, version: ModelVersion, started, status: str, detail: str | None = None) -> None:
+    try:
+        job_transition(job_id=job.pk, status=status, detail=detail)
+    except WrongState:
+        log.warning("job %s ended as %s but was no longer running", job.pk, status)
+    end = timezone.now()
+    UsageRecord.objects.create(
+        resource=job.kind[:20], resource_id=job.pk, resource_name=f"{version.project.name}-{version.name}",
+        start=started, end=end, minutes=round(max(0.0, (end - started) / timedelta(minutes=1)), 4),
+    )
+
+
+def _eta(clock: float, done: int, total: int) -> float | None:
+    if done <= 0:
+        return None
+    return round((time.monotonic() - clock) / done * max(0, total - done), 1)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, PredictionError | ApplicationError):
+        return getattr(exc, "message", None) or str(exc)
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,186 @@
+"""The SDK against a live Django test server: every error shape maps to its exception with
+the API's code, detail and status; lists are followed page by page; config and env."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from exeml.client import (
+    BadRequest,
+    Client,
+    Conflict,
+    ConnectionFailed,
+    ExeMLError,
+    Forbidden,
+    NotFound,
+    QuotaExceeded,
+    Unauthorized,
+    load_config,
+)
+from exeml.client.errors import error_for
+from exeml.tenancy.models import Quota
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def sdk(live_server, owner) -> Iterator[Client]:
+    # Closed at the end: a kept-alive connection holds a thread of the live server, and with
+    # it a database session that would block dropping the test database. The tracebacks that
+    # pytest.raises keeps reach connections too; collecting them closes those.
+    with Client(live_server.url, owner.token, timeout=30) as client:
+        yield client
+    gc.collect()
+
+
+def test_errors_carry_status_code_detail_and_fields(live_server, sdk, owner, viewer, store):
+    with pytest.raises(Unauthorized) as bad_token, Client(live_server.url, "not-a-token") as anonymous:
+        anonymous.me()
+    assert bad_token.value.status == 401 and bad_token.value.detail
+
+    with pytest.raises(NotFound) as missing:
+        sdk.project("00000000-0000-0000-0000-000000000000")
+    assert missing.value.status == 404 and missing.value.detail == "Not found."
+
+    # A field error: {"name": ["..."]} → BadRequest whose fields name it.
+    with pytest.raises(BadRequest) as invalid:
+        sdk.create_project("9 bad name", "image_classification")
+    assert invalid.value.status == 400 and "name" in invalid.value.fields
+    assert invalid.value.fields["name"][0] in invalid.value.detail
+
+    project = sdk.create_project("sdkerr", "image_classification")
+    # A viewer may read but not write: 403 is an AuthError (Forbidden).
+    with Client(live_server.url, viewer.token) as as_viewer:
+        assert as_viewer.project("sdkerr").id == project.id
+        with pytest.raises(Forbidden) as role:
+            as_viewer.create_project("sdkerr2", "image_classification")
+    assert role.value.status == 403
+
+    # Quota: 403 with code quota_exceeded and its figures.
+    Quota.objects.filter(tenant=owner.tenant).update(max_projects=1)
+    with pytest.raises(QuotaExceeded) as quota:
+        sdk.create_project("sdkerr3", "image_classification")
+    assert quota.value.status == 403 and quota.value.code == "quota_exceeded"
+    assert (quota.value.quota, quota.value.limit, quota.value.used) == ("max_projects", 1, 1)
+
+    # Wrong state: 409 with the status (a sync already runs right after creation, or not).
+    with pytest.raises((Conflict, BadRequest)) as train:
+        sdk.train(project, max_minutes=6)
+    assert train.value.status in (400, 409) and train.value.detail
+
+
+def test_error_mapping_of_each_shape():
+    detail = error_for(409, {"detail": "service is running", "code": "wrong_state", "status": "running"})
+    assert isinstance(detail, Conflict) and detail.state == "running" and detail.code == "wrong_state"
+    nested = error_for(400, {"auto_stop": {"idle_minutes": ["must be at least 5"]}})
+    assert nested.fields == {"auto_stop.idle_minutes": ["must be at least 5"]}
+    with_field = error_for(400, {"detail": "bad", "code": "invalid", "field": "path"})
+    assert with_field.fields == {"path": ["bad"]}
+    html = error_for(502, None, text="<html>Bad Gateway</html>")
+    assert html.status == 502 and "Bad Gateway" in html.detail and type(html).__name__ == "ServerError"
+
+
+def test_pagination_follows_next_through_every_page(sdk, owner):
+    dataset = sdk.create_project("sdkpages", "image_classification").dataset_id
+    names = [f"label{i:02d}" for i in range(7)]
+    sdk.ensure_labels(dataset, names)
+    pages = []
+    original = sdk.session.request
+
+    def counting(method, url, **kwargs):
+        pages.append(url)
+        return original(method, url, **kwargs)
+
+    sdk.session.request = counting
+    got = [item["name"] for item in sdk.paginate(f"/api/v1/datasets/{dataset}/labels", page_size=2)]
+    assert sorted(got) == names and len(got) == len(set(got))
+    assert len(pages) == 4  # 2 + 2 + 2 + 1
+    assert [label.name for label in sdk.labels(dataset)] == got
+
+
+def test_connection_failure_and_configuration(tmp_path, monkeypatch):
+    with pytest.raises(ConnectionFailed):
+        Client("http://127.0.0.1:9", "x", timeout=5).me()
+    monkeypatch.delenv("EXEML_URL", raising=False)
+    monkeypatch.delenv("EXEML_TOKEN", raising=False)
+    config = tmp_path / "cfg" / "config.json"
+    with pytest.raises(ExeMLError):
+        Client.from_env(config_path=config)
+    Client("http://example.test:8000/", "tok").save(config)
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert load_config(config).url == "http://example.test:8000" and json.loads(config.read_text())["token"] == "tok"
+    assert Client.from_env(config_path=config).url == "http://example.test:8000"
+    monkeypatch.setenv("EXEML_URL", "http://other.test")
+    monkeypatch.setenv("EXEML_TOKEN", "t2")
+    env_client = Client.from_env(config_path=config)
+    assert (env_client.url, env_client.token) == ("http://other.test", "t2")
+
+
+def test_the_sdk_imports_without_django_or_any_app():
+    """A machine without the platform's server side: django and the apps cannot be imported."""
+    code = """
+import sys
+BLOCKED = ("django", "rest_framework", "projects", "datasets", "labeling", "training", "serving")
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError("blocked " + name)
+sys.meta_path.insert(0, Block())
+from exeml.client import Client
+from exeml.client.cli import register
+print("loaded", sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED))
+"""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True,
+                            env=env, cwd=REPO, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "loaded []" in result.stdout
+
+
+def _noise_png(path: Path, seed: int, side: int = 24) -> Path:
+    import random
+
+    from PIL import Image
+
+    rng = random.Random(seed)
+    img = Image.new("RGB", (side, side))
+    img.putdata([tuple(rng.randrange(256) for _ in range(3)) for _ in range(side * side)])
+    img.save(path, format="PNG")
+    return path
+
+
+def test_upload_splits_into_requests_under_the_limit_and_labels_by_folder(sdk, store, tmp_path, settings):
+    """The server's limit is lower than the client's guess: a 413 halves the batch until every
+    request fits; a file over the limit on its own is reported, the others are kept."""
+    for label, seed in (("red", 0), ("red", 1), ("blue", 2), ("blue", 3), ("blue", 4)):
+        (tmp_path / "data" / label).mkdir(parents=True, exist_ok=True)
+        _noise_png(tmp_path / "data" / label / f"img{seed}.png", seed)
+    _noise_png(tmp_path / "data" / "huge.png", 9, side=120)
+    sizes = [p.stat().st_size for p in (tmp_path / "data").rglob("*.png")]
+    limit = max(s for s in sizes if s < 10_000) * 2 + 100  # two small files per request at most
+    assert max(sizes) > limit
+    settings.EXEML_LIMITS = {**settings.EXEML_LIMITS, "upload_request_max_bytes": limit}
+    project = sdk.create_project("sdkupload", "image_classification")
+    seen = []
+    result = sdk.upload(project.dataset_id, tmp_path / "data", labels_from_folders=True,
+                        on_progress=lambda files, total_files, done, total: seen.append((files, total_files)))
+    assert sorted(a["file"] for a in result.accepted) == [
+
+        "blue-img2.png", "blue-img3.png", "blue-img4.png", "red-img0.png", "red-img1.png"]
+    assert [r["file"] for r in result.rejected] == ["huge.png"] and "per request" in result.rejected[0]["reason"]
+    assert seen[0] == (0, 6) and seen[-1] == (6, 6)
+    labelled = {s.name: s.labels for s in sdk.samples(project.dataset_id)}
+    assert labelled == {"blue-img2.png": ["blue"], "blue-img3.png": ["blue"], "blue-img4.png": ["blue"],
+                        "red-img0.png": ["red"], "red-img1.png": ["red"]}
