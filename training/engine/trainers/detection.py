@@ -148,19 +148,25 @@ CURVE_THRESHOLDS = [EVAL_CONF] + [round(0.05 * k, 2) for k in range(1, 20)]
 def _match_class(
     c: int,
     truths: list[list[tuple[int, np.ndarray]]],
-    preds: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    preds: list[tuple[np.ndarray, ...]],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Greedy matching (by descending score, per image) of class ``c``'s detections.
 
-    Returns scores, per-image ranks and TP flags [n, len(IOU_RANGE)], sorted by descending
-    score, plus the number of true boxes. Greedy matching in score order means the matches of
-    every score prefix are a prefix of these: any confidence cut is a mask, not a re-match.
+    ``preds[i]`` = (boxes, scores, classes[, cut_scores]): ``scores`` rank the detections (the
+    service's rounded ones, so ties fall as in its answers), ``cut_scores`` (default: scores)
+    decide a confidence cut (the service cuts before rounding). Returns cut scores, per-image
+    ranks and TP flags [n, len(IOU_RANGE)] in ranking order, plus the number of true boxes.
+    Greedy matching in score order means the matches of every score prefix are a prefix of
+    these: any confidence cut is a mask, not a re-match.
     """
-    scores: list[np.ndarray] = []
+    keys: list[np.ndarray] = []
+    cuts: list[np.ndarray] = []
     ranks: list[np.ndarray] = []
     tps: list[np.ndarray] = []
     n_gt = 0
-    for gt, (boxes, sc, cl) in zip(truths, preds, strict=True):
+    for gt, pred in zip(truths, preds, strict=True):
+        boxes, sc, cl = pred[:3]
+        cut = pred[3] if len(pred) > 3 else sc
         g = np.array([b for k, b in gt if k == c], dtype=np.float64).reshape(-1, 4)
         n_gt += len(g)
         idx = np.flatnonzero(np.asarray(cl) == c)
@@ -180,14 +186,16 @@ def _match_class(
                 if cand[j] >= thr:
                     used[j] = True
                     tp[i, t] = True
-        scores.append(s)
+        keys.append(s)
+        cuts.append(np.asarray(cut, dtype=np.float64)[idx])
         ranks.append(idx)  # detections arrive sorted by score: the index is the rank in the image
         tps.append(tp)
-    sc_all = np.concatenate(scores) if scores else np.zeros(0)
+    key_all = np.concatenate(keys) if keys else np.zeros(0)
+    cut_all = np.concatenate(cuts) if cuts else np.zeros(0)
     rk_all = np.concatenate(ranks) if ranks else np.zeros(0, dtype=np.int64)
     tp_all = np.concatenate(tps) if tps else np.zeros((0, len(IOU_RANGE)), dtype=bool)
-    order = np.argsort(-sc_all, kind="stable")
-    return sc_all[order], rk_all[order], tp_all[order], n_gt
+    order = np.argsort(-key_all, kind="stable")
+    return cut_all[order], rk_all[order], tp_all[order], n_gt
 
 
 def _class_scores(tp: np.ndarray, n_gt: int) -> dict[str, float]:
@@ -232,7 +240,7 @@ def _macro(per_class: list[dict[str, Any]], key: str) -> float:
 
 def detection_metrics(
     truths: list[list[tuple[int, np.ndarray]]],
-    preds: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    preds: list[tuple[np.ndarray, ...]],
     labels: list[str],
     *,
     conf_threshold: float = CONF_THRESHOLD,
@@ -582,7 +590,7 @@ def evaluate_detector(
 ) -> tuple[dict[str, float], dict[str, Any], list[dict[str, Any]]]:
     index = {name: i for i, name in enumerate(labels)}
     truths: list[list[tuple[int, np.ndarray]]] = []
-    preds: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    preds: list[tuple[np.ndarray, ...]] = []
     predictions: list[dict[str, Any]] = []
     served: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for s in samples:
@@ -594,7 +602,9 @@ def evaluate_detector(
             if clipped is not None:
                 truth.append((index[b.label], np.asarray(clipped)))
         truths.append(truth)
-        preds.append((boxes, scores, classes))
+        # Ranked and matched as the service reports them (rounded), cut on the raw scores.
+        as_served = response_detections(detection_response(boxes, scores, classes, labels), labels)
+        preds.append((*as_served, scores))
         # Exactly what a service at the bundle's threshold answers (the predictor's test holds it).
         kept = scores >= CONF_THRESHOLD
         response = detection_response(
