@@ -80,7 +80,8 @@ export function Leaderboard({ live }: { live: Live }) {
  */
 export function LiveProgress({ version: v }: { version: ModelVersion }) {
   const stopping = v.status === "running" && v.stop_requested;
-  const live = v.live ?? null;
+  // `live` is {} until the engine's search reports (and for trainers that report nothing).
+  const live = v.live && Array.isArray(v.live.candidates) && Array.isArray(v.live.curve) ? v.live : null;
   const phase = v.status === "queued" ? `Queued${v.queue_position ? ` — position ${v.queue_position}` : ""}` : humanize(v.phase || "running");
   return (
     <div className="panel" data-testid="version-live">

@@ -11,6 +11,11 @@ describe("live training", () => {
     expect(html).toContain('data-testid="version-progress"');
     expect(html).not.toContain("live-chart");
   });
+  it("treats the empty live of a version the engine has not reported on yet as absent", () => {
+    const html = renderToStaticMarkup(<LiveProgress version={{ ...base, live: {} } as unknown as ModelVersion} />);
+    expect(html).toContain('data-testid="version-progress"');
+    expect(html).not.toContain("live-chart");
+  });
   it("shows the ETA, the chart and the leaderboard, best first", () => {
     const live = {
       eta_seconds: 95,
