@@ -296,6 +296,8 @@ class FineTunePlan:
     share: float = 0.35  # of the budget left, for the search's fit
     max_epochs: int = 30
     epochs: int | None = None
+    # A heartbeat between batches (raises StopTraining when the user stopped the version).
+    beat: Any = None
 
 
 class FineTuneModel:
@@ -343,6 +345,7 @@ class FineTuneModel:
         y = torch.from_numpy(self.data.y[rows].astype(np.int64))
         batch = 16
         done = 0
+        last_beat = time.monotonic()
         for _epoch in range(epochs):
             model.train()
             order = rng.sample(range(len(rows)), len(rows))
@@ -357,6 +360,9 @@ class FineTuneModel:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                if self.plan.beat is not None and time.monotonic() - last_beat > 2.0:
+                    self.plan.beat()
+                    last_beat = time.monotonic()
             done += 1
             if time.monotonic() > end or budget.exhausted():
                 break

@@ -43,7 +43,7 @@ PARITY_TOLERANCE = 1e-5
 DEFAULT_SIZE = 128
 
 
-def portfolio(data: ImageData, *, finetune: bool, n_rows: int) -> Iterator[Candidate]:
+def portfolio(data: ImageData, *, finetune: bool, n_rows: int, beat: Any = None) -> Iterator[Candidate]:
     """Baselines first, then variants, then fine-tuning (the search stops when the budget or
     the preference's patience says so)."""
 
@@ -60,7 +60,7 @@ def portfolio(data: ImageData, *, finetune: bool, n_rows: int) -> Iterator[Candi
         )
 
     def tune(name: str, flip: bool) -> Candidate:
-        plan = FineTunePlan(flip=flip)
+        plan = FineTunePlan(flip=flip, beat=beat)
         return Candidate(
             name, "finetune", lambda rows, budget: FineTuneModel(data, plan).fit(rows, budget),
             params={"flip": flip, "model": "efficientnet-lite0"}, est_seconds=20.0 + 0.5 * n_rows,
@@ -131,7 +131,12 @@ def fit_search(trainer: Any, spec: TrainSpec, workdir: Path, deadline: float, pr
         raise TrainingError(str(exc)) from exc
     report = LiveReport(progress, budget, metric="accuracy")
     search = Search(y=y[train_rows], rows=train_rows, folds=folds, kind="classification", budget=budget, report=report)
-    search.run(portfolio(data, finetune=finetune, n_rows=len(train_rows)))
+    search.run(
+        portfolio(
+            data, finetune=finetune, n_rows=len(train_rows),
+            beat=lambda: report.beat("fine-tuning", search.fraction()),
+        )
+    )
     if not search.done():
         raise TrainingError("no candidate model could be trained: " + "; ".join(t.error for t in search.trials)[:500])
     selection = search.select(ensemble=True)
