@@ -172,7 +172,7 @@ def _image_rows(budget: float, root: Path) -> list[dict[str, Any]]:
                 "baseline_score": round(b_acc, 4),
                 "baseline_seconds": round(b_sec, 1),
                 "metric": "accuracy",
-                "images_per_s": bundle["train_params"]["images_per_second"],
+                "images_per_s": bundle["train_params"].get("images_per_second"),
             }
         )
     return rows
@@ -236,7 +236,7 @@ def _detection_rows(budget: float, root: Path) -> list[dict[str, Any]]:
             "baseline_score": round(b_metrics["map50"], 4),
             "baseline_seconds": round(b_seconds, 1),
             "metric": "mAP50",
-            "images_per_s": bundle["train_params"]["images_per_second"],
+            "images_per_s": bundle["train_params"].get("images_per_second"),
         }
     ]
 

@@ -157,7 +157,7 @@ class InferView(TenantAPIView):
         try:
             payload = decode_payload(request, service.model_version.project.task_type)
             predictor = runtime.predictor_for_service(service)
-            future = prediction_pool().submit(predictor.predict, payload)
+            future = prediction_pool().submit(predictor.predict, payload, **services.predict_options(service))
             timeout = settings.EXEML_LIMITS["inference_timeout_seconds"]
             try:
                 result = future.result(timeout=timeout)

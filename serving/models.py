@@ -40,6 +40,8 @@ class Service(TenantOwned):
     status = models.CharField(max_length=10, choices=ServiceStatus.choices, default=ServiceStatus.DEPLOYING)
     auto_stop_enabled = models.BooleanField(default=True)
     auto_stop_hours = models.FloatField(default=1.0)
+    # Object detection only: boxes under this score are not returned; null = the model's default.
+    confidence_threshold = models.FloatField(null=True, blank=True)
     stop_at = models.DateTimeField(null=True, blank=True)
     # Idle stop: stop after this many minutes without calls (None: off); the clock runs from
     # the later of started_at and last_call_at, which the call recorder writes in batches.

@@ -73,6 +73,7 @@ class ServiceSerializer(serializers.ModelSerializer):
             "id", "name", "status", "url", "stop_at", "flavor", "model", "project_id", "version_id",
             "task_type", "invocation_times", "failed_times", "created_at", "started_at", "stopped_at",
             "error", "warning", "auto_stop", "api_example", "deploy_job", "last_call_at",
+            "confidence_threshold",
         ]
         read_only_fields = fields
 
@@ -120,14 +121,25 @@ class _AutoStopField(serializers.JSONField):
     idle_minutes_parse, which report every mistake on the ``auto_stop`` field."""
 
 
+@extend_schema_field({"type": "number", "minimum": 0, "maximum": 1, "nullable": True})
+class _ConfidenceField(serializers.JSONField):
+    """Validated by serving.services.confidence_threshold_parse (object detection only, 0..1),
+    which reports every mistake on the ``confidence_threshold`` field."""
+
+
+_CONFIDENCE_HELP = "object detection: boxes scoring under it are not returned; null = the model's default"
+
+
 class DeploySerializer(serializers.Serializer):
     flavor = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     name = serializers.CharField(required=False, allow_blank=True, max_length=64)
     auto_stop = _AutoStopField(required=False, allow_null=True)
+    confidence_threshold = _ConfidenceField(required=False, allow_null=True, help_text=_CONFIDENCE_HELP)
 
 
 class StartSerializer(serializers.Serializer):
     auto_stop = _AutoStopField(required=False, allow_null=True)
+    confidence_threshold = _ConfidenceField(required=False, allow_null=True, help_text=_CONFIDENCE_HELP)
 
 
 class LatencySerializer(serializers.Serializer):

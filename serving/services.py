@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import math
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from exeml.errors import ApplicationError, WrongState
 from exeml.jobs.models import JobStatus
 from exeml.jobs.services import job_create, job_transition
 from exeml.queues import Queue
+from exeml.task_types import TaskType
 from exeml.tenancy.models import Flavor, FlavorPurpose, Quota, UsageRecord
 from exeml.tenancy.scoping import tenant_scope, unscoped
 from exeml.tenancy.services import quota_check, quota_for
@@ -67,6 +69,27 @@ def auto_stop_parse(value: Any) -> tuple[bool, float]:
             f"hours must be from {low:g} to {high:g} (1, 2, 4, 6 or a custom value)", field="auto_stop"
         )
     return enabled, float(hours)
+
+
+def confidence_threshold_parse(value: Any, *, task_type: str) -> float | None:
+    """The detection confidence cut from a request: a number 0..1, or null for the model's own."""
+    if value is None:
+        return None
+    if task_type != TaskType.OBJECT_DETECTION:
+        raise ApplicationError("only object detection services have a confidence threshold",
+                               field="confidence_threshold")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ApplicationError("must be a number from 0 to 1", field="confidence_threshold")
+    if not 0.0 <= float(value) <= 1.0:
+        raise ApplicationError(f"must be from 0 to 1 (got {value:g})", field="confidence_threshold")
+    return float(value)
+
+
+def predict_options(service: Service) -> dict[str, Any]:
+    """Per-call predictor options from the service's settings (the predictor is shared per version)."""
+    if service.confidence_threshold is None:
+        return {}
+    return {"conf_threshold": service.confidence_threshold}
 
 
 def idle_minutes_parse(value: Any) -> int | None:
@@ -205,11 +228,13 @@ def service_deploy(
     flavor_code: str | None = None,
     auto_stop: Any = None,
     name: str | None = None,
+    confidence_threshold: Any = None,
 ) -> Service:
     if version.status != VersionStatus.COMPLETED:
         raise WrongState(f"only a completed version can be deployed (this one is {version.status})",
                          status_value=version.status)
     enabled, hours = auto_stop_parse(auto_stop)
+    threshold = confidence_threshold_parse(confidence_threshold, task_type=version.project.task_type)
     idle_minutes = idle_minutes_parse(auto_stop)
     flavor = deploy_flavor(code=flavor_code, task_type=version.project.task_type)
     _running_quota_check(version.tenant)
@@ -221,6 +246,7 @@ def service_deploy(
         status=ServiceStatus.DEPLOYING,
         auto_stop_enabled=enabled,
         auto_stop_hours=hours,
+        confidence_threshold=threshold,
         idle_stop_minutes=idle_minutes,
         stop_at=_stop_at(enabled, hours, timezone.now()),
         created_by=user if getattr(user, "is_authenticated", False) else None,
@@ -230,11 +256,19 @@ def service_deploy(
 
 
 @transaction.atomic
-def service_start(*, service: Service, user: Any = None, auto_stop: Any = None) -> Service:
-    """Stopped or failed → deploying again, with a fresh auto-stop time."""
+def service_start(
+    *, service: Service, user: Any = None, auto_stop: Any = None, confidence_threshold: Any = None
+) -> Service:
+    """Stopped or failed → deploying again, with a fresh auto-stop time (and, when given, a new
+    confidence threshold)."""
     if service.status not in (ServiceStatus.STOPPED, ServiceStatus.FAILED):
         raise WrongState(f"service is {service.status}; only a stopped or failed service can start",
                          status_value=service.status)
+    if confidence_threshold is not None:
+        threshold = confidence_threshold_parse(
+            confidence_threshold, task_type=service.model_version.project.task_type
+        )
+        Service.objects.filter(pk=service.pk).update(confidence_threshold=threshold)
     if auto_stop is not None:
         enabled, hours = auto_stop_parse(auto_stop)
         idle_minutes = idle_minutes_parse(auto_stop)

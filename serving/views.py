@@ -52,6 +52,7 @@ class DeployView(TenantAPIView):
             flavor_code=data.validated_data.get("flavor") or None,
             auto_stop=data.validated_data.get("auto_stop"),
             name=data.validated_data.get("name") or None,
+            confidence_threshold=data.validated_data.get("confidence_threshold"),
         )
         service = selectors.service_list().get(pk=service.pk)
         return Response(ServiceSerializer(service, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
@@ -77,7 +78,10 @@ class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.De
         data = StartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         service = services.service_start(
-            service=self.get_object(), user=request.user, auto_stop=data.validated_data.get("auto_stop")
+            service=self.get_object(),
+            user=request.user,
+            auto_stop=data.validated_data.get("auto_stop"),
+            confidence_threshold=data.validated_data.get("confidence_threshold"),
         )
         return self._answer(service, status.HTTP_202_ACCEPTED)
 

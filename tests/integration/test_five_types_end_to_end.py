@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import uuid
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.test import override_settings
 
 from datasets import demo_data
 from tests.conftest import wait_for
+from training.engine.trainers.detection import detection_metrics, response_detections
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -62,12 +64,15 @@ def _create_project(owner, store, task_type: str, files, labels: list[dict] | No
     return project
 
 
-def _train_and_deploy(owner, project: dict, *, max_minutes: float, preference: str = "performance_first") -> tuple:
+def _train_and_deploy(
+    owner, project: dict, *, max_minutes: float, preference: str = "performance_first", **body_extra
+) -> tuple:
     with override_settings(EXEML_MIN_TRAIN_MINUTES=0.05):
         r = owner.client.post(
             f"/api/v1/projects/{project['id']}/train",
             # The served model must be the evaluated one: the test compares their answers.
-            {"max_minutes": max_minutes, "preference": preference, "train_ratio": 0.7, "refit_on_all": False},
+            {"max_minutes": max_minutes, "preference": preference, "train_ratio": 0.7, "refit_on_all": False,
+             **body_extra},
             format="json",
         )
     assert r.status_code == 202, r.content
@@ -125,7 +130,8 @@ def _infer_file(owner, service_id: str, field: str, name: str, data: bytes) -> d
 def test_image_classification_end_to_end(celery_worker, owner, store):
     files = demo_data.image_classification_files(per_class=10, size=64, classes=("circle", "square"))
     project = _create_project(owner, store, "image_classification", files)
-    version, service = _train_and_deploy(owner, project, max_minutes=0.6)
+    # The served model is then the evaluated one, so the service answers the eval predictions.
+    version, service = _train_and_deploy(owner, project, max_minutes=0.6, refit_on_all=False)
     assert {"accuracy", "per_class", "confusion_matrix"} <= set(version["evaluation"])
     for pred in version["eval_predictions"][:3]:
         sample, data = _sample_bytes(owner, project, pred["sample_id"])
@@ -139,11 +145,45 @@ def test_object_detection_end_to_end(celery_worker, owner, store):
     labels = [{"name": "circle", "color": "#ff0000"}, {"name": "square", "color": "#00ff00"}]
     project = _create_project(owner, store, "object_detection", files, labels)
     version, service = _train_and_deploy(owner, project, max_minutes=0.8)
-    assert {"map50", "map50_95", "precision", "recall"} <= set(version["metrics"])
-    for pred in version["eval_predictions"][:2]:
-        sample, data = _sample_bytes(owner, project, pred["sample_id"])
-        served = _infer_file(owner, service["id"], "images", sample["name"], data)
-        assert served == pred["predicted"]
+    assert {"map50", "map50_95", "precision", "recall", "f1"} <= set(version["metrics"])
+    ev = version["evaluation"]
+    assert service["confidence_threshold"] is None and ev["conf_threshold"] == 0.25
+    names = ev["labels"]
+    preds = version["eval_predictions"]
+    images = [_sample_bytes(owner, project, pred["sample_id"]) for pred in preds]
+    truths = [
+        [(names.index(t["label"]), np.array([t["box"][1], t["box"][0], t["box"][3], t["box"][2]], float)) for t in p["true"]]
+        for p in preds
+    ]
+
+    def served_metrics() -> dict:
+        answers = [_infer_file(owner, service["id"], "images", sample["name"], data) for sample, data in images]
+        parsed = [response_detections(a, names) for a in answers]
+        return detection_metrics(truths, parsed, names, served=parsed)[0], answers
+
+    # The version's metrics are those of the deployed service's own answers on the EVAL images.
+    metrics, answers = served_metrics()
+    assert answers == [p["predicted"] for p in preds]
+    for key in ("precision", "recall", "f1", "map50", "map50_95"):
+        assert metrics[key] == pytest.approx(version["metrics"][key], abs=1e-9), key
+
+    # The threshold is a service setting: restarted at 0.001 (all the model proposes, so never
+    # vacuous), the service answers the curve's point.
+    sid = service["id"]
+    assert owner.client.post(f"/api/v1/services/{sid}/stop").status_code == 200
+    for wrong in (1.5, -0.1, "high", True):
+        r = owner.client.post(f"/api/v1/services/{sid}/start", {"confidence_threshold": wrong}, format="json")
+        assert r.status_code == 400 and "confidence_threshold" in r.json(), r.content
+    r = owner.client.post(f"/api/v1/services/{sid}/start", {"confidence_threshold": 0.001}, format="json")
+    assert r.status_code == 202 and r.json()["confidence_threshold"] == 0.001, r.content
+    wait_for(lambda: owner.client.get(f"/api/v1/services/{sid}").json()["status"] == "running", timeout=180,
+             interval=0.5, message="restart")
+    metrics, answers = served_metrics()
+    assert any(a["detection_scores"] for a in answers)
+    assert all(score >= 0.001 for a in answers for score in a["detection_scores"])
+    point = next(row for row in ev["threshold_curve"] if row["threshold"] == 0.001)
+    for key in ("precision", "recall", "f1", "map50"):
+        assert metrics[key] == pytest.approx(point[key], abs=1e-9), key
 
 
 def test_predictive_analytics_end_to_end(celery_worker, owner, store):

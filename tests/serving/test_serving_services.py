@@ -43,6 +43,27 @@ def test_deploy_defaults_and_validation(owner, store, tabular_bundle):
     }
 
 
+def test_confidence_threshold_is_a_detection_setting(owner, store, tabular_bundle):
+    from exeml.errors import ApplicationError
+
+    version = make_version(owner, store, tabular_bundle)
+    resp = owner.client.post(_deploy_url(version), {"confidence_threshold": 0.5}, format="json")
+    assert resp.status_code == 400 and resp.json() == {
+        "confidence_threshold": ["only object detection services have a confidence threshold"]
+    }
+    resp = owner.client.post(_deploy_url(version), {"confidence_threshold": None}, format="json")
+    assert resp.status_code == 202 and resp.json()["confidence_threshold"] is None
+    detect = "object_detection"
+    assert services.confidence_threshold_parse(None, task_type=detect) is None
+    assert services.confidence_threshold_parse(0, task_type=detect) == 0.0
+    assert services.confidence_threshold_parse(0.4, task_type=detect) == 0.4
+    assert services.confidence_threshold_parse(1, task_type=detect) == 1.0
+    for bad in (1.01, -0.01, "0.5", True, float("nan"), float("inf"), [0.5], {"value": 0.5}):
+        with pytest.raises(ApplicationError) as err:
+            services.confidence_threshold_parse(bad, task_type=detect)
+        assert err.value.field == "confidence_threshold", bad
+
+
 def test_only_completed_versions_deploy(owner, store, tabular_bundle):
     version = make_version(owner, store, tabular_bundle, status="running")
     resp = owner.client.post(_deploy_url(version), {}, format="json")

@@ -86,7 +86,27 @@ def test_detection_metrics_perfect_and_empty():
     assert metrics["map50"] == pytest.approx(1.0, abs=0.01) and metrics["precision"] == 1.0
     empty = [(np.zeros((0, 4)), np.zeros(0), np.zeros(0, dtype=int))] * 2
     metrics, _ = detection_metrics(truth, empty, list(LABELS))
-    assert metrics == {"map50": 0.0, "map50_95": 0.0, "precision": 0.0, "recall": 0.0}
+    assert set(metrics.values()) == {0.0}
+    assert set(metrics) == {"map50", "map50_95", "precision", "recall", "f1", "map50_all", "map50_95_all"}
+
+
+def test_detection_metrics_count_only_what_the_service_returns():
+    truth = [[(0, np.array([0, 0, 10, 10.0])), (0, np.array([20, 20, 30, 30.0]))]]
+    # A sure hit, a false positive at 0.4 and a second hit only at 0.1 (under the service's 0.25).
+    preds = [(np.array([[0, 0, 10, 10.0], [50, 50, 60, 60], [20, 20, 30, 30]]), np.array([0.9, 0.4, 0.1]), np.array([0, 0, 0]))]
+    metrics, ev = detection_metrics(truth, preds, ["circle"], conf_threshold=0.25)
+    assert metrics["precision"] == pytest.approx(0.5) and metrics["recall"] == pytest.approx(0.5)
+    assert metrics["f1"] == pytest.approx(0.5)
+    # Recall stops at 0.5 at this cut (the 101-point envelope then falls linearly to 0 at recall 1);
+    # ranking every detection finds the second box too.
+    assert 0.5 <= metrics["map50"] < 0.7 and metrics["map50_all"] > 0.8
+    curve = {row["threshold"]: row for row in ev["threshold_curve"]}
+    assert curve[0.05]["recall"] == 1.0 and curve[0.05]["precision"] == pytest.approx(2 / 3)
+    assert curve[0.5]["precision"] == 1.0 and curve[0.5]["recall"] == 0.5
+    assert curve[0.95]["precision"] == 0.0 and curve[0.95]["recall"] == 0.0
+    # max_detections cuts per image like the service does.
+    capped, _ = detection_metrics(truth, preds, ["circle"], conf_threshold=0.05, max_detections=1)
+    assert capped["precision"] == 1.0 and capped["recall"] == 0.5
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +134,9 @@ def test_trains_offline_end_to_end(trained):
     ev = result.evaluation
     assert ev["kind"] == "detection" and ev["labels"] == list(LABELS)
     assert [p["label"] for p in ev["per_class"]] == list(LABELS)
-    assert set(ev["per_class"][0]) == {"label", "ap50", "ap50_95", "precision", "recall", "support"}
+    assert {"label", "ap50", "ap50_95", "precision", "recall", "f1", "support"} <= set(ev["per_class"][0])
+    assert ev["conf_threshold"] == 0.25 and len(ev["threshold_curve"]) >= 20
+    assert "backbone: EfficientNet-Lite0" in " ".join(result.log)  # pretrained, not from scratch
     assert sum(p["support"] for p in ev["per_class"]) == sum(len(s.boxes) for s in spec.split("eval"))
     assert [p["sample_id"] for p in result.eval_predictions] == [s.id for s in spec.split("eval")]
     assert set(result.eval_predictions[0]["predicted"]) == {
@@ -164,6 +186,29 @@ def test_predictor_serves_the_evaluation_predictions(trained):
         assert response == expected["predicted"]
         for box in response["detection_boxes"]:  # [y_min, x_min, y_max, x_max] inside the sent image
             assert 0 <= box[0] <= box[2] <= s.height and 0 <= box[1] <= box[3] <= s.width
+
+
+def test_evaluation_equals_metrics_of_the_predictors_answers(trained):
+    """The version's headline metrics are those of what the service answers at its threshold;
+    at another threshold they are the threshold curve's point."""
+    from training.engine.trainers.detection import response_detections
+
+    spec, result, _ = trained
+    predictor = load_predictor(result.bundle_dir)
+    index = {name: i for i, name in enumerate(LABELS)}
+    truths = [[(index[b.label], np.array([b.xmin, b.ymin, b.xmax, b.ymax], float)) for b in s.boxes] for s in spec.split("eval")]
+    ev = result.evaluation
+    for threshold in (None, 0.001, 0.05):
+        answers = [
+            response_detections(predictor.predict({"images": Path(s.path).read_bytes()}, conf_threshold=threshold), list(LABELS))
+            for s in spec.split("eval")
+        ]
+        if threshold is not None:
+            assert all((a[1] >= threshold).all() for a in answers)
+        metrics, _ = detection_metrics(truths, answers, list(LABELS), served=answers)
+        expected = ev if threshold is None else next(r for r in ev["threshold_curve"] if r["threshold"] == threshold)
+        for key in ("precision", "recall", "f1", "map50"):
+            assert metrics[key] == pytest.approx(expected[key], abs=1e-9), (threshold, key)
 
 
 def test_predictor_rejects_text_and_truncated_images(trained, tmp_path):

@@ -40,7 +40,7 @@ def single(tmp_path_factory):
         labels=LABELS,
         samples=tuple(samples),
         threads=2,
-        params={"image_size": 96, "max_epochs": 8},
+        params={"image_size": 96, "max_epochs": 8, "search": False},  # the fine-tune path (multi-label, incremental)
     )
     with pytest.MonkeyPatch.context() as mp:
         block = NetworkBlock(mp)
@@ -177,7 +177,7 @@ def test_stop_from_progress_propagates(tmp_path):
     )
 
     def progress(phase: str, fraction: float) -> None:
-        if phase == "train":
+        if phase != "prepare":  # the first beat after preparing (a search's or an epoch's)
             raise StopTraining()
 
     with pytest.raises(StopTraining):

@@ -385,6 +385,8 @@ export interface components {
       flavor?: string | null;
       name?: string;
       auto_stop?: components["schemas"]["AutoStopRequest"] | null;
+      /** @description object detection: boxes scoring under it are not returned; null = the model's default */
+      confidence_threshold?: number | null;
     };
     /**
      * @description * `cpu` - cpu
@@ -1040,6 +1042,8 @@ export interface components {
       deploy_job: string;
       /** Format: date-time */
       last_call_at: string | null;
+      /** Format: double */
+      confidence_threshold: number | null;
     };
     ServiceMetrics: {
       calls: number;
@@ -1067,6 +1071,8 @@ export interface components {
     SourceEnum: "create" | "specify";
     StartRequest: {
       auto_stop?: components["schemas"]["AutoStopRequest"] | null;
+      /** @description object detection: boxes scoring under it are not returned; null = the model's default */
+      confidence_threshold?: number | null;
     };
     StorageObject: {
       path: string;

@@ -27,14 +27,16 @@ class DetectionPredictor(Predictor):
         self.iou_threshold = float(post.get("iou_threshold", 0.45))
         self.max_detections = int(post.get("max_detections", 100))
 
-    def predict(self, payload: Any) -> dict[str, Any]:
+    def predict(self, payload: Any, *, conf_threshold: float | None = None) -> dict[str, Any]:
+        """``conf_threshold``: the service's own cut (one predictor serves every service of a
+        version, so it comes per call); None = the bundle's, which the evaluation used."""
         img = load_image(payload)
         x, lb = letterbox(img, self.size)
         output = self.session.run(None, {self.input_names[0]: x})[0]
         boxes, scores, classes = decode_detections(
             output,
             lb,
-            conf_threshold=self.conf_threshold,
+            conf_threshold=self.conf_threshold if conf_threshold is None else float(conf_threshold),
             iou_threshold=self.iou_threshold,
             max_detections=self.max_detections,
         )

@@ -66,11 +66,16 @@ class ImagePredictor(Predictor):
         self.multilabel = bool(post.get("multilabel", False))
         self.threshold = float(post.get("threshold", 0.5))
         self.top_k = int(post.get("top_k", 5))
+        # "probabilities": the graph ends in its own softmax (the AutoML search's models and
+        # their ensembles); "logits": the activation runs here.
+        self.output = post.get("output", "logits")
 
     def probabilities(self, img: Any) -> np.ndarray:
         x = classification_input(img, size=self.size, mean=self.mean, std=self.std, resize=self.resize)
-        logits = self.session.run(None, {self.input_names[0]: x})[0]
-        return classification_scores(logits, multilabel=self.multilabel)[0]
+        out = self.session.run(None, {self.input_names[0]: x})[0]
+        if self.output == "probabilities":
+            return np.asarray(out, dtype=np.float64)[0]
+        return classification_scores(out, multilabel=self.multilabel)[0]
 
     def predict(self, payload: Any) -> dict[str, Any]:
         probs = self.probabilities(load_image(payload))

