@@ -1,8 +1,10 @@
 """Text classification: {"text": "..."} in, {"predicted_label", "score"} out.
 
-Two bundle kinds share this predictor: "char_ngram" (hashed char n-gram TF-IDF computed by
-the shared numpy function, linear model in ONNX) and "minilm" (tokenized with `tokenizers`,
-encoder + pooling + head in ONNX).
+Bundles of kind "text_portfolio" (what the trainer writes now) declare their graph inputs
+by name: "char_counts" / "word_counts" (hashed n-gram counts from the shared numpy
+function; TF-IDF and the model are in the graph) and "input_ids" / "attention_mask" /
+"token_type_ids" (MiniLM, tokenized with `tokenizers`); the predictor computes each input
+the graph declares. Older bundles: "char_ngram" (TF-IDF computed here) and "minilm".
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from training.engine.preprocessing import text as textprep
 from .base import PredictionError, Predictor
 
 
+BATCH = 16
+
+
 class TextPredictor(Predictor):
     task_type = "text_classification"
 
@@ -26,20 +31,28 @@ class TextPredictor(Predictor):
         self.kind = prep["kind"]
         if self.kind == "char_ngram":
             self.idf = np.load(self.bundle_dir / prep["idf_file"]).astype(np.float32)
-        else:
+        elif "tokenizer_file" in prep:
             self.tokenizer = textprep.load_tokenizer(
                 str(self.bundle_dir / prep["tokenizer_file"]), max_length=int(prep["max_length"])
             )
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """[N, C] class probabilities in bundle label order."""
+        # The count inputs are dense [N, ~300k] float32: a few texts per run bound the memory.
+        parts = [self._run(texts[i : i + BATCH]) for i in range(0, len(texts), BATCH)]
+        return np.vstack(parts) if parts else np.zeros((0, len(self.labels)))
+
+    def _run(self, texts: list[str]) -> np.ndarray:
         prep = self.bundle["preprocessing"]
         if self.kind == "char_ngram":
             feeds = {self.input_names[0]: textprep.tfidf_dense(texts, prep, self.idf)}
         else:
-            encoded = textprep.encode_for_onnx(self.tokenizer, texts)
-            feeds = {name: encoded[name] for name in self.input_names}
-        return np.asarray(self.session.run(None, feeds)[0], dtype=np.float64)
+            encoded = textprep.encode_for_onnx(self.tokenizer, texts) if hasattr(self, "tokenizer") else {}
+            feeds = {
+                name: encoded[name] if name in encoded else textprep.counts_dense(texts, name)
+                for name in self.input_names
+            }
+        return np.asarray(self.session.run(["probabilities"] if "probabilities" in self.output_names else None, feeds)[0], dtype=np.float64)
 
     def predict(self, payload: Any) -> dict[str, Any]:
         try:

@@ -9,6 +9,7 @@ well as English: scripts without spaces form one long "word" and yield char n-gr
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import zlib
 from collections.abc import Mapping, Sequence
@@ -127,3 +128,85 @@ def encode_for_onnx(tokenizer, texts: Sequence[str]) -> dict[str, np.ndarray]:
 
 def normalise_for_encoder(text: str) -> str:
     return " ".join(text.split())[:MAX_CHARS]
+
+
+# --------------------------------------------------------------------------------------
+# Hashed n-gram COUNT vectors: the graph inputs of the portfolio's linear models.
+#
+# Each n-gram length has its own segment of the hashed space, so one count vector serves
+# every n-gram range a candidate may use (a range is a set of segments); the TF-IDF
+# weighting, the range mask and the L2 norm are computed inside each candidate's ONNX
+# graph, so members of an ensemble share these inputs. Word tokens: runs of letters and
+# digits; a run in a script written without spaces (Chinese, Japanese) yields its
+# character bigrams as its "words" (no segmenter dictionary is needed, in training or
+# serving).
+
+CHAR_SEGMENT, CHAR_MAX_N = 1 << 16, 5
+WORD_SEGMENT, WORD_MAX_N = 1 << 17, 2
+COUNT_BLOCKS: dict[str, dict[str, int]] = {
+    "char_counts": {"segment": CHAR_SEGMENT, "max_n": CHAR_MAX_N},
+    "word_counts": {"segment": WORD_SEGMENT, "max_n": WORD_MAX_N},
+}
+_WORD_RE = re.compile(r"\w+")
+_NO_SPACE_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def block_dim(block: str) -> int:
+    spec = COUNT_BLOCKS[block]
+    return spec["segment"] * spec["max_n"]
+
+
+def word_tokens(text: str) -> list[str]:
+    tokens: list[str] = []
+    for run in _WORD_RE.findall(normalise(text)):
+        if len(run) > 1 and _NO_SPACE_SCRIPT.search(run):
+            tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
+        else:
+            tokens.append(run)
+    return tokens
+
+
+def _keys(text: str, block: str) -> list[int]:
+    spec = COUNT_BLOCKS[block]
+    segment, max_n = spec["segment"], spec["max_n"]
+    keys: list[int] = []
+    if block == "char_counts":
+        for n in range(1, max_n + 1):
+            base = (n - 1) * segment
+            keys.extend(base + zlib.crc32(g.encode("utf-8")) % segment for g in char_wb_ngrams(text, (n, n)))
+    else:
+        tokens = word_tokens(text)
+        for n in range(1, max_n + 1):
+            base = (n - 1) * segment
+            keys.extend(
+                base + zlib.crc32(" ".join(tokens[i : i + n]).encode("utf-8")) % segment
+                for i in range(len(tokens) - n + 1)
+            )
+    return keys
+
+
+def block_counts(text: str, block: str) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted column indices int64, counts float32) of one text's hashed n-gram counts."""
+    keys = np.asarray(_keys(text, block), dtype=np.int64)
+    if not len(keys):
+        return keys, np.zeros(0, dtype=np.float32)
+    idx, counts = np.unique(keys, return_counts=True)
+    return idx, counts.astype(np.float32)
+
+
+def segment_mask(block: str, ngram_range: Sequence[int]) -> np.ndarray:
+    """bool [dim]: the columns of n-grams whose length lies in ``ngram_range`` (inclusive)."""
+    spec = COUNT_BLOCKS[block]
+    lo, hi = int(ngram_range[0]), int(ngram_range[1])
+    mask = np.zeros(block_dim(block), dtype=bool)
+    mask[(lo - 1) * spec["segment"] : hi * spec["segment"]] = True
+    return mask
+
+
+def counts_dense(texts: Sequence[str], block: str) -> np.ndarray:
+    """float32 [N, dim]: the ONNX input ``block`` for ``texts``."""
+    out = np.zeros((len(texts), block_dim(block)), dtype=np.float32)
+    for row, text in enumerate(texts):
+        idx, counts = block_counts(text, block)
+        out[row, idx] = counts
+    return out
