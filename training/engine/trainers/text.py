@@ -202,18 +202,20 @@ class _MiniLM:
     def pooled(self):
         import torch
 
-        encoder = self.encoder
-
         class Pooled(torch.nn.Module):
+            def __init__(self, encoder) -> None:
+                super().__init__()
+                self.encoder = encoder.requires_grad_(False)
+
             def forward(self, input_ids, attention_mask, token_type_ids):
-                hidden = encoder(
+                hidden = self.encoder(
                     input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
                 ).last_hidden_state
                 mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                 return torch.nn.functional.normalize(pooled, p=2, dim=1)
 
-        return Pooled().eval()
+        return Pooled(self.encoder).eval()
 
     def embed_all(self, texts: list[str], budget: Budget) -> np.ndarray:
         import torch
