@@ -18,7 +18,6 @@ from training.engine.preprocessing import text as textprep
 
 from .base import PredictionError, Predictor
 
-
 BATCH = 16
 
 

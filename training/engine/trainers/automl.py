@@ -21,7 +21,6 @@ import numpy as np
 from training.engine.budget import Budget
 from training.engine.onnx_blend import blend_models, max_abs_diff
 from training.engine.search import Ensemble, Search, Selection, fit_selection
-from training.engine.spec import MODEL_FILE
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-5

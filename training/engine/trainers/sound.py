@@ -37,7 +37,15 @@ from training.engine.spec import BUNDLE_FILE, MODEL_FILE, ProgressFn, TrainingEr
 from training.engine.validation import make_folds
 
 from . import automl
-from .common import begin_fit, evaluate_classifier, finish_fit, first_label, labelled_train, setup_threads, write_bundle
+from .common import (
+    begin_fit,
+    evaluate_classifier,
+    finish_fit,
+    first_label,
+    labelled_train,
+    setup_threads,
+    write_bundle,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +55,7 @@ CNN_MIN_BUDGET_S = 120.0  # below this (balance / performance_first) the CNN is 
 CNN_MARGIN = 0.05  # a CNN this close to the best keeps its refit time reserved
 CNN_SHARE = 0.25  # of the time left when the CNN starts: it is then refit twice (TRAIN, all rows)
 INPUT_ORDER = ("summary", "log_mel")
+MIN_TRAIN_ROWS = 4  # what validation needs (training.engine.validation.make_folds)
 
 
 def _warmup_wav(sample_rate: int = audioprep.SAMPLE_RATE) -> bytes:
@@ -161,7 +170,8 @@ class LGBMSound:
             "lambda_l2": p["reg_lambda"], "num_threads": data.threads, "seed": data.seed, "verbose": -1,
             "min_data_in_bin": 1,
         }
-        deadline = budget.work_deadline
+        # A refit runs after the search, in the budget's export reserve: only the hard deadline stops it.
+        deadline = budget.deadline
 
         def stop_at_deadline(env) -> None:
             if budget.now() >= deadline:
@@ -276,8 +286,8 @@ class CNNSound:
                 loss.backward()
                 opt.step()
             done += 1
-            if budget.now() >= budget.work_deadline:
-                break
+            if budget.now() >= (budget.deadline if epochs else budget.work_deadline):
+                break  # a refit (fixed epochs) runs in the export reserve, after the search
         if not epochs:
             params["epochs"] = done  # the search's fit decides; refits repeat it
         self.epochs = done
@@ -436,6 +446,8 @@ class SoundTrainer:
         reasons = []
         if len(labels) < 2:
             reasons.append("sound classification needs labelled training clips of at least two classes")
+        if len(train) < MIN_TRAIN_ROWS:
+            reasons.append(f"sound classification needs at least {MIN_TRAIN_ROWS} labelled training clips")
         missing = [s.id for s in train if not Path(s.path).is_file()]
         if missing:
             reasons.append(f"{len(missing)} training clips are missing (e.g. {missing[0]})")
@@ -481,8 +493,9 @@ class SoundTrainer:
         beat("searching", 0.3, force=True)
         if base is not None:
             family = base[0]
-            params = {"rounds": int(spec.params.get("max_rounds", 100))} if family == "lgbm" else {
-                "epochs": int(spec.params.get("max_epochs", 10))}
+            params = {"epochs": int(spec.params.get("max_epochs", 10))}
+            if family == "lgbm":
+                params = {"rounds": 100, "min_child_samples": max(1, min(20, n_train // (2 * len(labels))))}
             search.run([_candidate(data, family, params, baseline=True, base=(family, base[1]))])
         else:
             search.run(portfolio(search, data, budget, families=allowed, cnn=cnn, n_rows=n_train,
@@ -571,6 +584,7 @@ class SoundTrainer:
         order = np.random.default_rng(spec.seed).permutation(len(train))
         summary, mel, y, kept, skipped, stopped = [], [], [], [], [], False
         t0 = budget.now()
+        min_clips = max(MIN_TRAIN_ROWS, 2 * len(labels))
 
         def feats(s) -> bool:
             try:
@@ -589,13 +603,19 @@ class SoundTrainer:
                 kept.append(train[int(i)])
             beat("featurising", 0.3 * done / max(1, len(train) + len(evals)))
             per_clip = (budget.now() - t0) / done
-            # Half the work time at most, the EVAL clips included: the search needs the rest.
-            if done < len(train) and len(set(y)) >= 2 and per_clip * (done + len(evals)) > 0.5 * budget.left():
+            # Every clip is worth more than search time, until what is left would not featurise
+            # the EVAL clips and fit the baseline (a small share of the budget).
+            if (
+                done < len(train) and len(y) >= min_clips and len(set(y)) >= 2
+                and per_clip * (len(evals) + 1) > budget.left() - 0.05 * budget.total
+            ):
                 stopped = True
                 log.append(f"deadline: featurised {done} of {len(train)} training clips")
                 break
-        if len(set(y)) < 2:
-            raise TrainingError("fewer than two classes of readable training clips (16-bit WAV only)")
+        if len(set(y)) < 2 or len(y) < MIN_TRAIN_ROWS:
+            raise TrainingError(
+                f"fewer than two classes or {MIN_TRAIN_ROWS} readable training clips (16-bit WAV only)"
+            )
         kept_evals = [s for s in evals if feats(s)]
         if skipped:
             log.append(f"skipped {len(skipped)} unreadable clips (e.g. {skipped[0]})")

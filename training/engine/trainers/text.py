@@ -31,7 +31,15 @@ from training.engine.spec import MODEL_FILE, ProgressFn, TrainResult, TrainSpec
 from training.engine.validation import make_folds
 
 from . import automl
-from .common import begin_fit, evaluate_classifier, finish_fit, first_label, labelled_train, setup_threads, write_bundle
+from .common import (
+    begin_fit,
+    evaluate_classifier,
+    finish_fit,
+    first_label,
+    labelled_train,
+    setup_threads,
+    write_bundle,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -375,6 +383,8 @@ class TextTrainer:
         reasons = []
         if len(labels) < 2:
             reasons.append("text classification needs labelled training texts of at least two classes")
+        if len(train) < 4:
+            reasons.append("text classification needs at least 4 labelled training texts")
         if any(not s.text.strip() for s in train):
             reasons.append("some training texts are empty")
         return reasons
