@@ -1,10 +1,11 @@
 """Text classification: {"text": "..."} in, {"predicted_label", "score"} out.
 
 Bundles of kind "text_portfolio" (what the trainer writes now) declare their graph inputs
-by name: "char_counts" / "word_counts" (hashed n-gram counts from the shared numpy
-function; TF-IDF and the model are in the graph) and "input_ids" / "attention_mask" /
-"token_type_ids" (MiniLM, tokenized with `tokenizers`); the predictor computes each input
-the graph declares. Older bundles: "char_ngram" (TF-IDF computed here) and "minilm".
+by name: "char_index"/"char_count" and "word_index"/"word_count" (sparse hashed n-gram
+counts from the shared numpy function; TF-IDF and the model are in the graph) and
+"input_ids" / "attention_mask" / "token_type_ids" (MiniLM, tokenized with `tokenizers`);
+the predictor computes each input the graph declares. Older bundles: "char_ngram" (TF-IDF
+computed here) and "minilm".
 """
 
 from __future__ import annotations
@@ -37,21 +38,29 @@ class TextPredictor(Predictor):
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """[N, C] class probabilities in bundle label order."""
-        # The count inputs are dense [N, ~300k] float32: a few texts per run bound the memory.
+        # Inputs are padded to the longest text of a run: a few texts per run bound the memory.
         parts = [self._run(texts[i : i + BATCH]) for i in range(0, len(texts), BATCH)]
         return np.vstack(parts) if parts else np.zeros((0, len(self.labels)))
 
-    def _run(self, texts: list[str]) -> np.ndarray:
+    def feeds(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """Every input this graph declares, for ``texts``."""
         prep = self.bundle["preprocessing"]
         if self.kind == "char_ngram":
-            feeds = {self.input_names[0]: textprep.tfidf_dense(texts, prep, self.idf)}
-        else:
-            encoded = textprep.encode_for_onnx(self.tokenizer, texts) if hasattr(self, "tokenizer") else {}
-            feeds = {
-                name: encoded[name] if name in encoded else textprep.counts_dense(texts, name)
-                for name in self.input_names
-            }
-        return np.asarray(self.session.run(["probabilities"] if "probabilities" in self.output_names else None, feeds)[0], dtype=np.float64)
+            return {self.input_names[0]: textprep.tfidf_dense(texts, prep, self.idf)}
+        feeds: dict[str, np.ndarray] = {}
+        if hasattr(self, "tokenizer"):
+            feeds.update(textprep.encode_for_onnx(self.tokenizer, texts))
+        for block in textprep.COUNT_BLOCKS:
+            if block.removesuffix("_counts") + "_index" in self.input_names:
+                feeds.update(textprep.block_inputs(texts, block))
+        return {name: feeds[name] for name in self.input_names}
+
+    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        outputs = ["probabilities"] if "probabilities" in self.output_names else None
+        return np.asarray(self.session.run(outputs, {n: feeds[n] for n in self.input_names})[0], dtype=np.float64)
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        return self.run(self.feeds(texts))
 
     def predict(self, payload: Any) -> dict[str, Any]:
         try:

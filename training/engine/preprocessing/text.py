@@ -131,15 +131,16 @@ def normalise_for_encoder(text: str) -> str:
 
 
 # --------------------------------------------------------------------------------------
-# Hashed n-gram COUNT vectors: the graph inputs of the portfolio's linear models.
+# Hashed n-gram counts: the graph inputs of the portfolio's linear models.
 #
-# Each n-gram length has its own segment of the hashed space, so one count vector serves
-# every n-gram range a candidate may use (a range is a set of segments); the TF-IDF
-# weighting, the range mask and the L2 norm are computed inside each candidate's ONNX
-# graph, so members of an ensemble share these inputs. Word tokens: runs of letters and
-# digits; a run in a script written without spaces (Chinese, Japanese) yields its
-# character bigrams as its "words" (no segmenter dictionary is needed, in training or
-# serving).
+# Each n-gram length has its own segment of the hashed space, so one count list serves
+# every n-gram range a candidate may use (a range is a set of segments). A text is sent
+# to the graph sparse: "<block>_index" (hashed column ids, int64 [N, L], padded with -1)
+# and "<block>_count" (float32 [N, L], padded with 0); the TF-IDF weighting, the range
+# mask and the L2 norm are computed inside each candidate's graph, so members of an
+# ensemble share these inputs. Word tokens: runs of letters and digits; a run in a script
+# written without spaces (Chinese, Japanese) yields its character bigrams as its "words"
+# (no segmenter dictionary is needed, in training or serving).
 
 CHAR_SEGMENT, CHAR_MAX_N = 1 << 16, 5
 WORD_SEGMENT, WORD_MAX_N = 1 << 17, 2
@@ -203,10 +204,14 @@ def segment_mask(block: str, ngram_range: Sequence[int]) -> np.ndarray:
     return mask
 
 
-def counts_dense(texts: Sequence[str], block: str) -> np.ndarray:
-    """float32 [N, dim]: the ONNX input ``block`` for ``texts``."""
-    out = np.zeros((len(texts), block_dim(block)), dtype=np.float32)
-    for row, text in enumerate(texts):
-        idx, counts = block_counts(text, block)
-        out[row, idx] = counts
-    return out
+def block_inputs(texts: Sequence[str], block: str) -> dict[str, np.ndarray]:
+    """The graph inputs ``<block>_index`` / ``<block>_count`` for ``texts``."""
+    rows = [block_counts(text, block) for text in texts]
+    width = max([1] + [len(idx) for idx, _ in rows])
+    index = np.full((len(texts), width), -1, dtype=np.int64)
+    count = np.zeros((len(texts), width), dtype=np.float32)
+    for row, (idx, cnt) in enumerate(rows):
+        index[row, : len(idx)] = idx
+        count[row, : len(idx)] = cnt
+    prefix = block.removesuffix("_counts")
+    return {f"{prefix}_index": index, f"{prefix}_count": count}

@@ -381,7 +381,7 @@ def portfolio(search: Search, data: SoundData, budget: Budget, *, families: tupl
             yield _candidate(data, family, params, baseline=baseline)
     tunable = [f for f in ("linear", "lgbm") if f in families]
     reserved = search.cnn_reserved = []  # type: ignore[attr-defined]
-    cnn_tried = False
+    cnn_tried, seen, misses = False, set(), 0
     while True:
         if search.trials and search.trials[-1].status == "skipped":
             return
@@ -402,9 +402,16 @@ def portfolio(search: Search, data: SoundData, budget: Budget, *, families: tupl
         if not tunable:
             return
         if "lgbm" not in tunable or ("linear" in tunable and rng.random() < 0.25):
-            yield _candidate(data, "linear", {"C": float(10 ** rng.uniform(-2.5, 2.5))})
+            family, params = "linear", {"C": float(10 ** rng.uniform(-2.5, 2.5))}
         else:
-            yield _candidate(data, "lgbm", _lgbm_params(rng, n_rows))
+            family, params = "lgbm", _lgbm_params(rng, n_rows)
+        key = (family, tuple(sorted((k, round(v, 2) if isinstance(v, float) else v) for k, v in params.items())))
+        misses = misses + 1 if key in seen else 0
+        if misses > 200:
+            return  # the tuning space is used up
+        if not misses:
+            seen.add(key)
+            yield _candidate(data, family, params)
 
 
 # ----------------------------------------------------------------------------- trainer

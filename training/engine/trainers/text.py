@@ -7,8 +7,8 @@ embeddings + logistic regression when the texts are English (its vocabulary is m
 and class weights around the best so far, until the preference says stop. A greedy
 ensemble is kept when it beats the best single candidate.
 
-Every candidate exports exactly: the graph inputs are hashed n-gram COUNT vectors (the
-shared function training.engine.preprocessing.text.counts_dense) and, for MiniLM, token
+Every candidate exports exactly: the graph inputs are sparse hashed n-gram counts (the
+shared function training.engine.preprocessing.text.block_inputs) and, for MiniLM, token
 ids; the TF-IDF weighting, n-gram range mask and L2 norm live inside each member's graph,
 so members share inputs and blend into one graph.
 """
@@ -47,7 +47,7 @@ MINILM_MIN_BUDGET_S = 60.0
 MINILM_MAX_LENGTH = 128
 MINILM_EXPORT_S = 20.0  # torch.onnx export of the encoder + its evaluation, on a busy CPU
 ENGLISH_SHARE = 0.8  # share of letters that are ASCII for MiniLM to be tried
-COUNT_INPUTS = ("char_counts", "word_counts")
+COUNT_INPUTS = ("char_index", "char_count", "word_index", "word_count")
 TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 INPUT_ORDER = COUNT_INPUTS + TOKEN_INPUTS
 CHAR_RANGES = ((1, 3), (1, 4), (2, 4), (1, 5), (2, 5), (3, 5))
@@ -59,7 +59,8 @@ def _input_info(name: str):
     from onnx import TensorProto, helper
 
     if name in COUNT_INPUTS:
-        return helper.make_tensor_value_info(name, TensorProto.FLOAT, [None, textprep.block_dim(name)])
+        kind = TensorProto.INT64 if name.endswith("_index") else TensorProto.FLOAT
+        return helper.make_tensor_value_info(name, kind, ["batch", name.split("_")[0] + "_grams"])
     return helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "sequence"])
 
 
@@ -121,8 +122,9 @@ class LinearText:
     def __init__(self, data: TextData, params: dict[str, Any], rows: np.ndarray) -> None:
         from scipy.sparse import hstack
 
-        self.data, self.params = data, params
-        self.blocks: list[tuple[str, np.ndarray, np.ndarray]] = []  # (input, idf [dim], used columns)
+        self.data, self.params, self.rows = data, params, rows
+        self.blocks: list[tuple[str, np.ndarray, np.ndarray]] = []  # (block, idf [dim], used columns)
+        self.ranges: list[tuple[int, int]] = []
         parts = []
         for block, key in (("char_counts", "char"), ("word_counts", "word")):
             if not params.get(key):
@@ -134,8 +136,9 @@ class LinearText:
             x = _tfidf(counts, idf)
             used = np.unique(x.indices)
             self.blocks.append((block, idf, used))
+            self.ranges.append(tuple(params[key]))
             parts.append(x[:, used])
-        self.inputs = tuple(b for b, _, _ in self.blocks)
+        self.inputs = tuple(f"{b.removesuffix('_counts')}_{part}" for b, _, _ in self.blocks for part in ("index", "count"))
         self.model = _logreg(float(params["C"]), params.get("class_weight"), data.seed)
         self.model.fit(hstack(parts).tocsr(), data.y[rows])
 
@@ -148,36 +151,65 @@ class LinearText:
         return automl.full_proba(self.model, self.features(rows), self.data.n_classes)
 
     def onnx(self, inputs):
+        """Sparse inputs in, the same TF-IDF + linear model as Python: the used columns'
+        positions come from a LabelEncoder (a column unseen in training gets the unseen
+        idf, a column outside the n-gram range idf 0), so the graph's size follows the
+        vocabulary, not the hashed space."""
         from onnx import TensorProto, helper, numpy_helper
 
         w, b = automl.linear_weights(self.model, self.data.n_classes)
+        n_rows = len(self.rows)
+        unseen_idf = np.log((1.0 + n_rows) / 1.0) + 1.0
         consts = [
             numpy_helper.from_array(np.asarray(1.0, np.float32), "one"),
             numpy_helper.from_array(np.asarray(0.0, np.float32), "zero"),
             numpy_helper.from_array(np.asarray(TINY, np.float32), "tiny"),
+            numpy_helper.from_array(np.asarray([1], np.int64), "axis1"),
+            numpy_helper.from_array(np.asarray([2], np.int64), "axis2"),
             numpy_helper.from_array(b.astype(np.float32), "B"),
         ]
         nodes, logits, offset = [], [], 0
-        for block, idf, used in self.blocks:
-            p = f"{block}_"
-            consts += [
-                numpy_helper.from_array(idf, p + "idf"),
-                numpy_helper.from_array(used.astype(np.int64), p + "used"),
-                numpy_helper.from_array(w[offset : offset + len(used)].astype(np.float32), p + "W"),
-            ]
+        for (block, idf, used), key in zip(self.blocks, self.ranges, strict=True):
+            p = block.removesuffix("_counts") + "_"
+            spec = textprep.COUNT_BLOCKS[block]
+            lo, hi = key
+            w_ext = np.vstack([w[offset : offset + len(used)], np.zeros((1, w.shape[1]))]).astype(np.float32)
+            idf_ext = np.concatenate([idf[used], [unseen_idf]]).astype(np.float32)
             offset += len(used)
+            consts += [
+                numpy_helper.from_array(idf_ext, p + "idf"),
+                numpy_helper.from_array(w_ext, p + "W"),
+                numpy_helper.from_array(np.asarray(spec["segment"], np.int64), p + "segment"),
+                numpy_helper.from_array(np.asarray(lo - 1, np.int64), p + "seg_lo"),
+                numpy_helper.from_array(np.asarray(hi, np.int64), p + "seg_hi"),
+            ]
+            index, count = p + "index", p + "count"
             nodes += [
-                helper.make_node("Max", [block, "one"], [p + "atleast1"]),
+                helper.make_node("Max", [count, "one"], [p + "atleast1"]),
                 helper.make_node("Log", [p + "atleast1"], [p + "log"]),
-                helper.make_node("Greater", [block, "zero"], [p + "present"]),
+                helper.make_node("Greater", [count, "zero"], [p + "present"]),
                 helper.make_node("Cast", [p + "present"], [p + "present_f"], to=TensorProto.FLOAT),
                 helper.make_node("Add", [p + "log", p + "present_f"], [p + "tf"]),
-                helper.make_node("Mul", [p + "tf", p + "idf"], [p + "x"]),
+                helper.make_node("Div", [index, p + "segment"], [p + "seg"]),
+                helper.make_node("GreaterOrEqual", [p + "seg", p + "seg_lo"], [p + "above"]),
+                helper.make_node("Less", [p + "seg", p + "seg_hi"], [p + "below"]),
+                helper.make_node("And", [p + "above", p + "below"], [p + "active"]),
+                helper.make_node("Cast", [p + "active"], [p + "active_f"], to=TensorProto.FLOAT),
+                helper.make_node(
+                    "LabelEncoder", [index], [p + "pos"], domain="ai.onnx.ml",
+                    keys_int64s=used.astype(np.int64).tolist(), values_int64s=list(range(len(used))),
+                    default_int64=len(used),
+                ),
+                helper.make_node("Gather", [p + "idf", p + "pos"], [p + "idf_raw"]),
+                helper.make_node("Mul", [p + "idf_raw", p + "active_f"], [p + "idf_used"]),
+                helper.make_node("Mul", [p + "tf", p + "idf_used"], [p + "x"]),
                 helper.make_node("ReduceSumSquare", [p + "x"], [p + "sq"], axes=[1], keepdims=1),
                 helper.make_node("Sqrt", [p + "sq"], [p + "norm_raw"]),
                 helper.make_node("Max", [p + "norm_raw", "tiny"], [p + "norm"]),
-                helper.make_node("Gather", [p + "x", p + "used"], [p + "xu"], axis=1),
-                helper.make_node("MatMul", [p + "xu", p + "W"], [p + "dot"]),
+                helper.make_node("Gather", [p + "W", p + "pos"], [p + "w_rows"]),
+                helper.make_node("Unsqueeze", [p + "x", "axis2"], [p + "x3"]),
+                helper.make_node("Mul", [p + "w_rows", p + "x3"], [p + "wx"]),
+                helper.make_node("ReduceSum", [p + "wx", "axis1"], [p + "dot"], keepdims=0),
                 helper.make_node("Div", [p + "dot", p + "norm"], [p + "logits"]),
             ]
             logits.append(p + "logits")
@@ -185,7 +217,8 @@ class LinearText:
             helper.make_node("Sum", logits + ["B"], ["logits"]),
             helper.make_node("Softmax", ["logits"], ["probabilities"], axis=-1),
         ]
-        return automl.make_model(nodes, inputs, consts, name="tfidf_linear", n_classes=self.data.n_classes)
+        return automl.make_model(nodes, inputs, consts, name="tfidf_linear", n_classes=self.data.n_classes,
+                                 ml_opset=True)
 
 
 class _MiniLM:
@@ -435,7 +468,7 @@ class TextTrainer:
 
         def common(ensemble) -> dict[str, Any]:
             has_minilm = any(isinstance(m, MiniLMText) for m in ensemble.models.values())
-            prep = {"kind": "text_portfolio", "blocks": {b: textprep.COUNT_BLOCKS[b] for b in COUNT_INPUTS}}
+            prep = {"kind": "text_portfolio", "blocks": dict(textprep.COUNT_BLOCKS)}
             if has_minilm:
                 prep.update(tokenizer_file="tokenizer.json", max_length=MINILM_MAX_LENGTH)
             return {
@@ -451,11 +484,24 @@ class TextTrainer:
                 (folder / "tokenizer.json").write_bytes((data.minilm.path / "tokenizer.json").read_bytes())
             write_bundle(folder, metrics={}, train_params={"model": "text_portfolio"}, **common(ensemble))
 
+        feed_cache: dict[int, dict[str, np.ndarray]] = {}
+
         def onnx_proba(folder: Path, samples) -> np.ndarray:
-            from training.engine.predictors.text import TextPredictor
+            """The ONNX predictor's probabilities for the EVAL texts, in serving's batches;
+            the inputs are computed once for the evaluated and the served model."""
+            from training.engine.predictors.text import BATCH, TextPredictor
 
             predictor = TextPredictor(folder, intra_op_threads=threads)
-            return np.vstack([predictor.probabilities([s.text]) for s in samples]) if samples else np.zeros((0, len(labels)))
+            parts = []
+            for start in range(0, len(samples), BATCH):
+                if start not in feed_cache:
+                    batch = [s.text for s in samples[start : start + BATCH]]
+                    feeds = {**textprep.block_inputs(batch, "char_counts"), **textprep.block_inputs(batch, "word_counts")}
+                    if data.minilm is not None:
+                        feeds.update(textprep.encode_for_onnx(data.minilm.tokenizer, batch))
+                    feed_cache[start] = feeds
+                parts.append(predictor.run(feed_cache[start]))
+            return np.vstack(parts) if parts else np.zeros((0, len(labels)))
 
         def evaluate(folder: Path, ensemble):
             if not evals:
