@@ -136,7 +136,7 @@ def test_lightgbm_thresholds_snap_to_float32_without_changing_a_prediction():
 
 
 def test_incremental_training_continues_the_previous_model(samples, tmp_path):
-    params = {"max_rounds": 3, "sound_candidates": ["lgbm"]}
+    params = {"max_rounds": 3, "sound_candidates": ["lgbm"], "ensemble": False}  # one model to continue
     first = _fit(_spec(samples, params=params), tmp_path / "v1", 15.0)
     base_rounds = json.loads((first.bundle_dir / "bundle.json").read_text())["train_params"]["total_rounds"]
     assert base_rounds == 3

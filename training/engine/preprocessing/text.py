@@ -167,28 +167,67 @@ def word_tokens(text: str) -> list[str]:
     return tokens
 
 
-def _keys(text: str, block: str) -> list[int]:
+_PRIME = np.uint64(1_000_003)
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """A 64-bit finaliser (splitmix64's), so the low bits a segment keeps are well spread."""
+    h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
+
+
+def _char_keys(text: str, segment: int, max_n: int) -> np.ndarray:
+    """Hashed char_wb n-grams (1..max_n, within " word " padding), vectorised: a rolling
+    polynomial hash over the code points, an n-gram kept when it stays inside its word."""
+    words = [w for w in normalise(text).split(" ") if w]
+    if not words:
+        return np.zeros(0, dtype=np.int64)
+    padded = "".join(f" {w} " for w in words)
+    codes = np.frombuffer(padded.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    lengths = np.asarray([len(w) + 2 for w in words])
+    ends = np.repeat(np.cumsum(lengths), lengths)  # where each position's padded word ends
+    keys, h = [], np.zeros(len(codes), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for n in range(1, max_n + 1):
+            count = len(codes) - n + 1
+            if count <= 0:
+                break
+            h = h[:count] * _PRIME + codes[n - 1 :]
+            inside = np.arange(count) + n <= ends[:count]
+            mixed = _mix(h[inside] + np.uint64(n) * _MIX)
+            keys.append((mixed % np.uint64(segment)).astype(np.int64) + (n - 1) * segment)
+    return np.concatenate(keys)
+
+
+def _word_keys(text: str, segment: int, max_n: int) -> np.ndarray:
+    tokens = word_tokens(text)
+    if not tokens:
+        return np.zeros(0, dtype=np.int64)
+    base = np.fromiter((zlib.crc32(t.encode("utf-8")) for t in tokens), dtype=np.uint64, count=len(tokens))
+    keys, h = [], np.zeros(len(base), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for n in range(1, max_n + 1):
+            count = len(base) - n + 1
+            if count <= 0:
+                break
+            h = h[:count] * _PRIME + base[n - 1 :]
+            mixed = _mix(h + np.uint64(n) * _MIX)
+            keys.append((mixed % np.uint64(segment)).astype(np.int64) + (n - 1) * segment)
+    return np.concatenate(keys)
+
+
+def _keys(text: str, block: str) -> np.ndarray:
     spec = COUNT_BLOCKS[block]
-    segment, max_n = spec["segment"], spec["max_n"]
-    keys: list[int] = []
     if block == "char_counts":
-        for n in range(1, max_n + 1):
-            base = (n - 1) * segment
-            keys.extend(base + zlib.crc32(g.encode("utf-8")) % segment for g in char_wb_ngrams(text, (n, n)))
-    else:
-        tokens = word_tokens(text)
-        for n in range(1, max_n + 1):
-            base = (n - 1) * segment
-            keys.extend(
-                base + zlib.crc32(" ".join(tokens[i : i + n]).encode("utf-8")) % segment
-                for i in range(len(tokens) - n + 1)
-            )
-    return keys
+        return _char_keys(text, spec["segment"], spec["max_n"])
+    return _word_keys(text, spec["segment"], spec["max_n"])
 
 
 def block_counts(text: str, block: str) -> tuple[np.ndarray, np.ndarray]:
     """(sorted column indices int64, counts float32) of one text's hashed n-gram counts."""
-    keys = np.asarray(_keys(text, block), dtype=np.int64)
+    keys = _keys(text, block)
     if not len(keys):
         return keys, np.zeros(0, dtype=np.float32)
     idx, counts = np.unique(keys, return_counts=True)

@@ -73,6 +73,7 @@ class SoundData:
         self.summary, self.log_mel, self.y = summary, log_mel, y
         self.n_classes, self.seed, self.threads = n_classes, seed, threads
         self.max_rounds = 10**6  # a cap on LightGBM's boosting rounds (params["max_rounds"])
+        self.seconds_per_clip = 0.0  # decoding + features of one clip, measured
 
     def input_info(self, name: str):
         from onnx import TensorProto, helper
@@ -366,7 +367,7 @@ def _lgbm_params(rng: np.random.Generator, n_rows: int) -> dict[str, Any]:
 
 
 def portfolio(search: Search, data: SoundData, budget: Budget, *, families: tuple[str, ...], cnn: bool,
-              n_rows: int, max_epochs: int | None = None):
+              n_rows: int, n_eval: int = 0, max_epochs: int | None = None):
     rng = np.random.default_rng(data.seed)
     small = {"min_child_samples": max(1, min(20, n_rows // (2 * data.n_classes)))}
     fixed = [
@@ -376,8 +377,22 @@ def portfolio(search: Search, data: SoundData, budget: Budget, *, families: tupl
         ("linear", {"C": 10.0}, False),
         ("lgbm", {**small, "learning_rate": 0.05, "num_leaves": 15, "colsample_bytree": 0.5, "rounds": 300}, False),
     ]
+    floor = float(budget.export_reserve or 0.0)
+
+    def reserve_finish() -> None:
+        # Two refits of the best (TRAIN, then all rows) and featurising the EVAL clips stay
+        # out of the search (a CNN's refits are reserved separately, below).
+        if search.best is not None and search.best.family != "cnn":
+            per_fit = search.best.seconds / len(search.folds.splits)
+            cnn_part = float(budget.export_reserve or 0.0) - reserve_state["plain"]
+            reserve_state["plain"] = 1.0 + 2.6 * per_fit + 1.2 * data.seconds_per_clip * n_eval
+            budget.export_reserve = reserve_state["plain"] + max(0.0, cnn_part)
+
+    reserve_state = {"plain": floor}
     for family, params, baseline in fixed:
         if family in families:
+            if not baseline:
+                reserve_finish()
             yield _candidate(data, family, params, baseline=baseline)
     tunable = [f for f in ("linear", "lgbm") if f in families]
     reserved = search.cnn_reserved = []  # type: ignore[attr-defined]
@@ -411,6 +426,7 @@ def portfolio(search: Search, data: SoundData, budget: Budget, *, families: tupl
             return  # the tuning space is used up
         if not misses:
             seen.add(key)
+            reserve_finish()
             yield _candidate(data, family, params)
 
 
@@ -506,14 +522,14 @@ class SoundTrainer:
             search.run([_candidate(data, family, params, baseline=True, base=(family, base[1]))])
         else:
             search.run(portfolio(search, data, budget, families=allowed, cnn=cnn, n_rows=n_train,
-                                 max_epochs=spec.params.get("max_epochs")))
+                                 n_eval=len(evals), max_epochs=spec.params.get("max_epochs")))
         stopped = stopped or budget.exhausted()
         reserved = set(getattr(search, "cnn_reserved", []))
 
         def cnn_affordable(members) -> bool:
             return all(t.family != "cnn" or t.name in reserved for t in members)
 
-        selection = search.select(ensemble=True, compatible=cnn_affordable)
+        selection = search.select(ensemble=bool(spec.params.get("ensemble", True)), compatible=cnn_affordable)
         log.append(f"{n_train} training clips, {len(labels)} classes, {folds.describe()}")
         log.append(f"searched {len(search.trials)} candidates; selection {selection.kind}: {selection.weights}")
 
@@ -547,11 +563,21 @@ class SoundTrainer:
                 torch.save(member.net.state_dict(), folder / CNN_FILE)
             write_bundle(folder, metrics={}, train_params={"model": single_kind(ensemble)}, **common(ensemble))
 
+        feed_cache: dict[str, dict[str, np.ndarray]] = {}
+
         def onnx_proba(folder: Path) -> np.ndarray:
+            """The ONNX predictor on each EVAL clip as serving runs it; a clip's inputs are
+            decoded once for the evaluated and the served model (they may read different
+            inputs: the cache keeps every input either declares)."""
             from training.engine.predictors.sound import SoundPredictor
 
             predictor = SoundPredictor(folder, intra_op_threads=threads)
-            rows = [predictor.run(predictor.inputs_for(Path(s.path).read_bytes()))[0] for s in evals]
+            rows = []
+            for s in evals:
+                feeds = feed_cache.setdefault(s.id, {})
+                if not set(predictor.input_names) <= set(feeds):
+                    feeds.update(predictor.inputs_for(Path(s.path).read_bytes()))
+                rows.append(predictor.run({n: feeds[n] for n in predictor.input_names})[0])
             return np.vstack(rows) if rows else np.zeros((0, len(labels)))
 
         def evaluate(folder: Path, ensemble):
@@ -630,4 +656,5 @@ class SoundTrainer:
             np.stack(summary).astype(np.float32), np.stack(mel).astype(np.float32) if cnn else None,
             np.asarray(y, dtype=np.int64), len(labels), spec.seed, spec.threads,
         )
+        data.seconds_per_clip = (budget.now() - t0) / max(1, len(y) + len(skipped))
         return data, kept, kept_evals, stopped

@@ -45,7 +45,8 @@ logger = logging.getLogger(__name__)
 
 MINILM_MIN_BUDGET_S = 60.0
 MINILM_MAX_LENGTH = 128
-MINILM_EXPORT_S = 20.0  # torch.onnx export of the encoder + its evaluation, on a busy CPU
+MINILM_EXPORT_S = 20.0
+MINILM_SECONDS_PER_TEXT = 0.02  # embedding one text (<= 128 tokens) on one busy core, before measuring  # torch.onnx export of the encoder + its evaluation, on a busy CPU
 ENGLISH_SHARE = 0.8  # share of letters that are ASCII for MiniLM to be tried
 COUNT_INPUTS = ("char_index", "char_count", "word_index", "word_count")
 TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -71,12 +72,14 @@ class TextData:
         self.texts, self.y, self.n_classes, self.seed, self.threads = texts, y, n_classes, seed, threads
         self._counts: dict[str, Any] = {}
         self.minilm: _MiniLM | None = None
+        self.seconds_per_text = 0.0  # featurising one text (both count blocks), measured
 
     def counts(self, block: str):
         """CSR [n_texts, dim] of hashed n-gram counts."""
         if block not in self._counts:
             from scipy.sparse import csr_matrix
 
+            started = time.monotonic()
             indptr, indices, values = [0], [], []
             for text in self.texts:
                 idx, cnt = textprep.block_counts(text, block)
@@ -87,6 +90,7 @@ class TextData:
                 (np.concatenate(values).astype(np.float64), np.concatenate(indices), np.asarray(indptr)),
                 shape=(len(self.texts), textprep.block_dim(block)),
             )
+            self.seconds_per_text += (time.monotonic() - started) / max(1, len(self.texts))
         return self._counts[block]
 
     def english(self) -> bool:
@@ -238,6 +242,7 @@ class _MiniLM:
         self.tokenizer = textprep.load_tokenizer(str(self.path / "tokenizer.json"), max_length=MINILM_MAX_LENGTH)
         self.encoder = AutoModel.from_pretrained(str(self.path)).eval()
         self.embeddings: np.ndarray | None = None
+        self.seconds_per_text = 0.0
         self._onnx = None
 
     def pooled(self):
@@ -262,7 +267,7 @@ class _MiniLM:
         import torch
 
         if self.embeddings is None:
-            pooled, out = self.pooled(), []
+            pooled, out, started = self.pooled(), [], budget.now()
             for start in range(0, len(texts), 32):
                 if budget.exhausted():
                     raise TimeoutError("no time left to embed every text")
@@ -270,6 +275,7 @@ class _MiniLM:
                 with torch.no_grad():
                     out.append(pooled(**{k: torch.from_numpy(v) for k, v in feeds.items()}).numpy())
             self.embeddings = np.concatenate(out).astype(np.float32)
+            self.seconds_per_text = (budget.now() - started) / max(1, len(texts))
         return self.embeddings
 
     def encoder_onnx(self):
@@ -334,17 +340,22 @@ def _name(params: dict[str, Any]) -> str:
     return f"{' + '.join(parts)} + LR (C={params['C']:.3g}{cw})"
 
 
-def _candidate(data: TextData, params: dict[str, Any], *, baseline: bool = False) -> Candidate:
+def _candidate(data: TextData, params: dict[str, Any], *, baseline: bool = False, n_splits: int = 1) -> Candidate:
     family = params["family"]
     if family == "minilm_lr":
         def fit(rows, budget):
             return MiniLMText(data, params, rows, budget)
-        est = None
+        # The first fit embeds every text (later ones reuse the embeddings); spread over the folds.
+        est = None if data.minilm is None or data.minilm.embeddings is not None else (
+            MINILM_SECONDS_PER_TEXT * len(data.texts) / n_splits)
     else:
         def fit(rows, budget):
             return LinearText(data, params, rows)
         est = None
     shown = {k: v for k, v in params.items() if k != "family"}
+    if family == "tfidf_lr":
+        # Costs differ by feature blocks: the search estimates what it can afford per family.
+        family += ":" + "+".join(k for k in ("char", "word") if params.get(k))
     return Candidate(_name(params), family, fit, baseline=baseline, params=shown, est_seconds=est)
 
 
@@ -353,7 +364,21 @@ def _key(params: dict[str, Any]) -> tuple:
             params.get("class_weight"))
 
 
-def portfolio(search: Search, data: TextData, *, families: tuple[str, ...], minilm: bool):
+def _reserve_finish(search: Search, budget: Budget, data: TextData, n_eval: int, minilm: bool) -> None:
+    """Keep the time the end of the fit needs out of the search: two refits of the best
+    candidate (TRAIN, then all rows; a bit more data than a fold's fit), featurising the
+    EVAL texts, predicting them twice, and writing the bundle; measured, it replaces the
+    budget's default export reserve."""
+    if search.best is None:
+        return
+    per_fit = search.best.seconds / len(search.folds.splits)
+    per_text = data.seconds_per_text + (data.minilm.seconds_per_text if data.minilm is not None else 0.0)
+    # The EVAL texts' inputs are computed once (then cached); ONNX runs and writes are small.
+    budget.export_reserve = 1.0 + 2.6 * per_fit + 1.2 * per_text * n_eval + (MINILM_EXPORT_S if minilm else 0.0)
+
+
+def portfolio(search: Search, data: TextData, budget: Budget, *, families: tuple[str, ...], minilm: bool,
+              n_eval: int):
     """Baselines, then fixed strong candidates, then a local search around the best."""
     rng = np.random.default_rng(data.seed)
     seen: set[tuple] = set()
@@ -370,7 +395,9 @@ def portfolio(search: Search, data: TextData, *, families: tuple[str, ...], mini
         fixed += [({"family": "minilm_lr", "C": 10.0}, False), ({"family": "minilm_lr", "C": 1.0}, False)]
     for params, baseline in fixed:
         seen.add(_key(params))
-        yield _candidate(data, params, baseline=baseline)
+        if not baseline:
+            _reserve_finish(search, budget, data, n_eval, minilm)
+        yield _candidate(data, params, baseline=baseline, n_splits=len(search.folds.splits))
     misses = 0
     while misses < 200:
         if search.trials and search.trials[-1].status == "skipped":
@@ -378,15 +405,16 @@ def portfolio(search: Search, data: TextData, *, families: tuple[str, ...], mini
         done = [t for t in search.trials if t.status == "done"]
         if not done:
             return
-        linear = [t for t in done if t.family == "tfidf_lr"]
+        linear = [t for t in done if t.family.startswith("tfidf_lr")]
         pool = [t for t in done if t.family == "minilm_lr"] if minilm and rng.random() < 0.25 else linear
         best = max(pool or done, key=lambda t: t.score or -np.inf)
-        params = _mutate({"family": best.family, **best.params}, rng, families)
+        params = _mutate({"family": best.family.split(":")[0], **best.params}, rng, families)
         if _key(params) in seen:
             misses += 1
             continue
         misses = 0
         seen.add(_key(params))
+        _reserve_finish(search, budget, data, n_eval, minilm)
         yield _candidate(data, params)
 
 
@@ -456,9 +484,9 @@ class TextTrainer:
         search = Search(y=y[train_rows], rows=train_rows, folds=folds, kind="classification", budget=budget,
                         report=report)
         beat("searching", 0.05, force=True)
-        search.run(portfolio(search, data, families=families, minilm=use_minilm))
+        search.run(portfolio(search, data, budget, families=families, minilm=use_minilm, n_eval=len(evals)))
         stopped = budget.exhausted()
-        selection = search.select(ensemble=True)
+        selection = search.select(ensemble=bool(spec.params.get("ensemble", True)))
         log = [f"{len(train)} training texts, {len(labels)} classes, {folds.describe()}",
                f"searched {len(search.trials)} candidates; selection {selection.kind}: {selection.weights}"]
 
@@ -518,7 +546,7 @@ class TextTrainer:
             write=write, evaluate=evaluate, served_proba=lambda folder: onnx_proba(folder, evals),
             eval_rows=eval_rows, beat=beat,
         )
-        names = [search.trial(n).family for n in selection.members]
+        names = [search.trial(n).family.split(":")[0] for n in selection.members]
         train_params = {
             "preference": spec.preference, "threads": threads,
             "model": "+".join(sorted(set(names))), "val_accuracy": search.trial(selection.members[0]).shown
