@@ -371,7 +371,9 @@ def _reserve_finish(search: Search, budget: Budget, data: TextData, n_eval: int,
     budget's default export reserve."""
     if search.best is None:
         return
-    per_fit = search.best.seconds / len(search.folds.splits)
+    # An ensemble refits each member: the best few candidates' costs, summed.
+    top = sorted(search.done(), key=lambda t: -(t.score or -np.inf))[:3]
+    per_fit = sum(t.seconds for t in top) / len(search.folds.splits)
     per_text = data.seconds_per_text + (data.minilm.seconds_per_text if data.minilm is not None else 0.0)
     # The EVAL texts' inputs are computed once (then cached); ONNX runs and writes are small.
     budget.export_reserve = 1.0 + 2.6 * per_fit + 1.2 * per_text * n_eval + (MINILM_EXPORT_S if minilm else 0.0)
