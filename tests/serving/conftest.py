@@ -23,7 +23,9 @@ def tabular_bundle(tmp_path_factory) -> TrainedBundle:
 
     root = tmp_path_factory.mktemp("tabular")
     tab = tabular_csv(root / "binary.csv", kind="binary", n=200)
-    spec = TrainSpec(task_type="predictive_analytics", labels=(), tabular=tab, threads=1)
+    # The served model must be the evaluated one: these bundles check serving against evaluation.
+    spec = TrainSpec(task_type="predictive_analytics", labels=(), tabular=tab, threads=1,
+                     params={"refit_on_all": False})
     result = get_trainer("predictive_analytics").fit(spec, root / "work", time.monotonic() + 3.0, lambda p, f: None)
     lines = Path(tab.csv_path).read_text().splitlines()
     records = [dict(zip(COLUMNS, lines[i].split(","), strict=True)) for i in tab.eval_rows]
@@ -79,7 +81,7 @@ def text_bundle(tmp_path_factory) -> TrainedBundle:
 
     samples = text_samples("en")
     spec = TrainSpec(task_type="text_classification", labels=tuple(EN), samples=samples, threads=1,
-                     preference="performance_first")
+                     preference="performance_first", params={"refit_on_all": False})
     root = tmp_path_factory.mktemp("text")
     result = get_trainer("text_classification").fit(spec, root / "work", time.monotonic() + 5.0, lambda p, f: None)
     texts = {s.id: s.text for s in spec.split("eval")}
