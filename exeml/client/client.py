@@ -98,6 +98,24 @@ def _is_uuid(value: str) -> bool:
     return bool(_UUID.match(value))
 
 
+# A kept-alive connection the server closed between two calls (gunicorn's keep-alive timeout, a
+# web process restarted by the supervisor) breaks the next request before it is processed:
+# requests whose repetition is harmless are sent again.
+_RETRY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def _session() -> requests.Session:
+    from urllib3.util.retry import Retry
+
+    session = requests.Session()
+    retry = Retry(total=3, connect=3, read=2, status=0, other=0, backoff_factor=0.3,
+                  allowed_methods=_RETRY_METHODS, raise_on_status=False)
+    adapter = requests.adapters.HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 class Client:
     """``Client(url, token)``; or ``Client.from_env()`` (EXEML_URL, EXEML_TOKEN, else the
     config file ``exeml login`` writes)."""
@@ -109,7 +127,7 @@ class Client:
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = timeout
-        self.session = session or requests.Session()
+        self.session = session or _session()
         self.session.headers["User-Agent"] = "exeml-client/0.1"
         if token:
             self.session.headers["Authorization"] = f"Token {token}"

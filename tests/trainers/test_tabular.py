@@ -50,7 +50,8 @@ def test_binary_model_serves_what_training_evaluated(tmp_path):
     assert ev["tp"] + ev["fp"] + ev["fn"] + ev["tn"] == len(spec.tabular.eval_rows)
     importance = ev["feature_importance"]
     assert {r["feature"] for r in importance} == {"attr_1", "attr_2", "attr_3", "attr_4"}
-    assert importance[0]["feature"] in ("attr_1", "attr_3")  # the informative numerics
+    # age, job and balance make the label; city (attr_4) is noise.
+    assert importance[0]["feature"] in ("attr_1", "attr_2", "attr_3")
     assert ev["onnx_check"]["labels_equal"] and ev["onnx_check"]["max_abs_diff"] <= 1e-5
     search = ev["search"]
     assert search["served_model"] == "the evaluated model" and search["validation"] == "5-fold cross-validation"

@@ -249,7 +249,7 @@ def test_unexpected_errors_fail_as_internal_with_the_traceback_in_the_log(celery
         project.dataset.output_path = "s3://exeml/a//b/"
         project.dataset.save(update_fields=["output_path"])
     assert train(owner, project, dataset_version=str(frozen.pk), max_minutes=6, **FAST).status_code == 202
-    version = wait_status(owner, project, "V001", {"completed", "failed", "stopped"}, timeout=90)
+    version = wait_status(owner, project, "V001", {"completed", "failed", "stopped"}, timeout=240)
     assert version["status"] == "failed"
     assert version["error"].startswith("internal error: StoragePathError: "), version["error"]
     logs = owner.client.get(f"/api/v1/projects/{project.pk}/versions/V001/logs").json()["lines"]

@@ -164,6 +164,7 @@ class Search:
         self.trials: list[Trial] = []
         self.best: Trial | None = None
         self._family_seconds: dict[str, float] = {}
+        self._skipped_for_time = False
 
     # --------------------------------------------------------------- the loop
 
@@ -180,8 +181,24 @@ class Search:
             ):
                 logger.info("search: no improvement for %.0f s, stopping", self.budget.patience_seconds() or 0)
                 break
+            if not cand.baseline and self._perfect() and self.budget.preference != "accuracy_first":
+                logger.info("search: a candidate is already perfect on validation, stopping")
+                break
             self.evaluate(cand)
         return self.trials
+
+    def _perfect(self) -> bool:
+        """Every validation row right (classification) with confident probabilities: nothing left to win."""
+        best = self.best
+        if best is None or best.oof is None or self.kind != "classification" or best.shown != 1.0:
+            return False
+        return scoring.log_loss(self.y[self.val_positions], best.oof) < 0.05
+
+    @property
+    def stopped_by_deadline(self) -> bool:
+        """Whether the time limit cut the search (rather than patience or the end of the portfolio):
+        the work time ran out, or a candidate was skipped because it no longer fitted."""
+        return self.budget.exhausted() or self._skipped_for_time
 
     def expected_seconds(self, cand: Candidate) -> float | None:
         one = self._family_seconds.get(cand.family, cand.est_seconds)
@@ -193,6 +210,7 @@ class Search:
         expected = self.expected_seconds(cand)
         if self.best is not None and expected is not None and not self.budget.can_afford(expected):
             trial = Trial(cand.name, cand.family, "skipped", params=cand.params, error="not enough time left")
+            self._skipped_for_time = True
             self._record(trial, None)
             return trial
         self.report.beat(f"trying {cand.name}"[:40], self.fraction())

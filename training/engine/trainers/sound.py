@@ -524,7 +524,7 @@ class SoundTrainer:
         else:
             search.run(portfolio(search, data, budget, families=allowed, cnn=cnn, n_rows=n_train,
                                  n_eval=len(evals), max_epochs=spec.params.get("max_epochs")))
-        stopped = stopped or budget.exhausted()
+        stopped = stopped or search.stopped_by_deadline
         reserved = set(getattr(search, "cnn_reserved", []))
 
         def cnn_affordable(members) -> bool:

@@ -177,7 +177,7 @@ class TabularTrainer:
         families.final_factor = 1.1 * (len(train) + (len(served_rows) if refit else 0)) / max(1, fold_rows)
         prepared = budget.elapsed()
         search.run(portfolio(search, families, rows=len(train), seed=spec.seed))
-        stopped = budget.exhausted()
+        stopped = search.stopped_by_deadline
         search_seconds = budget.elapsed()
         selection = search.select(ensemble=True)
         log = [

@@ -379,6 +379,9 @@ def _reserve_finish(search: Search, budget: Budget, data: TextData, n_eval: int,
     budget.export_reserve = 1.0 + 2.6 * per_fit + 1.2 * per_text * n_eval + (MINILM_EXPORT_S if minilm else 0.0)
 
 
+MAX_SKIPS_IN_A_ROW = 4
+
+
 def portfolio(search: Search, data: TextData, budget: Budget, *, families: tuple[str, ...], minilm: bool,
               n_eval: int):
     """Baselines, then fixed strong candidates, then a local search around the best."""
@@ -401,15 +404,21 @@ def portfolio(search: Search, data: TextData, budget: Budget, *, families: tuple
             _reserve_finish(search, budget, data, n_eval, minilm)
         yield _candidate(data, params, baseline=baseline, n_splits=len(search.folds.splits))
     misses = 0
-    while misses < 200:
-        if search.trials and search.trials[-1].status == "skipped":
-            return  # the cheapest next step no longer fits the budget
+    while misses < 200 and not budget.exhausted():
+        # A skipped variant may just be a costly one: stop only once several in a row no longer fit.
+        if len(search.trials) >= MAX_SKIPS_IN_A_ROW and all(
+            t.status == "skipped" for t in search.trials[-MAX_SKIPS_IN_A_ROW:]
+        ):
+            return
         done = [t for t in search.trials if t.status == "done"]
         if not done:
             return
         linear = [t for t in done if t.family.startswith("tfidf_lr")]
         pool = [t for t in done if t.family == "minilm_lr"] if minilm and rng.random() < 0.25 else linear
-        best = max(pool or done, key=lambda t: t.score or -np.inf)
+        # Around the best; once that neighbourhood is used up, around any tried candidate, so
+        # accuracy_first keeps exploring until the deadline instead of ending early.
+        candidates = pool or done
+        best = max(candidates, key=lambda t: t.score or -np.inf) if misses < 5 else candidates[rng.integers(len(candidates))]
         params = _mutate({"family": best.family.split(":")[0], **best.params}, rng, families)
         if _key(params) in seen:
             misses += 1
@@ -487,7 +496,7 @@ class TextTrainer:
                         report=report)
         beat("searching", 0.05, force=True)
         search.run(portfolio(search, data, budget, families=families, minilm=use_minilm, n_eval=len(evals)))
-        stopped = budget.exhausted()
+        stopped = search.stopped_by_deadline
         selection = search.select(ensemble=bool(spec.params.get("ensemble", True)))
         log = [f"{len(train)} training texts, {len(labels)} classes, {folds.describe()}",
                f"searched {len(search.trials)} candidates; selection {selection.kind}: {selection.weights}"]
