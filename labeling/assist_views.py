@@ -29,12 +29,6 @@ def _float_param(request, name: str) -> float | None:
         raise ApplicationError(f"{name} must be a number", field=name)
 
 
-def _paged(view, request, qs, serializer_class) -> Response:
-    paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(qs, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
-
-
 class SuggestionListView(DatasetScopedView):
     serializer_class = SuggestionSerializer
     pagination_class = PageNumberPagination
@@ -54,7 +48,7 @@ class SuggestionListView(DatasetScopedView):
             min_confidence=_float_param(request, "min_confidence"),
             ordering=request.query_params.get("ordering", "uncertainty"),
         )
-        return _paged(self, request, qs, SuggestionSerializer)
+        return self.paged(qs, SuggestionSerializer)
 
 
 class _DecisionView(DatasetScopedView):
@@ -86,7 +80,7 @@ class LabelNextView(DatasetScopedView):
 
     @extend_schema(responses=page_of(LabelNextSerializer))
     def get(self, request, dataset_id):
-        return _paged(self, request, assist.label_next(dataset=self.dataset()), LabelNextSerializer)
+        return self.paged(assist.label_next(dataset=self.dataset()), LabelNextSerializer)
 
 
 class LabelIssueListView(DatasetScopedView):
@@ -100,7 +94,7 @@ class LabelIssueListView(DatasetScopedView):
     def get(self, request, dataset_id):
         status = request.query_params.get("status", "open")
         qs = assist.label_issue_list(dataset=self.dataset(), status=None if status == "all" else status)
-        return _paged(self, request, qs, LabelIssueSerializer)
+        return self.paged(qs, LabelIssueSerializer)
 
 
 class LabelIssueResolveView(DatasetScopedView):

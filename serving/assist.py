@@ -16,7 +16,6 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -25,18 +24,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from datasets.models import Dataset, Sample, SampleStatus
-from exeml.errors import ApplicationError, WrongState
+from exeml.errors import ApplicationError, WrongState, public_reason
 from exeml.jobs.models import Job, JobStatus
 from exeml.jobs.services import CANCELLABLE_KINDS, job_cancelled, job_create, job_progress, job_transition
 from exeml.queues import Queue
 from exeml.storage import StoragePathError, ensure_within_roots, parse_storage_path, store_for_tenant
 from exeml.task_types import TaskType
-from exeml.tenancy.models import UsageRecord
 from exeml.tenancy.scoping import tenant_scope
-from exeml.tenancy.services import quota_check
+from exeml.tenancy.services import quota_check, usage_record_finished
 from labeling.assist import Predicted, suggestions_write
 from serving.runtime import predictor_open
-from training.engine.predictors import PredictionError
 from training.engine.predictors.image import load_image
 from training.models import ModelVersion, VersionStatus
 
@@ -324,11 +321,8 @@ def _finish(job: Job, version: ModelVersion, started, status: str, detail: str |
         job_transition(job_id=job.pk, status=status, detail=detail)
     except WrongState:
         log.warning("job %s ended as %s but was no longer running", job.pk, status)
-    end = timezone.now()
-    UsageRecord.objects.create(
-        resource=job.kind[:20], resource_id=job.pk, resource_name=f"{version.project.name}-{version.name}",
-        start=started, end=end, minutes=round(max(0.0, (end - started) / timedelta(minutes=1)), 4),
-    )
+    usage_record_finished(resource=job.kind, resource_id=job.pk, resource_name=f"{version.project.name}-{version.name}",
+                          start=started, end=timezone.now())
 
 
 def _eta(clock: float, done: int, total: int) -> float | None:
@@ -338,8 +332,6 @@ def _eta(clock: float, done: int, total: int) -> float | None:
 
 
 def _reason(exc: Exception) -> str:
-    if isinstance(exc, PredictionError | ApplicationError):
-        return getattr(exc, "message", None) or str(exc)
     if isinstance(exc, UnicodeDecodeError):
         return "not UTF-8 text"
-    return str(exc) or type(exc).__name__
+    return public_reason(exc)

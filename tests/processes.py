@@ -3,6 +3,7 @@ tree (read from /proc) so a test can prove Ctrl-C left nothing behind."""
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -39,3 +40,26 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def stop_like_a_user(proc, family: set[int], *, timeout: float = 60) -> list[int]:
+    """Ctrl-C an ``exeml run`` as a user would; returns the processes that outlived it (then killed)."""
+    import signal
+    import subprocess
+    import time
+
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    time.sleep(1)
+    leftovers = [pid for pid in family if alive(pid)]
+    for pid in leftovers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return leftovers

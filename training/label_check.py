@@ -21,8 +21,7 @@ from exeml.jobs.services import CANCELLABLE_KINDS, job_cancelled, job_create, jo
 from exeml.queues import Queue
 from exeml.storage import parse_storage_path, store_for_tenant
 from exeml.task_types import TaskType
-from exeml.tenancy.models import UsageRecord
-from exeml.tenancy.services import quota_check
+from exeml.tenancy.services import quota_check, usage_record_finished
 from labeling.assist import SuspectedError, label_issues_replace
 
 log = logging.getLogger(__name__)
@@ -123,6 +122,5 @@ def label_check_run(*, job_id: uuid.UUID | str) -> None:
             pass
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-        end = timezone.now()
-        UsageRecord.objects.create(resource=LABEL_CHECK_KIND, resource_id=job.pk, resource_name=str(job.params.get("dataset")),
-                                   start=started, end=end, minutes=round((end - started).total_seconds() / 60, 4))
+        usage_record_finished(resource=LABEL_CHECK_KIND, resource_id=job.pk,
+                              resource_name=str(job.params.get("dataset")), start=started, end=timezone.now())

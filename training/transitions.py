@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from exeml.errors import WrongState, scrub
-from exeml.tenancy.models import UsageRecord
+from exeml.tenancy.services import usage_record_finished
 from training.models import LOG_TAIL_LINES, ModelVersion, VersionStatus
 
 ALLOWED: dict[str, set[str]] = {
@@ -73,13 +73,7 @@ def version_transition(
 
 
 def _record_usage(version: ModelVersion) -> None:
-    minutes = max(0.0, (version.finished_at - version.started_at).total_seconds() / 60.0)
-    UsageRecord.objects.create(
-        resource="training",
-        resource_id=version.pk,
-        resource_name=f"{version.project.name}-{version.name}",
-        flavor_id=version.flavor_id,
-        start=version.started_at,
-        end=version.finished_at,
-        minutes=round(minutes, 4),
+    usage_record_finished(
+        resource="training", resource_id=version.pk, resource_name=f"{version.project.name}-{version.name}",
+        flavor_id=version.flavor_id, start=version.started_at, end=version.finished_at,
     )

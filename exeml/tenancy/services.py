@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from exeml.errors import QuotaExceeded
-from exeml.tenancy.models import ApiToken, Membership, Quota, Role, Tenant
+from exeml.tenancy.models import ApiToken, Membership, Quota, Role, Tenant, UsageRecord
 
 
 @transaction.atomic
@@ -88,3 +88,12 @@ def quota_summary(*, tenant: Tenant) -> list[dict]:
         {"quota": name, "limit": getattr(quota, name), "used": quota_usage(tenant=tenant, quota=name)}
         for name in QUOTA_FIELDS
     ]
+
+
+def usage_record_finished(*, resource: str, resource_id, resource_name: str, start, end, flavor_id=None) -> UsageRecord:
+    """Bill a finished piece of work (a training, a model job) from ``start`` to ``end``."""
+    minutes = max(0.0, (end - start).total_seconds() / 60.0)
+    return UsageRecord.objects.create(
+        resource=resource[:20], resource_id=resource_id, resource_name=resource_name[:120], flavor_id=flavor_id,
+        start=start, end=end, minutes=round(minutes, 4),
+    )

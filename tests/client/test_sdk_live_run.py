@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from exeml.client import Client
-from tests.processes import alive, descendants, free_port
+from tests.processes import descendants, free_port, stop_like_a_user
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 180
@@ -102,16 +101,7 @@ def platform(tmp_path_factory) -> Iterator[Platform]:
         yield Platform(url, token, log, home)
     finally:
         family |= descendants(proc.pid)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for pid in family:
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
+        stop_like_a_user(proc, family)
 
 
 def _example(platform: Platform, name: str, *args: str) -> dict:

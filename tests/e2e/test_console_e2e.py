@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ from tests.e2e.frontend import (
     missing_node,
     run_streaming,
 )
-from tests.processes import alive, descendants, free_port
+from tests.processes import descendants, free_port, stop_like_a_user
 
 SERVER_START_TIMEOUT = 180
 SUITE_TIMEOUT = 480
@@ -89,25 +88,6 @@ def _wait_ready(proc: subprocess.Popen, url: str, log: Path) -> tuple[str, str, 
     raise AssertionError(f"exeml run not ready after {SERVER_START_TIMEOUT} s:\n{log.read_text()[-4000:]}")
 
 
-def _stop(proc: subprocess.Popen, family: set[int]) -> list[int]:
-    """Ctrl-C as a user would; returns the processes that outlived it (then killed)."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    time.sleep(1)
-    leftovers = [pid for pid in family if alive(pid)]
-    for pid in leftovers:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    return leftovers
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
     ensure_console_built()
@@ -131,7 +111,7 @@ def server(tmp_path_factory) -> Iterator[Server]:
         yield Server(url=url, username=username, password=password, token=token, log=log)
     finally:
         family |= descendants(proc.pid) if proc.poll() is None else set()
-        leftovers = _stop(proc, family)
+        leftovers = stop_like_a_user(proc, family)
         if os.environ.get("E2E_KEEP_LOG"):
             print(f"\nserver log: {log}")
     assert proc.returncode == 0, f"exeml run ended with {proc.returncode}:\n{log.read_text()[-3000:]}"
