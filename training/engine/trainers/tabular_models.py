@@ -65,8 +65,36 @@ def tree_columns(features: list[dict[str, str]], frame):
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
 
 
+class NanFlags:
+    """1.0 where a numeric input is missing, else 0.0: imputing a column erases that a value was
+    missing, which is often telling (an applicant who leaves income blank). Its ONNX converter
+    is IsNaN + Cast (registered in ``_register_converters``)."""
+
+    def fit(self, X, y=None) -> NanFlags:
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        return np.isnan(np.asarray(X, dtype=np.float32)).astype(np.float32)
+
+    def fit_transform(self, X, y=None) -> np.ndarray:
+        return self.fit(X).transform(X)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {}
+
+    def set_params(self, **params: Any) -> NanFlags:
+        return self
+
+
+def _nan_flags(numerics: list[str], frame) -> list[tuple[str, Any, list[str]]]:
+    """A flags part for the numeric columns that have missing values in ``frame``."""
+    missing = [n for n in numerics if frame[n].isna().any()]
+    return [("nan", NanFlags(), missing)] if missing else []
+
+
 def imputed_tree_columns(features: list[dict[str, str]], frame):
-    """tree_columns with median-imputed numerics (for sklearn forests)."""
+    """tree_columns with median-imputed numerics and missing flags (for sklearn forests)."""
     from sklearn.impute import SimpleImputer
 
     ct = tree_columns(features, frame)
@@ -74,6 +102,7 @@ def imputed_tree_columns(features: list[dict[str, str]], frame):
         (n, SimpleImputer(strategy="median", keep_empty_features=True) if n == "num" else t, c)
         for n, t, c in ct.transformers
     ]
+    ct.transformers += _nan_flags([f["name"] for f in features if f["kind"] == "numeric"], frame)
     return ct
 
 
@@ -95,6 +124,7 @@ def linear_columns(features: list[dict[str, str]], frame):
             [("impute", SimpleImputer(strategy="median", keep_empty_features=True)), ("scale", StandardScaler())]
         )
         parts.append(("num", scaled, numerics))
+        parts += _nan_flags(numerics, frame)
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
 
 
@@ -423,6 +453,7 @@ def _register_converters() -> None:
     from .common import register_lightgbm_converters
 
     register_lightgbm_converters()
+    update_registered_converter(NanFlags, "ExemlNanFlags", _nan_flags_shape, _convert_nan_flags)
     update_registered_converter(
         CatBoostClassifier, "ExemlCatBoostClassifier", calculate_linear_classifier_output_shapes,
         _convert_catboost, options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
@@ -432,6 +463,23 @@ def _register_converters() -> None:
         sklearn_classifier_list.append(CatBoostClassifier)
     update_registered_converter(
         CatBoostRegressor, "ExemlCatBoostRegressor", calculate_linear_regressor_output_shapes, _convert_catboost
+    )
+
+
+def _nan_flags_shape(operator) -> None:
+    from skl2onnx.common.data_types import FloatTensorType
+
+    operator.outputs[0].type = FloatTensorType([operator.inputs[0].get_first_dimension(), operator.inputs[0].get_second_dimension()])
+
+
+def _convert_nan_flags(scope, operator, container) -> None:
+    from onnx import TensorProto
+
+    flags = scope.get_unique_variable_name("nan_flags")
+    container.add_node("IsNaN", [operator.inputs[0].full_name], [flags], name=scope.get_unique_operator_name("IsNaN"))
+    container.add_node(
+        "Cast", [flags], [operator.outputs[0].full_name], to=TensorProto.FLOAT,
+        name=scope.get_unique_operator_name("Cast"),
     )
 
 
