@@ -7,7 +7,7 @@ from django.db import transaction
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -107,8 +107,16 @@ class DatasetViewSet(
         ],
         responses={200: SampleSerializer(many=True)},
     )
-    @extend_schema(methods=["POST"], request={"multipart/form-data": UploadSerializer},
-                   responses={201: UploadResultSerializer})
+    @extend_schema(
+        methods=["POST"],
+        request={"multipart/form-data": UploadSerializer},
+        responses={
+            201: UploadResultSerializer,
+            400: OpenApiResponse(
+                description="no file accepted: {files: [summary], accepted: [], rejected: [{file, reason}]}"
+            ),
+        },
+    )
     @action(detail=True, methods=["get", "post"], serializer_class=SampleSerializer)
     def samples(self, request, pk=None):
         dataset = self._dataset()

@@ -1855,6 +1855,10 @@ export interface operations {
           "application/json": components["schemas"]["UploadResult"];
         };
       };
+      /** @description no file accepted: {files: [summary], accepted: [], rejected: [{file, reason}]} */
+      400: {
+        content: never;
+      };
     };
   };
   api_v1_datasets_samples_retrieve: {
