@@ -23,6 +23,7 @@ from datasets.serializers import (
     DatasetVersionSerializer,
     ExportCreateSerializer,
     PreviewSerializer,
+    SampleRowSerializer,
     SamplesDeleteResultSerializer,
     SamplesDeleteSerializer,
     SampleSerializer,
@@ -105,7 +106,9 @@ class DatasetViewSet(
             OpenApiParameter("labeled", bool), OpenApiParameter("label", str),
             OpenApiParameter("status", str, description="ok (default) | missing | all"),
         ],
-        responses={200: SampleSerializer(many=True)},
+        responses={200: SampleRowSerializer(many=True)},
+        description="Text samples carry a preview of their text (text_truncated, text_length); "
+        "GET samples/{sample_id} has the whole text.",
     )
     @extend_schema(
         methods=["POST"],
@@ -130,8 +133,8 @@ class DatasetViewSet(
             label=params.get("label") or None,
             status="" if wanted_status == "all" else wanted_status or None,
         )
-        page = self.paginate_queryset(qs)
-        return self.get_paginated_response(SampleSerializer(page, many=True).data)
+        page = self.paginate_queryset(selectors.with_text_preview(qs))
+        return self.get_paginated_response(SampleRowSerializer(page, many=True).data)
 
     def _upload(self, request, dataset: Dataset) -> Response:
         limit = int(settings.EXEML_LIMITS["upload_request_max_bytes"])
