@@ -1,13 +1,19 @@
 """Serving benchmark: raw onnxruntime vs. HTTP inference, for a tabular and an image model.
 
 Prints one table: in-process ``session.run`` p50 and throughput, then ``POST /v1/infers/<id>``
-p50/p99 and requests/s with 1 and 8 concurrent clients, and the web process's RSS.
+p50/p99 and requests/s with 1 and 8 concurrent clients, and the web process's RSS. Then the
+goal of the serving hot path against the in-process pipeline (the predictor's
+``predict(payload)``: decode + preprocess + ``session.run`` + response, with 1 and 8 threads):
+HTTP requests/s / pipeline runs/s at 1 and 8 clients (goal >= 70 %) and the p50 overhead,
+HTTP p50 minus pipeline p50 with one client (goal <= 3 ms).
 
     python bench/serving.py                        # trains both models, starts `exeml run`
     python bench/serving.py --only tabular         # the quick one
     python bench/serving.py --tabular-bundle DIR --image-bundle DIR
     python bench/serving.py --url http://127.0.0.1:8000 --token KEY \\
         --tabular-service ID --image-service ID --tabular-bundle DIR   # an existing server
+
+    python bench/serving.py --only tabular --quick # smallest run: checks it works end to end
 
 Loopback only; request counts are bounded (--requests per run).
 """
@@ -135,6 +141,42 @@ def _multipart(field: str, filename: str, data: bytes, content_type: str) -> tup
         f"Content-Type: {content_type}\r\n\r\n"
     ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
     return body, f"multipart/form-data; boundary={boundary}"
+
+
+def pipeline(bundle_dir: Path, payload, n: int, threads: int) -> dict:
+    """p50 (ms) and runs/s of the whole in-process pipeline, ``predictor.predict(payload)``,
+    ``n`` runs over ``threads`` threads (one predictor, as one web process shares it)."""
+    from serving.runtime import intra_op_threads
+    from training.engine.predictors import load_predictor
+
+    predictor = load_predictor(bundle_dir, intra_op_threads=intra_op_threads())
+    for _ in range(5):
+        predictor.predict(payload)
+    times: list[float] = []
+    lock = threading.Lock()
+    per_thread = max(1, n // threads)
+
+    def run() -> None:
+        mine = []
+        for _ in range(per_thread):
+            t0 = time.perf_counter()
+            predictor.predict(payload)
+            mine.append((time.perf_counter() - t0) * 1000)
+        with lock:
+            times.extend(mine)
+
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    start = time.perf_counter()
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    total = time.perf_counter() - start
+    return {"p50_ms": statistics.median(times), "per_s": len(times) / total}
+
+
+RATIO_GOAL = 0.70
+OVERHEAD_GOAL_MS = 3.0
 
 
 def http_load(url: str, token: str, service_id: str, body: bytes, content_type: str, *, clients: int,
@@ -335,7 +377,11 @@ def main() -> int:
     parser.add_argument("--token")
     parser.add_argument("--tabular-service")
     parser.add_argument("--image-service")
+    parser.add_argument("--quick", action="store_true",
+                        help="smallest settings (40 requests, 50 raw runs, 10-s image training): a smoke run")
     args = parser.parse_args()
+    if args.quick:
+        args.requests, args.raw_runs, args.image_seconds = 40, 50, min(args.image_seconds, 10.0)
     kinds = [args.only] if args.only else ["tabular", "image"]
 
     work = Path(tempfile.mkdtemp(prefix="exeml-bench-models-"))
@@ -378,6 +424,9 @@ def main() -> int:
         for kind in kinds:
             raw = raw_session(bundles[kind], kind, payloads[kind][0], args.raw_runs)
             row = {"model": kind, "raw_p50_ms": raw["p50_ms"], "raw_per_s": raw["per_s"]}
+            predict_input = payloads[kind][0]
+            for threads in (1, 8):
+                row[f"pipe{threads}"] = pipeline(bundles[kind], predict_input, args.raw_runs, threads)
             if kind in services:
                 _, body, ctype = payloads[kind]
                 http_load(url, token, services[kind], body, ctype, clients=1, requests=5)  # warm the web side
@@ -419,6 +468,28 @@ def main() -> int:
         if row.get("view_last_hour_p50_ms") is not None:
             print(f"{row['model']}: p50 inside the inference view (decode + predict) "
                   f"{row['view_last_hour_p50_ms']:.2f} ms")
+    print()
+    print(f"goal: HTTP req/s >= {RATIO_GOAL:.0%} of the in-process pipeline's runs/s (1 and 8 clients), "
+          f"p50 overhead <= {OVERHEAD_GOAL_MS:g} ms")
+    for row in rows:
+        c1, c8, p1, p8 = row.get("c1"), row.get("c8"), row["pipe1"], row["pipe8"]
+        print(f"{row['model']}: in-process pipeline p50 {p1['p50_ms']:.2f} ms, {p1['per_s']:.0f}/s "
+              f"(8 threads: {p8['per_s']:.0f}/s)")
+        if not (c1 and c8):
+            continue
+        ratio1, ratio8 = c1["per_s"] / p1["per_s"], c8["per_s"] / p8["per_s"]
+        overhead = c1["p50_ms"] - p1["p50_ms"]
+        row.update({"ratio_c1": ratio1, "ratio_c8": ratio8, "overhead_p50_ms": overhead})
+
+        def mark(ok: bool) -> str:
+            return "met" if ok else "NOT met"
+
+        print(f"{row['model']}: HTTP/in-process  1 client {ratio1:6.1%}  (goal >= {RATIO_GOAL:.0%}: "
+              f"{mark(ratio1 >= RATIO_GOAL)})")
+        print(f"{row['model']}: HTTP/in-process  8 clients {ratio8:6.1%}  (goal >= {RATIO_GOAL:.0%}: "
+              f"{mark(ratio8 >= RATIO_GOAL)})")
+        print(f"{row['model']}: p50 overhead {overhead:6.2f} ms  (goal <= {OVERHEAD_GOAL_MS:g} ms: "
+              f"{mark(overhead <= OVERHEAD_GOAL_MS)})")
     if rss:
         print()
         for pid, mb in rss.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import Left, Length
 
 from datasets.models import Annotation, Dataset, Sample, SampleStatus
 
@@ -40,6 +41,16 @@ def sample_list(
     if label:
         qs = qs.filter(pk__in=Annotation.objects.filter(sample__dataset=dataset, label__name=label).values("sample_id"))
     return qs.order_by("source", "line_number")
+
+
+# A list row carries this much of a text sample; the sample's own endpoint has all of it.
+TEXT_PREVIEW_CHARS = 500
+
+
+def with_text_preview(qs: QuerySet[Sample]) -> QuerySet[Sample]:
+    """Rows for a list page: the text cut in the database (one huge text must not make every
+    page that size, nor be read at all), with its full length (SampleRowSerializer)."""
+    return qs.defer("text").annotate(text_preview=Left("text", TEXT_PREVIEW_CHARS), text_chars=Length("text"))
 
 
 def tabular_label_choice(*, dataset: Dataset) -> tuple[str | None, str | None]:

@@ -58,18 +58,30 @@ class DatasetSerializer(serializers.ModelSerializer):
 
 
 class SampleSerializer(serializers.ModelSerializer):
+    """One sample, its text whole (``text_truncated`` false)."""
+
     labels = serializers.SerializerMethodField()
     objects = serializers.SerializerMethodField()
     content_url = serializers.SerializerMethodField()
+    text_length = serializers.SerializerMethodField(help_text="characters of the whole text")
+    text_truncated = serializers.SerializerMethodField(
+        help_text="true when ``text`` is a preview: the sample's own endpoint has the whole text"
+    )
 
     class Meta:
         model = Sample
         fields = [
             "id", "name", "source", "status", "labeled", "revision", "labels", "objects", "width", "height",
-            "format", "duration", "sample_rate", "channels", "bit_depth", "text", "line_number", "label_reason",
-            "content_url", "created_at",
+            "format", "duration", "sample_rate", "channels", "bit_depth", "text", "text_length", "text_truncated",
+            "line_number", "label_reason", "content_url", "created_at",
         ]
         read_only_fields = fields
+
+    def get_text_length(self, obj) -> int:
+        return len(obj.text)
+
+    def get_text_truncated(self, obj) -> bool:
+        return False
 
     # annotations (with labels) are prefetched by datasets.selectors.sample_list.
     def get_labels(self, obj) -> list[str]:
@@ -80,6 +92,22 @@ class SampleSerializer(serializers.ModelSerializer):
 
     def get_content_url(self, obj) -> str:
         return reverse("datasets:dataset-sample-content", kwargs={"pk": obj.dataset_id, "sample_id": obj.pk})
+
+
+class SampleRowSerializer(SampleSerializer):
+    """A row of a sample list: ``text`` is at most its first 500 characters (the queryset comes
+    from datasets.selectors.with_text_preview, which never reads the rest)."""
+
+    text = serializers.CharField(source="text_preview", read_only=True)
+
+    class Meta(SampleSerializer.Meta):
+        pass
+
+    def get_text_length(self, obj) -> int:
+        return obj.text_chars or 0
+
+    def get_text_truncated(self, obj) -> bool:
+        return (obj.text_chars or 0) > len(obj.text_preview or "")
 
 
 class SamplesDeleteSerializer(serializers.Serializer):

@@ -1,7 +1,8 @@
 """Files added from the user's PC: validated one by one, written to the input path, registered.
 
 Registration goes through the same page import as a sync, so a later sync sees the files
-unchanged and label files uploaded alongside are applied.
+unchanged and label files uploaded alongside are applied. Some files accepted: 201 with the
+rejected ones listed; none accepted: 400 (``UploadRejected``) and nothing kept.
 """
 
 from __future__ import annotations
@@ -14,13 +15,32 @@ from django.conf import settings
 from datasets.formats import FormatError
 from datasets.formats.errors import human_size
 from datasets.importing.base import Role, check_object_name
-from datasets.models import Dataset
+from datasets.models import Dataset, SourceObject
 from datasets.services import dataset_storage_refresh
 from datasets.sync import DatasetSync
 from exeml.errors import ApplicationError, public_reason
 from exeml.storage import StorageError, TransientStorageError
 from exeml.task_types import TaskType
 from exeml.tenancy.services import quota_check
+
+
+class UploadRejected(ApplicationError):
+    """Every file of the upload was refused: 400 naming the ``files`` field, each file's reason
+    in ``rejected`` (the shape of a partial success, with ``accepted`` empty)."""
+
+    SHOWN = 5
+
+    def __init__(self, rejected: list[dict[str, Any]]) -> None:
+        reasons = "; ".join(f"{r['file']}: {r['reason']}" for r in rejected[: self.SHOWN])
+        more = f"; and {len(rejected) - self.SHOWN} more" if len(rejected) > self.SHOWN else ""
+        n = len(rejected)
+        head = "the file was not accepted" if n == 1 else f"none of the {n} files was accepted"
+        super().__init__(
+            f"{head}: {reasons}{more}",
+            code="all_rejected",
+            field="files",
+            extra={"accepted": [], "rejected": rejected},
+        )
 
 
 @dataclass
@@ -33,7 +53,8 @@ class IncomingFile:
 def samples_upload(*, dataset: Dataset, files: list[IncomingFile]) -> dict[str, list[dict[str, Any]]]:
     """Validate, store and register uploaded files; one bad file does not block the others.
 
-    Raises 413 when the whole request is over the limit, 403 (quota) when storage would overflow.
+    Raises 413 when the whole request is over the limit, 403 (quota) when storage would overflow,
+    UploadRejected (400) when no file is accepted.
     """
     limit = int(settings.EXEML_LIMITS["upload_request_max_bytes"])
     total = sum(f.size for f in files)
@@ -49,7 +70,7 @@ def samples_upload(*, dataset: Dataset, files: list[IncomingFile]) -> dict[str, 
     rejected: list[dict[str, Any]] = []
     if dataset.task_type == TaskType.PREDICTIVE_ANALYTICS:
         reason = "predictive analytics reads its training CSV from storage; upload it there and synchronize"
-        return {"accepted": [], "rejected": [{"file": f.name, "reason": reason} for f in files]}
+        raise UploadRejected([{"file": f.name, "reason": reason} for f in files])
 
     sync = DatasetSync(dataset=dataset)
     importer = sync.importer
@@ -76,7 +97,14 @@ def samples_upload(*, dataset: Dataset, files: list[IncomingFile]) -> dict[str, 
             rejected.append({"file": f.name, "reason": exc.reason})
             continue
         good[folder + f.name] = (f.name, data)
+    if not good:
+        raise UploadRejected(rejected)  # refused before anything was stored
 
+    # Objects this upload adds (not re-uploads of registered ones): removed again when
+    # nothing of the upload is accepted.
+    registered = set(
+        SourceObject.objects.filter(dataset=dataset, key__in=list(good)).values_list("key", flat=True)
+    )
     infos = []
     for key, (name, data) in good.items():
         try:
@@ -100,6 +128,21 @@ def samples_upload(*, dataset: Dataset, files: list[IncomingFile]) -> dict[str, 
             if outcome.note:
                 entry["note"] = outcome.note
             accepted.append(entry)
-    if infos:
-        dataset_storage_refresh(dataset=dataset)
+    if not accepted:
+        _forget_new(sync, [i.key for i in infos if i.key not in registered])
+        if any(i.key in registered for i in infos):
+            dataset_storage_refresh(dataset=dataset)  # re-uploaded objects did change
+        raise UploadRejected(rejected)
+    dataset_storage_refresh(dataset=dataset)
     return {"accepted": accepted, "rejected": rejected}
+
+
+def _forget_new(sync: DatasetSync, keys: list[str]) -> None:
+    """Undo an upload none of whose files was accepted: its new objects and their rows go."""
+    if not keys:
+        return
+    SourceObject.objects.filter(dataset=sync.dataset, key__in=keys).delete()
+    try:
+        sync.store.delete_many(sync.bucket, keys)
+    except StorageError:  # the answer stays the per-file reasons; a later sync reports leftovers
+        pass

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -23,6 +23,7 @@ from datasets.serializers import (
     DatasetVersionSerializer,
     ExportCreateSerializer,
     PreviewSerializer,
+    SampleRowSerializer,
     SamplesDeleteResultSerializer,
     SamplesDeleteSerializer,
     SampleSerializer,
@@ -105,10 +106,20 @@ class DatasetViewSet(
             OpenApiParameter("labeled", bool), OpenApiParameter("label", str),
             OpenApiParameter("status", str, description="ok (default) | missing | all"),
         ],
-        responses={200: SampleSerializer(many=True)},
+        responses={200: SampleRowSerializer(many=True)},
+        description="Text samples carry a preview of their text (text_truncated, text_length); "
+        "GET samples/{sample_id} has the whole text.",
     )
-    @extend_schema(methods=["POST"], request={"multipart/form-data": UploadSerializer},
-                   responses={201: UploadResultSerializer})
+    @extend_schema(
+        methods=["POST"],
+        request={"multipart/form-data": UploadSerializer},
+        responses={
+            201: UploadResultSerializer,
+            400: OpenApiResponse(
+                description="no file accepted: {files: [summary], accepted: [], rejected: [{file, reason}]}"
+            ),
+        },
+    )
     @action(detail=True, methods=["get", "post"], serializer_class=SampleSerializer)
     def samples(self, request, pk=None):
         dataset = self._dataset()
@@ -122,8 +133,8 @@ class DatasetViewSet(
             label=params.get("label") or None,
             status="" if wanted_status == "all" else wanted_status or None,
         )
-        page = self.paginate_queryset(qs)
-        return self.get_paginated_response(SampleSerializer(page, many=True).data)
+        page = self.paginate_queryset(selectors.with_text_preview(qs))
+        return self.get_paginated_response(SampleRowSerializer(page, many=True).data)
 
     def _upload(self, request, dataset: Dataset) -> Response:
         limit = int(settings.EXEML_LIMITS["upload_request_max_bytes"])

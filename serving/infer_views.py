@@ -2,7 +2,9 @@
 
 Token auth (``X-Auth-Token`` or ``Authorization: Token``), the caller's tenant only;
 input decoded per task type; the prediction runs in a bounded thread pool under the
-40 s deadline; every call is counted and its latency recorded.
+40 s deadline; every call is counted and its latency recorded. A warm request reads and
+writes no database row: token, membership and the running service come from per-process
+caches with short lifetimes, calls are written by a background flusher.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from exeml.api.views import TenantAPIView
 from exeml.errors import ApplicationError, NotFound, WrongState
 from exeml.task_types import TaskType
 from serving import runtime, services
+from serving.lookup import service_lookup_cache
 from serving.metrics import record_call
 from serving.models import Service, ServiceStatus
 from training.engine.predictors import PredictionError
@@ -108,21 +111,30 @@ def decode_payload(request, task_type: str) -> Any:
 
 
 class InferView(TenantAPIView):
-    # Token lookups cached per process: the hot path reads the database once (the service).
+    # Token and service lookups cached per process: a warm request makes no query.
     authentication_classes = [CachedApiTokenAuthentication, TenantSessionAuthentication]
     permission_classes = [AnyMember]
     parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     def _service(self, service_id) -> Service:
-        service = (
-            Service.objects.select_related("flavor", "model_version", "model_version__project", "model_version__tenant")
-            .filter(pk=service_id)
-            .first()
-        )
+        # A running service seen in the last EXEML_SERVICE_LOOKUP_CACHE_SECONDS costs no query;
+        # the cache answers only the service's own tenant (serving/lookup.py).
+        service = service_lookup_cache.get(service_id, tenant_id=self.request.tenant.pk)
         if service is None:
-            raise NotFound("No such service.")
+            service = (
+                Service.objects.select_related(
+                    "flavor", "model_version", "model_version__project", "model_version__tenant"
+                )
+                .filter(pk=service_id)
+                .first()
+            )
+            if service is None:
+                raise NotFound("No such service.")
+            if service.status == ServiceStatus.RUNNING and not services.service_is_expired(service):
+                service_lookup_cache.put(service)
         if services.service_is_expired(service):
             # Refused at once, and stopped now rather than at the next beat tick.
+            service_lookup_cache.forget(service.pk)
             try:
                 services.service_stop(service_id=service.pk)
             except WrongState:

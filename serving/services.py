@@ -25,6 +25,7 @@ from exeml.task_types import TaskType
 from exeml.tenancy.models import Flavor, FlavorPurpose, Quota, UsageRecord
 from exeml.tenancy.scoping import tenant_scope, unscoped
 from exeml.tenancy.services import quota_check, quota_for
+from serving.lookup import service_forget
 from serving.models import (
     ACTIVE_STATUSES,
     LATENCY_BUCKETS_MS,
@@ -178,6 +179,8 @@ def service_transition(
     if warning is not None:
         service.warning = warning
     service.save()
+    # This process's inference path stops answering from the cached row at once.
+    service_forget(service.pk)
     return service
 
 
@@ -289,8 +292,9 @@ def service_stop(*, service_id: uuid.UUID | str) -> Service:
     service = service_transition(service_id=service_id, status=ServiceStatus.STOPPED)
     from serving import runtime
 
-    # Other web processes keep the predictor until the LRU drops it; every request
-    # checks the status first, so a stopped service answers 409 everywhere at once.
+    # Other web processes keep the predictor until the LRU drops it; their requests check
+    # the status from a row cached at most EXEML_SERVICE_LOOKUP_CACHE_SECONDS, so a stopped
+    # service answers 409 everywhere within those seconds (in this process at once).
     runtime.predictor_cache().evict_version(service.model_version_id)
     return service
 
@@ -299,6 +303,7 @@ def service_delete(*, service: Service) -> None:
     if service.status != ServiceStatus.STOPPED:
         service_stop(service_id=service.pk)
     Service.objects.filter(pk=service.pk).delete()
+    service_forget(service.pk)
 
 
 def service_deploy_run(*, service_id: uuid.UUID | str, job_id: uuid.UUID | str | None = None) -> Service | None:

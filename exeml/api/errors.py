@@ -15,7 +15,7 @@ from exeml.storage import StorageError, TransientStorageError
 
 def application_error_response(exc: ApplicationError) -> Response:
     if exc.field and exc.status == 400:
-        return Response({exc.field: [exc.message]}, status=exc.status)
+        return Response({exc.field: [exc.message], **exc.extra}, status=exc.status)
     body = {"detail": exc.message, "code": exc.code, **exc.extra}
     if exc.field:
         body["field"] = exc.field

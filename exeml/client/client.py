@@ -485,6 +485,11 @@ class Client:
                 handles.append(handle)
                 parts.append(("files", (name, handle, mimetypes.guess_type(name)[0] or "application/octet-stream")))
             body = self._json("POST", f"/api/v1/datasets/{dataset_id}/samples", files=parts)
+        except BadRequest as exc:
+            # Every file of this request refused: 400 with the same per-file reasons as a 201.
+            if not isinstance(exc.body, dict) or not isinstance(exc.body.get("rejected"), list):
+                raise
+            body = exc.body
         except TooLarge as exc:
             if len(batch) == 1:  # this file alone is over the server's limit
                 yield UploadResult(rejected=[{"file": batch[0][0], "reason": exc.detail}]), batch

@@ -184,3 +184,13 @@ def test_upload_splits_into_requests_under_the_limit_and_labels_by_folder(sdk, s
     labelled = {s.name: s.labels for s in sdk.samples(project.dataset_id)}
     assert labelled == {"blue-img2.png": ["blue"], "blue-img3.png": ["blue"], "blue-img4.png": ["blue"],
                         "red-img0.png": ["red"], "red-img1.png": ["red"]}
+
+
+def test_upload_of_only_refused_files_reports_them_without_raising(sdk, store, tmp_path):
+    """The API answers 400 when no file of a request is accepted; the SDK reports the reasons."""
+    project = sdk.create_project("sdkrefused", "image_classification")
+    bad = tmp_path / "a+b.png"
+    _noise_png(bad, 1)
+    result = sdk.upload(project.dataset_id, [bad])
+    assert result.accepted == [] and [r["file"] for r in result.rejected] == ["a+b.png"]
+    assert "plus" in result.rejected[0]["reason"]

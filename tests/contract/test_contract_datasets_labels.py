@@ -68,6 +68,11 @@ def test_upload_accepts_and_rejects_per_file(owner, store):
     body = r.json()
     assert len(body["accepted"]) == 1 and len(body["rejected"]) == 1
     assert {"file", "reason"} <= set(body["rejected"][0]) and body["rejected"][0]["file"] == "b.jpg"
+    # Every file refused: 400 naming the field, the per-file reasons kept.
+    payload = {"files": [SimpleUploadedFile("c.jpg", b"not an image", content_type="image/jpeg")]}
+    r = owner.client.post(f"{D}/{ds['id']}/samples", payload, format="multipart")
+    assert_field_error(r, "files")
+    assert r.json()["accepted"] == [] and r.json()["rejected"][0]["file"] == "c.jpg"
 
 
 def test_upload_over_the_request_limit_is_413(owner, settings):

@@ -67,6 +67,30 @@ def test_samples_list_filters_and_constant_queries(owner, django_assert_max_num_
 
 
 @pytest.mark.django_db
+def test_a_sample_list_carries_a_preview_of_a_long_text_and_the_sample_all_of_it(owner, store):
+    from datasets.selectors import TEXT_PREVIEW_CHARS
+    from tests.labeling.labelkit import make_dataset, text_samples
+
+    dataset = make_dataset(owner, "text_classification")
+    long_text = "".join(f"word{i % 97} " for i in range(20_000))[:100_000]  # a 100 KB text sample
+    long, short = text_samples(owner, store, dataset, [long_text, "a short one"])
+    r = owner.client.get(f"/api/v1/datasets/{dataset.pk}/samples")
+    assert r.status_code == 200
+    assert len(r.content) < 5_000, len(r.content)  # the page is small
+    rows = {row["id"]: row for row in r.json()["results"]}
+    row = rows[str(long.pk)]
+    assert row["text"] == long_text[:TEXT_PREVIEW_CHARS]
+    assert row["text_truncated"] is True and row["text_length"] == 100_000
+    assert rows[str(short.pk)]["text"] == "a short one" and rows[str(short.pk)]["text_truncated"] is False
+    assert rows[str(short.pk)]["text_length"] == len("a short one")
+
+    detail = owner.client.get(f"/api/v1/datasets/{dataset.pk}/samples/{long.pk}").json()
+    assert detail["text"] == long_text and detail["text_truncated"] is False and detail["text_length"] == 100_000
+    content = owner.client.get(row["content_url"])
+    assert content.content.decode() == long_text
+
+
+@pytest.mark.django_db
 def test_sample_read_content_and_delete(owner):
     _project, ds_id, base = _synced(owner)
     rows = owner.client.get(f"/api/v1/datasets/{ds_id}/samples").json()["results"]

@@ -68,6 +68,7 @@ def test_a_file_over_the_line_limit_is_refused_with_the_reason(owner, store):
     assert [x["file"] for x in r.json()["accepted"]] == ["small.txt"]
     with override_settings(EXEML_LIMITS={**settings.EXEML_LIMITS, "text_max_lines_per_file": 2}):
         r = _upload(owner, ds["id"], [("three.txt", _lines(3))])
+        assert r.status_code == 400, r.content  # its only file refused
         assert "more than the 2 allowed per file" in r.json()["rejected"][0]["reason"], r.json()
 
 

@@ -88,6 +88,66 @@ def test_upload_images_with_labels_and_hostile_files(owner):
     assert owner.client.get(f"/api/v1/datasets/{ds['id']}").json()["storage_bytes"] > 0
 
 
+def _stored(actor, base: str) -> list[str]:
+    from exeml.storage import parse_storage_path, store_for_tenant
+
+    path = parse_storage_path(base)
+    return [o.key for o in store_for_tenant(actor.tenant).iter_objects(path.bucket, path.key)]
+
+
+@pytest.mark.django_db
+def test_an_upload_whose_every_file_is_rejected_is_400_and_stores_nothing(owner):
+    base = folder(owner.tenant)
+    ds = _dataset(owner, base=base)
+    r = _upload(owner, ds["id"], [("a+b.jpg", jpeg()), ("empty.jpg", b""), ("notes.md", b"x")])
+    assert r.status_code == 400, r.content
+    body = r.json()
+    # The field is named, with a summary naming each file and its reason...
+    assert isinstance(body["files"], list) and len(body["files"]) == 1
+    assert "none of the 3 files was accepted" in body["files"][0] and "a+b.jpg: " in body["files"][0]
+    # ...and the reasons per file in the shape of a partial success.
+    assert body["accepted"] == []
+    rejected = {x["file"]: x["reason"] for x in body["rejected"]}
+    assert set(rejected) == {"a+b.jpg", "empty.jpg", "notes.md"}
+    assert "plus" in rejected["a+b.jpg"] and "empty" in rejected["empty.jpg"]
+    assert "not a file type" in rejected["notes.md"]
+    assert _stored(owner, base) == []
+    with owner.scope():
+        assert not SourceObject.objects.filter(dataset_id=ds["id"]).exists()
+    assert owner.client.get(f"/api/v1/datasets/{ds['id']}").json()["sample_count"] == 0
+
+
+@pytest.mark.django_db
+def test_an_upload_refused_after_storing_keeps_nothing_either(owner):
+    """Files that pass the per-file checks but are refused at import (here: the sample quota)."""
+    with owner.scope():
+        Quota.objects.filter(tenant=owner.tenant).update(max_samples_per_dataset=2)
+    base = folder(owner.tenant)
+    ds = _dataset(owner, "text_classification", base=base)
+    r = _upload(owner, ds["id"], [("a.txt", b"one\ntwo\nthree\n")])
+    assert r.status_code == 400, r.content
+    assert r.json()["accepted"] == [] and "quota of 2 samples" in r.json()["rejected"][0]["reason"]
+    assert r.json()["files"][0].startswith("the file was not accepted: a.txt: ")
+    assert _stored(owner, base) == []
+    with owner.scope():
+        assert not SourceObject.objects.filter(dataset_id=ds["id"]).exists()
+    # A partial success still answers 201, the refused file listed.
+    r = _upload(owner, ds["id"], [("b.txt", b"one\ntwo\n"), ("c+d.txt", b"x\n")])
+    assert r.status_code == 201, r.content
+    assert [a["file"] for a in r.json()["accepted"]] == ["b.txt"]
+    assert [x["file"] for x in r.json()["rejected"]] == ["c+d.txt"]
+
+
+@pytest.mark.django_db
+def test_upload_to_a_predictive_analytics_dataset_is_400(owner):
+    from tests.labeling.labelkit import make_dataset
+
+    ds = {"id": make_dataset(owner, "predictive_analytics").pk}
+    r = _upload(owner, ds["id"], [("t.csv", b"a,b\n1,2\n")])
+    assert r.status_code == 400 and r.json()["accepted"] == [], r.content
+    assert "synchronize" in r.json()["rejected"][0]["reason"]
+
+
 @pytest.mark.django_db
 def test_upload_detection_with_hostile_xml(owner):
     ds = _dataset(owner, "object_detection")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from serving.lookup import service_lookup_cache
 from serving.metrics import call_recorder
 from serving.runtime import predictor_cache
 from tests.serving.serving_helpers import COLUMNS, TrainedBundle, tiny_image_onnx
@@ -60,14 +61,16 @@ def sound_bundle(tmp_path_factory) -> TrainedBundle:
 
 @pytest.fixture(autouse=True)
 def _fresh_process_state():
-    """Empty predictor LRU; calls flushed only by the test's thread (the flusher thread has
-    its own connection, which cannot see the test's uncommitted rows)."""
+    """Empty predictor LRU and service lookup cache; calls flushed only by the test's thread
+    (the flusher thread has its own connection, which cannot see the test's uncommitted rows)."""
     recorder = call_recorder()
     recorder.background = False
     recorder.discard()
     predictor_cache().clear()
+    service_lookup_cache.clear()
     yield
     predictor_cache().clear()
+    service_lookup_cache.clear()
     recorder.discard()
 
 

@@ -1,4 +1,4 @@
-import { http } from "./client";
+import { ApiError, http } from "./client";
 import { allPages, asPage } from "./lists";
 import type {
   Dataset, Job, Label, LabelDeleteMode, LabelStats, Page, Preview, ProjectType, Sample, UploadResult,
@@ -49,11 +49,20 @@ export const datasetsApi = {
   samples: async (id: string, q: { labeled?: boolean; label?: string; page?: number; page_size?: number }) =>
     asPage(await http.get<Page<Sample> | Sample[]>(`${base(id)}/samples`, q)),
   sample: (id: string, sid: string) => http.get<Sample>(`${base(id)}/samples/${sid}`),
-  /** 201 answers {accepted, rejected}; 202 answers an import job to follow. */
-  upload: (id: string, files: File[]) => {
+  /** 201 answers {accepted, rejected}; 202 answers an import job to follow; 400 with
+   *  {accepted: [], rejected} when no file was accepted, returned here like a partial result. */
+  upload: async (id: string, files: File[]): Promise<UploadResult | Job> => {
     const form = new FormData();
     for (const file of files) form.append("files", file, file.name);
-    return http.upload<UploadResult | Job>(`${base(id)}/samples`, form);
+    try {
+      return await http.upload<UploadResult | Job>(`${base(id)}/samples`, form);
+    } catch (err) {
+      const body = err instanceof ApiError ? (err.body as Partial<UploadResult> | null) : null;
+      if (err instanceof ApiError && err.status === 400 && Array.isArray(body?.rejected)) {
+        return { accepted: [], rejected: body.rejected };
+      }
+      throw err;
+    }
   },
   deleteSamples: (id: string, ids: string[], deleteSource: boolean) =>
     http.post<void>(`${base(id)}/samples/delete`, { ids, delete_source: deleteSource }),

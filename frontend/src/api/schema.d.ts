@@ -109,6 +109,7 @@ export interface paths {
     get: operations["api_v1_datasets_preview_retrieve"];
   };
   "/api/v1/datasets/{id}/samples": {
+    /** @description Text samples carry a preview of their text (text_truncated, text_length); GET samples/{sample_id} has the whole text. */
     get: operations["api_v1_datasets_samples_list"];
     post: operations["api_v1_datasets_samples_create"];
   };
@@ -783,7 +784,7 @@ export interface components {
       previous?: string | null;
       results: components["schemas"]["Project"][];
     };
-    PaginatedSampleList: {
+    PaginatedSampleRowList: {
       /** @example 123 */
       count: number;
       /**
@@ -796,7 +797,7 @@ export interface components {
        * @example http://api.example.org/accounts/?page=2
        */
       previous?: string | null;
-      results: components["schemas"]["Sample"][];
+      results: components["schemas"]["SampleRow"][];
     };
     PaginatedServiceList: {
       /** @example 123 */
@@ -955,6 +956,7 @@ export interface components {
      * @enum {string}
      */
     RoleEnum: "owner" | "admin" | "member" | "viewer";
+    /** @description One sample, its text whole (``text_truncated`` false). */
     Sample: {
       /** Format: uuid */
       id: string;
@@ -976,6 +978,10 @@ export interface components {
       channels: number | null;
       bit_depth: number | null;
       text: string;
+      /** @description characters of the whole text */
+      text_length: number;
+      /** @description true when ``text`` is a preview: the sample's own endpoint has the whole text */
+      text_truncated: boolean;
       line_number: number;
       label_reason: string;
       content_url: string;
@@ -995,6 +1001,41 @@ export interface components {
       objects: {
           [key: string]: unknown;
         }[];
+    };
+    /**
+     * @description A row of a sample list: ``text`` is at most its first 500 characters (the queryset comes
+     * from datasets.selectors.with_text_preview, which never reads the rest).
+     */
+    SampleRow: {
+      /** Format: uuid */
+      id: string;
+      name: string;
+      source: string;
+      status: components["schemas"]["SampleStatusEnum"];
+      labeled: boolean;
+      revision: number;
+      labels: readonly string[];
+      objects: readonly {
+          [key: string]: unknown;
+        }[];
+      width: number | null;
+      height: number | null;
+      format: string;
+      /** Format: double */
+      duration: number | null;
+      sample_rate: number | null;
+      channels: number | null;
+      bit_depth: number | null;
+      text: string;
+      /** @description characters of the whole text */
+      text_length: number;
+      /** @description true when ``text`` is a preview: the sample's own endpoint has the whole text */
+      text_truncated: boolean;
+      line_number: number;
+      label_reason: string;
+      content_url: string;
+      /** Format: date-time */
+      created_at: string;
     };
     /**
      * @description * `ok` - Ok
@@ -1812,6 +1853,7 @@ export interface operations {
       };
     };
   };
+  /** @description Text samples carry a preview of their text (text_truncated, text_length); GET samples/{sample_id} has the whole text. */
   api_v1_datasets_samples_list: {
     parameters: {
       query?: {
@@ -1832,7 +1874,7 @@ export interface operations {
     responses: {
       200: {
         content: {
-          "application/json": components["schemas"]["PaginatedSampleList"];
+          "application/json": components["schemas"]["PaginatedSampleRowList"];
         };
       };
     };
@@ -1854,6 +1896,10 @@ export interface operations {
         content: {
           "application/json": components["schemas"]["UploadResult"];
         };
+      };
+      /** @description no file accepted: {files: [summary], accepted: [], rejected: [{file, reason}]} */
+      400: {
+        content: never;
       };
     };
   };

@@ -12,7 +12,7 @@ from typing import Any
 from training.engine.preprocessing.image import decode_detections, detection_response, letterbox
 
 from .base import Predictor
-from .image import load_image
+from .image import load_image_for
 
 
 class DetectionPredictor(Predictor):
@@ -30,8 +30,8 @@ class DetectionPredictor(Predictor):
     def predict(self, payload: Any, *, conf_threshold: float | None = None) -> dict[str, Any]:
         """``conf_threshold``: the service's own cut (one predictor serves every service of a
         version, so it comes per call); None = the bundle's, which the evaluation used."""
-        img = load_image(payload)
-        x, lb = letterbox(img, self.size)
+        img, full_size = load_image_for(payload, target=self.size)
+        x, lb = letterbox(img, self.size, source_size=full_size)
         output = self.session.run(None, {self.input_names[0]: x})[0]
         boxes, scores, classes = decode_detections(
             output,

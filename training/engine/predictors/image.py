@@ -16,7 +16,7 @@ from training.engine.preprocessing.image import (
     classification_input,
     classification_response,
     classification_scores,
-    decode_image,
+    decode_image_for,
     multilabel_predicted,
 )
 
@@ -43,9 +43,14 @@ def image_bytes(payload: Any) -> bytes:
 _OBJECT_REPR = re.compile(r"\s*<[\w.]+ object at 0x[0-9a-fA-F]+>")
 
 
-def load_image(payload: Any) -> Any:
+def load_image(payload: Any, *, target: int | None = None) -> Any:
+    return load_image_for(payload, target=target)[0]
+
+
+def load_image_for(payload: Any, *, target: int | None = None) -> tuple[Any, tuple[int, int]]:
+    """The request's image (draft-decoded when much larger than ``target``) and its full size."""
     try:
-        return decode_image(image_bytes(payload))
+        return decode_image_for(image_bytes(payload), target=target)
     except ImageDecodeError as exc:
         if "cannot identify image file" in str(exc):
             raise PredictionError("images: the file is not a JPG, PNG or BMP image") from None
@@ -78,7 +83,7 @@ class ImagePredictor(Predictor):
         return classification_scores(out, multilabel=self.multilabel)[0]
 
     def predict(self, payload: Any) -> dict[str, Any]:
-        probs = self.probabilities(load_image(payload))
+        probs = self.probabilities(load_image(payload, target=self.size))
         response = classification_response(probs, self.labels, top_k=self.top_k)
         if self.multilabel:
             # Top-1 stays the predicted_label (ModelArts' shape); all labels over the threshold too.

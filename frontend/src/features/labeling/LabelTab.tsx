@@ -288,7 +288,8 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
           )}
           {list.length > 0 && type === "text_classification" && (
             <TextLabeler samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canWrite} save={save} onSaved={onSaved}
-              onLabelled={undoer.record} suggestionFor={suggestionFor} onDecide={(s, a) => void decide(s, a)} />
+              onLabelled={undoer.record} suggestionFor={suggestionFor} onDecide={(s, a) => void decide(s, a)}
+              loadFull={(s) => datasetsApi.sample(datasetId, s.id)} />
           )}
           {samples.data && tab !== "issues" && <Pager page={page} pageSize={pageSize} count={count} onPage={goPage} testId="sample-pager" />}
         </div>

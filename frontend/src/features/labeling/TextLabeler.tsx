@@ -30,8 +30,11 @@ export function TextLabeler(props: {
   /** The pending model suggestion of a line, if any (A accepts, R rejects the highlighted one). */
   suggestionFor?: (s: Sample) => Suggestion | undefined;
   onDecide?: (s: Suggestion, accept: boolean) => void;
+  /** The whole sample: list rows carry a preview of a long text (text_truncated). */
+  loadFull?: (s: Sample) => Promise<Sample>;
 }) {
   const [hist, setHist] = useState<History<Choices>>(() => historyOf({}));
+  const [fullText, setFullText] = useState<Record<string, string>>({});
   const choices = hist.present;
   const [cursor, setCursor] = useState(0);
   const [saving, setSaving] = useState(false);
@@ -131,7 +134,22 @@ export function TextLabeler(props: {
               onClick={() => setCursor(i)}>
               <input type="checkbox" checked={props.selected.has(s.id)} onChange={() => props.onToggle(s.id)} data-testid="sample-checkbox" aria-label="Select line" />
               <div className="text-body">
-                <div className="text-content" data-testid="text-content">{s.text}</div>
+                <div className="text-content" data-testid="text-content">
+                  {fullText[s.id] ?? s.text}
+                  {s.text_truncated && fullText[s.id] === undefined && (
+                    <>
+                      …{" "}
+                      <button className="link small" data-testid="text-show-all" disabled={!props.loadFull}
+                        onClick={(e) => {
+                          e.stopPropagation();
+                          props.loadFull?.(s).then((whole) => setFullText((m) => ({ ...m, [s.id]: whole.text ?? "" })))
+                            .catch((err) => setError(errorText(err)));
+                        }}>
+                        show all {s.text_length.toLocaleString()} characters
+                      </button>
+                    </>
+                  )}
+                </div>
                 {!(s.id in choices) && props.suggestionFor?.(s) && (
                   <SuggestionBadge suggestion={props.suggestionFor(s)!} canWrite={props.canWrite} onDecide={props.onDecide} keysHint={isCursor} />
                 )}
