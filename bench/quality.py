@@ -137,6 +137,12 @@ def bench_dataset(ds, args, workdir: Path) -> dict[str, Any]:
         if run["predictions"] is not None:
             entry.update(scores(ds, run["predictions"]))
         row["systems"][name] = entry
+    return verdict(row)
+
+
+def verdict(row: dict[str, Any]) -> dict[str, Any]:
+    """Fills in the best other system and whether ExeML is at least as good."""
+    metric = row["metric"]
     lower_better = metric == "rmse"
     others = [e[metric] for n, e in row["systems"].items() if n != "exeml" and metric in e]
     best = (min(others) if lower_better else max(others)) if others else None
@@ -188,6 +194,17 @@ def render(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def merge(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of several runs (e.g. the AutoML systems in one process, ExeML in another,
+    side by side on the same data and budget) as one table, in first-seen order."""
+    rows: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        for row in run["rows"]:
+            into = rows.setdefault(row["dataset"], {**row, "systems": {}})
+            into["systems"].update(row["systems"])
+    return [verdict(r) for r in rows.values()]
+
+
 def machine() -> dict[str, Any]:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
     return {
@@ -214,7 +231,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default="", help="where generated WAV/PNG files are cached")
     parser.add_argument("--json", default="", help="write the rows and run facts here")
     parser.add_argument("--keep-dir", default="", help="keep models and logs (AutoGluon's too) here")
+    parser.add_argument(
+        "--merge", default="", help="print one table from --json files of runs of different systems (a,b,...)"
+    )
     args = parser.parse_args(argv)
+    if args.merge:
+        print(render(merge([json.loads(Path(f).read_text()) for f in args.merge.split(",")])))
+        return 0
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
