@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.serving import Server, api, percentile, register_and_deploy, train_tabular  # noqa: E402
+from bench.serving import Server, api, percentile, register_and_deploy, run_concurrently, train_tabular  # noqa: E402
 
 FAST_REAPER = {"EXEML_HEARTBEAT_TIMEOUT_SECONDS": "20", "EXEML_BEAT_INTERVAL_SECONDS": "5"}
 
@@ -161,13 +161,7 @@ def load(server: Server, service_id: str, body: bytes, *, clients: int, seconds:
             latencies.extend(mine)
             errors.extend(bad)
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    total = time.perf_counter() - start
+    total = run_concurrently(client, clients)
     return {"requests": len(latencies), "errors": len(errors), "first_error": errors[0] if errors else "",
             "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99), "per_s": len(latencies) / total}
 
