@@ -157,7 +157,8 @@ def test_cnn_exports_and_continues(samples, tmp_path):
     assert (first.bundle_dir / "cnn.pt").is_file()
     check = first.evaluation["onnx_check"]
     assert check["labels_equal"] and check["max_abs_diff"] < 1e-5
-    assert first.evaluation["search"]["validation"].startswith("hold-out")  # the CNN is validated once
+    # Small data: the CNN is cross-validated like every other candidate.
+    assert first.evaluation["search"]["validation"].endswith("-fold cross-validation")
     _assert_served_like_evaluated(first, spec)
     spec2 = _spec(
         samples, preference="accuracy_first", params={"max_epochs": 1}, base_bundle_dir=str(first.bundle_dir)

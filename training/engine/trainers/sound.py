@@ -34,7 +34,7 @@ from training.engine.preprocessing import InputError
 from training.engine.preprocessing import audio as audioprep
 from training.engine.search import Candidate, LiveReport, Search
 from training.engine.spec import BUNDLE_FILE, MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec
-from training.engine.validation import make_folds
+from training.engine.validation import KFOLD_MAX_ROWS, make_folds
 
 from . import automl
 from .common import (
@@ -403,7 +403,9 @@ def portfolio(search: Search, data: SoundData, budget: Budget, *, families: tupl
             return
         if cnn and not cnn_tried:
             cnn_tried = True
-            params = {"seconds": round(CNN_SHARE * budget.left(), 1)}
+            # The first fold's fit trains for its share of the time and fixes the epochs the
+            # other folds and the refits repeat.
+            params = {"seconds": round(CNN_SHARE * budget.left() / len(search.folds.splits), 1)}
             if max_epochs:
                 params["max_epochs"] = int(max_epochs)
             yield _candidate(data, "cnn", params, baseline=not tunable)
@@ -412,7 +414,8 @@ def portfolio(search: Search, data: SoundData, budget: Budget, *, families: tupl
                 # Refitting the CNN for the evaluated and the served model costs about as much
                 # again per refit (more rows): that time leaves the search. A CNN far behind
                 # the best is left out of the selection instead (see cnn_affordable).
-                budget.export_reserve = float(budget.export_reserve or 0.0) + 2.5 * trial.seconds
+                per_fit = trial.seconds / len(search.folds.splits)
+                budget.export_reserve = float(budget.export_reserve or 0.0) + 2.5 * per_fit
                 reserved.append(trial.name)
             continue
         if not tunable:
@@ -507,10 +510,12 @@ class SoundTrainer:
         y = data.y
         all_rows = np.concatenate([train_rows, eval_rows[y[eval_rows] >= 0]])
         # Validation: all candidates of a search share folds (the ensemble needs their
-        # predictions row for row). The CNN is too costly to train k times, so when it is in
-        # the portfolio every candidate is validated on one stratified hold-out; otherwise
-        # the cheap candidates get k-fold on small data.
-        folds = make_folds(y[train_rows], classification=True, seed=spec.seed, expensive=cnn)
+        # predictions row for row). On small data every candidate, the CNN included, gets
+        # k-fold (the CNN's time share is split over its folds): a hold-out of a fifth of a few
+        # hundred clips ranks candidates by a handful of rows. Above KFOLD_MAX_ROWS, and when
+        # continuing a CNN (a fixed number of epochs), one stratified hold-out.
+        expensive = cnn and (n_train > KFOLD_MAX_ROWS or base is not None)
+        folds = make_folds(y[train_rows], classification=True, seed=spec.seed, expensive=expensive)
         report = LiveReport(progress, budget, metric=scoring.METRIC_NAME["classification"])
         search = Search(y=y[train_rows], rows=train_rows, folds=folds, kind="classification", budget=budget,
                         report=report)
