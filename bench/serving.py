@@ -73,9 +73,11 @@ def train_image(root: Path, seconds: float) -> Path:
 
     labels = ("circle", "square", "triangle")
     samples = classification_samples(root / "img", labels=labels, per_label_train=8, per_label_eval=3, size=96)
+    # The model a photo service runs: EfficientNet-Lite0 at the default 224 px (the search
+    # would pick a pixel model on these shapes, whose graph costs microseconds).
     spec = TrainSpec(
         task_type="image_classification", labels=labels, samples=tuple(samples), threads=os.cpu_count() or 1,
-        max_seconds=seconds, params={"image_size": 96, "max_epochs": 2},
+        max_seconds=seconds, params={"search": False, "max_epochs": 1},
     )
     result = get_trainer("image_classification").fit(spec, root / "img-work", time.monotonic() + seconds,
                                                       lambda p, f: None)
@@ -85,8 +87,9 @@ def train_image(root: Path, seconds: float) -> Path:
 def sample_image() -> bytes:
     from PIL import Image, ImageDraw
 
-    img = Image.new("RGB", (96, 96), (200, 200, 200))
-    ImageDraw.Draw(img).ellipse((20, 20, 70, 70), fill=(30, 30, 30))
+    # A phone-camera-sized JPEG: decoding it is part of every request's cost.
+    img = Image.new("RGB", (1280, 960), (200, 200, 200))
+    ImageDraw.Draw(img).ellipse((200, 150, 900, 850), fill=(30, 30, 30))
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=90)
     return buf.getvalue()
@@ -210,10 +213,15 @@ def http_load(url: str, token: str, service_id: str, body: bytes, content_type: 
         with lock:
             latencies.extend(mine)
 
+    cpu_before = time.process_time()
     total = run_concurrently(client, clients)
+    # The load generator runs on the same cores as the server: its own CPU per request is
+    # printed so the ratio can be read against it (the in-process pipeline pays none).
+    client_cpu_ms = (time.process_time() - cpu_before) * 1000 / max(1, len(latencies))
     if errors:
         raise RuntimeError(f"{len(errors)} failed requests, first: {errors[0]}")
-    return {"p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99), "per_s": len(latencies) / total}
+    return {"p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99), "per_s": len(latencies) / total,
+            "client_cpu_ms": client_cpu_ms}
 
 
 def rss_mb(pid: int) -> float:
@@ -486,7 +494,8 @@ def main() -> int:
         print(f"{row['model']}: HTTP/in-process  1 client {ratio1:6.1%}  (goal >= {RATIO_GOAL:.0%}: "
               f"{mark(ratio1 >= RATIO_GOAL)})")
         print(f"{row['model']}: HTTP/in-process  8 clients {ratio8:6.1%}  (goal >= {RATIO_GOAL:.0%}: "
-              f"{mark(ratio8 >= RATIO_GOAL)})")
+              f"{mark(ratio8 >= RATIO_GOAL)}); the load generator itself used "
+              f"{c8['client_cpu_ms']:.2f} ms CPU per request on the same cores")
         print(f"{row['model']}: p50 overhead {overhead:6.2f} ms  (goal <= {OVERHEAD_GOAL_MS:g} ms: "
               f"{mark(overhead <= OVERHEAD_GOAL_MS)})")
     if rss:
