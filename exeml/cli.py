@@ -298,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--concurrency", type=int, default=2, help="slots of the main worker")
     # One web process per core, so concurrent clients use every core (not one GIL).
     run.add_argument("--web-workers", type=int, default=int(os.environ.get("EXEML_WEB_WORKERS", os.cpu_count() or 1)))
-    run.add_argument("--web-threads", type=int, default=8)
+    run.add_argument("--web-threads", type=int, default=int(os.environ.get("EXEML_WEB_THREADS", "8")))
     run.add_argument("--grace", type=float, default=float(os.environ.get("EXEML_STOP_GRACE_SECONDS", "30")),
                      help="seconds running tasks get to finish on stop (EXEML_STOP_GRACE_SECONDS)")
     run.set_defaults(func=cmd_run)
