@@ -132,7 +132,7 @@ EXEML_TRUSTED_PROXIES = env_list("EXEML_TRUSTED_PROXIES", [])
 # Inference requests: a token checked in the last N seconds is not looked up again (per process).
 EXEML_AUTH_CACHE_SECONDS = env_float("EXEML_AUTH_CACHE_SECONDS", 10.0)
 # Inference requests: a running service's row is not read again for N seconds (per process);
-# a stop made in another process is seen within them (serving/lookup.py). 0 turns it off.
+# a status change anywhere is seen at once through the shared cache (serving/lookup.py). 0 turns it off.
 EXEML_SERVICE_LOOKUP_CACHE_SECONDS = env_float("EXEML_SERVICE_LOOKUP_CACHE_SECONDS", 2.0)
 # "default": per process. "shared": what every web process must agree on (rate limits):
 # Redis when the broker is Redis, else a folder under EXEML_HOME.

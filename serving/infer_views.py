@@ -30,7 +30,7 @@ from exeml.api.views import TenantAPIView
 from exeml.errors import ApplicationError, NotFound, WrongState
 from exeml.task_types import TaskType
 from serving import runtime, services
-from serving.lookup import service_lookup_cache
+from serving.lookup import service_generation, service_lookup_cache
 from serving.metrics import record_call
 from serving.models import Service, ServiceStatus
 from training.engine.predictors import PredictionError
@@ -121,6 +121,7 @@ class InferView(TenantAPIView):
         # the cache answers only the service's own tenant (serving/lookup.py).
         service = service_lookup_cache.get(service_id, tenant_id=self.request.tenant.pk)
         if service is None:
+            generation = service_generation(service_id)  # before the row: a change in between shows
             service = (
                 Service.objects.select_related(
                     "flavor", "model_version", "model_version__project", "model_version__tenant"
@@ -131,7 +132,7 @@ class InferView(TenantAPIView):
             if service is None:
                 raise NotFound("No such service.")
             if service.status == ServiceStatus.RUNNING and not services.service_is_expired(service):
-                service_lookup_cache.put(service)
+                service_lookup_cache.put(service, generation)
         if services.service_is_expired(service):
             # Refused at once, and stopped now rather than at the next beat tick.
             service_lookup_cache.forget(service.pk)

@@ -5,9 +5,16 @@ reading them costs a query per request, more than a tabular prediction on SQLite
 running services are kept, for EXEML_SERVICE_LOOKUP_CACHE_SECONDS: a service that starts
 is seen at once (nothing cached for it), a status change in this process forgets the entry
 at once (and again at commit, so a concurrent request cannot re-cache the old row), and a
-stop made in another process (the API on another web process, beat's auto-stop) is seen
-within those seconds. The expiry time (``stop_at``) is checked on every request from the
+stop made in another process (the API on another web process, beat's auto-stop) is seen at
+once through the generation below (within those seconds only if the shared cache lost it, or
+a row was changed without ``service_transition``). The expiry time (``stop_at``) is checked on every request from the
 cached row, so a timed auto-stop still refuses at once.
+
+Every status change also writes a new generation for the service into the "shared" cache
+(Redis in the distributed shape, a folder under EXEML_HOME on the embedded default), and a
+cached row is used only while that generation is the one read before its row was: a stop made
+through one web process is seen by every other at once, for one cache read instead of a
+query. If that cache cannot be read the row is read from the database.
 """
 
 from __future__ import annotations
@@ -18,35 +25,59 @@ import uuid
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import transaction
 
 if TYPE_CHECKING:
     from serving.models import Service
 
 
+_UNREADABLE = object()
+
+
+def _generation_key(service_id: uuid.UUID | str) -> str:
+    return f"service-generation:{service_id}"
+
+
+def service_generation(service_id: uuid.UUID | str) -> object:
+    """The service's current generation in the shared cache (None if never written);
+    ``_UNREADABLE`` when the cache cannot be read."""
+    try:
+        return caches["shared"].get(_generation_key(service_id))
+    except Exception:  # Redis down or a cache file half-written: fall back to the database
+        return _UNREADABLE
+
+
 class ServiceLookupCache:
     MAX_ENTRIES = 10_000
 
     def __init__(self) -> None:
-        self._rows: dict[str, tuple[Service, float]] = {}
+        self._rows: dict[str, tuple[Service, float, object]] = {}
         self._lock = threading.Lock()
 
     def get(self, service_id: uuid.UUID | str, *, tenant_id: uuid.UUID) -> Service | None:
         row = self._rows.get(str(service_id))
         if row is None or row[1] < time.monotonic():
             return None
-        service = row[0]
+        service, _, generation = row
         # Another tenant's id is a miss: the tenant-scoped query then answers 404.
-        return service if service.tenant_id == tenant_id else None
+        if service.tenant_id != tenant_id:
+            return None
+        now = service_generation(service_id)
+        if now is _UNREADABLE or now != generation:
+            self.forget(service_id)  # changed elsewhere (stopped, deleted, redeployed)
+            return None
+        return service
 
-    def put(self, service: Service) -> None:
+    def put(self, service: Service, generation: object) -> None:
+        """Keep ``service``, read after ``generation`` was (so a change in between is seen)."""
         ttl = float(settings.EXEML_SERVICE_LOOKUP_CACHE_SECONDS)
-        if ttl <= 0:
+        if ttl <= 0 or generation is _UNREADABLE:
             return
         with self._lock:
             if len(self._rows) >= self.MAX_ENTRIES:
                 self._rows.clear()
-            self._rows[str(service.pk)] = (service, time.monotonic() + ttl)
+            self._rows[str(service.pk)] = (service, time.monotonic() + ttl, generation)
 
     def forget(self, service_id: uuid.UUID | str) -> None:
         with self._lock:
@@ -60,8 +91,22 @@ class ServiceLookupCache:
 service_lookup_cache = ServiceLookupCache()
 
 
+def _new_generation(service_id: uuid.UUID | str) -> None:
+    try:
+        caches["shared"].set(_generation_key(service_id), uuid.uuid4().hex, timeout=None)
+    except Exception:  # the other processes then see the change within the TTL
+        pass
+
+
 def service_forget(service_id: uuid.UUID | str) -> None:
-    """Forget now and once more when the surrounding transaction commits: a request that
-    read the old row before the commit must not keep it for the TTL."""
+    """Forget now and once more when the surrounding transaction commits (a request that
+    read the old row before the commit must not keep it), and tell every other process
+    through a new generation."""
     service_lookup_cache.forget(service_id)
-    transaction.on_commit(lambda: service_lookup_cache.forget(service_id))
+    _new_generation(service_id)
+
+    def committed() -> None:
+        service_lookup_cache.forget(service_id)
+        _new_generation(service_id)
+
+    transaction.on_commit(committed)

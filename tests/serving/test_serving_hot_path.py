@@ -80,6 +80,24 @@ def test_a_stop_made_by_another_process_is_seen_within_the_cache_lifetime(
     assert resp.status_code == 409 and resp.json()["status"] == "stopped"
 
 
+def test_a_stop_through_another_web_process_is_seen_at_once(owner, store, tabular_bundle, settings):
+    from serving.lookup import _new_generation, service_lookup_cache
+
+    settings.EXEML_SERVICE_LOOKUP_CACHE_SECONDS = 60.0
+    service = running_service(owner, make_version(owner, store, tabular_bundle))
+    body = tabular_request(tabular_bundle.eval_records[:1])
+    url = f"/v1/infers/{service.pk}"
+    assert owner.client.post(url, body, format="json").status_code == 200  # cached now
+    assert service_lookup_cache.get(service.pk, tenant_id=service.tenant_id) is not None
+    # What service_transition does in the other process: the row, then a new generation in the
+    # shared cache; this process's own cache is not told.
+    with owner.scope():
+        Service.objects.filter(pk=service.pk).update(status=ServiceStatus.STOPPED)
+    _new_generation(service.pk)
+    resp = owner.client.post(url, body, format="json")  # no sleep: well within the 60 s lifetime
+    assert resp.status_code == 409 and resp.json()["status"] == "stopped"
+
+
 def test_another_tenants_token_never_gets_the_cached_service(owner, outsider, store, tabular_bundle):
     service = running_service(owner, make_version(owner, store, tabular_bundle))
     body = tabular_request(tabular_bundle.eval_records[:1])
