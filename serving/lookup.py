@@ -2,19 +2,13 @@
 
 A request needs the service, its version (artifact, tenant), project task type and flavor;
 reading them costs a query per request, more than a tabular prediction on SQLite. Only
-running services are kept, for EXEML_SERVICE_LOOKUP_CACHE_SECONDS: a service that starts
-is seen at once (nothing cached for it), a status change in this process forgets the entry
-at once (and again at commit, so a concurrent request cannot re-cache the old row), and a
-stop made in another process (the API on another web process, beat's auto-stop) is seen at
-once through the generation below (within those seconds only if the shared cache lost it, or
-a row was changed without ``service_transition``). The expiry time (``stop_at``) is checked on every request from the
-cached row, so a timed auto-stop still refuses at once.
-
-Every status change also writes a new generation for the service into the "shared" cache
-(Redis in the distributed shape, a folder under EXEML_HOME on the embedded default), and a
-cached row is used only while that generation is the one read before its row was: a stop made
-through one web process is seen by every other at once, for one cache read instead of a
-query. If that cache cannot be read the row is read from the database.
+running services are kept, for at most EXEML_SERVICE_LOOKUP_CACHE_SECONDS. Every status
+change writes a new generation for the service into the "shared" cache (Redis in the
+distributed shape, a folder under EXEML_HOME on the embedded default), and a cached row is
+used only while the generation read before its row still holds: a stop or delete through any
+process is seen by every web process at once, for one cache read instead of a query. A row
+changed behind ``service_transition``'s back, or an unreadable shared cache, falls back to
+the lifetime / the database. The expiry time (``stop_at``) is checked on every request.
 """
 
 from __future__ import annotations
@@ -102,11 +96,10 @@ def service_forget(service_id: uuid.UUID | str) -> None:
     """Forget now and once more when the surrounding transaction commits (a request that
     read the old row before the commit must not keep it), and tell every other process
     through a new generation."""
-    service_lookup_cache.forget(service_id)
-    _new_generation(service_id)
 
-    def committed() -> None:
+    def changed() -> None:
         service_lookup_cache.forget(service_id)
         _new_generation(service_id)
 
-    transaction.on_commit(committed)
+    changed()
+    transaction.on_commit(changed)
