@@ -353,9 +353,11 @@ _VARIANTS = (
 SOUND_MIN_SECONDS = 1.2  # clips are padded with silence to this (ExeML wants > 1 s)
 
 
-def spoken_digits(root: Path, voices: int = 48) -> SampleSet:
+def spoken_digits(root: Path, voices: int = 128) -> SampleSet:
     """The ten digit words spoken by espeak-ng voices (accent x voice variant), each with its
-    own speed and pitch; a quarter of the voices are held out for the test split."""
+    own speed and pitch; a quarter of the voices are held out for the test split. All 128
+    voices by default: with 48 the test split had 12 voices, and one voice more or less
+    right moved accuracy by 0.008 and reversed the ranking that 36 other voices gave."""
     import soundfile
 
     exe = shutil.which("espeak-ng")
@@ -394,7 +396,7 @@ def spoken_digits(root: Path, voices: int = 48) -> SampleSet:
         "debian",
         "GPL-3.0+",
         "/usr/bin/espeak-ng (+ espeak-ng-data voices)",
-        "the ten English digit words spoken by 48 espeak-ng voices (8 accents x 16 variants, own "
+        "the ten English digit words spoken by 128 espeak-ng voices (8 accents x 16 variants, own "
         "speed/pitch); test voices unseen in training",
     )
     return SampleSet("spoken_digits", "sound", train, test, src, notes={"test_voices": n_test})
@@ -512,6 +514,23 @@ LOADERS: dict[str, tuple[Modality, Callable[..., Any]]] = {
     "lfw_faces": ("image", lfw_faces),
     "textures": ("image", textures),
 }
+
+
+def outer_folds(ds: TableSet, k: int) -> list[TableSet]:
+    """``ds`` k times, each fold of a (stratified, for classification) k-fold split of all its
+    rows as the test split once: on a small table one 25 % test split moves by several rows
+    between systems whose cross-validated scores agree, so k folds score every row once."""
+    from dataclasses import replace
+
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    y = ds.frame[ds.target].to_numpy()
+    if ds.task == "classification":
+        splitter = StratifiedKFold(k, shuffle=True, random_state=SEED)
+        parts = splitter.split(np.zeros(len(y)), [str(v) for v in y])
+    else:
+        parts = KFold(k, shuffle=True, random_state=SEED).split(np.zeros(len(y)))
+    return [replace(ds, train_idx=np.sort(tr), test_idx=np.sort(te)) for tr, te in parts]
 
 
 def load(name: str, root: Path) -> TableSet | SampleSet:

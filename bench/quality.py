@@ -4,6 +4,7 @@ at the same time budget, scored on the same held-out test split.
     python -m bench.quality --budget 360                 # everything (hours on 2 cores)
     python -m bench.quality --budget 30 --only tabular,text --json out.json
     python -m bench.quality --datasets penguins,digits64 --budget 60
+    python -m bench.quality --datasets credit --outer-folds 5  # every row a test row once
 
 Data sets come from packages (see bench/datasets_real.py and docs/benchmarks.md); nothing is
 downloaded. ExeML is reached only through bench/exeml_adapter.py. AutoGluon runs in its own
@@ -183,7 +184,7 @@ def render(rows: list[dict[str, Any]]) -> str:
         verdict = {True: "yes", False: "**no**", None: "—"}[r["exeml_ge_best"]]
         best = r["best_other_system"] or "—"
         cells = [
-            r["dataset"],
+            r["dataset"] + (f" ({r['outer_folds']} folds)" if r.get("outer_folds") else ""),
             str(r["n_rows"]),
             r["metric"],
             *(_cell(r["systems"].get(s), r["metric"]) for s in present),
@@ -203,6 +204,31 @@ def merge(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             into = rows.setdefault(row["dataset"], {**row, "systems": {}})
             into["systems"].update(row["systems"])
     return [verdict(r) for r in rows.values()]
+
+
+def combine_folds(folds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row from the rows of the outer folds of one table: accuracy and macro-F1 weighted
+    by test rows (accuracy is then exactly the share of all rows right), RMSE over all rows;
+    seconds are the mean per fold."""
+    sizes = [f["n_test"] for f in folds]
+    total = sum(sizes)
+    row = {**folds[0], "n_train": round(sum(f["n_train"] for f in folds) / len(folds)), "n_test": total,
+           "outer_folds": len(folds), "systems": {}}
+    for name in folds[0]["systems"]:
+        entries = [f["systems"].get(name, {}) for f in folds]
+        entry: dict[str, Any] = {"seconds": round(sum(e.get("seconds", 0.0) for e in entries) / len(entries), 1),
+                                 "note": next((e["note"] for e in entries if e.get("note")), None)}
+        for metric in ("accuracy", "macro_f1", "rmse"):
+            values = [e.get(metric) for e in entries]
+            if any(v is None for v in values):
+                continue
+            if metric == "rmse":
+                entry[metric] = math.sqrt(sum(v * v * n for v, n in zip(values, sizes, strict=True)) / total)
+            else:
+                entry[metric] = sum(v * n for v, n in zip(values, sizes, strict=True)) / total
+            entry[f"{metric}_per_fold"] = [round(v, 4) for v in values]
+        row["systems"][name] = entry
+    return verdict(row)
 
 
 def machine() -> dict[str, Any]:
@@ -229,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metric", default="accuracy", choices=["accuracy", "macro_f1"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data-dir", default="", help="where generated WAV/PNG files are cached")
+    parser.add_argument(
+        "--outer-folds", type=int, default=1,
+        help="tables: run each system k times, each fold of a k-fold split of all rows as the test split once",
+    )
     parser.add_argument("--json", default="", help="write the rows and run facts here")
     parser.add_argument("--keep-dir", default="", help="keep models and logs (AutoGluon's too) here")
     parser.add_argument(
@@ -282,7 +312,13 @@ def main(argv: list[str] | None = None) -> int:
             }
             print(f"== {name} ({ds.modality}, {ds.n_rows} rows) ...", file=sys.stderr, flush=True)
             work_root = Path(args.keep_dir) if args.keep_dir else Path(tmp)
-            row = bench_dataset(ds, args, work_root / name)
+            if args.outer_folds > 1 and isinstance(ds, data.TableSet):
+                row = combine_folds([
+                    bench_dataset(fold, args, work_root / name / f"fold{k}")
+                    for k, fold in enumerate(data.outer_folds(ds, args.outer_folds))
+                ])
+            else:
+                row = bench_dataset(ds, args, work_root / name)
             rows.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)
     table = render(rows)
@@ -301,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
                     "budget_seconds": args.budget,
                     "preference": args.preference,
                     "threads": args.threads,
+                    "outer_folds": args.outer_folds,
                     "machine_start": start_machine,
                     "machine_end": end_machine,
                     "sources": sources,
