@@ -116,11 +116,14 @@ def samples_upload(*, dataset: Dataset, files: list[IncomingFile]) -> dict[str, 
     # Data files before label files, so labels find their samples in the same request.
     infos.sort(key=lambda i: importer.role(i.key.rsplit("/", 1)[-1]) != Role.DATA)
     outcomes = sync.process_page(infos, preloaded={k: v[1] for k, v in good.items()}) if infos else {}
+    refused_new: list[str] = []
     for info in infos:
         name = good[info.key][0]
         outcome = outcomes.get(info.key)
         if outcome is None or outcome.reason:
             rejected.append({"file": name, "reason": outcome.reason if outcome else "not imported"})
+            if info.key not in registered:
+                refused_new.append(info.key)
         else:
             entry: dict[str, Any] = {"file": name, "id": outcome.sample_ids[0] if outcome.sample_ids else None}
             if len(outcome.sample_ids) > 1:
@@ -128,8 +131,10 @@ def samples_upload(*, dataset: Dataset, files: list[IncomingFile]) -> dict[str, 
             if outcome.note:
                 entry["note"] = outcome.note
             accepted.append(entry)
+    # A refused file is not kept in the input path, whatever happened to the others: the
+    # next sync would otherwise find it and report it again as the user's leftover.
+    _forget_new(sync, refused_new)
     if not accepted:
-        _forget_new(sync, [i.key for i in infos if i.key not in registered])
         if any(i.key in registered for i in infos):
             dataset_storage_refresh(dataset=dataset)  # re-uploaded objects did change
         raise UploadRejected(rejected)
@@ -138,7 +143,7 @@ def samples_upload(*, dataset: Dataset, files: list[IncomingFile]) -> dict[str, 
 
 
 def _forget_new(sync: DatasetSync, keys: list[str]) -> None:
-    """Undo an upload none of whose files was accepted: its new objects and their rows go."""
+    """Undo the new objects of files an upload refused: the objects and their rows go."""
     if not keys:
         return
     SourceObject.objects.filter(dataset=sync.dataset, key__in=keys).delete()

@@ -136,6 +136,19 @@ def test_an_upload_refused_after_storing_keeps_nothing_either(owner):
     assert r.status_code == 201, r.content
     assert [a["file"] for a in r.json()["accepted"]] == ["b.txt"]
     assert [x["file"] for x in r.json()["rejected"]] == ["c+d.txt"]
+    # A file refused at import beside an accepted one is not kept either.
+    r = _upload(owner, ds["id"], [("e.txt", b"over\nthe\nquota\n")])
+    assert r.status_code == 400, r.content
+    with owner.scope():
+        Quota.objects.filter(tenant=owner.tenant).update(max_samples_per_dataset=3)
+    r = _upload(owner, ds["id"], [("f.txt", b"three\n"), ("g.txt", b"four\nfive\n")])
+    assert r.status_code == 201, r.content
+    assert [a["file"] for a in r.json()["accepted"]] == ["f.txt"]
+    assert [x["file"] for x in r.json()["rejected"]] == ["g.txt"]
+    assert sorted(k.rsplit("/", 1)[-1] for k in _stored(owner, base)) == ["b.txt", "f.txt"]
+    with owner.scope():
+        assert sorted(o.key.rsplit("/", 1)[-1] for o in SourceObject.objects.filter(dataset_id=ds["id"])) == [
+            "b.txt", "f.txt"]
 
 
 @pytest.mark.django_db
