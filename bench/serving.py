@@ -5,7 +5,9 @@ p50/p99 and requests/s with 1 and 8 concurrent clients, and the web process's RS
 goal of the serving hot path against the in-process pipeline (the predictor's
 ``predict(payload)``: decode + preprocess + ``session.run`` + response, with 1 and 8 threads):
 HTTP requests/s / pipeline runs/s at 1 and 8 clients (goal >= 70 %) and the p50 overhead,
-HTTP p50 minus pipeline p50 with one client (goal <= 3 ms).
+HTTP p50 minus pipeline p50 with one client (goal <= 3 ms). Last, the CPU time each side
+spends per request, which other load on the machine barely moves: the web processes' CPU
+(utime + stime from /proc) per HTTP request against the pipeline's CPU per run.
 
     python bench/serving.py                        # trains both models, starts `exeml run`
     python bench/serving.py --only tabular         # the quick one
@@ -168,8 +170,11 @@ def pipeline(bundle_dir: Path, payload, n: int, threads: int) -> dict:
         with lock:
             times.extend(mine)
 
+    cpu_before = time.process_time()
     total = run_concurrently(run, threads)
-    return {"p50_ms": statistics.median(times), "per_s": len(times) / total}
+    # CPU per run, not wall time: robust to other load on a shared machine.
+    cpu_ms = (time.process_time() - cpu_before) * 1000 / max(1, len(times))
+    return {"p50_ms": statistics.median(times), "per_s": len(times) / total, "cpu_ms": cpu_ms}
 
 
 def run_concurrently(target, n: int) -> float:
@@ -187,9 +192,23 @@ RATIO_GOAL = 0.70
 OVERHEAD_GOAL_MS = 3.0
 
 
+def process_cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of ``pids`` (all their threads), from /proc; a process gone counts 0."""
+    total = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": field 3 onwards
+        total += int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def http_load(url: str, token: str, service_id: str, body: bytes, content_type: str, *, clients: int,
-              requests: int) -> dict:
-    """``requests`` calls split over ``clients`` keep-alive connections."""
+              requests: int, server_pids: list[int] | None = None) -> dict:
+    """``requests`` calls split over ``clients`` keep-alive connections; with ``server_pids``,
+    also the CPU those processes spent per request."""
     parsed = urlparse(url)
     latencies: list[float] = []
     errors: list[str] = []
@@ -213,15 +232,17 @@ def http_load(url: str, token: str, service_id: str, body: bytes, content_type: 
         with lock:
             latencies.extend(mine)
 
+    server_before = process_cpu_seconds(server_pids or [])
     cpu_before = time.process_time()
     total = run_concurrently(client, clients)
     # The load generator runs on the same cores as the server: its own CPU per request is
     # printed so the ratio can be read against it (the in-process pipeline pays none).
     client_cpu_ms = (time.process_time() - cpu_before) * 1000 / max(1, len(latencies))
+    server_cpu_ms = (process_cpu_seconds(server_pids or []) - server_before) * 1000 / max(1, len(latencies))
     if errors:
         raise RuntimeError(f"{len(errors)} failed requests, first: {errors[0]}")
     return {"p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99), "per_s": len(latencies) / total,
-            "client_cpu_ms": client_cpu_ms}
+            "client_cpu_ms": client_cpu_ms, "server_cpu_ms": server_cpu_ms if server_pids else None}
 
 
 def rss_mb(pid: int) -> float:
@@ -439,7 +460,7 @@ def main() -> int:
                 http_load(url, token, services[kind], body, ctype, clients=1, requests=5)  # warm the web side
                 for clients in (1, 8):
                     result = http_load(url, token, services[kind], body, ctype, clients=clients,
-                                       requests=args.requests)
+                                       requests=args.requests, server_pids=pids_before)
                     row[f"c{clients}"] = result
                 # Time inside the view (decode + predict), as the service's metrics saw it.
                 metrics = api(url, token, "GET", f"/api/v1/services/{services[kind]}/metrics")
@@ -498,6 +519,15 @@ def main() -> int:
               f"{c8['client_cpu_ms']:.2f} ms CPU per request on the same cores")
         print(f"{row['model']}: p50 overhead {overhead:6.2f} ms  (goal <= {OVERHEAD_GOAL_MS:g} ms: "
               f"{mark(overhead <= OVERHEAD_GOAL_MS)})")
+        for clients, pipe in ((1, p1), (8, p8)):
+            served = row[f"c{clients}"]
+            if served.get("server_cpu_ms") is None:
+                continue
+            extra = served["server_cpu_ms"] - pipe["cpu_ms"]
+            row[f"extra_cpu_ms_c{clients}"] = extra
+            print(f"{row['model']}: {clients} client{'s' if clients > 1 else ' '}: server CPU ms/request "
+                  f"{served['server_cpu_ms']:.2f}, pipeline CPU ms/run {pipe['cpu_ms']:.2f}, extra CPU "
+                  f"{extra:+.2f} ms/request; client CPU ms/request {served['client_cpu_ms']:.2f}")
     if rss:
         print()
         for pid, mb in rss.items():

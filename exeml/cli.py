@@ -121,12 +121,14 @@ def _beat_cmd() -> list[str]:
     return _celery("beat", "--loglevel", "INFO", "-s", str(schedule))
 
 
-def _web_cmd(host: str, port: int, workers: int, threads: int) -> list[str]:
+def _web_cmd(host: str, port: int, workers: int, threads: int, access_log: bool = False) -> list[str]:
+    # No access log by default: formatting and writing a line costs each inference request
+    # CPU that the prediction competes for (calls are counted in the service's metrics).
     return [
         sys.executable, "-m", "gunicorn", "exeml.wsgi:application",
         "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads),
         "--worker-class", "gthread", "--timeout", "120", "--graceful-timeout", "10",
-        "--access-logfile", "-",
+        *(["--access-logfile", "-"] if access_log else []),
     ]
 
 
@@ -228,7 +230,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     main_queues = ",".join([Queue.DEFAULT, Queue.TRAIN_CPU, Queue.TRAIN_GPU])
     children = [
-        _Child("web", _web_cmd(args.host, args.port, args.web_workers, args.web_threads)),
+        _Child("web", _web_cmd(args.host, args.port, args.web_workers, args.web_threads, args.access_log)),
         _Child("worker main", _worker_cmd(main_queues, args.concurrency, "main")),
         # The free queue runs one job at a time: its own single-slot worker.
         _Child("worker free", _worker_cmd(Queue.TRAIN_FREE, 1, "free")),
@@ -299,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     # One web process per core, so concurrent clients use every core (not one GIL).
     run.add_argument("--web-workers", type=int, default=int(os.environ.get("EXEML_WEB_WORKERS", os.cpu_count() or 1)))
     run.add_argument("--web-threads", type=int, default=int(os.environ.get("EXEML_WEB_THREADS", "8")))
+    run.add_argument("--access-log", action="store_true",
+                     default=os.environ.get("EXEML_WEB_ACCESS_LOG", "").lower() in ("1", "true", "yes"),
+                     help="log every HTTP request to stdout (EXEML_WEB_ACCESS_LOG)")
     run.add_argument("--grace", type=float, default=float(os.environ.get("EXEML_STOP_GRACE_SECONDS", "30")),
                      help="seconds running tasks get to finish on stop (EXEML_STOP_GRACE_SECONDS)")
     run.set_defaults(func=cmd_run)

@@ -13,13 +13,17 @@ from exeml.errors import ApplicationError, public_reason
 from exeml.storage import StorageError, TransientStorageError
 
 
-def application_error_response(exc: ApplicationError) -> Response:
+def application_error_body(exc: ApplicationError) -> dict:
     if exc.field and exc.status == 400:
-        return Response({exc.field: [exc.message], **exc.extra}, status=exc.status)
+        return {exc.field: [exc.message], **exc.extra}
     body = {"detail": exc.message, "code": exc.code, **exc.extra}
     if exc.field:
         body["field"] = exc.field
-    return Response(body, status=exc.status)
+    return body
+
+
+def application_error_response(exc: ApplicationError) -> Response:
+    return Response(application_error_body(exc), status=exc.status)
 
 
 def exception_handler(exc, context):

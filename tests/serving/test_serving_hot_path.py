@@ -105,3 +105,92 @@ def test_another_tenants_token_never_gets_the_cached_service(owner, outsider, st
     assert owner.client.post(url, body, format="json").status_code == 200  # cached now
     assert outsider.client.post(url, body, format="json").status_code == 404
     assert owner.client.post(url, body, format="json").status_code == 200
+
+
+def _multipart(parts: list[tuple[str, bytes]], boundary: str = "b0undary") -> tuple[bytes, str]:
+    body = b""
+    for headers, data in parts:
+        body += f"--{boundary}\r\n{headers}\r\n\r\n".encode() + data + b"\r\n"
+    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def test_a_warm_call_is_answered_before_drf_with_the_same_answer(owner, store, image_bundle, monkeypatch):
+    from serving.infer_views import InferView
+    from tests.serving.serving_helpers import png_bytes
+
+    service = running_service(owner, make_version(owner, store, image_bundle))
+    url = f"/v1/infers/{service.pk}"
+    body, content_type = _multipart(
+        [('Content-Disposition: form-data; name="images"; filename="r.png"\r\nContent-Type: image/png',
+          png_bytes((255, 0, 0)))]
+    )
+    first = owner.client.generic("POST", url, body, content_type=content_type)  # cold: through InferView
+    assert first.status_code == 200, first.content
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a warm plain call reached InferView")
+
+    monkeypatch.setattr(InferView, "post", refuse)
+    warm = owner.client.generic("POST", url, body, content_type=content_type, HTTP_X_AUTH_TOKEN=owner.token)
+    assert warm.status_code == 200 and warm.content == first.content
+    assert warm["Content-Type"] == "application/json" and warm["X-Frame-Options"] == "DENY"
+    monkeypatch.undo()
+    with owner.scope():
+        from serving.metrics import flush_calls
+
+        flush_calls()
+        assert Service.objects.get(pk=service.pk).invocation_times == 2  # counted on both paths
+
+
+def test_unusual_bodies_on_a_warm_service_get_inferviews_answers(owner, store, image_bundle):
+    from tests.serving.serving_helpers import png_bytes
+
+    service = running_service(owner, make_version(owner, store, image_bundle))
+    url = f"/v1/infers/{service.pk}"
+    png = png_bytes((255, 0, 0))
+    one = ('Content-Disposition: form-data; name="images"; filename="r.png"', png)
+    body, content_type = _multipart([one])
+    assert owner.client.generic("POST", url, body, content_type=content_type).status_code == 200  # warm now
+    # Two files: InferView's 400, not the first file's prediction.
+    body, content_type = _multipart([one, one])
+    resp = owner.client.generic("POST", url, body, content_type=content_type)
+    assert resp.status_code == 400 and "exactly one" in resp.json()["images"][0]
+    # A plain field instead of a file.
+    body, content_type = _multipart([('Content-Disposition: form-data; name="images"', b"x")])
+    resp = owner.client.generic("POST", url, body, content_type=content_type)
+    assert resp.status_code == 400 and "images" in resp.json()
+    # A preamble, a quoted boundary and a second header line are still one file: same answer.
+    body, _ = _multipart([('Content-Disposition: form-data; name=images; filename=r.png\r\nContent-Type: image/png', png)])
+    resp = owner.client.generic("POST", url, b"preamble\r\n" + body, content_type='multipart/form-data; boundary="b0undary"')
+    assert resp.status_code == 200 and resp.json()["predicted_label"] == "red"
+
+
+def test_single_file_accepts_only_the_plain_shape():
+    from serving.infer_views import single_file
+
+    params = {"boundary": "XyZ"}
+    plain = b'--XyZ\r\nContent-Disposition: form-data; name="images"; filename="a.jpg"\r\n\r\nDATA\r\n--XyZ--\r\n'
+    assert single_file(plain, "multipart/form-data", params, "images") == b"DATA"
+    assert single_file(plain, "multipart/form-data", params, "files") is None
+    assert single_file(plain, "multipart/mixed", params, "images") is None
+    assert single_file(plain.replace(b"--XyZ--", b"--XyZ\r\n"), "multipart/form-data", params, "images") is None
+    encoded = plain.replace(b"\r\n\r\n", b"\r\nContent-Transfer-Encoding: base64\r\n\r\n", 1)
+    assert single_file(encoded, "multipart/form-data", params, "images") is None
+    extended = plain.replace(b'filename="a.jpg"', b"filename*=UTF-8''a.jpg")
+    assert single_file(extended, "multipart/form-data", params, "images") is None
+    empty = plain.replace(b"DATA", b"")
+    assert single_file(empty, "multipart/form-data", params, "images") is None
+    assert single_file(plain, "multipart/form-data", {"boundary": "x" * 300}, "images") is None
+
+
+def test_a_session_call_without_csrf_is_still_refused(owner, store, tabular_bundle):
+    from rest_framework.test import APIClient
+
+    service = running_service(owner, make_version(owner, store, tabular_bundle))
+    url = f"/v1/infers/{service.pk}"
+    body = tabular_request(tabular_bundle.eval_records[:1])
+    assert owner.client.post(url, body, format="json").status_code == 200  # warm for the token
+    console = APIClient(enforce_csrf_checks=True)
+    console.force_login(owner.user)
+    resp = console.post(url, body, format="json")
+    assert resp.status_code == 403 and "CSRF" in resp.json()["detail"]
