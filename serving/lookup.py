@@ -13,14 +13,13 @@ the lifetime / the database. The expiry time (``stop_at``) is checked on every r
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
+
+from exeml.ttlcache import TTLCache
 
 if TYPE_CHECKING:
     from serving.models import Service
@@ -43,17 +42,16 @@ def service_generation(service_id: uuid.UUID | str) -> object:
 
 
 class ServiceLookupCache:
-    MAX_ENTRIES = 10_000
+    """Running services by id, each with the generation read before its row."""
 
     def __init__(self) -> None:
-        self._rows: dict[str, tuple[Service, float, object]] = {}
-        self._lock = threading.Lock()
+        self._rows: TTLCache[str, tuple[Service, object]] = TTLCache("EXEML_SERVICE_LOOKUP_CACHE_SECONDS")
 
     def get(self, service_id: uuid.UUID | str, *, tenant_id: uuid.UUID) -> Service | None:
         row = self._rows.get(str(service_id))
-        if row is None or row[1] < time.monotonic():
+        if row is None:
             return None
-        service, _, generation = row
+        service, generation = row
         # Another tenant's id is a miss: the tenant-scoped query then answers 404.
         if service.tenant_id != tenant_id:
             return None
@@ -65,21 +63,14 @@ class ServiceLookupCache:
 
     def put(self, service: Service, generation: object) -> None:
         """Keep ``service``, read after ``generation`` was (so a change in between is seen)."""
-        ttl = float(settings.EXEML_SERVICE_LOOKUP_CACHE_SECONDS)
-        if ttl <= 0 or generation is _UNREADABLE:
-            return
-        with self._lock:
-            if len(self._rows) >= self.MAX_ENTRIES:
-                self._rows.clear()
-            self._rows[str(service.pk)] = (service, time.monotonic() + ttl, generation)
+        if generation is not _UNREADABLE:
+            self._rows.put(str(service.pk), (service, generation))
 
     def forget(self, service_id: uuid.UUID | str) -> None:
-        with self._lock:
-            self._rows.pop(str(service_id), None)
+        self._rows.forget(str(service_id))
 
     def clear(self) -> None:
-        with self._lock:
-            self._rows.clear()
+        self._rows.clear()
 
 
 service_lookup_cache = ServiceLookupCache()

@@ -83,7 +83,7 @@ class CachedApiTokenAuthentication(ApiTokenAuthentication):
             membership = Membership.objects.select_related("tenant").filter(user=token.user, tenant=token.tenant).first()
             if membership is None:
                 raise exceptions.AuthenticationFailed("The token's user is no longer a member of its tenant.")
-            auth_cache.put(key_hash, token, membership)
+            auth_cache.put(key_hash, (token, membership))
             hit = token, membership
         token, membership = hit
         request._request.exeml_membership = membership  # read by resolve_membership
