@@ -17,7 +17,15 @@ from tests.serving.serving_helpers import make_version, running_service, tabular
 pytestmark = pytest.mark.django_db
 
 
-def test_a_warm_inference_request_makes_no_query(owner, store, tabular_bundle):
+@pytest.fixture
+def long_caches(settings):
+    """Cache lifetimes far above a test's duration: "warm" must not depend on how fast a
+    loaded machine runs the test (the 2-s default lapsed between two requests under load)."""
+    settings.EXEML_SERVICE_LOOKUP_CACHE_SECONDS = 600.0
+    settings.EXEML_AUTH_CACHE_SECONDS = 600.0
+
+
+def test_a_warm_inference_request_makes_no_query(owner, store, tabular_bundle, long_caches):
     from serving.metrics import call_recorder
 
     auth_cache.clear()
@@ -114,7 +122,7 @@ def _multipart(parts: list[tuple[str, bytes]], boundary: str = "b0undary") -> tu
     return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
-def test_a_warm_call_is_answered_before_drf_with_the_same_answer(owner, store, image_bundle, monkeypatch):
+def test_a_warm_call_is_answered_before_drf_with_the_same_answer(owner, store, image_bundle, monkeypatch, long_caches):
     from serving.infer_views import InferView
     from tests.serving.serving_helpers import png_bytes
 
