@@ -303,6 +303,13 @@ class Search:
         logger.info("ensemble %s scores %.5g over the best single %.5g", weights, value, single.score)
         return Selection(weights, value, "ensemble")
 
+    def likely_members(self) -> list[Trial]:
+        """The candidates ``select`` would choose now: what the final refits will fit, so the
+        time reserved for them is their cost (not a fixed top few; an ensemble may hold more)."""
+        if not self.done():
+            return []
+        return [self.trial(name) for name in self.select().weights]
+
     def _more_rows_right(self, weights: dict[str, float], best: Trial) -> bool:
         """Whether the blend classifies at least one more validation row correctly than the
         best single model. A gain in log loss alone is what greedy selection over a few hundred

@@ -383,8 +383,8 @@ def portfolio(search: Search, data: SoundData, budget: Budget, *, families: tupl
         # Two refits of the best (TRAIN, then all rows) and featurising the EVAL clips stay
         # out of the search (a CNN's refits are reserved separately, below).
         if search.best is not None and search.best.family != "cnn":
-            top = [t for t in sorted(search.done(), key=lambda t: -(t.score or -np.inf)) if t.family != "cnn"][:3]
-            per_fit = sum(t.seconds for t in top) / len(search.folds.splits)  # an ensemble refits each
+            members = [t for t in search.likely_members() if t.family != "cnn"]
+            per_fit = sum(t.seconds for t in members) / len(search.folds.splits)  # an ensemble refits each
             cnn_part = float(budget.export_reserve or 0.0) - reserve_state["plain"]
             reserve_state["plain"] = 1.0 + 2.6 * per_fit + 1.2 * data.seconds_per_clip * n_eval
             budget.export_reserve = reserve_state["plain"] + max(0.0, cnn_part)

@@ -45,8 +45,8 @@ logger = logging.getLogger(__name__)
 
 MINILM_MIN_BUDGET_S = 60.0
 MINILM_MAX_LENGTH = 128
-MINILM_EXPORT_S = 20.0
-MINILM_SECONDS_PER_TEXT = 0.02  # embedding one text (<= 128 tokens) on one busy core, before measuring  # torch.onnx export of the encoder + its evaluation, on a busy CPU
+MINILM_EXPORT_S = 20.0  # torch.onnx export of the encoder + its evaluation, on a busy CPU
+MINILM_SECONDS_PER_TEXT = 0.02  # embedding one text (<= 128 tokens) on one busy core, before measuring
 ENGLISH_SHARE = 0.8  # share of letters that are ASCII for MiniLM to be tried
 COUNT_INPUTS = ("char_index", "char_count", "word_index", "word_count")
 TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -371,9 +371,8 @@ def _reserve_finish(search: Search, budget: Budget, data: TextData, n_eval: int,
     budget's default export reserve."""
     if search.best is None:
         return
-    # An ensemble refits each member: the best few candidates' costs, summed.
-    top = sorted(search.done(), key=lambda t: -(t.score or -np.inf))[:3]
-    per_fit = sum(t.seconds for t in top) / len(search.folds.splits)
+    # An ensemble refits each member: their costs, summed.
+    per_fit = sum(t.seconds for t in search.likely_members()) / len(search.folds.splits)
     per_text = data.seconds_per_text + (data.minilm.seconds_per_text if data.minilm is not None else 0.0)
     # The EVAL texts' inputs are computed once (then cached); ONNX runs and writes are small.
     budget.export_reserve = 1.0 + 2.6 * per_fit + 1.2 * per_text * n_eval + (MINILM_EXPORT_S if minilm else 0.0)
