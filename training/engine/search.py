@@ -277,7 +277,8 @@ class Search:
             if t.status == "done" and t.oof is not None and (not exportable_only or (t.candidate and t.candidate.exportable))
         ]
 
-    def select(self, *, ensemble: bool = True, max_members: int = 5, compatible: Callable[[list[Trial]], bool] | None = None) -> Selection:
+    def select(self, *, ensemble: bool = True, max_members: int = 5, compatible: Callable[[list[Trial]], bool] | None = None,
+               quiet: bool = False) -> Selection:
         """The best single candidate, or a greedy ensemble when it scores higher."""
         pool = self.done()
         if not pool:
@@ -289,10 +290,9 @@ class Search:
         # The strongest few, so greedy selection over noisy small folds cannot wander far.
         top = sorted(pool, key=lambda t: -(t.score or -np.inf))[: max(2, max_members * 2)]
         weights, value = greedy_ensemble(
-            {t.name: t.oof for t in top}, self.y[self.val_positions], self.kind, rounds=ENSEMBLE_ROUNDS
+            {t.name: t.oof for t in top}, self.y[self.val_positions], self.kind, rounds=ENSEMBLE_ROUNDS,
+            max_members=max_members,
         )
-        if len(weights) > max_members:
-            return single
         members = [t for t in top if t.name in weights]
         if compatible is not None and not compatible(members):
             return single
@@ -300,7 +300,8 @@ class Search:
             return single
         if self.kind == "classification" and not self._more_rows_right(weights, best):
             return single
-        logger.info("ensemble %s scores %.5g over the best single %.5g", weights, value, single.score)
+        if not quiet:
+            logger.info("ensemble %s scores %.5g over the best single %.5g", weights, value, single.score)
         return Selection(weights, value, "ensemble")
 
     def likely_members(self) -> list[Trial]:
@@ -308,7 +309,7 @@ class Search:
         time reserved for them is their cost (not a fixed top few; an ensemble may hold more)."""
         if not self.done():
             return []
-        return [self.trial(name) for name in self.select().weights]
+        return [self.trial(name) for name in self.select(quiet=True).weights]
 
     def _more_rows_right(self, weights: dict[str, float], best: Trial) -> bool:
         """Whether the blend classifies at least one more validation row correctly than the
@@ -340,16 +341,21 @@ class Search:
 
 
 def greedy_ensemble(
-    predictions: dict[str, np.ndarray], y: np.ndarray, kind: scoring.Kind, *, rounds: int = ENSEMBLE_ROUNDS
+    predictions: dict[str, np.ndarray], y: np.ndarray, kind: scoring.Kind, *, rounds: int = ENSEMBLE_ROUNDS,
+    max_members: int | None = None,
 ) -> tuple[dict[str, float], float]:
-    """Forward selection with replacement: the weights (summing to 1) and their score."""
+    """Forward selection with replacement: the weights (summing to 1) and their score. Once
+    ``max_members`` distinct members are in, only their weights move (a blend wanting more
+    members was thrown away whole before, and on a large regression table the single model
+    then lost to AutoGluon's blend)."""
     names = list(predictions)
     counts = dict.fromkeys(names, 0)
     current = None
     best_value, best_counts = -np.inf, dict(counts)
     for r in range(1, rounds + 1):
         step_best, step_name = -np.inf, None
-        for name in names:
+        chosen = [n for n in names if counts[n]]
+        for name in chosen if max_members is not None and len(chosen) >= max_members else names:
             blend = predictions[name] if current is None else (current * (r - 1) + predictions[name]) / r
             value = scoring.score(kind, y, blend)
             if value > step_best:

@@ -30,7 +30,6 @@ from training.engine.search import (
     Search,
     Selection,
     fit_selection,
-    greedy_ensemble,
 )
 from training.engine.spec import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec
 from training.engine.validation import make_folds
@@ -275,11 +274,7 @@ def _affordable(search: Search, families: tm.Families, cand: Candidate) -> bool:
     still fit the budget; sets the seconds each of its fits may take so that they do."""
     k = max(1, len(search.folds.splits))
     factor = families.final_factor
-    final = 0.0
-    top = sorted(search.done(), key=lambda t: -(t.score or -np.inf))[:10]
-    if top:
-        weights, _ = greedy_ensemble({t.name: t.oof for t in top}, search.y[search.val_positions], search.kind)
-        final = sum(factor * search.trial(n).seconds / k + EXPORT_MEMBER_S for n in weights)
+    final = sum(factor * t.seconds / k + EXPORT_MEMBER_S for t in search.likely_members())
     budget = search.budget
     # The budget's export reserve (after the work deadline) takes the first part of it.
     spare = budget.left() - max(0.0, final + EXPORT_MEMBER_S - float(budget.export_reserve or 0.0))
