@@ -46,7 +46,10 @@ logger = logging.getLogger(__name__)
 MINILM_MIN_BUDGET_S = 60.0
 MINILM_MAX_LENGTH = 128
 MINILM_EXPORT_S = 20.0  # torch.onnx export of the encoder + its evaluation, on a busy CPU
-MINILM_SECONDS_PER_TEXT = 0.02  # embedding one text (<= 128 tokens) on one busy core, before measuring
+PROBE_TEXTS = 32  # texts embedded to time MiniLM before its first candidate
+# The encoder's ONNX graph runs over the EVAL texts twice after the search: the evaluated
+# model's evaluation and the served model's parity check (0.2 for tokenising and slack).
+MINILM_EVAL_PASSES = 2.2
 ENGLISH_SHARE = 0.8  # share of letters that are ASCII for MiniLM to be tried
 COUNT_INPUTS = ("char_index", "char_count", "word_index", "word_count")
 TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -243,6 +246,7 @@ class _MiniLM:
         self.encoder = AutoModel.from_pretrained(str(self.path)).eval()
         self.embeddings: np.ndarray | None = None
         self.seconds_per_text = 0.0
+        self._probe: float | None = None
         self._onnx = None
 
     def pooled(self):
@@ -262,6 +266,22 @@ class _MiniLM:
                 return torch.nn.functional.normalize(pooled, p=2, dim=1)
 
         return Pooled(self.encoder).eval()
+
+    def probe_seconds_per_text(self, texts: list[str]) -> float:
+        """Seconds to embed one of ``texts`` on this machine now, timed on up to PROBE_TEXTS of
+        them spread over the list: news articles cost three times a review, and a fixed guess
+        let one MiniLM candidate take 139 s where 42 s were expected (37 s over the budget)."""
+        import torch
+
+        if self._probe is None:
+            step = max(1, len(texts) // PROBE_TEXTS)
+            sample = texts[::step][:PROBE_TEXTS]
+            pooled, started = self.pooled(), time.monotonic()
+            feeds = textprep.encode_for_onnx(self.tokenizer, sample)
+            with torch.no_grad():
+                pooled(**{k: torch.from_numpy(v) for k, v in feeds.items()})
+            self._probe = (time.monotonic() - started) / max(1, len(sample))
+        return self._probe
 
     def embed_all(self, texts: list[str], budget: Budget) -> np.ndarray:
         import torch
@@ -340,14 +360,18 @@ def _name(params: dict[str, Any]) -> str:
     return f"{' + '.join(parts)} + LR (C={params['C']:.3g}{cw})"
 
 
-def _candidate(data: TextData, params: dict[str, Any], *, baseline: bool = False, n_splits: int = 1) -> Candidate:
+def _candidate(data: TextData, params: dict[str, Any], *, baseline: bool = False, n_splits: int = 1,
+               n_eval: int = 0) -> Candidate:
     family = params["family"]
     if family == "minilm_lr":
         def fit(rows, budget):
             return MiniLMText(data, params, rows, budget)
-        # The first fit embeds every text (later ones reuse the embeddings); spread over the folds.
-        est = None if data.minilm is None or data.minilm.embeddings is not None else (
-            MINILM_SECONDS_PER_TEXT * len(data.texts) / n_splits)
+        # The first fit embeds every text (later ones reuse the embeddings), and choosing it
+        # adds the encoder's passes over the EVAL texts at the end; spread over the folds.
+        est = None
+        if data.minilm is not None and data.minilm.embeddings is None:
+            per_text = data.minilm.probe_seconds_per_text(data.texts)
+            est = per_text * (len(data.texts) + MINILM_EVAL_PASSES * n_eval) / n_splits
     else:
         def fit(rows, budget):
             return LinearText(data, params, rows)
@@ -372,10 +396,14 @@ def _reserve_finish(search: Search, budget: Budget, data: TextData, n_eval: int,
     if search.best is None:
         return
     # An ensemble refits each member: their costs, summed.
-    per_fit = sum(t.seconds for t in search.likely_members()) / len(search.folds.splits)
-    per_text = data.seconds_per_text + (data.minilm.seconds_per_text if data.minilm is not None else 0.0)
-    # The EVAL texts' inputs are computed once (then cached); ONNX runs and writes are small.
-    budget.export_reserve = 1.0 + 2.6 * per_fit + 1.2 * per_text * n_eval + (MINILM_EXPORT_S if minilm else 0.0)
+    members = search.likely_members()
+    per_fit = sum(t.seconds for t in members) / len(search.folds.splits)
+    # The EVAL texts' n-gram inputs are computed once (then cached); those ONNX runs are small.
+    # The encoder's are not: two passes over the EVAL texts (measured per text once embedded).
+    uses_encoder = data.minilm is not None and any(t.family == "minilm_lr" for t in members)
+    encoder = MINILM_EVAL_PASSES * data.minilm.seconds_per_text * n_eval if uses_encoder else 0.0
+    budget.export_reserve = (1.0 + 2.6 * per_fit + 1.2 * data.seconds_per_text * n_eval + encoder
+                             + (MINILM_EXPORT_S if minilm else 0.0))
 
 
 MAX_SKIPS_IN_A_ROW = 4
@@ -401,7 +429,7 @@ def portfolio(search: Search, data: TextData, budget: Budget, *, families: tuple
         seen.add(_key(params))
         if not baseline:
             _reserve_finish(search, budget, data, n_eval, minilm)
-        yield _candidate(data, params, baseline=baseline, n_splits=len(search.folds.splits))
+        yield _candidate(data, params, baseline=baseline, n_splits=len(search.folds.splits), n_eval=n_eval)
     misses = 0
     while misses < 200 and not budget.exhausted():
         # A skipped variant may just be a costly one: stop only once several in a row no longer fit.
