@@ -175,6 +175,40 @@ def test_greedy_ensemble_beats_members_when_they_err_differently():
     assert value > max(scoring.score("classification", y, a), scoring.score("classification", y, b))
 
 
+def test_an_ensemble_that_wants_more_members_is_capped_not_dropped():
+    """Eight regressors with independent errors: the uncapped blend takes most of them; with a
+    cap of three, the blend keeps three and still beats every single one (before the cap, such a
+    blend was discarded and the best single model served)."""
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=400)
+    preds = {f"m{i}": y + rng.normal(scale=1.0, size=400) for i in range(8)}
+    best_single = max(scoring.score("regression", y, p) for p in preds.values())
+    uncapped, _ = greedy_ensemble(preds, y, "regression", rounds=25)
+    assert len(uncapped) > 3
+    capped, value = greedy_ensemble(preds, y, "regression", rounds=25, max_members=3)
+    assert len(capped) == 3 and abs(sum(capped.values()) - 1) < 1e-9
+    assert value > best_single
+
+    budget = Budget(deadline=__import__("time").monotonic() + 60, export_reserve=1)
+    folds = make_folds(y, classification=False, seed=0)
+    search = Search(y=y, rows=np.arange(len(y)), folds=folds, kind="regression", budget=budget,
+                    report=LiveReport(lambda phase, fraction, live=None: None, budget, metric="rmse"))
+
+    class _Fixed:
+        def __init__(self, p):
+            self.p = p
+
+        def predict(self, rows):
+            return self.p[rows]
+
+    search.run([Candidate(n, "fixed", lambda rows, b, p=p: _Fixed(p), baseline=True) for n, p in preds.items()])
+    selection = search.select(max_members=3)
+    assert selection.kind == "ensemble" and len(selection.members) == 3
+    # What the final refits are reserved for: the default selection, capped at 5.
+    likely = {t.name for t in search.likely_members()}
+    assert len(likely) == 5 and likely == set(search.select().members)
+
+
 def test_onnx_blend_answers_what_the_python_ensemble_answers(tmp_path):
     pytest.importorskip("skl2onnx")
     import onnxruntime as ort
