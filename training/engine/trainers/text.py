@@ -271,29 +271,29 @@ class _MiniLM:
         """Seconds to embed one of ``texts`` on this machine now, timed on up to PROBE_TEXTS of
         them spread over the list: news articles cost three times a review, and a fixed guess
         let one MiniLM candidate take 139 s where 42 s were expected (37 s over the budget)."""
-        import torch
-
         if self._probe is None:
             step = max(1, len(texts) // PROBE_TEXTS)
             sample = texts[::step][:PROBE_TEXTS]
             pooled, started = self.pooled(), time.monotonic()
-            feeds = textprep.encode_for_onnx(self.tokenizer, sample)
-            with torch.no_grad():
-                pooled(**{k: torch.from_numpy(v) for k, v in feeds.items()})
+            self._embed(pooled, sample)
             self._probe = (time.monotonic() - started) / max(1, len(sample))
         return self._probe
 
-    def embed_all(self, texts: list[str], budget: Budget) -> np.ndarray:
+    def _embed(self, pooled, texts: list[str]) -> np.ndarray:
         import torch
+
+        feeds = textprep.encode_for_onnx(self.tokenizer, texts)
+        with torch.no_grad():
+            return pooled(**{k: torch.from_numpy(v) for k, v in feeds.items()}).numpy()
+
+    def embed_all(self, texts: list[str], budget: Budget) -> np.ndarray:
 
         if self.embeddings is None:
             pooled, out, started = self.pooled(), [], budget.now()
             for start in range(0, len(texts), 32):
                 if budget.exhausted():
                     raise TimeoutError("no time left to embed every text")
-                feeds = textprep.encode_for_onnx(self.tokenizer, texts[start : start + 32])
-                with torch.no_grad():
-                    out.append(pooled(**{k: torch.from_numpy(v) for k, v in feeds.items()}).numpy())
+                out.append(self._embed(pooled, texts[start : start + 32]))
             self.embeddings = np.concatenate(out).astype(np.float32)
             self.seconds_per_text = (budget.now() - started) / max(1, len(texts))
         return self.embeddings
