@@ -16,6 +16,7 @@ spends per request, which other load on the machine barely moves: the web proces
         --tabular-service ID --image-service ID --tabular-bundle DIR   # an existing server
 
     python bench/serving.py --only tabular --quick # smallest run: checks it works end to end
+    python bench/serving.py --client http.client   # load from the standard library client instead
 
 Loopback only; request counts are bounded (--requests per run).
 """
@@ -205,29 +206,89 @@ def process_cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+class HttpClient:
+    """One keep-alive connection through the standard library's http.client (what a Python
+    user's script does; its own CPU per call is about half a millisecond here)."""
+
+    def __init__(self, host: str, port: int, path: str, headers: dict, body: bytes) -> None:
+        self.conn = http.client.HTTPConnection(host, port, timeout=60)
+        self.path, self.headers, self.body = path, headers, body
+
+    def call(self) -> tuple[int, bytes]:
+        self.conn.request("POST", self.path, body=self.body, headers=self.headers)
+        resp = self.conn.getresponse()
+        return resp.status, resp.read()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class RawClient:
+    """One keep-alive connection sending a request built once and reading the answer by its
+    Content-Length, as load generators (wrk, ab) do: the client shares the server's cores, so
+    the less CPU it spends per call, the less it takes from the server it measures."""
+
+    def __init__(self, host: str, port: int, path: str, headers: dict, body: bytes) -> None:
+        head = "".join(f"{k}: {v}\r\n" for k, v in {**headers, "Host": f"{host}:{port}",
+                                                       "Content-Length": str(len(body))}.items())
+        self.request = f"POST {path} HTTP/1.1\r\n{head}\r\n".encode("latin-1") + body
+        self.sock = socket.create_connection((host, port), timeout=60)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buffer = b""
+
+    def call(self) -> tuple[int, bytes]:
+        self.sock.sendall(self.request)
+        while b"\r\n\r\n" not in self.buffer:
+            self._recv()
+        head, _, rest = self.buffer.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        length = next((int(line.split(b":", 1)[1]) for line in lines[1:]
+                       if line[:15].lower() == b"content-length:"), None)
+        if length is None:
+            raise RuntimeError(f"an answer without Content-Length: {head[:200]!r}")
+        while len(rest) < length:
+            rest += self._recv_more()
+        self.buffer = rest[length:]
+        return status, rest[:length]
+
+    def _recv(self) -> None:
+        self.buffer += self._recv_more()
+
+    def _recv_more(self) -> bytes:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        return chunk
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 def http_load(url: str, token: str, service_id: str, body: bytes, content_type: str, *, clients: int,
-              requests: int, server_pids: list[int] | None = None) -> dict:
-    """``requests`` calls split over ``clients`` keep-alive connections; with ``server_pids``,
-    also the CPU those processes spent per request."""
+              requests: int, server_pids: list[int] | None = None, client_kind: str = "raw") -> dict:
+    """``requests`` calls split over ``clients`` keep-alive connections (``client_kind``:
+    "raw" or "http.client"); with ``server_pids``, also the CPU those processes spent per
+    request."""
     parsed = urlparse(url)
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
     per_client = max(1, requests // clients)
 
+    path = f"/v1/infers/{service_id}"
+    headers = {"X-Auth-Token": token, "Content-Type": content_type}
+
     def client() -> None:
-        conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
-        headers = {"X-Auth-Token": token, "Content-Type": content_type}
+        conn = (RawClient if client_kind == "raw" else HttpClient)(parsed.hostname, parsed.port, path, headers, body)
         mine = []
         for _ in range(per_client):
             t0 = time.perf_counter()
-            conn.request("POST", f"/v1/infers/{service_id}", body=body, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
+            status, data = conn.call()
             mine.append((time.perf_counter() - t0) * 1000)
-            if resp.status != 200:
+            if status != 200:
                 with lock:
-                    errors.append(f"{resp.status} {data[:200]!r}")
+                    errors.append(f"{status} {data[:200]!r}")
         conn.close()
         with lock:
             latencies.extend(mine)
@@ -405,6 +466,9 @@ def main() -> int:
     parser.add_argument("--token")
     parser.add_argument("--tabular-service")
     parser.add_argument("--image-service")
+    parser.add_argument("--client", choices=("raw", "http.client"), default="raw",
+                        help="load generator: a prebuilt request on a socket (default; least CPU "
+                             "taken from the server on the same cores) or the standard library's http.client")
     parser.add_argument("--quick", action="store_true",
                         help="smallest settings (40 requests, 50 raw runs, 10-s image training): a smoke run")
     args = parser.parse_args()
@@ -460,7 +524,7 @@ def main() -> int:
                 http_load(url, token, services[kind], body, ctype, clients=1, requests=5)  # warm the web side
                 for clients in (1, 8):
                     result = http_load(url, token, services[kind], body, ctype, clients=clients,
-                                       requests=args.requests, server_pids=pids_before)
+                                       requests=args.requests, server_pids=pids_before, client_kind=args.client)
                     row[f"c{clients}"] = result
                 # Time inside the view (decode + predict), as the service's metrics saw it.
                 metrics = api(url, token, "GET", f"/api/v1/services/{services[kind]}/metrics")
