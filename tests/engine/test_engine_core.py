@@ -230,3 +230,44 @@ def test_onnx_blend_answers_what_the_python_ensemble_answers(tmp_path):
     got = session.run(["probabilities"], {session.get_inputs()[0].name: x})[0]
     expected = 0.7 * m1.predict_proba(x) + 0.3 * m2.predict_proba(x)
     assert np.max(np.abs(got - expected)) < 1e-5
+
+
+def test_a_per_family_pool_blends_the_best_of_each_family_not_copies_of_one():
+    """A tuned family leaves many near-copies at the top of the leaderboard (one shared error,
+    tiny own noise); a different family ranks below all of them but errs independently. The
+    top-ten pool holds only copies; the per-family pool holds the best copies (two) and the
+    other family, and their blend beats anything the copies make together."""
+    import time
+
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=400)
+    shared = rng.normal(scale=1.0, size=400)
+    preds = {f"tuned_{i}": y + shared + rng.normal(scale=0.05, size=400) for i in range(12)}
+    preds["linear"] = y + rng.normal(scale=1.3, size=400)
+    families = {n: ("linear" if n == "linear" else "tuned") for n in preds}
+
+    class _Fixed:
+        def __init__(self, p):
+            self.p = p
+
+        def predict(self, rows):
+            return self.p[rows]
+
+    def searched(pool: str) -> Search:
+        budget = Budget(deadline=time.monotonic() + 60, export_reserve=1)
+        search = Search(y=y, rows=np.arange(len(y)), folds=make_folds(y, classification=False, seed=0),
+                        kind="regression", budget=budget, ensemble_pool=pool,
+                        report=LiveReport(lambda phase, fraction, live=None: None, budget, metric="rmse"))
+        search.run([Candidate(n, families[n], lambda rows, b, p=p: _Fixed(p), baseline=True) for n, p in preds.items()])
+        return search
+
+    top, per_family = searched("top"), searched("per_family")
+    ranked = sorted(top.done(), key=lambda t: -(t.score or -np.inf))
+    assert "linear" not in [t.name for t in ranked[:10]]  # the other family is outside the top ten
+
+    from_copies = top.select()
+    assert "linear" not in from_copies.members
+    chosen = per_family.select()
+    assert chosen.kind == "ensemble" and "linear" in chosen.members
+    assert sum(families[n] == "tuned" for n in chosen.members) <= 2  # at most two of a family
+    assert chosen.score > from_copies.score

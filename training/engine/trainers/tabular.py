@@ -162,7 +162,9 @@ class TabularTrainer:
         train = np.asarray(data.train_rows, dtype=np.int64)
         folds = make_folds(data.y[train], classification=kind == "classification", seed=spec.seed)
         report = LiveReport(progress, budget, metric=scoring.METRIC_NAME[kind])
-        search = Search(y=data.y[train], rows=train, folds=folds, kind=kind, budget=budget, report=report)
+        # An Optuna study fills the leaderboard with near-copies: the ensemble blends families.
+        search = Search(y=data.y[train], rows=train, folds=folds, kind=kind, budget=budget, report=report,
+                        ensemble_pool="per_family")
         families = tm.Families(
             features=data.features, frame_of=data.frame, y_of=lambda rows: data.y[rows],
             n_classes=len(data.classes), threads=threads, seed=spec.seed,
