@@ -25,11 +25,17 @@ async function drawBox(page, fx0, fy0, fx1, fy1) {
   await page.mouse.up();
 }
 
-/** Opens a project's Label tab on a tab that has samples (a used server may have none left unlabeled). */
+/** Opens a project's Label tab on a tab that has samples (a used server may have none left
+ * unlabeled); returns the tab it opened. */
 async function openWithSamples(page, name) {
   await openProject(page, name, "label");
-  if ((await loadedCount(page, "unlabeled-count")) === 0) await tid(page, "tab-labeled").click();
+  let tab = "unlabeled";
+  if ((await loadedCount(page, "unlabeled-count")) === 0) {
+    await tid(page, "tab-labeled").click();
+    tab = "labeled";
+  }
   await tid(page, "sample-item").first().waitFor();
+  return tab;
 }
 
 /** Two rectangles (fractions of the image) clear of the sample's boxes, so a drag draws, not moves. */
@@ -103,7 +109,7 @@ flow("detection: a drawn box survives a sidebar click; Ctrl+Z takes the last box
 flow("keyboard: number keys label an image and a text line; Ctrl+A selects samples, not text", async (page) => {
   const images = await projectByName("demo-images");
   await login(page);
-  await openWithSamples(page, "demo-images");
+  const tab = await openWithSamples(page, "demo-images");
   const firstItem = tid(page, "sample-item").first();
   await firstItem.waitFor();
   const labels = await api(`/api/v1/datasets/${images.dataset.id}/labels`);
@@ -122,6 +128,13 @@ flow("keyboard: number keys label an image and a text line; Ctrl+A selects sampl
   await waitUntil(async () => (await api(`/api/v1/datasets/${images.dataset.id}/samples/${id}`)).labels.includes(names[0]), {
     message: `key 1 labelled the image ${names[0]}`,
   });
+  // On the Unlabeled tab the image just labelled leaves the list when it reloads; Space before
+  // that previews the leaving image, which the reloaded list no longer holds.
+  if (tab === "unlabeled") {
+    await waitUntil(async () => (await tid(page, "sample-item").first().getAttribute("data-sample-id")) !== id, {
+      message: "the labelled image left the Unlabeled list",
+    });
+  }
   // Space opens the large preview of the highlighted image; Escape closes it.
   await page.keyboard.press(" ");
   await tid(page, "sample-preview").waitFor();
