@@ -23,4 +23,4 @@ COPY manage.py ./
 RUN pip install --no-cache-dir ".[ml]"
 COPY --from=console /src/frontend/dist /app/frontend/dist
 EXPOSE 8000
-CMD ["gunicorn", "exeml.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "8", "--worker-class", "gthread"]
+CMD ["gunicorn", "exeml.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "8", "--worker-class", "exeml.web_worker.KeepAliveThreadWorker"]

@@ -127,7 +127,8 @@ def _web_cmd(host: str, port: int, workers: int, threads: int, access_log: bool 
     return [
         sys.executable, "-m", "gunicorn", "exeml.wsgi:application",
         "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads),
-        "--worker-class", "gthread", "--timeout", "120", "--graceful-timeout", "10",
+        "--worker-class", os.environ.get("EXEML_WEB_WORKER_CLASS", "exeml.web_worker.KeepAliveThreadWorker"),
+        "--timeout", "120", "--graceful-timeout", "10",
         *(["--access-logfile", "-"] if access_log else []),
     ]
 
