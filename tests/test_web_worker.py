@@ -47,15 +47,15 @@ class _Reader:
         self.buffer += chunk
 
 
-@pytest.fixture
-def server(tmp_path):
+@pytest.fixture(params=["2"])
+def server(tmp_path, request):
     (tmp_path / "tinyapp.py").write_text(APP)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "tinyapp:app", "--chdir", str(tmp_path), "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", "2", "--worker-class", "exeml.web_worker.KeepAliveThreadWorker",
+         "--workers", "1", "--threads", request.param, "--worker-class", "exeml.web_worker.KeepAliveThreadWorker",
          "--keep-alive", "5"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
@@ -103,3 +103,38 @@ def test_a_client_that_closes_while_the_worker_waits_does_not_break_it(server):
     sock.sendall(_request("/after", "r"))
     assert _Reader(sock).answer()[1].startswith("/after r ")
     sock.close()
+
+
+@pytest.mark.parametrize("server", ["1"], indirect=True)
+def test_a_busy_connection_gives_the_thread_up_when_another_waits(server):
+    """One thread; connection A calls back to back without pause, B sends one request: B is
+    answered within a few of A's calls, not after A's follow-ups run out."""
+    import threading
+
+    a = socket.create_connection(("127.0.0.1", server), timeout=10)
+    a_reader = _Reader(a)
+    done = {"a": 0, "a_when_b": None}
+    stop = threading.Event()
+
+    def busy() -> None:
+        while not stop.is_set():
+            a.sendall(_request("/a", "x"))
+            a_reader.answer()
+            done["a"] += 1
+
+    worker = threading.Thread(target=busy)
+    worker.start()
+    try:
+        while done["a"] < 5:
+            time.sleep(0.001)
+        started_at = done["a"]
+        b = socket.create_connection(("127.0.0.1", server), timeout=10)
+        b.sendall(_request("/b", "y"))
+        assert _Reader(b).answer()[1].startswith("/b y ")
+        done["a_when_b"] = done["a"] - started_at
+        b.close()
+    finally:
+        stop.set()
+        worker.join(10)
+        a.close()
+    assert done["a_when_b"] <= 5, f"B waited for {done['a_when_b']} of A's calls"
