@@ -239,7 +239,7 @@ class RawClient:
     def call(self) -> tuple[int, bytes]:
         self.sock.sendall(self.request)
         while b"\r\n\r\n" not in self.buffer:
-            self._recv()
+            self.buffer += self._recv_more()
         head, _, rest = self.buffer.partition(b"\r\n\r\n")
         lines = head.split(b"\r\n")
         status = int(lines[0].split(b" ", 2)[1])
@@ -251,9 +251,6 @@ class RawClient:
             rest += self._recv_more()
         self.buffer = rest[length:]
         return status, rest[:length]
-
-    def _recv(self) -> None:
-        self.buffer += self._recv_more()
 
     def _recv_more(self) -> bytes:
         chunk = self.sock.recv(65536)

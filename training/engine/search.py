@@ -22,6 +22,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -317,11 +318,11 @@ class Search:
         ranked = sorted(pool, key=lambda t: -(t.score or -np.inf))
         if self.ensemble_pool == "top":
             return ranked[: max(2, max_members * 2)]
-        taken: dict[str, int] = {}
+        taken: Counter[str] = Counter()
         chosen = []
         for t in ranked:
-            if taken.get(t.family, 0) < POOL_PER_FAMILY:
-                taken[t.family] = taken.get(t.family, 0) + 1
+            taken[t.family] += 1
+            if taken[t.family] <= POOL_PER_FAMILY:
                 chosen.append(t)
         return chosen
 
