@@ -1,11 +1,12 @@
 """Call accounting off the request's critical path.
 
-Each web process buffers its calls (counts, per-call rows, histogram increments) and a
-daemon thread writes them in one transaction once a second (without the thread, e.g. in
-tests, the request that finds the buffer older than the interval writes it). On the
+Each web process buffers its calls (counts, and histogram increments per minute and since
+start) and a daemon thread writes them in one transaction once a second (without the thread,
+e.g. in tests, the request that finds the buffer older than the interval writes it). On the
 embedded SQLite database three commits per call would otherwise cost more than the
-prediction; counts still move by F() updates, so several processes never lose one. The
-same write carries the service's last call time, which the idle stop reads.
+prediction; counts still move by F() updates, so several processes never lose one. A flush
+writes a handful of rows per service whatever the call rate: no row per call. The same write
+carries the service's last call time, which the idle stop reads.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from exeml.tenancy.scoping import unscoped
+from serving.latency import bucket_of
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +38,10 @@ class _Pending:
     tenant_id: uuid.UUID
     calls: int = 0
     failures: int = 0
-    rows: list[tuple[datetime, float, bool]] = field(default_factory=list)
-    buckets: Counter = field(default_factory=Counter)
+    last_at: datetime | None = None
+    buckets: Counter = field(default_factory=Counter)  # since-start histogram increments
+    # (minute, bucket) -> [calls, failures]
+    minutes: dict[tuple[datetime, int], list[int]] = field(default_factory=dict)
 
 
 class CallRecorder:
@@ -51,16 +55,19 @@ class CallRecorder:
         self._thread: threading.Thread | None = None
 
     def record(self, *, service_id: uuid.UUID, tenant_id: uuid.UUID, latency_ms: float, ok: bool) -> None:
-        from serving.services import latency_bucket
-
+        now = timezone.now()
+        bucket = bucket_of(latency_ms)
         with self._lock:
             entry = self._pending.get(service_id)
             if entry is None:
                 entry = self._pending[service_id] = _Pending(tenant_id)
             entry.calls += 1
             entry.failures += 0 if ok else 1
-            entry.rows.append((timezone.now(), latency_ms, ok))
-            entry.buckets[latency_bucket(latency_ms)] += 1
+            entry.last_at = now
+            entry.buckets[bucket] += 1
+            counts = entry.minutes.setdefault((now.replace(second=0, microsecond=0), bucket), [0, 0])
+            counts[0] += 1
+            counts[1] += 0 if ok else 1
             due = time.monotonic() - self._last_flush >= self.interval
         if self.background:
             self._ensure_thread()  # the flusher thread writes; the request never waits on a commit
@@ -108,12 +115,12 @@ class CallRecorder:
 
 
 def _write(pending: dict[uuid.UUID, _Pending]) -> None:
-    from serving.models import Service, ServiceCall, ServiceLatencyBucket
+    from serving.models import Service, ServiceCallMinute, ServiceLatencyBucket
 
     # The recorder's thread writes for every tenant's services: an explicit cross-tenant write.
     with unscoped(), transaction.atomic():
         for service_id, entry in pending.items():
-            last = max(at for at, _, _ in entry.rows)
+            last = entry.last_at
             updated = Service.all_tenants.filter(pk=service_id).update(
                 invocation_times=F("invocation_times") + entry.calls,
                 failed_times=F("failed_times") + entry.failures,
@@ -123,23 +130,30 @@ def _write(pending: dict[uuid.UUID, _Pending]) -> None:
             )
             if not updated:
                 continue  # deleted meanwhile
-            ServiceCall.all_tenants.bulk_create(
-                [
-                    ServiceCall(tenant_id=entry.tenant_id, service_id=service_id, at=at, latency_ms=ms, ok=ok)
-                    for at, ms, ok in entry.rows
-                ]
-            )
+            for (minute, bucket), (calls, failures) in entry.minutes.items():
+                _add(
+                    ServiceCallMinute.all_tenants.filter(service_id=service_id, minute=minute, bucket=bucket),
+                    {"calls": calls, "failures": failures},
+                    tenant_id=entry.tenant_id, service_id=service_id, minute=minute, bucket=bucket,
+                )
             for bucket, count in entry.buckets.items():
-                rows = ServiceLatencyBucket.all_tenants.filter(service_id=service_id, bucket=bucket)
-                if rows.update(count=F("count") + count):
-                    continue
-                try:
-                    with transaction.atomic():
-                        ServiceLatencyBucket.all_tenants.create(
-                            tenant_id=entry.tenant_id, service_id=service_id, bucket=bucket, count=count
-                        )
-                except IntegrityError:  # another process created it first
-                    rows.update(count=F("count") + count)
+                _add(
+                    ServiceLatencyBucket.all_tenants.filter(service_id=service_id, bucket=bucket),
+                    {"count": count},
+                    tenant_id=entry.tenant_id, service_id=service_id, bucket=bucket,
+                )
+
+
+def _add(rows, increments: dict[str, int], **identity) -> None:
+    """Adds ``increments`` to the counter row ``rows`` selects (a unique key), creating it at
+    those values when missing; another process may create it first."""
+    if rows.update(**{name: F(name) + value for name, value in increments.items()}):
+        return
+    try:
+        with transaction.atomic():
+            rows.model.all_tenants.create(**identity, **increments)
+    except IntegrityError:
+        rows.update(**{name: F(name) + value for name, value in increments.items()})
 
 
 _recorder: CallRecorder | None = None

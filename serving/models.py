@@ -1,4 +1,4 @@
-"""Real-time services: a deployed model version, its call log and latency histogram."""
+"""Real-time services: a deployed model version, its call counts and latency histograms."""
 
 from __future__ import annotations
 
@@ -25,12 +25,6 @@ SERVICE_TRANSITIONS: dict[str, set[str]] = {
     ServiceStatus.FAILED: {ServiceStatus.DEPLOYING, ServiceStatus.STOPPED},
 }
 ACTIVE_STATUSES = (ServiceStatus.DEPLOYING, ServiceStatus.RUNNING)
-
-# Upper bounds (ms) of the since-start latency histogram; the last bucket is open-ended.
-LATENCY_BUCKETS_MS: tuple[float, ...] = (
-    1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750,
-    1000, 1500, 2000, 3000, 5000, 10000, 20000, 40000, float("inf"),
-)
 
 
 class Service(TenantOwned):
@@ -65,23 +59,29 @@ class Service(TenantOwned):
         return f"{self.name} ({self.status})"
 
 
-class ServiceCall(TenantOwned):
-    """One inference call; pruned after 24 h by the auto-stop beat task (bounded growth)."""
+class ServiceCallMinute(TenantOwned):
+    """Calls of one minute that fell in one latency bucket (serving.latency's scale), with how
+    many failed: the last hour's counts and percentiles, at a cost that does not grow with the
+    call rate. Pruned after 24 h by the auto-stop beat task."""
 
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="calls")
-    at = models.DateTimeField(db_index=True)
-    latency_ms = models.FloatField()
-    ok = models.BooleanField()
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="call_minutes")
+    minute = models.DateTimeField()  # the minute's start
+    bucket = models.PositiveSmallIntegerField()
+    calls = models.BigIntegerField(default=0)
+    failures = models.BigIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["service", "at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "minute", "bucket"], name="uniq_service_call_minute_bucket")
+        ]
+        indexes = [models.Index(fields=["minute"])]
 
 
 class ServiceLatencyBucket(TenantOwned):
     """Since-start latency histogram: one row per (service, bucket), incremented with F()."""
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="latency_buckets")
-    bucket = models.PositiveSmallIntegerField()  # index into LATENCY_BUCKETS_MS
+    bucket = models.PositiveSmallIntegerField()  # serving.latency's scale
     count = models.BigIntegerField(default=0)
 
     class Meta:

@@ -6,7 +6,6 @@ a stop racing a deploy's finish can never leave a stopped service marked running
 
 from __future__ import annotations
 
-import bisect
 import logging
 import math
 import uuid
@@ -28,10 +27,9 @@ from exeml.tenancy.services import quota_check, quota_for
 from serving.lookup import service_forget
 from serving.models import (
     ACTIVE_STATUSES,
-    LATENCY_BUCKETS_MS,
     SERVICE_TRANSITIONS,
     Service,
-    ServiceCall,
+    ServiceCallMinute,
     ServiceStatus,
 )
 from training.models import ModelVersion, VersionStatus
@@ -407,7 +405,7 @@ def services_autostop(*, now: datetime | None = None) -> int:
             ).values_list("pk", "tenant_id")
         )
         idle = [entry for entry in _idle_due(now) if entry not in due]
-        ServiceCall.objects.filter(at__lt=now - CALL_RETENTION).delete()
+    calls_prune(before=now - CALL_RETENTION)
     stopped = 0
     for service_id, tenant_id in [*due, *idle]:
         with tenant_scope(tenant_id):
@@ -429,5 +427,17 @@ def services_autostop(*, now: datetime | None = None) -> int:
 # --- Calls and metrics --------------------------------------------------------------------
 
 
-def latency_bucket(latency_ms: float) -> int:
-    return bisect.bisect_left(LATENCY_BUCKETS_MS, latency_ms)
+CALL_PRUNE_BATCH = 5_000
+
+
+def calls_prune(*, before: datetime) -> int:
+    """Deletes every tenant's per-minute call counts older than ``before``, in batches of
+    CALL_PRUNE_BATCH rows, each its own short transaction; returns how many went."""
+    deleted = 0
+    with unscoped():
+        old = ServiceCallMinute.objects.filter(minute__lt=before)
+        while True:
+            batch = list(old.values_list("pk", flat=True)[:CALL_PRUNE_BATCH])
+            if not batch:
+                return deleted
+            deleted += ServiceCallMinute.objects.filter(pk__in=batch).delete()[0]
