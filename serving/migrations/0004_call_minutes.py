@@ -67,8 +67,10 @@ def to_old_scale(apps, schema_editor):
     merged = defaultdict(int)
     tenants = {}
     for row in Bucket.objects.all().iterator():
-        upper = BASE_MS * RATIO ** min(row.bucket, LAST_BUCKET)
-        old = next(i for i, bound in enumerate(OLD_BOUNDS_MS) if upper <= bound * (1 + 1e-9))
+        index = min(row.bucket, LAST_BUCKET)
+        lower = 0.0 if index == 0 else BASE_MS * RATIO ** (index - 1)
+        # The old bucket that holds the fine bucket's lower end (its upper end may cross a bound).
+        old = next(i for i, bound in enumerate(OLD_BOUNDS_MS) if lower < bound)
         merged[(row.service_id, old)] += row.count
         tenants[row.service_id] = row.tenant_id
     Bucket.objects.all().delete()

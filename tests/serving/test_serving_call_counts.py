@@ -142,12 +142,17 @@ def test_the_migration_keeps_the_last_hour_and_the_histogram(owner, store, tabul
                                     Bucket(id=uuid.uuid4(), bucket=9, count=30, **common)])
 
         MigrationExecutor(connection).migrate(after)
+        with owner.scope():
+            rows = list(
+                ServiceCallMinute.objects.filter(service=service).values_list("minute", "bucket", "calls", "failures")
+            )
+            assert rows == [(minute, latency.bucket_of(4.0), 20, 1)]
+            histogram = dict(ServiceLatencyBucket.objects.filter(service=service).values_list("bucket", "count"))
+            assert histogram == {latency.bucket_of(5.0): 70, latency.bucket_of(50.0): 30}
+            assert Service.objects.filter(pk=service.pk).exists()
+
+        # And back: the since-start histogram returns to the old buckets.
+        MigrationExecutor(connection).migrate(before)
+        assert dict(Bucket.objects.filter(service_id=service.pk).values_list("bucket", "count")) == {3: 70, 9: 30}
     finally:
         MigrationExecutor(connection).migrate(latest)
-
-    with owner.scope():
-        rows = list(ServiceCallMinute.objects.filter(service=service).values_list("minute", "bucket", "calls", "failures"))
-        assert rows == [(minute, latency.bucket_of(4.0), 20, 1)]
-        histogram = dict(ServiceLatencyBucket.objects.filter(service=service).values_list("bucket", "count"))
-        assert histogram == {latency.bucket_of(5.0): 70, latency.bucket_of(50.0): 30}
-        assert Service.objects.filter(pk=service.pk).exists()
