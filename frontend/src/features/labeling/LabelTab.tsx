@@ -164,6 +164,13 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
     const chosen = list.filter((s) => ids.includes(s.id));
     const all = chosen.length > 0 && chosen.every((s) => s.labels.includes(name));
     setActionError(null);
+    // Labelled samples leave the Unlabeled page: drop them before the request, so the next key
+    // (Space, another label) acts on the image that takes their place, as the user sees it.
+    if (tab === "unlabeled" && !all && samples.data) {
+      const gone = new Set(ids);
+      const results = samples.data.results.filter((s) => !gone.has(s.id));
+      samples.setData({ ...samples.data, results, count: samples.data.count - (samples.data.results.length - results.length) });
+    }
     try {
       await datasetsApi.batch(datasetId, ids, all ? [] : [name], all ? [name] : []);
       undoer.record(chosen.map((s) => ({
@@ -172,6 +179,7 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
       await refresh();
     } catch (err) {
       setActionError(errorText(err));
+      void samples.reload(); // the samples dropped above come back
     }
   };
   const count = samples.data?.count ?? 0;
