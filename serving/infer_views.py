@@ -1,9 +1,9 @@
 """``POST /v1/infers/<service_id>``: ModelArts-style real-time inference.
 
 Token auth (``X-Auth-Token`` or ``Authorization: Token``), the caller's tenant only;
-input decoded per task type; the prediction runs in a bounded thread pool under the
-40 s deadline; every call is counted and its latency recorded. A warm request reads and
-writes no database row: token, membership and the running service come from per-process
+input decoded per task type; the prediction runs in the request's thread under the 40 s
+deadline (serving/deadline.py); every call is counted and its latency recorded. A warm
+request reads and writes no database row: token, membership and the running service come from per-process
 caches with short lifetimes, calls are written by a background flusher.
 
 ``answer_plain_call`` (called by serving.middleware before the session, CSRF, auth and message
@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
@@ -51,10 +48,11 @@ from exeml.tenancy.models import hash_token
 from exeml.tenancy.scoping import reset_tenant, set_tenant
 from exeml.tenancy.tokencache import auth_cache
 from serving import runtime, services
+from serving.deadline import deadline_watch
 from serving.lookup import service_generation, service_lookup_cache
 from serving.metrics import record_call
 from serving.models import Service, ServiceStatus
-from training.engine.predictors import PredictionError
+from training.engine.predictors import PredictionError, run_options
 
 log = logging.getLogger(__name__)
 
@@ -65,20 +63,6 @@ _FILE_FIELDS = {
 }
 
 MAX_INFERENCE_RECORDS = 10_000
-
-_pool: ThreadPoolExecutor | None = None
-_pool_guard = threading.Lock()
-
-
-def prediction_pool() -> ThreadPoolExecutor:
-    """Bounded: a request that times out keeps its thread until predict returns, so a
-    flood of slow requests queues here instead of spawning unbounded threads."""
-    global _pool
-    with _pool_guard:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="predict")
-        return _pool
-
 
 class AnyMember(permissions.BasePermission):
     """Every role may call inference (it changes nothing the tenant owns)."""
@@ -205,15 +189,20 @@ def predict_counted(service: Service, decode: Callable[[], Any], started: float)
     try:
         payload = decode()
         predictor = runtime.predictor_for_service(service)
-        future = prediction_pool().submit(predictor.predict, payload, **services.predict_options(service))
         timeout = settings.EXEML_LIMITS["inference_timeout_seconds"]
-        try:
-            result = future.result(timeout=timeout)
-        except TimeoutError:
-            future.cancel()
-            return 504, {"detail": f"the prediction took longer than {timeout:g} s", "code": "timeout"}
-        except PredictionError as exc:
-            raise ApplicationError(str(exc), code="invalid_input") from None
+        begun = time.monotonic()
+        # In this thread: the watchdog stops the session run at the deadline (serving/deadline.py).
+        with deadline_watch().watch(timeout) as options, run_options(options):
+            try:
+                result = predictor.predict(payload, **services.predict_options(service))
+            except PredictionError as exc:
+                raise ApplicationError(str(exc), code="invalid_input") from None
+            except Exception:
+                if options.terminate:
+                    return _deadline_answer(timeout)
+                raise
+        if time.monotonic() - begun > timeout:
+            return _deadline_answer(timeout)  # done, but late (the part outside the session ran long)
         ok = True
         return 200, result
     except (ApplicationError, APIException):
@@ -227,6 +216,10 @@ def predict_counted(service: Service, decode: Callable[[], Any], started: float)
             record_call(service=service, latency_ms=latency_ms, ok=ok)
         except Exception:  # accounting must never turn an answer into an error
             log.exception("could not record a call of service %s", service.pk)
+
+
+def _deadline_answer(timeout: float) -> tuple[int, Any]:
+    return 504, {"detail": f"the prediction took longer than {timeout:g} s", "code": "timeout"}
 
 
 # --- The hot path ----------------------------------------------------------------------------

@@ -8,7 +8,14 @@ from django.test import override_settings
 
 from serving.metrics import flush_calls
 from serving.models import Service
-from tests.serving.serving_helpers import make_version, png_bytes, running_service, tabular_request, wav_bytes
+from tests.serving.serving_helpers import (
+    make_version,
+    png_bytes,
+    running_service,
+    spinning_onnx,
+    tabular_request,
+    wav_bytes,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -111,6 +118,47 @@ def test_deadline_gives_504(owner, store, tabular_bundle, settings):
     with override_settings(EXEML_LIMITS={**settings.EXEML_LIMITS, "inference_timeout_seconds": 0.05}):
         resp = owner.client.post(_url(service), tabular_request(tabular_bundle.eval_records[:1]), format="json")
     assert resp.status_code == 504
+
+
+def test_a_prediction_past_the_deadline_is_stopped_and_answers_504(owner, store, tabular_bundle, settings, tmp_path):
+    """The model would run for days: the deadline's watchdog stops the session run itself."""
+    import json
+
+    import numpy as np
+
+    from serving.runtime import PredictorKey, predictor_cache
+    from training.engine.predictors import Predictor
+
+    (tmp_path / "bundle.json").write_text(json.dumps({"task_type": "predictive_analytics", "labels": []}))
+    spinning_onnx(tmp_path / "model.onnx")
+
+    class Spinning(Predictor):
+        def predict(self, payload):
+            return {"y": self.run_session(None, {"x": np.zeros(1, np.float32)})[0].tolist()}
+
+    version = make_version(owner, store, tabular_bundle)
+    service = running_service(owner, version)
+    predictor_cache().get_or_load(PredictorKey(str(version.pk), "cpu"), lambda: Spinning(tmp_path))
+    with override_settings(EXEML_LIMITS={**settings.EXEML_LIMITS, "inference_timeout_seconds": 0.3}):
+        resp = owner.client.post(_url(service), tabular_request(tabular_bundle.eval_records[:1]), format="json")
+    assert resp.status_code == 504 and resp.json()["code"] == "timeout"
+    with owner.scope():
+        flush_calls()
+        assert Service.objects.get(pk=service.pk).failed_times == 1
+
+
+def test_the_deadline_watch_terminates_only_calls_past_their_deadline():
+    import time
+
+    from serving.deadline import DeadlineWatch
+
+    watch = DeadlineWatch(interval=0.01)
+    with watch.watch(0.05) as late, watch.watch(3600) as patient:
+        with watch.watch(0.0) as ended:
+            pass
+        time.sleep(0.3)
+        assert late.terminate and not patient.terminate
+    assert not ended.terminate  # its block ended before its deadline was looked at
 
 
 def test_not_running_is_409(owner, store, tabular_bundle):

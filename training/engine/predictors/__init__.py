@@ -6,7 +6,7 @@ import importlib
 import json
 from pathlib import Path
 
-from .base import BUNDLE_FILE, PredictionError, Predictor
+from .base import BUNDLE_FILE, PredictionError, Predictor, run_options
 
 _REGISTRY: dict[str, str] = {
     "predictive_analytics": "training.engine.predictors.tabular:TabularPredictor",
@@ -35,4 +35,4 @@ def load_predictor(
     return cls(Path(bundle_dir), providers=providers, intra_op_threads=intra_op_threads)
 
 
-__all__ = ["PredictionError", "Predictor", "load_predictor", "predictor_class"]
+__all__ = ["PredictionError", "Predictor", "load_predictor", "predictor_class", "run_options"]

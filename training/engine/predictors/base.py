@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,21 @@ from training.engine.bundle import BUNDLE_FILE, MODEL_FILE, decode_warmup, warmu
 
 class PredictionError(ValueError):
     """A malformed request (HTTP 400); the message names what is wrong."""
+
+
+_run_options: ContextVar[Any] = ContextVar("exeml_run_options", default=None)
+
+
+@contextmanager
+def run_options(options: Any) -> Iterator[None]:
+    """Session runs of this thread inside the block use ``options`` (an onnxruntime
+    ``RunOptions``): whoever holds it can stop a running prediction by setting its
+    ``terminate`` (serving's deadline does, from its watchdog thread)."""
+    token = _run_options.set(options)
+    try:
+        yield
+    finally:
+        _run_options.reset(token)
 
 
 class Predictor(ABC):
@@ -40,6 +58,10 @@ class Predictor(ABC):
         self.labels: list[str] = list(self.bundle.get("labels", []))
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
+
+    def run_session(self, outputs: list[str] | None, feeds: dict[str, Any]) -> list[Any]:
+        """``session.run`` under the caller's run options (see ``run_options``)."""
+        return self.session.run(outputs, feeds, _run_options.get())
 
     @abstractmethod
     def predict(self, payload: Any) -> dict[str, Any]:

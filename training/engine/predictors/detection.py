@@ -32,7 +32,7 @@ class DetectionPredictor(Predictor):
         version, so it comes per call); None = the bundle's, which the evaluation used."""
         img, full_size = load_image_for(payload, target=self.size)
         x, lb = letterbox(img, self.size, source_size=full_size)
-        output = self.session.run(None, {self.input_names[0]: x})[0]
+        output = self.run_session(None, {self.input_names[0]: x})[0]
         boxes, scores, classes = decode_detections(
             output,
             lb,

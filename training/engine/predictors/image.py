@@ -77,7 +77,7 @@ class ImagePredictor(Predictor):
 
     def probabilities(self, img: Any) -> np.ndarray:
         x = classification_input(img, size=self.size, mean=self.mean, std=self.std, resize=self.resize)
-        out = self.session.run(None, {self.input_names[0]: x})[0]
+        out = self.run_session(None, {self.input_names[0]: x})[0]
         if self.output == "probabilities":
             return np.asarray(out, dtype=np.float64)[0]
         return classification_scores(out, multilabel=self.multilabel)[0]

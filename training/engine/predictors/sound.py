@@ -42,7 +42,7 @@ class SoundPredictor(Predictor):
     def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         """[N, C] class probabilities in bundle label order."""
         key = "probabilities" if "probabilities" in self.output_names else self.output_names[-1]
-        return np.asarray(self.session.run([key], feeds)[0], dtype=np.float64)
+        return np.asarray(self.run_session([key], feeds)[0], dtype=np.float64)
 
     def predict(self, payload: Any) -> dict[str, Any]:
         proba = self.run(self.inputs_for(payload))[0]

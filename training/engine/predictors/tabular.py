@@ -31,7 +31,7 @@ class TabularPredictor(Predictor):
         except InputError as exc:
             raise PredictionError(str(exc)) from None
         inputs = {k: v for k, v in inputs.items() if k in self.input_names}
-        outputs = dict(zip(self.output_names, self.session.run(None, inputs), strict=True))
+        outputs = dict(zip(self.output_names, self.run_session(None, inputs), strict=True))
         if self.bundle["postprocessing"]["kind"] == "regression":
             return np.asarray(outputs["variable"], dtype=np.float64).reshape(-1), None
         proba = np.asarray(outputs["probabilities"], dtype=np.float64)

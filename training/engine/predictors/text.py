@@ -57,7 +57,7 @@ class TextPredictor(Predictor):
 
     def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         outputs = ["probabilities"] if "probabilities" in self.output_names else None
-        return np.asarray(self.session.run(outputs, {n: feeds[n] for n in self.input_names})[0], dtype=np.float64)
+        return np.asarray(self.run_session(outputs, {n: feeds[n] for n in self.input_names})[0], dtype=np.float64)
 
     def _run(self, texts: list[str]) -> np.ndarray:
         return self.run(self.feeds(texts))
