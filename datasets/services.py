@@ -17,7 +17,7 @@ from datasets import validation
 from datasets.labels import labels_ensure
 from datasets.models import Dataset, ObjectStatus, Sample, SourceObject
 from datasets.sync import DatasetSync
-from exeml.dbutil import yield_to_other_writers
+from exeml.dbutil import delete_in_batches
 from exeml.errors import ApplicationError, WrongState, public_reason
 from exeml.jobs.models import Job, JobStatus
 from exeml.jobs.services import job_create, job_heartbeat, job_progress, job_transition
@@ -132,25 +132,17 @@ def dataset_delete_run(*, job_id: uuid.UUID | str) -> Job:
 def _delete_in_batches(*, dataset: Dataset, job: Job | None = None) -> None:
     from datasets.models import DatasetVersionItem
 
-    batch = max(1, int(settings.EXEML_IMPORT_BATCH_ROWS))
     total = Sample.objects.filter(dataset=dataset).count() or 1
     done = 0
-    for model, rows in (
-        (DatasetVersionItem, DatasetVersionItem.objects.filter(version__dataset=dataset)),
-        (Sample, Sample.objects.filter(dataset=dataset)),
-        (SourceObject, SourceObject.objects.filter(dataset=dataset)),
+    for rows in (
+        DatasetVersionItem.objects.filter(version__dataset=dataset),
+        Sample.objects.filter(dataset=dataset),
+        SourceObject.objects.filter(dataset=dataset),
     ):
-        while True:
-            ids = list(rows.values_list("pk", flat=True)[:batch])
-            if not ids:
-                break
-            # Each batch is its own short transaction (its cascades, e.g. annotations, with it).
-            with transaction.atomic():
-                model.objects.filter(pk__in=ids).delete()
-            if len(ids) == batch:
-                yield_to_other_writers()
-            if job is not None and model is Sample:
-                done += len(ids)
+        # Each batch is its own short transaction (its cascades, e.g. annotations, with it).
+        for deleted in delete_in_batches(rows):
+            if job is not None and rows.model is Sample:
+                done += deleted
                 job_progress(job=job, progress=min(0.99, done / total), counts={"deleted_samples": done})
     dataset.delete()
 

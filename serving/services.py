@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from exeml.dbutil import delete_in_batches
 from exeml.errors import ApplicationError, WrongState
 from exeml.jobs.models import JobStatus
 from exeml.jobs.services import job_create, job_transition
@@ -431,13 +432,7 @@ CALL_PRUNE_BATCH = 5_000
 
 
 def calls_prune(*, before: datetime) -> int:
-    """Deletes every tenant's per-minute call counts older than ``before``, in batches of
-    CALL_PRUNE_BATCH rows, each its own short transaction; returns how many went."""
-    deleted = 0
+    """Deletes every tenant's per-minute call counts older than ``before``, CALL_PRUNE_BATCH
+    rows per transaction; returns how many went."""
     with unscoped():
-        old = ServiceCallMinute.objects.filter(minute__lt=before)
-        while True:
-            batch = list(old.values_list("pk", flat=True)[:CALL_PRUNE_BATCH])
-            if not batch:
-                return deleted
-            deleted += ServiceCallMinute.objects.filter(pk__in=batch).delete()[0]
+        return sum(delete_in_batches(ServiceCallMinute.objects.filter(minute__lt=before), batch=CALL_PRUNE_BATCH))
