@@ -3,8 +3,8 @@
 Token auth (``X-Auth-Token`` or ``Authorization: Token``), the caller's tenant only;
 input decoded per task type; the prediction runs in the request's thread under the 40 s
 deadline (serving/deadline.py); every call is counted and its latency recorded. A warm
-request reads and writes no database row: token, membership and the running service come from per-process
-caches with short lifetimes, calls are written by a background flusher.
+request reads and writes no database row: token, membership and the running service come
+from per-process caches with short lifetimes, calls are written by a background flusher.
 
 ``answer_plain_call`` (called by serving.middleware before the session, CSRF, auth and message
 middleware) answers the plain warm call: a cached token in a header, a cached running service,

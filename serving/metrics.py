@@ -147,13 +147,14 @@ def _write(pending: dict[uuid.UUID, _Pending]) -> None:
 def _add(rows, increments: dict[str, int], **identity) -> None:
     """Adds ``increments`` to the counter row ``rows`` selects (a unique key), creating it at
     those values when missing; another process may create it first."""
-    if rows.update(**{name: F(name) + value for name, value in increments.items()}):
+    added = {name: F(name) + value for name, value in increments.items()}
+    if rows.update(**added):
         return
     try:
         with transaction.atomic():
             rows.model.all_tenants.create(**identity, **increments)
     except IntegrityError:
-        rows.update(**{name: F(name) + value for name, value in increments.items()})
+        rows.update(**added)
 
 
 _recorder: CallRecorder | None = None

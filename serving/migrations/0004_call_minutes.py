@@ -26,15 +26,14 @@ def fine_bucket(latency_ms):
     return min(max(math.ceil(math.log(latency_ms / BASE_MS, RATIO) - 1e-9), 0), LAST_BUCKET)
 
 
-def to_counts(apps, schema_editor):
-    """The since-start histogram onto the finer scale (each old bucket at its upper bound), and
-    the last hour's calls into per-minute counts (older calls only served the last hour)."""
+def rewrite_histogram(apps, new_bucket):
+    """Every since-start histogram row moved to ``new_bucket(old index)``, counts that land
+    together added up."""
     Bucket = apps.get_model("serving", "ServiceLatencyBucket")
     merged = defaultdict(int)
     tenants = {}
     for row in Bucket.objects.all().iterator():
-        bound = OLD_BOUNDS_MS[min(row.bucket, len(OLD_BOUNDS_MS) - 1)]
-        merged[(row.service_id, fine_bucket(bound))] += row.count
+        merged[(row.service_id, new_bucket(row.bucket))] += row.count
         tenants[row.service_id] = row.tenant_id
     Bucket.objects.all().delete()
     Bucket.objects.bulk_create(
@@ -42,6 +41,24 @@ def to_counts(apps, schema_editor):
         batch_size=1000,
     )
 
+
+def fine_of_old(index):
+    """An old bucket lands where its upper bound does."""
+    return fine_bucket(OLD_BOUNDS_MS[min(index, len(OLD_BOUNDS_MS) - 1)])
+
+
+def old_of_fine(index):
+    """A fine bucket goes back to the old bucket holding its lower end (its upper end may
+    cross an old bound)."""
+    index = min(index, LAST_BUCKET)
+    lower = 0.0 if index == 0 else BASE_MS * RATIO ** (index - 1)
+    return next(i for i, bound in enumerate(OLD_BOUNDS_MS) if lower < bound)
+
+
+def to_counts(apps, schema_editor):
+    """The since-start histogram onto the finer scale, and the last hour's calls into
+    per-minute counts (older calls only served the last hour)."""
+    rewrite_histogram(apps, fine_of_old)
     Call = apps.get_model("serving", "ServiceCall")
     Minute = apps.get_model("serving", "ServiceCallMinute")
     since = timezone.now() - timedelta(hours=1, minutes=1)
@@ -63,21 +80,7 @@ def to_counts(apps, schema_editor):
 
 def to_old_scale(apps, schema_editor):
     """Back: the since-start histogram onto the old scale (the per-minute counts are dropped)."""
-    Bucket = apps.get_model("serving", "ServiceLatencyBucket")
-    merged = defaultdict(int)
-    tenants = {}
-    for row in Bucket.objects.all().iterator():
-        index = min(row.bucket, LAST_BUCKET)
-        lower = 0.0 if index == 0 else BASE_MS * RATIO ** (index - 1)
-        # The old bucket that holds the fine bucket's lower end (its upper end may cross a bound).
-        old = next(i for i, bound in enumerate(OLD_BOUNDS_MS) if lower < bound)
-        merged[(row.service_id, old)] += row.count
-        tenants[row.service_id] = row.tenant_id
-    Bucket.objects.all().delete()
-    Bucket.objects.bulk_create(
-        [Bucket(tenant_id=tenants[service], service_id=service, bucket=b, count=n) for (service, b), n in merged.items()],
-        batch_size=1000,
-    )
+    rewrite_histogram(apps, old_of_fine)
 
 
 class Migration(migrations.Migration):
