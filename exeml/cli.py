@@ -47,6 +47,34 @@ def _ensure_broker_folders() -> None:
             Path(folder).mkdir(parents=True, exist_ok=True)
 
 
+def _kept_password(secret_file: Path, username: str) -> str:
+    """The password kept in ``secret_file``; a new strong one is written there when there is
+    none or the kept one fails the password validators (files from older versions)."""
+    from django.contrib.auth import get_user_model
+
+    from exeml.errors import ApplicationError
+    from exeml.tenancy.services import password_check
+
+    user = get_user_model().objects.filter(username=username).first() or get_user_model()(username=username)
+    if secret_file.exists():
+        password = secret_file.read_text().strip()
+        try:
+            password_check(password=password, user=user)
+            return password
+        except ApplicationError:
+            pass
+    while True:
+        password = secrets.token_urlsafe(12)
+        try:
+            password_check(password=password, user=user)
+            break
+        except ApplicationError:  # e.g. too like the username: draw again
+            continue
+    secret_file.write_text(password)
+    secret_file.chmod(0o600)
+    return password
+
+
 def _demo_login() -> tuple[str, str, str]:
     """Create the demo tenant and user once; the password is kept in EXEML_HOME."""
     from django.conf import settings
@@ -56,12 +84,7 @@ def _demo_login() -> tuple[str, str, str]:
 
     secret_file = settings.EXEML_HOME / "demo-login.txt"
     first_time = not secret_file.exists()
-    if first_time:
-        password = secrets.token_urlsafe(9)
-        secret_file.write_text(password)
-        secret_file.chmod(0o600)
-    else:
-        password = secret_file.read_text().strip()
+    password = _kept_password(secret_file, DEMO_USER)
     tenant = services.tenant_create(slug=DEMO_TENANT, name="Demo")
     user, _ = services.member_add(tenant=tenant, username=DEMO_USER, password=password, role=Role.OWNER)
     if user.is_staff or user.is_superuser:
@@ -80,13 +103,7 @@ def _operator_login() -> tuple[str, str]:
     from django.conf import settings
     from django.contrib.auth import get_user_model
 
-    secret_file = settings.EXEML_HOME / "operator-login.txt"
-    if secret_file.exists():
-        password = secret_file.read_text().strip()
-    else:
-        password = secrets.token_urlsafe(12)
-        secret_file.write_text(password)
-        secret_file.chmod(0o600)
+    password = _kept_password(settings.EXEML_HOME / "operator-login.txt", OPERATOR_USER)
     user, _ = get_user_model().objects.get_or_create(username=OPERATOR_USER)
     if not (user.is_staff and user.is_superuser) or not user.check_password(password):
         user.is_staff = user.is_superuser = True
@@ -258,16 +275,65 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(args: argparse.Namespace) -> str:
+    """--password-stdin: the first line of stdin; else a prompt, twice. Never argv alone: a
+    command line shows in process lists and shell history (create-tenant's --password stays
+    for scripts written before)."""
+    if getattr(args, "password", None):
+        return args.password
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Password (again): ") != password:
+        raise SystemExit("exeml: the two passwords differ; nothing was changed")
+    return password
+
+
 def cmd_create_tenant(args: argparse.Namespace) -> int:
     _setup_django()
+    from django.contrib.auth import get_user_model
+
+    from exeml.errors import ApplicationError
     from exeml.tenancy import services
 
+    password = _read_password(args)
     _prepare()
+    # Checked before anything is created: a refused password leaves no tenant behind.
+    user = get_user_model().objects.filter(username=args.user).first() or get_user_model()(username=args.user)
+    try:
+        services.password_check(password=password, user=user)
+    except ApplicationError as exc:
+        print(f"exeml: password refused: {exc.message}", file=sys.stderr)
+        return 2
     tenant = services.tenant_create(slug=args.slug, name=args.name or args.slug)
-    user, membership = services.member_add(tenant=tenant, username=args.user, password=args.password, role=args.role)
+    user, membership = services.member_add(tenant=tenant, username=args.user, password=password, role=args.role)
     token = services.token_issue(user=user, tenant=tenant, name="cli")
     print(f"tenant {tenant.slug}: user {user.username} ({membership.role})")
     print(f"API token: {token}")
+    return 0
+
+
+def cmd_set_password(args: argparse.Namespace) -> int:
+    """The operator's password reset for any user (a tenant's or the operator)."""
+    _setup_django()
+    from django.contrib.auth import get_user_model
+
+    from exeml.errors import ApplicationError
+    from exeml.tenancy import services
+
+    user = get_user_model().objects.filter(username=args.username).first()
+    if user is None:
+        print(f"exeml: no user named {args.username!r}", file=sys.stderr)
+        return 2
+    password = _read_password(args)
+    try:
+        services.password_set(user=user, password=password)
+    except ApplicationError as exc:
+        print(f"exeml: password refused: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"password of {user.username} set; their console sessions are signed out (API tokens stay valid)")
     return 0
 
 
@@ -313,9 +379,16 @@ def build_parser() -> argparse.ArgumentParser:
     tenant.add_argument("slug")
     tenant.add_argument("--name", default="")
     tenant.add_argument("--user", required=True)
-    tenant.add_argument("--password", required=True)
+    tenant.add_argument("--password-stdin", action="store_true", help="read the password from stdin's first line")
+    tenant.add_argument("--password", help="the password on the command line (visible to other users: prefer "
+                        "--password-stdin or the prompt)")
     tenant.add_argument("--role", default="owner", choices=["owner", "admin", "member", "viewer"])
     tenant.set_defaults(func=cmd_create_tenant)
+
+    setpw = sub.add_parser("set-password", help="set a user's password (prompted, or --password-stdin)")
+    setpw.add_argument("username")
+    setpw.add_argument("--password-stdin", action="store_true", help="read the password from stdin's first line")
+    setpw.set_defaults(func=cmd_set_password)
 
     worker = sub.add_parser("worker", help="run a Celery worker")
     worker.add_argument("--queues", default="default,train.cpu,train.gpu")

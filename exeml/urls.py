@@ -19,6 +19,7 @@ api_v1 = [
     path("auth/csrf", tenancy_views.CsrfView.as_view(), name="auth-csrf"),
     path("auth/login", tenancy_views.SessionLoginView.as_view(), name="auth-login"),
     path("auth/logout", tenancy_views.SessionLogoutView.as_view(), name="auth-logout"),
+    path("auth/password", tenancy_views.PasswordChangeView.as_view(), name="auth-password"),
     path("me", tenancy_views.MeView.as_view(), name="me"),
     path("quotas", tenancy_views.QuotaView.as_view(), name="quotas"),
     path("", include("exeml.storage_api.urls")),

@@ -47,23 +47,20 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         key = token_from_headers(request)
         if key is None:
             return None
-        # Token guessing is rate limited like password guessing: by failures per address.
-        throttle = FailedTokenThrottle()
-        wait = throttle.blocked(request)
-        if wait is not None:
-            raise exceptions.Throttled(wait=wait)
         try:
             token = authenticate_key(key)
         except exceptions.AuthenticationFailed:
-            throttle.record(request)
+            # Checked first, throttled only when invalid: failures at an address never refuse
+            # a valid token from it (exeml/api/throttling.py).
+            wait = FailedTokenThrottle().failed(request, hash_token(key))
+            if wait is not None:
+                raise exceptions.Throttled(wait=wait) from None
             raise
         return token.user, token
 
     def authenticate_header(self, request) -> str:
         # Makes DRF answer 401 (not 403) for missing credentials.
         return self.keyword
-
-
 
 
 class CachedApiTokenAuthentication(ApiTokenAuthentication):

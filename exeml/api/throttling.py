@@ -60,24 +60,40 @@ class AuthThrottle(_AddressThrottle):
 
 
 class FailedTokenThrottle(_AddressThrottle):
-    """Invalid tokens count; past the rate every token from that address is refused unchecked."""
+    """Invalid tokens count, per client address and per presented token (its hash).
+
+    Only invalid tokens are ever refused: the token is checked first (one indexed query, or
+    the inference auth cache) and a valid one passes whatever its address did. Many users
+    share an address (an office NAT, a proxy without EXEML_TRUSTED_PROXIES), so one of them
+    sending bad tokens must not lock the others out. Past the rate, an address's invalid
+    tokens (and one invalid token, from any address) get 429 instead of 401; tokens are 160
+    random bits, so the 429 tells a scanner to back off rather than guarding the token space.
+    """
 
     scope = "auth"
 
-    def get_cache_key(self, request, view) -> str:
-        return self.cache_format % {"scope": "bad-token", "ident": self.get_ident(request)}
+    def cache_keys(self, request, key_hash: str) -> tuple[str, str]:
+        return (
+            self.cache_format % {"scope": "bad-token", "ident": self.get_ident(request)},
+            self.cache_format % {"scope": "bad-token-key", "ident": key_hash},
+        )
 
-    def blocked(self, request) -> float | None:
-        """Seconds to wait when the address is over its rate (nothing is recorded)."""
+    def failed(self, request, key_hash: str) -> float | None:
+        """An invalid token was presented: the seconds to wait when its address or the token
+        is over the rate (nothing is recorded then), else None once the failure is counted."""
         if self.rate is None:
             return None
-        self.key = self.get_cache_key(request, None)
-        self.history = self.cache.get(self.key, [])
-        self.now = self.timer()
-        while self.history and self.history[-1] <= self.now - self.duration:
-            self.history.pop()
-        return self.wait() if len(self.history) >= self.num_requests else None
-
-    def record(self, request) -> None:
-        if self.rate is not None:
-            self.allow_request(request, None)
+        now = self.timer()
+        histories: dict[str, list[float]] = {}
+        wait = None
+        for key in self.cache_keys(request, key_hash):
+            # Newest first, as DRF keeps it; only the window's failures count.
+            history = [t for t in self.cache.get(key, []) if t > now - self.duration]
+            histories[key] = history
+            if len(history) >= self.num_requests:
+                wait = max(wait or 0.0, self.duration - (now - history[self.num_requests - 1]))
+        if wait is not None:
+            return wait
+        for key, history in histories.items():
+            self.cache.set(key, [now, *history][: self.num_requests], self.duration)
+        return None

@@ -11,6 +11,15 @@ class CredentialsSerializer(serializers.Serializer):
     tenant = serializers.SlugField(required=False, help_text="Tenant slug when the user belongs to several.")
 
 
+class PasswordChangeSerializer(serializers.Serializer):
+    current_password = serializers.CharField(max_length=256, trim_whitespace=False)
+    new_password = serializers.CharField(
+        trim_whitespace=False,
+        help_text="At least 10 characters (EXEML_PASSWORD_MIN_LENGTH), not all digits, not a common password, "
+        "not like the username; at most 256.",
+    )
+
+
 class LogoutSerializer(serializers.Serializer):
     revoke_token = serializers.BooleanField(required=False, default=False)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from exeml.errors import QuotaExceeded
+from exeml.errors import ApplicationError, QuotaExceeded
 from exeml.tenancy.models import ApiToken, Membership, Quota, Role, Tenant, UsageRecord
 
 
@@ -24,6 +25,8 @@ def tenant_create(*, slug: str, name: str = "") -> Tenant:
 
 @transaction.atomic
 def member_add(*, tenant: Tenant, username: str, password: str | None = None, role: str = Role.MEMBER):
+    """Adds (or re-roles) a member. The password is set as given: entry points that take one
+    from a person check it first with :func:`password_check` (the CLI does)."""
     user_model = get_user_model()
     user, created = user_model.objects.get_or_create(username=username)
     if password is not None and (created or not user.has_usable_password() or password):
@@ -31,6 +34,41 @@ def member_add(*, tenant: Tenant, username: str, password: str | None = None, ro
         user.save()
     membership, _ = Membership.objects.update_or_create(user=user, tenant=tenant, defaults={"role": role})
     return user, membership
+
+
+# The login takes at most this many characters: a longer password could never be used.
+PASSWORD_MAX_LENGTH = 256
+
+
+def password_check(*, password: str, user, field: str = "password") -> None:
+    """AUTH_PASSWORD_VALIDATORS for ``user`` (saved or not yet); every reason in one 400 on ``field``."""
+    reasons = []
+    if len(password) > PASSWORD_MAX_LENGTH:
+        reasons.append(f"This password is longer than {PASSWORD_MAX_LENGTH} characters.")
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        reasons.extend(exc.messages)
+    if reasons:
+        raise ApplicationError(" ".join(reasons), code="invalid_password", field=field)
+
+
+@transaction.atomic
+def password_set(*, user, password: str, field: str = "password") -> None:
+    """The operator's reset and the last step of a change. The user's other console sessions
+    end (Django ties a session to the password hash); API tokens are separate credentials."""
+    password_check(password=password, user=user, field=field)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+
+
+def password_change(*, user, current_password: str, new_password: str) -> None:
+    """The signed-in user's own change: the current password proves it is them."""
+    if not user.check_password(current_password):
+        raise ApplicationError("The current password is wrong.", code="wrong_password", field="current_password")
+    if new_password == current_password:
+        raise ApplicationError("The new password is the current one.", field="new_password")
+    password_set(user=user, password=new_password, field="new_password")
 
 
 def token_issue(*, user, tenant: Tenant, name: str = "") -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.authentication import CSRFCheck
+from rest_framework.authentication import CSRFCheck, SessionAuthentication
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -23,6 +23,7 @@ from exeml.tenancy.serializers import (
     FlavorSerializer,
     LogoutSerializer,
     MeSerializer,
+    PasswordChangeSerializer,
     QuotaSerializer,
     TokenResponseSerializer,
     UsageRecordSerializer,
@@ -117,6 +118,28 @@ class SessionLogoutView(TenantAPIView):
 
     def check_permissions(self, request):
         # Logging out is allowed for any signed-in user, viewers included.
+        if not request.user.is_authenticated:
+            super().check_permissions(request)
+
+
+class PasswordChangeView(TenantAPIView):
+    """The signed-in user changes their own password (console session or token)."""
+
+    # Every try counts against the address, as logins do: the current password is guessable here.
+    throttle_classes = [AuthThrottle]
+
+    @extend_schema(request=PasswordChangeSerializer, responses={204: None})
+    def post(self, request):
+        shape = PasswordChangeSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        services.password_change(user=request.user, **shape.validated_data)
+        if isinstance(request.successful_authenticator, SessionAuthentication):
+            # This console session stays signed in; the user's other sessions end.
+            update_session_auth_hash(request._request, request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def check_permissions(self, request):
+        # Any member changes their own password, viewers included.
         if not request.user.is_authenticated:
             super().check_permissions(request)
 

@@ -4,15 +4,20 @@ deleted service stops answering and another tenant's token never gets the cached
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.settings import api_settings
+from rest_framework.test import APIClient
 
+from exeml.api.throttling import FailedTokenThrottle
 from exeml.tenancy.models import ApiToken, hash_token
 from exeml.tenancy.tokencache import auth_cache
 from serving.models import Service, ServiceStatus
-from tests.serving.serving_helpers import make_version, running_service, tabular_request
+from tests.serving.serving_helpers import make_version, png_bytes, running_service, tabular_request
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +59,25 @@ def test_a_revoked_token_stops_at_once_despite_the_cache(owner, store, tabular_b
     assert owner.client.post(url, body, format="json").status_code == 200
     ApiToken.objects.get(key_hash=hash_token(owner.token)).revoke()
     assert owner.client.post(url, body, format="json").status_code == 401
+
+
+def test_bad_tokens_from_an_address_do_not_lock_a_valid_token_out_of_inference(owner, store, image_bundle,
+                                                                               monkeypatch):
+    monkeypatch.setattr(FailedTokenThrottle, "THROTTLE_RATES", {**api_settings.DEFAULT_THROTTLE_RATES, "auth": "3/min"})
+    auth_cache.clear()  # the valid token is checked, not answered from this process's memory
+    service = running_service(owner, make_version(owner, store, image_bundle))
+    url = f"/v1/infers/{service.pk}"
+    n = uuid.uuid4().int
+    client = APIClient(REMOTE_ADDR=f"10.{n % 250}.{(n >> 8) % 250}.{(n >> 16) % 250 + 1}")  # its own counters
+
+    def infer(**headers):
+        return client.post(url, {"images": SimpleUploadedFile("r.png", png_bytes())}, format="multipart", **headers)
+
+    bad = f"bad-{uuid.uuid4().hex}-"
+    assert [infer(HTTP_X_AUTH_TOKEN=f"{bad}{i}").status_code for i in range(4)] == [401, 401, 401, 429]
+    r = infer(HTTP_X_AUTH_TOKEN=owner.token)
+    assert r.status_code == 200 and r.json()["predicted_label"] == "red", r.content
+    assert infer(HTTP_X_AUTH_TOKEN=f"{bad}again").status_code == 429
 
 
 def test_stop_and_delete_take_effect_at_once_despite_the_cache(owner, store, tabular_bundle):

@@ -19,6 +19,10 @@ export interface paths {
     /** @description A plain API view of the tenant (no model queryset). */
     post: operations["api_v1_auth_logout_create"];
   };
+  "/api/v1/auth/password": {
+    /** @description The signed-in user changes their own password (console session or token). */
+    post: operations["api_v1_auth_password_create"];
+  };
   "/api/v1/auth/token": {
     /** @description Takes a username and password; rate limited against password guessing. */
     post: operations["api_v1_auth_token_create"];
@@ -829,6 +833,11 @@ export interface components {
       previous?: string | null;
       results: components["schemas"]["UsageRecord"][];
     };
+    PasswordChangeRequest: {
+      current_password: string;
+      /** @description At least 10 characters (EXEML_PASSWORD_MIN_LENGTH), not all digits, not a common password, not like the username; at most 256. */
+      new_password: string;
+    };
     PatchedLabelUpdateRequest: {
       name?: string;
       color?: string;
@@ -1341,6 +1350,22 @@ export interface operations {
         "application/json": components["schemas"]["LogoutRequest"];
         "application/x-www-form-urlencoded": components["schemas"]["LogoutRequest"];
         "multipart/form-data": components["schemas"]["LogoutRequest"];
+      };
+    };
+    responses: {
+      /** @description No response body */
+      204: {
+        content: never;
+      };
+    };
+  };
+  /** @description The signed-in user changes their own password (console session or token). */
+  api_v1_auth_password_create: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["PasswordChangeRequest"];
+        "application/x-www-form-urlencoded": components["schemas"]["PasswordChangeRequest"];
+        "multipart/form-data": components["schemas"]["PasswordChangeRequest"];
       };
     };
     responses: {

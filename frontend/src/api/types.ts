@@ -24,6 +24,7 @@ export interface Page<T> {
 }
 
 export type Me = S["Me"];
+export type PasswordChange = S["PasswordChangeRequest"];
 
 export type DatasetRef = Refine<S["DatasetSummary"], { type: ProjectType }>;
 export type VersionSummary = Refine<S["VersionSummary"], { status: VersionStatus }>;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { ApiError } from "../api/client";
 import type { Label } from "../api/types";
+import { passwordErrors } from "./auth/PasswordDialog";
 import { shortcutKeys } from "./labeling/SoundLabeler";
 import { quotaRows } from "./pages/UsagePage";
 import { curlExample } from "./serving/ApiExample";
@@ -55,5 +57,17 @@ describe("threshold csv", () => {
   it("has one row per point", () => {
     const csv = thresholdCsv([{ threshold: 0.5, precision: 0.8, recall: 0.7, f1: 0.75, tpr: 0.7, fpr: 0.1 }]);
     expect(csv).toBe("threshold,precision,recall,f1,tpr,fpr\n0.5,0.8,0.7,0.75,0.7,0.1\n");
+  });
+});
+
+describe("password change errors", () => {
+  it("puts each field's reasons under that field", () => {
+    const weak = new ApiError(400, { new_password: ["This password is too short.", "This password is too common."] }, "x");
+    expect(passwordErrors(weak)).toEqual({ current_password: undefined, new_password: "This password is too short. This password is too common." });
+    const wrong = new ApiError(400, { current_password: ["The current password is wrong."] }, "x");
+    expect(passwordErrors(wrong).current_password).toBe("The current password is wrong.");
+  });
+  it("shows anything else as one message", () => {
+    expect(passwordErrors(new ApiError(429, { detail: "Request was throttled." }, "Request was throttled."))).toEqual({ other: "Request was throttled." });
   });
 });

@@ -1,6 +1,8 @@
+import { useState } from "react";
 import { Navigate, NavLink, Outlet, useLocation } from "react-router-dom";
 import { Loading } from "../../components/ui";
 import { useAuth } from "../auth/AuthContext";
+import { PasswordDialog } from "../auth/PasswordDialog";
 import { SessionExpiredDialog } from "../auth/SessionExpiredDialog";
 
 const NAV = [
@@ -14,6 +16,7 @@ const NAV = [
 export function Layout() {
   const { me, checked, logout } = useAuth();
   const location = useLocation();
+  const [changingPassword, setChangingPassword] = useState(false);
   if (!checked) return <Loading />;
   if (!me) return <Navigate to="/login" replace state={{ from: location.pathname + location.search }} />;
   return (
@@ -24,6 +27,7 @@ export function Layout() {
           <span className="tenant" data-testid="header-tenant">{me.tenant.name}</span>
           <span className="role-badge" data-testid="header-role">{me.role}</span>
           <span className="muted" data-testid="header-user">{me.user.username}</span>
+          <button className="link" onClick={() => setChangingPassword(true)} data-testid="change-password">Password</button>
           <button className="link" onClick={() => void logout()} data-testid="logout">Sign out</button>
         </div>
       </header>
@@ -38,6 +42,7 @@ export function Layout() {
         <Outlet />
       </main>
       <SessionExpiredDialog />
+      {changingPassword && <PasswordDialog onClose={() => setChangingPassword(false)} />}
     </div>
   );
 }
