@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The operator's admin requests (views and their template rendering) run inside unscoped().
+    "exeml.tenancy.admin.OperatorAdminScopeMiddleware",
 ]
 
 ROOT_URLCONF = "exeml.urls"
