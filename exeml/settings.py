@@ -44,6 +44,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: no tenant scope or unscoped() flag survives a request (exeml/api/middleware.py).
+    "exeml.api.middleware.TenantScopeGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything reads a body: DRF parsers bypass DATA_UPLOAD_MAX_MEMORY_SIZE.
     "exeml.api.middleware.RequestSizeLimitMiddleware",
@@ -57,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The operator's admin requests (views and their template rendering) run inside unscoped().
+    "exeml.tenancy.admin.OperatorAdminScopeMiddleware",
 ]
 
 ROOT_URLCONF = "exeml.urls"

@@ -45,7 +45,7 @@ from exeml.api.views import TenantAPIView
 from exeml.errors import ApplicationError, NotFound, WrongState
 from exeml.task_types import TaskType
 from exeml.tenancy.models import hash_token
-from exeml.tenancy.scoping import reset_tenant, set_tenant
+from exeml.tenancy.scoping import tenant_scope
 from exeml.tenancy.tokencache import auth_cache
 from serving import runtime, services
 from serving.deadline import deadline_watch
@@ -342,11 +342,11 @@ def answer_plain_call(request, service_id: uuid.UUID) -> HttpResponse | None:
     payload = _fast_payload(request, service.model_version.project.task_type)
     if payload is None:
         return None
-    scope = set_tenant(membership.tenant)
-    try:
-        status, body = predict_counted(service, lambda: payload, started)
-    except ApplicationError as exc:
-        status, body = exc.status, application_error_body(exc)
-    finally:
-        reset_tenant(scope)
+    # The scope is set and reset by one context manager: nothing that raises here can leave
+    # it set for the next request on this thread.
+    with tenant_scope(membership.tenant):
+        try:
+            status, body = predict_counted(service, lambda: payload, started)
+        except ApplicationError as exc:
+            status, body = exc.status, application_error_body(exc)
     return _json_response(status, body)

@@ -1,4 +1,5 @@
-"""A ceiling on every request body, checked before anything reads it.
+"""Request-wide guards: the tenant scope of one request never outlives it, and a ceiling on
+every request body, checked before anything reads it.
 
 DRF parsers read the WSGI stream directly, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE (which
 guards only ``request.body``) never applies to JSON bodies, and multipart files spool to
@@ -8,8 +9,14 @@ body above the largest of those limits is answered 413 at once.
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.http import JsonResponse
+
+from exeml.tenancy.scoping import current_tenant, is_unscoped, request_scope
+
+logger = logging.getLogger(__name__)
 
 # Multipart framing around an upload of the maximum size.
 _FRAMING_SLACK = 64 * 1024
@@ -40,3 +47,20 @@ class RequestSizeLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class TenantScopeGuardMiddleware:
+    """The last line of defence, outermost: every request starts with no tenant in scope and not
+    ``unscoped()``, and nothing it set for itself survives it (fail closed). The API views and
+    the inference path reset their own scope; a scope still set here is a bug, logged."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with request_scope():
+            try:
+                return self.get_response(request)
+            finally:
+                if current_tenant() is not None or is_unscoped():
+                    logger.error("a tenant scope outlived its block in %s %s; cleared", request.method, request.path)

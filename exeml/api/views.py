@@ -1,7 +1,8 @@
 """Base classes every tenant API view derives from.
 
 Scoping happens here once: the tenant comes from the token (or the session's
-membership), is put in the scoping ContextVar for the whole request, and querysets come
+membership), is put in the scoping ContextVar for the whole request (set in ``initial``,
+reset by the ``request_scope()`` around ``dispatch``, however the view ends), and querysets come
 from ``safely_get_queryset``. Subclasses cannot override ``get_queryset``/``get_object``
 (refused at class creation), so a view cannot forget the tenant.
 """
@@ -17,7 +18,7 @@ from rest_framework.views import APIView
 
 from exeml.errors import ApplicationError
 from exeml.tenancy.models import ApiToken, Membership
-from exeml.tenancy.scoping import reset_tenant, set_tenant, unscoped
+from exeml.tenancy.scoping import request_scope, set_tenant, unscoped
 
 SESSION_TENANT_KEY = "exeml_tenant_id"
 
@@ -55,7 +56,13 @@ def _refuse_nul_bytes(request, url_kwargs: dict[str, Any]) -> None:
 class TenantScopedMixin:
     """Resolve the tenant, scope the request to it, reset the scope afterwards."""
 
-    _scope_token: Any = None
+    def dispatch(self, request, *args, **kwargs):
+        # One try/finally around the whole request. DRF skips finalize_response when a view
+        # raises an unhandled exception (a 500), so a reset there left the tenant in scope for
+        # the next request on this thread: its fail-closed guard off and its saves stamped
+        # with the wrong tenant.
+        with request_scope():
+            return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request, *args, **kwargs):
         self.perform_authentication(request)
@@ -63,15 +70,9 @@ class TenantScopedMixin:
         request.membership = membership
         request.tenant = membership.tenant if membership else None
         if membership is not None:
-            self._scope_token = set_tenant(membership.tenant)
+            set_tenant(membership.tenant)  # reset by the request_scope() in dispatch
         super().initial(request, *args, **kwargs)
         _refuse_nul_bytes(request, kwargs)
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        if self._scope_token is not None:
-            reset_tenant(self._scope_token)
-            self._scope_token = None
-        return super().finalize_response(request, response, *args, **kwargs)
 
     def permission_denied(self, request, message=None, code=None):
         if request.authenticators and not request.successful_authenticator:

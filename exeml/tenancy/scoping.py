@@ -51,12 +51,28 @@ def tenant_scope(tenant: Tenant | uuid.UUID | str) -> Iterator[Tenant]:
 
 
 def set_tenant(tenant: Tenant | None) -> Any:
-    """For the API layer, which scopes a whole request; returns a reset token."""
+    """For the API layer, inside the ``request_scope()`` that resets it; returns a reset token."""
     return _current_tenant.set(tenant)
 
 
 def reset_tenant(token: Any) -> None:
     _current_tenant.reset(token)
+
+
+@contextlib.contextmanager
+def request_scope() -> Iterator[None]:
+    """One request's scope, set and reset in one try/finally: the block starts with no tenant and
+    not unscoped, whatever the thread carried, and whatever the block sets (``set_tenant``, an
+    ``unscoped()`` left open) is undone when it ends, by a return or by any exception. Web threads
+    serve request after request (keep-alive), so a scope that outlived its request would be the
+    next one's."""
+    tenant_token = _current_tenant.set(None)
+    unscoped_token = _unscoped.set(False)
+    try:
+        yield
+    finally:
+        _unscoped.reset(unscoped_token)
+        _current_tenant.reset(tenant_token)
 
 
 @contextlib.contextmanager
