@@ -13,3 +13,7 @@ class ModelVersionAdmin(TenantOwnedAdmin):
     search_fields = ["name", "project__name"]
     readonly_fields = [f.name for f in ModelVersion._meta.fields]
     list_select_related = ["project", "tenant", "flavor"]
+
+    def has_add_permission(self, request) -> bool:
+        # A version is made by training (train → run), never by hand: every field is read-only.
+        return False

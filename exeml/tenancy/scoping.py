@@ -55,10 +55,6 @@ def set_tenant(tenant: Tenant | None) -> Any:
     return _current_tenant.set(tenant)
 
 
-def reset_tenant(token: Any) -> None:
-    _current_tenant.reset(token)
-
-
 @contextlib.contextmanager
 def request_scope() -> Iterator[None]:
     """One request's scope, set and reset in one try/finally: the block starts with no tenant and
