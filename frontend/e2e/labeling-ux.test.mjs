@@ -123,6 +123,11 @@ flow("keyboard: number keys label an image and a text line; Ctrl+A selects sampl
   await waitUntil(async () => /selected/.test(await tid(page, "selection-count").textContent()), { message: "Ctrl+A selected the page's samples" });
   await page.keyboard.press("Control+a"); // again: unselect all
   await waitUntil(async () => !/\d+ selected/.test(await tid(page, "selection-count").textContent()), { message: "unselected" });
+  // A click on a sample's checkbox leaves that checkbox focused: the number keys must still label.
+  const box = firstItem.getByTestId("sample-checkbox");
+  await box.check();
+  await box.uncheck();
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("type")), "checkbox", "the checkbox has the focus");
   // The highlighted (first) image gets the first label by pressing 1, and Space at once opens
   // the large preview of the highlighted image: on the Unlabeled tab the labelled image has
   // already left the list, so that is the one that took its place.
