@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI's files from a package, not a CDN: /api/docs/ works with no internet.
+    "drf_spectacular_sidecar",
     "exeml.tenancy",
     "exeml.jobs",
     "projects",
@@ -168,6 +170,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Self-hosted ExeML: projects, datasets, labeling, training, serving.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "exeml.jobs.models.JobStatus",

@@ -123,6 +123,11 @@ flow("keyboard: number keys label an image and a text line; Ctrl+A selects sampl
   await waitUntil(async () => /selected/.test(await tid(page, "selection-count").textContent()), { message: "Ctrl+A selected the page's samples" });
   await page.keyboard.press("Control+a"); // again: unselect all
   await waitUntil(async () => !/\d+ selected/.test(await tid(page, "selection-count").textContent()), { message: "unselected" });
+  // A click on a sample's checkbox leaves that checkbox focused: the number keys must still label.
+  const box = firstItem.getByTestId("sample-checkbox");
+  await box.check();
+  await box.uncheck();
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("type")), "checkbox", "the checkbox has the focus");
   // The highlighted (first) image gets the first label by pressing 1, and Space at once opens
   // the large preview of the highlighted image: on the Unlabeled tab the labelled image has
   // already left the list, so that is the one that took its place.
@@ -154,15 +159,26 @@ flow("keyboard: number keys label an image and a text line; Ctrl+A selects sampl
   const current = (await api(`/api/v1/datasets/${text.dataset.id}/samples/${lineId}`)).labels[0] ?? null;
   // Press the key of a label the line does not have yet (pressing its own would clear it).
   const k = tnames.findIndex((n) => n !== current);
+  const line2 = tid(page, "sample-item").nth(1);
+  const line2Id = await line2.getAttribute("data-sample-id");
+  const current2 = (await api(`/api/v1/datasets/${text.dataset.id}/samples/${line2Id}`)).labels[0] ?? null;
+  const k2 = tnames.findIndex((n) => n !== current2);
   await page.locator("body").click({ position: { x: 5, y: 5 } });
   await page.keyboard.press(String(k + 1));
   await waitUntil(async () => (await line.getAttribute("data-choice")) === tnames[k], { message: "the key chose the label" });
+  // The key moved the highlight on: the next key labels the second line.
+  await page.keyboard.press(String(k2 + 1));
+  await waitUntil(async () => (await line2.getAttribute("data-choice")) === tnames[k2], { message: "the second key labelled the next line" });
   await tid(page, "text-dirty").waitFor();
   await shot(page, "ux-text-keyboard");
   await page.keyboard.press("Enter");
   await tid(page, "text-dirty").waitFor({ state: "detached", timeout: seconds(30) });
   const saved = await api(`/api/v1/datasets/${text.dataset.id}/samples/${lineId}`);
   assert.deepEqual(saved.labels, [tnames[k]], "Enter saved the keyboard's choice");
+  assert.deepEqual((await api(`/api/v1/datasets/${text.dataset.id}/samples/${line2Id}`)).labels, [tnames[k2]], "and the second line's");
+  // The list shows every saved line's label without a reload (not only the last one saved).
+  assert.equal(await line.getAttribute("data-choice"), tnames[k], "the first saved line still shows its label");
+  assert.equal(await line2.getAttribute("data-choice"), tnames[k2], "the second saved line shows its label");
 
   // Sound: Space plays and pauses the current clip; J moves to the next one.
   await openWithSamples(page, "demo-sound");

@@ -125,6 +125,13 @@ def test_search_picks_the_better_candidate_and_reports_live():
     last = [s for s in snapshots if s][-1]
     assert {c["name"] for c in last["candidates"]} == {"prior", "linear"}
     assert last["curve"] and last["eta_seconds"] >= 0
+    assert last["higher_is_better"] is True
+
+
+def test_the_live_report_says_an_error_metric_is_lower_is_better():
+    budget = Budget(deadline=__import__("time").monotonic() + 60, export_reserve=1)
+    report = LiveReport(lambda phase, fraction, live=None: None, budget, metric="rmse")
+    assert report.snapshot()["higher_is_better"] is False
 
 
 def test_a_failing_candidate_does_not_end_the_search():

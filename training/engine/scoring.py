@@ -14,6 +14,12 @@ import numpy as np
 Kind = Literal["classification", "regression"]
 LOGLOSS_WEIGHT = 1e-3
 METRIC_NAME = {"classification": "accuracy", "regression": "rmse"}
+# Metrics the user reads where less is better (the console sorts and marks "best" by this).
+LOWER_IS_BETTER = frozenset({"rmse", "mae", "mse", "log_loss"})
+
+
+def higher_is_better(metric_name: str) -> bool:
+    return metric_name not in LOWER_IS_BETTER
 
 
 def log_loss(y: np.ndarray, proba: np.ndarray) -> float:

@@ -105,6 +105,7 @@ class LiveReport:
         return {
             "eta_seconds": round(max(0.0, eta), 1),
             "metric": self.metric,
+            "higher_is_better": scoring.higher_is_better(self.metric),
             "candidates": list(self.candidates[-200:]),
             "curve": list(self.curve[-500:]),
         }

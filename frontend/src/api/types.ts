@@ -155,6 +155,9 @@ export interface LivePoint {
 }
 export interface LiveTraining {
   eta_seconds: number | null;
+  metric?: string;
+  /** False for error metrics (RMSE): the lowest score is the best. */
+  higher_is_better?: boolean;
   candidates: LiveCandidate[];
   curve: LivePoint[];
 }

@@ -28,6 +28,25 @@ export function formatNumber(value: unknown, digits = 3): string {
   return value.toFixed(digits);
 }
 
+/** An axis tick in at most ~6 characters: 58979.3 → "59.0k", 0.8123 → "0.812", 1.2e6 → "1.20M". */
+export function formatAxis(value: number): string {
+  const a = Math.abs(value);
+  if (a >= 1e9) return `${(value / 1e9).toFixed(2)}G`;
+  if (a >= 1e6) return `${(value / 1e6).toFixed(2)}M`;
+  if (a >= 1e4) return `${(value / 1e3).toFixed(1)}k`;
+  if (a >= 100) return value.toFixed(0);
+  if (a >= 10) return value.toFixed(1);
+  return value.toFixed(3);
+}
+
+/** Metrics where less is better, for reports that do not say (older backends). */
+const LOWER_IS_BETTER = new Set(["rmse", "mae", "mse", "log_loss"]);
+
+export function higherIsBetter(metric: string | undefined, said?: boolean): boolean {
+  if (typeof said === "boolean") return said;
+  return !(metric && LOWER_IS_BETTER.has(metric.toLowerCase()));
+}
+
 export function formatPercent(value: unknown): string {
   return typeof value === "number" ? `${(value * 100).toFixed(1)}%` : "—";
 }

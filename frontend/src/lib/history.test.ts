@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canRedo, canUndo, checkpoint, historyOf, push, redo, replace, undo, undoKey } from "./history";
+import { canRedo, canUndo, checkpoint, historyOf, isTyping, push, redo, replace, undo, undoKey } from "./history";
 
 describe("history", () => {
   it("undoes and redoes pushes", () => {
@@ -39,5 +39,24 @@ describe("history", () => {
     expect(k("z", { metaKey: true })).toBe("undo");
     expect(k("y", { ctrlKey: true })).toBe("redo");
     expect(k("z")).toBe(null);
+  });
+});
+
+describe("isTyping", () => {
+  const el = (tagName: string, extra: Record<string, unknown> = {}) => ({ tagName, ...extra }) as unknown as EventTarget;
+  it("gives keys to text fields", () => {
+    expect(isTyping(el("INPUT", { type: "text" }))).toBe(true);
+    expect(isTyping(el("INPUT", { type: "" }))).toBe(true);
+    expect(isTyping(el("INPUT", { type: "search" }))).toBe(true);
+    expect(isTyping(el("TEXTAREA"))).toBe(true);
+    expect(isTyping(el("SELECT"))).toBe(true);
+    expect(isTyping(el("DIV", { isContentEditable: true }))).toBe(true);
+  });
+  it("keeps shortcuts alive after a click on a checkbox, a radio or a button", () => {
+    expect(isTyping(el("INPUT", { type: "checkbox" }))).toBe(false);
+    expect(isTyping(el("INPUT", { type: "radio" }))).toBe(false);
+    expect(isTyping(el("BUTTON"))).toBe(false);
+    expect(isTyping(el("DIV"))).toBe(false);
+    expect(isTyping(null)).toBe(false);
   });
 });

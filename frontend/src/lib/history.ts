@@ -59,7 +59,14 @@ export function undoKey(e: Pick<KeyboardEvent, "key" | "ctrlKey" | "metaKey" | "
   return null;
 }
 
-/** Keys typed into a field belong to the field. */
+// Inputs that take no typed text: a click leaves them focused, and the page's shortcuts must keep working.
+const KEYLESS_INPUTS = new Set(["checkbox", "radio", "button", "submit", "reset", "range", "color", "file", "image"]);
+
+/** Keys typed into a field belong to the field (a checkbox or a button is not a field). */
 export function isTyping(t: EventTarget | null): boolean {
-  return t instanceof HTMLElement && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
+  const el = t as { tagName?: unknown; type?: unknown; isContentEditable?: unknown } | null;
+  if (!el || typeof el.tagName !== "string") return false;
+  const tag = el.tagName.toUpperCase();
+  if (tag === "INPUT") return !KEYLESS_INPUTS.has(String(el.type || "text").toLowerCase());
+  return tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable === true;
 }

@@ -6,7 +6,8 @@ export interface Loaded<T> {
   error: string | null;
   loading: boolean;
   reload: () => Promise<void>;
-  setData: (value: T) => void;
+  /** A value, or an update of the latest value (several updates in one tick each see the one before). */
+  setData: (value: T | ((latest: T | undefined) => T | undefined)) => void;
 }
 
 /** Loads once per change of deps; reload() refetches without clearing the old data. */

@@ -151,8 +151,10 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
     }
   };
   // Saving one sample updates it in place (so the list does not jump) and refreshes counts.
+  // An update of the latest list: a page save calls this once per line within one tick, and a
+  // copy of the list as this render saw it would keep only the last line's labels.
   const onSaved = (s: Sample) => {
-    if (samples.data) samples.setData({ ...samples.data, results: samples.data.results.map((x) => (x.id === s.id ? s : x)) });
+    samples.setData((latest) => (latest ? { ...latest, results: latest.results.map((x) => (x.id === s.id ? s : x)) } : latest));
     void labels.reload();
     void dataset.reload();
   };

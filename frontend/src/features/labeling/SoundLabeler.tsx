@@ -9,6 +9,7 @@ import { LabelChips } from "./SampleGrid";
 import type { AnnotationBody } from "./useAnnotate";
 import type { LabelChange } from "./useLabelUndo";
 import { ShortcutsDialog } from "./ShortcutsDialog";
+import { isTyping } from "../../lib/history";
 
 /** A label's key: its own shortcut, else 1–9 by position for labels without one. */
 export function shortcutKeys(labels: Label[]): Map<string, string> {
@@ -91,8 +92,7 @@ export function SoundLabeler(props: {
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      const t = e.target as HTMLElement;
-      if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT")) return;
+      if (isTyping(e.target)) return;
       if (document.querySelector(".modal-backdrop")) return; // a dialog has the keyboard
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       // A label's own key wins over J/K.

@@ -1,6 +1,6 @@
 import type { LiveTraining as Live, ModelVersion } from "../../api/types";
 import { ProgressBar } from "../../components/ui";
-import { formatDuration, formatNumber, humanize } from "../../lib/format";
+import { formatAxis, formatDuration, formatNumber, higherIsBetter, humanize } from "../../lib/format";
 
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777"];
 
@@ -32,7 +32,7 @@ export function LiveChart({ live }: { live: Live }) {
           return (
             <g key={f}>
               <line x1={L} x2={W - R} y1={y(v)} y2={y(v)} stroke="#e5e7eb" />
-              <text x={L - 6} y={y(v) + 4} textAnchor="end" fontSize={11} fill="#666">{v.toFixed(3)}</text>
+              <text x={L - 6} y={y(v) + 4} textAnchor="end" fontSize={11} fill="#666">{formatAxis(v)}</text>
             </g>
           );
         })}
@@ -54,7 +54,11 @@ export function LiveChart({ live }: { live: Live }) {
 
 export function Leaderboard({ live }: { live: Live }) {
   if (!live.candidates.length) return null;
-  const sorted = [...live.candidates].sort((a, b) => (b.score ?? -Infinity) - (a.score ?? -Infinity));
+  const metric = live.metric ?? live.candidates.find((c) => c.metric)?.metric;
+  const sign = higherIsBetter(metric, live.higher_is_better) ? 1 : -1;
+  // Best first in the metric's direction; candidates without a score last.
+  const key = (score: number | null) => (score === null ? -Infinity : sign * score);
+  const sorted = [...live.candidates].sort((a, b) => key(b.score) - key(a.score));
   const bestName = sorted.find((c) => c.score !== null)?.name;
   return (
     <table className="table compact" data-testid="live-leaderboard">

@@ -30,6 +30,35 @@ describe("live training", () => {
     expect(html.match(/data-testid="live-series"/g)).toHaveLength(2);
     expect(html.indexOf("lgbm-b")).toBeLessThan(html.indexOf("lgbm-a</td>"));
   });
+  it("puts the lowest RMSE first for a regression", () => {
+    const live = {
+      eta_seconds: 10, metric: "rmse", higher_is_better: false,
+      candidates: [
+        { name: "worst", family: "linear", status: "done", score: 58979.3, metric: "rmse", seconds: 1 },
+        { name: "best", family: "lightgbm", status: "done", score: 1200.5, metric: "rmse", seconds: 2 },
+        { name: "pending", family: "catboost", status: "running", score: null, metric: "rmse", seconds: 0 },
+      ],
+      curve: [{ t: 1, candidate: "worst", epoch: null, score: 58979.3 }, { t: 2, candidate: "best", epoch: null, score: 1200.5 }],
+    };
+    const html = renderToStaticMarkup(<LiveProgress version={{ ...base, live } as ModelVersion} />);
+    expect(html.indexOf("<td>best")).toBeLessThan(html.indexOf("<td>worst"));
+    expect(html.indexOf("<td>worst")).toBeLessThan(html.indexOf("<td>pending"));
+    expect(html).toMatch(/best<span[^>]*> \(best so far\)/);
+    expect(html).toContain("59.0k");
+    expect(html).not.toContain("58979.300<");
+  });
+  it("reads the direction from the metric name when the backend does not say", () => {
+    const live = {
+      eta_seconds: 10,
+      candidates: [
+        { name: "worst", family: "linear", status: "done", score: 9.5, metric: "rmse", seconds: 1 },
+        { name: "best", family: "lightgbm", status: "done", score: 3.1, metric: "rmse", seconds: 2 },
+      ],
+      curve: [],
+    };
+    const html = renderToStaticMarkup(<LiveProgress version={{ ...base, live } as ModelVersion} />);
+    expect(html).toMatch(/best<span[^>]*> \(best so far\)/);
+  });
   it("says Stopping… while a stop is in flight", () => {
     const html = renderToStaticMarkup(<LiveProgress version={{ ...base, stop_requested: true }} />);
     expect(html).toContain("version-stopping");
