@@ -2,8 +2,9 @@
 
 Prints one table: concurrent inference load held (errors, p50, p99, requests/s), and each
 fault survived or not: the worker's main process killed mid-sync and mid-training, the S3
-endpoint stopped mid-sync then restarted, the platform restarted while a service runs; with
-what was lost.
+endpoint stopped mid-sync then restarted, the S3 endpoint hung mid-sync and the sync cancelled
+(how long the cancel took; the target is 10 s), the platform restarted while a service runs;
+with what was lost.
 
     python bench/faults.py                         # 50 clients for 60 s, every fault
     python bench/faults.py --clients 20 --seconds 15 --skip training
@@ -242,6 +243,15 @@ class PausableProxy:
         self.port = free_port()
         self._server: socket.socket | None = None
         self._conns: list[socket.socket] = []
+        self._flowing = threading.Event()
+        self._flowing.set()
+
+    def hang(self) -> None:
+        """Connections stay open but nothing more goes through: a hung endpoint."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
 
     def start(self) -> None:
         self._server = socket.create_server(("127.0.0.1", self.port))
@@ -270,10 +280,10 @@ class PausableProxy:
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
         try:
             while data := src.recv(65536):
+                self._flowing.wait()
                 dst.sendall(data)
         except OSError:
             pass
@@ -327,12 +337,57 @@ def fault_s3_outage(server: Server) -> tuple[str, str, str]:
         moto.wait(10)
 
 
+def fault_s3_hung_cancel(server: Server) -> tuple[str, str, str]:
+    """The tenant's S3 endpoint hangs mid-sync (answers nothing, closes nothing); the user cancels."""
+    from exeml.storage import reset_store_cache
+    from exeml.tenancy import services
+    from exeml.tenancy.models import Role, Tenant
+
+    scenario = "S3 endpoint hung mid-sync, sync cancelled"
+    moto_port = free_port()
+    moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proxy = PausableProxy(moto_port)
+    try:
+        wait(lambda: socket.socket().connect_ex(("127.0.0.1", moto_port)) == 0, 30)
+        proxy.start()
+        tenant = services.tenant_create(slug="s3h" + uuid.uuid4().hex[:5], name="S3 hung tenant")
+        Tenant.objects.filter(pk=tenant.pk).update(s3_endpoint_url=f"http://127.0.0.1:{proxy.port}",
+                                                    s3_access_key="bench", s3_secret_key="bench-secret")
+        tenant.refresh_from_db()
+        reset_store_cache()
+        user, _ = services.member_add(tenant=tenant, username="u" + tenant.slug, password="pw", role=Role.OWNER)
+        token = services.token_issue(user=user, tenant=tenant)
+        folder = f"{tenant.default_root}data/"
+        put_files(tenant, folder, [(f"t{i:05d}.txt", b"first line\nsecond line\n") for i in range(1500)])
+        ds = create_dataset(server, token, folder)
+        job = wait(lambda: (j := last_job(server, token, ds["id"])) and j["status"] == "running" and j, 120)
+        if not job:
+            return scenario, "sync never started", "?"
+        time.sleep(1)
+        proxy.hang()
+        time.sleep(3)  # the sync is now inside hung calls
+        asked = time.monotonic()
+        answer = api(server.url, token, "POST", f"/api/v1/jobs/{job['id']}/cancel")
+        ended = wait(lambda: (j := api(server.url, token, "GET", f"/api/v1/jobs/{job['id']}"))["status"]
+                     not in ("queued", "running") and j, 120)
+        took = time.monotonic() - asked
+        if not ended:
+            return scenario, f"cancel answered {answer.get('status')}, job still running after 120 s", "-"
+        return scenario, f"job {ended['status']} {took:.1f} s after the cancel (target 10 s)", "-"
+    finally:
+        proxy.resume()
+        proxy.stop()
+        moto.terminate()
+        moto.wait(10)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--skip", action="append", default=[],
-                        choices=("load", "sync", "training", "s3", "restart"))
+                        choices=("load", "sync", "training", "s3", "s3hang", "restart"))
     args = parser.parse_args()
 
     import tempfile
@@ -353,7 +408,7 @@ def main() -> int:
                          (f" (first error {got['first_error']})" if got["errors"] else ""),
                          "-"))
         for name, fault in (("sync", fault_sync_worker_killed), ("training", fault_training_worker_killed),
-                            ("s3", fault_s3_outage)):
+                            ("s3", fault_s3_outage), ("s3hang", fault_s3_hung_cancel)):
             if name in args.skip:
                 continue
             try:

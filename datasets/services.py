@@ -20,7 +20,15 @@ from datasets.sync import DatasetSync
 from exeml.dbutil import delete_in_batches
 from exeml.errors import ApplicationError, WrongState, public_reason
 from exeml.jobs.models import Job, JobStatus
-from exeml.jobs.services import job_create, job_heartbeat, job_progress, job_transition
+from exeml.jobs.services import (
+    CANCELLABLE_KINDS,
+    JOB_STOPPED,
+    job_checkpoint,
+    job_create,
+    job_heartbeat,
+    job_progress,
+    job_transition,
+)
 from exeml.queues import Queue
 from exeml.storage import TransientStorageError, parse_storage_path, store_for_tenant
 from exeml.task_types import TaskType
@@ -85,6 +93,8 @@ def dataset_create(
 
 
 DELETE_JOB_KIND = "dataset_delete"
+# Run under job_heartbeat, which notices a cancel; a cancelled delete keeps what it deleted.
+CANCELLABLE_KINDS.update({SYNC_JOB_KIND, DELETE_JOB_KIND})
 
 
 def dataset_delete(*, dataset: Dataset, user=None) -> Job | None:
@@ -119,13 +129,16 @@ def dataset_delete(*, dataset: Dataset, user=None) -> Job | None:
 def dataset_delete_run(*, job_id: uuid.UUID | str) -> Job:
     """The body of the delete task: batches of samples, then the rest, then the dataset."""
     job = Job.objects.get(pk=job_id)
-    if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+    if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED):
         return job
     job = job_transition(job_id=job.pk, status=JobStatus.RUNNING)
     dataset = Dataset.objects.filter(pk=job.target_id).first()
     if dataset is not None:
-        with job_heartbeat(job.pk):
-            _delete_in_batches(dataset=dataset, job=job)
+        try:
+            with job_heartbeat(job.pk):
+                _delete_in_batches(dataset=dataset, job=job)
+        except JOB_STOPPED:
+            return Job.objects.get(pk=job.pk)  # cancelled: what was deleted stays deleted
     return job_transition(job_id=job.pk, status=JobStatus.SUCCEEDED)
 
 
@@ -141,6 +154,8 @@ def _delete_in_batches(*, dataset: Dataset, job: Job | None = None) -> None:
     ):
         # Each batch is its own short transaction (its cascades, e.g. annotations, with it).
         for deleted in delete_in_batches(rows):
+            if job is not None:
+                job_checkpoint()
             if job is not None and rows.model is Sample:
                 done += deleted
                 job_progress(job=job, progress=min(0.99, done / total), counts={"deleted_samples": done})
@@ -183,7 +198,7 @@ def dataset_sync_run(*, job_id: uuid.UUID | str) -> Job:
     TransientStorageError propagates so the task retries; the pages done are kept.
     """
     job = Job.objects.get(pk=job_id)
-    if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+    if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED):
         return job
     dataset = Dataset.objects.select_related("tenant").get(pk=job.target_id)
     if job.status != JobStatus.RUNNING:  # a retry finds it running
@@ -191,6 +206,8 @@ def dataset_sync_run(*, job_id: uuid.UUID | str) -> Job:
     try:
         with job_heartbeat(job.pk):
             counts = DatasetSync(dataset=dataset, job=job).run()
+    except JOB_STOPPED:
+        return Job.objects.get(pk=job.pk)  # cancelled or stalled: the heartbeat recorded it; pages done are kept
     except TransientStorageError:
         raise  # the task retries; the pages done are kept
     except Exception as exc:

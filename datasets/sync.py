@@ -13,10 +13,12 @@ label file among the stored objects, and a new label file looks for its data fil
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import queue
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -36,12 +38,13 @@ from datasets.models import Annotation, Dataset, ObjectStatus, Sample, SampleSta
 from exeml.dbutil import yield_to_other_writers
 from exeml.errors import public_reason
 from exeml.jobs.models import Job
-from exeml.jobs.services import job_progress
+from exeml.jobs.services import job_checkpoint, job_progress
 from exeml.storage import (
     ObjectInfo,
     ObjectNotFound,
     StorageError,
     StoragePathError,
+    StorageStalled,
     TransientStorageError,
     ensure_within_roots,
     parse_storage_path,
@@ -61,6 +64,9 @@ def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
 
 PAGE_SIZE = 500
 READ_THREADS = 8
+# The page loop waits for its readers this long at a time, then looks for a cancel or a
+# storage stall: a hung read never holds the job longer than that.
+READ_WAIT_SECONDS = 0.5
 SAMPLE_UPDATE_FIELDS = [
     "source_object", "name", "size", "etag", "status", "format", "width", "height", "duration",
     "sample_rate", "channels", "bit_depth", "text", "labeled", "revision", "label_reason", "updated_at",
@@ -107,6 +113,7 @@ class DatasetSync:
             self._sync_table()
         else:
             for page in self.store.list_pages(self.bucket, self.prefix, page_size=PAGE_SIZE):
+                job_checkpoint()
                 self.process_page(page.objects)
                 self._flush(progress=0.5)
             self._mark_missing(started)
@@ -164,7 +171,7 @@ class DatasetSync:
             if len(data) > max_bytes:
                 return f"file is larger than the {human_size(max_bytes)} limit"
             return data
-        except TransientStorageError:
+        except (TransientStorageError, StorageStalled):
             raise
         except ObjectNotFound:
             return "the object disappeared while it was being read"
@@ -188,14 +195,57 @@ class DatasetSync:
                 reasons[info.key] = "file is empty (0 bytes)"
             else:
                 wanted.append((info.key, max_bytes))
-        if wanted:
-            with ThreadPoolExecutor(min(READ_THREADS, len(wanted))) as pool:
-                for (key, _), got in zip(wanted, pool.map(lambda kw: self._read_one(*kw), wanted), strict=True):
-                    if isinstance(got, bytes):
-                        data[key] = got
-                    else:
-                        reasons[key] = got
+        for key, got in self._read_many(wanted):
+            if isinstance(got, bytes):
+                data[key] = got
+            else:
+                reasons[key] = got
         return data, reasons
+
+    def _read_many(self, wanted: list[tuple[str, int]]) -> Iterator[tuple[str, bytes | str]]:
+        """Read objects on daemon threads; the caller's thread waits in short steps.
+
+        Between steps it checks for a cancel or a storage stall (``job_checkpoint``), so a
+        read hung on the storage never keeps the job from stopping. Readers left behind end
+        with their call (bounded by the store's timeouts); they touch no database.
+        """
+        if not wanted:
+            return
+        todo: queue.SimpleQueue[tuple[str, int]] = queue.SimpleQueue()
+        for item in wanted:
+            todo.put(item)
+        results: queue.SimpleQueue[tuple[str, bytes | str | BaseException]] = queue.SimpleQueue()
+        quit_ = threading.Event()
+
+        def reader() -> None:
+            while not quit_.is_set():
+                try:
+                    key, max_bytes = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    results.put((key, self._read_one(key, max_bytes)))
+                except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                    results.put((key, exc))
+
+        for n in range(min(READ_THREADS, len(wanted))):
+            # A copy of the context: the readers' storage calls count in this job's storage watch.
+            ctx = contextvars.copy_context()
+            threading.Thread(target=ctx.run, args=(reader,), name=f"sync-reader-{n}", daemon=True).start()
+        try:
+            for _ in range(len(wanted)):
+                while True:
+                    job_checkpoint()
+                    try:
+                        key, got = results.get(timeout=READ_WAIT_SECONDS)
+                        break
+                    except queue.Empty:
+                        continue
+                if isinstance(got, BaseException):
+                    raise got
+                yield key, got
+        finally:
+            quit_.set()  # readers take no new key; one in a call ends with it
 
     def _import(self, todo, data: dict[str, bytes], reasons: dict[str, str]) -> dict[str, Outcome]:
         now = timezone.now()

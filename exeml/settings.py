@@ -240,6 +240,9 @@ EXEML_LIMITS = {
 EXEML_IMPORT_BATCH_ROWS = env_int("EXEML_IMPORT_BATCH_ROWS", 1000)
 # SQLite: pause between two such batches so a waiting writer gets the lock (exeml/dbutil.py).
 EXEML_SQLITE_WRITER_PAUSE_SECONDS = env_float("EXEML_SQLITE_WRITER_PAUSE_SECONDS", 0.15)
+# A job whose storage calls get no answer for this long fails with that reason (one call's
+# S3 timeouts and retries are bounded to fit in it); meanwhile its detail says it waits.
+EXEML_STORAGE_STALL_SECONDS = env_float("EXEML_STORAGE_STALL_SECONDS", 300.0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 

@@ -22,7 +22,15 @@ from datasets.models import Dataset, DatasetVersion
 from datasets.versioning import freeze_samples, item_manifest_line, items_of_version, manifest_name
 from exeml.errors import ApplicationError, NotFound, public_reason
 from exeml.jobs.models import Job, JobStatus
-from exeml.jobs.services import job_create, job_heartbeat, job_progress, job_transition
+from exeml.jobs.services import (
+    CANCELLABLE_KINDS,
+    JOB_STOPPED,
+    job_checkpoint,
+    job_create,
+    job_heartbeat,
+    job_progress,
+    job_transition,
+)
 from exeml.queues import Queue
 from exeml.storage import (
     StoragePath,
@@ -37,6 +45,7 @@ from exeml.task_types import TaskType
 log = logging.getLogger(__name__)
 
 EXPORT_JOB_KIND = "dataset_export"
+CANCELLABLE_KINDS.add(EXPORT_JOB_KIND)  # runs under job_heartbeat, which notices a cancel
 FORMATS: dict[str, set[str]] = {
     TaskType.OBJECT_DETECTION: {"voc", "coco", "yolo", "manifest"},
     TaskType.IMAGE_CLASSIFICATION: {"folders", "manifest"},
@@ -126,13 +135,15 @@ def _manifest_file(dataset: Dataset, version: DatasetVersion | None, items) -> E
 def dataset_export_run(*, job_id: uuid.UUID | str) -> None:
     """Run an export job; failures other than transient storage errors mark it failed."""
     job = Job.objects.get(pk=job_id)
-    if job.status == JobStatus.SUCCEEDED:
+    if job.status in (JobStatus.SUCCEEDED, JobStatus.CANCELLED):
         return
     if job.status != JobStatus.RUNNING:
         job = job_transition(job_id=job.pk, status=JobStatus.RUNNING)
     try:
         with job_heartbeat(job.pk):
             result = _run(job)
+    except JOB_STOPPED:
+        return  # cancelled or stalled: the heartbeat recorded it
     except TransientStorageError:
         raise
     except Exception as exc:  # noqa: BLE001 - the job row carries the reason
@@ -168,6 +179,7 @@ def _progress(job: Job, done: int, total: int) -> None:
 
 def _write_folder(job: Job, store, files: list[ExportFile], dest: StoragePath) -> None:
     for n, f in enumerate(files, start=1):
+        job_checkpoint()
         target = dest.join(f.path)
         if f.source is not None:
             src = parse_storage_path(f.source)
@@ -183,6 +195,7 @@ def _write_zip(job: Job, store, files: list[ExportFile], zip_path: StoragePath) 
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
             for n, f in enumerate(files, start=1):
+                job_checkpoint()
                 with zf.open(f.path, "w", force_zip64=True) as out:
                     if f.source is not None:
                         src = parse_storage_path(f.source)

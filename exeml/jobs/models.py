@@ -48,8 +48,11 @@ class Job(TenantOwned):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
-    # Set by POST /jobs/{id}/cancel; jobs that can be cancelled check it between batches.
+    # Set by POST /jobs/{id}/cancel; the job's heartbeat thread notices it within a second or two.
     cancel_requested = models.BooleanField(default=False)
+    # The start of storage calls that have not answered (or kept failing) since: a retried
+    # task carries it on, so a hung storage fails the job after the stall limit overall.
+    storage_waiting_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from exeml.errors import WrongState
 from exeml.jobs.models import JOB_TRANSITIONS, MAX_JOB_ERRORS, Job, JobStatus
+from exeml.storage import StorageStalled, StorageWatch, TransientStorageError, checkpoint, watching
 from exeml.tenancy.scoping import tenant_scope, unscoped
 
 log = logging.getLogger(__name__)
@@ -88,33 +90,135 @@ def job_fail_if_active(*, job_id: uuid.UUID | str, reason: str) -> bool:
     return True
 
 
-@contextmanager
-def job_heartbeat(job_id: uuid.UUID | str, *, every: float | None = None) -> Iterator[None]:
-    """Stamp the job's heartbeat from a thread while the body runs (one long page, a big zip).
+class JobCancelled(Exception):
+    """The user cancelled the job (or it ended elsewhere): its runner stops where it is."""
 
-    The reaper fails a running job whose heartbeat is older than EXEML_HEARTBEAT_TIMEOUT_SECONDS:
-    the process running it has died.
+
+# What ends a job step early; runners let these propagate out of ``job_heartbeat`` (which has
+# recorded the outcome) and return without recording anything else.
+JOB_STOPPED: tuple[type[BaseException], ...] = (JobCancelled, StorageStalled)
+
+_STOP_POLL_SECONDS = 1.0  # how often the heartbeat thread reads the cancel flag and the storage watch
+_CANCEL_GRACE_SECONDS = 3.0  # then it ends the job itself: the body is stuck in a call
+WAITING_FOR_STORAGE = "waiting for storage"
+
+
+def job_checkpoint() -> None:
+    """Between batches of a long job step: raise if the job was cancelled or its storage stalled."""
+    checkpoint()
+
+
+def _waiting_text(since) -> str:
+    return f"{WAITING_FOR_STORAGE} (since {since.isoformat(timespec='seconds')})"
+
+
+def _job_end_stopped(job_id: uuid.UUID | str, exc: BaseException) -> None:
+    """Record why a job step stopped early: cancelled, or failed with the stall reason."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+        return
+    status = JobStatus.CANCELLED if isinstance(exc, JobCancelled) else JobStatus.FAILED
+    try:
+        job_transition(job_id=job.pk, status=status, detail=str(exc))
+    except WrongState:
+        pass  # ended meanwhile
+
+
+@contextmanager
+def job_heartbeat(job_id: uuid.UUID | str, *, every: float | None = None) -> Iterator[StorageWatch]:
+    """Watch a job step from a thread: heartbeat, cancel, storage stalls.
+
+    The thread stamps the heartbeat (the reaper fails a running job whose heartbeat is older
+    than EXEML_HEARTBEAT_TIMEOUT_SECONDS: the process running it has died). Every second it
+    reads the cancel flag and the step's storage watch: a storage call unanswered for a while
+    shows as "waiting for storage (since …)" in the job's detail, and past
+    EXEML_STORAGE_STALL_SECONDS the job fails with that reason; a cancel stops the step at
+    its next storage call or ``job_checkpoint()``. A body stuck in a call is not waited for:
+    the thread ends the job itself, and the call's end (bounded by the S3 timeouts) is ignored.
     """
     every = every or max(1.0, settings.EXEML_HEARTBEAT_TIMEOUT_SECONDS / 4)
+    poll = min(every, _STOP_POLL_SECONDS)
+    stall = float(settings.EXEML_STORAGE_STALL_SECONDS)
+    notice = min(10.0, stall / 5)
+    with unscoped():
+        row = Job.all_tenants.filter(pk=job_id).values_list("tenant_id", "storage_waiting_since").first()
+    tenant_id, carried = row if row else (None, None)
+    watch = StorageWatch(waiting_since=carried)
     done = threading.Event()
 
-    def beat() -> None:
+    def watchdog() -> None:
+        last_beat = time.monotonic()
+        stopped_at: float | None = None
         try:
-            while not done.wait(every):
+            while not done.wait(poll):
                 with unscoped():  # a thread: no tenant scope of its own
-                    Job.all_tenants.filter(pk=job_id, status=JobStatus.RUNNING).update(heartbeat_at=timezone.now())
+                    row = Job.all_tenants.filter(pk=job_id).values_list("status", "cancel_requested", "detail").first()
+                    if row is None or row[0] != JobStatus.RUNNING:
+                        watch.stop(JobCancelled("the job already ended"))
+                        return
+                    _status, cancel, detail = row
+                    if cancel:
+                        watch.stop(JobCancelled("cancelled by the user"))
+                    updates: dict[str, Any] = {}
+                    trouble = watch.trouble()
+                    if trouble is not None and trouble.seconds >= stall:
+                        watch.stop(StorageStalled(f"storage did not answer for {stall:g} s: {trouble.what}"))
+                    elif trouble is not None and trouble.seconds >= notice:
+                        if detail != _waiting_text(trouble.since):
+                            updates.update(detail=_waiting_text(trouble.since), storage_waiting_since=trouble.since)
+                    elif detail.startswith(WAITING_FOR_STORAGE):
+                        updates.update(detail="", storage_waiting_since=None)
+                    if time.monotonic() - last_beat >= every:
+                        updates["heartbeat_at"] = timezone.now()
+                        last_beat = time.monotonic()
+                    if updates:
+                        Job.all_tenants.filter(pk=job_id, status=JobStatus.RUNNING).update(**updates)
+                stop = watch.stopped
+                if stop is not None:
+                    stopped_at = stopped_at or time.monotonic()
+                    if isinstance(stop, StorageStalled) or time.monotonic() - stopped_at >= _CANCEL_GRACE_SECONDS:
+                        with tenant_scope(tenant_id):
+                            _job_end_stopped(job_id, stop)
+                        return
         except Exception:  # noqa: BLE001 - a missed heartbeat must not kill the job
             log.warning("heartbeat of job %s failed", job_id, exc_info=True)
         finally:
             connection.close()
 
-    thread = threading.Thread(target=beat, name=f"job-heartbeat-{job_id}", daemon=True)
+    thread = threading.Thread(target=watchdog, name=f"job-heartbeat-{job_id}", daemon=True)
     thread.start()
+    outcome: BaseException | None = None
     try:
-        yield
+        with watching(watch):
+            yield watch
+            # The hung call answered after all, but the job was ended meanwhile: it stays ended.
+            watch.check()
+    except BaseException as exc:
+        outcome = exc
+        raise
     finally:
         done.set()
-        thread.join(timeout=every + 5)
+        thread.join(timeout=poll + 5)
+        try:
+            _after_step(job_id, watch, outcome)
+        except Exception:  # noqa: BLE001 - the body's own outcome matters more
+            log.warning("could not record the end of job %s", job_id, exc_info=True)
+
+
+def _after_step(job_id: uuid.UUID | str, watch: StorageWatch, outcome: BaseException | None) -> None:
+    if isinstance(outcome, JOB_STOPPED):
+        _job_end_stopped(job_id, outcome)
+    elif isinstance(outcome, TransientStorageError):
+        # The task retries: the retry's watch goes on counting from the first failed call.
+        since = watch.waiting_since()
+        if since is not None:
+            Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
+                storage_waiting_since=since, detail=_waiting_text(since)
+            )
+    else:
+        Job.objects.filter(pk=job_id, detail__startswith=WAITING_FOR_STORAGE).update(
+            detail="", storage_waiting_since=None
+        )
 
 
 def reap_jobs(*, now=None, workers_busy: bool = False) -> list[uuid.UUID]:
@@ -150,22 +254,33 @@ def reap_jobs(*, now=None, workers_busy: bool = False) -> list[uuid.UUID]:
     return reaped
 
 
-# Job kinds a user may cancel: their runners check ``job_cancelled`` between batches.
+# Job kinds a user may cancel: their runners run under ``job_heartbeat`` (which notices the
+# flag) or check ``job_cancelled`` between batches. Each app adds its kinds.
 CANCELLABLE_KINDS: set[str] = set()
 
 
 def job_cancel(*, job_id: uuid.UUID | str) -> Job:
-    """Ask a running job to stop (a queued one is cancelled at once); 409 when it already ended."""
+    """Ask a running job to stop (a queued one is cancelled at once); 409 when it already ended.
+
+    A running job's heartbeat thread sees the flag within about a second and stops the job at
+    its next storage call or checkpoint, or ends it itself a few seconds later when the job is
+    stuck in a storage call. A running job whose worker is gone (no heartbeat) is cancelled now.
+    """
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job_id)
-        if job.kind not in CANCELLABLE_KINDS:
-            raise WrongState(f"a {job.kind} job cannot be cancelled", status_value=job.status)
         if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
             raise WrongState(f"the job is already {job.status}", status_value=job.status)
+        if job.kind not in CANCELLABLE_KINDS:
+            raise WrongState(f"a {job.kind} job cannot be cancelled", status_value=job.status)
         job.cancel_requested = True
         job.save(update_fields=["cancel_requested"])
-    if job.status == JobStatus.QUEUED:
-        job = job_transition(job_id=job.pk, status=JobStatus.CANCELLED, detail="cancelled by the user")
+    silent = timedelta(seconds=settings.EXEML_HEARTBEAT_TIMEOUT_SECONDS)
+    orphaned = job.status == JobStatus.RUNNING and (job.heartbeat_at or job.created_at) < timezone.now() - silent
+    if job.status == JobStatus.QUEUED or orphaned:
+        try:
+            job = job_transition(job_id=job.pk, status=JobStatus.CANCELLED, detail="cancelled by the user")
+        except WrongState:
+            job.refresh_from_db()  # ended meanwhile
     return job
 
 

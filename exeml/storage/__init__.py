@@ -15,6 +15,7 @@ from .paths import (
     validate_key,
 )
 from .s3 import S3ObjectStore
+from .watch import StorageStalled, StorageWatch, checkpoint, storage_call, watching
 
 __all__ = [
     "ListPage",
@@ -26,15 +27,20 @@ __all__ = [
     "StorageError",
     "StoragePath",
     "StoragePathError",
+    "StorageStalled",
+    "StorageWatch",
     "TransientStorageError",
+    "checkpoint",
     "default_store",
     "ensure_within_roots",
     "is_under",
     "parse_storage_path",
     "reset_store_cache",
+    "storage_call",
     "store_for_tenant",
     "validate_bucket_name",
     "validate_folder_name",
     "validate_folder_name_path",
     "validate_key",
+    "watching",
 ]

@@ -37,10 +37,13 @@ def _cached(key: tuple[Any, ...], build: Any) -> ObjectStore:
 
 
 def _s3_store(endpoint: str, access_key: str, secret_key: str, region: str, threshold: int) -> ObjectStore:
-    key = ("s3", endpoint, access_key, secret_key, region, threshold)
+    stall = float(getattr(_settings(), "EXEML_STORAGE_STALL_SECONDS", 300))
+    key = ("s3", endpoint, access_key, secret_key, region, threshold, stall)
     return _cached(
         key,
-        lambda: S3ObjectStore(endpoint, access_key, secret_key, region, multipart_threshold=threshold),
+        lambda: S3ObjectStore(
+            endpoint, access_key, secret_key, region, multipart_threshold=threshold, stall_seconds=stall
+        ),
     )
 
 

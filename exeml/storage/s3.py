@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO
 
@@ -29,6 +29,7 @@ from .base import (
     TransientStorageError,
     paged,
 )
+from .watch import stall_timeouts, storage_call
 
 __all__ = ["S3ObjectStore"]
 
@@ -83,11 +84,18 @@ def _map_error(exc: BaseException, what: str) -> StorageError:
 
 
 @contextmanager
-def _errors(what: str) -> Iterator[None]:
+def _mapped(what: str) -> Iterator[None]:
     try:
         yield
     except (ClientError, BotoCoreError, S3UploadFailedError) as exc:
         raise _map_error(exc, what) from exc
+
+
+@contextmanager
+def _errors(what: str) -> Iterator[Callable[..., None]]:
+    """One storage call: its errors mapped, its time watched (yields a progress callback)."""
+    with storage_call(what) as alive, _mapped(what):
+        yield alive
 
 
 def _info_from(key: str, size: Any, etag: Any, mtime: Any) -> ObjectInfo:
@@ -139,19 +147,23 @@ class S3ObjectStore(ObjectStore):
         region: str | None = None,
         *,
         multipart_threshold: int = 8 * 1024 * 1024,
-        connect_timeout: float = 10,
-        read_timeout: float = 60,
+        stall_seconds: float = 300,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
     ) -> None:
         self.endpoint_url = endpoint_url or None
         self.region = region or "us-east-1"
         self.multipart_threshold = multipart_threshold
+        # A hung endpoint costs one call at most 3 × (connect + read) plus backoff, within
+        # the stall limit (10 s + 60 s at the default 300 s); the job's watch enforces the limit.
+        bounded_connect, bounded_read = stall_timeouts(stall_seconds)
         config = Config(
             # Path-style: MinIO and OBS behind a plain host name have no per-bucket DNS.
             s3={"addressing_style": "path"},
             signature_version="s3v4",
             retries={"max_attempts": 3, "mode": "standard"},
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
+            connect_timeout=connect_timeout or bounded_connect,
+            read_timeout=read_timeout or bounded_read,
         )
         # A session per store: boto3's default session is not thread-safe to create clients from.
         session = boto3.session.Session()
@@ -212,7 +224,7 @@ class S3ObjectStore(ObjectStore):
         if not recursive:
             params["Delimiter"] = "/"
         what = f"list s3://{bucket}/{prefix}"
-        with _errors(what):
+        with _mapped(what):  # no request yet: each page is one below
             pages = iter(self.client.get_paginator("list_objects_v2").paginate(**params))
         # Re-chunked so a page never exceeds page_size even when the server mixes
         # objects and common prefixes in one response.
@@ -245,10 +257,11 @@ class S3ObjectStore(ObjectStore):
         fileobj: BinaryIO = (
             io.BytesIO(bytes(data)) if isinstance(data, bytes | bytearray | memoryview) else data
         )
-        with _errors(f"put s3://{bucket}/{key}"):
-            # upload_fileobj sends one PUT below the threshold and a multipart upload above it.
+        with _errors(f"put s3://{bucket}/{key}") as alive:
+            # upload_fileobj sends one PUT below the threshold and a multipart upload above it;
+            # each part sent is progress, so a long upload that moves is no stall.
             self.client.upload_fileobj(
-                fileobj, bucket, key, ExtraArgs=extra or None, Config=self.transfer_config
+                fileobj, bucket, key, ExtraArgs=extra or None, Config=self.transfer_config, Callback=alive
             )
         return self.head(bucket, key)
 
@@ -284,15 +297,16 @@ class S3ObjectStore(ObjectStore):
         return len(keys)
 
     def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str) -> ObjectInfo:
-        with _errors(f"copy s3://{src_bucket}/{src_key} to s3://{dst_bucket}/{dst_key}"):
+        with _errors(f"copy s3://{src_bucket}/{src_key} to s3://{dst_bucket}/{dst_key}") as alive:
             # The managed copy switches to multipart copy for large objects (CopyObject stops at 5 GB).
             self.client.copy(
-                {"Bucket": src_bucket, "Key": src_key}, dst_bucket, dst_key, Config=self.transfer_config
+                {"Bucket": src_bucket, "Key": src_key}, dst_bucket, dst_key, Config=self.transfer_config,
+                Callback=alive,
             )
         return self.head(dst_bucket, dst_key)
 
     def presigned_get_url(self, bucket: str, key: str, expires: int = 3600) -> str | None:
-        with _errors(f"presign s3://{bucket}/{key}"):
+        with _mapped(f"presign s3://{bucket}/{key}"):  # signed locally, no request
             return self.client.generate_presigned_url(
                 "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=int(expires)
             )
