@@ -13,6 +13,7 @@ router.include_root_view = False
 router.register("flavors", tenancy_views.FlavorViewSet, basename="flavor")
 router.register("usage", tenancy_views.UsageViewSet, basename="usage")
 router.register("jobs", JobViewSet, basename="job")
+router.register("tokens", tenancy_views.ApiTokenViewSet, basename="token")
 
 api_v1 = [
     path("auth/token", tenancy_views.TokenCreateView.as_view(), name="auth-token"),

@@ -21,6 +21,16 @@ class IsTenantMember(permissions.BasePermission):
         return membership.role in WRITE_ROLES
 
 
+class IsTenantMemberAnyRole(permissions.BasePermission):
+    """Authenticated, a member of the resolved tenant, viewers included: for what is the user's
+    own (their API tokens), never for the tenant's data."""
+
+    def has_permission(self, request, view) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            return False
+        return getattr(request, "membership", None) is not None
+
+
 class IsTenantManager(permissions.BasePermission):
     """Owner or admin: model downloads, tenant settings."""
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from exeml.tenancy.models import Flavor, UsageRecord
+from exeml.tenancy.models import ApiToken, Flavor, UsageRecord
 
 
 class CredentialsSerializer(serializers.Serializer):
@@ -42,6 +42,36 @@ class TokenResponseSerializer(serializers.Serializer):
     token = serializers.CharField()
     tenant = serializers.CharField(help_text="the tenant's slug")
     user = serializers.CharField(help_text="the username")
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    """A token as listed: never its key nor the key's hash."""
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "created_at", "last_used_at", "revoked_at"]
+        read_only_fields = fields
+
+
+class ApiTokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(
+        max_length=ApiToken._meta.get_field("name").max_length,
+        help_text="What or who uses the token (a script, a machine); shown in the list.",
+    )
+
+
+class ApiTokenCreatedSerializer(ApiTokenSerializer):
+    """A token just created: the only answer that holds its key."""
+
+    key = serializers.CharField(
+        read_only=True,
+        help_text="The token itself (send it as X-Auth-Token or 'Authorization: Token …'). "
+        "Shown in this response only: it is stored as a hash and cannot be read again.",
+    )
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "key"]
+        read_only_fields = fields
 
 
 class MeUserSerializer(serializers.Serializer):

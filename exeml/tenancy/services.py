@@ -76,6 +76,45 @@ def token_issue(*, user, tenant: Tenant, name: str = "") -> str:
     return key
 
 
+# The column's length (ApiToken.name).
+TOKEN_NAME_MAX_LENGTH = ApiToken._meta.get_field("name").max_length
+# Live (not revoked) tokens one user may hold in one tenant when creating one by name: a
+# forgotten script creating a token per run is stopped here instead of filling the table.
+# The password login (auth/token) is not capped: a user is never locked out of signing in.
+TOKENS_LIVE_MAX = 50
+
+
+def token_create(*, user, tenant: Tenant, name: str) -> tuple[ApiToken, str]:
+    """A named token of ``user`` in ``tenant``; the key is returned once and only its hash kept."""
+    name = name.strip()
+    if not name:
+        raise ApplicationError("A token needs a name (what or who uses it).", code="required", field="name")
+    if len(name) > TOKEN_NAME_MAX_LENGTH:
+        raise ApplicationError(
+            f"At most {TOKEN_NAME_MAX_LENGTH} characters (this name has {len(name)}).", code="max_length", field="name"
+        )
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise ApplicationError("Control characters are not allowed in a token name.", field="name")
+    with transaction.atomic():
+        # The membership row serialises two creates of one user: the cap cannot be passed by racing.
+        Membership.objects.select_for_update().filter(user=user, tenant=tenant).first()
+        live = ApiToken.objects.filter(user=user, tenant=tenant, revoked_at__isnull=True).count()
+        if live >= TOKENS_LIVE_MAX:
+            raise ApplicationError(
+                f"You have {live} active API tokens in this tenant, the most allowed ({TOKENS_LIVE_MAX}); "
+                "revoke one you no longer use first.",
+                code="too_many_tokens", extra={"limit": TOKENS_LIVE_MAX},
+            )
+        return ApiToken.issue(user=user, tenant=tenant, name=name)
+
+
+def token_revoke(*, token: ApiToken) -> ApiToken:
+    """Revoked at once (this process's auth cache forgets it too); revoking again keeps the first time."""
+    if token.revoked_at is None:
+        token.revoke()
+    return token
+
+
 def quota_for(tenant: Tenant) -> Quota:
     quota, _ = Quota.objects.get_or_create(tenant=tenant)
     return quota

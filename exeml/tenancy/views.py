@@ -1,4 +1,4 @@
-"""Auth (token, console session), me, flavors, quotas, usage."""
+"""Auth (token, console session), a user's own API tokens, me, flavors, quotas, usage."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.contrib.auth import authenticate, login, logout, update_session_auth
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import mixins, status
 from rest_framework.authentication import CSRFCheck, SessionAuthentication
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import AllowAny
@@ -14,11 +14,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exeml.api.pagination import CatalogPagination, page_of
+from exeml.api.permissions import IsTenantMemberAnyRole
 from exeml.api.throttling import AuthThrottle
-from exeml.api.views import SESSION_TENANT_KEY, TenantAPIView, TenantReadOnlyViewSet
-from exeml.tenancy import services
+from exeml.api.views import SESSION_TENANT_KEY, TenantAPIView, TenantModelViewSet, TenantReadOnlyViewSet
+from exeml.tenancy import selectors, services
 from exeml.tenancy.models import ApiToken, Flavor, Membership, UsageRecord
 from exeml.tenancy.serializers import (
+    ApiTokenCreatedSerializer,
+    ApiTokenCreateSerializer,
+    ApiTokenSerializer,
     CredentialsSerializer,
     FlavorSerializer,
     LogoutSerializer,
@@ -142,6 +146,45 @@ class PasswordChangeView(TenantAPIView):
         # Any member changes their own password, viewers included.
         if not request.user.is_authenticated:
             super().check_permissions(request)
+
+
+class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, TenantModelViewSet):
+    """The signed-in user's own API tokens in the current tenant: list, create (the key shown
+    once), revoke. Another user's or tenant's token is a 404."""
+
+    serializer_class = ApiTokenSerializer
+    # A token carries only its owner's rights, so viewers manage their own too.
+    permission_classes = [IsTenantMemberAnyRole]
+
+    def safely_get_queryset(self):
+        return selectors.token_list(user=self.request.user, tenant=self.request.tenant)
+
+    @extend_schema(description="Your tokens in this tenant, newest first, revoked ones included; never a key.")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=ApiTokenCreateSerializer, responses={201: ApiTokenCreatedSerializer},
+        description=f"A new token named `name` (required, at most {services.TOKEN_NAME_MAX_LENGTH} characters); "
+        f"the answer holds its `key`, shown this once. At most {services.TOKENS_LIVE_MAX} live tokens per user "
+        "and tenant (400 `too_many_tokens`).",
+    )
+    def create(self, request):
+        shape = ApiTokenCreateSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        token, key = services.token_create(user=request.user, tenant=request.tenant, **shape.validated_data)
+        token.key = key
+        return Response(ApiTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        responses={204: None},
+        description="Revokes the token at once (204, again too); the row stays listed with `revoked_at`. "
+        "Another user's or tenant's token: 404.",
+    )
+    def destroy(self, request, *args, **kwargs):
+        # Revoked, not deleted: the row keeps when it was made, last used and revoked.
+        services.token_revoke(token=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeView(TenantAPIView):

@@ -241,6 +241,45 @@ flow("text: label a page of lines, Save Current Page, check through the API", as
   }
 });
 
+flow("a token is created and used", async (page) => {
+  const name = `e2e-token-${Date.now().toString(36).slice(-5)}`;
+  const call = (key) => fetch(`${cfg.base}/api/v1/projects`, { headers: { "X-Auth-Token": key, Accept: "application/json" } });
+  await login(page);
+  await tid(page, "nav-tokens").click();
+  await page.waitForURL(/\/tokens$/);
+
+  // A name is required; then the key is shown once.
+  await tid(page, "token-create").click();
+  await tid(page, "token-submit").click();
+  await tid(page, "token-dialog").getByText("Enter a name").waitFor();
+  await tid(page, "token-name-input").fill(name);
+  await tid(page, "token-submit").click();
+  const key = (await tid(page, "token-key").textContent()).trim();
+  assert.match(key, /^[0-9a-f]{40}$/, "the key is on the page");
+  await tid(page, "token-dialog").getByText("shown only once").waitFor();
+  await shot(page, "15-token-created");
+
+  // The key works from outside the browser (no session cookie: the token alone).
+  const used = await call(key);
+  assert.equal(used.status, 200, "the new token lists projects");
+  assert.ok(Array.isArray((await used.json()).results), "a page of projects");
+
+  await tid(page, "token-done").click();
+  const row = tid(page, "token-row").filter({ hasText: name });
+  await row.waitFor();
+  assert.equal(await row.getAttribute("data-state"), "active");
+  assert.ok(!(await page.content()).includes(key), "the key is not shown again");
+  const listed = await (await fetch(`${cfg.base}/api/v1/tokens`, { headers: { "X-Auth-Token": key } })).text();
+  assert.ok(listed.includes(name) && !listed.includes(key), "listed through the API without its key");
+
+  // Revoke with a confirm: the key is refused at once.
+  await row.getByTestId("token-revoke").click();
+  await tid(page, "confirm-ok").click();
+  await page.locator('[data-testid="token-row"][data-state="revoked"]').filter({ hasText: name }).waitFor();
+  await shot(page, "16-token-revoked");
+  assert.equal((await call(key)).status, 401, "the revoked token is refused");
+});
+
 flow("resource pages: datasets, models with ONNX download, services, usage; sign out", async (page) => {
   await login(page);
   await tid(page, "nav-datasets").click();

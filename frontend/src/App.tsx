@@ -12,6 +12,7 @@ import { DatasetsPage } from "./features/pages/DatasetsPage";
 import { ModelsPage } from "./features/pages/ModelsPage";
 import { ServicesPage } from "./features/pages/ServicesPage";
 import { UsagePage } from "./features/pages/UsagePage";
+import { TokensPage } from "./features/tokens/TokensPage";
 
 // A data router, so the text labeler can block navigation while edits are unsaved.
 const router = createBrowserRouter([
@@ -36,6 +37,7 @@ const router = createBrowserRouter([
       { path: "/models", element: <ModelsPage /> },
       { path: "/services", element: <ServicesPage /> },
       { path: "/usage", element: <UsagePage /> },
+      { path: "/tokens", element: <TokensPage /> },
       { path: "*", element: <Navigate to="/exeml" replace /> },
     ],
   },

@@ -126,7 +126,7 @@ def test_console_end_to_end(server: Server):
     _node_suite(server, "e2e/console.test.mjs")
     _check_shots({"01-exeml", "02-wizard", "03-label-images", "04-train-images", "05-deploy-images",
                   "06-label-detection", "07-label-table", "08-train-table", "09-label-sound", "10-label-text",
-                  "11-datasets", "12-models", "13-services", "14-usage"})
+                  "11-datasets", "12-models", "13-services", "14-usage", "15-token-created", "16-token-revoked"})
 
 
 def _node_suite(server: Server, suite: str) -> None:

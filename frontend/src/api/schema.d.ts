@@ -232,6 +232,16 @@ export interface paths {
     /** @description Put one CSV into storage (a predictive analytics table, before creating its project). */
     post: operations["api_v1_storage_objects_create"];
   };
+  "/api/v1/tokens": {
+    /** @description Your tokens in this tenant, newest first, revoked ones included; never a key. */
+    get: operations["api_v1_tokens_list"];
+    /** @description A new token named `name` (required, at most 80 characters); the answer holds its `key`, shown this once. At most 50 live tokens per user and tenant (400 `too_many_tokens`). */
+    post: operations["api_v1_tokens_create"];
+  };
+  "/api/v1/tokens/{id}": {
+    /** @description Revokes the token at once (204, again too); the row stays listed with `revoked_at`. Another user's or tenant's token: 404. */
+    delete: operations["api_v1_tokens_destroy"];
+  };
   "/api/v1/usage": {
     get: operations["api_v1_usage_list"];
   };
@@ -257,6 +267,36 @@ export interface components {
     AnnotationsPutRequest: {
       labels?: string[];
       objects?: components["schemas"]["BoxObjectRequest"][];
+    };
+    /** @description A token as listed: never its key nor the key's hash. */
+    ApiToken: {
+      /** Format: uuid */
+      id: string;
+      name: string;
+      /** Format: date-time */
+      created_at: string;
+      /** Format: date-time */
+      last_used_at: string | null;
+      /** Format: date-time */
+      revoked_at: string | null;
+    };
+    ApiTokenCreateRequest: {
+      /** @description What or who uses the token (a script, a machine); shown in the list. */
+      name: string;
+    };
+    /** @description A token just created: the only answer that holds its key. */
+    ApiTokenCreated: {
+      /** Format: uuid */
+      id: string;
+      name: string;
+      /** Format: date-time */
+      created_at: string;
+      /** Format: date-time */
+      last_used_at: string | null;
+      /** Format: date-time */
+      revoked_at: string | null;
+      /** @description The token itself (send it as X-Auth-Token or 'Authorization: Token …'). Shown in this response only: it is stored as a hash and cannot be read again. */
+      key: string;
     };
     AutoStop: {
       /** @default true */
@@ -697,6 +737,21 @@ export interface components {
       file: string;
       /** @default false */
       overwrite?: boolean;
+    };
+    PaginatedApiTokenList: {
+      /** @example 123 */
+      count: number;
+      /**
+       * Format: uri
+       * @example http://api.example.org/accounts/?page=4
+       */
+      next?: string | null;
+      /**
+       * Format: uri
+       * @example http://api.example.org/accounts/?page=2
+       */
+      previous?: string | null;
+      results: components["schemas"]["ApiToken"][];
     };
     PaginatedDatasetList: {
       /** @example 123 */
@@ -2596,6 +2651,56 @@ export interface operations {
         content: {
           "application/json": components["schemas"]["StorageObject"];
         };
+      };
+    };
+  };
+  /** @description Your tokens in this tenant, newest first, revoked ones included; never a key. */
+  api_v1_tokens_list: {
+    parameters: {
+      query?: {
+        /** @description A page number within the paginated result set. */
+        page?: number;
+        /** @description Number of results to return per page. */
+        page_size?: number;
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["PaginatedApiTokenList"];
+        };
+      };
+    };
+  };
+  /** @description A new token named `name` (required, at most 80 characters); the answer holds its `key`, shown this once. At most 50 live tokens per user and tenant (400 `too_many_tokens`). */
+  api_v1_tokens_create: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ApiTokenCreateRequest"];
+        "application/x-www-form-urlencoded": components["schemas"]["ApiTokenCreateRequest"];
+        "multipart/form-data": components["schemas"]["ApiTokenCreateRequest"];
+      };
+    };
+    responses: {
+      201: {
+        content: {
+          "application/json": components["schemas"]["ApiTokenCreated"];
+        };
+      };
+    };
+  };
+  /** @description Revokes the token at once (204, again too); the row stays listed with `revoked_at`. Another user's or tenant's token: 404. */
+  api_v1_tokens_destroy: {
+    parameters: {
+      path: {
+        /** @description A UUID string identifying this api token. */
+        id: string;
+      };
+    };
+    responses: {
+      /** @description No response body */
+      204: {
+        content: never;
       };
     };
   };

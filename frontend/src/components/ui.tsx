@@ -99,6 +99,7 @@ export function ProgressBar({ value, testId, label }: { value: number; testId?: 
 const STATUS_KIND: Record<string, string> = {
   completed: "ok", running: "run", succeeded: "ok", deploying: "run", queued: "wait", labeling: "wait",
   not_started: "idle", stopped: "idle", stopping: "run", failed: "bad", concerning: "bad", training: "run",
+  active: "ok", revoked: "bad",
 };
 
 export function StatusBadge({ status, testId }: { status: string; testId?: string }) {

@@ -1,3 +1,4 @@
+import { Link } from "react-router-dom";
 import type { Service } from "../../api/types";
 import { CopyButton } from "../../components/ui";
 
@@ -26,7 +27,10 @@ export function ApiExample({ service }: { service: Service }) {
         <span className="spacer" />
         <CopyButton text={text} testId="api-example-copy" />
       </div>
-      <p className="muted small">Create a token with <span className="mono">POST /api/v1/auth/token</span> and send it as <span className="mono">X-Auth-Token</span>.</p>
+      <p className="muted small">
+        Create a token on the <Link to="/tokens" data-testid="api-example-tokens">API tokens</Link> page (or with{" "}
+        <span className="mono">POST /api/v1/auth/token</span>) and send it as <span className="mono">X-Auth-Token</span>.
+      </p>
       <pre className="code" data-testid="api-example-text">{text}</pre>
     </section>
   );

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { Navigate, NavLink, Outlet, useLocation } from "react-router-dom";
+import { Link, Navigate, NavLink, Outlet, useLocation } from "react-router-dom";
 import { Loading } from "../../components/ui";
 import { useAuth } from "../auth/AuthContext";
 import { PasswordDialog } from "../auth/PasswordDialog";
@@ -27,6 +27,7 @@ export function Layout() {
           <span className="tenant" data-testid="header-tenant">{me.tenant.name}</span>
           <span className="role-badge" data-testid="header-role">{me.role}</span>
           <span className="muted" data-testid="header-user">{me.user.username}</span>
+          <Link className="link" to="/tokens" data-testid="nav-tokens">API tokens</Link>
           <button className="link" onClick={() => setChangingPassword(true)} data-testid="change-password">Password</button>
           <button className="link" onClick={() => void logout()} data-testid="logout">Sign out</button>
         </div>
