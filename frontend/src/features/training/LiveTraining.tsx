@@ -52,7 +52,7 @@ export function LiveChart({ live }: { live: Live }) {
   );
 }
 
-export function Leaderboard({ live }: { live: Live }) {
+export function Leaderboard({ live, final = false }: { live: Live; final?: boolean }) {
   if (!live.candidates.length) return null;
   const metric = live.metric ?? live.candidates.find((c) => c.metric)?.metric;
   const sign = higherIsBetter(metric, live.higher_is_better) ? 1 : -1;
@@ -66,7 +66,7 @@ export function Leaderboard({ live }: { live: Live }) {
       <tbody>
         {sorted.map((c) => (
           <tr key={c.name} data-testid="live-candidate" data-status={c.status} className={c.name === bestName ? "selected" : ""}>
-            <td>{c.name}{c.name === bestName && <span className="muted small"> (best so far)</span>}</td>
+            <td>{c.name}{c.name === bestName && <span className="muted small">{final ? " (best on validation)" : " (best so far)"}</span>}</td>
             <td>{c.family}</td>
             <td>{humanize(c.status)}</td>
             <td>{c.score === null ? "—" : `${formatNumber(c.score)}${c.metric ? ` ${c.metric}` : ""}`}</td>
@@ -78,14 +78,32 @@ export function Leaderboard({ live }: { live: Live }) {
   );
 }
 
+/** `live` as the engine reported it: {} until the search reports (and for trainers that report nothing). */
+function liveOf(v: ModelVersion): Live | null {
+  return v.live && Array.isArray(v.live.candidates) && Array.isArray(v.live.curve) ? v.live : null;
+}
+
+/** After training: the search's last report stays readable (what was tried, how each scored). */
+export function FinalLeaderboard({ version: v }: { version: ModelVersion }) {
+  const live = liveOf(v);
+  if (!live || live.candidates.length === 0) return null;
+  return (
+    <section className="panel" data-testid="version-leaderboard">
+      <h3>Candidates tried</h3>
+      <p className="muted small">Validation scores during the search, best first. The metrics above are the served model's, on the evaluation set.</p>
+      <LiveChart live={live} />
+      <Leaderboard live={live} final />
+    </section>
+  );
+}
+
 /**
  * A running version: what the engine reports (ETA, candidates, per-epoch scores) when the
  * backend sends `live`; the plain progress bar otherwise. "Stopping…" while a stop is in flight.
  */
 export function LiveProgress({ version: v }: { version: ModelVersion }) {
   const stopping = v.status === "running" && v.stop_requested;
-  // `live` is {} until the engine's search reports (and for trainers that report nothing).
-  const live = v.live && Array.isArray(v.live.candidates) && Array.isArray(v.live.curve) ? v.live : null;
+  const live = liveOf(v);
   const phase = v.status === "queued" ? `Queued${v.queue_position ? ` — position ${v.queue_position}` : ""}` : humanize(v.phase || "running");
   return (
     <div className="panel" data-testid="version-live">

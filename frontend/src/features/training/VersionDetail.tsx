@@ -8,7 +8,7 @@ import { useInterval, useLoad } from "../../lib/hooks";
 import { DeployDialog } from "../serving/DeployDialog";
 import { Bars, ConfusionMatrix } from "./charts";
 import { BatchPredict } from "./BatchPredict";
-import { LiveProgress } from "./LiveTraining";
+import { FinalLeaderboard, LiveProgress } from "./LiveTraining";
 import { BinaryEvaluation, CellSamples, CompareVersions } from "./EvaluationViews";
 
 const METRIC_NAMES: Record<string, string> = {
@@ -108,6 +108,7 @@ export function VersionDetail(props: {
           <ConfusionMatrix labels={labels} matrix={ev.confusion_matrix} onCell={(real, predicted) => setCell({ real, predicted })} />
         </section>
       )}
+      {!isActive(v) && <FinalLeaderboard version={v} />}
       {cell && <CellSamples project={project} version={v} real={cell.real} predicted={cell.predicted} onClose={() => setCell(null)} />}
 
       {v.status === "completed" && props.versions && props.versions.filter((x) => x.status === "completed").length > 1 && (

@@ -1,7 +1,7 @@
 import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
 import type { ModelVersion } from "../../api/types";
-import { LiveProgress } from "./LiveTraining";
+import { FinalLeaderboard, LiveProgress } from "./LiveTraining";
 
 const base = { id: "v", name: "V001", status: "running", progress: 0.1, phase: "training", queue_position: null, stop_requested: false } as unknown as ModelVersion;
 
@@ -63,5 +63,20 @@ describe("live training", () => {
     const html = renderToStaticMarkup(<LiveProgress version={{ ...base, stop_requested: true }} />);
     expect(html).toContain("version-stopping");
     expect(html).toContain("Stopping…");
+  });
+  it("keeps the final leaderboard readable after training", () => {
+    const live = {
+      eta_seconds: 0, metric: "accuracy", higher_is_better: true,
+      candidates: [
+        { name: "lgbm", family: "lightgbm", status: "done", score: 0.91, metric: "accuracy", seconds: 3 },
+        { name: "linear", family: "linear", status: "done", score: 0.84, metric: "accuracy", seconds: 1 },
+      ],
+      curve: [{ t: 1, candidate: "linear", epoch: null, score: 0.84 }],
+    };
+    const done = { ...base, status: "completed", progress: 1, live } as unknown as ModelVersion;
+    const html = renderToStaticMarkup(<FinalLeaderboard version={done} />);
+    expect(html).toContain('data-testid="version-leaderboard"');
+    expect(html).toMatch(/lgbm<span[^>]*> \(best on validation\)/);
+    expect(renderToStaticMarkup(<FinalLeaderboard version={{ ...done, live: {} } as unknown as ModelVersion} />)).toBe("");
   });
 });
