@@ -6,6 +6,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from datasets.models import Dataset, DatasetVersion, Sample
+from datasets.versioning import MAX_SEED
 from exeml.jobs.serializers import JobSerializer
 from exeml.task_types import TaskType
 
@@ -168,10 +169,17 @@ class DatasetVersionSerializer(serializers.ModelSerializer):
 
 class VersionPublishSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True)
+    # Every number's range is checked here, so that nothing out of range reaches the database
+    # (seed 10**23 was a 500 after the manifest was written).
     train_ratio = serializers.FloatField(required=False, default=0.8)
-    seed = serializers.IntegerField(required=False, default=0, min_value=0)
+    seed = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_SEED)
     label_column = serializers.CharField(max_length=20, required=False, allow_null=True)
     label_type = serializers.CharField(max_length=10, required=False, allow_null=True)
+
+    def validate_train_ratio(self, value: float) -> float:
+        if not 0 < value < 1:
+            raise serializers.ValidationError("must be greater than 0 and less than 1")
+        return value
 
 
 class ExportCreateSerializer(serializers.Serializer):

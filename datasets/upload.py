@@ -2,26 +2,33 @@
 
 Registration goes through the same page import as a sync, so a later sync sees the files
 unchanged and label files uploaded alongside are applied. Some files accepted: 201 with the
-rejected ones listed; none accepted: 400 (``UploadRejected``) and nothing kept.
+rejected ones listed; none accepted: 400 (``UploadRejected``) and nothing kept. Names are
+checked in bytes, as the store counts, before anything is written; a refused file's object is
+removed, and a request that fails midway (any exception) removes every object it added with
+the rows registered for it: no object outlives the request without its row.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 
 from datasets.formats import FormatError
 from datasets.formats.errors import human_size
 from datasets.importing.base import Role, check_object_name
-from datasets.models import Dataset, SourceObject
+from datasets.models import Dataset, Sample, SourceObject
 from datasets.services import dataset_storage_refresh
 from datasets.sync import DatasetSync
 from exeml.errors import ApplicationError, public_reason
 from exeml.storage import StorageError, TransientStorageError
 from exeml.task_types import TaskType
 from exeml.tenancy.services import quota_check
+
+log = logging.getLogger(__name__)
 
 
 class UploadRejected(ApplicationError):
@@ -100,13 +107,40 @@ def samples_upload(*, dataset: Dataset, files: list[IncomingFile]) -> dict[str, 
     if not good:
         raise UploadRejected(rejected)  # refused before anything was stored
 
-    # Objects this upload adds (not re-uploads of registered ones): removed again when
-    # nothing of the upload is accepted.
+    # Objects this upload adds (not re-uploads of registered ones): removed again when their
+    # file is refused, or when the request fails midway.
     registered = set(
         SourceObject.objects.filter(dataset=dataset, key__in=list(good)).values_list("key", flat=True)
     )
+    written: list[str] = []  # new keys this request has put (or tried to)
+    try:
+        return _store_and_register(sync, good, registered, written, accepted, rejected)
+    except UploadRejected:
+        raise  # its refused files are forgotten already
+    except BaseException:
+        # Whatever broke midway (a storage or database error nobody expected, a bug): what
+        # this request put goes again, with any row or sample already registered for it, so
+        # that no object is left for the next sync to import behind the user's back.
+        try:
+            _forget_new(sync, written)
+        except Exception:
+            log.exception("upload to dataset %s failed; could not undo its %d new objects", dataset.pk, len(written))
+        raise
+
+
+def _store_and_register(
+    sync: DatasetSync,
+    good: dict[str, tuple[str, bytes]],
+    registered: set[str],
+    written: list[str],
+    accepted: list[dict[str, Any]],
+    rejected: list[dict[str, Any]],
+) -> dict[str, list[dict[str, Any]]]:
+    dataset, importer = sync.dataset, sync.importer
     infos = []
     for key, (name, data) in good.items():
+        if key not in registered:
+            written.append(key)  # before the put: a put that fails halfway may leave something
         try:
             infos.append(sync.store.put(sync.bucket, key, data))
         except TransientStorageError as exc:
@@ -117,6 +151,9 @@ def samples_upload(*, dataset: Dataset, files: list[IncomingFile]) -> dict[str, 
     infos.sort(key=lambda i: importer.role(i.key.rsplit("/", 1)[-1]) != Role.DATA)
     outcomes = sync.process_page(infos, preloaded={k: v[1] for k, v in good.items()}) if infos else {}
     refused_new: list[str] = []
+    stored = {info.key for info in infos}
+    # A put that failed is refused; its key is forgotten too (nothing of it may stay).
+    refused_new.extend(k for k in written if k not in stored)
     for info in infos:
         name = good[info.key][0]
         outcome = outcomes.get(info.key)
@@ -143,11 +180,16 @@ def samples_upload(*, dataset: Dataset, files: list[IncomingFile]) -> dict[str, 
 
 
 def _forget_new(sync: DatasetSync, keys: list[str]) -> None:
-    """Undo the new objects of files an upload refused: the objects and their rows go."""
+    """Undo the new objects of files an upload refused or could not finish: the objects, their
+    rows and any sample registered from them go."""
     if not keys:
         return
-    SourceObject.objects.filter(dataset=sync.dataset, key__in=keys).delete()
     try:
-        sync.store.delete_many(sync.bucket, keys)
-    except StorageError:  # the answer stays the per-file reasons; a later sync reports leftovers
-        pass
+        with transaction.atomic():
+            Sample.objects.filter(dataset=sync.dataset, source_object__key__in=keys).delete()
+            SourceObject.objects.filter(dataset=sync.dataset, key__in=keys).delete()
+    finally:  # the objects go even when the database cannot answer
+        try:
+            sync.store.delete_many(sync.bucket, keys)
+        except StorageError:  # the answer stays the per-file reasons; a later sync reports leftovers
+            pass

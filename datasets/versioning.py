@@ -11,6 +11,7 @@ got none. Same seed and same samples, same split.
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import re
@@ -42,7 +43,10 @@ from exeml.storage import StorageError, StoragePath, StoragePathError, parse_sto
 from exeml.task_types import TaskType
 
 VERSION_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+# DatasetVersion.seed is a PositiveIntegerField: a 32-bit column on PostgreSQL.
+MAX_SEED = 2**31 - 1
 TRAIN, EVAL = VersionUsage.TRAIN.value, VersionUsage.EVAL.value
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -255,11 +259,23 @@ def csv_rows(data: bytes) -> list[list[str]]:
 def _check_ratio(train_ratio: Any) -> float:
     try:
         ratio = float(train_ratio)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ApplicationError("train_ratio must be a number between 0 and 1", field="train_ratio")
     if not (0 < ratio < 1) or not math.isfinite(ratio):
         raise ApplicationError("train_ratio must be greater than 0 and less than 1", field="train_ratio")
     return ratio
+
+
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int | str):
+        raise ApplicationError(f"seed must be a whole number from 0 to {MAX_SEED}", field="seed")
+    try:
+        value = int(seed)
+    except ValueError:
+        raise ApplicationError(f"seed must be a whole number from 0 to {MAX_SEED}", field="seed")
+    if not 0 <= value <= MAX_SEED:
+        raise ApplicationError(f"seed must be a whole number from 0 to {MAX_SEED}", field="seed")
+    return value
 
 
 def _output_folder(dataset: Dataset) -> StoragePath:
@@ -282,13 +298,13 @@ def dataset_version_publish(
     """Freeze the labelled samples (or, for predictive analytics, the CSV) into a new version.
 
     Writes the manifest (and detection's VOC files) to the output path, then the version
-    and its items in one transaction. Raises ApplicationError (400) on a bad ratio/name,
+    and its items in one transaction; a failure at any step removes the files it wrote. Raises ApplicationError (400) on a bad ratio/name,
     a name clash, an empty dataset or, for predictive analytics, a missing/invalid label column.
     """
+    # Every parameter is checked before anything is written: a value the database cannot
+    # hold must be a 400 here, not a 500 after the manifest is in storage.
     ratio = _check_ratio(train_ratio)
-    if seed is None or int(seed) < 0:
-        raise ApplicationError("seed must be a whole number >= 0", field="seed")
-    seed = int(seed)
+    seed = _check_seed(seed)
     if name is not None and name != "":
         if not VERSION_NAME_RE.match(name):
             raise ApplicationError("version name: 1-40 letters, digits, '_', '-' or '.'", field="name")
@@ -296,6 +312,21 @@ def dataset_version_publish(
         name = None
     output = _output_folder(dataset)
     store = store_for_tenant(dataset.tenant)
+    written: list[StoragePath] = []  # what this call put: removed again if it fails
+    try:
+        return _publish(dataset, ratio, name, seed, label_column, label_type, output, store, written)
+    except BaseException as exc:
+        _remove_written(store, written)
+        if isinstance(exc, StoragePathError):  # e.g. "<dataset>-<version>.manifest" over 255 bytes
+            raise ApplicationError(f"the version's files cannot be named in storage: {exc.reason}",
+                                   field="name") from None
+        raise
+
+
+def _publish(
+    dataset: Dataset, ratio: float, name: str | None, seed: int, label_column: str | None,
+    label_type: str | None, output: StoragePath, store, written: list[StoragePath],
+) -> DatasetVersion:
     with transaction.atomic():
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
         existing = DatasetVersion.objects.filter(dataset=dataset)
@@ -321,8 +352,9 @@ def dataset_version_publish(
             )
             for it, usage in zip(items, usages, strict=True):
                 it.usage = usage
-            lines = _write_item_files(dataset, items, output, name, store)
+            lines = _write_item_files(dataset, items, output, name, store, written)
             counts, params = _counts(items), {}
+        written.append(manifest_path)
         store.put(manifest_path.bucket, manifest_path.key, ("\n".join(lines) + "\n").encode("utf-8"),
                   content_type="application/json")
         version = DatasetVersion.objects.create(
@@ -343,13 +375,28 @@ def dataset_version_publish(
     return version
 
 
-def _write_item_files(dataset: Dataset, items: list[FrozenItem], output: StoragePath, name: str, store) -> list[str]:
+def _remove_written(store, written: list[StoragePath]) -> None:
+    """Undo a publish that failed: the files it put must not stay in the output path."""
+    by_bucket: dict[str, list[str]] = defaultdict(list)
+    for loc in written:
+        by_bucket[loc.bucket].append(loc.key)
+    for bucket, keys in by_bucket.items():
+        try:
+            store.delete_many(bucket, keys)
+        except StorageError:
+            log.exception("version publish failed; could not remove its %d files from s3://%s", len(keys), bucket)
+
+
+def _write_item_files(
+    dataset: Dataset, items: list[FrozenItem], output: StoragePath, name: str, store, written: list[StoragePath]
+) -> list[str]:
     if dataset.task_type != TaskType.OBJECT_DETECTION:
         return [item_manifest_line(dataset.task_type, it) for it in items]
     folder = output.join(f"{dataset.name}-{name}/annotations/")
     lines = []
     for it, xml_name in zip(items, voc_names(items), strict=True):
         loc = folder.join(xml_name)
+        written.append(loc)
         store.put(loc.bucket, loc.key, item_voc(it), content_type="application/xml")
         lines.append(item_manifest_line(dataset.task_type, it, annotation_loc=str(loc)))
     return lines

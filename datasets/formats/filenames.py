@@ -6,9 +6,9 @@ local path (separators, "..", control characters), since names become keys.
 """
 
 import re
-import unicodedata
 
 from datasets.formats.errors import FormatError
+from exeml.storage.paths import StoragePathError, check_name, check_name_bytes
 
 # CJK ideographs and the punctuation/full-width forms that come with Chinese text.
 _CJK = re.compile(
@@ -24,8 +24,6 @@ _CJK = re.compile(
     "\U00030000-\U0003134f"  # extension G
     "]"
 )
-
-MAX_NAME_LENGTH = 255
 
 _EXTENSIONS = {
     ".jpg": "image",
@@ -48,8 +46,12 @@ def check_file_name(name: str) -> None:
     """Raise FormatError when ``name`` (a base name, not a path) breaks the naming rules."""
     if not name:
         raise FormatError("file name is empty")
-    if len(name) > MAX_NAME_LENGTH:
-        raise FormatError(f"file name is {len(name)} characters long, more than {MAX_NAME_LENGTH}")
+    try:
+        # In bytes, as the store counts (80 emoji are 320 bytes); first, so that no later
+        # message repeats a huge name.
+        check_name_bytes(name, what="file name")
+    except StoragePathError as exc:
+        raise FormatError(exc.reason) from None
     if name in (".", "..") or ".." in name:
         raise FormatError(f"file name {name!r} contains '..'")
     if "/" in name or "\\" in name:
@@ -60,8 +62,10 @@ def check_file_name(name: str) -> None:
         raise FormatError(f"file name {name!r} contains a tab")
     if any(ch.isspace() for ch in name):
         raise FormatError(f"file name {name!r} contains a space")
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
-        raise FormatError(f"file name {name!r} contains a control character")
+    try:
+        check_name(name, what=f"file name {name!r}")  # the rules folder names keep too
+    except StoragePathError as exc:
+        raise FormatError(exc.reason) from None
     if contains_chinese(name):
         raise FormatError(f"file name {name!r} contains Chinese characters")
 

@@ -4,8 +4,12 @@ from .base import ListPage, ObjectInfo, ObjectNotFound, ObjectStore, StorageErro
 from .factory import default_store, reset_store_cache, store_for_tenant
 from .local import LocalObjectStore
 from .paths import (
+    MAX_KEY_BYTES,
+    MAX_NAME_BYTES,
     StoragePath,
     StoragePathError,
+    check_name,
+    check_name_bytes,
     ensure_within_roots,
     is_under,
     parse_storage_path,
@@ -18,6 +22,8 @@ from .s3 import S3ObjectStore
 from .watch import StorageStalled, StorageWatch, checkpoint, storage_call, watching
 
 __all__ = [
+    "MAX_KEY_BYTES",
+    "MAX_NAME_BYTES",
     "ListPage",
     "LocalObjectStore",
     "ObjectInfo",
@@ -30,6 +36,8 @@ __all__ = [
     "StorageStalled",
     "StorageWatch",
     "TransientStorageError",
+    "check_name",
+    "check_name_bytes",
     "checkpoint",
     "default_store",
     "ensure_within_roots",

@@ -8,6 +8,7 @@ input is refused rather than "fixed", so that what is checked is exactly what is
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -15,8 +16,11 @@ from urllib.parse import unquote
 __all__ = [
     "MAX_FOLDER_PATH_CHARS",
     "MAX_KEY_BYTES",
+    "MAX_NAME_BYTES",
     "StoragePath",
     "StoragePathError",
+    "check_name",
+    "check_name_bytes",
     "ensure_within_roots",
     "is_under",
     "parse_storage_path",
@@ -27,9 +31,22 @@ __all__ = [
 ]
 
 SCHEMES = ("s3", "obs")
+# Storage counts bytes, not characters: 80 emoji are 80 characters but 320 bytes. These two
+# limits are checked here, in UTF-8 bytes, for every key and every name before anything is
+# written (upload, storage objects, folders, the keys a sync lists).
 MAX_KEY_BYTES = 1024  # S3/OBS limit on an object key
+MAX_NAME_BYTES = 255  # one path component: what a file system holds (NAME_MAX; the embedded store)
 MAX_FOLDER_PATH_CHARS = 1023  # guide: "absolute path of a folder cannot exceed 1,023 characters"
-MAX_FOLDER_NAME_BYTES = 255  # one level: what a filesystem holds (NAME_MAX)
+# Characters no name may hold, whatever it names (a file, a folder): invisible or
+# direction-changing ones make a name display as something it is not ("gnp.exe" shown as
+# "exe.png" by U+202E), and lone surrogates cannot be encoded at all.
+_REFUSED_CATEGORIES = {
+    "Cc": "a control character",
+    "Cf": "an invisible formatting character (zero-width or text-direction)",
+    "Cs": "an unpaired surrogate",
+    "Zl": "a line separator",
+    "Zp": "a paragraph separator",
+}
 FOLDER_FORBIDDEN_CHARS = set('\\/:*?"<>|')
 
 # S3 bucket rules (OBS uses the same): 3-63 chars, lowercase letters, digits, dots and
@@ -111,6 +128,29 @@ def _has_control_chars(text: str) -> bool:
     return any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in text)
 
 
+def _utf8_len(text: str) -> int:
+    # "surrogatepass": a lone surrogate is refused by check_name with its reason, not a crash here.
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def check_name_bytes(name: str, *, what: str = "name") -> None:
+    """Refuse a path component longer than MAX_NAME_BYTES bytes of UTF-8."""
+    size = _utf8_len(name)
+    if size > MAX_NAME_BYTES:
+        raise StoragePathError(f"{what} is {size} bytes long in UTF-8, longer than {MAX_NAME_BYTES} bytes", name)
+
+
+def check_name(name: str, *, what: str = "name") -> None:
+    """The rules every name of a thing in storage keeps, file or folder: no control, invisible
+    or direction-changing character, and at most MAX_NAME_BYTES bytes. (Each caller adds its
+    own rules on top: the guide's file-name rules, the folder-name punctuation.)"""
+    for ch in name:
+        kind = _REFUSED_CATEGORIES.get(unicodedata.category(ch))
+        if kind is not None:
+            raise StoragePathError(f"{what} contains {kind} (U+{ord(ch):04X})", name)
+    check_name_bytes(name, what=what)
+
+
 def _check_unsafe(text: str, original: str) -> None:
     if "\\" in text:
         raise StoragePathError("backslashes are not allowed", original)
@@ -138,8 +178,13 @@ def validate_key(key: str) -> str:
         _check_unsafe(decoded, key)
         if decoded.startswith("/") or "//" in decoded:
             raise StoragePathError("encoded slashes are not allowed", key)
-    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
-        raise StoragePathError(f"key is longer than {MAX_KEY_BYTES} bytes", key)
+    if any("\ud800" <= ch <= "\udfff" for ch in key):
+        raise StoragePathError("unpaired surrogates are not allowed", key)
+    size = _utf8_len(key)
+    if size > MAX_KEY_BYTES:
+        raise StoragePathError(f"key is {size} bytes long in UTF-8, longer than {MAX_KEY_BYTES} bytes", key)
+    for segment in key.split("/"):
+        check_name_bytes(segment, what="a path component")
     return key
 
 
@@ -217,11 +262,12 @@ def _validate_folder_segment(segment: str, original: str) -> None:
         raise StoragePathError('folder name cannot contain any of \\/:*?"<>|', original)
     if segment.startswith(".") or segment.endswith("."):
         raise StoragePathError("folder name cannot start or end with '.'", original)
-    if _has_control_chars(segment):
-        raise StoragePathError("control characters are not allowed", original)
-    if len(segment.encode("utf-8")) > MAX_FOLDER_NAME_BYTES:
-        # One folder level is one directory on the embedded store, where longer names fail.
-        raise StoragePathError(f"a folder name is longer than {MAX_FOLDER_NAME_BYTES} bytes", original)
+    try:
+        # The same character and byte rules as a file name (one folder level is one
+        # directory on the embedded store).
+        check_name(segment, what="folder name")
+    except StoragePathError as exc:
+        raise StoragePathError(exc.reason, original) from None
 
 
 def validate_folder_name_path(path: StoragePath | str) -> StoragePath:

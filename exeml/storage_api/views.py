@@ -16,6 +16,7 @@ from exeml.storage import (
     ObjectNotFound,
     StoragePath,
     StoragePathError,
+    check_name,
     ensure_within_roots,
     parse_storage_path,
     store_for_tenant,
@@ -131,6 +132,7 @@ def _object_path(raw: str, roots) -> StoragePath:
         if path.is_folder or not path.key:
             raise StoragePathError("give the file's full path (s3://bucket/folder/name.csv), not a folder", raw)
         name = path.name
+        check_name(name, what="file name")  # bytes and characters, as for folder names
         if OBJECT_NAME_FORBIDDEN.intersection(name) or name.startswith(".") or not name.isprintable():
             raise StoragePathError('file name cannot start with "." or contain control characters or \\/:*?"<>|',
                                    raw)

@@ -210,6 +210,35 @@ def test_upload_limits(owner):
     assert r.status_code == 413, r.content
 
 
+def _png_49_megapixels() -> bytes:
+    """A real 7000x7000 PNG (flat grey): a few tens of KB, seconds of CPU to decode."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (7000, 7000), 128).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.django_db
+def test_an_image_of_too_many_pixels_is_refused_at_upload_and_at_sync_naming_file_and_size(owner):
+    big = _png_49_megapixels()
+    reason = "image is 7000×7000 pixels (49.0 MP), more than the limit of 21.0 MP"
+    base = folder(owner.tenant)
+    ds = _dataset(owner, base=base)
+    r = _upload(owner, ds["id"], [("a.jpg", jpeg()), ("big.png", big)])
+    assert r.status_code == 201, r.content
+    assert r.json()["rejected"] == [{"file": "big.png", "reason": reason}]
+    assert _stored(owner, base) == [base.split("/", 3)[3] + "a.jpg"]
+    # Put there behind the upload's back: the sync refuses it with the same reason.
+    put_files(owner.tenant, base, [("big2.png", big)])
+    with owner.scope():
+        job = dataset_sync(dataset=Dataset.objects.get(pk=ds["id"]))
+    assert job.status == "succeeded" and job.counts["failed"] == 1, job.counts
+    assert [(e["file"].rsplit("/", 1)[-1], e["reason"]) for e in job.errors] == [("big2.png", reason)]
+
+
 @pytest.mark.django_db
 def test_upload_storage_quota(owner):
     ds = _dataset(owner)

@@ -63,6 +63,8 @@ def test_parse_s3_and_obs() -> None:
         ("s3://bucket/a\x7fb", "control"),
         (" s3://bucket/a", "whitespace"),
         ("s3://bucket/" + "k" * 1025, "1024 bytes"),
+        ("s3://bucket/" + "\u00e9" * 128 + "/x", "256 bytes long in UTF-8, longer than 255 bytes"),
+        ("s3://bucket/a/" + "\U0001f600" * 64, "256 bytes"),
     ],
 )
 def test_parse_refuses(uri: str, reason: str) -> None:

@@ -203,3 +203,48 @@ def test_split_rules_pure():
     always_with_rare = [["a", "b"], ["a", "b"], ["b"], ["b"], ["b"]]
     u = stratified_split(list(range(5)), always_with_rare, train_ratio=0.9, seed=0)
     assert "EVAL" in [u[0], u[1]] and "TRAIN" in [u[0], u[1]]
+
+
+def _outputs(store, ds) -> list[str]:
+    from exeml.storage import parse_storage_path
+
+    out = parse_storage_path(ds.output_path)
+    return [o.key for o in store.iter_objects(out.bucket, out.key)]
+
+
+@pytest.mark.parametrize("body", [{"seed": 10**23}, {"seed": 2**31}, {"seed": str(10**23)}])
+def test_a_number_out_of_range_is_a_400_naming_the_field_and_writes_nothing(owner, store, body):
+    """The seed column holds 32 bits: 10**23 was a 500 after the manifest was written."""
+    ds, _ = _labelled_images(owner, store)
+    owner.client.raise_request_exception = False
+    r = owner.client.post(versions_url(ds), body, format="json")
+    assert r.status_code == 400 and "seed" in r.json(), r.content
+    assert "2147483647" in str(r.json()["seed"])
+    assert _outputs(store, ds) == []
+    with owner.scope():
+        assert not DatasetVersion.objects.filter(dataset=ds).exists()
+        with pytest.raises(ApplicationError) as exc:
+            dataset_version_publish(dataset=ds, seed=10**23)  # the service checks it too
+    assert exc.value.field == "seed"
+    assert _outputs(store, ds) == []
+    r = owner.client.post(versions_url(ds), {"seed": 2**31 - 1}, format="json")
+    assert r.status_code == 201 and r.json()["seed"] == 2**31 - 1, r.content
+
+
+def test_a_publish_that_fails_after_writing_removes_its_files(owner, store, monkeypatch):
+    """Detection writes one VOC file per sample, then the manifest, then the rows: a failure
+    at any step after the first write leaves none of them in the output path."""
+    import datasets.versioning as versioning
+
+    ds = make_dataset(owner, TaskType.OBJECT_DETECTION, name="cars")
+    detection_samples(owner, store, ds, n=4, with_boxes=True)
+
+    def broken_counts(items):
+        raise RuntimeError("simulated failure after the files were written")
+
+    monkeypatch.setattr(versioning, "_counts", broken_counts)
+    with owner.scope(), pytest.raises(RuntimeError):
+        dataset_version_publish(dataset=ds, seed=1)
+    assert _outputs(store, ds) == []
+    with owner.scope():
+        assert not DatasetVersion.objects.filter(dataset=ds).exists()

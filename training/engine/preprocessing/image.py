@@ -77,6 +77,7 @@ def decode_image_for(
         ValueError,
         ImportError,
         Image.DecompressionBombError,
+        Image.DecompressionBombWarning,  # an exception where warnings are errors
     ) as exc:
         raise ImageDecodeError(f"not a valid image: {exc}") from exc
 
@@ -97,7 +98,8 @@ def image_size(path: str | Path) -> tuple[int, int]:
         with Image.open(path) as img:
             width, height = img.size
             orientation = img.getexif().get(0x0112, 1)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, ImportError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, ImportError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning) as exc:
         raise ImageDecodeError(f"not a valid image: {exc}") from exc
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
