@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
+import errno
+import fcntl
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+RUN_LOCK_FILE = "run.lock"
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 DEMO_TENANT = "demo"
 DEMO_USER = "demo"
 OPERATOR_USER = "operator"
@@ -150,11 +156,79 @@ def _web_cmd(host: str, port: int, workers: int, threads: int, access_log: bool 
     ]
 
 
+def _lock_home(home: Path) -> int | str:
+    """One ``exeml run`` per EXEML_HOME: an exclusive flock on ``home/run.lock``, which holds
+    our pid. Returns the lock's descriptor, or (when another run holds it) the message to show.
+
+    The children inherit the descriptor, so the lock is held until the last process of this
+    run is gone (a second beat or worker on the same database and broker is what the lock
+    prevents, even while the old ones are still stopping); the kernel releases it when they
+    die, however they die, so a stale file never blocks a start."""
+    home.mkdir(parents=True, exist_ok=True)
+    fd = os.open(home / RUN_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        if holder.isdigit() and not _pid_alive(int(holder)):
+            return (f"exeml: an earlier `exeml run` (pid {holder}, gone now) on {home} still has processes "
+                    f"stopping; try again in a few seconds")
+        return (f"exeml: ExeML is already running on {home} (pid {holder}); stop it first (Ctrl-C there, "
+                f"or `kill {holder}`), or give this one another EXEML_HOME")
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _port_taken(host: str, port: int) -> str | None:
+    """Why the web cannot listen on host:port, or None. Checked before the children start, so
+    a port another program holds stops us at once instead of the web restarting in a loop."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            # gunicorn sets it too: a connection of an earlier run in TIME_WAIT is no conflict.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return f"exeml: port {port} on {host} is already in use by another program; stop it or pass --port"
+        return f"exeml: cannot listen on {host}:{port}: {exc.strerror or exc}"
+    return None
+
+
+def _die_with_parent():
+    """A preexec_fn that has the kernel send the child SIGTERM when we die, even by SIGKILL
+    (Linux's parent-death signal), so a killed ``exeml run`` leaves no web, worker or beat
+    behind; each then stops as on Ctrl-C. None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # we died between the fork and the prctl
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
+
+
 class _Child:
     """One supervised process: restarted with backoff when it dies, stopped gracefully."""
 
-    def __init__(self, name: str, command: list[str]) -> None:
-        self.name, self.command = name, command
+    def __init__(self, name: str, command: list[str], lock_fd: int | None = None) -> None:
+        self.name, self.command, self.lock_fd = name, command, lock_fd
         self.proc: subprocess.Popen | None = None
         self.started = 0.0
         self.next_start = 0.0
@@ -162,8 +236,11 @@ class _Child:
 
     def start(self) -> None:
         # Each child leads its own process group: Ctrl-C in the terminal reaches only us, and
-        # we decide how each child stops.
-        self.proc = subprocess.Popen(self.command, start_new_session=True)
+        # we decide how each child stops. It dies with us, and holds the home's lock with us.
+        self.proc = subprocess.Popen(
+            self.command, start_new_session=True, preexec_fn=_die_with_parent(),
+            pass_fds=() if self.lock_fd is None else (self.lock_fd,),
+        )
         self.started = time.monotonic()
 
     def check(self) -> None:
@@ -233,6 +310,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from exeml.queues import Queue
 
+    lock = _lock_home(settings.EXEML_HOME)
+    if isinstance(lock, str):
+        print(lock, file=sys.stderr)
+        return 1
+    taken = _port_taken(args.host, args.port)
+    if taken:
+        print(taken, file=sys.stderr)
+        return 1
     _prepare()
     username, password, token = _demo_login()
     operator, operator_password = _operator_login()
@@ -248,11 +333,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     main_queues = ",".join([Queue.DEFAULT, Queue.TRAIN_CPU, Queue.TRAIN_GPU])
     children = [
-        _Child("web", _web_cmd(args.host, args.port, args.web_workers, args.web_threads, args.access_log)),
-        _Child("worker main", _worker_cmd(main_queues, args.concurrency, "main")),
+        _Child("web", _web_cmd(args.host, args.port, args.web_workers, args.web_threads, args.access_log), lock),
+        _Child("worker main", _worker_cmd(main_queues, args.concurrency, "main"), lock),
         # The free queue runs one job at a time: its own single-slot worker.
-        _Child("worker free", _worker_cmd(Queue.TRAIN_FREE, 1, "free")),
-        _Child("beat", _beat_cmd()),
+        _Child("worker free", _worker_cmd(Queue.TRAIN_FREE, 1, "free"), lock),
+        _Child("beat", _beat_cmd(), lock),
     ]
     stopping = False
 

@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -216,3 +217,104 @@ def test_a_training_cut_by_the_operators_stop_goes_back_to_the_queue(tmp_path):
         _get(f"{url}/stop", token, method="POST")
     finally:
         _stop_run(proc)
+
+
+def _direct_children(pid: int) -> list[int]:
+    kids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(entry.name))
+        except OSError:
+            continue
+    return kids
+
+
+def _kill_all(pids) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _wait_until(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.5)
+    return condition()
+
+
+def test_one_run_per_home_and_a_killed_run_takes_its_children_along(tmp_path):
+    """A second `exeml run` on the same EXEML_HOME refuses at once, naming the first one's pid;
+    `kill -9` of the first takes web, workers and beat along (no orphan keeps the database,
+    broker or port); the home is then free for a new run."""
+    port = free_port()
+    first, log = _start_run(tmp_path, port)
+    family, extra = descendants(first.pid), set()
+    try:
+        assert first.poll() is None and _safe_health(f"http://127.0.0.1:{port}") == 200, log.read_text()[-3000:]
+        assert len(_direct_children(first.pid)) == 4  # web, two workers, beat
+        family = descendants(first.pid)  # with the web's and the workers' own children
+
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "EXEML_S3_ENDPOINT_URL")}
+        env.update({"EXEML_HOME": str(tmp_path / "home"), "EXEML_EMBEDDED": "1"})
+        second = subprocess.Popen(
+            [sys.executable, "-m", "exeml.cli", "run", "--port", str(free_port()), "--concurrency", "1"],
+            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        try:
+            out, _ = second.communicate(timeout=90)
+        except subprocess.TimeoutExpired:
+            extra |= descendants(second.pid) | {second.pid}
+            _kill_all(extra)
+            second.communicate()
+            raise AssertionError("a second `exeml run` on the same home started instead of refusing") from None
+        assert second.returncode != 0, out.decode()[-3000:]
+        assert f"already running on {tmp_path / 'home'} (pid {first.pid})" in out.decode(), out.decode()[-3000:]
+        assert first.poll() is None  # the refused start left the running one alone
+
+        first.kill()  # SIGKILL: no chance to stop its children itself
+        first.wait()
+        assert _wait_until(lambda: not any(alive(pid) for pid in family), 90), \
+            f"left behind: {[(pid, _cmdline(pid)) for pid in family if alive(pid)]}"
+    finally:
+        _kill_all([first.pid, *family, *extra])
+
+    third, log = _start_run(tmp_path, port)  # the same home and port: both free again
+    family = descendants(third.pid)
+    try:
+        assert third.poll() is None and _safe_health(f"http://127.0.0.1:{port}") == 200, log.read_text()[-3000:]
+        family = descendants(third.pid)
+    finally:
+        _stop_run(third)
+        _kill_all([pid for pid in family if alive(pid)])
+    assert third.returncode == 0
+    assert not [pid for pid in family if alive(pid)]
+
+
+def test_a_port_held_by_another_program_stops_the_start_with_a_clear_message(tmp_path):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "EXEML_S3_ENDPOINT_URL")}
+        env.update({"EXEML_HOME": str(tmp_path / "home"), "EXEML_EMBEDDED": "1"})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "exeml.cli", "run", "--port", str(port), "--concurrency", "1"],
+            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        try:
+            out, _ = proc.communicate(timeout=90)
+        except subprocess.TimeoutExpired:
+            family = descendants(proc.pid)
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(60)
+            finally:
+                _kill_all([proc.pid, *family])
+            raise AssertionError("`exeml run` kept running on a port another program holds") from None
+    assert proc.returncode != 0
+    assert f"port {port} on 127.0.0.1 is already in use by another program" in out.decode(), out.decode()[-3000:]

@@ -23,29 +23,29 @@ def _lines(n: int) -> bytes:
 def test_other_tenant_keeps_answering_while_a_100k_line_file_imports(celery_worker, owner, outsider):
     project, _ = create_project(owner, "text_classification", files=[("big.txt", _lines(100_000))])
     ds_id = project["dataset"]["id"]
-    latencies: list[float] = []
+    rounds_during_import = 0  # the other tenant's reads and write, done while the import ran
     job = None
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
+        before = owner.client.get(f"/api/v1/datasets/{ds_id}").json()["last_sync_job"]
         for url in ("/api/v1/datasets", "/api/v1/projects", "/api/v1/jobs"):
-            start = time.monotonic()
             r = outsider.client.get(url)
-            latencies.append(time.monotonic() - start)
             assert r.status_code == 200, (url, r.status_code)
-        start = time.monotonic()
         _dataset(outsider, "text_classification")  # a write too: it waits for no import lock
-        latencies.append(time.monotonic() - start)
         job = owner.client.get(f"/api/v1/datasets/{ds_id}").json()["last_sync_job"]
+        if before and before["status"] == job["status"] == "running":
+            rounds_during_import += 1
         if job and job["status"] in ("succeeded", "failed"):
             break
         time.sleep(0.2)
     assert job and job["status"] == "succeeded", job
     assert owner.client.get(f"/api/v1/datasets/{ds_id}").json()["sample_count"] == 100_000
-    print(f"\nother tenant during a 100k-line import: {len(latencies)} requests, max {max(latencies):.2f} s, "
-          f"slowest {[round(x, 2) for x in sorted(latencies)[-5:]]} "
+    print(f"\nother tenant during a 100k-line import: {rounds_during_import} rounds of requests while it ran "
           f"({'SQLite' if connection.vendor == 'sqlite' else connection.vendor})")
-    # A correctness bound (no request waits on the import's lock), not a speed claim.
-    assert max(latencies) < 10, sorted(latencies)[-5:]
+    # An order, not a speed: the import was running before and still running after the other
+    # tenant's requests, so none of them waited for the import's lock (they would have ended
+    # after it), however slow this machine is.
+    assert rounds_during_import >= 1
 
     # Deleting it runs as a job, in batches.
     r = owner.client.delete(f"/api/v1/projects/{project['id']}")

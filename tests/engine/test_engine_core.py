@@ -102,10 +102,11 @@ def _data(n=200, seed=0):
     return x, y
 
 
-def _search(y, budget, progress=lambda phase, fraction, live=None: None):
+def _search(y, budget, progress=lambda phase, fraction, live=None: None, **kwargs):
     folds = make_folds(y, classification=True, seed=0)
     report = LiveReport(progress, budget, metric="accuracy")
-    return Search(y=y, rows=np.arange(len(y)), folds=folds, kind="classification", budget=budget, report=report)
+    return Search(y=y, rows=np.arange(len(y)), folds=folds, kind="classification", budget=budget, report=report,
+                  **kwargs)
 
 
 def test_search_picks_the_better_candidate_and_reports_live():
@@ -132,6 +133,22 @@ def test_the_live_report_says_an_error_metric_is_lower_is_better():
     budget = Budget(deadline=__import__("time").monotonic() + 60, export_reserve=1)
     report = LiveReport(lambda phase, fraction, live=None: None, budget, metric="rmse")
     assert report.snapshot()["higher_is_better"] is False
+
+
+def test_a_cap_in_candidates_ends_an_endless_portfolio():
+    x, y = _data()
+    budget = Budget(deadline=__import__("time").monotonic() + 3600, preference="accuracy_first", export_reserve=1)
+    search = _search(y, budget, max_trials=3)
+
+    def endless():
+        n = 0
+        while True:
+            n += 1
+            yield Candidate(f"linear {n}", "linear", lambda rows, b: _Linear(x, y, rows, 2), baseline=n == 1)
+
+    search.run(endless())  # accuracy_first: no patience, only the hour's deadline or the cap
+    assert [t.name for t in search.trials] == ["linear 1", "linear 2", "linear 3"]
+    assert not search.stopped_by_deadline
 
 
 def test_a_failing_candidate_does_not_end_the_search():

@@ -136,11 +136,15 @@ def test_lightgbm_thresholds_snap_to_float32_without_changing_a_prediction():
 
 
 def test_incremental_training_continues_the_previous_model(samples, tmp_path):
-    params = {"max_rounds": 3, "sound_candidates": ["lgbm"], "ensemble": False}  # one model to continue
-    first = _fit(_spec(samples, params=params), tmp_path / "v1", 15.0)
+    # One LightGBM model of 3 rounds to continue: capped in candidates and rounds, not in
+    # seconds, so a busy machine ends the same way (the time budget is only a backstop).
+    params = {"max_rounds": 3, "sound_candidates": ["lgbm"], "ensemble": False, "max_trials": 1}
+    first = _fit(_spec(samples, params=params), tmp_path / "v1", 600.0)
+    assert not first.stopped_by_deadline
     base_rounds = json.loads((first.bundle_dir / "bundle.json").read_text())["train_params"]["total_rounds"]
     assert base_rounds == 3
-    second = _fit(_spec(samples, base_bundle_dir=str(first.bundle_dir)), tmp_path / "v2", 15.0)
+    second = _fit(_spec(samples, base_bundle_dir=str(first.bundle_dir)), tmp_path / "v2", 600.0)  # one candidate
+    assert not second.stopped_by_deadline
     params = json.loads((second.bundle_dir / "bundle.json").read_text())["train_params"]
     assert params["incremental"] is True
     # LightGBM may stop adding trees early once nothing is left to split on separable data.

@@ -175,8 +175,9 @@ def test_predictor_rejects_malformed_requests(tmp_path):
 
 
 def test_refit_on_all_serves_a_model_fit_on_every_labelled_row(tmp_path):
-    spec = _spec(tmp_path, "binary")  # refit_on_all defaults to true
-    result = _fit(spec, tmp_path / "work", 4.0)
+    # refit_on_all defaults to true; four candidates, capped in number, not in seconds.
+    spec = _spec(tmp_path, "binary", params={"max_trials": 4})
+    result = _fit(spec, tmp_path / "work", 600.0)
     search = result.evaluation["search"]
     assert search["evaluated_model"] == "fit on the 240 TRAIN rows"
     assert search["served_model"] == "refit on all 300 labelled rows"
@@ -306,17 +307,22 @@ def test_rounding_thresholds_down_is_what_makes_lightgbm_exact(tmp_path):
 
 
 @pytest.mark.parametrize("preference", ["performance_first", "balance", "accuracy_first"])
-def test_the_budget_is_honoured_per_preference(tmp_path, preference):
-    budget = 30.0
-    spec = _spec(tmp_path, "binary", preference=preference)
-    started = time.monotonic()
-    result = _fit(spec, tmp_path / "work", budget)
-    elapsed = time.monotonic() - started
-    assert elapsed <= 1.1 * budget, elapsed
-    if preference == "accuracy_first":
-        assert elapsed >= 0.8 * budget, elapsed
+def test_the_budget_ends_the_search_per_preference(tmp_path, preference):
+    # What the engine decides, not how fast this machine is: elapsed time against the budget
+    # (within 10 %, >= 80 % used by accuracy_first) is measured by bench/budget.py; when each
+    # preference stops is tested on a simulated clock (tests/engine). Here: the budget ends
+    # the search of every preference, with a model after both baselines.
+    result = _fit(_spec(tmp_path, "binary", preference=preference), tmp_path / "work", 15.0)
     assert (result.bundle_dir / "model.onnx").is_file()
     assert len(result.evaluation["search"]["leaderboard"]) >= 2
+
+
+def test_a_cap_in_candidates_ends_the_search_the_same_way_on_any_machine(tmp_path):
+    spec = _spec(tmp_path, "binary", preference="accuracy_first", params={"max_trials": 4})
+    result = _fit(spec, tmp_path / "work", 600.0)  # the time is only a backstop
+    assert not result.stopped_by_deadline
+    board = result.evaluation["search"]["leaderboard"]
+    assert len(board) == 4 and all(row["status"] == "done" for row in board), board
 
 
 def test_the_linear_baseline_wins_on_a_linear_table(tmp_path):

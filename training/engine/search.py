@@ -156,6 +156,7 @@ class Search:
         report: LiveReport,
         progress_span: tuple[float, float] = (0.05, 0.85),
         ensemble_pool: Literal["top", "per_family"] = "top",
+        max_trials: int | None = None,
     ) -> None:
         self.y = np.asarray(y)  # target per position of ``rows``
         self.rows = np.asarray(rows)  # the trainer's row ids, by position
@@ -165,6 +166,9 @@ class Search:
         self.report = report
         self.span = progress_span
         self.ensemble_pool = ensemble_pool
+        # A cap in candidates besides the one in time (a trainer's ``max_trials`` param): a run
+        # that must end the same way on a fast and on a busy machine (tests, comparisons).
+        self.max_trials = max_trials
         self.val_positions = folds.validation_rows
         self.trials: list[Trial] = []
         self.best: Trial | None = None
@@ -179,6 +183,8 @@ class Search:
 
     def run(self, candidates: Iterable[Candidate]) -> list[Trial]:
         for cand in candidates:
+            if self.max_trials is not None and len(self.trials) >= self.max_trials:
+                break
             if self.budget.exhausted() and self.best is not None:
                 break
             if not cand.baseline and self.best is not None and not self.budget.keep_searching(

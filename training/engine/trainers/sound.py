@@ -518,7 +518,7 @@ class SoundTrainer:
         folds = make_folds(y[train_rows], classification=True, seed=spec.seed, expensive=expensive)
         report = LiveReport(progress, budget, metric=scoring.METRIC_NAME["classification"])
         search = Search(y=y[train_rows], rows=train_rows, folds=folds, kind="classification", budget=budget,
-                        report=report)
+                        report=report, max_trials=spec.params.get("max_trials"))
         beat("searching", 0.3, force=True)
         if base is not None:
             family = base[0]

@@ -164,7 +164,7 @@ class TabularTrainer:
         report = LiveReport(progress, budget, metric=scoring.METRIC_NAME[kind])
         # An Optuna study fills the leaderboard with near-copies: the ensemble blends families.
         search = Search(y=data.y[train], rows=train, folds=folds, kind=kind, budget=budget, report=report,
-                        ensemble_pool="per_family")
+                        ensemble_pool="per_family", max_trials=spec.params.get("max_trials"))
         families = tm.Families(
             features=data.features, frame_of=data.frame, y_of=lambda rows: data.y[rows],
             n_classes=len(data.classes), threads=threads, seed=spec.seed,

@@ -520,7 +520,7 @@ class TextTrainer:
         report = LiveReport(progress, budget, metric=scoring.METRIC_NAME["classification"])
         folds = make_folds(y[train_rows], classification=True, seed=spec.seed)
         search = Search(y=y[train_rows], rows=train_rows, folds=folds, kind="classification", budget=budget,
-                        report=report)
+                        report=report, max_trials=spec.params.get("max_trials"))
         beat("searching", 0.05, force=True)
         search.run(portfolio(search, data, budget, families=families, minilm=use_minilm, n_eval=len(evals)))
         stopped = search.stopped_by_deadline
