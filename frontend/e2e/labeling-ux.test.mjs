@@ -301,6 +301,13 @@ flow("390 px wide: no sideways scrolling on the list, labeling and service pages
   await page.goto(`${cfg.base}/services`);
   await page.locator('[data-testid="service-card"], .empty').first().waitFor();
   await overflow("services");
+  // The wide lists scroll inside themselves, not the page.
+  await page.goto(`${cfg.base}/datasets`);
+  await page.locator('[data-testid="dataset-list"], .empty').first().waitFor();
+  await overflow("datasets");
+  await page.goto(`${cfg.base}/models`);
+  await page.locator('[data-testid="model-list"], .empty').first().waitFor();
+  await overflow("models");
   await openProject(page, "demo-table", "deploy");
   if (service) await tid(page, "service-controls").waitFor({ timeout: seconds(30) });
   await overflow("deploy-tab");

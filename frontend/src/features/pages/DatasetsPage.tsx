@@ -20,22 +20,24 @@ export function DatasetsPage() {
       {datasets.data && datasets.data.results.length === 0 ? (
         <Empty>No datasets. They are created with a project.</Empty>
       ) : (
-        <table className="table" data-testid="dataset-list">
-          <thead><tr><th>Name</th><th>Type</th><th>Input path</th><th>Output path</th><th>Samples</th><th>Labeled</th><th /></tr></thead>
-          <tbody>
-            {datasets.data?.results.map((d) => (
-              <tr key={d.id} data-testid={`dataset-row-${d.name}`}>
-                <td>{d.name}</td>
-                <td>{typeTitle(d.type)}</td>
-                <td className="mono small">{d.input_path}</td>
-                <td className="mono small">{d.output_path}</td>
-                <td className="num">{d.sample_count}</td>
-                <td className="num">{d.labeled_count}</td>
-                <td className="actions">{canWrite && <button className="link danger" onClick={() => setDeleting(d)} data-testid="dataset-delete">Delete</button>}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <div className="x-scroll">
+          <table className="table" data-testid="dataset-list">
+            <thead><tr><th>Name</th><th>Type</th><th>Input path</th><th>Output path</th><th>Samples</th><th>Labeled</th><th /></tr></thead>
+            <tbody>
+              {datasets.data?.results.map((d) => (
+                <tr key={d.id} data-testid={`dataset-row-${d.name}`}>
+                  <td>{d.name}</td>
+                  <td>{typeTitle(d.type)}</td>
+                  <td className="mono small">{d.input_path}</td>
+                  <td className="mono small">{d.output_path}</td>
+                  <td className="num">{d.sample_count}</td>
+                  <td className="num">{d.labeled_count}</td>
+                  <td className="actions">{canWrite && <button className="link danger" onClick={() => setDeleting(d)} data-testid="dataset-delete">Delete</button>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       {datasets.data && <Pager page={page} pageSize={PAGE_SIZE} count={datasets.data.count} onPage={setPage} />}
       {deleting && (

@@ -54,14 +54,16 @@ export function UsagePage() {
       <section className="panel">
         <h2>Records</h2>
         <ErrorBox message={usage.error} />
-        <table className="table" data-testid="usage-list">
-          <thead><tr><th>Resource</th><th>Flavor</th><th>Start</th><th>End</th><th>Minutes</th></tr></thead>
-          <tbody>
-            {records.map((r, i) => (
-              <tr key={r.id ?? i}><td>{r.resource_name || r.resource}</td><td>{r.flavor}</td><td>{formatDate(r.start)}</td><td>{r.end ? formatDate(r.end) : "running"}</td><td className="num">{(r.minutes ?? 0).toFixed(1)}</td></tr>
-            ))}
-          </tbody>
-        </table>
+        <div className="x-scroll">
+          <table className="table" data-testid="usage-list">
+            <thead><tr><th>Resource</th><th>Flavor</th><th>Start</th><th>End</th><th>Minutes</th></tr></thead>
+            <tbody>
+              {records.map((r, i) => (
+                <tr key={r.id ?? i}><td>{r.resource_name || r.resource}</td><td>{r.flavor}</td><td>{formatDate(r.start)}</td><td>{r.end ? formatDate(r.end) : "running"}</td><td className="num">{(r.minutes ?? 0).toFixed(1)}</td></tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       </section>
     </div>
   );
