@@ -16,7 +16,7 @@ HEADER = ["Age", "Job title", "City", "Income", "Balance", "Contacts", "Married"
 
 
 def _spreadsheet_csv(rows: int = 300) -> tuple[bytes, list[list[str]]]:
-    """demo_data's table with a header, ``;`` and quoted jobs like ``"admin; ""senior"""``."""
+    """demo_data's table with a header, ``;`` and quoted jobs holding a ``;`` and doubled quotes."""
     data = [line.split(",") for line in demo_data.tabular_csv(rows=rows, kind="binary").decode().splitlines()]
     for row in data:
         row[1] = f'{row[1]}; "senior"'
