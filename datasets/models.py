@@ -15,9 +15,12 @@ class Dataset(TenantOwned):
     task_type = models.CharField(max_length=30, choices=TaskType.choices)
     input_path = models.CharField(max_length=1024)  # s3://bucket/prefix/ (a folder)
     output_path = models.CharField(max_length=1024)
-    # Predictive analytics: the CSV file and its profile (columns attr_1..attr_N).
+    # Predictive analytics: the CSV file and its profile (dialect, header, columns named by
+    # the header or attr_1..attr_N). csv_has_header is the user's override of the header
+    # detection (None: detect); every re-profile (sync, publish, training) applies it.
     csv_path = models.CharField(max_length=1024, blank=True)
     table_profile = models.JSONField(default=dict, blank=True)
+    csv_has_header = models.BooleanField(null=True, blank=True)
     storage_bytes = models.BigIntegerField(default=0)
     last_sync_job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

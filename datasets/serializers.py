@@ -131,7 +131,8 @@ class SamplesDeleteResultSerializer(serializers.Serializer):
 
 
 class PreviewColumnSerializer(serializers.Serializer):
-    name = serializers.CharField(help_text="attr_1 … attr_N")
+    name = serializers.CharField(help_text="the header's name (made safe), or attr_N without a header")
+    key = serializers.CharField(help_text="attr_N: always accepted in place of the name (ModelArts)")
     index = serializers.IntegerField()
     kind = serializers.CharField()
     distinct = serializers.IntegerField()
@@ -148,6 +149,14 @@ class PreviewStatsSerializer(serializers.Serializer):
     distinct_rows = serializers.IntegerField()
 
 
+class PreviewDialectSerializer(serializers.Serializer):
+    delimiter = serializers.CharField(help_text="one of , ; tab |")
+    quotechar = serializers.CharField()
+    has_header = serializers.BooleanField()
+    header_source = serializers.ChoiceField(choices=["detected", "user"])
+    has_header_override = serializers.BooleanField(allow_null=True)
+
+
 class PreviewSerializer(serializers.Serializer):
     """Schema of the predictive analytics preview."""
 
@@ -155,6 +164,13 @@ class PreviewSerializer(serializers.Serializer):
     columns = PreviewColumnSerializer(many=True)
     rows = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
     stats = PreviewStatsSerializer()
+    dialect = PreviewDialectSerializer()
+
+
+class TableSettingsSerializer(serializers.Serializer):
+    has_header = serializers.BooleanField(
+        allow_null=True, help_text="true: the first row is a header; false: it is data; null: detect"
+    )
 
 
 class DatasetVersionSerializer(serializers.ModelSerializer):
@@ -173,7 +189,7 @@ class VersionPublishSerializer(serializers.Serializer):
     # (seed 10**23 was a 500 after the manifest was written).
     train_ratio = serializers.FloatField(required=False, default=0.8)
     seed = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_SEED)
-    label_column = serializers.CharField(max_length=20, required=False, allow_null=True)
+    label_column = serializers.CharField(max_length=100, required=False, allow_null=True)
     label_type = serializers.CharField(max_length=10, required=False, allow_null=True)
 
     def validate_train_ratio(self, value: float) -> float:

@@ -14,6 +14,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from datasets import validation
+from datasets.formats import FormatError
+from datasets.importing.table import profile_object, profile_to_json
 from datasets.labels import labels_ensure
 from datasets.models import Dataset, ObjectStatus, Sample, SourceObject
 from datasets.sync import DatasetSync
@@ -30,7 +32,7 @@ from exeml.jobs.services import (
     job_transition,
 )
 from exeml.queues import Queue
-from exeml.storage import TransientStorageError, parse_storage_path, store_for_tenant
+from exeml.storage import StorageError, TransientStorageError, parse_storage_path, store_for_tenant
 from exeml.task_types import TaskType
 
 log = logging.getLogger(__name__)
@@ -261,3 +263,61 @@ def dataset_storage_refresh(*, dataset: Dataset) -> int:
     Dataset.objects.filter(pk=dataset.pk).update(storage_bytes=total)
     dataset.storage_bytes = total
     return total
+
+
+# ---------------------------------------------------------------------------- CSV settings
+
+
+def table_state(dataset: Dataset) -> tuple[str, str]:
+    """Why a predictive-analytics dataset has no usable profile, as (state, reason):
+    ("ready", "") once profiled; else "no_csv", "syncing", "csv_invalid" or "not_synced"
+    with what to do, so the console can offer the action that fixes it."""
+    if dataset.table_profile and "columns" in dataset.table_profile:
+        return "ready", ""
+    if not dataset.csv_path:
+        return "no_csv", "the dataset has no CSV file; upload a CSV or choose one in storage"
+    job = dataset.last_sync_job
+    if job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        return "syncing", "the CSV is being synchronized; wait for it to finish"
+    so = SourceObject.objects.filter(dataset=dataset, status=ObjectStatus.INVALID).order_by("-seen_at").first()
+    if so is not None and so.reason:
+        return "csv_invalid", f"the CSV cannot be used: {so.reason}; fix the file (or upload a new CSV) and synchronize"
+    return "not_synced", "the CSV has not been profiled yet; synchronize the dataset"
+
+
+def dataset_table_settings(*, dataset: Dataset, has_header: bool | None, user=None) -> Job | None:
+    """Set (True/False) or clear (None: detect) the user's override of header detection.
+
+    The CSV is re-profiled at once with the choice: when it cannot be used so, a 400 names
+    the reason and nothing changes. Otherwise the new profile is stored and, when the last
+    sync had refused the file, a sync is started so its sample and status follow (returned).
+    """
+    if dataset.task_type != TaskType.PREDICTIVE_ANALYTICS:
+        raise ApplicationError("only predictive analytics datasets have table settings", field="has_header")
+    if not dataset.csv_path:
+        raise ApplicationError("the dataset has no CSV file", field="has_header")
+    path = parse_storage_path(dataset.csv_path)
+    store = store_for_tenant(dataset.tenant)
+    try:
+        info = store.head(path.bucket, path.key)
+        profile = profile_object(store, path.bucket, info, has_header=has_header)
+    except FormatError as exc:
+        choice = {True: "with a header row", False: "without a header row", None: "as detected"}[has_header]
+        raise ApplicationError(f"read {choice}, the CSV cannot be used: {exc.reason}", field="has_header")
+    except StorageError as exc:
+        raise ApplicationError(f"the CSV file cannot be read: {public_reason(exc)}", field="has_header")
+    with transaction.atomic():
+        locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
+        locked.csv_has_header = has_header
+        locked.table_profile = profile_to_json(profile)
+        locked.save(update_fields=["csv_has_header", "table_profile"])
+        dataset.csv_has_header, dataset.table_profile = locked.csv_has_header, locked.table_profile
+        so = SourceObject.objects.filter(dataset=dataset, key=path.key).first()
+        if so is not None and so.status == ObjectStatus.IMPORTED and so.etag == info.etag:
+            return None
+        if so is not None:  # the next sync must re-read the file (an unchanged etag is skipped)
+            SourceObject.objects.filter(pk=so.pk).update(etag="")
+        try:
+            return dataset_sync_start(dataset=dataset, user=user)
+        except WrongState:
+            return None  # one is running; the next sync applies the choice

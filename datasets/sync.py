@@ -539,7 +539,7 @@ class DatasetSync:
             self.counts["unchanged"] += 1
             return
         try:
-            profile = profile_object(self.store, self.bucket, info)
+            profile = profile_object(self.store, self.bucket, info, has_header=ds.csv_has_header)
             reason = ""
         except FormatError as exc:
             profile, reason = None, exc.reason

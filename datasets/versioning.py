@@ -11,6 +11,7 @@ got none. Same seed and same samples, same split.
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import random
@@ -24,7 +25,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Prefetch
 
-from datasets.formats.csv_table import TableProfile, check_label_column, profile_csv_bytes
+from datasets.formats.csv_table import (
+    CsvDialect,
+    TableProfile,
+    check_label_column,
+    profile_csv_bytes,
+    read_rows,
+)
 from datasets.formats.errors import FormatError
 from datasets.formats.filenames import stem
 from datasets.formats.manifest import format_time, make_annotation, manifest_line, text_source
@@ -233,7 +240,9 @@ def voc_names(items: Sequence[FrozenItem]) -> list[str]:
 
 def csv_profile(dataset: Dataset) -> TableProfile:
     data, _ = _csv_bytes(dataset)
-    return profile_csv_bytes(data, max_bytes=settings.EXEML_LIMITS["csv_max_bytes"])
+    return profile_csv_bytes(
+        data, max_bytes=settings.EXEML_LIMITS["csv_max_bytes"], has_header=dataset.csv_has_header
+    )
 
 
 def _csv_bytes(dataset: Dataset) -> tuple[bytes, str]:
@@ -244,13 +253,10 @@ def _csv_bytes(dataset: Dataset) -> tuple[bytes, str]:
     return data, info.etag
 
 
-def csv_rows(data: bytes) -> list[list[str]]:
-    """Data rows (blank lines skipped), fields stripped: row i here is eval row index i."""
-    rows = []
-    for line in data.decode("utf-8-sig").split("\n"):
-        if line.strip():
-            rows.append([f.strip() for f in line.rstrip("\r").split(",")])
-    return rows
+def csv_rows(data: bytes, dialect: CsvDialect | None = None) -> list[list[str]]:
+    """Data rows (blank lines and the header skipped), fields stripped: row i here is eval
+    row index i, and data row i of the trainer's read with the same dialect."""
+    return list(read_rows(io.BytesIO(data), dialect or CsvDialect()))
 
 
 # --------------------------------------------------------------------------- publish
@@ -423,7 +429,9 @@ def _tabular(
         raise ApplicationError("the dataset has no CSV file")
     try:
         data, etag = _csv_bytes(dataset)
-        profile = profile_csv_bytes(data, max_bytes=settings.EXEML_LIMITS["csv_max_bytes"])
+        profile = profile_csv_bytes(
+            data, max_bytes=settings.EXEML_LIMITS["csv_max_bytes"], has_header=dataset.csv_has_header
+        )
     except FormatError as exc:
         raise ApplicationError(f"the CSV file cannot be used: {exc.reason}", field="csv_path")
     except (StoragePathError, StorageError) as exc:
@@ -432,7 +440,7 @@ def _tabular(
     if reason:
         raise ApplicationError(reason, field="label_column")
     col = profile.column(label_column)
-    rows = csv_rows(data)
+    rows = csv_rows(data, profile.dialect)
     values = [r[col.index] if col.index < len(r) else "" for r in rows]
     strata = [[v] if label_type == "discrete" else [] for v in values]
     usages = stratified_split(list(range(len(rows))), strata, train_ratio=ratio, seed=seed)
@@ -449,6 +457,8 @@ def _tabular(
     params = {
         "csv_path": dataset.csv_path, "etag": etag, "label_column": col.name, "label_type": label_type,
         "rows": len(rows), "eval_rows": eval_rows,
+        # How the trainer reads the file: the same dialect, so its row i is this row i.
+        "delimiter": profile.delimiter, "quotechar": profile.quotechar, "has_header": profile.has_header,
     }
     line = manifest_line(source=dataset.csv_path, usage=TRAIN, annotations=[])
     return counts, params, [line]

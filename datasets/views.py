@@ -27,6 +27,7 @@ from datasets.serializers import (
     SamplesDeleteResultSerializer,
     SamplesDeleteSerializer,
     SampleSerializer,
+    TableSettingsSerializer,
     UploadResultSerializer,
     UploadSerializer,
     VersionPublishSerializer,
@@ -188,23 +189,50 @@ class DatasetViewSet(
     @extend_schema(responses={200: PreviewSerializer})
     @action(detail=True, methods=["get"])
     def preview(self, request, pk=None):
+        return Response(_preview(self._dataset()))
+
+    @extend_schema(
+        request=TableSettingsSerializer,
+        responses={200: PreviewSerializer},
+        description="Override the CSV's header detection (has_header true/false; null detects again). The CSV "
+        "is re-profiled at once: 400 with the reason when it cannot be used so, nothing changed. The answer is "
+        "the new preview; sync_job is the synchronization started when the last one had refused the file.",
+    )
+    @action(detail=True, methods=["patch"], url_path="table")
+    def table(self, request, pk=None):
         dataset = self._dataset()
-        if dataset.task_type != TaskType.PREDICTIVE_ANALYTICS:
-            raise ApplicationError("preview is for predictive analytics datasets", code="wrong_type")
-        profile = profile_from_json(dataset.table_profile)
-        if profile is None:
-            raise WrongState("the CSV has not been profiled yet; synchronize the dataset", status_value="not_synced")
-        return Response({
-            "csv_path": dataset.csv_path,
-            "columns": [
-                {"name": c.name, "index": c.index, "kind": c.kind, "distinct": c.distinct,
-                 "missing_share": c.missing_share, "valid": c.valid, "reason": c.reason,
-                 "sample_values": c.sample_values, "digits_only": c.digits_only}
-                for c in profile.columns
-            ],
-            "rows": profile.preview_rows,
-            "stats": {"rows": profile.rows, "valid_rows": profile.valid_rows, "distinct_rows": profile.distinct_rows},
-        })
+        shape = TableSettingsSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        job = services.dataset_table_settings(
+            dataset=dataset, has_header=shape.validated_data["has_header"], user=request.user
+        )
+        return Response({**_preview(dataset), "sync_job": JobSerializer(job).data if job else None})
+
+
+def _preview(dataset: Dataset) -> dict:
+    """The profile of a predictive-analytics dataset, or a 409 whose ``status`` says why there
+    is none (no_csv, syncing, csv_invalid, not_synced) and whose message says what to do."""
+    if dataset.task_type != TaskType.PREDICTIVE_ANALYTICS:
+        raise ApplicationError("preview is for predictive analytics datasets", code="wrong_type")
+    profile = profile_from_json(dataset.table_profile)
+    if profile is None:
+        state, reason = services.table_state(dataset)
+        raise WrongState(reason, status_value=state)
+    return {
+        "csv_path": dataset.csv_path,
+        "columns": [
+            {"name": c.name, "key": c.key, "index": c.index, "kind": c.kind, "distinct": c.distinct,
+             "missing_share": c.missing_share, "valid": c.valid, "reason": c.reason,
+             "sample_values": c.sample_values, "digits_only": c.digits_only}
+            for c in profile.columns
+        ],
+        "rows": profile.preview_rows,
+        "stats": {"rows": profile.rows, "valid_rows": profile.valid_rows, "distinct_rows": profile.distinct_rows},
+        "dialect": {
+            "delimiter": profile.delimiter, "quotechar": profile.quotechar, "has_header": profile.has_header,
+            "header_source": profile.header_source, "has_header_override": dataset.csv_has_header,
+        },
+    }
 
 
 class DatasetScopedView(TenantAPIView):

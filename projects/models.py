@@ -19,7 +19,7 @@ class Project(TenantOwned):
     dataset = models.ForeignKey("datasets.Dataset", on_delete=models.PROTECT, related_name="projects")
     # Predictive analytics: s3://bucket/folder/file.csv, one project per CSV path.
     training_data = models.CharField(max_length=1024, blank=True)
-    label_column = models.CharField(max_length=20, blank=True)
+    label_column = models.CharField(max_length=100, blank=True)  # a header name (made safe) or attr_N
     label_type = models.CharField(max_length=10, choices=LabelType.choices, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -46,9 +46,10 @@ JSON `{"text": "..."}` (UTF-8). Tokenised as `bundle.json` → `preprocessing` s
 """,
     "predictive_analytics": """\
 ## Input
-JSON `{"data": {"count": N, "req_data": [{"attr_1": "58", "attr_2": "admin", ...}]}}`:
-one record per row, values as strings or numbers, columns as in `bundle.json` →
-`input_spec` (the label column may be absent or blank).
+JSON `{"data": {"count": N, "req_data": [{"age": "58", "job": "admin", ...}]}}`:
+one record per row, values as strings or numbers, columns keyed by their names
+(`bundle.json` → `input_spec.names`, the CSV header's) or by `attr_N` (`input_spec.columns`,
+the model's input names); the label column may be absent or blank.
 
 ## Output
 `{"resp_data": [{...the input record..., "predictioncol": "yes",

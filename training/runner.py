@@ -382,23 +382,33 @@ def _tabular_spec(*, project, dataset_version, store, data_dir: Path) -> Tabular
             "publish a new version"
         )
     local = store.download_to(src.bucket, src.key, data_dir / "train.csv")
+    # The dialect publish recorded (a version published before dialects: the guide's CSV).
+    has_header = bool(params.get("has_header", False))
     try:
         with local.open("rb") as fh:
-            profile = profile_csv(fh, allow_timestamps=True)
+            profile = profile_csv(fh, allow_timestamps=True, has_header=has_header)
     except FormatError as exc:
         raise TrainingError(f"the training CSV is not usable: {exc}") from None
-    label_column = params.get("label_column") or project.label_column
+    label_ref = params.get("label_column") or project.label_column
     label_type = params.get("label_type") or project.label_type or "discrete"
-    if not label_column:
+    if not label_ref:
         raise TrainingError("no label column is set")
+    try:
+        label_column = profile.column(label_ref).key
+    except KeyError:
+        raise TrainingError(f"the training CSV has no column {label_ref!r}; choose the label column again") from None
     return TabularSpec(
         csv_path=str(local),
-        columns=tuple(c.name for c in profile.columns),
-        kinds={c.name: c.kind for c in profile.columns},
+        columns=tuple(c.key for c in profile.columns),
+        names=tuple(c.name for c in profile.columns) if profile.has_header else (),
+        kinds={c.key: c.kind for c in profile.columns},
         label_column=label_column,
         label_type=label_type,
-        dropped=tuple(c.name for c in profile.columns if not c.valid and c.name != label_column),
+        dropped=tuple(c.key for c in profile.columns if not c.valid and c.key != label_column),
         eval_rows=tuple(int(i) for i in params.get("eval_rows") or ()),
+        delimiter=profile.delimiter,
+        quotechar=profile.quotechar,
+        has_header=profile.has_header,
     )
 
 

@@ -8,6 +8,8 @@ from datasets.formats.csv_table import (
     check_label_column,
     profile_csv,
     profile_csv_bytes,
+    read_rows,
+    safe_column_names,
 )
 from datasets.formats.errors import FormatError
 
@@ -50,11 +52,43 @@ def test_streams_from_chunks_split_mid_line():
     assert profile_csv(io.BytesIO(data)).rows == 200
 
 
-def test_header_is_rejected():
+def test_header_is_detected_and_names_the_columns():
     rows = [["age", "group", "score", "const", "amount", "answer"], *table()]
-    with pytest.raises(FormatError) as exc:
-        profile_csv_bytes(encode(rows))
-    assert "the first row looks like a header" in exc.value.reason
+    p = profile_csv_bytes(encode(rows))
+    assert p.has_header and p.header_source == "detected" and p.delimiter == ","
+    assert [c.name for c in p.columns] == rows[0]
+    assert (p.rows, p.valid_rows) == (200, 200)  # the header is no data row
+    assert p.preview_rows[0] == rows[1]
+    assert p.column("answer") is p.column("attr_6") is p.column(5)  # attr_N stays an alias
+    assert check_label_column(p, "answer", "discrete") is None
+    assert check_label_column(p, "attr_6", "discrete") is None
+
+
+def test_header_of_words_over_categories_is_detected_by_the_sniffer():
+    rng = np.random.default_rng(1)
+    rows = [["country", "size", "code", "answer"]] + [  # codes of one length under longer names
+        [str(rng.choice(["FR", "DE", "IT"])), str(rng.choice(["S", "M", "L"])), f"k{i:03d}",
+         str(rng.choice(["Y", "N"]))] for i in range(200)
+    ]
+    p = profile_csv_bytes(encode(rows))
+    assert p.has_header and [c.name for c in p.columns] == rows[0]
+
+
+def test_headerless_modelarts_csv_is_read_as_before():
+    rows = table()
+    p = profile_csv_bytes(encode(rows))
+    assert (p.has_header, p.delimiter, p.rows) == (False, ",", 200)
+    assert [c.name for c in p.columns] == [c.key for c in p.columns] == [f"attr_{i}" for i in range(1, 7)]
+
+
+def test_header_detection_can_be_overridden_both_ways():
+    rows = [["age", "group", "score", "const", "amount", "answer"], *table()]
+    forced_off = profile_csv_bytes(encode(rows), has_header=False)
+    assert not forced_off.has_header and forced_off.header_source == "user" and forced_off.rows == 201
+    assert forced_off.column("attr_1").kind == "categorical"  # "age" is now a value
+    plain = table(201)
+    forced_on = profile_csv_bytes(encode(plain), has_header=True)
+    assert forced_on.has_header and forced_on.rows == 200 and forced_on.columns[0].name == plain[0][0]
 
 
 def test_categorical_first_row_is_not_a_header():
@@ -63,12 +97,56 @@ def test_categorical_first_row_is_not_a_header():
     assert profile_csv_bytes(encode(rows)).rows == 200
 
 
-def test_quotes_are_rejected():
-    rows = table()
-    rows[9][1] = '"a"'
+def test_header_names_are_made_safe():
+    assert safe_column_names(["  age ", "", "age", "attr_1", "attr_4", "predictioncol", "a\tb  c"]) == [
+        "age", "attr_2", "age_2", "attr_1_4", "attr_4_5", "predictioncol_6", "a b c",
+    ]
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_other_separators_are_detected(sep):
+    rows = [["age", "group", "score", "const", "amount", "answer"], *table()]
+    rows[3][2] = "1,5" if sep == ";" else rows[3][2]  # a decimal comma is a value, not a separator
+    data = ("\n".join(sep.join(r) for r in rows) + "\n").encode()
+    p = profile_csv_bytes(data)
+    assert p.delimiter == sep and p.has_header and len(p.columns) == 6 and p.rows == 200
+    assert p.preview_rows[2][2] == rows[3][2]
+
+
+def test_quoted_fields_with_separators_and_quotes_inside():
+    header = "id;city;remark;amount;answer"
+    lines = [header] + [
+        f'{i};"Paris; France";"say ""hi"" {i % 40}";{i * 1.5};{"yes" if i % 3 else "no"}' for i in range(200)
+    ]
+    data = ("\ufeff" + "\r\n".join(lines) + "\r\n").encode()  # BOM and CRLF, as Excel writes
+    p = profile_csv_bytes(data)
+    assert (p.delimiter, p.quotechar, p.has_header) == (";", '"', True)
+    assert [c.name for c in p.columns] == ["id", "city", "remark", "amount", "answer"]
+    assert p.preview_rows[1] == ["1", "Paris; France", 'say "hi" 1', "1.5", "yes"]
+    rows = list(read_rows(io.BytesIO(data), p.dialect))
+    assert len(rows) == 200 and rows[1] == p.preview_rows[1]
+
+
+def test_bom_is_stripped_from_the_first_name():
+    rows = [["age", "group", "score", "const", "amount", "answer"], *table()]
+    p = profile_csv_bytes(b"\xef\xbb\xbf" + encode(rows))
+    assert p.columns[0].name == "age"
+
+
+def test_malformed_quote_names_row_and_column():
+    lines = ["id,remark,amount,answer"] + [f'{i},"ok {i}",{i * 2},{i % 2}' for i in range(200)]
+    lines[57] = '56,"bad" quote,112,0'
     with pytest.raises(FormatError) as exc:
-        profile_csv_bytes(encode(rows))
-    assert "line 10 contains a quotation mark" in exc.value.reason
+        profile_csv_bytes(("\n".join(lines) + "\n").encode())
+    assert exc.value.reason.startswith("row 58, column 2: text follows a closing quote")
+
+
+def test_unclosed_quote_names_row_and_column():
+    lines = ["id,remark,amount,answer"] + [f"{i},ok {i},{i * 2},{i % 2}" for i in range(200)]
+    lines[-1] = '199,"never closed,398,1'
+    with pytest.raises(FormatError) as exc:
+        profile_csv_bytes(("\n".join(lines) + "\n").encode())
+    assert exc.value.reason.startswith("row 201, column 2: a quoted field is not closed")
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
@@ -114,13 +192,23 @@ def test_ragged_rows():
     rows[41] = rows[41][:-1]
     with pytest.raises(FormatError) as exc:
         profile_csv_bytes(encode(rows))
-    assert "line 42 has 5 columns, expected 6" in exc.value.reason
+    assert "row 42 has 5 columns, the first row has 6" in exc.value.reason
 
 
-def test_semicolon_separated():
+def test_ragged_row_under_a_header_with_another_separator():
+    rows = [["a", "b", "c", "d", "e", "f", "g", "h"]] + [
+        [str(i), f"k{i % 7}", *(f"{i * j}" for j in range(1, 6)), "yes" if i % 2 else "no"] for i in range(200)
+    ]
+    rows[56].append("extra")
     with pytest.raises(FormatError) as exc:
-        profile_csv_bytes(b"1;2;3\n4;5;6\n")
-    assert "comma-separated" in exc.value.reason and "semicolon" in exc.value.reason
+        profile_csv_bytes(("\n".join(";".join(r) for r in rows) + "\n").encode())
+    assert exc.value.reason.startswith("row 57 has 9 columns, the header has 8")
+
+
+def test_single_column():
+    with pytest.raises(FormatError) as exc:
+        profile_csv_bytes(b"1\n2\n3\n")
+    assert "row 1 has a single column" in exc.value.reason
 
 
 def test_too_few_valid_columns():

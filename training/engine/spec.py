@@ -56,14 +56,20 @@ class TrainSample:
 
 @dataclass(frozen=True)
 class TabularSpec:
-    csv_path: str  # local path of the header-less CSV
-    columns: tuple[str, ...]  # attr_1..attr_N, in file order
+    csv_path: str  # local path of the CSV, read with delimiter/quotechar/has_header below
+    columns: tuple[str, ...]  # attr_1..attr_N, in file order: the model's input names
     kinds: dict[str, str]  # column -> "numeric" | "categorical"
     label_column: str
     label_type: Literal["discrete", "continuous"]
     dropped: tuple[str, ...] = ()  # single-valued / invalid columns
-    # Row indices (0-based, in file order, over all rows) of the eval split.
+    # Row indices (0-based, in file order, over all data rows) of the eval split.
     eval_rows: tuple[int, ...] = ()
+    # The columns' names for people (the header's, made safe), same order as ``columns``;
+    # empty when the CSV has no header. Requests may key records by either.
+    names: tuple[str, ...] = ()
+    delimiter: str = ","
+    quotechar: str = '"'
+    has_header: bool = False
 
 
 @dataclass(frozen=True)

@@ -80,4 +80,32 @@ export const datasetsApi = {
     http.del(`${base(id)}/labels/${encodeURIComponent(name)}`, { mode }),
   labelStats: (id: string) => http.get<LabelStats>(`${base(id)}/label-stats`),
   preview: (id: string) => http.get<Preview>(`${base(id)}/preview`),
+  /** Override the CSV's header detection (null: detect); answers the new preview. */
+  tableSettings: (id: string, hasHeader: boolean | null) =>
+    http.patch<Preview & { sync_job: Job | null }>(`${base(id)}/table`, { has_header: hasHeader }),
+  /**
+   * The preview, or why there is none: a 409 says the state (not_synced, csv_invalid, syncing,
+   * no_csv) and what fixes it, which the console turns into a button.
+   */
+  previewOrState: async (id: string): Promise<Preview | TableState> => {
+    try {
+      return await http.get<Preview>(`${base(id)}/preview`);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) {
+        const body = (err.body ?? {}) as { status?: string };
+        return { state: (body.status as TableState["state"]) ?? "not_synced", reason: err.message };
+      }
+      throw err;
+    }
+  },
 };
+
+/** Why a predictive-analytics dataset has no profile yet, and what to do (the message). */
+export interface TableState {
+  state: "not_synced" | "csv_invalid" | "syncing" | "no_csv";
+  reason: string;
+}
+
+export function isTableState(value: unknown): value is TableState {
+  return typeof value === "object" && value !== null && "state" in value && "reason" in value;
+}

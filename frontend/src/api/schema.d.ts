@@ -130,6 +130,10 @@ export interface paths {
   "/api/v1/datasets/{id}/sync": {
     post: operations["api_v1_datasets_sync_create"];
   };
+  "/api/v1/datasets/{id}/table": {
+    /** @description Override the CSV's header detection (has_header true/false; null detects again). The CSV is re-profiled at once: 400 with the reason when it cannot be used so, nothing changed. The answer is the new preview; sync_job is the synchronization started when the last one had refused the file. */
+    patch: operations["api_v1_datasets_table_partial_update"];
+  };
   "/api/v1/flavors": {
     get: operations["api_v1_flavors_list"];
   };
@@ -475,6 +479,12 @@ export interface components {
      * @enum {string}
      */
     FormatEnum: "voc" | "coco" | "yolo" | "folders" | "manifest";
+    /**
+     * @description * `detected` - detected
+     * * `user` - user
+     * @enum {string}
+     */
+    HeaderSourceEnum: "detected" | "user";
     Job: {
       /** Format: uuid */
       id: string;
@@ -903,6 +913,10 @@ export interface components {
       label_column?: string;
       label_type?: components["schemas"]["LabelTypeEnum"];
     };
+    PatchedTableSettingsRequest: {
+      /** @description true: the first row is a header; false: it is data; null: detect */
+      has_header?: boolean | null;
+    };
     /**
      * @description * `performance_first` - performance_first
      * * `balance` - balance
@@ -916,10 +930,13 @@ export interface components {
       columns: components["schemas"]["PreviewColumn"][];
       rows: string[][];
       stats: components["schemas"]["PreviewStats"];
+      dialect: components["schemas"]["PreviewDialect"];
     };
     PreviewColumn: {
-      /** @description attr_1 … attr_N */
+      /** @description the header's name (made safe), or attr_N without a header */
       name: string;
+      /** @description attr_N: always accepted in place of the name (ModelArts) */
+      key: string;
       index: number;
       kind: string;
       distinct: number;
@@ -929,6 +946,14 @@ export interface components {
       reason: string | null;
       sample_values: string[];
       digits_only: boolean;
+    };
+    PreviewDialect: {
+      /** @description one of , ; tab | */
+      delimiter: string;
+      quotechar: string;
+      has_header: boolean;
+      header_source: components["schemas"]["HeaderSourceEnum"];
+      has_header_override: boolean | null;
     };
     PreviewStats: {
       rows: number;
@@ -2066,6 +2091,28 @@ export interface operations {
       202: {
         content: {
           "application/json": components["schemas"]["Job"];
+        };
+      };
+    };
+  };
+  /** @description Override the CSV's header detection (has_header true/false; null detects again). The CSV is re-profiled at once: 400 with the reason when it cannot be used so, nothing changed. The answer is the new preview; sync_job is the synchronization started when the last one had refused the file. */
+  api_v1_datasets_table_partial_update: {
+    parameters: {
+      path: {
+        /** @description A UUID string identifying this dataset. */
+        id: string;
+      };
+    };
+    requestBody?: {
+      content: {
+        "application/json": components["schemas"]["PatchedTableSettingsRequest"];
+        "multipart/form-data": components["schemas"]["PatchedTableSettingsRequest"];
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["Preview"];
         };
       };
     };

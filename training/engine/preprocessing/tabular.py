@@ -86,18 +86,34 @@ def columns_to_inputs(
 def records_to_inputs(
     records: Sequence[Mapping[str, Any]], input_spec: Mapping[str, Any]
 ) -> dict[str, np.ndarray]:
-    """Inference records ({"attr_1": "58", ...}) -> ONNX inputs, strictly validated."""
+    """Inference records -> ONNX inputs, strictly validated. A record keys a column by its
+    name (the CSV header's, ``{"age": "58", ...}``) or by its ``attr_N`` (ModelArts)."""
     if not records:
         raise InputError("req_data is empty")
+    names = dict(zip(input_spec.get("columns") or (), input_spec.get("names") or (), strict=False))
     columns: dict[str, list[Any]] = {}
     for feature in used_columns(input_spec):
-        name = feature["name"]
+        key = feature["name"]
+        name = names.get(key, key)
         values = []
         for i, record in enumerate(records):
             if not isinstance(record, Mapping):
                 raise InputError(f"req_data[{i}] must be an object")
-            if name not in record:
-                raise InputError(f"req_data[{i}] is missing column {name!r}")
-            values.append(record[name])
-        columns[name] = values
-    return columns_to_inputs(columns, input_spec, strict=True)
+            if name in record:
+                values.append(record[name])
+            elif key in record:
+                values.append(record[key])
+            else:
+                also = f" (or {key!r})" if name != key else ""
+                raise InputError(f"req_data[{i}] is missing column {name!r}{also}")
+        columns[key] = values
+    try:
+        return columns_to_inputs(columns, input_spec, strict=True)
+    except InputError as exc:
+        if not names:
+            raise
+        # Name the column as the user knows it.
+        message = str(exc)
+        for key, name in names.items():
+            message = message.replace(f"column {key!r}", f"column {name!r}")
+        raise InputError(message) from None

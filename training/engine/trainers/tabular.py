@@ -49,22 +49,13 @@ class _Data:
     """The CSV as strings plus the derived split and label arrays."""
 
     def __init__(self, spec: TrainSpec) -> None:
-        import pandas as pd
-
         tab = spec.tabular
         assert tab is not None
-        try:
-            frame = pd.read_csv(
-                tab.csv_path, header=None, dtype=str, keep_default_na=False, skip_blank_lines=True
-            )
-        except Exception as exc:  # pandas raises several parser error types
-            raise TrainingError(f"cannot read the training CSV: {exc}") from None
-        if frame.shape[1] != len(tab.columns):
-            raise TrainingError(f"the CSV has {frame.shape[1]} columns, expected {len(tab.columns)}")
-        frame.columns = list(tab.columns)
-        self.raw = {c: [str(v) for v in frame[c].tolist()] for c in tab.columns}
+        self.names = dict(zip(tab.columns, tab.names or tab.columns, strict=True))
+        table = read_table(tab)
+        self.raw = {c: [row[k] for row in table] for k, c in enumerate(tab.columns)}
         self._table = None
-        self.n_rows = len(frame)
+        self.n_rows = len(table)
         self.label_column = tab.label_column
         self.label_type = tab.label_type
         self.features = [
@@ -92,13 +83,13 @@ class _Data:
             bad = [raw_labels[i] for i, v in zip(labelled, values, strict=True) if v is None]
             if bad:
                 raise TrainingError(
-                    f"label column {tab.label_column} is continuous but holds non-numeric values "
+                    f"label column {self.names[tab.label_column]} is continuous but holds non-numeric values "
                     f"(e.g. {bad[0]!r}); choose discrete or fix the data"
                 )
             distinct = len({raw_labels[i].strip() for i in self.train_rows})
             if distinct < MIN_CONTINUOUS_DISTINCT:
                 raise TrainingError(
-                    f"label column {tab.label_column} is continuous but has only {distinct} distinct values in "
+                    f"label column {self.names[tab.label_column]} is continuous but has only {distinct} distinct values in "
                     f"the training rows (at least {MIN_CONTINUOUS_DISTINCT} needed); choose discrete instead"
                 )
             self.classes: list[str] = []
@@ -107,7 +98,7 @@ class _Data:
             self.classes = sorted({raw_labels[i].strip() for i in self.train_rows})
             if len(self.classes) < 2:
                 raise TrainingError(
-                    f"label column {tab.label_column} has fewer than two classes in the training rows"
+                    f"label column {self.names[tab.label_column]} has fewer than two classes in the training rows"
                 )
             index = {c: k for k, c in enumerate(self.classes)}
             self.y = np.asarray([index.get(v.strip(), -1) for v in raw_labels], dtype=np.int64)
@@ -128,8 +119,33 @@ class _Data:
         rows = np.asarray(sorted(self.train_rows + self.eval_rows), dtype=np.int64)
         return rows if self.label_type == "continuous" else rows[self.y[rows] >= 0]
 
-    def records(self, rows: Sequence[int]) -> list[dict[str, str]]:
-        return [{c: self.raw[c][i] for c in self.raw} for i in rows]
+    def records(self, rows: Sequence[int], *, by_name: bool = False) -> list[dict[str, str]]:
+        """Rows as request records, keyed by attr_N or by the columns' names."""
+        key = self.names.get if by_name else str
+        return [{key(c): self.raw[c][i] for c in self.raw} for i in rows]
+
+
+def read_table(tab) -> list[list[str]]:
+    """The CSV's data rows as the profile counted them (same dialect; blank lines and the
+    header skipped; fields stripped), each of len(tab.columns) fields."""
+    import csv
+
+    rows: list[list[str]] = []
+    try:
+        with open(tab.csv_path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh, delimiter=tab.delimiter, quotechar=tab.quotechar, doublequote=True,
+                                skipinitialspace=True, strict=True)
+            for fields in reader:
+                if not fields or (len(fields) == 1 and not fields[0].strip()):
+                    continue
+                if len(fields) != len(tab.columns):
+                    raise TrainingError(
+                        f"row {reader.line_num} of the CSV has {len(fields)} columns, expected {len(tab.columns)}"
+                    )
+                rows.append([f.strip() for f in fields])
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise TrainingError(f"cannot read the training CSV: {exc}") from None
+    return rows[1:] if tab.has_header else rows
 
 
 
@@ -208,7 +224,10 @@ class TabularTrainer:
         write_bundle(bundle_dir, **bundle_meta, metrics={})
         report.beat("evaluating", 0.93)
         metrics, evaluation, predictions = _evaluate(data, evaluated, bundle_dir, threads)
-        evaluation["feature_importance"] = tm.feature_importance(evaluated.models, selection.weights, data.features)
+        evaluation["feature_importance"] = [
+            {**row, "feature": data.names.get(row["feature"], row["feature"])}
+            for row in tm.feature_importance(evaluated.models, selection.weights, data.features)
+        ]
         evaluation["search"] = search_info
 
         if refit:
@@ -348,6 +367,8 @@ def _bundle_meta(spec: TrainSpec, data: _Data, threads: int, search: Search, sel
         "labels": data.classes,
         "input_spec": {
             "columns": list(spec.tabular.columns),
+            # The columns' names (the CSV header's): records may be keyed by them or by attr_N.
+            "names": [data.names[c] for c in spec.tabular.columns],
             "features": data.features,
             "dropped": list(spec.tabular.dropped),
             "label_column": data.label_column,
@@ -363,7 +384,7 @@ def _bundle_meta(spec: TrainSpec, data: _Data, threads: int, search: Search, sel
             "params": {name: search.trial(name).params for name in selection.members},
             "served_model": info["served_model"],
         },
-        "warmup_example": {"data": {"count": 1, "req_data": data.records(warm_rows)}},
+        "warmup_example": {"data": {"count": 1, "req_data": data.records(warm_rows, by_name=True)}},
     }
 
 

@@ -1,17 +1,29 @@
 import { useState } from "react";
 import { Link } from "react-router-dom";
 import { errorText } from "../../api/client";
-import { datasetsApi } from "../../api/datasets";
+import { datasetsApi, isTableState, waitForJob } from "../../api/datasets";
 import { projectsApi } from "../../api/projects";
 import type { Project } from "../../api/types";
 import { ErrorBox, Loading, Notice } from "../../components/ui";
 import { formatPercent } from "../../lib/format";
 import { useLoad } from "../../lib/hooks";
 
-/** Predictive analytics: preview the CSV (attr_1 … attr_N) and choose the label column and its type. */
+const SEPARATORS: Record<string, string> = { ",": "comma (,)", ";": "semicolon (;)", "\t": "tab", "|": "bar (|)" };
+
+/**
+ * Predictive analytics: preview the CSV (columns named by its header, or attr_1 … attr_N),
+ * what was detected (separator, header row, with a toggle to override it) and the label
+ * column and its type. Without a profile it says why and offers the action that fixes it.
+ */
 export function PredictivePreview(props: { project: Project; canWrite: boolean; onSaved: () => Promise<void> }) {
   const datasetId = props.project.dataset?.id;
-  const preview = useLoad(() => (datasetId ? datasetsApi.preview(datasetId) : Promise.reject(new Error("This project has no dataset yet."))), [datasetId]);
+  const loaded = useLoad(
+    () => (datasetId ? datasetsApi.previewOrState(datasetId) : Promise.reject(new Error("This project has no dataset yet."))),
+    [datasetId],
+  );
+  const state = isTableState(loaded.data) ? loaded.data : null;
+  const preview = { ...loaded, data: isTableState(loaded.data) ? undefined : loaded.data };
+  const [syncing, setSyncing] = useState<string | null>(null);
   const [column, setColumn] = useState(props.project.label_column ?? "");
   const [kind, setKind] = useState<"discrete" | "continuous">(props.project.label_type || "discrete");
   const [error, setError] = useState<string | null>(null);
@@ -26,6 +38,37 @@ export function PredictivePreview(props: { project: Project; canWrite: boolean; 
       : kind === "continuous" && chosen && chosen.distinct < 25
         ? "A continuous label needs at least 25 distinct values."
         : null;
+
+  const synchronize = async () => {
+    if (!datasetId) return;
+    setError(null);
+    setSyncing("Synchronizing…");
+    try {
+      const job = await datasetsApi.sync(datasetId);
+      const done = await waitForJob(job.id, (j) => setSyncing(`Synchronizing… ${Math.round((j.progress ?? 0) * 100)} %`));
+      if (done.status !== "succeeded") setError(done.detail || "The synchronization failed.");
+      await loaded.reload();
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setSyncing(null);
+    }
+  };
+
+  const setHeader = async (hasHeader: boolean | null) => {
+    if (!datasetId) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const answer = await datasetsApi.tableSettings(datasetId, hasHeader);
+      if (answer.sync_job) await waitForJob(answer.sync_job.id);
+      await loaded.reload();
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
 
   const save = async () => {
     setBusy(true);
@@ -50,7 +93,7 @@ export function PredictivePreview(props: { project: Project; canWrite: boolean; 
             <option value="">— choose —</option>
             {columns.map((c) => (
               <option key={c.name} value={c.name} disabled={!c.valid} title={c.reason ?? undefined}>
-                {c.name}{c.valid ? "" : ` (${c.reason ?? "invalid"})`}
+                {c.name}{c.name !== c.key ? ` (${c.key})` : ""}{c.valid ? "" : ` (${c.reason ?? "invalid"})`}
               </option>
             ))}
           </select>
@@ -75,9 +118,43 @@ export function PredictivePreview(props: { project: Project; canWrite: boolean; 
         classifier (two values: a threshold curve; more: a confusion matrix); continuous ones a regressor (MAE, MSE, RMSE).
       </p>
       <ErrorBox message={preview.error} />
-      {!preview.data && !preview.error && <Loading what="preview" />}
+      {state && (
+        <Notice kind={state.state === "syncing" ? "info" : "warn"}>
+          <span data-testid="table-state" data-state={state.state}>{state.reason}</span>{" "}
+          {props.canWrite && (state.state === "not_synced" || state.state === "csv_invalid") && (
+            <button className="primary" onClick={() => void synchronize()} disabled={!!syncing} data-testid="table-sync">
+              {syncing ?? "Synchronize"}
+            </button>
+          )}
+          {state.state === "syncing" && <button onClick={() => void loaded.reload()} data-testid="table-refresh">Refresh</button>}
+          {state.state === "csv_invalid" && (
+            <span className="muted small"> Fix the file in storage (or upload a new CSV with the same name), then synchronize.</span>
+          )}
+        </Notice>
+      )}
+      {!loaded.data && !loaded.error && <Loading what="preview" />}
       {preview.data && (
         <>
+          <div className="toolbar wrap small" data-testid="csv-dialect">
+            <span>Separator: <b data-testid="csv-separator">{SEPARATORS[preview.data.dialect.delimiter] ?? preview.data.dialect.delimiter}</b></span>
+            <span>
+              Header row: <b data-testid="csv-header">{preview.data.dialect.has_header ? "yes" : "no"}</b>{" "}
+              <span className="muted">({preview.data.dialect.header_source === "user" ? "set by you" : "detected"})</span>
+            </span>
+            {props.canWrite && (
+              <label className="inline-field">
+                <input
+                  type="checkbox" checked={preview.data.dialect.has_header} disabled={busy}
+                  onChange={(e) => void setHeader(e.target.checked)} data-testid="csv-header-toggle"
+                />
+                First row is a header
+              </label>
+            )}
+            {props.canWrite && preview.data.dialect.header_source === "user" && (
+              <button className="link" disabled={busy} onClick={() => void setHeader(null)} data-testid="csv-header-detect">Detect again</button>
+            )}
+            {syncing && <span className="muted">{syncing}</span>}
+          </div>
           <p className="muted small" data-testid="preview-row-count">
             {preview.data.stats.rows.toLocaleString()} rows ({preview.data.stats.valid_rows.toLocaleString()} valid); showing the first {preview.data.rows.length}.
           </p>
@@ -88,6 +165,7 @@ export function PredictivePreview(props: { project: Project; canWrite: boolean; 
                   {columns.map((c) => (
                     <th key={c.name} className={`${c.name === column ? "label-col" : ""}${c.valid ? "" : " invalid-col"}`} title={c.reason ?? undefined}>
                       {c.name}
+                      {c.name !== c.key && <span className="muted small"> {c.key}</span>}
                       <div className="muted small">{c.kind} · {c.distinct} distinct · {formatPercent(c.missing_share)} missing</div>
                       {!c.valid && <div className="field-error small">{c.reason}</div>}
                     </th>

@@ -1,5 +1,6 @@
 import { useState } from "react";
-import { datasetsApi } from "../../api/datasets";
+import { errorText } from "../../api/client";
+import { datasetsApi, waitForJob } from "../../api/datasets";
 import type { Dataset } from "../../api/types";
 import { ConfirmDialog, Empty, ErrorBox, Pager } from "../../components/ui";
 import { typeTitle } from "../../lib/format";
@@ -13,16 +14,33 @@ export function DatasetsPage() {
   const [page, setPage] = useState(1);
   const [deleting, setDeleting] = useState<Dataset | null>(null);
   const datasets = useLoad(() => datasetsApi.list({ page, page_size: PAGE_SIZE }), [page]);
+  const [syncing, setSyncing] = useState<Record<string, string>>({});
+  const [error, setError] = useState<string | null>(null);
+  // Synchronize re-reads the input path (a predictive-analytics CSV is profiled again).
+  const synchronize = async (d: Dataset) => {
+    setError(null);
+    setSyncing((s) => ({ ...s, [d.id]: "Synchronizing…" }));
+    try {
+      const job = await waitForJob((await datasetsApi.sync(d.id)).id);
+      if (job.status !== "succeeded") setError(`${d.name}: ${job.detail || "the synchronization failed"}`);
+      await datasets.reload();
+    } catch (err) {
+      setError(`${d.name}: ${errorText(err)}`);
+    } finally {
+      setSyncing(({ [d.id]: _done, ...rest }) => rest);
+    }
+  };
   return (
     <div className="page">
       <h1>Datasets</h1>
       <ErrorBox message={datasets.error} />
+      <ErrorBox message={error} />
       {datasets.data && datasets.data.results.length === 0 ? (
         <Empty>No datasets. They are created with a project.</Empty>
       ) : (
         <div className="x-scroll">
           <table className="table" data-testid="dataset-list">
-            <thead><tr><th>Name</th><th>Type</th><th>Input path</th><th>Output path</th><th>Samples</th><th>Labeled</th><th /></tr></thead>
+            <thead><tr><th>Name</th><th>Type</th><th>Input path</th><th>Output path</th><th>Samples</th><th>Labeled</th><th>Last sync</th><th /></tr></thead>
             <tbody>
               {datasets.data?.results.map((d) => (
                 <tr key={d.id} data-testid={`dataset-row-${d.name}`}>
@@ -32,7 +50,13 @@ export function DatasetsPage() {
                   <td className="mono small">{d.output_path}</td>
                   <td className="num">{d.sample_count}</td>
                   <td className="num">{d.labeled_count}</td>
-                  <td className="actions">{canWrite && <button className="link danger" onClick={() => setDeleting(d)} data-testid="dataset-delete">Delete</button>}</td>
+                  <td className="small" data-testid="dataset-sync-status">{syncing[d.id] ?? syncSummary(d)}</td>
+                  <td className="actions">
+                    {canWrite && (
+                      <button className="link" disabled={!!syncing[d.id]} onClick={() => void synchronize(d)} data-testid="dataset-sync">Synchronize</button>
+                    )}
+                    {canWrite && <button className="link danger" onClick={() => setDeleting(d)} data-testid="dataset-delete">Delete</button>}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -48,4 +72,14 @@ export function DatasetsPage() {
       )}
     </div>
   );
+}
+
+/** The last synchronization in a few words: its status and, when files were refused, the first reason. */
+function syncSummary(d: Dataset): string {
+  const job = d.last_sync_job;
+  if (!job) return "never";
+  if (typeof job === "string") return "";
+  const errors = Array.isArray(job.errors) ? (job.errors as { file?: string; reason?: string }[]) : [];
+  const first = errors[0];
+  return first ? `${job.status}; ${first.file ?? ""}: ${first.reason ?? ""}` : job.status;
 }
