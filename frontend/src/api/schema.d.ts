@@ -147,7 +147,13 @@ export interface paths {
     get: operations["api_v1_jobs_retrieve"];
   };
   "/api/v1/jobs/{id}/cancel": {
-    /** @description Cancel a pre-labelling, label-check or batch-prediction job (409 once it ended). */
+    /**
+     * @description Cancel a sync, export, dataset deletion, pre-labelling, label-check or batch-prediction job.
+     *
+     * A queued job is cancelled at once; a running one gets ``cancel_requested`` and stops
+     * within seconds (even inside a hung storage call). 409 once it ended, and for deploys
+     * (stop the service instead).
+     */
     post: operations["api_v1_jobs_cancel_create"];
   };
   "/api/v1/me": {
@@ -2180,7 +2186,13 @@ export interface operations {
       };
     };
   };
-  /** @description Cancel a pre-labelling, label-check or batch-prediction job (409 once it ended). */
+  /**
+   * @description Cancel a sync, export, dataset deletion, pre-labelling, label-check or batch-prediction job.
+   *
+   * A queued job is cancelled at once; a running one gets ``cancel_requested`` and stops
+   * within seconds (even inside a hung storage call). 409 once it ended, and for deploys
+   * (stop the service instead).
+   */
   api_v1_jobs_cancel_create: {
     parameters: {
       path: {
