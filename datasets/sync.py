@@ -139,6 +139,10 @@ class DatasetSync:
                 continue  # folder marker
             if self.out_prefix is not None and info.key.startswith(self.out_prefix):
                 self.counts["skipped"] += 1
+                self.new_errors.append({
+                    "file": self.uri(info.key), "skipped": True,
+                    "reason": "inside the dataset's output path, where its own results are written: not imported",
+                })
                 continue
             self.counts["found"] += 1
             folder, _, name = info.key.rpartition("/")
@@ -157,7 +161,12 @@ class DatasetSync:
                 continue
             role = self.importer.role(base_name(info.key))
             if role is None:
+                # Named with its reason, like a refused file: a "skipped: 1" alone leaves the
+                # user guessing which file and why (its row keeps the reason too).
                 self.counts["skipped"] += 1
+                self.new_errors.append({
+                    "file": self.uri(info.key), "skipped": True, "reason": self.importer.unsupported_reason(name),
+                })
             todo.append((info, role, so))
         if unchanged:
             SourceObject.objects.filter(pk__in=unchanged).update(seen_at=timezone.now())
@@ -275,6 +284,8 @@ class DatasetSync:
             if info.key in reasons:
                 so.status = ObjectStatus.INVALID
             so.reason = reasons.get(info.key, "")
+            if role is None:
+                so.reason = self.importer.unsupported_reason(base_name(info.key))
             so_by_key[info.key] = so
         # Stored without their etag until their samples are in: an interrupted page is redone.
         etags = {so.key: so.etag for so in new_sos}
@@ -307,7 +318,7 @@ class DatasetSync:
                 self.new_errors.append({"file": self.uri(info.key), "reason": reasons[info.key]})
                 outcomes[info.key] = Outcome(reason=reasons[info.key])
             elif role is None:
-                outcomes[info.key] = Outcome(reason=f"not a {self.dataset.get_task_type_display()} file")
+                outcomes[info.key] = Outcome(reason=so.reason)
         if so_by_key:
             SourceObject.objects.bulk_update(
                 list(so_by_key.values()), ["etag", "size", "seen_at", "status", "reason"], batch_size=100

@@ -89,7 +89,7 @@ def samples_upload(*, dataset: Dataset, files: list[IncomingFile]) -> dict[str, 
             check_object_name(folder, f.name)
             role = importer.role(f.name)
             if role is None:
-                raise FormatError(f"{f.name} is not a file type accepted by a {dataset.get_task_type_display()} dataset")
+                raise FormatError(importer.unsupported_reason(f.name))
             max_bytes = importer.max_bytes(role)
             if f.size > max_bytes:
                 raise FormatError(f"file is {human_size(f.size)}, larger than the {human_size(max_bytes)} limit")

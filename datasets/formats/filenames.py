@@ -70,6 +70,11 @@ def check_file_name(name: str) -> None:
         raise FormatError(f"file name {name!r} contains Chinese characters")
 
 
+def extensions_of(kind: str) -> list[str]:
+    """The extensions (without the dot) of a file kind, as users see them: ["jpg", "jpeg", ...]."""
+    return [ext[1:] for ext, k in _EXTENSIONS.items() if k == kind]
+
+
 def file_kind(name: str) -> str | None:
     """"image" | "xml" | "txt" | "csv" | "wav" | "manifest" by extension, else None."""
     dot = name.rfind(".")

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 
 from datasets.formats.errors import FormatError
-from datasets.formats.filenames import check_file_name, file_kind, stem
+from datasets.formats.filenames import check_file_name, extensions_of, file_kind, stem
 from datasets.labels import ImportedAnnotations
 from exeml.storage import StoragePathError, validate_key
 
@@ -47,6 +47,16 @@ def check_object_name(folder: str, name: str) -> None:
         raise FormatError(f"file name {name!r}: {exc.reason}") from None
 
 
+_KIND_WORDS = {"image": "image", "wav": "sound", "txt": "text"}
+# Extensions of formats users often have but the importers do not read, by media kind: their
+# reason says "not a supported image type" rather than a generic "not accepted".
+_MEDIA = {
+    **dict.fromkeys((".gif", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif", ".svg", ".ico", ".jfif"), "image"),
+    **dict.fromkeys((".mp3", ".flac", ".ogg", ".m4a", ".aac", ".wma", ".aif", ".aiff", ".opus"), "sound"),
+    **dict.fromkeys((".doc", ".docx", ".pdf", ".rtf", ".md", ".json", ".tsv", ".xlsx", ".xls"), "text"),
+}
+
+
 class Importer:
     """Defaults suit types whose only label source is a manifest (sound)."""
 
@@ -64,6 +74,27 @@ class Importer:
         if kind == "manifest" and self.accepts_manifest:
             return Role.MANIFEST
         return None
+
+    def unsupported_reason(self, name: str) -> str:
+        """Why a file of this name is refused (its ``role`` is None), naming what is accepted.
+
+        e.g. ".gif is not a supported image type (jpg, jpeg, png, bmp)": a user who drops a
+        folder of mixed files learns both what was left out and what to convert it to.
+        """
+        dot = name.rfind(".")
+        ext = name[dot:].lower() if dot > 0 else ""
+        data = ", ".join(e for k in self.data_kinds for e in extensions_of(k))
+        kind = _KIND_WORDS.get(self.data_kinds[0], self.data_kinds[0]) if self.data_kinds else "data"
+        accepted = [f"{kind} files: {data}"]
+        if self.label_kind:
+            accepted.append(f"label files: {', '.join(extensions_of(self.label_kind))}")
+        if self.accepts_manifest:
+            accepted.append("manifest")
+        if not ext:
+            return f"the file has no extension; accepted here: {'; '.join(accepted)}"
+        if _MEDIA.get(ext) == kind:
+            return f"{ext} is not a supported {kind} type ({data})"
+        return f"{ext} is not a file type accepted by this dataset ({'; '.join(accepted)})"
 
     def max_bytes(self, role: Role) -> int:
         if role == Role.LABEL:

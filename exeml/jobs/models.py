@@ -35,7 +35,8 @@ class Job(TenantOwned):
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
     progress = models.FloatField(default=0.0)
     counts = models.JSONField(default=dict, blank=True)
-    # [{"file", "reason"}], capped at MAX_JOB_ERRORS; counts["errors_total"] has the total.
+    # [{"file", "reason"}] (with "skipped": true for a file not of an accepted type), capped at
+    # MAX_JOB_ERRORS; counts["errors_total"] has the total.
     errors = models.JSONField(default=list, blank=True)
     params = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True)

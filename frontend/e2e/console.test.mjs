@@ -241,6 +241,59 @@ flow("text: label a page of lines, Save Current Page, check through the API", as
   }
 });
 
+flow("upload from the console: a CSV through the storage picker; files dropped on a labeling page", async (page) => {
+  const tag = Date.now().toString(36).slice(-5);
+  await login(page);
+
+  // The predictive-analytics wizard's picker: a new folder, then Upload files there.
+  await tid(page, "create-project-predictive_analytics").click();
+  await tid(page, "wizard-training-data-browse").click();
+  await tid(page, "storage-new-folder").fill(`e2e-upload-${tag}`);
+  await tid(page, "storage-create-folder").click();
+  await waitUntil(async () => (await tid(page, "storage-path").inputValue()).endsWith(`/e2e-upload-${tag}/`), { message: "the new folder" });
+  const folder = await tid(page, "storage-path").inputValue();
+  await tid(page, "storage-upload-input").setInputFiles([
+    { name: "table.csv", mimeType: "text/csv", buffer: Buffer.from("age;city;bought\n31;Paris;yes\n45;\"Lyon, FR\";no\n") },
+    { name: "photo.gif", mimeType: "image/gif", buffer: Buffer.from("GIF89a") },
+  ]);
+  await tid(page, "storage-object-table.csv").waitFor();
+  const files = tid(page, "storage-upload-files");
+  await files.locator('li[data-status="done"]').filter({ hasText: "table.csv" }).waitFor();
+  await files.locator('li[data-status="refused"]').filter({ hasText: "photo.gif" }).getByText("only .csv files can be put here").waitFor();
+  await shot(page, "17-storage-upload");
+  await tid(page, "storage-pick").click();
+  assert.equal(await tid(page, "wizard-training-data").inputValue(), `${folder}table.csv`);
+  const listed = await api(`/api/v1/storage/browse?path=${encodeURIComponent(folder)}`);
+  assert.deepEqual(listed.objects.map((o) => o.path), [`${folder}table.csv`], "stored through the API");
+
+  // A text project over an empty folder: files dropped on its Label tab go into the dataset.
+  const input = `${folder}texts/`;
+  await api("/api/v1/storage/folders", { method: "POST", body: { path: input } });
+  const name = `e2e-drop-${tag}`;
+  await api("/api/v1/projects", { method: "POST", body: {
+    name, type: "text_classification",
+    dataset: { source: "create", name: name.replace(/-/g, "_"), input_path: input, output_path: `${folder}out/`,
+               labels: [{ name: "good", color: "#00aa00" }, { name: "bad", color: "#aa0000" }] },
+  } });
+  await openProject(page, name, "label");
+  await tid(page, "unlabeled-count").filter({ hasText: "0" }).waitFor();
+  const dropped = await page.evaluateHandle(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(["first line\nsecond line\n"], "notes.txt", { type: "text/plain" }));
+    dt.items.add(new File(["GIF89a"], "photo.gif", { type: "image/gif" }));
+    return dt;
+  });
+  await tid(page, "label-drop-target").dispatchEvent("dragover", { dataTransfer: dropped });
+  await tid(page, "label-drop-target").dispatchEvent("drop", { dataTransfer: dropped });
+  const results = tid(page, "upload-results");
+  await results.getByText("1 accepted, 1 rejected").waitFor({ timeout: seconds(30) });
+  await results.getByText("photo.gif").waitFor();
+  await shot(page, "18-label-drop");
+  await tid(page, "upload-dialog").getByRole("button", { name: "Close" }).first().click();
+  await waitUntil(async () => (await countOf(page, "unlabeled-count")) === 2, { message: "the dropped file's two lines" });
+  assert.equal(await tid(page, "sample-item").count(), 2);
+});
+
 flow("a token is created and used", async (page) => {
   const name = `e2e-token-${Date.now().toString(36).slice(-5)}`;
   const call = (key) => fetch(`${cfg.base}/api/v1/projects`, { headers: { "X-Auth-Token": key, Accept: "application/json" } });

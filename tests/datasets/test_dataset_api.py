@@ -159,6 +159,8 @@ def test_output_path_objects_are_skipped(owner):
         ds.save()
         job = dataset_sync(dataset=ds)
     assert job.counts["imported"] == 1 and job.counts["skipped"] == 1
+    assert [(e["file"], e["skipped"]) for e in job.errors] == [(base + "out/b.jpg", True)]
+    assert "output path" in job.errors[0]["reason"]
 
 
 @pytest.mark.django_db

@@ -142,6 +142,7 @@ def test_hostile_files_in_storage_are_reported_per_file(owner):
     assert "b.xml" in reasons
     assert "damaged" in reasons["c.jpg"]
     assert "empty" in reasons["d.jpg"]
+    assert reasons["readme.md"].startswith(".md is not a file type accepted by this dataset (image files: jpg")
     assert job.counts["failed"] == 4 and job.counts["skipped"] == 1
     rows = {r["name"]: r for r in _samples(owner, project["dataset"]["id"])}
     assert set(rows) == {"a.jpg", "b.jpg"} and not rows["a.jpg"]["labeled"]
@@ -221,3 +222,19 @@ def test_sync_applies_the_upload_name_rules_per_file(owner):
         assert why in reasons[name], reasons[name]
     assert job.counts["failed"] == len(bad) and job.counts["imported"] == 1
     assert [r["name"] for r in _samples(owner, project["dataset"]["id"])] == ["ok.jpg"]
+
+
+@pytest.mark.django_db
+def test_refused_files_are_listed_up_to_a_bound_with_the_total(owner, monkeypatch):
+    from exeml.jobs import services as job_services
+
+    monkeypatch.setattr(job_services, "MAX_JOB_ERRORS", 5)
+    files = [("ok.jpg", jpeg())] + [(f"clip{i}.mp3", b"x") for i in range(8)]
+    project, _ = create_project(owner, "image_classification", files=files)
+    job = _sync(owner, project["dataset"]["id"])
+    # The first five named, with the total: a 100,000-file folder does not make a huge row.
+    assert len(job.errors) == 5 and job.counts["errors_total"] == 8 and job.counts["skipped"] == 8
+    assert all(e["reason"].startswith(".mp3 is not a file type accepted by this dataset") for e in job.errors)
+    with owner.scope():
+        rows = SourceObject.objects.filter(dataset_id=project["dataset"]["id"], key__endswith=".mp3")
+        assert {r.status for r in rows} == {"ignored"} and all(".mp3" in r.reason for r in rows)

@@ -74,3 +74,24 @@ def test_predictive_analytics_syncs_through_the_worker(celery_worker, owner):
     assert r.status_code == 400 and "label_type" in r.json(), r.json()
     samples = owner.client.get(f"/api/v1/datasets/{ds_id}/samples").json()
     assert samples["count"] == 1 and samples["results"][0]["format"] == "CSV"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_names_each_refused_file_with_its_reason(celery_worker, owner):
+    from tests.datasets.helpers import jpeg
+
+    files = [("good.jpg", jpeg()), ("photo.gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"), ("broken.jpg", jpeg()[:-200])]
+    project, base = create_project(owner, "image_classification", files=files)
+    ds_id = project["dataset"]["id"]
+    job = _first_sync(owner, ds_id)
+    assert job["status"] == "succeeded", job
+    reasons = {e["file"]: e["reason"] for e in job["errors"]}
+    assert set(reasons) == {base + "photo.gif", base + "broken.jpg"}, job["errors"]
+    assert reasons[base + "photo.gif"] == ".gif is not a supported image type (jpg, jpeg, png, bmp)"
+    assert "damaged" in reasons[base + "broken.jpg"]
+    assert [e.get("skipped", False) for e in job["errors"] if e["file"] == base + "photo.gif"] == [True]
+    counts = job["counts"]
+    assert (counts["imported"], counts["skipped"], counts["failed"], counts["errors_total"]) == (1, 1, 1, 2)
+    # The dataset's API shows the same list (its last synchronization).
+    shown = owner.client.get(f"/api/v1/datasets/{ds_id}").json()["last_sync_job"]["errors"]
+    assert {e["file"] for e in shown} == set(reasons)

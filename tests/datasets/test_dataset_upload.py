@@ -99,18 +99,20 @@ def _stored(actor, base: str) -> list[str]:
 def test_an_upload_whose_every_file_is_rejected_is_400_and_stores_nothing(owner):
     base = folder(owner.tenant)
     ds = _dataset(owner, base=base)
-    r = _upload(owner, ds["id"], [("a+b.jpg", jpeg()), ("empty.jpg", b""), ("notes.md", b"x")])
+    r = _upload(owner, ds["id"], [("a+b.jpg", jpeg()), ("empty.jpg", b""), ("notes.md", b"x"), ("photo.gif", b"GIF89a")])
     assert r.status_code == 400, r.content
     body = r.json()
     # The field is named, with a summary naming each file and its reason...
     assert isinstance(body["files"], list) and len(body["files"]) == 1
-    assert "none of the 3 files was accepted" in body["files"][0] and "a+b.jpg: " in body["files"][0]
+    assert "none of the 4 files was accepted" in body["files"][0] and "a+b.jpg: " in body["files"][0]
+    assert "photo.gif: .gif is not a supported image type (jpg, jpeg, png, bmp)" in body["files"][0]
     # ...and the reasons per file in the shape of a partial success.
     assert body["accepted"] == []
     rejected = {x["file"]: x["reason"] for x in body["rejected"]}
-    assert set(rejected) == {"a+b.jpg", "empty.jpg", "notes.md"}
+    assert set(rejected) == {"a+b.jpg", "empty.jpg", "notes.md", "photo.gif"}
     assert "plus" in rejected["a+b.jpg"] and "empty" in rejected["empty.jpg"]
-    assert "not a file type" in rejected["notes.md"]
+    assert rejected["notes.md"].startswith(".md is not a file type accepted by this dataset (image files: jpg")
+    assert rejected["photo.gif"] == ".gif is not a supported image type (jpg, jpeg, png, bmp)"
     assert _stored(owner, base) == []
     with owner.scope():
         assert not SourceObject.objects.filter(dataset_id=ds["id"]).exists()

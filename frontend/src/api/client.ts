@@ -126,6 +126,47 @@ export async function request<T>(method: string, path: string, options: RequestO
   return parsed as T;
 }
 
+/** Upload progress: bytes sent of the request body's total (from XHR's upload events). */
+export type OnProgress = (sent: number, total: number) => void;
+
+function xhrSend(method: string, url: string, form: FormData, headers: Record<string, string>, onProgress: OnProgress) {
+  return new Promise<{ status: number; statusText: string; text: string }>((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(method, url);
+    xhr.withCredentials = true;
+    for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
+    // fetch() cannot report how much of a body was sent; XHR can.
+    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded, e.total);
+    xhr.onload = () => resolve({ status: xhr.status, statusText: xhr.statusText, text: xhr.responseText });
+    xhr.onerror = () => reject(new Error("the upload could not reach the server (network error)"));
+    xhr.onabort = () => reject(new Error("the upload was cancelled"));
+    xhr.send(form);
+  });
+}
+
+/** A multipart POST with upload progress; errors and a lost session as ``request`` has them. */
+export async function uploadWithProgress<T>(path: string, form: FormData, onProgress: OnProgress, retried = false): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  const token = await csrfToken();
+  if (token) headers["X-CSRFToken"] = token;
+  const response = await xhrSend("POST", path, form, headers, onProgress);
+  let parsed: unknown = undefined;
+  if (response.text) {
+    try {
+      parsed = JSON.parse(response.text);
+    } catch {
+      parsed = response.text;
+    }
+  }
+  if (response.status < 200 || response.status >= 300) {
+    if (isSessionLost(response.status, parsed) && unauthorizedHandler && !retried) {
+      if (await unauthorizedHandler()) return uploadWithProgress<T>(path, form, onProgress, true);
+    }
+    throw new ApiError(response.status, parsed, describeError(parsed, `${response.status} ${response.statusText}`));
+  }
+  return parsed as T;
+}
+
 export const http = {
   get: <T>(path: string, query?: Query, signal?: AbortSignal) => request<T>("GET", path, { query, signal }),
   post: <T>(path: string, body?: unknown, headers?: Record<string, string>) =>
@@ -133,7 +174,8 @@ export const http = {
   put: <T>(path: string, body: unknown, headers?: Record<string, string>) => request<T>("PUT", path, { body, headers }),
   patch: <T>(path: string, body: unknown) => request<T>("PATCH", path, { body }),
   del: <T = void>(path: string, query?: Query) => request<T>("DELETE", path, { query }),
-  upload: <T>(path: string, form: FormData) => request<T>("POST", path, { form }),
+  upload: <T>(path: string, form: FormData, onProgress?: OnProgress) =>
+    onProgress ? uploadWithProgress<T>(path, form, onProgress) : request<T>("POST", path, { form }),
 };
 
 export function errorText(err: unknown): string {

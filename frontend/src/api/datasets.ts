@@ -1,4 +1,4 @@
-import { ApiError, http } from "./client";
+import { ApiError, http, type OnProgress } from "./client";
 import { allPages, asPage } from "./lists";
 import type {
   Dataset, Job, Label, LabelDeleteMode, LabelStats, Page, Preview, ProjectType, Sample, UploadResult,
@@ -51,11 +51,11 @@ export const datasetsApi = {
   sample: (id: string, sid: string) => http.get<Sample>(`${base(id)}/samples/${sid}`),
   /** 201 answers {accepted, rejected}; 202 answers an import job to follow; 400 with
    *  {accepted: [], rejected} when no file was accepted, returned here like a partial result. */
-  upload: async (id: string, files: File[]): Promise<UploadResult | Job> => {
+  upload: async (id: string, files: File[], onProgress?: OnProgress): Promise<UploadResult | Job> => {
     const form = new FormData();
     for (const file of files) form.append("files", file, file.name);
     try {
-      return await http.upload<UploadResult | Job>(`${base(id)}/samples`, form);
+      return await http.upload<UploadResult | Job>(`${base(id)}/samples`, form, onProgress);
     } catch (err) {
       const body = err instanceof ApiError ? (err.body as Partial<UploadResult> | null) : null;
       if (err instanceof ApiError && err.status === 400 && Array.isArray(body?.rejected)) {

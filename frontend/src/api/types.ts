@@ -64,7 +64,7 @@ export type ProjectPatch = S["PatchedProjectUpdateRequest"];
 export type JobStatus = S["JobStatusEnum"];
 export type Job = Refine<
   S["Job"],
-  { counts: Record<string, number>; errors: { file: string; reason: string }[] }
+  { counts: Record<string, number>; errors: { file: string; reason: string; skipped?: boolean }[] }
 >;
 
 export type Dataset = Refine<S["Dataset"], { type: ProjectType; last_sync_job: Job | string | null }>;
@@ -206,3 +206,4 @@ export type UsageRecord = S["UsageRecord"];
 export type Quota = S["Quota"];
 
 export type StorageListing = S["Browse"];
+export type StorageObject = S["StorageObject"];

@@ -63,3 +63,58 @@ export function planBatches<T extends FileLike>(files: T[], maxRequestBytes: num
   if (current.length) batches.push(current);
   return batches;
 }
+
+// ---------------------------------------------------------------- storage uploads
+
+/** What POST /storage/objects takes (the API's rules, checked here first to spare the upload). */
+export const STORAGE_UPLOAD = { extensions: ["csv"], maxFileBytes: 8 * MB, accept: ".csv,text/csv" };
+
+/** The API's reason for refusing this file, or null; the server checks again and may refuse more. */
+export function checkStorageFile(file: FileLike, maxFileBytes = STORAGE_UPLOAD.maxFileBytes): string | null {
+  const name = file.name;
+  if (name.startsWith(".") || /[\\/:*?"<>|\u0000-\u001f\u007f]/.test(name)) {
+    return 'file name cannot start with "." or contain control characters or \\/:*?"<>|';
+  }
+  const ext = name.includes(".") ? name.split(".").pop()!.toLowerCase() : "";
+  if (!STORAGE_UPLOAD.extensions.includes(ext)) return `only ${STORAGE_UPLOAD.extensions.map((e) => "." + e).join(", ")} files can be put here`;
+  if (file.size === 0) return "file is empty (0 bytes)";
+  if (file.size > maxFileBytes) return `file is ${formatBytes(file.size)}, larger than the ${formatBytes(maxFileBytes)} allowed per request`;
+  return null;
+}
+
+/** Where a file dropped in ``folder`` goes: s3://bucket/folder/ + its name. */
+export function storageTarget(folder: string, name: string): string {
+  const f = folder.trim().replace(/\/+$/, "");
+  return `${f}/${name}`;
+}
+
+export type FileUploadStatus = "waiting" | "uploading" | "done" | "refused";
+
+export interface FileUpload {
+  name: string;
+  size: number;
+  status: FileUploadStatus;
+  sent: number;
+  reason?: string;
+}
+
+/** The list shown while files upload one by one: a file the rules refuse never leaves the browser. */
+export function planFileUploads(files: FileLike[], check: (f: FileLike) => string | null): FileUpload[] {
+  return files.map((f) => {
+    const reason = check(f);
+    return { name: f.name, size: f.size, sent: 0, status: reason ? "refused" : "waiting", ...(reason ? { reason } : {}) };
+  });
+}
+
+/** Overall progress in bytes of the files that are (or were) sent, and the tallies. */
+export function uploadTotals(items: FileUpload[]): { progress: number; done: number; refused: number; pending: number } {
+  const sending = items.filter((i) => i.status !== "refused" || i.sent > 0);
+  const total = sending.reduce((s, i) => s + i.size, 0);
+  const sent = sending.reduce((s, i) => s + (i.status === "done" || i.status === "refused" ? i.size : Math.min(i.sent, i.size)), 0);
+  return {
+    progress: total ? sent / total : 1,
+    done: items.filter((i) => i.status === "done").length,
+    refused: items.filter((i) => i.status === "refused").length,
+    pending: items.filter((i) => i.status === "waiting" || i.status === "uploading").length,
+  };
+}

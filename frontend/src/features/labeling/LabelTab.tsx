@@ -22,6 +22,7 @@ import { SoundLabeler } from "./SoundLabeler";
 import { SyncButton } from "./SyncButton";
 import { TextLabeler } from "./TextLabeler";
 import { UploadDialog } from "./UploadDialog";
+import { useFileDrop } from "./useFileDrop";
 import { useAnnotate } from "./useAnnotate";
 
 export function LabelTab() {
@@ -67,6 +68,9 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
     }, { replace });
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [uploading, setUploading] = useState(false);
+  const [dropped, setDropped] = useState<File[] | undefined>(undefined);
+  // Files dropped on the page are uploaded into the dataset (the Add files dialog shows the result).
+  const drop = useFileDrop(canWrite && !uploading, (files) => { setDropped(files); setUploading(true); });
   const [deleting, setDeleting] = useState(false);
   const [deleteSource, setDeleteSource] = useState(false);
   const openAfterLoad = useRef<"first" | "last" | null>(null);
@@ -229,7 +233,8 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
   }
 
   return (
-    <div className="label-tab">
+    <div className={`label-tab${drop.over ? " drop-over" : ""}`} {...drop.handlers} data-testid="label-drop-target">
+      {drop.over && <div className="drop-hint" data-testid="drop-hint">Drop the files to upload them into this dataset</div>}
       <div className="toolbar wrap">
         {canWrite && <button onClick={() => setUploading(true)} data-testid="add-files">Add files</button>}
         {d && canWrite && <SyncButton dataset={d} onDone={refresh} />}
@@ -325,7 +330,10 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
         </aside>
       </div>
 
-      {uploading && <UploadDialog datasetId={datasetId} type={type} onClose={() => setUploading(false)} onUploaded={refresh} />}
+      {uploading && (
+        <UploadDialog datasetId={datasetId} type={type} initialFiles={dropped} onUploaded={refresh}
+          onClose={() => { setUploading(false); setDropped(undefined); }} />
+      )}
       {deleting && (
         <ConfirmDialog
           title="Delete samples"

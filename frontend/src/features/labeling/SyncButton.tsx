@@ -5,6 +5,19 @@ import type { Dataset, Job } from "../../api/types";
 import { ErrorBox, ProgressBar } from "../../components/ui";
 import { useInterval } from "../../lib/hooks";
 
+/** Files the job refused or skipped: the total even when only the first 1,000 are listed. */
+export function refusedCount(job: Pick<Job, "counts" | "errors">): number {
+  return Math.max(job.counts?.errors_total ?? 0, job.errors?.length ?? 0);
+}
+
+export const refusedLabel = (n: number) => `${n.toLocaleString("en-US")} file${n === 1 ? "" : "s"} refused`;
+
+/** "s3://bucket/a/b/photo.gif" -> "a/b/photo.gif"; other texts (a manifest's "uri:line") as they are. */
+export function fileName(file: string): string {
+  const m = /^s3:\/\/[^/]+\/(.*)$/.exec(file);
+  return m ? m[1] : file;
+}
+
 const active = (job: Job | null) => !!job && (job.status === "queued" || job.status === "running");
 /** A job whose progress has not moved for this long is reported (and no longer polled). */
 export const STALL_MS = 10 * 60_000;
@@ -56,6 +69,7 @@ export function SyncButton(props: { dataset: Dataset; disabled?: boolean; onDone
   };
 
   const running = active(job);
+  const refused = job ? refusedCount(job) : 0;
   return (
     <div className="sync">
       <button onClick={start} disabled={props.disabled || (running && !stalled)} data-testid="sync-button">
@@ -69,17 +83,27 @@ export function SyncButton(props: { dataset: Dataset; disabled?: boolean; onDone
               {Object.entries(job.counts).map(([k, v]) => `${k.replace(/_/g, " ")}: ${v}`).join(" · ")}
             </span>
           )}
-          {job.errors?.length > 0 && (
-            <button className="link danger" onClick={() => setShowErrors((s) => !s)} data-testid="sync-errors-toggle">
-              {job.errors.length} file{job.errors.length > 1 ? "s" : ""} rejected
+          {refused > 0 && (
+            <button className="link danger" onClick={() => setShowErrors((s) => !s)} data-testid="sync-errors-toggle" aria-expanded={showErrors}>
+              {refusedLabel(refused)} — {showErrors ? "hide" : "show"}
             </button>
           )}
         </div>
       )}
       {showErrors && job && (
-        <ul className="errors-list" data-testid="sync-errors">
-          {job.errors.map((e, i) => <li key={i}><span className="mono">{e.file}</span>: {e.reason}</li>)}
-        </ul>
+        <div data-testid="sync-errors">
+          <ul className="errors-list">
+            {job.errors.map((e, i) => (
+              <li key={i} data-skipped={e.skipped ? "true" : undefined}>
+                <span className="mono">{fileName(e.file)}</span>: {e.reason}
+                {e.skipped && <span className="muted small"> (skipped)</span>}
+              </li>
+            ))}
+          </ul>
+          {refused > job.errors.length && (
+            <p className="muted small">The first {job.errors.length.toLocaleString()} of {refused.toLocaleString()} are listed.</p>
+          )}
+        </div>
       )}
       {job?.status === "failed" && <ErrorBox message={`Synchronization failed${job.detail ? `: ${job.detail}` : "."}`} />}
       {stalled && <ErrorBox message="The synchronization has not progressed for 10 minutes: the worker may be down. Try again later or ask an administrator." />}

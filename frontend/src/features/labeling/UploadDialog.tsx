@@ -1,4 +1,4 @@
-import { useState, type DragEvent } from "react";
+import { useEffect, useRef, useState, type DragEvent } from "react";
 import { errorText } from "../../api/client";
 import { datasetsApi, isJob, waitForJob } from "../../api/datasets";
 import type { ProjectType, UploadResult } from "../../api/types";
@@ -10,9 +10,12 @@ interface Picked {
   problem: string | null;
 }
 
-export function UploadDialog(props: { datasetId: string; type: ProjectType; onClose: () => void; onUploaded: () => void }) {
+/** ``initialFiles`` (files dropped on the labeling page) are checked and uploaded at once. */
+export function UploadDialog(props: {
+  datasetId: string; type: ProjectType; onClose: () => void; onUploaded: () => void; initialFiles?: File[];
+}) {
   const rules = uploadRules(props.type);
-  const [picked, setPicked] = useState<Picked[]>([]);
+  const [picked, setPicked] = useState<Picked[]>(() => (props.initialFiles ?? []).map((file) => ({ file, problem: checkFile(file, rules) })));
   const [dragging, setDragging] = useState(false);
   const [progress, setProgress] = useState<number | null>(null);
   const [result, setResult] = useState<UploadResult | null>(null);
@@ -34,14 +37,16 @@ export function UploadDialog(props: { datasetId: string; type: ProjectType; onCl
   };
 
   const ok = picked.filter((p) => !p.problem).map((p) => p.file);
-  const upload = async () => {
+  const upload = async (list: Picked[] = picked) => {
     setError(null);
-    const batches = planBatches(ok, rules.maxRequestBytes);
-    const total: UploadResult = { accepted: [], rejected: picked.filter((p) => p.problem).map((p) => ({ file: p.file.name, reason: p.problem! })) };
+    const good = list.filter((p) => !p.problem).map((p) => p.file);
+    const batches = planBatches(good, rules.maxRequestBytes);
+    const total: UploadResult = { accepted: [], rejected: list.filter((p) => p.problem).map((p) => ({ file: p.file.name, reason: p.problem! })) };
     setProgress(0);
     try {
       for (let i = 0; i < batches.length; i++) {
-        const r = await datasetsApi.upload(props.datasetId, batches[i]);
+        // Bytes sent of this request (XHR progress), as its share of all the requests.
+        const r = await datasetsApi.upload(props.datasetId, batches[i], (sent, size) => setProgress((i + (size ? sent / size : 0) * 0.9) / batches.length));
         if (isJob(r)) {
           // Large uploads are imported in the background; follow the job for its per-file errors.
           const job = await waitForJob(r.id, (j) => setProgress((i + j.progress) / batches.length));
@@ -64,6 +69,16 @@ export function UploadDialog(props: { datasetId: string; type: ProjectType; onCl
     }
   };
 
+  // Dropped files go at once: the drop was the user's "upload these".
+  const started = useRef(false);
+  useEffect(() => {
+    if (started.current || !props.initialFiles?.length) return;
+    started.current = true;
+    if (picked.some((p) => !p.problem)) void upload(picked);
+    else setResult({ accepted: [], rejected: picked.map((p) => ({ file: p.file.name, reason: p.problem! })) });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
   return (
     <Modal
       title="Add files"
@@ -73,7 +88,7 @@ export function UploadDialog(props: { datasetId: string; type: ProjectType; onCl
       footer={
         <>
           <button onClick={props.onClose}>Close</button>
-          <button className="primary" disabled={!ok.length || progress !== null} onClick={upload} data-testid="upload-submit">
+          <button className="primary" disabled={!ok.length || progress !== null} onClick={() => void upload()} data-testid="upload-submit">
             Upload {ok.length ? `${ok.length} file${ok.length > 1 ? "s" : ""}` : ""}
           </button>
         </>

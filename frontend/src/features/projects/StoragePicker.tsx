@@ -4,6 +4,7 @@ import { storageApi } from "../../api/resources";
 import { Icon } from "../../components/icons";
 import { ErrorBox, Modal } from "../../components/ui";
 import { useLoad } from "../../lib/hooks";
+import { StorageUpload } from "./StorageUpload";
 import { formatBytes } from "../../lib/upload";
 import { normalizeFolder, validateFolderName } from "../../lib/validation";
 import { useAuth } from "../auth/AuthContext";
@@ -105,6 +106,10 @@ export function StoragePicker(props: {
         })}
         {listing.data && !listing.data.folders.length && !listing.data.objects.length && <li className="muted">Empty folder</li>}
       </ul>
+      <StorageUpload folder={normalizeFolder(path)} onUploaded={(paths) => {
+        void listing.reload();
+        if (props.mode === "csv" && paths.length === 1) setPicked(paths[0]);
+      }} />
       <div className="toolbar">
         <input placeholder="New folder name (a/b makes nested folders)" value={newName} onChange={(e) => setNewName(e.target.value)} className="grow" data-testid="storage-new-folder" />
         <button type="button" disabled={!newName || !!nameError} onClick={createFolder} data-testid="storage-create-folder">Create folder</button>
