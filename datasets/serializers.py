@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from datasets.models import Dataset, DatasetVersion, Sample
 from datasets.versioning import MAX_SEED
-from exeml.jobs.serializers import JobSerializer
+from exeml.jobs.serializers import JobBriefSerializer
 from exeml.task_types import TaskType
 
 
@@ -34,7 +34,7 @@ class DatasetSerializer(serializers.ModelSerializer):
     labeled_count = serializers.SerializerMethodField()
     unlabeled_count = serializers.SerializerMethodField()
     missing_count = serializers.SerializerMethodField()
-    last_sync_job = JobSerializer(read_only=True)
+    last_sync_job = JobBriefSerializer(read_only=True)
 
     class Meta:
         model = Dataset

@@ -196,3 +196,23 @@ def test_other_tenants_dataset_is_404_on_every_route(owner, outsider):
     # And the owner's sample id under the outsider's own dataset is not found either.
     with owner.scope():
         assert Sample.objects.filter(pk=sid).exists()
+
+
+@pytest.mark.django_db
+def test_a_dataset_list_nests_only_the_first_errors_of_each_last_sync(owner):
+    """A sync keeps up to 1,000 refused files; a page of datasets must not carry them all."""
+    from exeml.jobs.models import Job
+
+    _project, dataset_id, _base = _synced(owner)
+    errors = [{"file": f"s3://b/x/{i}.gif", "reason": ".gif is not a supported image type", "skipped": True}
+              for i in range(1000)]
+    with owner.scope():
+        job = Dataset.objects.get(pk=dataset_id).last_sync_job
+        Job.objects.filter(pk=job.pk).update(errors=errors, counts={**job.counts, "errors_total": 4321})
+    row = next(d for d in owner.client.get("/api/v1/datasets").json()["results"] if d["id"] == dataset_id)
+    nested = row["last_sync_job"]
+    assert nested["errors"] == errors[:5]
+    assert nested["counts"]["errors_total"] == 4321
+    assert owner.client.get(f"/api/v1/datasets/{dataset_id}").json()["last_sync_job"]["errors"] == errors[:5]
+    # The job itself lists every kept error.
+    assert len(owner.client.get(f"/api/v1/jobs/{job.pk}").json()["errors"]) == 1000

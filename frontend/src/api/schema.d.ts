@@ -382,7 +382,7 @@ export interface components {
       labeled_count: number;
       unlabeled_count: number;
       missing_count: number;
-      last_sync_job: components["schemas"]["Job"];
+      last_sync_job: components["schemas"]["JobBrief"];
       /** Format: date-time */
       created_at: string;
     };
@@ -500,6 +500,34 @@ export interface components {
       progress: number;
       counts: unknown;
       errors: unknown;
+      detail: string;
+      result: unknown;
+      target_type: string;
+      /** Format: uuid */
+      target_id: string | null;
+      cancel_requested: boolean;
+      /** Format: date-time */
+      created_at: string;
+      /** Format: date-time */
+      started_at: string | null;
+      /** Format: date-time */
+      finished_at: string | null;
+    };
+    /**
+     * @description A job nested in another resource's list (a dataset's last sync): its first few errors only.
+     *
+     * A job keeps up to 1,000 errors; nesting them all in every row of a list would make a page of
+     * datasets megabytes. ``counts.errors_total`` says how many there are, ``GET /jobs/{id}`` lists them.
+     */
+    JobBrief: {
+      /** Format: uuid */
+      id: string;
+      kind: string;
+      status: components["schemas"]["JobStatusEnum"];
+      /** Format: double */
+      progress: number;
+      counts: unknown;
+      errors: readonly unknown[];
       detail: string;
       result: unknown;
       target_type: string;
