@@ -143,7 +143,13 @@ export interface paths {
     get: operations["api_v1_jobs_retrieve"];
   };
   "/api/v1/jobs/{id}/cancel": {
-    /** @description Cancel a pre-labelling, label-check or batch-prediction job (409 once it ended). */
+    /**
+     * @description Cancel a sync, export, dataset deletion, pre-labelling, label-check or batch-prediction job.
+     *
+     * A queued job is cancelled at once; a running one gets ``cancel_requested`` and stops
+     * within seconds (even inside a hung storage call). 409 once it ended, and for deploys
+     * (stop the service instead).
+     */
     post: operations["api_v1_jobs_cancel_create"];
   };
   "/api/v1/me": {
@@ -845,6 +851,8 @@ export interface components {
     };
     PatchedProjectUpdateRequest: {
       description?: string;
+      /** @description single-label only while no sample carries several labels (else 409) */
+      multi_label?: boolean;
       label_column?: string;
       label_type?: components["schemas"]["LabelTypeEnum"];
     };
@@ -891,6 +899,7 @@ export interface components {
       training_data: string;
       label_column: string;
       label_type: components["schemas"]["LabelTypeEnum"];
+      multi_label: boolean;
       /** Format: date-time */
       created_at: string;
       /** Format: date-time */
@@ -904,6 +913,8 @@ export interface components {
       type: components["schemas"]["TypeEnum"];
       dataset?: components["schemas"]["ProjectDatasetInRequest"];
       training_data?: string;
+      /** @description image classification: may a sample carry several labels (default false: a label replaces the sample's label) */
+      multi_label?: boolean | null;
     };
     /** @description Schema of ``dataset``: {"source": "create", name, paths, labels} or {"source": "specify", "id"}. */
     ProjectDatasetInRequest: {
@@ -929,6 +940,7 @@ export interface components {
       training_data: string;
       label_column: string;
       label_type: components["schemas"]["LabelTypeEnum"];
+      multi_label: boolean;
       /** Format: date-time */
       created_at: string;
       /** Format: date-time */
@@ -2078,7 +2090,13 @@ export interface operations {
       };
     };
   };
-  /** @description Cancel a pre-labelling, label-check or batch-prediction job (409 once it ended). */
+  /**
+   * @description Cancel a sync, export, dataset deletion, pre-labelling, label-check or batch-prediction job.
+   *
+   * A queued job is cancelled at once; a running one gets ``cancel_requested`` and stops
+   * within seconds (even inside a hung storage call). 409 once it ended, and for deploys
+   * (stop the service instead).
+   */
   api_v1_jobs_cancel_create: {
     parameters: {
       path: {
