@@ -204,7 +204,10 @@ flow("in single-label a key replaces the label (Labeled tab), and the label butt
   assert.equal(await tid(page, "label-mode").getAttribute("data-mode"), "single");
   await tid(page, "tab-labeled").click();
   const first = tid(page, "sample-item").first();
-  await first.waitFor();
+  // The Unlabeled grid may still be shown for a moment: wait for a labelled image.
+  await waitUntil(async () => /tab=labeled/.test(page.url()) && (await first.getByTestId("sample-label").count()) === 1, {
+    message: "the Labeled tab's first image",
+  });
   const id = await first.getAttribute("data-sample-id");
   const before = (await api(`/api/v1/datasets/${ds}/samples/${id}`)).labels;
   assert.equal(before.length, 1, "a labelled demo image has one label");
