@@ -28,7 +28,8 @@ from datasets.labels import labels_ensure
 from datasets.models import Annotation, Dataset, Label, Sample, SourceObject
 from exeml.errors import ApplicationError, NotFound
 from exeml.storage import StoragePathError, parse_storage_path, store_for_tenant
-from exeml.task_types import COLOR_REQUIRED, SINGLE_LABEL, TaskType
+from exeml.task_types import COLOR_REQUIRED, TaskType
+from projects.selectors import dataset_single_label
 
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_BATCH_SAMPLES = 1000
@@ -304,11 +305,15 @@ def _wanted_from_request(
     _check_label_count(names, field="labels")
     for n in names:
         _check_name(n, field="labels")
-    if task in SINGLE_LABEL and len(names) > 1:
-        raise ApplicationError(
-            f"a {TaskType(task).label} sample carries exactly one label, not {len(names)}", field="labels"
-        )
+    if len(names) > 1 and dataset_single_label(dataset=dataset):
+        raise ApplicationError(f"{_one_label_why(task)}, not {len(names)}", field="labels")
     return [WantedAnnotation(n) for n in names]
+
+
+def _one_label_why(task: str) -> str:
+    if task == TaskType.IMAGE_CLASSIFICATION:
+        return "this project is single-label: an image carries exactly one label (make the project multi-label for more)"
+    return f"a {TaskType(task).label} sample carries exactly one label"
 
 
 def _check_label_count(names, *, field: str) -> None:
@@ -435,8 +440,9 @@ def annotations_batch(
 ) -> list[uuid.UUID]:
     """Add/remove labels on many samples at once; all or nothing. Returns the sample ids.
 
-    Image: ``add`` and ``remove`` any labels. Sound/text: ``add`` holds one label and
-    replaces what the samples had. Detection: only ``remove`` (boxes are drawn one by one).
+    Multi-label image: ``add`` and ``remove`` any labels. Single-label (sound, text, a
+    single-label image project): ``add`` holds one label and replaces what the samples had.
+    Detection: only ``remove`` (boxes are drawn one by one).
     """
     _refuse_tabular(dataset)
     ids = list(dict.fromkeys(uuid.UUID(str(i)) for i in sample_ids))
@@ -457,8 +463,9 @@ def annotations_batch(
     task = dataset.task_type
     if task == TaskType.OBJECT_DETECTION and add:
         raise ApplicationError("object detection labels are added by drawing boxes", field="add")
-    if task in SINGLE_LABEL and len(add) > 1:
-        raise ApplicationError(f"a {TaskType(task).label} sample carries exactly one label", field="add")
+    single = dataset_single_label(dataset=dataset)
+    if single and len(add) > 1:
+        raise ApplicationError(f"{_one_label_why(task)}, not {len(add)}", field="add")
     if set(add) & set(remove):
         raise ApplicationError("a label cannot be both added and removed", field="remove")
 
@@ -476,7 +483,7 @@ def annotations_batch(
             current.filter(label__name__in=remove).delete()
         if add:
             label_map = labels_ensure(dataset=dataset, names=add)
-            if task in SINGLE_LABEL:
+            if single:
                 current.exclude(label=label_map[add[0]]).delete()
             have = set(current.filter(label__in=label_map.values()).values_list("sample_id", "label_id"))
             Annotation.objects.bulk_create(

@@ -21,6 +21,11 @@ class Project(TenantOwned):
     training_data = models.CharField(max_length=1024, blank=True)
     label_column = models.CharField(max_length=100, blank=True)  # a header name (made safe) or attr_N
     label_type = models.CharField(max_length=10, choices=LabelType.choices, blank=True)
+    # Image classification: may a sample carry several labels? Single-label (False) makes a
+    # label key replace the sample's label and trains a softmax model; multi-label toggles
+    # labels and trains one sigmoid per label. Sound and text are always single-label,
+    # detection labels each box.
+    multi_label = models.BooleanField(default=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -6,8 +6,10 @@ the training app (which sits above it).
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 
+from datasets.models import Sample
+from exeml.task_types import SINGLE_LABEL, TaskType
 from projects.models import Project
 
 # ModelVersion status -> project status shown in the list.
@@ -47,3 +49,28 @@ def version_summaries(*, project: Project) -> list[dict]:
         {"id": str(row["id"]), "name": row["name"], "status": row["status"]}
         for row in project.versions.values("id", "name", "status")
     ]
+
+
+def multi_labelled_count(*, dataset) -> int:
+    """How many samples of ``dataset`` carry two or more different labels."""
+    return (
+        Sample.objects.filter(dataset=dataset)
+        .annotate(n=Count("annotations__label", distinct=True))
+        .filter(n__gt=1)
+        .count()
+    )
+
+
+def dataset_single_label(*, dataset) -> bool:
+    """May a sample of ``dataset`` carry one label only?
+
+    Sound and text always; detection never (labels are per box). An image dataset is
+    single-label when a single-label project uses it: a project trains on the dataset's
+    labels, so the strictest project using it decides. An image dataset no project uses
+    (yet) takes any labels.
+    """
+    if dataset.task_type in SINGLE_LABEL:
+        return True
+    if dataset.task_type != TaskType.IMAGE_CLASSIFICATION:
+        return False
+    return Project.objects.filter(dataset=dataset, multi_label=False).exists()

@@ -39,10 +39,18 @@ class ProjectCreateSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=TaskType.choices)
     dataset = _DatasetChoiceField(required=False)
     training_data = serializers.CharField(required=False, allow_blank=True)
+    multi_label = serializers.BooleanField(
+        required=False, allow_null=True, default=None,
+        help_text="image classification: may a sample carry several labels (default false: a label replaces "
+        "the sample's label)",
+    )
 
 
 class ProjectUpdateSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    multi_label = serializers.BooleanField(
+        required=False, help_text="single-label only while no sample carries several labels (else 409)"
+    )
     label_column = serializers.CharField(required=False)
     label_type = serializers.ChoiceField(choices=LabelType.choices, required=False)
 
@@ -65,7 +73,7 @@ class ProjectSerializer(serializers.ModelSerializer):
         model = Project
         fields = [
             "id", "name", "description", "type", "status", "dataset", "training_data", "label_column",
-            "label_type", "created_at", "updated_at",
+            "label_type", "multi_label", "created_at", "updated_at",
         ]
         read_only_fields = fields
 

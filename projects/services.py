@@ -17,6 +17,7 @@ from exeml.errors import ApplicationError, WrongState
 from exeml.task_types import TaskType
 from exeml.tenancy.services import quota_check
 from projects.models import LabelType, Project
+from projects.selectors import multi_labelled_count
 
 _PROJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,19}$")
 ACTIVE_VERSION_STATUSES = ("queued", "running")
@@ -40,12 +41,15 @@ def project_create(
     description: str = "",
     dataset: dict[str, Any] | None = None,
     training_data: Any = None,
+    multi_label: bool | None = None,
     start_sync: bool = True,
 ) -> Project:
     """Create a project and its dataset (``dataset.source`` "create") or reuse one ("specify").
 
     Predictive analytics takes ``training_data`` (a CSV in a folder, one project per CSV);
     its dataset is created from it (``dataset`` may give ``name``/``output_path``).
+    ``multi_label`` (image classification only) defaults to single-label, or, for a specified
+    dataset whose samples already carry several labels, to multi-label.
     """
     name = check_project_name(name)
     if task_type not in TaskType.values:
@@ -87,6 +91,34 @@ def project_create(
     return Project.objects.create(
         tenant=tenant, name=name, description=description or "", task_type=task_type, dataset=ds,
         training_data=csv_uri, created_by=user,
+        multi_label=_multi_label_for(task_type=task_type, dataset=ds, wanted=multi_label),
+    )
+
+
+def _multi_label_for(*, task_type: str, dataset: Dataset, wanted: bool | None) -> bool:
+    """The mode a project gets: only image classification may be multi-label, and a
+    single-label project may not start on data whose samples carry several labels."""
+    if task_type != TaskType.IMAGE_CLASSIFICATION:
+        if wanted:
+            raise ApplicationError(
+                f"only image classification projects can be multi-label; a {TaskType(task_type).label} "
+                + ("project labels each box" if task_type == TaskType.OBJECT_DETECTION else "sample carries one label"),
+                field="multi_label",
+            )
+        return False
+    several = multi_labelled_count(dataset=dataset) if dataset.pk else 0
+    if wanted is None:
+        return several > 0
+    if not wanted and several:
+        raise _several_labels(several)
+    return bool(wanted)
+
+
+def _several_labels(count: int) -> ApplicationError:
+    return ApplicationError(
+        f"{count} sample{'s' if count != 1 else ''} of the dataset carr{'y' if count != 1 else 'ies'} several "
+        "labels; keep one label on each (or keep the project multi-label) first",
+        code="wrong_state", field="multi_label", status=409, extra={"samples": count},
     )
 
 
@@ -121,13 +153,17 @@ def _free_dataset_name(base: str) -> str:
 
 def project_update(
     *, project: Project, description: str | None = None, label_column: str | None = None,
-    label_type: str | None = None,
+    label_type: str | None = None, multi_label: bool | None = None,
 ) -> Project:
-    """Description for all types; label column and type for predictive analytics (checked on the profile)."""
+    """Description for all types; label column and type for predictive analytics (checked on the profile);
+    single-/multi-label for image classification (single only when no sample carries several labels)."""
     fields = ["updated_at"]
     if description is not None:
         project.description = description
         fields.append("description")
+    if multi_label is not None and multi_label != project.multi_label:
+        project.multi_label = _multi_label_for(task_type=project.task_type, dataset=project.dataset, wanted=multi_label)
+        fields.append("multi_label")
     if label_column is not None or label_type is not None:
         if project.task_type != TaskType.PREDICTIVE_ANALYTICS:
             raise ApplicationError("only predictive analytics projects have a label column", field="label_column")

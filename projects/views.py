@@ -54,7 +54,7 @@ class ProjectViewSet(
         project = services.project_create(
             tenant=request.tenant, user=request.user, name=data["name"], task_type=data["type"],
             description=data.get("description", ""), dataset=data.get("dataset"),
-            training_data=data.get("training_data"),
+            training_data=data.get("training_data"), multi_label=data.get("multi_label"),
         )
         project = selectors.project_list().get(pk=project.pk)
         return Response(self._detail(project), status=status.HTTP_201_CREATED)

@@ -307,6 +307,10 @@ def build_spec(*, version: ModelVersion, data_dir: Path) -> TrainSpec:
         "base_bundle_dir": _download_base(version=version, store=store, target=data_dir.parent / "base"),
         "params": {"refit_on_all": bool(version.params.get("refit_on_all", True))},
     }
+    if project.task_type == TaskType.IMAGE_CLASSIFICATION:
+        # The project's mode, not a guess from the data: a multi-label project whose images
+        # happen to carry one label each still trains one sigmoid per label.
+        common["params"]["multilabel"] = bool(project.multi_label)
     if project.task_type == TaskType.PREDICTIVE_ANALYTICS:
         tabular = _tabular_spec(project=project, dataset_version=dataset_version, store=store, data_dir=data_dir)
         return TrainSpec(labels=(), tabular=tabular, **common)

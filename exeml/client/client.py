@@ -296,14 +296,18 @@ class Client:
         dataset_id: str | None = None,
         training_data: str | None = None,
         csv: str | Path | None = None,
+        multi_label: bool | None = None,
     ) -> Project:
         """Create a project with a new dataset (paths default to ``<root>exeml-input/<name>/``
         and ``<root>exeml-output/<name>/``) or an existing one (``dataset_id``).
 
         Predictive analytics reads a CSV in storage: give its path as ``training_data``, or a
         local file as ``csv`` and it is put at ``<root>exeml-input/<name>/<file>`` first.
+        ``multi_label`` (image classification): may an image carry several labels (default no).
         """
         body: dict[str, Any] = {"name": name, "type": type, "description": description}
+        if multi_label is not None:
+            body["multi_label"] = multi_label
         if dataset_id:
             body["dataset"] = {"source": "specify", "id": dataset_id}
         elif type == "predictive_analytics":
@@ -328,7 +332,8 @@ class Client:
         return Project.from_api(self._json("POST", "/api/v1/projects", json=body))
 
     def update_project(self, project: str | Project, **fields: Any) -> Project:
-        """PATCH: ``description``, and for predictive analytics ``label_column`` and ``label_type``."""
+        """PATCH: ``description``, ``multi_label`` (image classification), and for predictive analytics
+        ``label_column`` and ``label_type``."""
         return Project.from_api(self._json("PATCH", f"/api/v1/projects/{self.project_id(project)}", json=fields))
 
     def delete_project(self, project: str | Project) -> None:

@@ -944,6 +944,8 @@ export interface components {
     };
     PatchedProjectUpdateRequest: {
       description?: string;
+      /** @description single-label only while no sample carries several labels (else 409) */
+      multi_label?: boolean;
       label_column?: string;
       label_type?: components["schemas"]["LabelTypeEnum"];
     };
@@ -1005,6 +1007,7 @@ export interface components {
       training_data: string;
       label_column: string;
       label_type: components["schemas"]["LabelTypeEnum"];
+      multi_label: boolean;
       /** Format: date-time */
       created_at: string;
       /** Format: date-time */
@@ -1018,6 +1021,8 @@ export interface components {
       type: components["schemas"]["TypeEnum"];
       dataset?: components["schemas"]["ProjectDatasetInRequest"];
       training_data?: string;
+      /** @description image classification: may a sample carry several labels (default false: a label replaces the sample's label) */
+      multi_label?: boolean | null;
     };
     /** @description Schema of ``dataset``: {"source": "create", name, paths, labels} or {"source": "specify", "id"}. */
     ProjectDatasetInRequest: {
@@ -1043,6 +1048,7 @@ export interface components {
       training_data: string;
       label_column: string;
       label_type: components["schemas"]["LabelTypeEnum"];
+      multi_label: boolean;
       /** Format: date-time */
       created_at: string;
       /** Format: date-time */

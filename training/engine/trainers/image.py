@@ -140,6 +140,15 @@ class _AugmentedSet:
         return x, self.targets[i]
 
 
+def is_multilabel(spec: TrainSpec) -> bool:
+    """The project's choice (``params["multilabel"]``, set by the runner from Project.multi_label);
+    a spec without it (tests, old callers) is multi-label when a training image has two labels."""
+    chosen = spec.params.get("multilabel")
+    if chosen is not None:
+        return bool(chosen)
+    return any(len(s.labels) > 1 for s in spec.split("train"))
+
+
 class ImageTrainer:
     task_type = "image_classification"
 
@@ -154,7 +163,13 @@ class ImageTrainer:
             reasons.append(f"labels not in the label set: {sorted(unknown)}")
         if any(not s.labels for s in spec.samples):
             reasons.append("some images have no label")
-        multilabel = any(len(s.labels) > 1 for s in train)
+        multilabel = is_multilabel(spec)
+        several = sum(len(s.labels) > 1 for s in spec.samples)
+        if several and not multilabel:
+            reasons.append(
+                f"{several} image{'s carry' if several > 1 else ' carries'} several labels in a single-label "
+                "project (keep one label each, or make the project multi-label)"
+            )
         present = {name for s in train for name in s.labels}
         if not multilabel and len(present) < 2:
             reasons.append("at least 2 labels with training images are needed")
@@ -164,7 +179,7 @@ class ImageTrainer:
 
     def fit(self, spec: TrainSpec, workdir: Path, deadline: float, progress: ProgressFn) -> TrainResult:
         reasons = self.validate(spec)
-        multilabel = any(len(s.labels) > 1 for s in spec.split("train"))
+        multilabel = is_multilabel(spec)
         incremental = bool(spec.base_bundle_dir and (Path(spec.base_bundle_dir) / WEIGHTS_FILE).is_file())
         if not reasons and not multilabel and not incremental and spec.params.get("search", True):
             from .image_search import fit_search
@@ -192,7 +207,7 @@ class ImageTrainer:
         evals = spec.split("eval") or train
         if not spec.split("eval"):
             log.append("no eval split: evaluating on the training images")
-        multilabel = any(len(s.labels) > 1 for s in train)
+        multilabel = is_multilabel(spec)
 
         model_name, cpu_px, gpu_px, max_epochs, patience = _RECIPES.get(spec.preference, _RECIPES["balance"])
         base: dict[str, Any] | None = None

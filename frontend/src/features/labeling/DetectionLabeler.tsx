@@ -19,6 +19,16 @@ const toEditor = (s: Sample): EditorObject[] => s.objects.map((o) => ({ ...fromB
 
 const AUTOSAVE_MS = 800;
 
+/**
+ * What choosing a label does: with a box selected it relabels that box only (the label for
+ * new boxes stays); with none selected it becomes the label of the next box drawn. A box just
+ * drawn is not selected, so choosing the next box's label never relabels it.
+ */
+export function pickedLabel(selectedBox: { label: string } | null, name: string): { relabel: boolean; current: boolean } {
+  if (selectedBox) return { relabel: selectedBox.label !== name, current: false };
+  return { relabel: false, current: true };
+}
+
 /** Equal up to half a pixel: the server may round what it stores. */
 export function sameBoxes(a: EditorObject[], b: EditorObject[]): boolean {
   return a.length === b.length && a.every((o, i) => {
@@ -188,12 +198,12 @@ export function DetectionLabeler(props: {
     setError(null);
   };
 
+  /** A label key or button: relabels the selected box when one is selected, else picks the next box's label. */
   function pickLabel(name: string) {
-    setCurrent(name);
     const { selected: sel, objects: objs } = keyState.current;
-    if (sel !== null && objs[sel] && objs[sel].label !== name) {
-      change(objs.map((o, i) => (i === sel ? { ...o, label: name } : o)));
-    }
+    const next = pickedLabel(sel !== null ? objs[sel] ?? null : null, name);
+    if (next.relabel) change(objs.map((o, i) => (i === sel ? { ...o, label: name } : o)));
+    if (next.current) setCurrent(name);
   }
 
   const addLabel = async () => {
@@ -265,7 +275,11 @@ export function DetectionLabeler(props: {
       <aside className="detection-side">
         <section className="side-panel" data-testid="box-label-picker">
           <h3>Label</h3>
-          <p className="muted small">{selected !== null ? "Click a label to relabel the selected box." : "New boxes get the highlighted label."}</p>
+          <p className="muted small" data-testid="box-label-hint">
+            {selected !== null
+              ? "A label (click or key) relabels the selected box; Esc deselects it."
+              : "New boxes get the highlighted label (click or key); click a box to relabel it."}
+          </p>
           <div className="label-buttons">
             {props.labels.map((l) => (
               <button

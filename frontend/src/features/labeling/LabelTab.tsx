@@ -24,6 +24,7 @@ import { TextLabeler } from "./TextLabeler";
 import { UploadDialog } from "./UploadDialog";
 import { useFileDrop } from "./useFileDrop";
 import { useAnnotate } from "./useAnnotate";
+import { keyChange, labelModeOf, modeHint, modeTitle } from "./labelMode";
 
 export function LabelTab() {
   const { project, reloadProject } = useProject();
@@ -46,6 +47,7 @@ async function labelNextPage(datasetId: string, page: number, pageSize: number):
 function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: boolean; onChanged: () => Promise<void> }) {
   const { project, datasetId, canWrite } = props;
   const type = project.type;
+  const mode = labelModeOf(project);
   const pageSize = type === "image_classification" || type === "object_detection" ? 24 : 20;
   // Tab, page, label filter and the open sample live in the URL: reload and share keep them.
   const [params, setParams] = useSearchParams();
@@ -165,23 +167,22 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
 
   const list = samples.data?.results ?? [];
   const [actionError, setActionError] = useState<string | null>(null);
-  /** A number key on the image grid: label (or, when all have it, unlabel) these samples. */
+  /** A number key on the image grid: single-label replaces the label, multi-label toggles it. */
   const quickLabel = async (ids: string[], name: string) => {
     const chosen = list.filter((s) => ids.includes(s.id));
-    const all = chosen.length > 0 && chosen.every((s) => s.labels.includes(name));
+    const change = keyChange(chosen, name, mode ?? "single");
     setActionError(null);
+    if (!change) return;
     // Labelled samples leave the Unlabeled page: drop them before the request, so the next key
     // (Space, another label) acts on the image that takes their place, as the user sees it.
-    if (tab === "unlabeled" && !all && samples.data) {
+    if (tab === "unlabeled" && change.add.length && samples.data) {
       const gone = new Set(ids);
       const results = samples.data.results.filter((s) => !gone.has(s.id));
       samples.setData({ ...samples.data, results, count: samples.data.count - (samples.data.results.length - results.length) });
     }
     try {
-      await datasetsApi.batch(datasetId, ids, all ? [] : [name], all ? [name] : []);
-      undoer.record(chosen.map((s) => ({
-        id: s.id, before: s.labels, after: all ? s.labels.filter((l) => l !== name) : [...new Set([...s.labels, name])],
-      })));
+      await datasetsApi.batch(datasetId, ids, change.add, change.remove);
+      undoer.record(change.after);
       await refresh();
     } catch (err) {
       setActionError(errorText(err));
@@ -246,7 +247,10 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
         <span className="spacer" />
         <Link to="../train" className="button primary" data-testid="goto-train">Train ›</Link>
       </div>
-      {d && <p className="muted small mono">Input {d.input_path} · Output {d.output_path}</p>}
+      <p className="muted small">
+        {mode && <span className="chip" title={modeHint(mode)} data-testid="label-mode" data-mode={mode}>{modeTitle(mode)}</span>}{" "}
+        {d && <span className="mono">Input {d.input_path} · Output {d.output_path}</span>}
+      </p>
 
       <div className="label-layout">
         <div className="label-main">
@@ -288,7 +292,7 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
             <Empty>{tab === "unlabeled" ? "Nothing left to label. Add files or synchronize the data source." : "No labeled samples yet."}</Empty>
           )}
           {list.length > 0 && type === "image_classification" && (
-            <SampleGrid samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canWrite}
+            <SampleGrid samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canWrite} mode={mode ?? "single"}
               onLabel={(ids, name) => void quickLabel(ids, name)} preview={openSample} onPreview={(id) => setUrl({ sample: id }, !!openSample)}
               suggestionFor={suggestionFor} onDecide={(s, a) => void decide(s, a)} />
           )}
@@ -312,7 +316,7 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
           <AssistPanel project={project} datasetId={datasetId} pending={(suggestions.data ?? []).filter((s) => s.status === "pending")}
             canWrite={canWrite} onChanged={refresh} />
           {(type === "image_classification" || type === "sound_classification") && (
-            <SelectionPanel datasetId={datasetId} type={type} selected={selectedSamples} labels={labels.data ?? []} canWrite={canWrite} onChanged={refresh}
+            <SelectionPanel datasetId={datasetId} type={type} mode={mode ?? "single"} selected={selectedSamples} labels={labels.data ?? []} canWrite={canWrite} onChanged={refresh}
               onLabelled={undoer.record} />
           )}
           {type === "object_detection" && (

@@ -6,6 +6,7 @@ import { isTyping, undoKey } from "../../lib/history";
 import { SuggestionBadge } from "./Assist";
 import { ShortcutsDialog } from "./ShortcutsDialog";
 import { shortcutKeys } from "./SoundLabeler";
+import type { LabelMode } from "./labelMode";
 
 export function labelColor(labels: Label[], name: string): string {
   return labels.find((l) => l.name === name)?.color || "#888";
@@ -70,6 +71,8 @@ export function SampleGrid(props: {
   canWrite?: boolean;
   /** Image classification: label these samples with this label (a number key). */
   onLabel?: (ids: string[], name: string) => void;
+  /** Single-label: a key replaces the label; multi-label: it adds or removes it. */
+  mode?: LabelMode;
   /** The sample shown in the large preview (image classification). */
   preview?: string | null;
   onPreview?: (id: string | null) => void;
@@ -136,7 +139,11 @@ export function SampleGrid(props: {
   return (
     <>
       <div className="grid-hint muted small">
-        {props.onLabel && props.canWrite ? "Number keys label the highlighted image (or the selected ones); " : ""}
+        {props.onLabel && props.canWrite
+          ? props.mode === "multi"
+            ? "Number keys add or remove a label on the highlighted image (or the selected ones); "
+            : "Number keys set the label of the highlighted image (or the selected ones); "
+          : ""}
         ←/→ move · Space opens {props.onOpen ? "the editor" : "a large preview"} · <button className="link small" onClick={() => setShowKeys(true)} data-testid="shortcuts-open">? all shortcuts</button>
       </div>
       <div className="sample-grid" data-testid="sample-grid">

@@ -7,6 +7,8 @@ import { validateLabelName } from "../../lib/validation";
 import { PALETTE } from "../projects/CreateProjectPage";
 import { LabelChips } from "./SampleGrid";
 import type { LabelChange } from "./useLabelUndo";
+import type { LabelMode } from "./labelMode";
+import { shortcutKeys } from "./SoundLabeler";
 
 /**
  * Labels for the selected samples (image and sound): add an existing or new label to all
@@ -15,6 +17,8 @@ import type { LabelChange } from "./useLabelUndo";
 export function SelectionPanel(props: {
   datasetId: string;
   type: ProjectType;
+  /** Single-label: a label button replaces the selected samples' label; multi-label adds it. */
+  mode: LabelMode;
   selected: Sample[];
   labels: Label[];
   canWrite: boolean;
@@ -27,6 +31,8 @@ export function SelectionPanel(props: {
   const ids = props.selected.map((s) => s.id);
   const onSelection = [...new Set(props.selected.flatMap((s) => s.labels))];
   const nameError = text ? validateLabelName(text.trim()) : null;
+  // The keys the grid answers to, shown on the buttons that do the same.
+  const keyOf = new Map([...shortcutKeys(props.labels)].map(([k, name]) => [name, k]));
 
   const run = async (work: () => Promise<unknown>) => {
     setBusy(true);
@@ -47,7 +53,7 @@ export function SelectionPanel(props: {
         await datasetsApi.addLabel(props.datasetId, { name, color: PALETTE[props.labels.length % PALETTE.length] });
       }
       await datasetsApi.batch(props.datasetId, ids, [name], []);
-      const single = props.type !== "image_classification";
+      const single = props.mode === "single";
       props.onLabelled?.(props.selected.map((s) => ({ id: s.id, before: s.labels, after: single ? [name] : [...new Set([...s.labels, name])] })));
       setText("");
     });
@@ -79,7 +85,7 @@ export function SelectionPanel(props: {
           <div className="label-buttons">
             {props.labels.map((l) => (
               <button key={l.name} className="label-button" disabled={!ids.length || busy} onClick={() => add(l.name)} style={{ borderColor: l.color }} data-testid={`label-button-${l.name}`}>
-                <span className="swatch" style={{ background: l.color }} /> {l.name}
+                <span className="swatch" style={{ background: l.color }} /> {l.name} {keyOf.get(l.name) && <kbd data-testid="label-key">{keyOf.get(l.name)}</kbd>}
               </button>
             ))}
           </div>

@@ -33,6 +33,8 @@ function CreateProjectForm({ type }: { type: ProjectType }) {
   const [name, setName] = useSessionState(k("name"), "");
   const [description, setDescription] = useSessionState(k("description"), "");
   const [source, setSource] = useSessionState<"create" | "specify">(k("source"), "create");
+  // Image classification: one label per image (a label key replaces it) or several (keys toggle).
+  const [multiLabel, setMultiLabel] = useSessionState(k("multiLabel"), false);
   const [datasetName, setDatasetName] = useSessionState(k("datasetName"), "");
   const [inputPath, setInputPath] = useSessionState(k("inputPath"), "");
   const [outputPath, setOutputPath] = useSessionState(k("outputPath"), "");
@@ -81,6 +83,7 @@ function CreateProjectForm({ type }: { type: ProjectType }) {
     setSubmitted(true);
     if (!valid) return;
     const body: ProjectCreate = { name, description, type };
+    if (type === "image_classification") body.multi_label = multiLabel;
     if (predictive) body.training_data = trainingData.trim();
     else if (source === "specify") body.dataset = { source: "specify", id: datasetId };
     else
@@ -119,6 +122,20 @@ function CreateProjectForm({ type }: { type: ProjectType }) {
         <Field label="Description">
           <textarea rows={2} value={description} onChange={(e) => setDescription(e.target.value)} data-testid="wizard-description" />
         </Field>
+
+        {type === "image_classification" && (
+          <div className="field">
+            <span className="field-label">Labels per image</span>
+            <div className="segmented" role="radiogroup">
+              <label><input type="radio" checked={!multiLabel} onChange={() => setMultiLabel(false)} data-testid="wizard-single-label" /> One (single-label)</label>
+              <label><input type="radio" checked={multiLabel} onChange={() => setMultiLabel(true)} data-testid="wizard-multi-label" /> Several (multi-label)</label>
+            </div>
+            <span className="muted small">
+              {multiLabel ? "An image may carry several labels; a label key adds or removes that label." : "Each image carries one label; a label key replaces it."}
+            </span>
+          </div>
+        )}
+        {type === "sound_classification" && <p className="muted small" data-testid="wizard-label-mode">Each clip carries one label (single-label).</p>}
 
         {predictive ? (
           <Field label="Training Data" required error={show("trainingData", errors.trainingData)} hint="A CSV file inside a folder (not the bucket root); one project per CSV path.">

@@ -175,8 +175,9 @@ export function BoxEditor(props: BoxEditorProps) {
     if (d?.kind === "draw" && draft) {
       setDraft(null);
       if (isUsableBox(draft, view) && props.newLabel) {
+        // The new box is not selected: a label key pressed next chooses the NEXT box's label,
+        // it must not relabel this one (click the box to select and relabel it).
         props.onChange([...props.objects, { ...draft, label: props.newLabel }]);
-        props.onSelect(props.objects.length);
       }
     }
   };
