@@ -136,7 +136,7 @@ def test_migration_makes_projects_with_multi_labelled_data_multi_label(owner, st
             name: Project.objects.create(name=name, task_type=ds.task_type, dataset=ds)
             for name, ds in [("multi", multi), ("single", single), ("boxes", boxes)]
         }
-    migration = importlib.import_module("projects.migrations.0002_project_multi_label")
+    migration = importlib.import_module("projects.migrations.0003_project_multi_label")
     migration.decide_from_data(apps, None)
     with owner.scope():
         after = {p.name: p.multi_label for p in Project.objects.filter(pk__in=[p.pk for p in made.values()])}

@@ -28,7 +28,7 @@ def decide_from_data(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("projects", "0001_initial"),
+        ("projects", "0002_label_column_header_names"),
         ("datasets", "0001_initial"),
     ]
 
