@@ -2,12 +2,13 @@
 
 Prints one table: concurrent inference load held (errors, p50, p99, requests/s), and each
 fault survived or not: the worker's main process killed mid-sync and mid-training, the S3
-endpoint stopped mid-sync then restarted, the S3 endpoint hung mid-sync and the sync cancelled
-(how long the cancel took; the target is 10 s), the platform restarted while a service runs;
-with what was lost.
+endpoint stopped mid-sync then restarted, the S3 endpoint hung mid-sync and mid-batch-prediction
+and each job cancelled (seconds from the POST cancel to the job's cancelled state, from its
+finished_at; the target is 10 s), the platform restarted while a service runs; with what was lost.
 
     python bench/faults.py                         # 50 clients for 60 s, every fault
     python bench/faults.py --clients 20 --seconds 15 --skip training
+    python bench/faults.py --skip load --skip sync --skip training --skip s3 --skip restart   # s3hang only
 
 Loopback only. The reaper runs with a 20 s heartbeat timeout and a 5 s beat so faults settle
 quickly; moto (the dev extra) plays the tenant's own S3 endpoint behind a TCP proxy that the
@@ -337,13 +338,59 @@ def fault_s3_outage(server: Server) -> tuple[str, str, str]:
         moto.wait(10)
 
 
-def fault_s3_hung_cancel(server: Server) -> tuple[str, str, str]:
-    """The tenant's S3 endpoint hangs mid-sync (answers nothing, closes nothing); the user cancels."""
+def _cancel_latency(server: Server, token: str, job_id: str) -> tuple[str, dict | None, float | None]:
+    """POST cancel; (its answer, the ended job, seconds from the POST to the job's finished_at)."""
+    from datetime import UTC, datetime
+
+    asked = datetime.now(UTC)
+    answer = api(server.url, token, "POST", f"/api/v1/jobs/{job_id}/cancel")
+    ended = wait(lambda: (j := api(server.url, token, "GET", f"/api/v1/jobs/{job_id}"))["status"]
+                 not in ("queued", "running") and j, 120, step=0.1)
+    if not ended:
+        return answer.get("status", "?"), None, None
+    finished = datetime.fromisoformat(ended["finished_at"].replace("Z", "+00:00"))
+    return answer.get("status", "?"), ended, (finished - asked).total_seconds()
+
+
+def _latency_row(scenario: str, answer: str, ended: dict | None, took: float | None) -> tuple[str, str, str]:
+    if ended is None:
+        return scenario, f"cancel answered {answer}, job still running after 120 s", "-"
+    return scenario, f"job {ended['status']} {took:.1f} s after the cancel (target 10 s)", "-"
+
+
+def _register_version(tenant, bundle: Path, name: str):
+    """The bench bundle in the tenant's own storage, and a completed version (ORM) pointing at it."""
+    from datasets.models import Dataset, DatasetVersion
+    from exeml.tenancy.models import Flavor
+    from exeml.tenancy.scoping import tenant_scope
+    from projects.models import Project
+    from training.models import ModelVersion
+
+    root = tenant.default_root
+    put_files(tenant, f"{root}models/{name}/V001/",
+              [(p.relative_to(bundle).as_posix(), p.read_bytes()) for p in sorted(bundle.rglob("*")) if p.is_file()])
+    with tenant_scope(tenant):
+        dataset = Dataset.objects.create(name=f"bench-{name}", task_type="predictive_analytics",
+                                         input_path=root + "in/", output_path=root + "out/")
+        dv = DatasetVersion.objects.create(dataset=dataset, name="V001", number=1, manifest_path=root + "m.manifest")
+        project = Project.objects.create(name=name, task_type="predictive_analytics", dataset=dataset)
+        return ModelVersion.objects.create(
+            project=project, name="V001", number=1, dataset_version=dv,
+            flavor=Flavor.objects.filter(purpose="train").first(), queue="train.cpu", status="completed",
+            artifact_path=f"{root}models/{name}/V001/",
+        )
+
+
+def fault_s3_hung_cancel(server: Server, bundle: Path, records: list[dict]) -> list[tuple[str, str, str]]:
+    """The tenant's S3 endpoint hangs (answers nothing, closes nothing) mid-sync, then
+    mid-batch-prediction; the user cancels each job."""
     from exeml.storage import reset_store_cache
     from exeml.tenancy import services
     from exeml.tenancy.models import Role, Tenant
 
-    scenario = "S3 endpoint hung mid-sync, sync cancelled"
+    sync_scenario = "S3 endpoint hung mid-sync, sync cancelled"
+    batch_scenario = "S3 endpoint hung mid-batch-prediction, job cancelled"
+    rows: list[tuple[str, str, str]] = []
     moto_port = free_port()
     moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -363,18 +410,31 @@ def fault_s3_hung_cancel(server: Server) -> tuple[str, str, str]:
         ds = create_dataset(server, token, folder)
         job = wait(lambda: (j := last_job(server, token, ds["id"])) and j["status"] == "running" and j, 120)
         if not job:
-            return scenario, "sync never started", "?"
-        time.sleep(1)
-        proxy.hang()
-        time.sleep(3)  # the sync is now inside hung calls
-        asked = time.monotonic()
-        answer = api(server.url, token, "POST", f"/api/v1/jobs/{job['id']}/cancel")
-        ended = wait(lambda: (j := api(server.url, token, "GET", f"/api/v1/jobs/{job['id']}"))["status"]
-                     not in ("queued", "running") and j, 120)
-        took = time.monotonic() - asked
-        if not ended:
-            return scenario, f"cancel answered {answer.get('status')}, job still running after 120 s", "-"
-        return scenario, f"job {ended['status']} {took:.1f} s after the cancel (target 10 s)", "-"
+            rows.append((sync_scenario, "sync never started", "?"))
+        else:
+            time.sleep(1)
+            proxy.hang()
+            time.sleep(3)  # the sync is now inside hung calls
+            rows.append(_latency_row(sync_scenario, *_cancel_latency(server, token, job["id"])))
+        proxy.resume()
+
+        # Batch prediction over CSV files of one feature row each, the endpoint hung mid-way.
+        spec = json.loads((bundle / "bundle.json").read_text())["input_spec"]
+        row = ",".join(str(records[0].get(c, "0")) for c in spec["columns"] if c != spec["label_column"])
+        inputs = f"{tenant.default_root}batch-in/"
+        put_files(tenant, inputs, [(f"r{i:05d}.csv", (row + "\n").encode()) for i in range(1500)])
+        version = _register_version(tenant, bundle, "hungbatch")
+        job = api(server.url, token, "POST", f"/api/v1/projects/{version.project_id}/versions/V001/batch-predict",
+                  {"input_path": inputs, "output_path": f"{tenant.default_root}batch-out/"})
+        reading = wait(lambda: (j := api(server.url, token, "GET", f"/api/v1/jobs/{job['id']}"))["status"] == "running"
+                       and j["counts"].get("files", 0) > 0 and j, 120, step=0.2)
+        if not reading:
+            rows.append((batch_scenario, "batch prediction never read its inputs", "?"))
+        else:
+            proxy.hang()
+            time.sleep(3)  # the job is now inside a hung read
+            rows.append(_latency_row(batch_scenario, *_cancel_latency(server, token, job["id"])))
+        return rows
     finally:
         proxy.resume()
         proxy.stop()
@@ -408,11 +468,13 @@ def main() -> int:
                          (f" (first error {got['first_error']})" if got["errors"] else ""),
                          "-"))
         for name, fault in (("sync", fault_sync_worker_killed), ("training", fault_training_worker_killed),
-                            ("s3", fault_s3_outage), ("s3hang", fault_s3_hung_cancel)):
+                            ("s3", fault_s3_outage),
+                            ("s3hang", lambda s: fault_s3_hung_cancel(s, bundle, records))):
             if name in args.skip:
                 continue
             try:
-                rows.append(fault(server))
+                got = fault(server)
+                rows.extend(got if isinstance(got, list) else [got])
             except Exception as exc:  # a bench reports, it never stops half-way
                 rows.append((name, f"bench error: {type(exc).__name__}: {exc}"[:200], "?"))
         if "restart" not in args.skip:

@@ -3,8 +3,10 @@ samples (as suggestions) and batch prediction over a storage folder.
 
 Both load the version's bundle through the same predictor a service uses, so a suggestion
 or a batch result is exactly what the deployed service would answer. They work in bounded
-batches (one short transaction per batch), check for cancellation between batches and
-record usage like training.
+batches (one short transaction per batch) and record usage like training. They run under
+``job_heartbeat`` with their storage calls in ``job_wait``: a hung storage shows as "waiting
+for storage (since …)", fails the job past EXEML_STORAGE_STALL_SECONDS, and a cancel stops
+the job within seconds, even inside a hung read.
 """
 
 from __future__ import annotations
@@ -26,7 +28,16 @@ from django.utils import timezone
 from datasets.models import Dataset, Sample, SampleStatus
 from exeml.errors import ApplicationError, WrongState, public_reason
 from exeml.jobs.models import Job, JobStatus
-from exeml.jobs.services import CANCELLABLE_KINDS, job_cancelled, job_create, job_progress, job_transition
+from exeml.jobs.services import (
+    CANCELLABLE_KINDS,
+    JOB_STOPPED,
+    job_checkpoint,
+    job_create,
+    job_heartbeat,
+    job_progress,
+    job_transition,
+    job_wait,
+)
 from exeml.queues import Queue
 from exeml.storage import StoragePathError, ensure_within_roots, parse_storage_path, store_for_tenant
 from exeml.task_types import TaskType
@@ -42,7 +53,7 @@ log = logging.getLogger(__name__)
 PRELABEL_KIND = "prelabel"
 BATCH_KIND = "batch_prediction"
 MODEL_JOB_KINDS = (PRELABEL_KIND, BATCH_KIND, "label_check")
-CANCELLABLE_KINDS.update(MODEL_JOB_KINDS)
+CANCELLABLE_KINDS.update(MODEL_JOB_KINDS)  # run under job_heartbeat, which notices a cancel
 BATCH = 64
 FILE_TYPES = {
     TaskType.IMAGE_CLASSIFICATION: (".jpg", ".jpeg", ".png", ".bmp"),
@@ -144,35 +155,34 @@ def prelabel_run(*, job_id: uuid.UUID | str) -> None:
     job, version = _begin(job_id)
     if job is None:
         return
-    started = timezone.now()
-    try:
-        dataset = Dataset.objects.get(pk=job.params["dataset"])
-        total = Sample.objects.filter(dataset=dataset, labeled=False, status=SampleStatus.OK).count()
-        predictor = predictor_open(version=version, threads=1)
-        store = store_for_tenant(dataset.tenant)
-        done = written = 0
-        clock = time.monotonic()
-        for page in _unlabelled(dataset):
-            if job_cancelled(job):
-                _finish(job, version, started, JobStatus.CANCELLED, "cancelled by the user")
-                return
-            items, errors = [], []
-            for sample in page:
-                try:
-                    items.append(suggestion_from(predictor, dataset.task_type, sample.pk,
-                                                 _sample_input(store, dataset.task_type, sample)))
-                except Exception as exc:  # noqa: BLE001 - one broken file must not end the job
-                    errors.append({"file": sample.name, "reason": _reason(exc)})
-            written += suggestions_write(dataset=dataset, source_id=version.pk, source_name=version.name, items=items)
-            done += len(page)
-            job_progress(job=job, progress=min(0.99, done / max(total, 1)), new_errors=errors,
-                         counts={"samples": done, "total": total, "suggestions": written,
-                                 "eta_seconds": _eta(clock, done, total)})
-        job_progress(job=job, result={"suggestions": written, "version": version.name})
-        _finish(job, version, started, JobStatus.SUCCEEDED)
-    except Exception as exc:  # noqa: BLE001 - the job row carries the reason
-        log.exception("pre-labelling %s failed", job.pk)
-        _finish(job, version, started, JobStatus.FAILED, _reason(exc))
+    _run_model_job(job, version, "pre-labelling", _prelabel)
+
+
+def _prelabel(job: Job, version: ModelVersion) -> None:
+    dataset = Dataset.objects.get(pk=job.params["dataset"])
+    total = Sample.objects.filter(dataset=dataset, labeled=False, status=SampleStatus.OK).count()
+    predictor = job_wait(lambda: predictor_open(version=version, threads=1))
+    store = store_for_tenant(dataset.tenant)
+    done = written = 0
+    clock = time.monotonic()
+    for page in _unlabelled(dataset):
+        job_checkpoint()
+        items, errors = [], []
+        for sample in page:
+            try:
+                data = job_wait(lambda sample=sample: _sample_input(store, dataset.task_type, sample))
+                items.append(suggestion_from(predictor, dataset.task_type, sample.pk, data))
+            except JOB_STOPPED:
+                raise  # cancelled or stalled: the job ends, not the file
+            except Exception as exc:  # noqa: BLE001 - one broken file must not end the job
+                errors.append({"file": sample.name, "reason": _reason(exc)})
+        job_checkpoint()  # a cancel while the page was read writes none of its suggestions
+        written += suggestions_write(dataset=dataset, source_id=version.pk, source_name=version.name, items=items)
+        done += len(page)
+        job_progress(job=job, progress=min(0.99, done / max(total, 1)), new_errors=errors,
+                     counts={"samples": done, "total": total, "suggestions": written,
+                             "eta_seconds": _eta(clock, done, total)})
+    job_progress(job=job, result={"suggestions": written, "version": version.name})
 
 
 # ------------------------------------------------------------------ batch prediction
@@ -213,72 +223,71 @@ def batch_predict_run(*, job_id: uuid.UUID | str) -> None:
     job, version = _begin(job_id)
     if job is None:
         return
-    started = timezone.now()
-    try:
-        task_type = version.project.task_type
-        store = store_for_tenant(version.tenant)
-        inp = parse_storage_path(job.params["input_path"])
-        out = parse_storage_path(job.params["output_path"]).join(f"batch-{job.pk}/")
-        predictor = predictor_open(version=version, threads=1)
-        keys = list(_inputs(store, task_type, inp))
-        limit = settings.EXEML_BATCH_PREDICTION_MAX_FILES
-        if len(keys) > limit:
-            raise ApplicationError(f"the input holds {len(keys)} files; at most {limit} per batch prediction")
-        lines: list[str] = []
-        table_rows: list[list[str]] = []
-        header: list[str] | None = None
-        ok = failed = 0
-        clock = time.monotonic()
-        for n, (bucket, key) in enumerate(keys, start=1):
-            if n % BATCH == 0 and job_cancelled(job):
-                _finish(job, version, started, JobStatus.CANCELLED, "cancelled by the user")
-                return
-            uri = f"s3://{bucket}/{key}"
-            name = key.rsplit("/", 1)[-1]
-            errors: list[dict] = []
-            if not key.lower().endswith(FILE_TYPES[task_type]):
-                errors.append({"file": name, "reason": f"not a {'/'.join(FILE_TYPES[task_type])} file"})
-            else:
-                try:
-                    data = store.read_bytes(bucket, key, max_bytes=settings.EXEML_BATCH_PREDICTION_MAX_FILE_BYTES)
-                    if task_type == TaskType.PREDICTIVE_ANALYTICS:
-                        header, rows = _predict_table(predictor, data, header)
-                        table_rows.extend(rows)
-                    elif task_type == TaskType.TEXT_CLASSIFICATION:
-                        for line_no, text in enumerate(_text_lines(data), start=1):
-                            lines.append(json.dumps({"file": uri, "line": line_no, "text": text,
-                                                     "result": predictor.predict({"text": text})}, ensure_ascii=False))
-                    else:
-                        lines.append(json.dumps({"file": uri, "result": predictor.predict(data)}, ensure_ascii=False))
-                    ok += 1
-                except Exception as exc:  # noqa: BLE001 - reported per file
-                    errors.append({"file": name, "reason": _reason(exc)})
-            failed += len(errors)
-            if errors or n % BATCH == 0 or n == len(keys):
-                job_progress(job=job, progress=min(0.99, n / max(len(keys), 1)), new_errors=errors,
-                             counts={"files": n, "total": len(keys), "succeeded": ok, "failed": failed,
-                                     "eta_seconds": _eta(clock, n, len(keys))})
-        written = {}
-        if task_type == TaskType.PREDICTIVE_ANALYTICS:
-            buf = io.StringIO()
-            writer = csv.writer(buf)
-            if header:
-                writer.writerow(header)
-            writer.writerows(table_rows)
-            target = out.join("predictions.csv")
-            store.put(target.bucket, target.key, buf.getvalue().encode(), content_type="text/csv")
-            written["predictions"] = str(target)
+    _run_model_job(job, version, "batch prediction", _batch_predict)
+
+
+def _batch_predict(job: Job, version: ModelVersion) -> None:
+    task_type = version.project.task_type
+    store = store_for_tenant(version.tenant)
+    inp = parse_storage_path(job.params["input_path"])
+    out = parse_storage_path(job.params["output_path"]).join(f"batch-{job.pk}/")
+    predictor = job_wait(lambda: predictor_open(version=version, threads=1))
+    keys = job_wait(lambda: list(_inputs(store, task_type, inp)))
+    limit = settings.EXEML_BATCH_PREDICTION_MAX_FILES
+    if len(keys) > limit:
+        raise ApplicationError(f"the input holds {len(keys)} files; at most {limit} per batch prediction")
+    lines: list[str] = []
+    table_rows: list[list[str]] = []
+    header: list[str] | None = None
+    ok = failed = 0
+    clock = time.monotonic()
+    max_bytes = settings.EXEML_BATCH_PREDICTION_MAX_FILE_BYTES
+    for n, (bucket, key) in enumerate(keys, start=1):
+        uri = f"s3://{bucket}/{key}"
+        name = key.rsplit("/", 1)[-1]
+        errors: list[dict] = []
+        if not key.lower().endswith(FILE_TYPES[task_type]):
+            errors.append({"file": name, "reason": f"not a {'/'.join(FILE_TYPES[task_type])} file"})
         else:
-            target = out.join("results.jsonl")
-            store.put(target.bucket, target.key, ("\n".join(lines) + ("\n" if lines else "")).encode(),
-                      content_type="application/x-ndjson")
-            written["results"] = str(target)
-        job.refresh_from_db()
-        job_progress(job=job, result={**written, "files": len(keys), "succeeded": ok, "failed": failed})
-        _finish(job, version, started, JobStatus.SUCCEEDED)
-    except Exception as exc:  # noqa: BLE001
-        log.exception("batch prediction %s failed", job.pk)
-        _finish(job, version, started, JobStatus.FAILED, _reason(exc))
+            try:
+                data = job_wait(lambda bucket=bucket, key=key: store.read_bytes(bucket, key, max_bytes=max_bytes))
+                if task_type == TaskType.PREDICTIVE_ANALYTICS:
+                    header, rows = _predict_table(predictor, data, header)
+                    table_rows.extend(rows)
+                elif task_type == TaskType.TEXT_CLASSIFICATION:
+                    for line_no, text in enumerate(_text_lines(data), start=1):
+                        lines.append(json.dumps({"file": uri, "line": line_no, "text": text,
+                                                 "result": predictor.predict({"text": text})}, ensure_ascii=False))
+                else:
+                    lines.append(json.dumps({"file": uri, "result": predictor.predict(data)}, ensure_ascii=False))
+                ok += 1
+            except JOB_STOPPED:
+                raise  # cancelled or stalled: the job ends, not the file
+            except Exception as exc:  # noqa: BLE001 - reported per file
+                errors.append({"file": name, "reason": _reason(exc)})
+        failed += len(errors)
+        if errors or n % BATCH == 0 or n == len(keys):
+            job_progress(job=job, progress=min(0.99, n / max(len(keys), 1)), new_errors=errors,
+                         counts={"files": n, "total": len(keys), "succeeded": ok, "failed": failed,
+                                 "eta_seconds": _eta(clock, n, len(keys))})
+    written = {}
+    if task_type == TaskType.PREDICTIVE_ANALYTICS:
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        if header:
+            writer.writerow(header)
+        writer.writerows(table_rows)
+        target = out.join("predictions.csv")
+        body, content_type = buf.getvalue().encode(), "text/csv"
+        written["predictions"] = str(target)
+    else:
+        target = out.join("results.jsonl")
+        body = ("\n".join(lines) + ("\n" if lines else "")).encode()
+        content_type = "application/x-ndjson"
+        written["results"] = str(target)
+    job_wait(lambda: store.put(target.bucket, target.key, body, content_type=content_type))
+    job.refresh_from_db()
+    job_progress(job=job, result={**written, "files": len(keys), "succeeded": ok, "failed": failed})
 
 
 def _text_lines(data: bytes) -> list[str]:
@@ -316,9 +325,27 @@ def _begin(job_id) -> tuple[Job | None, ModelVersion | None]:
     return job, ModelVersion.objects.select_related("project").get(pk=job.params["version"])
 
 
-def _finish(job: Job, version: ModelVersion, started, status: str, detail: str | None = None) -> None:
+def _run_model_job(job: Job, version: ModelVersion, what: str, body) -> None:
+    """Run ``body(job, version)`` under the job's heartbeat and record how it ended, and the usage."""
+    started = timezone.now()
+    version.tenant  # noqa: B018 - loaded here: the storage calls in job_wait threads run no queries
     try:
-        job_transition(job_id=job.pk, status=status, detail=detail)
+        with job_heartbeat(job.pk):
+            body(job, version)
+    except JOB_STOPPED:
+        _finish(job, version, started, None)  # cancelled or stalled: the heartbeat recorded it
+    except Exception as exc:  # noqa: BLE001 - the job row carries the reason
+        log.exception("%s %s failed", what, job.pk)
+        _finish(job, version, started, JobStatus.FAILED, _reason(exc))
+    else:
+        _finish(job, version, started, JobStatus.SUCCEEDED)
+
+
+def _finish(job: Job, version: ModelVersion, started, status: str | None, detail: str | None = None) -> None:
+    """End the job as ``status`` (None: it has ended already) and record its usage."""
+    try:
+        if status is not None:
+            job_transition(job_id=job.pk, status=status, detail=detail)
     except WrongState:
         log.warning("job %s ended as %s but was no longer running", job.pk, status)
     usage_record_finished(resource=job.kind, resource_id=job.pk, resource_name=f"{version.project.name}-{version.name}",

@@ -18,8 +18,18 @@ from django.utils import timezone
 
 from exeml.dbutil import delete_in_batches
 from exeml.errors import ApplicationError, WrongState
-from exeml.jobs.models import JobStatus
-from exeml.jobs.services import job_create, job_transition
+from exeml.jobs.models import Job, JobStatus
+from exeml.jobs.services import (
+    CANCELLABLE_KINDS,
+    JOB_STOPPED,
+    ON_CANCELLED,
+    JobCancelled,
+    job_checkpoint,
+    job_create,
+    job_heartbeat,
+    job_transition,
+    job_wait,
+)
 from exeml.queues import Queue
 from exeml.task_types import TaskType
 from exeml.tenancy.models import Flavor, FlavorPurpose, Quota, UsageRecord
@@ -39,6 +49,10 @@ log = logging.getLogger(__name__)
 
 CALL_RETENTION = timedelta(hours=24)
 JOB_KIND_DEPLOY = "service_deploy"
+DEPLOY_CANCELLED = "deploy cancelled by the user"
+# A deploy runs under job_heartbeat, which notices a cancel; the service ends failed with the
+# reason (start it again), and a deploy that finished cannot be cancelled (409).
+CANCELLABLE_KINDS.add(JOB_KIND_DEPLOY)
 
 
 # --- Inputs ------------------------------------------------------------------------------
@@ -306,11 +320,20 @@ def service_delete(*, service: Service) -> None:
 
 
 def service_deploy_run(*, service_id: uuid.UUID | str, job_id: uuid.UUID | str | None = None) -> Service | None:
-    """Worker side of a deploy: fetch the bundle, open a session, warm it, mark running."""
+    """Worker side of a deploy: fetch the bundle, open a session, warm it, mark running.
+
+    With a job, the steps run under its heartbeat: a hung storage shows as "waiting for
+    storage (since …)" and fails the deploy past EXEML_STORAGE_STALL_SECONDS; a cancel stops it
+    within seconds, even inside a hung download, and leaves the service failed with the reason.
+    """
     from serving import runtime
     from training.engine.predictors import load_predictor
 
     if job_id:
+        job = Job.objects.filter(pk=job_id).first()
+        if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+            # Cancelled while queued (ON_CANCELLED settled the service), or a redelivery of a finished deploy.
+            return Service.objects.filter(pk=service_id).first()
         job_transition(job_id=job_id, status=JobStatus.RUNNING)
     service = (
         Service.objects.select_related("flavor", "model_version", "model_version__tenant").filter(pk=service_id).first()
@@ -323,11 +346,23 @@ def service_deploy_run(*, service_id: uuid.UUID | str, job_id: uuid.UUID | str |
         if job_id:
             job_transition(job_id=job_id, status=JobStatus.SUCCEEDED, detail=f"service is {service.status}")
         return service
-    try:
+
+    def load() -> str:
         providers, warning = runtime.providers_for(service.flavor.device)
         bundle_dir = runtime.artifact_fetch(version=service.model_version)
         predictor = load_predictor(bundle_dir, providers=providers, intra_op_threads=1)
         predictor.warmup()
+        return warning
+
+    try:
+        if job_id:
+            with job_heartbeat(job_id):
+                warning = job_wait(load)
+                job_checkpoint()
+        else:
+            warning = load()
+    except JOB_STOPPED as exc:
+        return _deploy_stopped(service, job_id, exc)
     except Exception as exc:  # any failure here is the service's failure, with its reason
         log.exception("deploy of service %s failed", service_id)
         reason = f"deploy failed: {type(exc).__name__}: {exc}"
@@ -338,13 +373,63 @@ def service_deploy_run(*, service_id: uuid.UUID | str, job_id: uuid.UUID | str |
         if job_id:
             job_transition(job_id=job_id, status=JobStatus.FAILED, detail=reason)
         return service
-    try:
-        service = service_transition(service_id=service_id, status=ServiceStatus.RUNNING, warning=warning)
-    except WrongState:  # stopped while deploying: leave it stopped
-        service.refresh_from_db()
-    if job_id:
-        job_transition(job_id=job_id, status=JobStatus.SUCCEEDED, detail=f"service is {service.status}")
+    with transaction.atomic():
+        # Under the job's row lock, which job_cancel takes too: a cancel either came first (the
+        # deploy ends cancelled) or finds the deploy finished (409), never a running service
+        # with a cancelled job.
+        job = Job.objects.select_for_update().filter(pk=job_id).first() if job_id else None
+        if job is not None and (job.cancel_requested or job.status != JobStatus.RUNNING):
+            stopped: BaseException | None = JobCancelled(DEPLOY_CANCELLED)
+        else:
+            stopped = None
+            try:
+                service = service_transition(service_id=service_id, status=ServiceStatus.RUNNING, warning=warning)
+            except WrongState:  # stopped while deploying: leave it stopped
+                service.refresh_from_db()
+            if job_id:
+                job_transition(job_id=job_id, status=JobStatus.SUCCEEDED, detail=f"service is {service.status}")
+    if stopped is not None:
+        return _deploy_stopped(service, job_id, stopped)
     return service
+
+
+def _deploy_stopped(service: Service, job_id: uuid.UUID | str | None, exc: BaseException) -> Service:
+    """A deploy cancelled (or stalled on storage, or its job ended elsewhere): the service ends
+    failed with the reason, the job cancelled (or failed). A service stopped meanwhile stays stopped."""
+    job = Job.objects.filter(pk=job_id).first() if job_id else None
+    if job is not None and job.status == JobStatus.RUNNING:
+        # The heartbeat records a cancel it noticed; this one came after the last step.
+        cancelled = isinstance(exc, JobCancelled)
+        try:
+            job = job_transition(job_id=job.pk, status=JobStatus.CANCELLED if cancelled else JobStatus.FAILED,
+                                 detail="cancelled by the user" if cancelled else str(exc))
+        except WrongState:
+            job.refresh_from_db()
+    if job is not None and job.status == JobStatus.FAILED:
+        reason = f"deploy failed: {job.detail}"  # e.g. the storage did not answer within the limit
+    elif job is None and not isinstance(exc, JobCancelled):
+        reason = f"deploy failed: {exc}"
+    else:
+        reason = DEPLOY_CANCELLED
+    try:
+        service = service_transition(service_id=service.pk, status=ServiceStatus.FAILED, error=reason)
+    except WrongState:
+        service.refresh_from_db()
+    return service
+
+
+def _deploy_cancelled_before_running(job: Job) -> None:
+    """ON_CANCELLED: a deploy cancelled while queued (or with its worker gone) leaves its service failed."""
+    service = Service.objects.filter(pk=job.target_id, deploy_job_id=job.pk, status=ServiceStatus.DEPLOYING).first()
+    if service is None:
+        return
+    try:
+        service_transition(service_id=service.pk, status=ServiceStatus.FAILED, error=DEPLOY_CANCELLED)
+    except WrongState:
+        pass  # stopped or finished meanwhile
+
+
+ON_CANCELLED[JOB_KIND_DEPLOY] = _deploy_cancelled_before_running
 
 
 # --- Auto-stop (beat) ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ class HungS3:
         self._server.listen(64)
         self.port = self._server.getsockname()[1]
         self.held: list[socket.socket] = []  # connections left without an answer
+        self.held_requests: list[str] = []  # their request lines ("GET /bucket/key HTTP/1.1")
         self._closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -60,6 +61,7 @@ class HungS3:
             return
         first_line = head.split(b"\r\n", 1)[0]
         if self.upstream_port is None or b"list-type=2" not in first_line:
+            self.held_requests.append(first_line.decode("latin-1"))
             self.held.append(conn)  # read, never answered
             return
         # A listing: forward it on a fresh connection closed after the answer (one request per

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import queue
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -106,6 +108,41 @@ WAITING_FOR_STORAGE = "waiting for storage"
 def job_checkpoint() -> None:
     """Between batches of a long job step: raise if the job was cancelled or its storage stalled."""
     checkpoint()
+
+
+T = TypeVar("T")
+_WAIT_STEP_SECONDS = 0.5
+
+
+def job_wait(call: Callable[[], T]) -> T:
+    """Run one blocking step of a job (a storage read or write, a bundle download) on a daemon
+    thread while this thread waits in short steps and raises at a cancel or a storage stall
+    (``job_checkpoint``): a call hung on the storage never keeps the job, nor its worker, from
+    stopping. A call left behind ends with its own timeouts, in its thread; it must write no
+    database rows (they could land after the job ended).
+    """
+    box: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+
+    def run() -> None:
+        try:
+            box.put((True, call()))
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            box.put((False, exc))
+        finally:
+            connection.close()  # this thread's own connection, if the call opened one
+
+    # A copy of the context: the call's storage calls count in this job's storage watch, under its tenant.
+    ctx = contextvars.copy_context()
+    threading.Thread(target=ctx.run, args=(run,), name="job-wait", daemon=True).start()
+    while True:
+        job_checkpoint()
+        try:
+            ok, value = box.get(timeout=_WAIT_STEP_SECONDS)
+        except queue.Empty:
+            continue
+        if ok:
+            return value
+        raise value
 
 
 def _waiting_text(since) -> str:
@@ -258,6 +295,11 @@ def reap_jobs(*, now=None, workers_busy: bool = False) -> list[uuid.UUID]:
 # flag) or check ``job_cancelled`` between batches. Each app adds its kinds.
 CANCELLABLE_KINDS: set[str] = set()
 
+# What the app that owns a kind does when a job of that kind is cancelled before its runner
+# ran (queued) or after its worker died: the runner is not there to leave its target in a
+# clear state (a deploy's service would stay "deploying"). Each app adds its kinds.
+ON_CANCELLED: dict[str, Callable[[Job], None]] = {}
+
 
 def job_cancel(*, job_id: uuid.UUID | str) -> Job:
     """Ask a running job to stop (a queued one is cancelled at once); 409 when it already ended.
@@ -281,6 +323,10 @@ def job_cancel(*, job_id: uuid.UUID | str) -> Job:
             job = job_transition(job_id=job.pk, status=JobStatus.CANCELLED, detail="cancelled by the user")
         except WrongState:
             job.refresh_from_db()  # ended meanwhile
+        else:
+            hook = ON_CANCELLED.get(job.kind)
+            if hook is not None:
+                hook(job)
     return job
 
 

@@ -23,11 +23,11 @@ class JobViewSet(TenantReadOnlyViewSet):
     @extend_schema(request=None, responses={200: JobSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        """Cancel a sync, export, dataset deletion, pre-labelling, label-check or batch-prediction job.
+        """Cancel a sync, export, dataset deletion, pre-labelling, label-check, batch-prediction or deploy job.
 
         A queued job is cancelled at once; a running one gets ``cancel_requested`` and stops
-        within seconds (even inside a hung storage call). 409 once it ended, and for deploys
-        (stop the service instead).
+        within seconds (even inside a hung storage call). A cancelled deploy leaves its service
+        failed with "deploy cancelled by the user". 409 once the job ended.
         """
         job = services.job_cancel(job_id=self.get_object().pk)
         return Response(JobSerializer(job).data)

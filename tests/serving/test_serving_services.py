@@ -145,9 +145,11 @@ def test_transitions_are_enforced(owner, store, tabular_bundle):
             services.service_start(service=Service.objects.get(pk=running_service(owner, version).pk))
 
 
+@pytest.mark.django_db(transaction=True)
 def test_deploy_run_in_process(owner, store, tabular_bundle):
     """The worker's side, called directly: running (with the CUDA warning on a GPU flavor
-    where onnxruntime has no CUDA), or failed with the reason."""
+    where onnxruntime has no CUDA), or failed with the reason. Committed rows: the deploy's
+    heartbeat thread reads its job on a connection of its own."""
     import onnxruntime as ort
 
     from exeml.jobs.models import Job
