@@ -148,11 +148,11 @@ export interface paths {
   };
   "/api/v1/jobs/{id}/cancel": {
     /**
-     * @description Cancel a sync, export, dataset deletion, pre-labelling, label-check or batch-prediction job.
+     * @description Cancel a sync, export, dataset deletion, pre-labelling, label-check, batch-prediction or deploy job.
      *
      * A queued job is cancelled at once; a running one gets ``cancel_requested`` and stops
-     * within seconds (even inside a hung storage call). 409 once it ended, and for deploys
-     * (stop the service instead).
+     * within seconds (even inside a hung storage call). A cancelled deploy leaves its service
+     * failed with "deploy cancelled by the user". 409 once the job ended.
      */
     post: operations["api_v1_jobs_cancel_create"];
   };
@@ -2221,11 +2221,11 @@ export interface operations {
     };
   };
   /**
-   * @description Cancel a sync, export, dataset deletion, pre-labelling, label-check or batch-prediction job.
+   * @description Cancel a sync, export, dataset deletion, pre-labelling, label-check, batch-prediction or deploy job.
    *
    * A queued job is cancelled at once; a running one gets ``cancel_requested`` and stops
-   * within seconds (even inside a hung storage call). 409 once it ended, and for deploys
-   * (stop the service instead).
+   * within seconds (even inside a hung storage call). A cancelled deploy leaves its service
+   * failed with "deploy cancelled by the user". 409 once the job ended.
    */
   api_v1_jobs_cancel_create: {
     parameters: {
