@@ -16,7 +16,7 @@ from collections import Counter
 from django.conf import settings
 from django.db.models import Count, Q
 
-from datasets.models import Dataset, DatasetVersion, Sample, SampleStatus
+from datasets.models import Annotation, Dataset, DatasetVersion, Sample, SampleStatus
 from datasets.selectors import tabular_label_choice
 from exeml.task_types import TaskType
 from labeling.selectors import label_list
@@ -44,27 +44,54 @@ def label_stats(*, dataset: Dataset) -> dict:
 
 def train_preconditions(
     *, dataset: Dataset, task_type: str, label_column: str | None = None, label_type: str | None = None,
-    version: DatasetVersion | None = None,
+    version: DatasetVersion | None = None, multi_label: bool = False,
 ) -> list[str]:
     """Why training cannot start (empty when it can), in words for the user.
 
     With ``version``, the frozen dataset version is judged (what a training on it would
     read), else the live dataset with the given label column/type (predictive analytics).
+    ``multi_label`` is the project's mode: a single-label image project refuses images
+    that carry several labels (an import from storage can bring them; the trainer would
+    fail on them).
     """
+    single = task_type == TaskType.IMAGE_CLASSIFICATION and not multi_label
     if version is not None:
         if task_type == TaskType.PREDICTIVE_ANALYTICS:
             return _version_table_reasons(version)
         counts: Counter[str] = Counter()
-        labeled = 0
+        labeled = several = 0
         for names in version.items.values_list("labels", flat=True):
             counts.update(set(names or ()))
             labeled += bool(names)
-        return _class_reasons(task_type, counts, labeled)
+            several += len(set(names or ())) > 1
+        return _class_reasons(task_type, counts, labeled) + (_several_reasons(several) if single else [])
     if task_type == TaskType.PREDICTIVE_ANALYTICS:
         return _tabular_reasons(dataset, label_column, label_type)
     counts = {lb.name: lb.count for lb in label_list(dataset=dataset)}
     labeled = Sample.objects.filter(dataset=dataset, status=SampleStatus.OK, labeled=True).count()
-    return _class_reasons(task_type, counts, labeled)
+    reasons = _class_reasons(task_type, counts, labeled)
+    return reasons + (_several_reasons(several_labels_count(dataset=dataset)) if single else [])
+
+
+def several_labels_count(*, dataset: Dataset) -> int:
+    """Usable samples that carry more than one distinct label: one grouped query over the
+    annotations (through their sample index), never a query per sample."""
+    return (
+        Annotation.objects.filter(sample__dataset=dataset, sample__status=SampleStatus.OK)
+        .values("sample_id")
+        .annotate(n=Count("label_id", distinct=True))
+        .filter(n__gt=1)
+        .count()
+    )
+
+
+def _several_reasons(several: int) -> list[str]:
+    if not several:
+        return []
+    return [
+        f"{several} image{'s carry' if several > 1 else ' carries'} several labels; keep one each or make the "
+        "project multi-label"
+    ]
 
 
 def _class_reasons(task_type: str, counts: dict[str, int], labeled: int) -> list[str]:

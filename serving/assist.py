@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from datasets.formats.csv_table import header_cell_name, open_table
 from datasets.models import Dataset, Sample, SampleStatus
 from exeml.errors import ApplicationError, WrongState, public_reason
 from exeml.jobs.models import Job, JobStatus
@@ -45,6 +48,7 @@ from exeml.tenancy.scoping import tenant_scope
 from exeml.tenancy.services import quota_check, usage_record_finished
 from labeling.assist import Predicted, suggestions_write
 from serving.runtime import predictor_open
+from training.engine.predictors.base import PredictionError
 from training.engine.predictors.image import load_image
 from training.models import ModelVersion, VersionStatus
 
@@ -237,8 +241,6 @@ def _batch_predict(job: Job, version: ModelVersion) -> None:
     if len(keys) > limit:
         raise ApplicationError(f"the input holds {len(keys)} files; at most {limit} per batch prediction")
     lines: list[str] = []
-    table_rows: list[list[str]] = []
-    header: list[str] | None = None
     ok = failed = 0
     clock = time.monotonic()
     max_bytes = settings.EXEML_BATCH_PREDICTION_MAX_FILE_BYTES
@@ -252,8 +254,11 @@ def _batch_predict(job: Job, version: ModelVersion) -> None:
             try:
                 data = job_wait(lambda bucket=bucket, key=key: store.read_bytes(bucket, key, max_bytes=max_bytes))
                 if task_type == TaskType.PREDICTIVE_ANALYTICS:
-                    header, rows = _predict_table(predictor, data, header)
-                    table_rows.extend(rows)
+                    # One result per file: files may differ in header and separator.
+                    result = _predict_table(predictor, data, max_bytes)
+                    target = out.join(_result_name(key, inp))
+                    job_wait(lambda target=target, result=result: store.put(
+                        target.bucket, target.key, result, content_type="text/csv"))
                 elif task_type == TaskType.TEXT_CLASSIFICATION:
                     for line_no, text in enumerate(_text_lines(data), start=1):
                         lines.append(json.dumps({"file": uri, "line": line_no, "text": text,
@@ -272,22 +277,22 @@ def _batch_predict(job: Job, version: ModelVersion) -> None:
                                  "eta_seconds": _eta(clock, n, len(keys))})
     written = {}
     if task_type == TaskType.PREDICTIVE_ANALYTICS:
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        if header:
-            writer.writerow(header)
-        writer.writerows(table_rows)
-        target = out.join("predictions.csv")
-        body, content_type = buf.getvalue().encode(), "text/csv"
-        written["predictions"] = str(target)
+        written["predictions"] = str(out)  # <input name>_predictions.csv per file, in this folder
     else:
         target = out.join("results.jsonl")
         body = ("\n".join(lines) + ("\n" if lines else "")).encode()
-        content_type = "application/x-ndjson"
         written["results"] = str(target)
-    job_wait(lambda: store.put(target.bucket, target.key, body, content_type=content_type))
+        job_wait(lambda: store.put(target.bucket, target.key, body, content_type="application/x-ndjson"))
     job.refresh_from_db()
     job_progress(job=job, result={**written, "files": len(keys), "succeeded": ok, "failed": failed})
+
+
+def _result_name(key: str, inp) -> str:
+    """``data.csv`` → ``data_predictions.csv``, keeping the file's path under the input folder."""
+    folder = inp.as_folder().key
+    rel = key[len(folder):] if key.startswith(folder) else key.rsplit("/", 1)[-1]
+    stem = rel[: -len(".csv")] if rel.lower().endswith(".csv") else rel
+    return f"{stem}_predictions.csv"
 
 
 def _text_lines(data: bytes) -> list[str]:
@@ -295,23 +300,115 @@ def _text_lines(data: bytes) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
-def _predict_table(predictor, data: bytes, header: list[str] | None) -> tuple[list[str], list[list[str]]]:
-    """A header-less CSV of feature rows (the label column left out) → rows + a prediction column."""
+class TableRefused(ValueError):
+    """A batch CSV whose columns do not fit the model's inputs (the file is refused, the job goes on)."""
+
+
+def _predict_table(predictor, data: bytes, max_bytes: int) -> bytes:
+    """One batch CSV → the same CSV (its header, separator and quoting) with the prediction
+    columns appended: ``prediction``, and ``probability`` (of the predicted class) for a
+    discrete label.
+
+    The file's dialect and header are found by the profile's own detection, file by file.
+    With a header, its cells name the model's columns (the training header's names, or
+    ``attr_N``) in any order; other columns are kept and not used. Without one, the columns
+    are the training CSV's, the label column left out or in its place."""
     spec = predictor.bundle["input_spec"]
-    columns = [c for c in spec["columns"] if c != spec["label_column"]]
-    reader = csv.reader(io.StringIO(data.decode("utf-8-sig")))
-    rows = [r for r in reader if any(cell.strip() for cell in r)]
-    bad = next((i for i, r in enumerate(rows, start=1) if len(r) != len(columns)), None)
-    if bad is not None:
-        raise ValueError(f"row {bad} has {len(rows[bad - 1])} columns, expected {len(columns)} (the label column left out)")
-    out: list[list[str]] = []
-    for start in range(0, len(rows), 1000):
-        chunk = rows[start : start + 1000]
-        records = [dict(zip(columns, r, strict=True)) for r in chunk]
-        values, proba = predictor.run(records)
-        for r, v in zip(chunk, values, strict=True):
-            out.append([*r, str(float(v)) if proba is None else predictor.labels[int(v)]])
-    return header or [*columns, "prediction"], out
+    dialect, rows = open_table(io.BytesIO(data), max_bytes=max_bytes)
+    _, first = next(rows, (0, None))
+    if first is None:
+        raise TableRefused("the file has no data rows")
+    keys, header = _table_columns(spec, first, dialect.has_header)
+    if header is None:
+        rows = itertools.chain([(1, first)], rows)
+    discrete = predictor.bundle["postprocessing"]["kind"] != "regression"
+    extra = _unique(["prediction", "probability"] if discrete else ["prediction"], header or keys)
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=dialect.delimiter, quotechar=dialect.quotechar)
+    # A header-less file gets the attr_N header it had before (ModelArts' column names).
+    writer.writerow([*(header or keys), *extra])
+    width = len(keys)
+    while chunk := list(itertools.islice(rows, 1000)):
+        for row_no, fields in chunk:
+            if len(fields) != width:
+                raise TableRefused(f"row {row_no} has {len(fields)} columns, the {'header' if header else 'first row'} "
+                                   f"has {width}")
+        records = [{k: v for k, v in zip(keys, fields, strict=True) if k is not None} for _, fields in chunk]
+        try:
+            values, proba = predictor.run(records)
+        except PredictionError as exc:
+            raise TableRefused(_line_of(str(exc), chunk)) from None
+        for i, (_, fields) in enumerate(chunk):
+            if proba is None:
+                writer.writerow([*fields, str(float(values[i]))])
+            else:
+                k = int(values[i])
+                writer.writerow([*fields, predictor.labels[k], str(float(proba[i][k]))])
+    return buf.getvalue().encode()
+
+
+def _table_columns(spec: dict, first: list[str], has_header: bool) -> tuple[list[str | None], list[str] | None]:
+    """(the model column of each file column, None for one not used; the file's header or None)."""
+    columns = list(spec["columns"])
+    names = dict(zip(spec.get("names") or columns, columns, strict=True))
+    known = {**names, **{c: c for c in columns}}
+    cells = [header_cell_name(c) for c in first]
+    # A first row made only of the model's column names is a header, whatever the detection guessed.
+    if has_header or all(c in known for c in cells):
+        key_of = {c: names.get(c) or (c if c in columns else None) for c in cells}
+        keys = [key_of[c] for c in cells]
+        seen: dict[str, str] = {}
+        for cell, key in zip(first, keys, strict=True):
+            if key is None:
+                continue
+            if key in seen:
+                raise TableRefused(f"columns {seen[key]!r} and {cell!r} are the same model column {_shown(key, spec)!r}")
+            seen[key] = cell
+        missing = [f["name"] for f in spec["features"] if f["name"] not in seen]
+        if missing:
+            raise TableRefused(
+                "the header lacks the model's column(s) " + ", ".join(_shown(k, spec, alias=True) for k in missing)
+                + f"; the header has {', '.join(repr(c) for c in first)}"
+            )
+        return keys, list(first)
+    without_label = [c for c in columns if c != spec["label_column"]]
+    for keys in (without_label, columns):
+        if len(first) == len(keys):
+            return [None if k == spec["label_column"] else k for k in keys], None
+    raise TableRefused(
+        f"the first row has {len(first)} columns; a file without a header needs the training CSV's "
+        f"{len(without_label)} columns (the label column left out), or a header row naming the columns"
+    )
+
+
+def _shown(key: str, spec: dict, *, alias: bool = False) -> str:
+    """A model column as the user knows it: its header name (and attr_N alias)."""
+    names = dict(zip(spec["columns"], spec.get("names") or spec["columns"], strict=True))
+    name = names.get(key, key)
+    return f"{name!r} (or {key!r})" if alias and name != key else (repr(key) if alias else name)
+
+
+def _unique(wanted: list[str], taken: list) -> list[str]:
+    """The prediction columns' names, suffixed when the file already has a column so named."""
+    used = {str(t) for t in taken}
+    out = []
+    for name in wanted:
+        candidate, n = name, 1
+        while candidate in used:
+            n += 1
+            candidate = f"{name}_{n}"
+        used.add(candidate)
+        out.append(candidate)
+    return out
+
+
+def _line_of(message: str, chunk: list[tuple[int, list[str]]]) -> str:
+    """A predictor's ``record i`` as the file's row number."""
+    match = re.search(r"\(record (\d+)\)|req_data\[(\d+)\]", message)
+    if not match:
+        return message
+    i = int(match.group(1) or match.group(2))
+    return f"row {chunk[i][0]}: {message}" if i < len(chunk) else message
 
 
 # ------------------------------------------------------------------ shared

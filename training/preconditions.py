@@ -67,6 +67,7 @@ def data_reasons(*, project, dataset_version=None) -> list[str]:
         label_column=project.label_column or None,
         label_type=project.label_type or None,
         version=dataset_version,
+        multi_label=bool(project.multi_label),
     )
 
 

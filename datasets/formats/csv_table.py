@@ -198,15 +198,9 @@ def profile_csv(
     ``allow_timestamps``, in which case they are only marked invalid. ``has_header`` is the
     user's choice; None detects it.
     """
-    lines = _text_lines(stream, max_bytes=max_bytes)
-    sample = _take_sample(lines)
-    if not any(line.strip() for line in sample):
-        raise FormatError("the file has no data rows")
-    dialect = sniff_dialect(sample)
     header_source = "detected" if has_header is None else "user"
-    if has_header is None:
-        has_header = detect_header(sample, dialect)
-    dialect = CsvDialect(dialect.delimiter, dialect.quotechar, has_header)
+    dialect, table_rows = open_table(stream, max_bytes=max_bytes, has_header=has_header)
+    has_header = dialect.has_header
 
     ncols = 0
     accs: list[_ColumnAcc] = []
@@ -217,7 +211,7 @@ def profile_csv(
     preview: list[list[str]] = []
     what = "the header" if has_header else "the first row"
 
-    for row_no, fields in _rows(itertools.chain(sample, lines), dialect):
+    for row_no, fields in table_rows:
         if contains_chinese("".join(fields)):
             raise FormatError(f"line {row_no} contains Chinese characters, which are not supported")
         if not names:
@@ -278,6 +272,24 @@ def profile_csv(
 # ------------------------------------------------------------------ dialect
 
 
+def open_table(
+    stream: BinaryIO | Iterable[bytes], *, max_bytes: int = MAX_CSV_BYTES, has_header: bool | None = None
+) -> tuple[CsvDialect, Iterator[tuple[int, list[str]]]]:
+    """The one dialect and header detection (the profile's, and batch prediction's on each
+    of its files): the dialect found on the first 64 KB, and every row of the file, the
+    header included, as (1-based line number, stripped fields). ``has_header`` is the
+    user's choice; None detects it."""
+    lines = _text_lines(stream, max_bytes=max_bytes)
+    sample = _take_sample(lines)
+    if not any(line.strip() for line in sample):
+        raise FormatError("the file has no data rows")
+    dialect = sniff_dialect(sample)
+    if has_header is None:
+        has_header = detect_header(sample, dialect)
+    dialect = CsvDialect(dialect.delimiter, dialect.quotechar, has_header)
+    return dialect, _rows(itertools.chain(sample, lines), dialect)
+
+
 def sniff_dialect(sample: list[str]) -> CsvDialect:
     """The separator: of ``,`` ``;`` tab ``|``, those that split the sample's rows (up to a
     malformed one) into the first row's number (≥ 2) of columns, nearly always; csv.Sniffer's
@@ -330,7 +342,7 @@ def safe_column_names(header: list[str]) -> list[str]:
     names: list[str] = []
     taken: set[str] = set()
     for i, raw in enumerate(header):
-        name = " ".join(raw.split())[:MAX_NAME_CHARS] or column_key(i)
+        name = header_cell_name(raw) or column_key(i)
         if (_ATTR.fullmatch(name) and name != column_key(i)) or name in reserved:
             name = f"{name}_{i + 1}"
         base, k = name, 1
@@ -340,6 +352,11 @@ def safe_column_names(header: list[str]) -> list[str]:
         taken.add(name)
         names.append(name)
     return names
+
+
+def header_cell_name(raw: str) -> str:
+    """A header cell as a name: spaces collapsed, at most MAX_NAME_CHARS ("" when empty)."""
+    return " ".join(raw.split())[:MAX_NAME_CHARS]
 
 
 def read_rows(stream: BinaryIO | Iterable[bytes], dialect: CsvDialect) -> Iterator[list[str]]:

@@ -219,3 +219,39 @@ def test_version_list_has_no_n_plus_one(owner, store, django_assert_max_num_quer
         assert train(owner, project, dataset_version=frozen).status_code == 202
     with django_assert_max_num_queries(8):
         assert owner.client.get(url).json()["count"] == 5
+
+
+def test_train_check_counts_images_with_several_labels_in_a_single_label_project(owner, store):
+    """An import from storage (txt label files) may bring several labels per image; the
+    single-label trainer would fail on them, so the check says how many and what to do."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from projects.models import Project
+    from tests.labeling.labelkit import image_samples, label, make_dataset
+
+    dataset = make_dataset(owner, "image_classification")
+    samples = image_samples(owner, store, dataset, n=12)
+    for i, sample in enumerate(samples):
+        label(owner, sample, ["circle" if i % 2 else "square"])
+    with owner.scope():
+        project = Project.objects.create(name="single1", task_type="image_classification", dataset=dataset,
+                                         created_by=owner.user)
+    url = f"/api/v1/projects/{project.pk}/train-check"
+    assert owner.client.get(url).json() == {"ok": True, "reasons": []}
+    with CaptureQueriesContext(connection) as one:
+        owner.client.get(url)
+
+    for sample in samples[:3]:
+        label(owner, sample, ["circle", "square"])  # as an import of a two-line .txt label file leaves it
+    with CaptureQueriesContext(connection) as three:
+        body = owner.client.get(url).json()
+    expected = "3 images carry several labels; keep one each or make the project multi-label"
+    assert body == {"ok": False, "reasons": [expected]}
+    assert len(three.captured_queries) == len(one.captured_queries)  # one aggregate, not a query per image
+    r = train(owner, project)
+    assert r.status_code == 400 and r.json()["reasons"] == [expected]
+
+    with owner.scope():
+        Project.objects.filter(pk=project.pk).update(multi_label=True)
+    assert owner.client.get(url).json() == {"ok": True, "reasons": []}

@@ -58,7 +58,7 @@ export function usableVersions<T extends { name: string; status: string }>(versi
   return versions.filter((v) => v.status === "completed").sort((a, b) => b.name.localeCompare(a.name, undefined, { numeric: true }));
 }
 
-/** Where a finished batch prediction wrote its results (results.jsonl or predictions.csv). */
+/** Where a finished batch prediction wrote its results (results.jsonl, or the folder of <name>_predictions.csv). */
 export function batchOutput(result: unknown): string | null {
   if (!result || typeof result !== "object") return null;
   const r = result as Record<string, unknown>;

@@ -31,7 +31,7 @@ export function BatchPredict({ project, version }: { project: Project; version: 
   return (
     <section className="panel batch-predict" data-testid="batch-predict">
       <h3>Batch prediction with {version.name}</h3>
-      <p className="muted small">Input: {what}. Output: {table ? "predictions.csv (a prediction column added)" : "results.jsonl, one line per file"} in the output folder.</p>
+      <p className="muted small">Input: {what}. Output: {table ? "<name>_predictions.csv for each CSV, its header and separator kept, prediction columns added" : "results.jsonl, one line per file"} in the output folder.</p>
       <div className="field-row">
         <span>Input</span>
         <PathInput value={input} onChange={setInput} mode={table ? "csv" : "folder"} testId="batch-input" />
