@@ -6,6 +6,9 @@ import { saveSvgAsPng, saveText, toCsv } from "../../lib/download";
 import { formatAxis } from "../../lib/format";
 import { niceTicks, residualRange } from "./evaluation";
 
+/** Round ticks read as written ("0", "-2000", "6"); anything else as formatAxis (k/M, 6 characters). */
+export const formatTick = (v: number) => (Number.isInteger(v) && Math.abs(v) < 1e4 ? String(v) : formatAxis(v));
+
 // Room on the left for a 6-character tick ("-1.20M") at font size 11, plus the axis title.
 const W = 520, H = 320, L = 64, R = 14, T = 12, B = 44;
 
@@ -39,8 +42,8 @@ export function ResidualPlot({ view, name }: { view: ResidualView; name: string 
           <g key={v}>
             <line x1={L} x2={W - R} y1={y(v)} y2={y(v)} stroke="#eef0f3" />
             <line x1={x(v)} x2={x(v)} y1={T} y2={H - B} stroke="#eef0f3" />
-            <text x={L - 6} y={y(v) + 4} textAnchor="end" fontSize={11} fill="#666" data-testid="residual-y-tick">{formatAxis(v)}</text>
-            <text x={x(v)} y={H - B + 16} textAnchor="middle" fontSize={11} fill="#666">{formatAxis(v)}</text>
+            <text x={L - 6} y={y(v) + 4} textAnchor="end" fontSize={11} fill="#666" data-testid="residual-y-tick">{formatTick(v)}</text>
+            <text x={x(v)} y={H - B + 16} textAnchor="middle" fontSize={11} fill="#666">{formatTick(v)}</text>
           </g>
         ))}
         <text x={(L + W - R) / 2} y={H - 8} textAnchor="middle" fontSize={12} fill="#333">Actual</text>
@@ -81,11 +84,11 @@ export function ErrorHistogram({ view, name }: { view: ResidualView; name: strin
         {yTicks.map((v) => (
           <g key={v}>
             <line x1={L} x2={W - R} y1={y(v)} y2={y(v)} stroke="#eef0f3" />
-            <text x={L - 6} y={y(v) + 4} textAnchor="end" fontSize={11} fill="#666">{formatAxis(v)}</text>
+            <text x={L - 6} y={y(v) + 4} textAnchor="end" fontSize={11} fill="#666">{formatTick(v)}</text>
           </g>
         ))}
         {niceTicks(lo, hi, 5).map((v) => (
-          <text key={v} x={x(v)} y={H - B + 16} textAnchor="middle" fontSize={11} fill="#666">{formatAxis(v)}</text>
+          <text key={v} x={x(v)} y={H - B + 16} textAnchor="middle" fontSize={11} fill="#666">{formatTick(v)}</text>
         ))}
         {counts.map((c, i) => (
           <rect key={i} x={x(edges[i]) + 0.5} width={Math.max(0.5, x(edges[i + 1]) - x(edges[i]) - 1)} y={y(c)} height={H - B - y(c)} fill="#6366f1" data-testid="error-bin">

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Evaluation } from "../../api/types";
 import { summarizeResult } from "./batchResults";
+import { formatTick } from "./EvaluationCharts";
 import { bestF1Threshold, binaryAt, cellPredictions, compareRows, confidenceAt, niceTicks, residualRange } from "./evaluation";
 
 // 4 positives, 6 negatives; scores make the curve by hand.
@@ -75,5 +76,11 @@ describe("batch prediction results", () => {
     expect(summarizeResult({ file: "s3://b/x.jpg", result: { detection_classes: ["cat", "dog", "cat"], detection_scores: ["0.9", "0.4", "0.3"], detection_boxes: [] } }))
       .toEqual({ file: "x.jpg", prediction: "2 × cat, 1 × dog", score: "max 0.900" });
     expect(summarizeResult({ file: "s3://b/y.jpg", result: { detection_classes: [], detection_scores: [], detection_boxes: [] } }).prediction).toBe("no objects");
+  });
+});
+
+describe("chart ticks", () => {
+  it("writes round ticks plainly and large ones in k/M", () => {
+    expect([0, -2000, 6, 0.5, 60_000, 1_200_000].map(formatTick)).toEqual(["0", "-2000", "6", "0.500", "60.0k", "1.20M"]);
   });
 });
