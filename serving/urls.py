@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from serving import assist_views, views
+from serving import assist_views, batch_views, views
 
 router = DefaultRouter(trailing_slash=False)
 router.include_root_view = False
@@ -24,5 +24,9 @@ urlpatterns = [
         assist_views.BatchPredictView.as_view(),
         name="version-batch-predict",
     ),
+    path("batch-predictions/<uuid:job_id>/results", batch_views.BatchResultsView.as_view(),
+         name="batch-results"),
+    path("batch-predictions/<uuid:job_id>/download", batch_views.BatchResultsDownloadView.as_view(),
+         name="batch-results-download"),
     path("", include(router.urls)),
 ]

@@ -174,3 +174,13 @@ def test_console_model_assisted_labeling(server: Server):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     _node_suite(server, "e2e/assist.test.mjs")
     _check_shots({"assist-suggestions", "assist-accepted", "assist-batch"})
+
+
+@pytest.mark.timeout(SUITE_TIMEOUT + SERVER_START_TIMEOUT + 240)
+def test_console_evaluation_views_and_offline_docs(server: Server):
+    """/api/docs renders with the outside network blocked; a regression trained through the API
+    lists its candidates lowest RMSE first and draws its residual plot and error histogram; a
+    batch prediction's results are listed and downloaded (frontend/e2e/evaluation.test.mjs)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    _node_suite(server, "e2e/evaluation.test.mjs")
+    _check_shots({"eval-api-docs-offline", "eval-regression-residuals", "eval-batch-results"})

@@ -109,6 +109,27 @@ def test_detection_metrics_count_only_what_the_service_returns():
     assert capped["precision"] == 1.0 and capped["recall"] == 0.5
 
 
+def test_detection_evaluation_stores_per_box_confidence_at_iou_50():
+    truth = [[(0, np.array([0, 0, 10, 10.0])), (0, np.array([20, 20, 30, 30.0]))], [(1, np.array([5, 5, 20, 20.0]))]]
+    # Image 1: a hit at 0.9, a miss at 0.4, the second box found only at 0.1; image 2: a box
+    # of the right class off by far (IoU < 0.5) at 0.6.
+    preds = [
+        (np.array([[0, 0, 10, 10.0], [50, 50, 60, 60], [20, 20, 30, 30]]), np.array([0.9, 0.4, 0.1]), np.array([0, 0, 0])),
+        (np.array([[40, 40, 60, 60.0]]), np.array([0.6]), np.array([1])),
+    ]
+    _, ev = detection_metrics(truth, preds, ["circle", "square"])
+    conf = ev["confidence"]
+    assert conf["unit"] == "boxes" and conf["predictions"] == 4 and conf["total"] == 3
+    at = {p["threshold"]: p for p in conf["points"]}
+    assert (at[0.05]["kept"], at[0.05]["correct"]) == (4, 2)
+    assert at[0.05]["precision"] == 0.5 and at[0.05]["recall"] == pytest.approx(2 / 3, abs=1e-5)
+    assert (at[0.5]["kept"], at[0.5]["correct"], at[0.5]["precision"]) == (2, 1, 0.5)
+    assert (at[0.7]["kept"], at[0.7]["precision"], at[0.7]["recall"]) == (1, 1.0, pytest.approx(1 / 3, abs=1e-5))
+    # The service's per-image cap applies as in the threshold curve.
+    _, capped = detection_metrics(truth, preds, ["circle", "square"], max_detections=1)
+    assert {p["threshold"]: p for p in capped["confidence"]["points"]}[0.05]["kept"] == 2
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("det")

@@ -11,6 +11,10 @@ from typing import Any
 import numpy as np
 
 THRESHOLDS = [round(t * 0.01, 2) for t in range(101)]
+# The residual plot's scatter: at most this many (actual, predicted) points in the stored
+# evaluation, evenly spaced over the eval rows (deterministic), so the JSON stays bounded.
+RESIDUAL_POINTS = 2000
+RESIDUAL_BINS = 30
 
 
 def _safe_div(a: float, b: float) -> float:
@@ -70,6 +74,12 @@ def classification_evaluation(
         "confusion_matrix": cm.tolist(),
         "support": total,
     }
+    if proba is not None and total:
+        p = np.asarray(proba, dtype=float)
+        picked = p[np.arange(total), [index[x] for x in y_pred]]
+        evaluation["confidence"] = confidence_curve(
+            scores=picked, correct=[t == x for t, x in zip(y_true, y_pred, strict=True)], total=total, unit="samples"
+        )
     if n == 2 and proba is not None and total:
         binary = binary_evaluation(
             y_true=[index[t] for t in y_true], score=np.asarray(proba, dtype=float)[:, 1], positive=labels[1]
@@ -140,9 +150,16 @@ def roc_auc(y: np.ndarray, score: np.ndarray) -> float | None:
 
 
 def multilabel_evaluation(
-    *, y_true: Sequence[Sequence[str]], y_pred: Sequence[Sequence[str]], labels: Sequence[str]
+    *,
+    y_true: Sequence[Sequence[str]],
+    y_pred: Sequence[Sequence[str]],
+    labels: Sequence[str],
+    proba: np.ndarray | None = None,
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    """Multi-label images: per-label P/R/F1, exact-match accuracy, micro averages."""
+    """Multi-label images: per-label P/R/F1, exact-match accuracy, micro averages.
+
+    ``proba`` (n_samples, len(labels)): every (sample, label) score, for the confidence view
+    (a pair kept at a threshold is right when the sample has that label)."""
     per_class = []
     tps = fps = fns = 0
     for name in labels:
@@ -164,6 +181,12 @@ def multilabel_evaluation(
         "micro_avg": {"precision": precision, "recall": recall, "f1": f1},
         "support": len(y_true),
     }
+    if proba is not None and len(y_true):
+        truth = np.array([[name in t for name in labels] for t in y_true], dtype=bool)
+        evaluation["confidence"] = confidence_curve(
+            scores=np.asarray(proba, dtype=float).reshape(-1), correct=truth.reshape(-1),
+            total=int(truth.sum()), unit="labels",
+        )
     return metrics, evaluation
 
 
@@ -179,4 +202,52 @@ def regression_evaluation(*, y_true: Sequence[float], y_pred: Sequence[float]) -
         "rmse": float(np.sqrt(mse)),
         "r2": 1.0 - float(np.sum(err**2)) / ss_tot if ss_tot else 0.0,
     }
-    return metrics, {"kind": "regression", **metrics, "support": int(len(t))}
+    return metrics, {"kind": "regression", **metrics, "support": int(len(t)), "residuals": residual_view(t, p)}
+
+
+def _g(value: float) -> float:
+    # Six significant digits are plenty for a chart and halve the stored JSON.
+    return float(f"{value:.6g}")
+
+
+def residual_view(actual: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
+    """What the residual plot and error histogram draw, bounded whatever the eval size.
+
+    ``points``: (actual, predicted) of at most RESIDUAL_POINTS eval rows, evenly spaced in
+    eval order (the same rows every time); ``histogram``: residuals (predicted - actual) of
+    EVERY eval row in RESIDUAL_BINS equal bins (``edges`` has one more entry than ``counts``).
+    """
+    n = len(actual)
+    if n == 0:
+        return {"points": [], "total": 0, "sampled": False, "histogram": {"edges": [], "counts": []}}
+    idx = np.unique(np.linspace(0, n - 1, min(n, RESIDUAL_POINTS)).round().astype(np.int64))
+    err = predicted - actual
+    counts, edges = np.histogram(err, bins=RESIDUAL_BINS)
+    return {
+        "points": [[_g(actual[i]), _g(predicted[i])] for i in idx],
+        "total": int(n),
+        "sampled": bool(len(idx) < n),
+        "histogram": {"edges": [_g(e) for e in edges], "counts": [int(c) for c in counts]},
+    }
+
+
+def confidence_curve(*, scores: Sequence[float] | np.ndarray, correct: Sequence[bool] | np.ndarray, total: int,
+                     unit: str) -> dict[str, Any]:
+    """Keep the predictions scoring at least t, for t in 0, 0.01 … 1: how many are kept, how
+    many of them are right (precision) and what share of the ``total`` right answers they
+    find (recall). ``unit`` says what a prediction is (samples, labels, boxes). 101 points
+    whatever the eval size."""
+    s = np.asarray(scores, dtype=float)
+    ok = np.asarray(correct, dtype=bool)
+    order = np.argsort(s, kind="stable")
+    s, ok = s[order], ok[order]
+    # right_from[i]: correct predictions among those from sorted position i on
+    right_from = np.concatenate([np.cumsum(ok[::-1])[::-1], [0]])
+    points = []
+    for t in THRESHOLDS:
+        first = int(np.searchsorted(s, t - 1e-9, side="left"))
+        kept = len(s) - first
+        right = int(right_from[first])
+        points.append({"threshold": t, "kept": kept, "correct": right,
+                       "precision": _g(_safe_div(right, kept)), "recall": _g(_safe_div(right, total))})
+    return {"unit": unit, "predictions": int(len(s)), "total": int(total), "points": points}

@@ -18,6 +18,15 @@ export type LabelNext = S["LabelNext"];
 export type LabelIssue = S["LabelIssue"];
 export type IssueStatus = S["LabelIssueStatusEnum"];
 export type DecisionResult = S["SuggestionDecisionResult"];
+/** jsonl rows: {file, result} per file ({file, line, text, result} per text line); csv rows: cells. */
+export type BatchResults = Refine<S["BatchResults"], { rows: (string[] | BatchResultEntry)[] }>;
+export interface BatchResultEntry {
+  file?: string;
+  line?: number;
+  text?: string;
+  result?: Record<string, unknown>;
+  raw?: string;
+}
 
 const ds = (id: string) => `/api/v1/datasets/${id}`;
 type Selection = { ids: string[] } | { min_confidence: number };
@@ -26,9 +35,13 @@ export const assistApi = {
   prelabel: (projectId: string, version: string) => http.post<Job>(`/api/v1/projects/${projectId}/versions/${version}/prelabel`),
   batchPredict: (projectId: string, version: string, body: { input_path: string; output_path: string }) =>
     http.post<Job>(`/api/v1/projects/${projectId}/versions/${version}/batch-predict`, body),
+  /** The first results of a succeeded batch prediction, read back from storage. */
+  batchResults: (jobId: string, limit = 20) => http.get<BatchResults>(`/api/v1/batch-predictions/${jobId}/results`, { limit }),
+  /** The whole result file, streamed by the API (a plain link: the session cookie authenticates it). */
+  batchDownloadUrl: (jobId: string) => `/api/v1/batch-predictions/${jobId}/download`,
   cancel: (jobId: string) => http.post<Job>(`/api/v1/jobs/${jobId}/cancel`),
   /** The newest job of a kind on a dataset (newest first), to pick up one still running. */
-  latestJob: async (kind: "prelabel" | "label_check", targetId: string) =>
+  latestJob: async (kind: "prelabel" | "label_check" | "batch_prediction", targetId: string) =>
     asPage(await http.get<Page<Job> | Job[]>("/api/v1/jobs", { kind, target_id: targetId, page_size: 1 })).results[0] ?? null,
   /** Every pending suggestion of the dataset (the labeling view marks the samples with them). */
   pending: (datasetId: string) => allPages<Suggestion>(`${ds(datasetId)}/suggestions`, { status: "pending" }),

@@ -27,6 +27,14 @@ export interface paths {
     /** @description Takes a username and password; rate limited against password guessing. */
     post: operations["api_v1_auth_token_create"];
   };
+  "/api/v1/batch-predictions/{job_id}/download": {
+    /** @description The whole result file (results.jsonl or predictions.csv), streamed from storage. */
+    get: operations["api_v1_batch_predictions_download_retrieve"];
+  };
+  "/api/v1/batch-predictions/{job_id}/results": {
+    /** @description The first results of a succeeded batch prediction (409 before it succeeded). */
+    get: operations["api_v1_batch_predictions_results_retrieve"];
+  };
   "/api/v1/datasets": {
     get: operations["api_v1_datasets_list"];
     post: operations["api_v1_datasets_create"];
@@ -352,6 +360,27 @@ export interface components {
           [key: string]: unknown;
         }[];
     };
+    BatchResults: {
+      /** @description the result file in storage */
+      path: string;
+      name: string;
+      format: components["schemas"]["BatchResultsFormatEnum"];
+      /** @description the CSV header (csv); null for jsonl */
+      columns: string[] | null;
+      /** @description csv: lists of cells; jsonl: one object per file (per line for texts) */
+      rows: unknown[];
+      /** @description the file holds more results than listed */
+      truncated: boolean;
+      files: number | null;
+      succeeded: number | null;
+      failed: number | null;
+    };
+    /**
+     * @description * `csv` - csv
+     * * `jsonl` - jsonl
+     * @enum {string}
+     */
+    BatchResultsFormatEnum: "csv" | "jsonl";
     BoxObjectRequest: {
       label: string;
       bbox: number[];
@@ -449,10 +478,19 @@ export interface components {
      * @enum {string}
      */
     DeviceEnum: "cpu" | "gpu";
+    /**
+     * @description * `voc` - voc
+     * * `coco` - coco
+     * * `yolo` - yolo
+     * * `folders` - folders
+     * * `manifest` - manifest
+     * @enum {string}
+     */
+    ExportCreateFormatEnum: "voc" | "coco" | "yolo" | "folders" | "manifest";
     ExportCreateRequest: {
       /** Format: uuid */
       version?: string | null;
-      format: components["schemas"]["FormatEnum"];
+      format: components["schemas"]["ExportCreateFormatEnum"];
       /** @default zip */
       target?: components["schemas"]["TargetEnum"];
       path?: string;
@@ -476,15 +514,6 @@ export interface components {
     FolderCreateRequest: {
       path: string;
     };
-    /**
-     * @description * `voc` - voc
-     * * `coco` - coco
-     * * `yolo` - yolo
-     * * `folders` - folders
-     * * `manifest` - manifest
-     * @enum {string}
-     */
-    FormatEnum: "voc" | "coco" | "yolo" | "folders" | "manifest";
     /**
      * @description * `detected` - detected
      * * `user` - user
@@ -1508,6 +1537,40 @@ export interface operations {
       201: {
         content: {
           "application/json": components["schemas"]["TokenResponse"];
+        };
+      };
+    };
+  };
+  /** @description The whole result file (results.jsonl or predictions.csv), streamed from storage. */
+  api_v1_batch_predictions_download_retrieve: {
+    parameters: {
+      path: {
+        job_id: string;
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/octet-stream": string;
+        };
+      };
+    };
+  };
+  /** @description The first results of a succeeded batch prediction (409 before it succeeded). */
+  api_v1_batch_predictions_results_retrieve: {
+    parameters: {
+      query?: {
+        /** @description how many results (1-200, default 20) */
+        limit?: number;
+      };
+      path: {
+        job_id: string;
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["BatchResults"];
         };
       };
     };

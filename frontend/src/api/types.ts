@@ -113,6 +113,31 @@ export interface ThresholdPoint {
   accuracy?: number;
 }
 
+/** Regression: (actual, predicted) of at most ~2,000 eval rows and every residual's histogram. */
+export interface ResidualView {
+  points: [number, number][];
+  total: number;
+  sampled: boolean;
+  histogram: { edges: number[]; counts: number[] };
+}
+
+/** Predictions scoring at least `threshold`: how many are kept, right, precision and recall. */
+export interface ConfidencePoint {
+  threshold: number;
+  kept: number;
+  correct: number;
+  precision: number;
+  recall: number;
+}
+export interface ConfidenceView {
+  /** What one prediction is: a sample, a (sample, label) pair, a box (at IoU 0.5). */
+  unit: "samples" | "labels" | "boxes";
+  predictions: number;
+  /** The right answers there are to find (recall's denominator). */
+  total: number;
+  points: ConfidencePoint[];
+}
+
 /** training/evaluation.py's evaluation JSON (a superset across task types). */
 export interface Evaluation {
   kind?: string;
@@ -128,6 +153,9 @@ export interface Evaluation {
   tn?: number;
   roc_auc?: number | null;
   feature_importance?: { feature: string; importance: number }[];
+  residuals?: ResidualView;
+  confidence?: ConfidenceView;
+  conf_threshold?: number;
 }
 
 /** One per-sample prediction on the eval split (?include=eval_predictions). */

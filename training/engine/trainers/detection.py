@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from training.engine.budget import Budget
+from training.engine.evaluation import confidence_curve
 from training.engine.preprocessing.image import (
     ImageDecodeError,
     box_to_yolo,
@@ -296,6 +297,13 @@ def detection_metrics(
                 "map50": _macro(rows, "ap50"),
             }
         )
+    # Per-box view at IoU 0.5 (micro over classes): a box kept at t is right when it matches a
+    # true box; recall is over every true box. Same cut as the curve (score and max_detections).
+    box_scores = np.concatenate([sc[rk < max_detections] for sc, rk, _, _ in matched]) if matched else np.zeros(0)
+    box_right = (np.concatenate([tp[rk < max_detections, 0] for _, rk, tp, _ in matched])
+                 if matched else np.zeros(0, dtype=bool))
+    confidence = confidence_curve(scores=box_scores, correct=box_right,
+                                  total=int(sum(n for *_, n in matched)), unit="boxes")
     for row, full in zip(per_class, ranking, strict=True):
         row["ap50_all"], row["ap50_95_all"] = full["ap50"], full["ap50_95"]
     evaluation = {
@@ -307,6 +315,7 @@ def detection_metrics(
         **metrics,
         "per_class": per_class,
         "threshold_curve": curve,
+        "confidence": confidence,
         "support": int(sum(p["support"] for p in per_class)),
     }
     return metrics, evaluation

@@ -464,7 +464,7 @@ def _evaluate(
     if multilabel:
         y_pred = [multilabel_predicted(p, labels, MULTILABEL_THRESHOLD) for p in probs]
         metrics, evaluation = multilabel_evaluation(
-            y_true=[list(s.labels) for s in samples], y_pred=y_pred, labels=labels
+            y_true=[list(s.labels) for s in samples], y_pred=y_pred, labels=labels, proba=probs
         )
         for s, p, pred in zip(samples, probs, y_pred, strict=True):
             response = classification_response(p, labels)

@@ -5,6 +5,8 @@ import { CopyButton } from "../../components/ui";
 import { PathInput } from "../projects/StoragePicker";
 import { batchOutput } from "../labeling/assistLogic";
 import { ModelJobStatus, useModelJob } from "../labeling/ModelJob";
+import { useLoad } from "../../lib/hooks";
+import { BatchResults } from "./BatchResults";
 
 /**
  * Batch prediction with a completed version: a storage folder (or a CSV of rows for tables)
@@ -15,8 +17,11 @@ export function BatchPredict({ project, version }: { project: Project; version: 
   const [input, setInput] = useState("");
   const [output, setOutput] = useState("");
   const [open, setOpen] = useState(false);
-  const job = useModelJob(() => undefined);
-  const done = job.job?.status === "succeeded" ? batchOutput(job.job.result) : null;
+  const job = useModelJob(() => undefined, () => assistApi.latestJob("batch_prediction", version.id));
+  // The newest batch prediction of this version: its results stay readable after a reload.
+  const latest = useLoad(() => (open ? assistApi.latestJob("batch_prediction", version.id) : Promise.resolve(null)), [open, version.id]);
+  const shown = job.job ?? latest.data ?? null;
+  const done = shown?.status === "succeeded" ? batchOutput(shown.result) : null;
   const what = table ? "a CSV of rows without the label column" : project.type === "text_classification" ? "a folder of TXT/CSV files of texts"
     : project.type === "sound_classification" ? "a folder of WAV files" : "a folder of images";
 
@@ -49,10 +54,14 @@ export function BatchPredict({ project, version }: { project: Project; version: 
         <button onClick={() => setOpen(false)} disabled={job.running}>Close</button>
       </div>
       <ModelJobStatus state={job} what="Batch prediction" unit="files" testId="batch-job" />
-      {done && (
-        <p className="small" data-testid="batch-result">
-          Results: <span className="mono" data-testid="batch-result-path">{done}</span> <CopyButton text={done} />
-        </p>
+      {done && shown && (
+        <>
+          <p className="small" data-testid="batch-result">
+            {shown !== job.job && <span className="muted">Last batch prediction: </span>}
+            Results: <span className="mono" data-testid="batch-result-path">{done}</span> <CopyButton text={done} />
+          </p>
+          <BatchResults key={shown.id} job={shown} />
+        </>
       )}
     </section>
   );

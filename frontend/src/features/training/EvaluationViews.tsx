@@ -1,13 +1,14 @@
 import { useState } from "react";
 import { datasetsApi } from "../../api/datasets";
 import { trainingApi } from "../../api/training";
-import type { Evaluation, ModelVersion, Project, Sample } from "../../api/types";
+import type { ConfidenceView, Evaluation, ModelVersion, Project, Sample } from "../../api/types";
 import { ErrorBox, Loading, Modal } from "../../components/ui";
 import { formatNumber } from "../../lib/format";
 import { useLoad } from "../../lib/hooks";
 import { ImageWithBoxes } from "../labeling/SampleGrid";
 import { ThresholdChart } from "./charts";
-import { bestF1Threshold, binaryAt, cellPredictions, compareRows } from "./evaluation";
+import { ConfidenceChart } from "./EvaluationCharts";
+import { bestF1Threshold, binaryAt, cellPredictions, compareRows, confidenceAt } from "./evaluation";
 
 /**
  * Two classes: which one is positive, and a threshold slider that recomputes precision,
@@ -55,6 +56,51 @@ export function BinaryEvaluation({ ev, name }: { ev: Evaluation; name: string })
         for the evaluation split at the chosen threshold.
       </p>
       <ThresholdChart points={ev.threshold_curve!} name={name} threshold={at?.threshold ?? t} />
+    </section>
+  );
+}
+
+const UNIT_TEXT: Record<ConfidenceView["unit"], { what: string; right: string; found: string }> = {
+  samples: { what: "predictions", right: "predicted the right label", found: "evaluation samples" },
+  labels: { what: "(image, label) scores", right: "name a label the image has", found: "labels the images have" },
+  boxes: { what: "boxes", right: "match a true box (IoU ≥ 0.5, same label)", found: "true boxes" },
+};
+
+/**
+ * Image classification and detection: move a confidence threshold and see how many of the
+ * evaluation's predictions a caller keeps at that score, and their precision and recall,
+ * from the stored curve (no new evaluation run). Same shape as the binary view.
+ */
+export function ConfidenceThreshold({ view, name, initial = 0.5 }: { view: ConfidenceView; name: string; initial?: number }) {
+  const [t, setT] = useState(initial);
+  const at = confidenceAt(view, t);
+  const text = UNIT_TEXT[view.unit] ?? UNIT_TEXT.samples;
+  const best = view.points.reduce<{ t: number; f1: number } | null>((acc, p) => {
+    const f1 = p.precision + p.recall ? (2 * p.precision * p.recall) / (p.precision + p.recall) : 0;
+    return !acc || f1 > acc.f1 + 1e-12 ? { t: p.threshold, f1 } : acc;
+  }, null);
+  return (
+    <section className="panel" data-testid="confidence-view">
+      <h3>Confidence threshold</h3>
+      <p className="muted small">
+        Keep only the {text.what} scoring at least the threshold. Precision: the share of the kept {text.what} that {text.right}.
+        Recall: the share of the {view.total} {text.found} they find.
+      </p>
+      <div className="threshold-row">
+        <label htmlFor="confidence-slider">Threshold <b data-testid="confidence-value">{(at?.threshold ?? t).toFixed(2)}</b></label>
+        <input id="confidence-slider" type="range" min={0} max={1} step={0.01} value={t} onChange={(e) => setT(Number(e.target.value))} data-testid="confidence-slider" />
+        <button className="link small" onClick={() => setT(initial)} disabled={t === initial}>Reset to {initial}</button>
+        {best && <button className="link small" onClick={() => setT(best.t)} data-testid="confidence-best">Best F1 ({best.t.toFixed(2)})</button>}
+      </div>
+      {at && (
+        <div className="metric-cards">
+          <div className="metric"><span className="muted small">Kept</span><b data-testid="confidence-kept">{at.kept} of {view.predictions}</b></div>
+          <div className="metric"><span className="muted small">Right among kept</span><b data-testid="confidence-correct">{at.correct}</b></div>
+          <div className="metric"><span className="muted small">Precision</span><b data-testid="confidence-precision">{at.kept ? formatNumber(at.precision) : "—"}</b></div>
+          <div className="metric"><span className="muted small">Recall</span><b data-testid="confidence-recall">{formatNumber(at.recall)}</b></div>
+        </div>
+      )}
+      <ConfidenceChart points={view.points} predictions={view.predictions} threshold={at?.threshold ?? t} name={name} />
     </section>
   );
 }

@@ -9,7 +9,8 @@ import { DeployDialog } from "../serving/DeployDialog";
 import { Bars, ConfusionMatrix } from "./charts";
 import { BatchPredict } from "./BatchPredict";
 import { FinalLeaderboard, LiveProgress } from "./LiveTraining";
-import { BinaryEvaluation, CellSamples, CompareVersions } from "./EvaluationViews";
+import { ErrorHistogram, ResidualPlot } from "./EvaluationCharts";
+import { BinaryEvaluation, CellSamples, CompareVersions, ConfidenceThreshold } from "./EvaluationViews";
 
 const METRIC_NAMES: Record<string, string> = {
   accuracy: "Accuracy", precision: "Precision", recall: "Recall", f1: "F1 score",
@@ -47,8 +48,10 @@ export function VersionDetail(props: {
   // Durations are facts about the run, not quality metrics: shown with the parameters.
   const { train_seconds: trainSeconds, ...metrics } = v.metrics ?? {};
   const labels = ev.labels ?? ev.per_class?.map((c) => c.label) ?? [];
-  const binary = !!ev.threshold_curve?.length;
   const detection = project.type === "object_detection";
+  // Detection's threshold curve is per confidence, not a two-class one: its view is the confidence one.
+  const binary = !!ev.threshold_curve?.length && !detection;
+  const confidence = ev.confidence?.points.length && (detection || project.type === "image_classification") ? ev.confidence : null;
 
   return (
     <div className="version-detail" data-testid="version-detail" data-version={v.name}>
@@ -80,6 +83,17 @@ export function VersionDetail(props: {
       )}
 
       {binary && <BinaryEvaluation ev={ev} name={`${project.name}-${v.name}`} />}
+      {confidence && <ConfidenceThreshold view={confidence} name={`${project.name}-${v.name}`} initial={ev.conf_threshold ?? 0.5} />}
+
+      {ev.residuals && ev.residuals.total > 0 && (
+        <section className="panel" data-testid="regression-evaluation">
+          <h3>Residuals</h3>
+          <div className="chart-pair">
+            <ResidualPlot view={ev.residuals} name={`${project.name}-${v.name}`} />
+            <ErrorHistogram view={ev.residuals} name={`${project.name}-${v.name}`} />
+          </div>
+        </section>
+      )}
 
       {ev.per_class && ev.per_class.length > 0 && (
         <section className="panel">

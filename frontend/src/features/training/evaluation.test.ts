@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Evaluation } from "../../api/types";
-import { bestF1Threshold, binaryAt, cellPredictions, compareRows } from "./evaluation";
+import { summarizeResult } from "./batchResults";
+import { formatTick } from "./EvaluationCharts";
+import { bestF1Threshold, binaryAt, cellPredictions, compareRows, confidenceAt, niceTicks, residualRange } from "./evaluation";
 
 // 4 positives, 6 negatives; scores make the curve by hand.
 const ev: Evaluation = {
@@ -40,5 +42,45 @@ describe("confusion cells and comparison", () => {
   it("lines metrics up, shared first, without durations", () => {
     expect(compareRows({ accuracy: 0.9, f1: 0.8, train_seconds: 3 }, { accuracy: 0.95, roc_auc: 0.9 }).map((r) => r.key))
       .toEqual(["accuracy", "f1", "roc_auc"]);
+  });
+});
+
+describe("confidence view and residual axes", () => {
+  const view = {
+    unit: "boxes" as const, predictions: 4, total: 3,
+    points: [0, 0.25, 0.5, 0.75, 1].map((threshold, i) => ({ threshold, kept: 4 - i, correct: Math.max(0, 2 - i), precision: 0.5, recall: 0.5 })),
+  };
+  it("reads the stored point nearest the slider", () => {
+    expect(confidenceAt(view, 0.3)).toMatchObject({ threshold: 0.25, kept: 3 });
+    expect(confidenceAt(view, 0.9)).toMatchObject({ threshold: 1, kept: 0 });
+  });
+  it("puts ticks on round values of any scale", () => {
+    expect(niceTicks(0, 1, 5)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1].map((v) => expect.closeTo(v, 9)));
+    expect(niceTicks(41_000, 79_000, 4)).toEqual([50_000, 60_000, 70_000].map((v) => expect.closeTo(v, 6)));
+    expect(niceTicks(3, 3)).toEqual([3]);
+  });
+  it("draws both residual axes on one padded range so y = x is the diagonal", () => {
+    const [lo, hi] = residualRange([[100, 120], [200, 180]]);
+    expect(lo).toBeCloseTo(95);
+    expect(hi).toBeCloseTo(205);
+    expect(residualRange([])).toEqual([0, 1]);
+  });
+});
+
+describe("batch prediction results", () => {
+  it("summarizes each kind of answer in one line", () => {
+    expect(summarizeResult({ file: "s3://b/t/in/a.png", result: { predicted_label: "red", scores: [["red", "0.912"], ["blue", "0.05"]] } }))
+      .toEqual({ file: "a.png", prediction: "red", score: "0.912" });
+    expect(summarizeResult({ file: "s3://b/t/in/notes.txt", line: 3, text: "hi", result: { predicted_label: "pos", score: 0.75 } }))
+      .toEqual({ file: "notes.txt line 3", prediction: "pos", score: "0.750" });
+    expect(summarizeResult({ file: "s3://b/x.jpg", result: { detection_classes: ["cat", "dog", "cat"], detection_scores: ["0.9", "0.4", "0.3"], detection_boxes: [] } }))
+      .toEqual({ file: "x.jpg", prediction: "2 × cat, 1 × dog", score: "max 0.900" });
+    expect(summarizeResult({ file: "s3://b/y.jpg", result: { detection_classes: [], detection_scores: [], detection_boxes: [] } }).prediction).toBe("no objects");
+  });
+});
+
+describe("chart ticks", () => {
+  it("writes round ticks plainly and large ones in k/M", () => {
+    expect([0, -2000, 6, 0.5, 60_000, 1_200_000].map(formatTick)).toEqual(["0", "-2000", "6", "0.500", "60.0k", "1.20M"]);
   });
 });

@@ -1,5 +1,5 @@
 // Reading a version's stored evaluation (training/evaluation.py) at any threshold.
-import type { EvalPrediction, Evaluation, ThresholdPoint } from "../../api/types";
+import type { ConfidencePoint, ConfidenceView, EvalPrediction, Evaluation, ThresholdPoint } from "../../api/types";
 
 export interface BinaryAt {
   threshold: number;
@@ -56,4 +56,36 @@ export function compareRows(a: Record<string, number>, b: Record<string, number>
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => k !== "train_seconds");
   keys.sort((x, y) => Number(!(x in a && x in b)) - Number(!(y in a && y in b)) || x.localeCompare(y));
   return keys.map((key) => ({ key, a: a[key], b: b[key] }));
+}
+
+/** The stored confidence point nearest to t (one per 0.01). */
+export function confidenceAt(view: ConfidenceView, t: number): ConfidencePoint | null {
+  let best: ConfidencePoint | null = null;
+  for (const p of view.points) if (!best || Math.abs(p.threshold - t) < Math.abs(best.threshold - t)) best = p;
+  return best;
+}
+
+/** A "nice" tick step (1, 2 or 5 × 10^k) giving about `count` ticks over [lo, hi]. */
+export function niceTicks(lo: number, hi: number, count = 5): number[] {
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [];
+  if (hi - lo < 1e-12) return [lo];
+  const raw = (hi - lo) / Math.max(1, count);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const ticks: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) ticks.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  return ticks;
+}
+
+/** One range for both axes of the residual plot (so y = x is the diagonal), padded 5 %. */
+export function residualRange(points: [number, number][]): [number, number] {
+  let lo = Infinity, hi = -Infinity;
+  for (const [a, p] of points) {
+    lo = Math.min(lo, a, p);
+    hi = Math.max(hi, a, p);
+  }
+  if (!Number.isFinite(lo)) return [0, 1];
+  if (hi - lo < 1e-12) return [lo - 1, hi + 1];
+  const pad = (hi - lo) * 0.05;
+  return [lo - pad, hi + pad];
 }

@@ -1,0 +1,95 @@
+"""Reading a batch prediction's results back: the first rows for the console and the whole
+file as a download, streamed from the tenant's storage.
+
+The file is the one the job itself wrote (``job.result``), and only while it lies in the
+job's own ``batch-<id>/`` folder under the output path and inside the tenant's storage roots
+now: a job row can never be turned into a reader of any other object.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, BinaryIO
+
+from exeml.errors import ApplicationError
+from exeml.jobs.models import Job, JobStatus
+from exeml.storage import (
+    StorageError,
+    StoragePath,
+    StoragePathError,
+    ensure_within_roots,
+    is_under,
+    parse_storage_path,
+    store_for_tenant,
+)
+from serving.assist import BATCH_KIND
+
+PREVIEW_MAX_ROWS = 200
+# The preview reads at most this much of the file, whatever its size or line lengths.
+PREVIEW_MAX_BYTES = 1024 * 1024
+
+
+def batch_result_path(*, job: Job) -> StoragePath:
+    """The result file of a succeeded batch prediction, checked as the module docstring says."""
+    if job.kind != BATCH_KIND:
+        raise ApplicationError("not a batch prediction job", code="not_found", status=404)
+    result = job.result or {}
+    uri = result.get("results") or result.get("predictions")
+    if job.status != JobStatus.SUCCEEDED or not isinstance(uri, str):
+        raise ApplicationError("the batch prediction has no results (yet)", code="wrong_state", status=409,
+                               extra={"status": job.status})
+    try:
+        path = parse_storage_path(uri)
+        folder = parse_storage_path(job.params["output_path"]).as_folder().join(f"batch-{job.pk}/")
+        ensure_within_roots(path, job.tenant.storage_roots)
+    except (StoragePathError, KeyError):
+        raise ApplicationError("the result file lies outside your storage roots", code="not_found", status=404)
+    if not is_under(path, folder):
+        raise ApplicationError("the result file lies outside the job's output folder", code="not_found", status=404)
+    return path
+
+
+def batch_result_open(*, job: Job) -> tuple[StoragePath, BinaryIO]:
+    path = batch_result_path(job=job)
+    try:
+        return path, store_for_tenant(job.tenant).open(path.bucket, path.key)
+    except StorageError:
+        raise ApplicationError("the result file is gone from storage", code="not_found", status=404)
+
+
+def batch_result_preview(*, job: Job, limit: int = 20) -> dict[str, Any]:
+    """The first ``limit`` results: CSV rows (header + rows, the prediction column last) for a
+    table, else one entry per file (per line for texts) with the service's answer."""
+    limit = max(1, min(int(limit), PREVIEW_MAX_ROWS))
+    path, fh = batch_result_open(job=job)
+    try:
+        head = fh.read(PREVIEW_MAX_BYTES + 1)
+    finally:
+        fh.close()
+    cut = len(head) > PREVIEW_MAX_BYTES
+    text = head[:PREVIEW_MAX_BYTES].decode("utf-8", errors="replace")
+    lines = text.splitlines()
+    if cut and lines:
+        lines = lines[:-1]  # the last line read may be cut in the middle
+    result = job.result or {}
+    answer: dict[str, Any] = {
+        "path": str(path),
+        "name": path.key.rsplit("/", 1)[-1],
+        "files": result.get("files"),
+        "succeeded": result.get("succeeded"),
+        "failed": result.get("failed"),
+    }
+    if path.key.endswith(".csv"):
+        rows = list(csv.reader(io.StringIO("\n".join(lines))))
+        header, body = (rows[0], rows[1:]) if rows else ([], [])
+        return {**answer, "format": "csv", "columns": header, "rows": body[:limit],
+                "truncated": cut or len(body) > limit}
+    entries = []
+    for line in lines[:limit]:
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            entries.append({"raw": line})
+    return {**answer, "format": "jsonl", "columns": None, "rows": entries, "truncated": cut or len(lines) > limit}
