@@ -31,8 +31,11 @@ PREVIEW_MAX_ROWS = 200
 PREVIEW_MAX_BYTES = 1024 * 1024
 
 
-def batch_result_path(*, job: Job) -> StoragePath:
-    """The result file of a succeeded batch prediction, checked as the module docstring says."""
+OUTPUTS_LISTED = 100  # result files named in the preview (a table's batch writes one per input CSV)
+
+
+def _checked(job: Job) -> tuple[str, StoragePath]:
+    """The job's result URI (a file, or a table batch's folder) and the job's own folder."""
     if job.kind != BATCH_KIND:
         raise ApplicationError("not a batch prediction job", code="not_found", status=404)
     result = job.result or {}
@@ -46,24 +49,63 @@ def batch_result_path(*, job: Job) -> StoragePath:
         ensure_within_roots(path, job.tenant.storage_roots)
     except (StoragePathError, KeyError):
         raise ApplicationError("the result file lies outside your storage roots", code="not_found", status=404)
-    if not is_under(path, folder):
+    if path.key != folder.key and not is_under(path, folder):
         raise ApplicationError("the result file lies outside the job's output folder", code="not_found", status=404)
+    return uri, folder
+
+
+def batch_result_outputs(*, job: Job) -> tuple[list[str], bool]:
+    """The result files' names under the job's folder (the first OUTPUTS_LISTED) and whether more exist."""
+    uri, folder = _checked(job)
+    if not uri.endswith("/"):
+        return [parse_storage_path(uri).key[len(folder.key):]], False
+    names: list[str] = []
+    try:
+        for obj in store_for_tenant(job.tenant).iter_objects(folder.bucket, folder.key, page_size=OUTPUTS_LISTED + 1):
+            names.append(obj.key[len(folder.key):])
+            if len(names) > OUTPUTS_LISTED:
+                return names[:OUTPUTS_LISTED], True
+    except StorageError:
+        raise ApplicationError("the results are gone from storage", code="not_found", status=404)
+    return names, False
+
+
+def batch_result_path(*, job: Job, file: str | None = None) -> StoragePath:
+    """One result file of a succeeded batch prediction: the one the job wrote, or (a table batch,
+    one result per input CSV) ``file`` under the job's own folder, else the first there."""
+    uri, folder = _checked(job)
+    if not uri.endswith("/"):
+        path = parse_storage_path(uri)
+        if file not in (None, "", path.key[len(folder.key):]):
+            raise ApplicationError("the batch prediction wrote no such file", code="not_found", status=404)
+        return path
+    if not file:
+        names, _more = batch_result_outputs(job=job)
+        if not names:
+            raise ApplicationError("the batch prediction wrote no result file", code="not_found", status=404)
+        file = names[0]
+    try:
+        path = folder.join(file)
+    except StoragePathError:
+        raise ApplicationError("not a result file of this batch prediction", field="file")
+    if not is_under(path, folder) or path.key.endswith("/"):
+        raise ApplicationError("not a result file of this batch prediction", field="file")
     return path
 
 
-def batch_result_open(*, job: Job) -> tuple[StoragePath, BinaryIO]:
-    path = batch_result_path(job=job)
+def batch_result_open(*, job: Job, file: str | None = None) -> tuple[StoragePath, BinaryIO]:
+    path = batch_result_path(job=job, file=file)
     try:
         return path, store_for_tenant(job.tenant).open(path.bucket, path.key)
     except StorageError:
         raise ApplicationError("the result file is gone from storage", code="not_found", status=404)
 
 
-def batch_result_preview(*, job: Job, limit: int = 20) -> dict[str, Any]:
+def batch_result_preview(*, job: Job, limit: int = 20, file: str | None = None) -> dict[str, Any]:
     """The first ``limit`` results: CSV rows (header + rows, the prediction column last) for a
     table, else one entry per file (per line for texts) with the service's answer."""
     limit = max(1, min(int(limit), PREVIEW_MAX_ROWS))
-    path, fh = batch_result_open(job=job)
+    path, fh = batch_result_open(job=job, file=file)
     try:
         head = fh.read(PREVIEW_MAX_BYTES + 1)
     finally:
@@ -74,9 +116,12 @@ def batch_result_preview(*, job: Job, limit: int = 20) -> dict[str, Any]:
     if cut and lines:
         lines = lines[:-1]  # the last line read may be cut in the middle
     result = job.result or {}
+    outputs, more = batch_result_outputs(job=job)
     answer: dict[str, Any] = {
         "path": str(path),
         "name": path.key.rsplit("/", 1)[-1],
+        "outputs": outputs,
+        "outputs_truncated": more,
         "files": result.get("files"),
         "succeeded": result.get("succeeded"),
         "failed": result.get("failed"),

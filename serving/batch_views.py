@@ -19,6 +19,10 @@ from serving.assist import BATCH_KIND
 class BatchResultsSerializer(serializers.Serializer):
     path = serializers.CharField(help_text="the result file in storage")
     name = serializers.CharField()
+    outputs = serializers.ListField(child=serializers.CharField(),
+                                    help_text="the job's result files (a table batch writes one per input CSV; "
+                                              "the first 100); pass one as ?file=")
+    outputs_truncated = serializers.BooleanField()
     format = serializers.ChoiceField(choices=["csv", "jsonl"])
     columns = serializers.ListField(child=serializers.CharField(), allow_null=True,
                                     help_text="the CSV header (csv); null for jsonl")
@@ -28,6 +32,9 @@ class BatchResultsSerializer(serializers.Serializer):
     files = serializers.IntegerField(allow_null=True)
     succeeded = serializers.IntegerField(allow_null=True)
     failed = serializers.IntegerField(allow_null=True)
+
+
+_FILE = OpenApiParameter("file", str, description="one of the job's result files (`outputs`); default the first")
 
 
 def _job(job_id) -> Job:
@@ -51,20 +58,21 @@ class BatchResultsView(TenantAPIView):
     serializer_class = BatchResultsSerializer
 
     @extend_schema(
-        parameters=[OpenApiParameter("limit", int, description="how many results (1-200, default 20)")],
+        parameters=[OpenApiParameter("limit", int, description="how many results (1-200, default 20)"), _FILE],
         responses={200: BatchResultsSerializer},
     )
     def get(self, request, job_id):
         """The first results of a succeeded batch prediction (409 before it succeeded)."""
-        preview = batch_results.batch_result_preview(job=_job(job_id), limit=_limit(request.query_params.get("limit")))
+        preview = batch_results.batch_result_preview(job=_job(job_id), limit=_limit(request.query_params.get("limit")),
+                                                     file=request.query_params.get("file") or None)
         return Response(BatchResultsSerializer(preview).data)
 
 
 class BatchResultsDownloadView(TenantAPIView):
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(parameters=[_FILE], responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, job_id):
-        """The whole result file (results.jsonl or predictions.csv), streamed from storage."""
-        path, fh = batch_results.batch_result_open(job=_job(job_id))
+        """A whole result file (results.jsonl, or a table's <name>_predictions.csv), streamed from storage."""
+        path, fh = batch_results.batch_result_open(job=_job(job_id), file=request.query_params.get("file") or None)
         content_type = "text/csv" if path.key.endswith(".csv") else "application/x-ndjson"
         response = StreamingHttpResponse(_chunks(fh), content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{path.key.rsplit("/", 1)[-1]}"'

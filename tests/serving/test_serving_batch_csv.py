@@ -98,3 +98,18 @@ def test_batch_prediction_reads_each_csv_by_its_own_dialect_and_header(owner, st
     assert table[0] == ["attr_1", "attr_2", "attr_3", "attr_4", "prediction", "probability"]
     assert [row[:4] for row in table[1:]] == [r[:4] for r in picked[:10]]
     assert [row[4] for row in table[1:]] == [s["predictioncol"] for s in served[:10]]
+
+    # The console reads the results back through the API: one file per input CSV, chosen by name.
+    api = f"/api/v1/batch-predictions/{job.pk}"
+    first = owner.client.get(f"{api}/results").json()
+    assert first["outputs"] == ["plain_predictions.csv", "semi_predictions.csv"] and not first["outputs_truncated"]
+    assert first["name"] == "plain_predictions.csv" and first["columns"][:4] == ["attr_1", "attr_2", "attr_3", "attr_4"]
+    picked_file = owner.client.get(f"{api}/results", {"file": "semi_predictions.csv", "limit": 3}).json()
+    assert picked_file["name"] == "semi_predictions.csv" and len(picked_file["rows"]) == 3
+    download = owner.client.get(f"{api}/download", {"file": "semi_predictions.csv"})
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == read(store, out + "semi_predictions.csv")
+    # Nothing outside the job's own folder can be named.
+    for bad in ("../csv-batch-in/semi.csv", "nothing.csv"):
+        answer = owner.client.get(f"{api}/download", {"file": bad})
+        assert answer.status_code in (400, 404), (bad, answer.status_code)

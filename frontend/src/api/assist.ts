@@ -36,9 +36,11 @@ export const assistApi = {
   batchPredict: (projectId: string, version: string, body: { input_path: string; output_path: string }) =>
     http.post<Job>(`/api/v1/projects/${projectId}/versions/${version}/batch-predict`, body),
   /** The first results of a succeeded batch prediction, read back from storage. */
-  batchResults: (jobId: string, limit = 20) => http.get<BatchResults>(`/api/v1/batch-predictions/${jobId}/results`, { limit }),
+  batchResults: (jobId: string, limit = 20, file?: string) =>
+    http.get<BatchResults>(`/api/v1/batch-predictions/${jobId}/results`, file ? { limit, file } : { limit }),
   /** The whole result file, streamed by the API (a plain link: the session cookie authenticates it). */
-  batchDownloadUrl: (jobId: string) => `/api/v1/batch-predictions/${jobId}/download`,
+  batchDownloadUrl: (jobId: string, file?: string) =>
+    `/api/v1/batch-predictions/${jobId}/download${file ? `?file=${encodeURIComponent(file)}` : ""}`,
   cancel: (jobId: string) => http.post<Job>(`/api/v1/jobs/${jobId}/cancel`),
   /** The newest job of a kind on a dataset (newest first), to pick up one still running. */
   latestJob: async (kind: "prelabel" | "label_check" | "batch_prediction", targetId: string) =>

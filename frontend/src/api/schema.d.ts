@@ -28,7 +28,7 @@ export interface paths {
     post: operations["api_v1_auth_token_create"];
   };
   "/api/v1/batch-predictions/{job_id}/download": {
-    /** @description The whole result file (results.jsonl or predictions.csv), streamed from storage. */
+    /** @description A whole result file (results.jsonl, or a table's <name>_predictions.csv), streamed from storage. */
     get: operations["api_v1_batch_predictions_download_retrieve"];
   };
   "/api/v1/batch-predictions/{job_id}/results": {
@@ -364,6 +364,9 @@ export interface components {
       /** @description the result file in storage */
       path: string;
       name: string;
+      /** @description the job's result files (a table batch writes one per input CSV; the first 100); pass one as ?file= */
+      outputs: string[];
+      outputs_truncated: boolean;
       format: components["schemas"]["BatchResultsFormatEnum"];
       /** @description the CSV header (csv); null for jsonl */
       columns: string[] | null;
@@ -1541,9 +1544,13 @@ export interface operations {
       };
     };
   };
-  /** @description The whole result file (results.jsonl or predictions.csv), streamed from storage. */
+  /** @description A whole result file (results.jsonl, or a table's <name>_predictions.csv), streamed from storage. */
   api_v1_batch_predictions_download_retrieve: {
     parameters: {
+      query?: {
+        /** @description one of the job's result files (`outputs`); default the first */
+        file?: string;
+      };
       path: {
         job_id: string;
       };
@@ -1560,6 +1567,8 @@ export interface operations {
   api_v1_batch_predictions_results_retrieve: {
     parameters: {
       query?: {
+        /** @description one of the job's result files (`outputs`); default the first */
+        file?: string;
         /** @description how many results (1-200, default 20) */
         limit?: number;
       };

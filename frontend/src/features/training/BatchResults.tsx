@@ -1,3 +1,4 @@
+import { useState } from "react";
 import { assistApi } from "../../api/assist";
 import type { Job } from "../../api/types";
 import { ErrorBox, Loading } from "../../components/ui";
@@ -8,7 +9,9 @@ const LIMIT = 20;
 
 /** A succeeded batch prediction's first results (read back from storage) and the file to download. */
 export function BatchResults({ job }: { job: Job }) {
-  const data = useLoad(() => assistApi.batchResults(job.id, LIMIT), [job.id]);
+  // A table batch writes one result file per input CSV: the user picks which one to read.
+  const [file, setFile] = useState<string | undefined>(undefined);
+  const data = useLoad(() => assistApi.batchResults(job.id, LIMIT, file), [job.id, file]);
   const r = data.data;
   return (
     <div className="batch-results" data-testid="batch-results">
@@ -23,7 +26,12 @@ export function BatchResults({ job }: { job: Job }) {
               {r.truncated ? ` · the first ${r.rows.length} shown` : ""}
             </span>
             <span className="spacer" />
-            <a className="button" href={assistApi.batchDownloadUrl(job.id)} download={r.name} data-testid="batch-download">Download {r.name}</a>
+            {r.outputs.length > 1 && (
+              <select value={file ?? r.outputs[0]} onChange={(e) => setFile(e.target.value)} data-testid="batch-output" aria-label="Result file">
+                {r.outputs.map((name) => <option key={name} value={name}>{name}</option>)}
+              </select>
+            )}
+            <a className="button" href={assistApi.batchDownloadUrl(job.id, file)} download={r.name} data-testid="batch-download">Download {r.name}</a>
           </div>
           <div className="table-scroll">
             {r.format === "csv" ? (
