@@ -128,6 +128,34 @@ export interface Evaluation {
   tn?: number;
   roc_auc?: number | null;
   feature_importance?: { feature: string; importance: number }[];
+  calibration?: CalibrationEvaluation;
+}
+
+/** One equal-width bin of top-label confidence (training/engine/calibration.py). */
+export interface ReliabilityBin {
+  lo: number;
+  hi: number;
+  count: number;
+  confidence: number | null;
+  accuracy: number | null;
+}
+
+export interface CalibrationSide {
+  ece: number;
+  accuracy: number;
+  mean_confidence: number;
+  reliability: ReliabilityBin[];
+}
+
+/** evaluation.calibration: the eval split without (before) and with (after) calibration. */
+export interface CalibrationEvaluation {
+  method: string;
+  temperature: number;
+  bins: number;
+  support: number;
+  fitted_on: { rows: number; ece_before: number; ece_after: number; note?: string } | null;
+  before: CalibrationSide;
+  after: CalibrationSide;
 }
 
 /** One per-sample prediction on the eval split (?include=eval_predictions). */

@@ -1,13 +1,13 @@
 import { useState } from "react";
 import { datasetsApi } from "../../api/datasets";
 import { trainingApi } from "../../api/training";
-import type { Evaluation, ModelVersion, Project, Sample } from "../../api/types";
+import type { CalibrationEvaluation, Evaluation, ModelVersion, Project, Sample } from "../../api/types";
 import { ErrorBox, Loading, Modal } from "../../components/ui";
 import { formatNumber } from "../../lib/format";
 import { useLoad } from "../../lib/hooks";
 import { ImageWithBoxes } from "../labeling/SampleGrid";
-import { ThresholdChart } from "./charts";
-import { bestF1Threshold, binaryAt, cellPredictions, compareRows } from "./evaluation";
+import { ReliabilityChart, ThresholdChart } from "./charts";
+import { bestF1Threshold, binaryAt, calibrationSummary, cellPredictions, compareRows } from "./evaluation";
 
 /**
  * Two classes: which one is positive, and a threshold slider that recomputes precision,
@@ -60,6 +60,31 @@ export function BinaryEvaluation({ ev, name }: { ev: Evaluation; name: string })
 }
 
 /** The evaluation samples one confusion-matrix cell counts: real X predicted as Y. */
+/**
+ * Whether the scores can be read as probabilities: expected calibration error (the mean gap
+ * between confidence and accuracy over confidence bins) on the evaluation split before and
+ * after the calibration fitted during the search, and the reliability diagram.
+ */
+export function CalibrationView({ calibration: c, name }: { calibration: CalibrationEvaluation; name: string }) {
+  return (
+    <section className="panel" data-testid="calibration">
+      <h3>Confidence calibration</h3>
+      <div className="metric-cards">
+        <div className="metric"><span className="muted small">ECE before</span><b data-testid="ece-before">{formatNumber(c.before.ece)}</b></div>
+        <div className="metric"><span className="muted small">ECE after (served)</span><b data-testid="ece-after">{formatNumber(c.after.ece)}</b></div>
+        <div className="metric"><span className="muted small">Mean confidence</span><b>{formatNumber(c.after.mean_confidence)}</b></div>
+        <div className="metric"><span className="muted small">Accuracy</span><b>{formatNumber(c.after.accuracy)}</b></div>
+      </div>
+      <p className="muted small" data-testid="calibration-summary">
+        {calibrationSummary(c)}. Fitted on the search&apos;s out-of-fold predictions{c.fitted_on ? ` (${c.fitted_on.rows} rows)` : ""};
+        the ranking of the labels, and so the accuracy, does not change. A calibrated score of 0.8 is right about 8 times in 10:
+        thresholds on the service and the pre-label slider mean what they say. {c.support} evaluation samples, {c.bins} bins.
+      </p>
+      <ReliabilityChart before={c.before.reliability} after={c.after.reliability} name={name} />
+    </section>
+  );
+}
+
 export function CellSamples(props: { project: Project; version: ModelVersion; real: string; predicted: string; onClose: () => void }) {
   const { project, version } = props;
   const datasetId = project.dataset?.id;
