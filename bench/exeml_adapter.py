@@ -151,6 +151,7 @@ def _calibration(evaluation: dict[str, Any]) -> dict[str, Any]:
         "temperature": block["temperature"],
         "ece_before": block["before"]["ece"],
         "ece_after": block["after"]["ece"],
+        "ece_floor": block["after"].get("ece_noise_floor", 0.0),
         "accuracy_before": block["before"]["accuracy"],
         "accuracy_after": block["after"]["accuracy"],
     }

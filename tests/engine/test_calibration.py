@@ -196,3 +196,11 @@ def test_regression_selections_are_not_calibrated():
 
     search.run([Candidate("mean", "mean", lambda rows, b: Mean(rows), baseline=True)])
     assert search.select().calibration is None
+
+
+def test_the_noise_floor_is_what_a_calibrated_model_scores_on_few_rows():
+    rng = np.random.default_rng(5)
+    conf = rng.uniform(0.5, 1.0, size=60)
+    floor = calib.ece_noise_floor(conf)
+    assert 0.03 < floor < 0.2  # 60 rows: sampling noise alone reads as a sizeable ECE
+    assert calib.ece_noise_floor(rng.uniform(0.5, 1.0, size=20000)) < 0.02

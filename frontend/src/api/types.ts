@@ -144,6 +144,8 @@ export interface CalibrationSide {
   ece: number;
   accuracy: number;
   mean_confidence: number;
+  /** The ECE a perfectly calibrated model with these confidences shows on this many samples. */
+  ece_noise_floor?: number;
   reliability: ReliabilityBin[];
 }
 

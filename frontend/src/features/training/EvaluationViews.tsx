@@ -72,6 +72,11 @@ export function CalibrationView({ calibration: c, name }: { calibration: Calibra
       <div className="metric-cards">
         <div className="metric"><span className="muted small">ECE before</span><b data-testid="ece-before">{formatNumber(c.before.ece)}</b></div>
         <div className="metric"><span className="muted small">ECE after (served)</span><b data-testid="ece-after">{formatNumber(c.after.ece)}</b></div>
+        {c.after.ece_noise_floor !== undefined && (
+          <div className="metric" title="The ECE a perfectly calibrated model shows on this many samples: sampling noise alone">
+            <span className="muted small">ECE noise floor</span><b data-testid="ece-floor">{formatNumber(c.after.ece_noise_floor)}</b>
+          </div>
+        )}
         <div className="metric"><span className="muted small">Mean confidence</span><b>{formatNumber(c.after.mean_confidence)}</b></div>
         <div className="metric"><span className="muted small">Accuracy</span><b>{formatNumber(c.after.accuracy)}</b></div>
       </div>
