@@ -170,7 +170,7 @@ def test_the_search_calibrates_its_selection_and_the_onnx_graph_answers_the_same
     np.testing.assert_array_equal(np.argmax(served, axis=1), np.argmax(raw, axis=1))
 
     graph = automl.export_ensemble(model, _input_info, ["x"])
-    assert [n.op_type for n in graph.graph.node][-4:] == ["Clip", "Log", "Div", "Softmax"]
+    assert [n.op_type for n in graph.graph.node][-5:] == ["Max", "Min", "Log", "Div", "Softmax"]
     onnx_proba = _run_onnx(graph, x[held_out])
     assert float(np.max(np.abs(onnx_proba - served))) < 1e-5
     np.testing.assert_array_equal(np.argmax(onnx_proba, axis=1), np.argmax(raw, axis=1))
@@ -204,3 +204,22 @@ def test_the_noise_floor_is_what_a_calibrated_model_scores_on_few_rows():
     floor = calib.ece_noise_floor(conf)
     assert 0.03 < floor < 0.2  # 60 rows: sampling noise alone reads as a sizeable ECE
     assert calib.ece_noise_floor(rng.uniform(0.5, 1.0, size=20000)) < 0.02
+
+
+def test_an_old_opset_graph_is_calibrated_too():
+    """A LightGBM member converted by onnxmltools declares opset 9 (Clip took its bounds as
+    attributes then): the appended nodes work there too."""
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Softmax", ["x"], ["probabilities"], axis=1)], "old",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, K])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, K])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 9)])
+    model.ir_version = 8
+    logits = np.random.default_rng(0).normal(size=(50, K)) * 6
+    raw = _run_onnx(model, logits)
+    out = _run_onnx(calib.calibrate_onnx(model, 2.5), logits)
+    assert float(np.max(np.abs(out - calib.apply_temperature(raw, 2.5)))) < 1e-6
+    assert calib.calibrate_onnx(model, None) is model and calib.calibrate_onnx(model, 1.0) is model

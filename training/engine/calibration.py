@@ -246,7 +246,7 @@ def evaluation_block(
 
 def calibrate_onnx(model: Any, temperature: float | None, *, output: str = "probabilities") -> Any:
     """``model`` (a ModelProto whose ``output`` holds class probabilities [N, C]) with
-    Clip -> Log -> Div(T) -> Softmax appended, so ``output`` is the calibrated probability
+    clip (Max, Min) -> Log -> Div(T) -> Softmax appended, so ``output`` is the calibrated probability
     (the raw one stays reachable inside as ``output + RAW_SUFFIX``). T None or 1: unchanged."""
     if temperature is None or float(temperature) == 1.0:
         return model
@@ -263,9 +263,9 @@ def calibrate_onnx(model: Any, temperature: float | None, *, output: str = "prob
         node.output[:] = [raw if n == output else n for n in node.output]
         node.input[:] = [raw if n == output else n for n in node.input]
     opset = next((imp.version for imp in out.opset_import if imp.domain in ("", "ai.onnx")), 0)
-    if opset < 11:  # Clip's bounds as inputs; raising the opset could change other nodes' meaning
-        raise ValueError(f"calibration needs ONNX opset 11 or later, the model has {opset}")
-    names = {k: f"calibration_{k}" for k in ("cast", "clip", "log", "scaled", "eps", "one", "t")}
+    if opset < 8:  # Max/Min broadcasting; raising the opset could change other nodes' meaning
+        raise ValueError(f"calibration needs ONNX opset 8 or later, the model has {opset}")
+    names = {k: f"calibration_{k}" for k in ("cast", "floor", "clip", "log", "scaled", "eps", "one", "t")}
     graph.initializer.extend([
         helper.make_tensor(names["eps"], TensorProto.FLOAT, [], [EPS]),
         helper.make_tensor(names["one"], TensorProto.FLOAT, [], [1.0]),
@@ -273,7 +273,10 @@ def calibrate_onnx(model: Any, temperature: float | None, *, output: str = "prob
     ])
     graph.node.extend([
         helper.make_node("Cast", [raw], [names["cast"]], to=TensorProto.FLOAT, name="calibration_cast"),
-        helper.make_node("Clip", [names["cast"], names["eps"], names["one"]], [names["clip"]], name="calibration_clip"),
+        # clip(p, EPS, 1) as Max then Min: the same in every opset from 8 (Clip's bounds moved
+        # from attributes to inputs at 11, and a LightGBM member's graph may be opset 9).
+        helper.make_node("Max", [names["cast"], names["eps"]], [names["floor"]], name="calibration_max"),
+        helper.make_node("Min", [names["floor"], names["one"]], [names["clip"]], name="calibration_min"),
         helper.make_node("Log", [names["clip"]], [names["log"]], name="calibration_log"),
         helper.make_node("Div", [names["log"], names["t"]], [names["scaled"]], name="calibration_div"),
         # axis 1 of [N, C]: the same in every opset (before 13 Softmax flattens from the axis).
