@@ -33,6 +33,8 @@ class ExemlRun:
     seconds: float
     metrics: dict[str, float] = field(default_factory=dict)  # as ExeML reported them
     log: list[str] = field(default_factory=list)
+    # ECE / accuracy on the test rows without and with ExeML's calibration (classification).
+    calibration: dict[str, Any] = field(default_factory=dict)
 
 
 def _noop(phase: str, fraction: float) -> None:
@@ -137,7 +139,22 @@ def fit_predict(
     seconds = time.monotonic() - started
     by_id = {p["sample_id"]: p["predicted"] for p in result.eval_predictions}
     predictions = [_single(by_id.get(sid)) for sid in test_ids]
-    return ExemlRun(predictions, seconds, dict(result.metrics), list(result.log))
+    return ExemlRun(predictions, seconds, dict(result.metrics), list(result.log), _calibration(result.evaluation))
+
+
+def _calibration(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """The calibration summary of ExeML's evaluation of the test rows (empty when none)."""
+    block = evaluation.get("calibration")
+    if not block:
+        return {}
+    return {
+        "temperature": block["temperature"],
+        "ece_before": block["before"]["ece"],
+        "ece_after": block["after"]["ece"],
+        "ece_floor": block["after"].get("ece_noise_floor", 0.0),
+        "accuracy_before": block["before"]["accuracy"],
+        "accuracy_after": block["after"]["accuracy"],
+    }
 
 
 def _single(predicted: Any) -> Any:

@@ -93,17 +93,20 @@ def bench_dataset(ds, args, workdir: Path) -> dict[str, Any]:
         from bench import exeml_adapter
 
         reported: dict[str, Any] = {}
+        calibration: dict[str, Any] = {}
 
         def exeml():
             out = exeml_adapter.fit_predict(
                 ds, budget=args.budget, workdir=workdir / "exeml", preference=args.preference, threads=threads
             )
             reported.update(metrics=out.metrics, log=out.log[-5:])
+            calibration.update(out.calibration)
             return out.predictions, None
 
         runs["exeml"] = _run(exeml)
         # ExeML's own evaluation of the same rows, to check the adapter scored what it reported.
         runs["exeml"]["reported"] = reported
+        runs["exeml"]["calibration"] = calibration
     if "flaml" in wanted:
         if isinstance(ds, data.TableSet):
             runs["flaml"] = _run(lambda: automl.flaml_tables(ds, args.budget, threads))
@@ -135,6 +138,8 @@ def bench_dataset(ds, args, workdir: Path) -> dict[str, Any]:
         entry: dict[str, Any] = {"seconds": round(run["seconds"], 1), "note": run["note"]}
         if run.get("reported"):
             entry["reported_by_exeml"] = run["reported"]
+        if run.get("calibration"):
+            entry["calibration"] = {k: round(v, 4) for k, v in run["calibration"].items()}
         if run["predictions"] is not None:
             entry.update(scores(ds, run["predictions"]))
         row["systems"][name] = entry
@@ -193,6 +198,25 @@ def render(rows: list[dict[str, Any]]) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def render_calibration(rows: list[dict[str, Any]]) -> str:
+    """ExeML's calibration on the test rows: top-label ECE (15 bins) and accuracy of the
+    served model without and with its temperature (accuracy must not move); the noise floor is
+    the ECE a perfectly calibrated model with the served confidences shows on this many rows."""
+    lines = [
+        "| dataset | n test | T | ECE before | ECE after | ECE noise floor | accuracy before | accuracy after |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        c = r["systems"].get("exeml", {}).get("calibration")
+        if not c:
+            continue
+        lines.append(
+            f"| {r['dataset']} | {r['n_test']} | {c['temperature']:.3g} | {c['ece_before']:.4f} | "
+            f"{c['ece_after']:.4f} | {c.get('ece_floor', 0.0):.4f} | {c['accuracy_before']:.4f} | {c['accuracy_after']:.4f} |"
+        )
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def merge(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -329,6 +353,10 @@ def main(argv: list[str] | None = None) -> int:
         f"end {end_machine['load_avg_1_5_15']} on {start_machine['cpus']} CPUs\n"
     )
     print(table)
+    calibration = render_calibration(rows)
+    if calibration:
+        print("\nExeML calibration on the test rows\n")
+        print(calibration)
     if args.json:
         Path(args.json).write_text(
             json.dumps(

@@ -29,6 +29,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from training.engine import calibration as calib
 from training.engine import scoring
 from training.engine.budget import Budget
 from training.engine.spec import ProgressFn, StopTraining
@@ -79,10 +80,21 @@ class Selection:
     weights: dict[str, float]  # candidate name -> weight (one entry: a single model)
     score: float
     kind: str  # single | ensemble
+    # Classification: temperature scaling fitted on the selection's out-of-fold predictions;
+    # every fit of the selection (fit_selection) and its export apply it.
+    calibration: calib.Calibration | None = None
 
     @property
     def members(self) -> list[str]:
         return list(self.weights)
+
+    def describe(self) -> dict[str, Any]:
+        """What evaluation["search"] and bundle.json's train_params record of it."""
+        out: dict[str, Any] = {"kind": self.kind, "weights": self.weights}
+        if self.calibration is not None:
+            # Applied inside model.onnx (the graph's last nodes), so a predictor needs nothing.
+            out["calibration"] = {**self.calibration.as_dict(), "applied_in": "model.onnx"}
+        return out
 
 
 class LiveReport:
@@ -289,8 +301,32 @@ class Search:
         ]
 
     def select(self, *, ensemble: bool = True, max_members: int = 5, compatible: Callable[[list[Trial]], bool] | None = None,
-               quiet: bool = False) -> Selection:
-        """The best single candidate, or a greedy ensemble when it scores higher."""
+               quiet: bool = False, calibrate: bool = True) -> Selection:
+        """The best single candidate, or a greedy ensemble when it scores higher; for
+        classification (unless ``quiet``, a look-ahead during the search) with its calibration."""
+        selection = self._select(ensemble=ensemble, max_members=max_members, compatible=compatible, quiet=quiet)
+        if self.kind == "classification" and calibrate and not quiet:
+            selection.calibration = self.calibrate(selection)
+            c = selection.calibration
+            logger.info(
+                "calibration: T=%.4g on %d out-of-fold rows, ECE %.4f -> %.4f, log loss %.4f -> %.4f %s",
+                c.temperature, c.rows, c.ece_before, c.ece_after, c.log_loss_before, c.log_loss_after, c.note,
+            )
+        return selection
+
+    def oof(self, selection: Selection) -> np.ndarray:
+        """The selection's out-of-fold predictions (its members' blended), ordered like
+        ``val_positions``."""
+        return blend({n: self.trial(n).oof for n in selection.weights}, selection.weights)
+
+    def calibrate(self, selection: Selection) -> calib.Calibration:
+        """Temperature scaling fitted on the selection's out-of-fold predictions: rows no
+        model of the selection was fitted on, so the over-confidence it corrects is the one
+        unseen inputs meet."""
+        return calib.fit(self.y[self.val_positions], self.oof(selection))
+
+    def _select(self, *, ensemble: bool, max_members: int, compatible: Callable[[list[Trial]], bool] | None,
+                quiet: bool) -> Selection:
         pool = self.done()
         if not pool:
             raise RuntimeError("no candidate finished")
@@ -404,13 +440,23 @@ def blend(predictions: dict[str, np.ndarray], weights: dict[str, float]) -> np.n
 
 
 class Ensemble:
-    """The selection's members fitted on some rows, predicting their weighted blend."""
+    """The selection's members fitted on some rows, predicting their weighted blend (through
+    the selection's calibration, when it has one: what the exported graph answers)."""
 
-    def __init__(self, models: dict[str, Fitted], weights: dict[str, float]) -> None:
-        self.models, self.weights = models, weights
+    def __init__(self, models: dict[str, Fitted], weights: dict[str, float],
+                 calibration: calib.Calibration | None = None) -> None:
+        self.models, self.weights, self.calibration = models, weights, calibration
+
+    @property
+    def temperature(self) -> float | None:
+        """The temperature the export appends (None: nothing to append)."""
+        return self.calibration.temperature if self.calibration is not None and self.calibration.active else None
+
+    def predict_uncalibrated(self, rows: np.ndarray) -> np.ndarray:
+        return blend({n: m.predict(rows) for n, m in self.models.items()}, self.weights)
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
-        return blend({n: m.predict(rows) for n, m in self.models.items()}, self.weights)
+        return calib.calibrated(self.predict_uncalibrated(rows), self.calibration)
 
 
 def fit_selection(search: Search, selection: Selection, rows: np.ndarray, budget: Budget) -> Ensemble:
@@ -421,4 +467,4 @@ def fit_selection(search: Search, selection: Selection, rows: np.ndarray, budget
         candidate = search.trial(name).candidate
         assert candidate is not None
         models[name] = candidate.fit(np.asarray(rows), budget)
-    return Ensemble(models, selection.weights)
+    return Ensemble(models, selection.weights, selection.calibration)

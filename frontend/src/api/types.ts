@@ -156,6 +156,36 @@ export interface Evaluation {
   residuals?: ResidualView;
   confidence?: ConfidenceView;
   conf_threshold?: number;
+  calibration?: CalibrationEvaluation;
+}
+
+/** One equal-width bin of top-label confidence (training/engine/calibration.py). */
+export interface ReliabilityBin {
+  lo: number;
+  hi: number;
+  count: number;
+  confidence: number | null;
+  accuracy: number | null;
+}
+
+export interface CalibrationSide {
+  ece: number;
+  accuracy: number;
+  mean_confidence: number;
+  /** The ECE a perfectly calibrated model with these confidences shows on this many samples. */
+  ece_noise_floor?: number;
+  reliability: ReliabilityBin[];
+}
+
+/** evaluation.calibration: the eval split without (before) and with (after) calibration. */
+export interface CalibrationEvaluation {
+  method: string;
+  temperature: number;
+  bins: number;
+  support: number;
+  fitted_on: { rows: number; ece_before: number; ece_after: number; note?: string } | null;
+  before: CalibrationSide;
+  after: CalibrationSide;
 }
 
 /** One per-sample prediction on the eval split (?include=eval_predictions). */

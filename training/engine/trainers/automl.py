@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from training.engine.budget import Budget
+from training.engine.calibration import calibrate_onnx
 from training.engine.onnx_blend import blend_models, max_abs_diff
 from training.engine.search import Ensemble, Search, Selection, fit_selection
 
@@ -104,13 +105,16 @@ def with_inputs(model: Any, inputs: Sequence[Any]) -> Any:
 
 
 def export_ensemble(ensemble: Ensemble, input_info: Callable[[str], Any], order: Sequence[str]):
-    """One ModelProto for ``ensemble``: its single member, or the members blended."""
+    """One ModelProto for ``ensemble``: its single member, or the members blended;
+    then its calibration (the temperature ``ensemble.predict`` applies)."""
     used = {name for m in ensemble.models.values() for name in m.inputs}
     inputs = [input_info(name) for name in order if name in used]
     members = [(m.onnx(inputs), "probabilities") for m in ensemble.models.values()]
     if len(members) == 1:
-        return members[0][0]
-    return blend_models(members, [ensemble.weights[n] for n in ensemble.models])
+        model = members[0][0]
+    else:
+        model = blend_models(members, [ensemble.weights[n] for n in ensemble.models])
+    return calibrate_onnx(model, ensemble.temperature)
 
 
 @dataclass
@@ -165,9 +169,9 @@ def evaluate_and_serve(
     evaluation["search"] = {
         "validation": search.folds.describe(),
         "leaderboard": search.leaderboard(),
-        "selection": {"kind": selection.kind, "weights": selection.weights},
+        "selection": selection.describe(),
         "evaluated_model": f"fit on the {n_train} TRAIN rows",
         "served_model": served_text,
     }
-    params = {"selection": {"kind": selection.kind, "weights": selection.weights}, "served_model": served_text}
+    params = {"selection": selection.describe(), "served_model": served_text}
     return Finished(metrics, evaluation, predictions, served, params)

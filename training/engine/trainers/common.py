@@ -175,6 +175,8 @@ def evaluate_classifier(
     labels: Sequence[str],
     what: str,
     predicted: np.ndarray | None = None,
+    uncalibrated: np.ndarray | None = None,
+    calibration: Any = None,
 ) -> tuple[dict[str, float], dict[str, Any], list[dict[str, Any]]]:
     """Metrics, evaluation and per-sample predictions of single-label classification from the
     ONNX model's ``proba`` (what serving will answer), with an ``onnx_check`` against the
@@ -182,6 +184,9 @@ def evaluate_classifier(
 
     ``predicted``: the ONNX model's class indices when it outputs them itself (else the
     argmax of ``proba``). Eval labels the model never saw count as classes it never predicts.
+    ``uncalibrated``: the same model's probabilities without its calibration (the Python
+    model's blend); with it, evaluation["calibration"] holds ECE and the reliability diagram
+    before and after (``calibration``: the fitted calibrator, see calibration.Calibration).
     """
     from training.engine.evaluation import classification_evaluation
 
@@ -201,8 +206,23 @@ def evaluate_classifier(
         y_true=y_true, y_pred=y_pred, labels=eval_labels, proba=full
     )
     evaluation["onnx_check"] = {"max_abs_diff": diff, "labels_equal": labels_equal}
+    if uncalibrated is not None:
+        evaluation["calibration"] = calibration_view(y_true, labels, uncalibrated, proba, calibration)
     predictions = [
         {"sample_id": sid, "true": t, "predicted": p, "score": float(proba[i, int(predicted[i])])}
         for i, (sid, t, p) in enumerate(zip(sample_ids, y_true, y_pred, strict=True))
     ]
     return metrics, evaluation, predictions
+
+
+def calibration_view(
+    y_true: Sequence[str], labels: Sequence[str], before: np.ndarray, after: np.ndarray, calibration: Any
+) -> dict[str, Any]:
+    """evaluation["calibration"] for single-label classification: ``before`` the model's own
+    probabilities, ``after`` the calibrated ones serving answers (rows in ``y_true`` order).
+    An eval label the model does not know counts as a wrong answer at any confidence."""
+    from training.engine.calibration import evaluation_block
+
+    index = {name: i for i, name in enumerate(labels)}
+    y = np.asarray([index.get(t, -1) for t in y_true], dtype=np.int64)
+    return evaluation_block(y, before, after, calibration)

@@ -20,13 +20,14 @@ from typing import Any
 import numpy as np
 
 from training.engine.budget import Budget
+from training.engine.calibration import calibrate_onnx
 from training.engine.onnx_blend import blend_models, max_abs_diff
 from training.engine.preprocessing.image import ImageDecodeError, decode_image, resize_square, warmup_example
 from training.engine.search import Candidate, Ensemble, LiveReport, Search, fit_selection
 from training.engine.spec import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec
 from training.engine.validation import KFOLD_MAX_ROWS, make_folds
 
-from .common import begin_fit, finish_fit, setup_threads, write_bundle
+from .common import begin_fit, calibration_view, finish_fit, setup_threads, write_bundle
 from .image_candidates import (
     ONE,
     OUTPUT,
@@ -85,11 +86,14 @@ def portfolio(
 
 
 def export(model: Any) -> Any:
-    """The ONNX ModelProto of a fitted selection (one member, or their weighted blend)."""
+    """The ONNX ModelProto of a fitted selection (one member, or their weighted blend),
+    its calibration appended."""
     members = [(m.onnx(), OUTPUT) for m in model.models.values()]
     if len(members) == 1:
-        return members[0][0]
-    return blend_models(members, [model.weights[n] for n in model.models], output_name=OUTPUT)
+        proto = members[0][0]
+    else:
+        proto = blend_models(members, [model.weights[n] for n in model.models], output_name=OUTPUT)
+    return calibrate_onnx(proto, model.temperature, output=OUTPUT)
 
 
 def _families(search: Search, names: list[str]) -> list[str]:
@@ -184,6 +188,10 @@ def fit_search(trainer: Any, spec: TrainSpec, workdir: Path, deadline: float, pr
     eval_diff = max_abs_diff(served_probs, reference)
     metrics, evaluation, eval_predictions = _evaluate(eval_samples, served_probs, labels, False)
     evaluation["onnx_check"] = {"max_abs_diff": eval_diff, "tolerance": PARITY_TOLERANCE}
+    evaluation["calibration"] = calibration_view(
+        [s.labels[0] for s in eval_samples], labels, evaluated.predict_uncalibrated(eval_rows), served_probs,
+        evaluated.calibration,
+    )
 
     # The served model: refit on every labelled row unless the user keeps the evaluated one.
     refit = bool(spec.params.get("refit_on_all", True)) and bool(evals)
@@ -198,13 +206,13 @@ def fit_search(trainer: Any, spec: TrainSpec, workdir: Path, deadline: float, pr
     evaluation["search"] = {
         "validation": folds.describe(),
         "leaderboard": search.leaderboard(),
-        "selection": {"kind": selection.kind, "weights": selection.weights},
+        "selection": selection.describe(),
         "evaluated_model": f"fit on the {len(train_rows)} TRAIN images",
         "served_model": served_text,
     }
     metrics = {**metrics, "train_seconds": round(time.monotonic() - started, 2)}
     train_params = {
-        "selection": {"kind": selection.kind, "weights": selection.weights},
+        "selection": selection.describe(),
         "families": preprocessing["families"],
         "served_model": served_text,
         "image_size": size,

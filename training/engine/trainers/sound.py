@@ -592,6 +592,7 @@ class SoundTrainer:
             return evaluate_classifier(
                 sample_ids=[s.id for s in evals], y_true=[first_label(s) for s in evals],
                 proba=onnx_proba(folder), reference=ensemble.predict(eval_rows), labels=labels, what="sound",
+                uncalibrated=ensemble.predict_uncalibrated(eval_rows), calibration=ensemble.calibration,
             )
 
         done = automl.evaluate_and_serve(

@@ -20,6 +20,7 @@ import numpy as np
 
 from training.engine import scoring
 from training.engine.budget import Budget
+from training.engine.calibration import calibrate_onnx
 from training.engine.evaluation import regression_evaluation
 from training.engine.onnx_blend import max_abs_diff
 from training.engine.preprocessing.tabular import columns_to_inputs, is_missing, parse_number
@@ -216,7 +217,7 @@ class TabularTrainer:
         search_info = {
             "validation": folds.describe(),
             "leaderboard": search.leaderboard(),
-            "selection": {"kind": selection.kind, "weights": selection.weights, "validation_score": selection.score},
+            "selection": {**selection.describe(), "validation_score": selection.score},
             "evaluated_model": f"fit on the {len(train)} TRAIN rows",
             "served_model": f"refit on all {len(served_rows)} labelled rows" if refit else "the evaluated model",
         }
@@ -356,6 +357,8 @@ def _tuned(search: Search, families: tm.Families, *, rows: int, seed: int) -> It
 
 def _export(ensemble: Ensemble, data: _Data, bundle_dir: Path) -> None:
     onx = tm.export_ensemble(ensemble.models, ensemble.weights, data.features)
+    if data.label_type != "continuous":
+        onx = calibrate_onnx(onx, ensemble.temperature)
     (bundle_dir / MODEL_FILE).write_bytes(onx.SerializeToString())
 
 
@@ -380,7 +383,7 @@ def _bundle_meta(spec: TrainSpec, data: _Data, threads: int, search: Search, sel
             "preference": spec.preference,
             "threads": threads,
             "candidates": len(search.trials),
-            "selection": {"kind": selection.kind, "weights": selection.weights},
+            "selection": selection.describe(),
             "params": {name: search.trial(name).params for name in selection.members},
             "served_model": info["served_model"],
         },
@@ -446,6 +449,8 @@ def _evaluate(data: _Data, model: Ensemble, bundle_dir: Path, threads: int):
         labels=data.classes,
         what="tabular",
         predicted=values,  # the graph's own answer, as serving gives it
+        uncalibrated=model.predict_uncalibrated(np.asarray(rows, dtype=np.int64)),
+        calibration=model.calibration,
     )
     for prediction, p in zip(predictions, proba, strict=True):
         prediction["probabilities"] = {c: float(v) for c, v in zip(data.classes, p, strict=True)}

@@ -576,6 +576,7 @@ class TextTrainer:
             return evaluate_classifier(
                 sample_ids=[s.id for s in evals], y_true=[first_label(s) for s in evals],
                 proba=onnx_proba(folder, evals), reference=reference, labels=labels, what="text",
+                uncalibrated=ensemble.predict_uncalibrated(eval_rows), calibration=ensemble.calibration,
             )
 
         done = automl.evaluate_and_serve(

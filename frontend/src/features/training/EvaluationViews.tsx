@@ -1,14 +1,14 @@
 import { useState } from "react";
 import { datasetsApi } from "../../api/datasets";
 import { trainingApi } from "../../api/training";
-import type { ConfidenceView, Evaluation, ModelVersion, Project, Sample } from "../../api/types";
+import type { CalibrationEvaluation, ConfidenceView, Evaluation, ModelVersion, Project, Sample } from "../../api/types";
 import { ErrorBox, Loading, Modal } from "../../components/ui";
 import { formatNumber } from "../../lib/format";
 import { useLoad } from "../../lib/hooks";
 import { ImageWithBoxes } from "../labeling/SampleGrid";
-import { ThresholdChart } from "./charts";
+import { ReliabilityChart, ThresholdChart } from "./charts";
 import { ConfidenceChart } from "./EvaluationCharts";
-import { bestF1Threshold, binaryAt, cellPredictions, compareRows, confidenceAt } from "./evaluation";
+import { bestF1Threshold, binaryAt, calibrationSummary, cellPredictions, compareRows, confidenceAt } from "./evaluation";
 
 /**
  * Two classes: which one is positive, and a threshold slider that recomputes precision,
@@ -101,6 +101,36 @@ export function ConfidenceThreshold({ view, name, initial = 0.5 }: { view: Confi
         </div>
       )}
       <ConfidenceChart points={view.points} predictions={view.predictions} threshold={at?.threshold ?? t} name={name} />
+    </section>
+  );
+}
+
+/**
+ * Whether the scores can be read as probabilities: expected calibration error (the mean gap
+ * between confidence and accuracy over confidence bins) on the evaluation split before and
+ * after the calibration fitted during the search, and the reliability diagram.
+ */
+export function CalibrationView({ calibration: c, name }: { calibration: CalibrationEvaluation; name: string }) {
+  return (
+    <section className="panel" data-testid="calibration">
+      <h3>Confidence calibration</h3>
+      <div className="metric-cards">
+        <div className="metric"><span className="muted small">ECE before</span><b data-testid="ece-before">{formatNumber(c.before.ece)}</b></div>
+        <div className="metric"><span className="muted small">ECE after (served)</span><b data-testid="ece-after">{formatNumber(c.after.ece)}</b></div>
+        {c.after.ece_noise_floor !== undefined && (
+          <div className="metric" title="The ECE a perfectly calibrated model shows on this many samples: sampling noise alone">
+            <span className="muted small">ECE noise floor</span><b data-testid="ece-floor">{formatNumber(c.after.ece_noise_floor)}</b>
+          </div>
+        )}
+        <div className="metric"><span className="muted small">Mean confidence</span><b>{formatNumber(c.after.mean_confidence)}</b></div>
+        <div className="metric"><span className="muted small">Accuracy</span><b>{formatNumber(c.after.accuracy)}</b></div>
+      </div>
+      <p className="muted small" data-testid="calibration-summary">
+        {calibrationSummary(c)}. Fitted on the search&apos;s out-of-fold predictions{c.fitted_on ? ` (${c.fitted_on.rows} rows)` : ""};
+        the ranking of the labels, and so the accuracy, does not change. A calibrated score of 0.8 is right about 8 times in 10:
+        thresholds on the service and the pre-label slider mean what they say. {c.support} evaluation samples, {c.bins} bins.
+      </p>
+      <ReliabilityChart before={c.before.reliability} after={c.after.reliability} name={name} />
     </section>
   );
 }

@@ -10,7 +10,7 @@ import { Bars, ConfusionMatrix } from "./charts";
 import { BatchPredict } from "./BatchPredict";
 import { FinalLeaderboard, LiveProgress } from "./LiveTraining";
 import { ErrorHistogram, ResidualPlot } from "./EvaluationCharts";
-import { BinaryEvaluation, CellSamples, CompareVersions, ConfidenceThreshold } from "./EvaluationViews";
+import { BinaryEvaluation, CalibrationView, CellSamples, CompareVersions, ConfidenceThreshold } from "./EvaluationViews";
 
 const METRIC_NAMES: Record<string, string> = {
   accuracy: "Accuracy", precision: "Precision", recall: "Recall", f1: "F1 score",
@@ -122,6 +122,7 @@ export function VersionDetail(props: {
           <ConfusionMatrix labels={labels} matrix={ev.confusion_matrix} onCell={(real, predicted) => setCell({ real, predicted })} />
         </section>
       )}
+      {ev.calibration && <CalibrationView calibration={ev.calibration} name={`${project.name}-${v.name}`} />}
       {!isActive(v) && <FinalLeaderboard version={v} />}
       {cell && <CellSamples project={project} version={v} real={cell.real} predicted={cell.predicted} onClose={() => setCell(null)} />}
 

@@ -1,6 +1,7 @@
 import { useRef, useState, type MouseEvent } from "react";
-import type { ThresholdPoint } from "../../api/types";
+import type { ReliabilityBin, ThresholdPoint } from "../../api/types";
 import { saveSvgAsPng, saveText, toCsv } from "../../lib/download";
+import { reliabilityPoints } from "./evaluation";
 
 /** Heat map of real (rows) × predicted (columns); shade by share of the real class. */
 export function ConfusionMatrix({ labels, matrix, onCell }: { labels: string[]; matrix: number[][]; onCell?: (real: string, predicted: string) => void }) {
@@ -127,6 +128,60 @@ export function Bars({ items }: { items: { name: string; value: number }[] }) {
           <span className="mono small">{i.value.toFixed(3)}</span>
         </div>
       ))}
+    </div>
+  );
+}
+
+const RELIABILITY: { key: "before" | "after"; color: string; name: string }[] = [
+  { key: "before", color: "#d62728", name: "Before calibration" },
+  { key: "after", color: "#1f77b4", name: "After (served)" },
+];
+
+/**
+ * Reliability diagram: accuracy against mean confidence per confidence bin, before and after
+ * calibration; a calibrated model lies on the diagonal. Dot area follows the bin's rows.
+ */
+export function ReliabilityChart({ before, after, name }: { before: ReliabilityBin[]; after: ReliabilityBin[]; name: string }) {
+  const svgRef = useRef<SVGSVGElement>(null);
+  const S = 280, L = 44, R = 12, T = 12, B = 40;
+  const x = (v: number) => L + v * (S - L - R);
+  const y = (v: number) => T + (1 - v) * (S - T - B);
+  const series = { before: reliabilityPoints(before), after: reliabilityPoints(after) };
+  const most = Math.max(1, ...series.before.map((p) => p.count), ...series.after.map((p) => p.count));
+  return (
+    <div className="chart reliability-chart" data-testid="reliability-chart">
+      <div className="toolbar">
+        <b>Reliability diagram</b>
+        <span className="legend">{RELIABILITY.map((s) => <span key={s.key}><i style={{ background: s.color }} />{s.name}</span>)}</span>
+        <span className="spacer" />
+        <button onClick={() => svgRef.current && void saveSvgAsPng(svgRef.current, `${name}-reliability.png`)}>PNG</button>
+      </div>
+      <svg ref={svgRef} viewBox={`0 0 ${S} ${S}`} className="chart-svg" style={{ maxWidth: 360 }} role="img" aria-label="Reliability diagram">
+        <rect x={0} y={0} width={S} height={S} fill="#fff" />
+        {[0, 0.5, 1].map((v) => (
+          <g key={v}>
+            <line x1={L} x2={S - R} y1={y(v)} y2={y(v)} stroke="#e5e7eb" />
+            <text x={L - 6} y={y(v) + 4} textAnchor="end" fontSize={11} fill="#666">{v}</text>
+            <text x={x(v)} y={S - B + 16} textAnchor="middle" fontSize={11} fill="#666">{v}</text>
+          </g>
+        ))}
+        <text x={(L + S - R) / 2} y={S - 6} textAnchor="middle" fontSize={12} fill="#333">Confidence</text>
+        <text x={12} y={(T + S - B) / 2} textAnchor="middle" fontSize={12} fill="#333" transform={`rotate(-90 12 ${(T + S - B) / 2})`}>Accuracy</text>
+        <line x1={x(0)} y1={y(0)} x2={x(1)} y2={y(1)} stroke="#999" strokeDasharray="4 3" />
+        {RELIABILITY.map((s) => (
+          <g key={s.key} data-testid={`reliability-${s.key}`}>
+            <path
+              d={series[s.key].map((p, i) => `${i ? "L" : "M"}${x(p.confidence).toFixed(1)},${y(p.accuracy).toFixed(1)}`).join(" ")}
+              fill="none" stroke={s.color} strokeWidth={1.5} opacity={0.7}
+            />
+            {series[s.key].map((p, i) => (
+              <circle key={i} cx={x(p.confidence)} cy={y(p.accuracy)} r={2 + 5 * Math.sqrt(p.count / most)} fill={s.color} opacity={0.75}>
+                <title>{`${s.name}: confidence ${p.confidence.toFixed(3)}, accuracy ${p.accuracy.toFixed(3)}, ${p.count} samples`}</title>
+              </circle>
+            ))}
+          </g>
+        ))}
+      </svg>
     </div>
   );
 }

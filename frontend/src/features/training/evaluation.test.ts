@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { Evaluation } from "../../api/types";
+import type { CalibrationEvaluation, Evaluation, ReliabilityBin } from "../../api/types";
 import { summarizeResult } from "./batchResults";
 import { formatTick } from "./EvaluationCharts";
-import { bestF1Threshold, binaryAt, cellPredictions, compareRows, confidenceAt, niceTicks, residualRange } from "./evaluation";
+import { bestF1Threshold, binaryAt, calibrationSummary, cellPredictions, compareRows, confidenceAt, niceTicks, reliabilityPoints, residualRange } from "./evaluation";
 
 // 4 positives, 6 negatives; scores make the curve by hand.
 const ev: Evaluation = {
@@ -82,5 +82,25 @@ describe("batch prediction results", () => {
 describe("chart ticks", () => {
   it("writes round ticks plainly and large ones in k/M", () => {
     expect([0, -2000, 6, 0.5, 60_000, 1_200_000].map(formatTick)).toEqual(["0", "-2000", "6", "0.500", "60.0k", "1.20M"]);
+  });
+});
+
+describe("calibration", () => {
+  const side = (ece: number, bins: ReliabilityBin[]) => ({ ece, accuracy: 0.7, mean_confidence: 0.7, reliability: bins });
+  const bins: ReliabilityBin[] = [
+    { lo: 0, hi: 0.5, count: 0, confidence: null, accuracy: null },
+    { lo: 0.5, hi: 1, count: 10, confidence: 0.97, accuracy: 0.7 },
+  ];
+  const c: CalibrationEvaluation = {
+    method: "temperature", temperature: 2.345, bins: 2, support: 10, fitted_on: { rows: 50, ece_before: 0.3, ece_after: 0.02 },
+    before: side(0.27, bins), after: side(0.021, bins),
+  };
+  it("plots only the bins that hold samples", () => {
+    expect(reliabilityPoints(bins)).toEqual([{ confidence: 0.97, accuracy: 0.7, count: 10 }]);
+  });
+  it("says which way the scores moved", () => {
+    expect(calibrationSummary(c)).toBe("ECE 0.270 → 0.021; scores softened (the model was over-confident), temperature 2.35");
+    expect(calibrationSummary({ ...c, temperature: 0.5 })).toContain("sharpened");
+    expect(calibrationSummary({ ...c, method: "none", temperature: 1 })).toContain("not rescaled");
   });
 });

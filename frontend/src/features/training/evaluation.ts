@@ -1,5 +1,5 @@
 // Reading a version's stored evaluation (training/evaluation.py) at any threshold.
-import type { ConfidencePoint, ConfidenceView, EvalPrediction, Evaluation, ThresholdPoint } from "../../api/types";
+import type { CalibrationEvaluation, ConfidencePoint, ConfidenceView, EvalPrediction, Evaluation, ReliabilityBin, ThresholdPoint } from "../../api/types";
 
 export interface BinaryAt {
   threshold: number;
@@ -88,4 +88,19 @@ export function residualRange(points: [number, number][]): [number, number] {
   if (hi - lo < 1e-12) return [lo - 1, hi + 1];
   const pad = (hi - lo) * 0.05;
   return [lo - pad, hi + pad];
+}
+
+/** A reliability diagram's points: the non-empty bins, (mean confidence, accuracy, rows). */
+export function reliabilityPoints(bins: ReliabilityBin[]): { confidence: number; accuracy: number; count: number }[] {
+  return bins
+    .filter((b) => b.count > 0 && b.confidence !== null && b.accuracy !== null)
+    .map((b) => ({ confidence: b.confidence as number, accuracy: b.accuracy as number, count: b.count }));
+}
+
+/** How the calibration changed the scores, in words: ECE before → after and which way it moved them. */
+export function calibrationSummary(c: CalibrationEvaluation): string {
+  const ece = `ECE ${c.before.ece.toFixed(3)} → ${c.after.ece.toFixed(3)}`;
+  if (c.method === "none" || c.temperature === 1) return `${ece} (scores not rescaled)`;
+  const way = c.temperature > 1 ? "softened (the model was over-confident)" : "sharpened (the model was under-confident)";
+  return `${ece}; scores ${way}, temperature ${c.temperature.toPrecision(3)}`;
 }
