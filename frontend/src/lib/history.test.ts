@@ -52,9 +52,12 @@ describe("isTyping", () => {
     expect(isTyping(el("SELECT"))).toBe(true);
     expect(isTyping(el("DIV", { isContentEditable: true }))).toBe(true);
   });
-  it("keeps shortcuts alive after a click on a checkbox, a radio or a button", () => {
+  it("leaves the arrow keys to a slider and a radio group", () => {
+    expect(isTyping(el("INPUT", { type: "range" }))).toBe(true);
+    expect(isTyping(el("INPUT", { type: "radio" }))).toBe(true);
+  });
+  it("keeps shortcuts alive after a click on a checkbox or a button", () => {
     expect(isTyping(el("INPUT", { type: "checkbox" }))).toBe(false);
-    expect(isTyping(el("INPUT", { type: "radio" }))).toBe(false);
     expect(isTyping(el("BUTTON"))).toBe(false);
     expect(isTyping(el("DIV"))).toBe(false);
     expect(isTyping(null)).toBe(false);

@@ -59,8 +59,9 @@ export function undoKey(e: Pick<KeyboardEvent, "key" | "ctrlKey" | "metaKey" | "
   return null;
 }
 
-// Inputs that take no typed text: a click leaves them focused, and the page's shortcuts must keep working.
-const KEYLESS_INPUTS = new Set(["checkbox", "radio", "button", "submit", "reset", "range", "color", "file", "image"]);
+// Inputs that take no keys of their own: a click leaves them focused, and the page's shortcuts must
+// keep working. A slider (range) and a radio group use the arrow keys, so they keep them.
+const KEYLESS_INPUTS = new Set(["checkbox", "button", "submit", "reset", "color", "file", "image"]);
 
 /** Keys typed into a field belong to the field (a checkbox or a button is not a field). */
 export function isTyping(t: EventTarget | null): boolean {
