@@ -296,26 +296,36 @@ class PausableProxy:
                     pass
 
 
-def fault_s3_outage(server: Server) -> tuple[str, str, str]:
-    from exeml.storage import reset_store_cache
-    from exeml.tenancy import services
-    from exeml.tenancy.models import Role, Tenant
-
+def _moto_behind_proxy() -> tuple[subprocess.Popen, PausableProxy]:
+    """A moto S3 server and a proxy in front of it that a scenario can stop or hang."""
     moto_port = free_port()
     moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     proxy = PausableProxy(moto_port)
+    wait(lambda: socket.socket().connect_ex(("127.0.0.1", moto_port)) == 0, 30)
+    proxy.start()
+    return moto, proxy
+
+
+def _tenant_on_proxy(proxy: PausableProxy, prefix: str, name: str):
+    """A tenant whose storage is the proxied endpoint: (tenant, an owner's token, its data folder)."""
+    from exeml.storage import reset_store_cache
+    from exeml.tenancy import services
+    from exeml.tenancy.models import Role, Tenant
+
+    tenant = services.tenant_create(slug=prefix + uuid.uuid4().hex[:5], name=name)
+    Tenant.objects.filter(pk=tenant.pk).update(s3_endpoint_url=f"http://127.0.0.1:{proxy.port}",
+                                                s3_access_key="bench", s3_secret_key="bench-secret")
+    tenant.refresh_from_db()
+    reset_store_cache()
+    user, _ = services.member_add(tenant=tenant, username="u" + tenant.slug, password="pw", role=Role.OWNER)
+    return tenant, services.token_issue(user=user, tenant=tenant), f"{tenant.default_root}data/"
+
+
+def fault_s3_outage(server: Server) -> tuple[str, str, str]:
+    moto, proxy = _moto_behind_proxy()
     try:
-        wait(lambda: socket.socket().connect_ex(("127.0.0.1", moto_port)) == 0, 30)
-        proxy.start()
-        tenant = services.tenant_create(slug="s3t" + uuid.uuid4().hex[:5], name="S3 tenant")
-        Tenant.objects.filter(pk=tenant.pk).update(s3_endpoint_url=f"http://127.0.0.1:{proxy.port}",
-                                                    s3_access_key="bench", s3_secret_key="bench-secret")
-        tenant.refresh_from_db()
-        reset_store_cache()
-        user, _ = services.member_add(tenant=tenant, username="u" + tenant.slug, password="pw", role=Role.OWNER)
-        token = services.token_issue(user=user, tenant=tenant)
-        folder = f"{tenant.default_root}data/"
+        tenant, token, folder = _tenant_on_proxy(proxy, "s3t", "S3 tenant")
         files = 1500
         put_files(tenant, folder, [(f"t{i:05d}.txt", b"first line\nsecond line\n") for i in range(files)])
         ds = create_dataset(server, token, folder)
@@ -384,28 +394,12 @@ def _register_version(tenant, bundle: Path, name: str):
 def fault_s3_hung_cancel(server: Server, bundle: Path, records: list[dict]) -> list[tuple[str, str, str]]:
     """The tenant's S3 endpoint hangs (answers nothing, closes nothing) mid-sync, then
     mid-batch-prediction; the user cancels each job."""
-    from exeml.storage import reset_store_cache
-    from exeml.tenancy import services
-    from exeml.tenancy.models import Role, Tenant
-
     sync_scenario = "S3 endpoint hung mid-sync, sync cancelled"
     batch_scenario = "S3 endpoint hung mid-batch-prediction, job cancelled"
     rows: list[tuple[str, str, str]] = []
-    moto_port = free_port()
-    moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    proxy = PausableProxy(moto_port)
+    moto, proxy = _moto_behind_proxy()
     try:
-        wait(lambda: socket.socket().connect_ex(("127.0.0.1", moto_port)) == 0, 30)
-        proxy.start()
-        tenant = services.tenant_create(slug="s3h" + uuid.uuid4().hex[:5], name="S3 hung tenant")
-        Tenant.objects.filter(pk=tenant.pk).update(s3_endpoint_url=f"http://127.0.0.1:{proxy.port}",
-                                                    s3_access_key="bench", s3_secret_key="bench-secret")
-        tenant.refresh_from_db()
-        reset_store_cache()
-        user, _ = services.member_add(tenant=tenant, username="u" + tenant.slug, password="pw", role=Role.OWNER)
-        token = services.token_issue(user=user, tenant=tenant)
-        folder = f"{tenant.default_root}data/"
+        tenant, token, folder = _tenant_on_proxy(proxy, "s3h", "S3 hung tenant")
         put_files(tenant, folder, [(f"t{i:05d}.txt", b"first line\nsecond line\n") for i in range(1500)])
         ds = create_dataset(server, token, folder)
         job = wait(lambda: (j := last_job(server, token, ds["id"])) and j["status"] == "running" and j, 120)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -36,6 +36,7 @@ from datasets.upload import IncomingFile, samples_upload
 from datasets.versioning import dataset_version_publish
 from exeml.api.pagination import PageNumberPagination, page_of
 from exeml.api.parsers import SafeJSONParser
+from exeml.api.streaming import attachment
 from exeml.api.views import TenantAPIView, TenantModelViewSet
 from exeml.errors import ApplicationError, WrongState
 from exeml.jobs.models import Job
@@ -331,14 +332,4 @@ class ExportDownloadView(DatasetScopedView):
             fh = store.open(path.bucket, path.key)
         except StorageError:
             raise ApplicationError("the export file is gone from storage", code="not_found", status=404)
-        response = StreamingHttpResponse(_chunks(fh), content_type="application/zip")
-        response["Content-Disposition"] = f'attachment; filename="{path.name}"'
-        return response
-
-
-def _chunks(fh, size: int = 1024 * 1024):
-    try:
-        while chunk := fh.read(size):
-            yield chunk
-    finally:
-        fh.close()
+        return attachment(fh, filename=path.name, content_type="application/zip")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from exeml.api.streaming import attachment
 from exeml.api.views import TenantAPIView
 from exeml.errors import ApplicationError
 from exeml.jobs.models import Job
@@ -74,14 +74,4 @@ class BatchResultsDownloadView(TenantAPIView):
         """A whole result file (results.jsonl, or a table's <name>_predictions.csv), streamed from storage."""
         path, fh = batch_results.batch_result_open(job=_job(job_id), file=request.query_params.get("file") or None)
         content_type = "text/csv" if path.key.endswith(".csv") else "application/x-ndjson"
-        response = StreamingHttpResponse(_chunks(fh), content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{path.key.rsplit("/", 1)[-1]}"'
-        return response
-
-
-def _chunks(fh, size: int = 1024 * 1024):
-    try:
-        while chunk := fh.read(size):
-            yield chunk
-    finally:
-        fh.close()
+        return attachment(fh, filename=path.key.rsplit("/", 1)[-1], content_type=content_type)
