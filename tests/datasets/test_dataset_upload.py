@@ -252,8 +252,10 @@ def test_upload_storage_quota(owner):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("content,reason", [
-    (b"age,job,city,income,balance,contacts,married,label\n" + demo_data.tabular_csv(rows=200), "header"),
-    (demo_data.tabular_csv(rows=200).replace(b"north", b'"north"'), "quotation"),
+    # A header and quoted fields are read now (tests/formats/test_csv_table.py); a row with
+    # more columns than the others, or a quote left open, is still refused with the row.
+    (demo_data.tabular_csv(rows=200) + b"1,2,3,4,5,6,7,8,9\n", "columns"),
+    (demo_data.tabular_csv(rows=200).replace(b"north", b'"north', 1), "not closed"),
     (demo_data.tabular_csv(rows=200).replace(b"north", "北".encode()), "Chinese"),
     (demo_data.tabular_csv(rows=100), "valid rows"),
 ])
