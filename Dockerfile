@@ -20,7 +20,8 @@ COPY labeling labeling
 COPY training training
 COPY serving serving
 COPY manage.py ./
-RUN pip install --no-cache-dir ".[ml]"
+COPY clients/python clients/python
+RUN pip install --no-cache-dir ./clients/python ".[ml]"
 COPY --from=console /src/frontend/dist /app/frontend/dist
 EXPOSE 8000
 CMD ["gunicorn", "exeml.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "8", "--worker-class", "exeml.web_worker.KeepAliveThreadWorker"]

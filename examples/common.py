@@ -9,7 +9,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from exeml.client import Client, ModelVersion
+from exeml_client import Client, ModelVersion
 
 
 def options(description: str) -> argparse.Namespace:

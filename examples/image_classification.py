@@ -17,7 +17,7 @@ project = exeml.create_project(args.name, "image_classification", description="S
 uploaded = exeml.upload(project.dataset_id, data, labels_from_folders=True,
                         on_progress=lambda f, nf, b, nb: print(f"\rupload {f}/{nf} files", end=""))
 print(f"\n{len(uploaded.accepted)} images added, {len(uploaded.rejected)} refused")
-# 3. Train and wait, showing progress; a failed training raises exeml.client.Failed.
+# 3. Train and wait, showing progress; a failed training raises exeml_client.Failed.
 version = exeml.train(project, max_minutes=args.max_minutes, wait=True, on_progress=show_training)
 print(f"\n{version.name}: {version.metrics}")
 # 4. Deploy the version and wait until it answers.

@@ -487,7 +487,8 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply migrations and create the default bucket")
     migrate.set_defaults(func=cmd_migrate)
 
-    from exeml.client.cli import register as register_client_commands  # SDK commands: login, train, …
+    # The SDK's commands (login, train, …): the exeml-client distribution (clients/python/).
+    from exeml_client.cli import register as register_client_commands
 
     register_client_commands(sub)
     return parser

@@ -17,7 +17,8 @@ fi
 bootstrap_venv() {
   local extras="$1"
   if [ -n "${EXEML_VENV:-}" ]; then
-    export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+    # The SDK is its own distribution (clients/python): on the path from this checkout too.
+    export PYTHONPATH="$ROOT:$ROOT/clients/python${PYTHONPATH:+:$PYTHONPATH}"
     return 0
   fi
   if [ ! -x "$VENV/bin/python" ]; then
@@ -27,11 +28,13 @@ bootstrap_venv() {
   fi
   local stamp="$VENV/.exeml-installed-$(echo "$extras" | tr ',' '-')"
   local want
-  want="$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+  want="$(cat "$ROOT/pyproject.toml" "$ROOT/clients/python/pyproject.toml" | sha256sum | cut -c1-16)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "==> installing exeml[$extras] into .venv (first time: a few minutes)"
-    "$VENV/bin/pip" install -q -e "$ROOT[$extras]" 2>&1 | grep -v -E "^WARNING: Location|is ignored" || true
-    "$VENV/bin/python" -c "import exeml, django, celery" >/dev/null
+    # The SDK and CLI (exeml-client, clients/python) are their own distribution; the platform's
+    # `exeml` command carries their subcommands, so the venv holds both.
+    "$VENV/bin/pip" install -q -e "$ROOT/clients/python" -e "$ROOT[$extras]" 2>&1 | grep -v -E "^WARNING: Location|is ignored" || true
+    "$VENV/bin/python" -c "import exeml, exeml_client, django, celery" >/dev/null
     echo "$want" > "$stamp"
   fi
 }

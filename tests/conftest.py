@@ -20,6 +20,36 @@ from exeml.tenancy.models import Role, Tenant
 from exeml.tenancy.scoping import tenant_scope
 
 REPO = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+
+# Marked `slow` by where they live (a folder, a file, or file::test), so a new test in these
+# places is marked without anyone remembering to: real fits, full `exeml run` servers, the
+# browser and Node builds, workers on a hung storage, the stress runs of a minute or more.
+# `pytest -m "not slow"` is the edit-test loop; plain `pytest` runs everything.
+SLOW_PATHS = (
+    "trainers/",
+    "training/test_training_runs.py",
+    "integration/",
+    "e2e/",
+    "test_cli_run.py",
+    "client/test_sdk_live_run.py",
+    "client/test_client_wheel.py",
+    "contract/test_console_types.py",
+    "datasets/test_storage_stall.py",
+    "serving/test_serving_storage_stall.py",
+    "datasets/test_dataset_import_limits.py::test_other_tenant_keeps_answering_while_a_100k_line_file_imports",
+    "test_reapers.py::test_a_queued_version_whose_message_was_lost_is_sent_again_and_completes",
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        try:
+            where = f"{Path(item.path).resolve().relative_to(TESTS).as_posix()}::{item.name}"
+        except ValueError:  # clients/python/tests: no fits, no servers
+            continue
+        if where.startswith(SLOW_PATHS):
+            item.add_marker(pytest.mark.slow)
 
 
 class Actor:

@@ -1,41 +1,20 @@
-"""The ExeML Python SDK: ``from exeml.client import Client``.
+"""``exeml.client``: the SDK under its older name, for the platform's code and existing scripts.
 
-Depends only on ``requests``; nothing here imports Django or a platform app.
+The SDK is its own distribution, ``exeml-client`` (clients/python/, package ``exeml_client``),
+so that it installs without the platform; this module's submodules are the very same module
+objects (``exeml.client.cli is exeml_client.cli``), so patching one patches the other.
+Importing it through ``exeml`` loads the platform's package (Celery, Django settings): scripts
+on machines without the platform import ``exeml_client`` instead.
 """
 
-from exeml.client.client import CONFIG_PATH, Client, Config, load_config, save_config
-from exeml.client.errors import (
-    ApiError,
-    AuthError,
-    BadRequest,
-    Conflict,
-    ConnectionFailed,
-    ExeMLError,
-    Failed,
-    Forbidden,
-    NotFound,
-    QuotaExceeded,
-    RateLimited,
-    ServerError,
-    TooLarge,
-    Unauthorized,
-    WaitTimeout,
-)
-from exeml.client.types import (
-    Dataset,
-    Job,
-    Label,
-    Model,
-    ModelVersion,
-    Project,
-    Sample,
-    Service,
-    UploadResult,
-)
+import sys
 
-__all__ = [
-    "CONFIG_PATH", "ApiError", "AuthError", "BadRequest", "Client", "Config", "Conflict", "ConnectionFailed",
-    "Dataset", "ExeMLError", "Failed", "Forbidden", "Job", "Label", "Model", "ModelVersion", "NotFound",
-    "Project", "QuotaExceeded", "RateLimited", "Sample", "ServerError", "Service", "TooLarge", "Unauthorized",
-    "UploadResult", "WaitTimeout", "load_config", "save_config",
-]
+import exeml_client
+from exeml_client import *  # noqa: F403 (the same names as before the move)
+from exeml_client import cli, client, errors, types
+
+__all__ = list(exeml_client.__all__)
+
+for _name, _module in (("cli", cli), ("client", client), ("errors", errors), ("types", types)):
+    sys.modules[f"{__name__}.{_name}"] = _module
+del _name, _module

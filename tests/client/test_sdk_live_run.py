@@ -23,6 +23,8 @@ from exeml.client import Client
 from tests.processes import descendants, free_port, stop_like_a_user
 
 REPO = Path(__file__).resolve().parents[2]
+# The platform and the SDK's own distribution (clients/python), as a checkout runs them.
+PYTHONPATH = os.pathsep.join([str(REPO), str(REPO / "clients" / "python")])
 START_TIMEOUT = 180
 # One idle "minute" lasts a second here (EXEML_IDLE_UNIT_SECONDS). Beat looks every 3 s: the
 # embedded broker fetches about one message a second per queue, and beat sends two per tick.
@@ -40,7 +42,7 @@ class Platform:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in ("EXEML_URL", "EXEML_TOKEN")}
-        env.update({"EXEML_URL": self.url, "EXEML_TOKEN": self.token, "PYTHONPATH": str(REPO),
+        env.update({"EXEML_URL": self.url, "EXEML_TOKEN": self.token, "PYTHONPATH": PYTHONPATH,
                     "XDG_CONFIG_HOME": str(self.home / "client-config"), **extra})
         return env
 

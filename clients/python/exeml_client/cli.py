@@ -1,5 +1,6 @@
 """``exeml`` subcommands over the SDK: login, projects, upload, train, versions, deploy,
-services, predict, download.
+services, predict, download. The platform's ``exeml`` command carries them beside ``exeml run``;
+installed alone (``pip install clients/python``) they are the ``exeml-client`` command.
 
 Exit codes (scripts test them):
   0  success
@@ -24,8 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from exeml.client.client import CONFIG_PATH, Client, Config, load_config, save_config
-from exeml.client.errors import (
+from exeml_client.client import CONFIG_PATH, Client, Config, load_config, save_config
+from exeml_client.errors import (
     ApiError,
     AuthError,
     ConnectionFailed,
@@ -34,7 +35,7 @@ from exeml.client.errors import (
     QuotaExceeded,
     WaitTimeout,
 )
-from exeml.client.types import Job, ModelVersion
+from exeml_client.types import Job, ModelVersion
 
 EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_AUTH, EXIT_TIMEOUT = 0, 1, 2, 3, 4
 
@@ -520,3 +521,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("version_id", help="the version's (model's) id")
     p.add_argument("-o", "--output", help="file to write (default <id>.zip)")
     p.set_defaults(func=_main(cmd_download))
+
+
+def build_parser(prog: str = "exeml-client") -> argparse.ArgumentParser:
+    """The client's own command (``exeml-client``): the SDK's subcommands without the platform's
+    server-side ones (run, worker, migrate), for machines that only reach a platform."""
+    parser = argparse.ArgumentParser(prog=prog, description="ExeML client: script a running ExeML platform")
+    register(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

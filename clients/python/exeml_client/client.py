@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from exeml.client.errors import (
+from exeml_client.errors import (
     ApiError,
     BadRequest,
     Conflict,
@@ -31,7 +31,7 @@ from exeml.client.errors import (
     WaitTimeout,
     error_for,
 )
-from exeml.client.types import (
+from exeml_client.types import (
     Dataset,
     Job,
     Label,
