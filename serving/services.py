@@ -371,13 +371,20 @@ def service_deploy_run(*, service_id: uuid.UUID | str, job_id: uuid.UUID | str |
         except WrongState:
             service.refresh_from_db()
         if job_id:
-            job_transition(job_id=job_id, status=JobStatus.FAILED, detail=reason)
+            try:
+                job_transition(job_id=job_id, status=JobStatus.FAILED, detail=reason)
+            except WrongState:
+                pass  # another delivery of this deploy ended the job first
         return service
     with transaction.atomic():
         # Under the job's row lock, which job_cancel takes too: a cancel either came first (the
         # deploy ends cancelled) or finds the deploy finished (409), never a running service
         # with a cancelled job.
         job = Job.objects.select_for_update().filter(pk=job_id).first() if job_id else None
+        if job is not None and job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+            # Another delivery of this deploy (a redelivered message) ended it first: its outcome stands.
+            service.refresh_from_db()
+            return service
         if job is not None and (job.cancel_requested or job.status != JobStatus.RUNNING):
             stopped: BaseException | None = JobCancelled(DEPLOY_CANCELLED)
         else:
@@ -397,6 +404,10 @@ def _deploy_stopped(service: Service, job_id: uuid.UUID | str | None, exc: BaseE
     """A deploy cancelled (or stalled on storage, or its job ended elsewhere): the service ends
     failed with the reason, the job cancelled (or failed). A service stopped meanwhile stays stopped."""
     job = Job.objects.filter(pk=job_id).first() if job_id else None
+    if job is not None and job.status == JobStatus.SUCCEEDED:
+        # "The job already ended": another delivery of this deploy finished it; its service stands.
+        service.refresh_from_db()
+        return service
     if job is not None and job.status == JobStatus.RUNNING:
         # The heartbeat records a cancel it noticed; this one came after the last step.
         cancelled = isinstance(exc, JobCancelled)

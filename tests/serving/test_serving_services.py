@@ -149,7 +149,10 @@ def test_transitions_are_enforced(owner, store, tabular_bundle):
 def test_deploy_run_in_process(owner, store, tabular_bundle):
     """The worker's side, called directly: running (with the CUDA warning on a GPU flavor
     where onnxruntime has no CUDA), or failed with the reason. Committed rows: the deploy's
-    heartbeat thread reads its job on a connection of its own."""
+    heartbeat thread reads its job on a connection of its own. When the suite's real worker is
+    up it gets the same deploy from the queue, as a redelivered message would: whichever run
+    ends the job first decides, and the other must not flip the service (it did: a running
+    service turned "failed: deploy cancelled" with its job succeeded)."""
     import onnxruntime as ort
 
     from exeml.jobs.models import Job
@@ -158,7 +161,9 @@ def test_deploy_run_in_process(owner, store, tabular_bundle):
     with owner.scope():
         service = services.service_deploy(version=version, flavor_code="deploy-free-gpu")
         service = services.service_deploy_run(service_id=service.pk, job_id=service.deploy_job_id)
-        assert service.status == ServiceStatus.RUNNING and service.started_at is not None
+        job = Job.objects.get(pk=service.deploy_job_id)
+        assert service.status == ServiceStatus.RUNNING and service.started_at is not None, (
+            service.error, job.status, job.detail)
         if "CUDAExecutionProvider" not in ort.get_available_providers():
             assert service.warning == "CUDA not available; running on CPU"
         assert Job.objects.get(pk=service.deploy_job_id).status == "succeeded"
