@@ -54,9 +54,8 @@ async function objectsOf(datasetId, sampleId) {
   return (await api(`/api/v1/datasets/${datasetId}/samples/${sampleId}`)).objects.length;
 }
 
-flow("detection: a drawn box survives a sidebar click; Ctrl+Z takes the last box back", async (page) => {
-  const project = await projectByName("demo-detection");
-  const ds = project.dataset.id;
+/** Log in and open the first labelled detection image in the box editor; its stored boxes and two free spots. */
+async function openFirstLabeledBoxes(page, ds) {
   await login(page);
   await openProject(page, "demo-detection", "label");
   await tid(page, "tab-labeled").click();
@@ -64,10 +63,16 @@ flow("detection: a drawn box survives a sidebar click; Ctrl+Z takes the last box
   await first.waitFor();
   const sampleId = await first.getAttribute("data-sample-id");
   const original = await api(`/api/v1/datasets/${ds}/samples/${sampleId}`);
-  const before = original.objects.length;
   const [r1, r2] = freeRects(original);
   await first.click();
   await tid(page, "box-canvas").waitFor();
+  return { sampleId, original, before: original.objects.length, r1, r2 };
+}
+
+flow("detection: a drawn box survives a sidebar click; Ctrl+Z takes the last box back", async (page) => {
+  const project = await projectByName("demo-detection");
+  const ds = project.dataset.id;
+  const { sampleId, original, before, r1, r2 } = await openFirstLabeledBoxes(page, ds);
   // The open image is in the URL: a reload comes back to it.
   assert.match(page.url(), new RegExp(`sample=${sampleId}`));
   await page.reload();
@@ -237,17 +242,7 @@ flow("detection: a key chooses the next box's label without relabelling the box 
   const labels = await api(`/api/v1/datasets/${ds}/labels`);
   const names = (Array.isArray(labels) ? labels : labels.results).map((l) => l.name);
   assert.ok(names.length >= 2, "demo detection has two labels");
-  await login(page);
-  await openProject(page, "demo-detection", "label");
-  await tid(page, "tab-labeled").click();
-  const first = tid(page, "sample-item").first();
-  await first.waitFor();
-  const sampleId = await first.getAttribute("data-sample-id");
-  const original = await api(`/api/v1/datasets/${ds}/samples/${sampleId}`);
-  const before = original.objects.length;
-  const [r1, r2] = freeRects(original);
-  await first.click();
-  await tid(page, "box-canvas").waitFor();
+  const { sampleId, original, before, r1, r2 } = await openFirstLabeledBoxes(page, ds);
   await tid(page, `box-label-${names[0]}`).click();
   await drawBox(page, ...r1);
   await waitUntil(async () => (await tid(page, "box-rect").count()) === before + 1, { message: "the first box" });
