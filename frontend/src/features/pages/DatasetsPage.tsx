@@ -6,6 +6,7 @@ import { ConfirmDialog, Empty, ErrorBox, Pager } from "../../components/ui";
 import { typeTitle } from "../../lib/format";
 import { useLoad } from "../../lib/hooks";
 import { useAuth } from "../auth/AuthContext";
+import { CsvReplace } from "../labeling/CsvReplace";
 
 const PAGE_SIZE = 20;
 
@@ -17,6 +18,7 @@ export function DatasetsPage() {
   const [syncing, setSyncing] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
   // Synchronize re-reads the input path (a predictive-analytics CSV is profiled again).
+  // The row's status names the last sync's first refusal, so the reason stays in view.
   const synchronize = async (d: Dataset) => {
     setError(null);
     setSyncing((s) => ({ ...s, [d.id]: "Synchronizing…" }));
@@ -54,6 +56,13 @@ export function DatasetsPage() {
                   <td className="actions">
                     {canWrite && (
                       <button className="link" disabled={!!syncing[d.id]} onClick={() => void synchronize(d)} data-testid="dataset-sync">Synchronize</button>
+                    )}
+                    {/* A predictive-analytics table: a new CSV replaces it and is synchronized. */}
+                    {canWrite && d.type === "predictive_analytics" && d.csv_path && (
+                      <CsvReplace
+                        link csvPath={d.csv_path} disabled={!!syncing[d.id]} testId="dataset-csv-upload"
+                        onReplaced={() => synchronize(d)} onError={(m) => setError(m && `${d.name}: ${m}`)}
+                      />
                     )}
                     {canWrite && <button className="link danger" onClick={() => setDeleting(d)} data-testid="dataset-delete">Delete</button>}
                   </td>
