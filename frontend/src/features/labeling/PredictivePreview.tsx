@@ -93,6 +93,34 @@ export function PredictivePreview(props: { project: Project; canWrite: boolean; 
 
   return (
     <div className="panel">
+      {/* First: where the table comes from, what is wrong with it, and the actions that fix it. */}
+      {state && (
+        <Notice kind={state.state === "syncing" ? "info" : "warn"}>
+          <span data-testid="table-state" data-state={state.state}>{state.reason}</span>
+          {state.state === "csv_invalid" && (
+            <span className="muted small"> "Upload a new CSV" replaces this file and synchronizes.</span>
+          )}
+        </Notice>
+      )}
+      {(loaded.data || loaded.error) && (
+        <div className="table-source small" data-testid="table-source">
+          <span className="csv-path">CSV: <span className="mono break" data-testid="table-csv-path">{csvPath || "none"}</span></span>
+          {props.canWrite && datasetId && (
+            <>
+              <button
+                className={state && state.state !== "syncing" ? "primary" : ""}
+                onClick={() => void synchronize()} disabled={!!syncing || busy || state?.state === "syncing"} data-testid="table-sync"
+              >
+                {syncing ?? (state?.state === "syncing" ? "Synchronizing…" : "Synchronize")}
+              </button>
+              {csvPath && (
+                <CsvReplace csvPath={csvPath} disabled={!!syncing || busy || state?.state === "syncing"} onReplaced={synchronize} />
+              )}
+            </>
+          )}
+          {state?.state === "syncing" && <button onClick={() => void loaded.reload()} data-testid="table-refresh">Refresh</button>}
+        </div>
+      )}
       <div className="toolbar wrap">
         <label className="inline-field">Label Column
           <select value={column} onChange={(e) => { setColumn(e.target.value); setSaved(false); }} disabled={!props.canWrite} data-testid="label-column-select">
@@ -124,33 +152,6 @@ export function PredictivePreview(props: { project: Project; canWrite: boolean; 
         classifier (two values: a threshold curve; more: a confusion matrix); continuous ones a regressor (MAE, MSE, RMSE).
       </p>
       <ErrorBox message={preview.error} />
-      {state && (
-        <Notice kind={state.state === "syncing" ? "info" : "warn"}>
-          <span data-testid="table-state" data-state={state.state}>{state.reason}</span>
-          {state.state === "csv_invalid" && (
-            <span className="muted small"> Fix the file in storage and synchronize, or upload a new CSV (it replaces this one and is synchronized).</span>
-          )}
-        </Notice>
-      )}
-      {(loaded.data || loaded.error) && (
-        <div className="table-source small" data-testid="table-source">
-          <span className="csv-path">CSV: <span className="mono break" data-testid="table-csv-path">{csvPath || "none"}</span></span>
-          {props.canWrite && datasetId && (
-            <>
-              <button
-                className={state && state.state !== "syncing" ? "primary" : ""}
-                onClick={() => void synchronize()} disabled={!!syncing || busy || state?.state === "syncing"} data-testid="table-sync"
-              >
-                {syncing ?? (state?.state === "syncing" ? "Synchronizing…" : "Synchronize")}
-              </button>
-              {csvPath && (
-                <CsvReplace csvPath={csvPath} disabled={!!syncing || busy || state?.state === "syncing"} onReplaced={synchronize} />
-              )}
-            </>
-          )}
-          {state?.state === "syncing" && <button onClick={() => void loaded.reload()} data-testid="table-refresh">Refresh</button>}
-        </div>
-      )}
       {!loaded.data && !loaded.error && <Loading what="preview" />}
       {preview.data && (
         <>
@@ -161,12 +162,12 @@ export function PredictivePreview(props: { project: Project; canWrite: boolean; 
               <span className="muted">({preview.data.dialect.header_source === "user" ? "set by you" : "detected"})</span>
             </span>
             {props.canWrite && (
-              <label className="inline-field">
+              <label>
                 <input
                   type="checkbox" checked={preview.data.dialect.has_header} disabled={busy}
                   onChange={(e) => void setHeader(e.target.checked)} data-testid="csv-header-toggle"
                 />
-                First row is a header
+                {" "}First row is a header
               </label>
             )}
             {props.canWrite && preview.data.dialect.header_source === "user" && (

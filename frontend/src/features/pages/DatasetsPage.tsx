@@ -41,18 +41,18 @@ export function DatasetsPage() {
         <Empty>No datasets. They are created with a project.</Empty>
       ) : (
         <div className="x-scroll">
-          <table className="table" data-testid="dataset-list">
+          <table className="table stack-narrow" data-testid="dataset-list">
             <thead><tr><th>Name</th><th>Type</th><th>Input path</th><th>Output path</th><th>Samples</th><th>Labeled</th><th>Last sync</th><th /></tr></thead>
             <tbody>
               {datasets.data?.results.map((d) => (
                 <tr key={d.id} data-testid={`dataset-row-${d.name}`}>
-                  <td>{d.name}</td>
-                  <td>{typeTitle(d.type)}</td>
-                  <td className="mono small">{d.input_path}</td>
-                  <td className="mono small">{d.output_path}</td>
-                  <td className="num">{d.sample_count}</td>
-                  <td className="num">{d.labeled_count}</td>
-                  <td className="small" data-testid="dataset-sync-status">{syncing[d.id] ?? syncSummary(d)}</td>
+                  <td data-label="Name">{d.name}</td>
+                  <td data-label="Type">{typeTitle(d.type)}</td>
+                  <td className="mono small" data-label="Input">{d.input_path}</td>
+                  <td className="mono small" data-label="Output">{d.output_path}</td>
+                  <td className="num" data-label="Samples">{d.sample_count}</td>
+                  <td className="num" data-label="Labeled">{d.labeled_count}</td>
+                  <td className="small" data-label="Last sync" data-testid="dataset-sync-status">{syncing[d.id] ?? syncSummary(d)}</td>
                   <td className="actions">
                     {canWrite && (
                       <button className="link" disabled={!!syncing[d.id]} onClick={() => void synchronize(d)} data-testid="dataset-sync">Synchronize</button>
