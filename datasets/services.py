@@ -282,6 +282,13 @@ def table_state(dataset: Dataset) -> tuple[str, str]:
     so = SourceObject.objects.filter(dataset=dataset, status=ObjectStatus.INVALID).order_by("-seen_at").first()
     if so is not None and so.reason:
         return "csv_invalid", f"the CSV cannot be used: {so.reason}; fix the file (or upload a new CSV) and synchronize"
+    if job is not None and job.status == JobStatus.SUCCEEDED:
+        # Refused before it could be read (no file at the path): the sync named it, not a row.
+        reason = next((e.get("reason") for e in job.errors if isinstance(e, dict) and e.get("reason")), None)
+        if reason:
+            return "csv_invalid", f"the CSV cannot be used: {reason}; upload a new CSV and synchronize"
+    if job is not None and job.status == JobStatus.FAILED:
+        return "not_synced", f"the last synchronization failed: {job.detail or 'no reason given'}; synchronize again"
     return "not_synced", "the CSV has not been profiled yet; synchronize the dataset"
 
 

@@ -7,6 +7,7 @@ import uuid
 import zlib
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from datasets import demo_data
 from datasets.models import Dataset, SourceObject
@@ -271,3 +272,51 @@ def test_csv_rules_reported_by_sync(owner, content, reason):
     assert reason in job.errors[0]["reason"], job.errors
     preview = owner.client.get(f"/api/v1/datasets/{r.json()['dataset']['id']}/preview")
     assert preview.status_code == 409
+
+
+def _table_state(actor, dataset_id: str) -> tuple[str, str]:
+    r = actor.client.get(f"/api/v1/datasets/{dataset_id}/preview")
+    assert r.status_code == 409, r.content
+    return r.json()["status"], r.json()["detail"]
+
+
+def _sync(actor, dataset_id: str):
+    with actor.scope():
+        return dataset_sync(dataset=Dataset.objects.get(pk=dataset_id))
+
+
+@pytest.mark.django_db
+def test_a_missing_or_refused_csv_says_why_and_a_new_csv_put_over_it_is_profiled(owner):
+    """The console's "Upload a new CSV": the replacement goes to the dataset's CSV path through
+    POST /storage/objects (overwrite) and a sync profiles it; until then the preview's 409 names
+    what is wrong, a CSV that is not there included (before: "not profiled yet; synchronize")."""
+    base = folder(owner.tenant)
+    r = owner.client.post("/api/v1/projects", {"name": "t" + uuid.uuid4().hex[:6], "type": "predictive_analytics",
+                                               "training_data": base + "t.csv"}, format="json")
+    assert r.status_code == 201, r.content
+    ds_id = r.json()["dataset"]["id"]
+    _sync(owner, ds_id)
+    state, reason = _table_state(owner, ds_id)
+    assert state == "csv_invalid" and "the CSV file does not exist" in reason and "upload a new CSV" in reason
+
+    put_files(owner.tenant, base, [("t.csv", demo_data.tabular_csv(rows=200) + b"1,2,3,4,5,6,7,8,9\n")])
+    _sync(owner, ds_id)
+    state, reason = _table_state(owner, ds_id)
+    assert state == "csv_invalid" and "row 201 has 9 columns" in reason, reason
+
+    header = b"Age;Job title;City;Income;Balance;Contacts;Married;Answer\n"
+    rows = demo_data.tabular_csv(rows=200, kind="binary").decode().splitlines()
+    good = header + "".join(f'{r.split(",")[0]};"{r.split(",")[1]}; senior";{";".join(r.split(",")[2:])}\n'
+                            for r in rows).encode()
+    put = owner.client.post("/api/v1/storage/objects", {
+        "path": base + "t.csv", "overwrite": "true", "file": SimpleUploadedFile("my export.csv", good),
+    }, format="multipart")
+    assert put.status_code == 201, put.content
+    job = _sync(owner, ds_id)
+    assert job.status == "succeeded" and job.counts["imported"] == 1, (job.counts, job.errors)
+    preview = owner.client.get(f"/api/v1/datasets/{ds_id}/preview")
+    assert preview.status_code == 200, preview.content
+    body = preview.json()
+    assert [c["name"] for c in body["columns"]][:2] == ["Age", "Job title"]
+    assert body["dialect"]["delimiter"] == ";" and body["dialect"]["has_header"] is True
+    assert body["rows"][0][1].endswith("; senior")

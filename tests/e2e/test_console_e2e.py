@@ -184,3 +184,14 @@ def test_console_evaluation_views_and_offline_docs(server: Server):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     _node_suite(server, "e2e/evaluation.test.mjs")
     _check_shots({"eval-api-docs-offline", "eval-regression-residuals", "eval-batch-results"})
+
+
+@pytest.mark.timeout(SUITE_TIMEOUT + SERVER_START_TIMEOUT + 240)
+def test_console_csv_with_header_quotes_and_semicolons_to_a_trained_version(server: Server):
+    """A spreadsheet's CSV in the console only: uploaded through the storage picker, refused
+    with its row and reason, replaced with "Upload a new CSV", profiled by its header, the label
+    column picked by name, trained, evaluated; 390 px wide included (frontend/e2e/csv.test.mjs)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    _node_suite(server, "e2e/csv.test.mjs")
+    _check_shots({"csv-refused", "csv-390-refused", "csv-preview", "csv-390-preview", "csv-390-datasets",
+                  "csv-trained"})

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkStorageFile, planFileUploads, storageTarget, uploadTotals } from "./upload";
+import { checkReplacementCsv, checkStorageFile, planFileUploads, storageBaseName, storageTarget, uploadTotals } from "./upload";
 
 const MB = 1024 * 1024;
 
@@ -13,6 +13,14 @@ describe("storage picker uploads", () => {
     expect(checkStorageFile({ name: "a:b.csv", size: 10 })).toMatch(/\\\/:\*\?"<>\|/);
     expect(checkStorageFile({ name: "empty.csv", size: 0 })).toBe("file is empty (0 bytes)");
     expect(checkStorageFile({ name: "big.csv", size: 9 * MB })).toBe("file is 9.0 MB, larger than the 8.0 MB allowed per request");
+  });
+
+  it("takes any .csv as a replacement of the dataset's CSV, whatever its local name", () => {
+    expect(checkReplacementCsv({ name: "My export (2).CSV", size: 10 })).toBeNull();
+    expect(checkReplacementCsv({ name: "export.xlsx", size: 10 })).toBe("only a .csv file can replace the dataset's CSV");
+    expect(checkReplacementCsv({ name: "empty.csv", size: 0 })).toBe("file is empty (0 bytes)");
+    expect(checkReplacementCsv({ name: "big.csv", size: 9 * MB })).toBe("file is 9.0 MB, larger than the 8.0 MB allowed per request");
+    expect(storageBaseName("s3://b/data/customers.csv")).toBe("customers.csv");
   });
 
   it("puts a file into the folder shown", () => {

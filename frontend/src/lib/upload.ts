@@ -82,6 +82,24 @@ export function checkStorageFile(file: FileLike, maxFileBytes = STORAGE_UPLOAD.m
   return null;
 }
 
+/**
+ * "Upload a new CSV": the file replaces the dataset's CSV, so it is stored under the CSV's own
+ * name whatever the local file is called; only its type and size matter here.
+ */
+export function checkReplacementCsv(file: FileLike, maxFileBytes = STORAGE_UPLOAD.maxFileBytes): string | null {
+  const ext = file.name.includes(".") ? file.name.split(".").pop()!.toLowerCase() : "";
+  if (!STORAGE_UPLOAD.extensions.includes(ext)) return "only a .csv file can replace the dataset's CSV";
+  if (file.size === 0) return "file is empty (0 bytes)";
+  if (file.size > maxFileBytes) return `file is ${formatBytes(file.size)}, larger than the ${formatBytes(maxFileBytes)} allowed per request`;
+  return null;
+}
+
+/** "s3://bucket/a/b/data.csv" -> "data.csv". */
+export function storageBaseName(path: string): string {
+  const parts = path.replace(/\/+$/, "").split("/");
+  return parts[parts.length - 1] || path;
+}
+
 /** Where a file dropped in ``folder`` goes: s3://bucket/folder/ + its name. */
 export function storageTarget(folder: string, name: string): string {
   const f = folder.trim().replace(/\/+$/, "");

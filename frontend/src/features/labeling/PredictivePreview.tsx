@@ -6,14 +6,16 @@ import { projectsApi } from "../../api/projects";
 import type { Project } from "../../api/types";
 import { ErrorBox, Loading, Notice } from "../../components/ui";
 import { formatPercent } from "../../lib/format";
-import { useLoad } from "../../lib/hooks";
+import { useInterval, useLoad } from "../../lib/hooks";
+import { CsvReplace } from "./CsvReplace";
 
 const SEPARATORS: Record<string, string> = { ",": "comma (,)", ";": "semicolon (;)", "\t": "tab", "|": "bar (|)" };
 
 /**
  * Predictive analytics: preview the CSV (columns named by its header, or attr_1 … attr_N),
  * what was detected (separator, header row, with a toggle to override it) and the label
- * column and its type. Without a profile it says why and offers the action that fixes it.
+ * column and its type. In every state the CSV's path, Synchronize and "Upload a new CSV" stay
+ * in view; without a profile it says why (the API's reason) beside them.
  */
 export function PredictivePreview(props: { project: Project; canWrite: boolean; onSaved: () => Promise<void> }) {
   const datasetId = props.project.dataset?.id;
@@ -23,6 +25,7 @@ export function PredictivePreview(props: { project: Project; canWrite: boolean; 
   );
   const state = isTableState(loaded.data) ? loaded.data : null;
   const preview = { ...loaded, data: isTableState(loaded.data) ? undefined : loaded.data };
+  const csvPath = preview.data?.csv_path || props.project.dataset?.csv_path || props.project.training_data || "";
   const [syncing, setSyncing] = useState<string | null>(null);
   const [column, setColumn] = useState(props.project.label_column ?? "");
   const [kind, setKind] = useState<"discrete" | "continuous">(props.project.label_type || "discrete");
@@ -38,6 +41,9 @@ export function PredictivePreview(props: { project: Project; canWrite: boolean; 
       : kind === "continuous" && chosen && chosen.distinct < 25
         ? "A continuous label needs at least 25 distinct values."
         : null;
+
+  // A sync started elsewhere (at creation, on Datasets): follow it until the state changes.
+  useInterval(() => void loaded.reload(), 2000, state?.state === "syncing" && !syncing);
 
   const synchronize = async () => {
     if (!datasetId) return;
@@ -87,6 +93,34 @@ export function PredictivePreview(props: { project: Project; canWrite: boolean; 
 
   return (
     <div className="panel">
+      {/* First: where the table comes from, what is wrong with it, and the actions that fix it. */}
+      {state && (
+        <Notice kind={state.state === "syncing" ? "info" : "warn"}>
+          <span data-testid="table-state" data-state={state.state}>{state.reason}</span>
+          {state.state === "csv_invalid" && (
+            <span className="muted small"> "Upload a new CSV" replaces this file and synchronizes.</span>
+          )}
+        </Notice>
+      )}
+      {(loaded.data || loaded.error) && (
+        <div className="table-source small" data-testid="table-source">
+          <span className="csv-path">CSV: <span className="mono break" data-testid="table-csv-path">{csvPath || "none"}</span></span>
+          {props.canWrite && datasetId && (
+            <>
+              <button
+                className={state && state.state !== "syncing" ? "primary" : ""}
+                onClick={() => void synchronize()} disabled={!!syncing || busy || state?.state === "syncing"} data-testid="table-sync"
+              >
+                {syncing ?? (state?.state === "syncing" ? "Synchronizing…" : "Synchronize")}
+              </button>
+              {csvPath && (
+                <CsvReplace csvPath={csvPath} disabled={!!syncing || busy || state?.state === "syncing"} onReplaced={synchronize} />
+              )}
+            </>
+          )}
+          {state?.state === "syncing" && <button onClick={() => void loaded.reload()} data-testid="table-refresh">Refresh</button>}
+        </div>
+      )}
       <div className="toolbar wrap">
         <label className="inline-field">Label Column
           <select value={column} onChange={(e) => { setColumn(e.target.value); setSaved(false); }} disabled={!props.canWrite} data-testid="label-column-select">
@@ -118,20 +152,6 @@ export function PredictivePreview(props: { project: Project; canWrite: boolean; 
         classifier (two values: a threshold curve; more: a confusion matrix); continuous ones a regressor (MAE, MSE, RMSE).
       </p>
       <ErrorBox message={preview.error} />
-      {state && (
-        <Notice kind={state.state === "syncing" ? "info" : "warn"}>
-          <span data-testid="table-state" data-state={state.state}>{state.reason}</span>{" "}
-          {props.canWrite && (state.state === "not_synced" || state.state === "csv_invalid") && (
-            <button className="primary" onClick={() => void synchronize()} disabled={!!syncing} data-testid="table-sync">
-              {syncing ?? "Synchronize"}
-            </button>
-          )}
-          {state.state === "syncing" && <button onClick={() => void loaded.reload()} data-testid="table-refresh">Refresh</button>}
-          {state.state === "csv_invalid" && (
-            <span className="muted small"> Fix the file in storage (or upload a new CSV with the same name), then synchronize.</span>
-          )}
-        </Notice>
-      )}
       {!loaded.data && !loaded.error && <Loading what="preview" />}
       {preview.data && (
         <>
@@ -142,18 +162,17 @@ export function PredictivePreview(props: { project: Project; canWrite: boolean; 
               <span className="muted">({preview.data.dialect.header_source === "user" ? "set by you" : "detected"})</span>
             </span>
             {props.canWrite && (
-              <label className="inline-field">
+              <label>
                 <input
                   type="checkbox" checked={preview.data.dialect.has_header} disabled={busy}
                   onChange={(e) => void setHeader(e.target.checked)} data-testid="csv-header-toggle"
                 />
-                First row is a header
+                {" "}First row is a header
               </label>
             )}
             {props.canWrite && preview.data.dialect.header_source === "user" && (
               <button className="link" disabled={busy} onClick={() => void setHeader(null)} data-testid="csv-header-detect">Detect again</button>
             )}
-            {syncing && <span className="muted">{syncing}</span>}
           </div>
           <p className="muted small" data-testid="preview-row-count">
             {preview.data.stats.rows.toLocaleString()} rows ({preview.data.stats.valid_rows.toLocaleString()} valid); showing the first {preview.data.rows.length}.

@@ -6,6 +6,7 @@ import { ConfirmDialog, Empty, ErrorBox, Pager } from "../../components/ui";
 import { typeTitle } from "../../lib/format";
 import { useLoad } from "../../lib/hooks";
 import { useAuth } from "../auth/AuthContext";
+import { CsvReplace } from "../labeling/CsvReplace";
 
 const PAGE_SIZE = 20;
 
@@ -17,6 +18,7 @@ export function DatasetsPage() {
   const [syncing, setSyncing] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
   // Synchronize re-reads the input path (a predictive-analytics CSV is profiled again).
+  // The row's status names the last sync's first refusal, so the reason stays in view.
   const synchronize = async (d: Dataset) => {
     setError(null);
     setSyncing((s) => ({ ...s, [d.id]: "Synchronizing…" }));
@@ -39,21 +41,28 @@ export function DatasetsPage() {
         <Empty>No datasets. They are created with a project.</Empty>
       ) : (
         <div className="x-scroll">
-          <table className="table" data-testid="dataset-list">
+          <table className="table stack-narrow" data-testid="dataset-list">
             <thead><tr><th>Name</th><th>Type</th><th>Input path</th><th>Output path</th><th>Samples</th><th>Labeled</th><th>Last sync</th><th /></tr></thead>
             <tbody>
               {datasets.data?.results.map((d) => (
                 <tr key={d.id} data-testid={`dataset-row-${d.name}`}>
-                  <td>{d.name}</td>
-                  <td>{typeTitle(d.type)}</td>
-                  <td className="mono small">{d.input_path}</td>
-                  <td className="mono small">{d.output_path}</td>
-                  <td className="num">{d.sample_count}</td>
-                  <td className="num">{d.labeled_count}</td>
-                  <td className="small" data-testid="dataset-sync-status">{syncing[d.id] ?? syncSummary(d)}</td>
+                  <td data-label="Name">{d.name}</td>
+                  <td data-label="Type">{typeTitle(d.type)}</td>
+                  <td className="mono small" data-label="Input">{d.input_path}</td>
+                  <td className="mono small" data-label="Output">{d.output_path}</td>
+                  <td className="num" data-label="Samples">{d.sample_count}</td>
+                  <td className="num" data-label="Labeled">{d.labeled_count}</td>
+                  <td className="small" data-label="Last sync" data-testid="dataset-sync-status">{syncing[d.id] ?? syncSummary(d)}</td>
                   <td className="actions">
                     {canWrite && (
                       <button className="link" disabled={!!syncing[d.id]} onClick={() => void synchronize(d)} data-testid="dataset-sync">Synchronize</button>
+                    )}
+                    {/* A predictive-analytics table: a new CSV replaces it and is synchronized. */}
+                    {canWrite && d.type === "predictive_analytics" && d.csv_path && (
+                      <CsvReplace
+                        link csvPath={d.csv_path} disabled={!!syncing[d.id]} testId="dataset-csv-upload"
+                        onReplaced={() => synchronize(d)} onError={(m) => setError(m && `${d.name}: ${m}`)}
+                      />
                     )}
                     {canWrite && <button className="link danger" onClick={() => setDeleting(d)} data-testid="dataset-delete">Delete</button>}
                   </td>
