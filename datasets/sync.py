@@ -18,7 +18,7 @@ import logging
 import queue
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -104,6 +104,9 @@ class DatasetSync:
         self.batch = max(1, int(settings.EXEML_IMPORT_BATCH_ROWS))
         self._sample_limit: int | None = None
         self._batches = 0
+        # Called after each batch of sample rows is written, with (rows written, rows of this
+        # page): an upload's job reports its progress (and honours a cancel) from there.
+        self.on_rows: Callable[[int, int], None] | None = None
 
     # ------------------------------------------------------------------ entry points
 
@@ -393,15 +396,22 @@ class DatasetSync:
         for chunk in _chunks(cleared, self.batch):
             with transaction.atomic():
                 Annotation.objects.filter(sample_id__in=chunk).delete()
+        total = len(create) + len(update)
         for chunk in _chunks(create, self.batch):
             self._between_batches()
             with transaction.atomic():
                 Sample.objects.bulk_create(chunk)
+            self._rows_written(len(chunk), total)
         for chunk in _chunks(list(update.values()), self.batch):
             self._between_batches()
             with transaction.atomic():
                 Sample.objects.bulk_update(chunk, SAMPLE_UPDATE_FIELDS, batch_size=100)
+            self._rows_written(len(chunk), total)
         return out
+
+    def _rows_written(self, rows: int, total: int) -> None:
+        if self.on_rows is not None:
+            self.on_rows(rows, total)
 
     def _between_batches(self) -> None:
         self._batches += 1
