@@ -37,7 +37,7 @@ from datasets.labels import ImportedAnnotations, apply_imported_annotations_many
 from datasets.models import Annotation, Dataset, ObjectStatus, Sample, SampleStatus, SourceObject
 from exeml.dbutil import yield_to_other_writers
 from exeml.errors import public_reason
-from exeml.jobs.models import Job
+from exeml.jobs.models import Job, JobStatus
 from exeml.jobs.services import job_checkpoint, job_progress
 from exeml.storage import (
     ObjectInfo,
@@ -72,6 +72,9 @@ SAMPLE_UPDATE_FIELDS = [
     "sample_rate", "channels", "bit_depth", "text", "labeled", "revision", "label_reason", "updated_at",
 ]
 COUNT_KEYS = ("found", "imported", "unchanged", "skipped", "failed", "missing")
+# The job that imports a large upload (datasets.upload_import). Its files are in the input
+# path before it runs: a sync leaves them to it, or both would insert the same samples.
+UPLOAD_JOB_KIND = "dataset_upload"
 
 
 @dataclass
@@ -107,6 +110,8 @@ class DatasetSync:
         # Called after each batch of sample rows is written, with (rows written, rows of this
         # page): an upload's job reports its progress (and honours a cancel) from there.
         self.on_rows: Callable[[int, int], None] | None = None
+        # False for an upload's own import: it imports the files it stored.
+        self.leave_uploads = True
 
     # ------------------------------------------------------------------ entry points
 
@@ -135,11 +140,16 @@ class DatasetSync:
     def _select(self, infos: list[ObjectInfo], *, force: bool) -> list[tuple[ObjectInfo, Role | None, Any]]:
         keys = [i.key for i in infos]
         existing = {so.key: so for so in SourceObject.objects.filter(dataset=self.dataset, key__in=keys)}
+        uploading = self._uploading_keys() if self.leave_uploads else set()
         unchanged: list[Any] = []
         todo: list[tuple[ObjectInfo, Role | None, Any]] = []
         for info in infos:
             if info.key.endswith("/"):
                 continue  # folder marker
+            if info.key in uploading:
+                if info.key in existing:  # seen: not marked missing
+                    unchanged.append(existing[info.key].pk)
+                continue  # its upload's job imports it
             if self.out_prefix is not None and info.key.startswith(self.out_prefix):
                 self.counts["skipped"] += 1
                 self.new_errors.append({
@@ -174,6 +184,13 @@ class DatasetSync:
         if unchanged:
             SourceObject.objects.filter(pk__in=unchanged).update(seen_at=timezone.now())
         return todo
+
+    def _uploading_keys(self) -> set[str]:
+        """Keys that an upload of this dataset stored and its job has yet to import."""
+        params = Job.objects.filter(
+            kind=UPLOAD_JOB_KIND, target_id=self.dataset.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+        ).values_list("params", flat=True)
+        return {f["key"] for p in params for f in (p or {}).get("files", [])}
 
     def _read_one(self, key: str, max_bytes: int) -> bytes | str:
         # The listing gave the size already: one GET, never more than the limit held in memory.

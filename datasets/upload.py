@@ -33,7 +33,7 @@ from datasets.formats.errors import human_size
 from datasets.importing.base import Role, check_object_name
 from datasets.models import Dataset, Sample, SourceObject
 from datasets.services import dataset_storage_refresh
-from datasets.sync import DatasetSync, Outcome
+from datasets.sync import UPLOAD_JOB_KIND, DatasetSync, Outcome
 from exeml.errors import ApplicationError, public_reason
 from exeml.jobs.models import Job
 from exeml.jobs.services import CANCELLABLE_KINDS, ON_CANCELLED, job_create, job_progress
@@ -64,7 +64,6 @@ class UploadRejected(ApplicationError):
         )
 
 
-UPLOAD_JOB_KIND = "dataset_upload"
 # Runs under job_heartbeat: a cancel stops the import, and none of the upload's new files stays.
 CANCELLABLE_KINDS.add(UPLOAD_JOB_KIND)
 
@@ -144,18 +143,25 @@ def samples_upload(
         SourceObject.objects.filter(dataset=dataset, key__in=list(good)).values_list("key", flat=True)
     )
     written: list[str] = []  # new keys this request has put (or tried to)
+    # A large upload's job exists before its first put: a sync running meanwhile leaves the
+    # files to it (both importing one file would insert its samples twice).
+    job = None if inline else _reserve_job(sync, good, registered, user=user)
     try:
         stored = _put_all(sync, good, registered, written, rejected)
-        if inline:
+        if job is None:
             return _register_now(sync, good, stored, written, rejected)
-        return _start_import(sync, stored, written, rejected, user=user)
+        return _start_import(sync, job, stored, written, rejected)
     except UploadRejected:
+        if job is not None:
+            job.delete()  # never ran: nothing to follow
         raise  # its refused files are forgotten already
     except BaseException:
         # Whatever broke midway (a storage or database error nobody expected, a bug): what
         # this request put goes again, with any row or sample already registered for it, so
         # that no object is left for the next sync to import behind the user's back.
         try:
+            if job is not None:
+                job.delete()
             forget_new(sync, written)
         except Exception:
             log.exception("upload to dataset %s failed; could not undo its %d new objects", dataset.pk, len(written))
@@ -268,7 +274,8 @@ def sort_outcomes(
             if s.new:
                 refused_new.append(s.info.key)
         else:
-            entry: dict[str, Any] = {"file": s.name, "id": outcome.sample_ids[0] if outcome.sample_ids else None}
+            # The first sample's id, as text (a job's result is JSON).
+            entry: dict[str, Any] = {"file": s.name, "id": str(outcome.sample_ids[0]) if outcome.sample_ids else None}
             if len(outcome.sample_ids) > 1:
                 entry["count"] = len(outcome.sample_ids)
             if outcome.note:
@@ -293,28 +300,31 @@ def finish_upload(
     return {"accepted": accepted, "rejected": rejected}
 
 
+def _reserve_job(sync: DatasetSync, good: dict[str, tuple[str, bytes]], registered: set[str], *, user: Any) -> Job:
+    files = [{"name": name, "key": key, "new": key not in registered} for key, (name, _data) in good.items()]
+    return job_create(
+        kind=UPLOAD_JOB_KIND, target_type="dataset", target_id=sync.dataset.pk, user=user,
+        params={"files": files, "rejected": []},
+    )
+
+
 def _start_import(
-    sync: DatasetSync, stored: list[StoredFile], written: list[str], rejected: list[dict[str, Any]], *, user: Any
+    sync: DatasetSync, job: Job, stored: list[StoredFile], written: list[str], rejected: list[dict[str, Any]]
 ) -> Job:
     """Hand the stored files to a worker's import job (enqueued once the request commits)."""
     from datasets.tasks import dataset_upload_task
 
     stored_keys = {s.info.key for s in stored}
-    failed_puts = [k for k in written if k not in stored_keys]
+    forget_new(sync, [k for k in written if k not in stored_keys])  # puts that failed
     if not stored:
-        forget_new(sync, failed_puts)
         raise UploadRejected(rejected)
-    forget_new(sync, failed_puts)
-    dataset = sync.dataset
-    job = job_create(
-        kind=UPLOAD_JOB_KIND, target_type="dataset", target_id=dataset.pk, user=user,
-        params={"files": [s.to_json() for s in stored], "rejected": rejected},
-    )
+    job.params = {"files": [s.to_json() for s in stored], "rejected": rejected}
+    job.save(update_fields=["params"])
     job_progress(
         job=job, progress=0.0, new_errors=list(rejected),
         counts={"files": len(stored) + len(rejected), "files_done": 0, "samples_written": 0},
     )
-    tenant_id = str(dataset.tenant_id)
+    tenant_id = str(sync.dataset.tenant_id)
     transaction.on_commit(
         lambda: dataset_upload_task.apply_async(args=[str(job.pk), tenant_id], queue=Queue.DEFAULT.value)
     )

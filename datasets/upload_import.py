@@ -82,6 +82,7 @@ class UploadImport:
         self.dataset, self.job, self.stored = dataset, job, stored
         self.sync = DatasetSync(dataset=dataset)
         self.sync.on_rows = self._on_rows
+        self.sync.leave_uploads = False  # these are its own files
         self.rejected: list[dict[str, Any]] = list(job.params.get("rejected", []))
         self.files_done = 0
         self.page_len = 0

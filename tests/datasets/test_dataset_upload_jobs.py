@@ -71,7 +71,7 @@ def test_a_large_upload_answers_with_a_job_before_its_import_ends(celery_worker,
         return body if body["status"] in ("succeeded", "failed", "cancelled") else None
 
     end = wait_for(done, timeout=300, interval=0.2, message="the upload's import")
-    assert end["status"] == "succeeded", end
+    assert end["status"] == "succeeded", (end["detail"], end["errors"])
     assert end["result"] == {"accepted": [{"file": "big.txt", "id": end["result"]["accepted"][0]["id"],
                                            "count": 3000}], "rejected": []}
     assert end["errors"] == [] and end["progress"] == 1.0 and end["counts"]["samples_written"] == 3000
@@ -94,7 +94,7 @@ def test_a_refused_file_in_a_large_upload_writes_nothing(celery_worker, owner):
     # Refused by the request's own checks: in the job's errors from the start.
     assert [e["file"] for e in r.json()["errors"]] == ["c+d.txt"] and "plus" in r.json()["errors"][0]["reason"]
     end = wait_job(owner, r.json()["id"], timeout=300)
-    assert end["status"] == "succeeded", end
+    assert end["status"] == "succeeded", (end["detail"], end["errors"])
     assert [a["file"] for a in end["result"]["accepted"]] == ["good.txt"]
     rejected = {x["file"]: x["reason"] for x in end["result"]["rejected"]}
     assert set(rejected) == {"c+d.txt", "bin.txt"} and "NUL bytes" in rejected["bin.txt"], rejected
