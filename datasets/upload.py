@@ -214,9 +214,13 @@ def runs_inline(sync: DatasetSync, good: dict[str, tuple[str, bytes]]) -> bool:
     """
     rule = settings.EXEML_UPLOAD_INLINE
     text = sync.dataset.task_type == TaskType.TEXT_CLASSIFICATION
-    rows = sum(data.count(b"\n") + 1 if text else 1 for _name, data in good.values())
+    rows = sum(_lines(data) if text else 1 for _name, data in good.values())
     size = sum(len(data) for _name, data in good.values())
     return len(good) <= int(rule["max_files"]) and size <= int(rule["max_bytes"]) and rows <= int(rule["max_rows"])
+
+
+def _lines(data: bytes) -> int:
+    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
 
 def _put_all(
