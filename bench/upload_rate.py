@@ -3,7 +3,7 @@
 For text files of 1k / 10k / 100k lines, one file per request through the API (DRF's test
 client, in process: the view's own time, no HTTP server): how long the request takes to
 answer (201 when imported inside the request, 202 with a job otherwise) and how long the
-import takes, with its rows/s. The job is run in this process right after the answer (no
+import takes, with its rows/s; then the inline rule's other bound, 20 images in one request. The job is run in this process right after the answer (no
 worker, no broker round trip), so the figures are the import's own. Uses a temporary
 EXEML_HOME, a moto S3 server it starts, and SQLite unless --database-url is given.
 
@@ -52,11 +52,11 @@ def _configure(endpoint: str, home: str, database_url: str) -> str:
     return "SQLite" if connection.vendor == "sqlite" else connection.vendor
 
 
-def _multipart(name: str, data: bytes) -> tuple[bytes, str]:
+def _multipart(files: list[tuple[str, bytes]]) -> tuple[bytes, str]:
     boundary = "----exeml" + uuid.uuid4().hex
-    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
-            f"Content-Type: text/plain\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={boundary}"
+    parts = [(f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+              f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + b"\r\n" for name, data in files]
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 def run(line_counts: list[int]) -> list[dict]:
@@ -73,24 +73,44 @@ def run(line_counts: list[int]) -> list[dict]:
     client.credentials(HTTP_AUTHORIZATION=f"Token {tenancy.token_issue(user=user, tenant=tenant)}")
     # The first request of a process loads the URL conf, the serializers and a storage client:
     # done once before the measured ones, as a running web process has it.
-    _upload_lines(client, tenant, 10, "warm")
-    return [_upload_lines(client, tenant, n, f"up{n}") for n in line_counts]
+    _upload(client, tenant, "warm", "text_classification", [("w.txt", _lines(10))], 10)
+    rows = [_upload(client, tenant, f"up{n}", "text_classification", [(f"t{n}.txt", _lines(n))], n)
+            for n in line_counts]
+    # The inline rule's other bound: 20 images within 1 MiB, each decoded to be checked.
+    images = [(f"img{i:02d}.jpg", _jpeg(i)) for i in range(20)]
+    rows.append(_upload(client, tenant, "img20", "image_classification", images, len(images)))
+    return rows
 
 
-def _upload_lines(client, tenant, n: int, name: str) -> dict:
+def _lines(n: int) -> bytes:
+    return b"".join(b"comment number %d is about something fine\n" % i for i in range(n))
+
+
+def _jpeg(seed: int) -> bytes:
+    import io
+    import random
+
+    from PIL import Image
+
+    rng = random.Random(seed)
+    img = Image.frombytes("RGB", (160, 160), bytes(rng.randrange(256) for _ in range(160 * 160 * 3)))
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=70)
+    return buf.getvalue()
+
+
+def _upload(client, tenant, name: str, task_type: str, files: list[tuple[str, bytes]], n: int) -> dict:
     from datasets.models import Sample
     from datasets.services import dataset_create
     from datasets.upload_import import dataset_upload_run
-    from exeml.jobs.models import Job
     from exeml.tenancy.scoping import tenant_scope
 
     with tenant_scope(tenant):
         ds = dataset_create(
-            tenant=tenant, name=name, task_type="text_classification", start_sync=False,
+            tenant=tenant, name=name, task_type=task_type, start_sync=False,
             input_path=f"s3://{BUCKET}/{TENANT}/{name}/", output_path=f"s3://{BUCKET}/{TENANT}/{name}-out/",
         )
-    data = b"".join(b"comment number %d is about something fine\n" % i for i in range(n))
-    body, content_type = _multipart(f"t{n}.txt", data)
+    body, content_type = _multipart(files)
     t0 = time.perf_counter()
     r = client.generic("POST", f"/api/v1/datasets/{ds.pk}/samples", body, content_type=content_type)
     answer_s = time.perf_counter() - t0
@@ -102,11 +122,11 @@ def _upload_lines(client, tenant, n: int, name: str) -> dict:
             job = dataset_upload_run(job_id=r.json()["id"])
             import_s = time.perf_counter() - t0
             assert job.status == "succeeded", job.detail
-            assert Job.objects.get(pk=job.pk).result["accepted"][0]["count"] == n
     with tenant_scope(tenant):
         assert Sample.objects.filter(dataset=ds).count() == n
-    return {"lines": n, "answer": r.status_code, "answer_s": answer_s, "import_s": import_s,
-            "rows_per_s": n / import_s}
+    kind = "text lines" if task_type == "text_classification" else "images"
+    return {"what": f"{n:,} {kind}", "bytes": sum(len(d) for _, d in files), "answer": r.status_code,
+            "answer_s": answer_s, "import_s": import_s, "rows_per_s": n / import_s}
 
 
 def main() -> None:
@@ -127,12 +147,13 @@ def main() -> None:
         if moto is not None:
             moto.terminate()
             moto.wait(10)
-    print(f"upload rate ({vendor}, moto S3, one text file per request, import run in process)")
-    print(f"{'lines':>8} | {'answer':>6} | {'answer s':>8} | {'import s':>8} | {'rows/s':>8}")
-    print(f"{'-' * 8}-+-{'-' * 6}-+-{'-' * 8}-+-{'-' * 8}-+-{'-' * 8}")
+    print(f"upload rate ({vendor}, moto S3, one request each, a 202's import run in process after the answer)")
+    print(f"{'upload':>18} | {'bytes':>9} | {'answer':>6} | {'answer s':>8} | {'import s':>8} | {'rows/s':>8}")
+    print(f"{'-' * 18}-+-{'-' * 9}-+-{'-' * 6}-+-{'-' * 8}-+-{'-' * 8}-+-{'-' * 8}")
     for row in rows:
-        print(f"{row['lines']:>8,} | {row['answer']:>6} | {row['answer_s']:>8.2f} | {row['import_s']:>8.2f} | "
-              f"{row['rows_per_s']:>8,.0f}")
+        print(f"{row['what']:>18} | {row['bytes']:>9,} | {row['answer']:>6} | {row['answer_s']:>8.2f} | "
+              f"{row['import_s']:>8.2f} | {row['rows_per_s']:>8,.0f}")
+    print("answer 201: imported within the request (import s = answer s); 202: answered with a job")
 
 
 if __name__ == "__main__":
