@@ -18,7 +18,7 @@ import logging
 import queue
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -37,7 +37,7 @@ from datasets.labels import ImportedAnnotations, apply_imported_annotations_many
 from datasets.models import Annotation, Dataset, ObjectStatus, Sample, SampleStatus, SourceObject
 from exeml.dbutil import yield_to_other_writers
 from exeml.errors import public_reason
-from exeml.jobs.models import Job
+from exeml.jobs.models import Job, JobStatus
 from exeml.jobs.services import job_checkpoint, job_progress
 from exeml.storage import (
     ObjectInfo,
@@ -72,6 +72,9 @@ SAMPLE_UPDATE_FIELDS = [
     "sample_rate", "channels", "bit_depth", "text", "labeled", "revision", "label_reason", "updated_at",
 ]
 COUNT_KEYS = ("found", "imported", "unchanged", "skipped", "failed", "missing")
+# The job that imports a large upload (datasets.upload_import). Its files are in the input
+# path before it runs: a sync leaves them to it, or both would insert the same samples.
+UPLOAD_JOB_KIND = "dataset_upload"
 
 
 @dataclass
@@ -104,6 +107,11 @@ class DatasetSync:
         self.batch = max(1, int(settings.EXEML_IMPORT_BATCH_ROWS))
         self._sample_limit: int | None = None
         self._batches = 0
+        # Called after each batch of sample rows is written, with (rows written, rows of this
+        # page): an upload's job reports its progress (and honours a cancel) from there.
+        self.on_rows: Callable[[int, int], None] | None = None
+        # False for an upload's own import: it imports the files it stored.
+        self.leave_uploads = True
 
     # ------------------------------------------------------------------ entry points
 
@@ -132,11 +140,16 @@ class DatasetSync:
     def _select(self, infos: list[ObjectInfo], *, force: bool) -> list[tuple[ObjectInfo, Role | None, Any]]:
         keys = [i.key for i in infos]
         existing = {so.key: so for so in SourceObject.objects.filter(dataset=self.dataset, key__in=keys)}
+        uploading = self._uploading_keys() if self.leave_uploads else set()
         unchanged: list[Any] = []
         todo: list[tuple[ObjectInfo, Role | None, Any]] = []
         for info in infos:
             if info.key.endswith("/"):
                 continue  # folder marker
+            if info.key in uploading:
+                if info.key in existing:  # seen: not marked missing
+                    unchanged.append(existing[info.key].pk)
+                continue  # its upload's job imports it
             if self.out_prefix is not None and info.key.startswith(self.out_prefix):
                 self.counts["skipped"] += 1
                 self.new_errors.append({
@@ -171,6 +184,13 @@ class DatasetSync:
         if unchanged:
             SourceObject.objects.filter(pk__in=unchanged).update(seen_at=timezone.now())
         return todo
+
+    def _uploading_keys(self) -> set[str]:
+        """Keys that an upload of this dataset stored and its job has yet to import."""
+        params = Job.objects.filter(
+            kind=UPLOAD_JOB_KIND, target_id=self.dataset.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+        ).values_list("params", flat=True)
+        return {f["key"] for p in params for f in (p or {}).get("files", [])}
 
     def _read_one(self, key: str, max_bytes: int) -> bytes | str:
         # The listing gave the size already: one GET, never more than the limit held in memory.
@@ -393,15 +413,22 @@ class DatasetSync:
         for chunk in _chunks(cleared, self.batch):
             with transaction.atomic():
                 Annotation.objects.filter(sample_id__in=chunk).delete()
+        total = len(create) + len(update)
         for chunk in _chunks(create, self.batch):
             self._between_batches()
             with transaction.atomic():
                 Sample.objects.bulk_create(chunk)
+            self._rows_written(len(chunk), total)
         for chunk in _chunks(list(update.values()), self.batch):
             self._between_batches()
             with transaction.atomic():
                 Sample.objects.bulk_update(chunk, SAMPLE_UPDATE_FIELDS, batch_size=100)
+            self._rows_written(len(chunk), total)
         return out
+
+    def _rows_written(self, rows: int, total: int) -> None:
+        if self.on_rows is not None:
+            self.on_rows(rows, total)
 
     def _between_batches(self) -> None:
         self._batches += 1

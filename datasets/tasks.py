@@ -6,6 +6,7 @@ from celery import shared_task
 
 from datasets import services
 from datasets.export.service import dataset_export_run
+from datasets.upload_import import dataset_upload_run
 from exeml.jobs.taskbase import JobTask
 from exeml.storage import TransientStorageError
 from exeml.tenancy.scoping import tenant_scope
@@ -18,6 +19,10 @@ class _SyncTask(JobTask):
 
 class _ExportTask(JobTask):
     failure_prefix = "the export failed"
+
+
+class _UploadTask(JobTask):
+    failure_prefix = "the upload's import failed"
 
 
 class _DeleteTask(JobTask):
@@ -46,3 +51,11 @@ def dataset_export(self, job_id: str, tenant_id: str) -> None:
 def dataset_delete_task(self, job_id: str, tenant_id: str) -> None:
     with tenant_scope(tenant_id):
         services.dataset_delete_run(job_id=job_id)
+
+
+# Not retried: a failed import removes the upload's new files, and the answer says why; the
+# user uploads again.
+@shared_task(bind=True, base=_UploadTask, name="datasets.upload", acks_late=True)
+def dataset_upload_task(self, job_id: str, tenant_id: str) -> None:
+    with tenant_scope(tenant_id):
+        dataset_upload_run(job_id=job_id)

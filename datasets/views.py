@@ -115,8 +115,18 @@ class DatasetViewSet(
     @extend_schema(
         methods=["POST"],
         request={"multipart/form-data": UploadSerializer},
+        description="Add files. A small upload (at most 20 files, 1 MiB and 1,000 rows, a text file's "
+        "lines counting one row each; EXEML_UPLOAD_INLINE) is imported within the request: 201. A larger "
+        "one is checked (names, types, sizes), stored, and answered 202 with an import job at once. "
+        "Every refused file is named with its reason; a refused file is never kept.",
         responses={
             201: UploadResultSerializer,
+            202: OpenApiResponse(
+                JobSerializer,
+                description="a larger upload, stored and imported by a worker: the dataset_upload job to follow "
+                "(GET /jobs/{id}); its result has {accepted, rejected} when it ends, its errors each refused "
+                "file with the reason; it fails when no file is accepted (nothing kept) and can be cancelled",
+            ),
             400: OpenApiResponse(
                 description="no file accepted: {files: [summary], accepted: [], rejected: [{file, reason}]}"
             ),
@@ -146,7 +156,9 @@ class DatasetViewSet(
                                    code="too_large", status=413)
         uploaded = request.FILES.getlist("files")
         files = [IncomingFile(name=getattr(f, "raw_name", f.name), size=f.size, read=f.read) for f in uploaded]
-        result = samples_upload(dataset=dataset, files=files)
+        result = samples_upload(dataset=dataset, files=files, user=request.user)
+        if isinstance(result, Job):  # a large upload: stored, imported by a worker
+            return Response(JobSerializer(result).data, status=status.HTTP_202_ACCEPTED)
         return Response(result, status=status.HTTP_201_CREATED)
 
     @extend_schema(methods=["GET"], responses={200: SampleSerializer})

@@ -236,6 +236,17 @@ EXEML_LIMITS = {
     "text_max_lines_per_file": env_int("EXEML_TEXT_MAX_LINES_PER_FILE", 100_000),
     "max_samples_per_dataset": env_int("EXEML_MAX_SAMPLES_PER_DATASET", 1_000_000),
 }
+# An upload small enough to be imported within the request (its answer well under 2 s on a
+# busy machine): at most this many files, bytes and rows (a text file's lines; one per
+# other file). Anything larger is stored, answered 202 with a job, and imported by a worker.
+EXEML_UPLOAD_INLINE = {
+    "max_files": env_int("EXEML_UPLOAD_INLINE_MAX_FILES", 20),
+    "max_bytes": env_int("EXEML_UPLOAD_INLINE_MAX_BYTES", 1024 * 1024),
+    "max_rows": env_int("EXEML_UPLOAD_INLINE_MAX_ROWS", 1000),
+}
+# Test hooks (never on in production): lets a test slow an upload's import down per row,
+# through the shared cache, so it can show that the answer comes before the import ends.
+EXEML_TEST_HOOKS = env_bool("EXEML_TEST_HOOKS", False)
 # Rows written per transaction by imports and batched deletes.
 EXEML_IMPORT_BATCH_ROWS = env_int("EXEML_IMPORT_BATCH_ROWS", 1000)
 # SQLite: pause between two such batches so a waiting writer gets the lock (exeml/dbutil.py).

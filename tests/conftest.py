@@ -151,7 +151,9 @@ class WorkerProcess:
 
     def start(self) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "DATABASE_URL": _test_database_url(), "PYTHONUNBUFFERED": "1"}
+        # EXEML_TEST_HOOKS: a test may slow this worker's upload imports (per dataset, through
+        # the shared cache) to show that an upload's answer comes before its import ends.
+        env = {**os.environ, "DATABASE_URL": _test_database_url(), "PYTHONUNBUFFERED": "1", "EXEML_TEST_HOOKS": "1"}
         cmd = [
             sys.executable, "-m", "celery", "-A", "exeml.celery", "worker", "-Q", self.queues,
             "-c", str(self.concurrency), "-n", f"{self.name}-{uuid.uuid4().hex[:6]}@%h",

@@ -292,6 +292,23 @@ flow("upload from the console: a CSV through the storage picker; files dropped o
   await tid(page, "upload-dialog").getByRole("button", { name: "Close" }).first().click();
   await waitUntil(async () => (await countOf(page, "unlabeled-count")) === 2, { message: "the dropped file's two lines" });
   assert.equal(await tid(page, "sample-item").count(), 2);
+
+  // A larger upload (over the 1,000 rows imported within the request) is answered with an
+  // import job: the dialog follows it, then lists its files with the refused one's reason.
+  const large = await page.evaluateHandle(() => {
+    const dt = new DataTransfer();
+    const lines = Array.from({ length: 1500 }, (_, i) => `review number ${i} of the product`).join("\n");
+    dt.items.add(new File([lines + "\n"], "many.txt", { type: "text/plain" }));
+    dt.items.add(new File(["\u0000".repeat(64) + "\n"], "binary.txt", { type: "text/plain" }));
+    return dt;
+  });
+  await tid(page, "label-drop-target").dispatchEvent("dragover", { dataTransfer: large });
+  await tid(page, "label-drop-target").dispatchEvent("drop", { dataTransfer: large });
+  const imported = tid(page, "upload-results");
+  await imported.getByText("1 accepted, 1 rejected").waitFor({ timeout: seconds(120) });
+  await imported.getByText(/NUL bytes/).waitFor();
+  await tid(page, "upload-dialog").getByRole("button", { name: "Close" }).first().click();
+  await waitUntil(async () => (await countOf(page, "unlabeled-count")) === 1502, { message: "the large file's 1,500 lines" });
 });
 
 flow("a token is created and used", async (page) => {

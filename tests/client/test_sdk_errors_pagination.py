@@ -160,3 +160,38 @@ def test_upload_of_only_refused_files_reports_them_without_raising(sdk, store, t
     result = sdk.upload(project.dataset_id, [bad])
     assert result.accepted == [] and [r["file"] for r in result.rejected] == ["a+b.png"]
     assert "plus" in result.rejected[0]["reason"]
+
+
+def test_upload_follows_the_import_job_of_a_large_request(celery_worker, live_server, sdk, owner, store, tmp_path,
+                                                          capsys):
+    """A request over the inline rule answers 202 with a job: ``upload(wait=True)`` follows it
+    (``on_import`` on each read) and lists its files like a small upload's; the CLI prints the
+    import's progress, then the counts."""
+    from exeml_client.cli import main
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "big.txt").write_bytes(b"".join(b"line %d is fine\n" % i for i in range(3000)))
+    (tmp_path / "data" / "a+b.txt").write_bytes(b"refused by its name\n")
+    project = sdk.create_project("sdkjob", "text_classification")
+    reads = []
+    result = sdk.upload(project.dataset_id, tmp_path / "data", on_import=lambda job, done, total: reads.append(
+        (job.status, done, total)))
+    assert [(a["file"], a["count"]) for a in result.accepted] == [("big.txt", 3000)]
+    assert [r["file"] for r in result.rejected] == ["a+b.txt"] and "plus" in result.rejected[0]["reason"]
+    assert [j.status for j in result.jobs] == ["succeeded"] and reads[-1] == ("succeeded", 1, 1)
+    assert sdk.dataset(project.dataset_id).raw["sample_count"] == 3000
+
+    # wait=False: back once sent, the job to follow.
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "more.txt").write_bytes(b"".join(b"more %d\n" % i for i in range(2000)))
+    sent = sdk.upload(project.dataset_id, tmp_path / "more", wait=False)
+    assert sent.accepted == [] and len(sent.jobs) == 1
+    assert sdk.wait_job(sent.jobs[0].id, timeout=300).result["accepted"][0]["count"] == 2000
+
+    (tmp_path / "cli").mkdir()
+    (tmp_path / "cli" / "cli.txt").write_bytes(b"".join(b"cli %d\n" % i for i in range(1500)))
+    code = main(["upload", "sdkjob", str(tmp_path / "cli"), "--url", live_server.url, "--token", owner.token])
+    out = capsys.readouterr()
+    assert code == 0, out
+    assert "import [" in out.err and "job 1/1" in out.err, out.err
+    assert "1 files added, 0 refused" in out.out, out.out

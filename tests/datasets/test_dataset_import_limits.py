@@ -58,14 +58,17 @@ def test_other_tenant_keeps_answering_while_a_100k_line_file_imports(celery_work
     assert owner.client.get(f"/api/v1/datasets/{ds_id}").status_code == 404
 
 
-@pytest.mark.django_db
-def test_a_file_over_the_line_limit_is_refused_with_the_reason(owner, store):
+@pytest.mark.django_db(transaction=True)
+def test_a_file_over_the_line_limit_is_refused_with_the_reason(celery_worker, owner, store):
     ds = _dataset(owner, "text_classification")
     r = _upload(owner, ds["id"], [("big.txt", _lines(100_001)), ("small.txt", _lines(3))])
-    assert r.status_code == 201, r.content
-    rejected = {x["file"]: x["reason"] for x in r.json()["rejected"]}
+    assert r.status_code == 202, r.content  # large: imported by a job, followed here
+    job = wait_job(owner, r.json()["id"], timeout=300)
+    assert job["status"] == "succeeded", job
+    rejected = {x["file"]: x["reason"] for x in job["result"]["rejected"]}
     assert "more than the 100,000 allowed per file" in rejected["big.txt"], rejected
-    assert [x["file"] for x in r.json()["accepted"]] == ["small.txt"]
+    assert [x["file"] for x in job["result"]["accepted"]] == ["small.txt"]
+    assert owner.client.get(f"/api/v1/datasets/{ds['id']}").json()["sample_count"] == 3
     with override_settings(EXEML_LIMITS={**settings.EXEML_LIMITS, "text_max_lines_per_file": 2}):
         r = _upload(owner, ds["id"], [("three.txt", _lines(3))])
         assert r.status_code == 400, r.content  # its only file refused

@@ -74,6 +74,15 @@ class Progress:
             sys.stderr.flush()
 
 
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
 def _size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
@@ -231,11 +240,30 @@ def cmd_upload(args: argparse.Namespace) -> int:
     def progress(files: int, total_files: int, done: int, total: int) -> None:
         bar.update(done / total if total else 1.0, f"{files}/{total_files} files {_size(done)}/{_size(total)}")
 
+    importing = Progress("import", enabled=not args.quiet)
+    sending = [True]  # the send bar's line is ended before the import bar starts
+
+    def imported(job: Job, done: int, total: int) -> None:
+        # Larger requests are imported by the server in the background: their jobs, one by one.
+        if sending[0]:
+            bar.close()
+            sending[0] = False
+        counts = job.counts or {}
+        eta = counts.get("eta_seconds")
+        left = f", about {_duration(eta)} left" if job.status == "running" and eta else ""
+        rows = f"{counts.get('samples_written', 0):,} samples" if counts.get("samples_written") else job.status or ""
+        fraction = (done + (job.progress or 0.0)) / total if total else 1.0
+        importing.update(min(1.0, fraction), f"job {min(done + 1, total)}/{total}: {rows}{left}")
+
     try:
-        result = client.upload(str(dataset_id), source, on_progress=progress,
-                               labels_from_folders=args.labels_from_folders)
+        try:
+            result = client.upload(str(dataset_id), source, on_progress=progress, on_import=imported,
+                                   labels_from_folders=args.labels_from_folders, timeout=args.timeout or 3600)
+        finally:
+            if sending[0]:
+                bar.close()
     finally:
-        bar.close()
+        importing.close()
     for rejected in result.rejected:
         print(f"  refused {rejected.get('file')}: {rejected.get('reason')}", file=sys.stderr)
     data = {"accepted": result.accepted, "rejected": result.rejected}

@@ -62,6 +62,7 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F
 UploadProgress = Callable[[int, int, int, int], None]  # files done, files total, bytes done, bytes total
 VersionProgress = Callable[[ModelVersion], None]
 JobProgress = Callable[[Job], None]
+ImportProgress = Callable[[Job, int, int], None]  # the job read now, import jobs done, import jobs in all
 
 
 @dataclass(frozen=True)
@@ -414,6 +415,9 @@ class Client:
         on_progress: UploadProgress | None = None,
         max_request_bytes: int = DEFAULT_UPLOAD_REQUEST_BYTES,
         labels_from_folders: bool = False,
+        wait: bool = True,
+        timeout: float = 3600,
+        on_import: ImportProgress | None = None,
     ) -> UploadResult:
         """Upload a folder (every file below it) or a list of files, in requests under the
         server's per-request limit; one refused file never stops the others.
@@ -421,7 +425,15 @@ class Client:
         Files in subfolders are sent as ``sub-name.ext`` (the API takes flat names). With
         ``labels_from_folders``, a file in ``cat/`` is labelled ``cat`` (image, sound
         classification: the usual one-folder-per-class layout).
+
+        A small request is imported by the server before it answers; a larger one is stored
+        and imported by a job (202). ``wait`` (default) follows those jobs to their end,
+        calling ``on_import(job, jobs_done, jobs_total)`` on each read, so the result lists
+        every file; ``wait=False`` returns once the files are sent, the jobs in ``result.jobs``.
+        ``on_progress(files_sent, files_total, bytes_sent, bytes_total)`` follows the sending.
         """
+        if labels_from_folders and not wait:
+            raise ValueError("labels_from_folders labels the imported samples: it needs wait=True")
         entries = self._upload_entries(files)
         total_bytes = sum(size for _, _, size, _ in entries)
         result = UploadResult()
@@ -429,24 +441,58 @@ class Client:
         if on_progress:
             on_progress(0, len(entries), 0, total_bytes)
         by_folder: dict[str, list[str]] = {}
+        sent: list[tuple[UploadResult, list]] = []
         for batch in self._batches(entries, max_request_bytes):
             for part_result, part in self._send_batch(dataset_id, batch):
-                result.accepted.extend(part_result.accepted)
-                result.rejected.extend(part_result.rejected)
-                folders = {name: folder for name, _, _, folder in part}
-                for accepted in part_result.accepted:
-                    folder = folders.get(accepted.get("file"))
-                    if labels_from_folders and folder and accepted.get("id"):
-                        by_folder.setdefault(folder, []).append(accepted["id"])
+                sent.append((part_result, part))
                 done_files += len(part)
                 done_bytes += sum(size for _, _, size, _ in part)
                 if on_progress:
                     on_progress(done_files, len(entries), done_bytes, total_bytes)
+        # Every request is sent before the jobs are followed: the server imports meanwhile.
+        if wait:
+            self._follow_imports(sent, timeout=timeout, on_import=on_import)
+        for part_result, part in sent:
+            result.jobs.extend(part_result.jobs)
+            result.accepted.extend(part_result.accepted)
+            result.rejected.extend(part_result.rejected)
+            folders = {name: folder for name, _, _, folder in part}
+            for accepted in part_result.accepted:
+                folder = folders.get(accepted.get("file"))
+                if labels_from_folders and folder and accepted.get("id"):
+                    by_folder.setdefault(folder, []).append(accepted["id"])
         for label, ids in by_folder.items():
             self.ensure_labels(dataset_id, [label])
             for start in range(0, len(ids), 500):
                 self.annotate_batch(dataset_id, ids[start:start + 500], add=[label])
         return result
+
+    def _follow_imports(self, sent: list[tuple[UploadResult, list]], *, timeout: float,
+                        on_import: ImportProgress | None) -> None:
+        """Wait for each request's import job; its files join the request's accepted/rejected."""
+        waiting = [(part, batch, job) for part, batch in sent for job in part.jobs]
+        deadline = time.monotonic() + timeout
+        end: Job | None = None
+        for done, (part, batch, job) in enumerate(waiting):
+            def progress(current: Job, done: int = done) -> None:
+                if on_import:
+                    on_import(current, done, len(waiting))
+
+            left = max(1.0, deadline - time.monotonic())
+            end = self.wait_job(job.id, timeout=left, on_progress=progress, raise_on_failure=False)
+            part.jobs[part.jobs.index(job)] = end
+            answer = end.result or {}
+            if "accepted" in answer:
+                part.accepted.extend(answer.get("accepted") or [])
+                # The files the request itself refused are in the answer already.
+                known = {r.get("file") for r in part.rejected}
+                part.rejected.extend(r for r in answer.get("rejected") or [] if r.get("file") not in known)
+            else:  # cancelled, or failed before its answer (its worker died): no file was kept
+                reason = f"the import {end.status}: {end.detail or 'no reason given'}"
+                known = {r.get("file") for r in part.rejected}
+                part.rejected.extend({"file": name, "reason": reason} for name, *_ in batch if name not in known)
+        if on_import and end is not None:
+            on_import(end, len(waiting), len(waiting))
 
     @staticmethod
     def _upload_entries(files: str | Path | Iterable[str | Path]) -> list[tuple[str, Path, int, str]]:
@@ -509,6 +555,10 @@ class Client:
         finally:
             for handle in handles:
                 handle.close()
+        if body.get("kind") == "dataset_upload":  # 202: stored; a job imports it
+            job = Job.from_api(body)
+            yield UploadResult(rejected=list(job.errors or []), jobs=[job]), batch
+            return
         yield UploadResult(accepted=body.get("accepted") or [], rejected=body.get("rejected") or []), batch
 
     # --- Labels and annotations ----------------------------------------------------------------

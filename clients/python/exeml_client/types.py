@@ -33,12 +33,13 @@ class Job(Resource):
     counts: dict[str, Any] | None = None
     errors: list[dict[str, Any]] | None = None
     detail: str | None = None
+    result: dict[str, Any] | None = None
     created_at: str | None = None
     finished_at: str | None = None
 
     @property
     def done(self) -> bool:
-        return self.status in ("succeeded", "failed")
+        return self.status in ("succeeded", "failed", "cancelled")
 
 
 @dataclass
@@ -96,10 +97,17 @@ class Sample(Resource):
 
 @dataclass
 class UploadResult:
-    """What an upload kept and what it refused, per file (``{"file", "reason"}``)."""
+    """What an upload kept and what it refused, per file (``{"file", "reason"}``).
+
+    ``jobs``: the import jobs of the requests the server imports in the background (larger
+    ones answer 202 with a job). ``upload(wait=True)`` followed them to their end, their
+    files sorted into ``accepted``/``rejected``; with ``wait=False`` their files are in
+    neither list yet: follow them with ``client.wait_job(job.id)`` (``job.result``).
+    """
 
     accepted: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
 
     @property
     def sample_ids(self) -> list[str]:

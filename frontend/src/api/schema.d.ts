@@ -123,6 +123,7 @@ export interface paths {
   "/api/v1/datasets/{id}/samples": {
     /** @description Text samples carry a preview of their text (text_truncated, text_length); GET samples/{sample_id} has the whole text. */
     get: operations["api_v1_datasets_samples_list"];
+    /** @description Add files. A small upload (at most 20 files, 1 MiB and 1,000 rows, a text file's lines counting one row each; EXEML_UPLOAD_INLINE) is imported within the request: 201. A larger one is checked (names, types, sizes), stored, and answered 202 with an import job at once. Every refused file is named with its reason; a refused file is never kept. */
     post: operations["api_v1_datasets_samples_create"];
   };
   "/api/v1/datasets/{id}/samples/{sample_id}": {
@@ -2096,6 +2097,7 @@ export interface operations {
       };
     };
   };
+  /** @description Add files. A small upload (at most 20 files, 1 MiB and 1,000 rows, a text file's lines counting one row each; EXEML_UPLOAD_INLINE) is imported within the request: 201. A larger one is checked (names, types, sizes), stored, and answered 202 with an import job at once. Every refused file is named with its reason; a refused file is never kept. */
   api_v1_datasets_samples_create: {
     parameters: {
       path: {
@@ -2112,6 +2114,12 @@ export interface operations {
       201: {
         content: {
           "application/json": components["schemas"]["UploadResult"];
+        };
+      };
+      /** @description a larger upload, stored and imported by a worker: the dataset_upload job to follow (GET /jobs/{id}); its result has {accepted, rejected} when it ends, its errors each refused file with the reason; it fails when no file is accepted (nothing kept) and can be cancelled */
+      202: {
+        content: {
+          "application/json": components["schemas"]["Job"];
         };
       };
       /** @description no file accepted: {files: [summary], accepted: [], rejected: [{file, reason}]} */

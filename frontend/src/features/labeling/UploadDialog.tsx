@@ -1,9 +1,10 @@
 import { useEffect, useRef, useState, type DragEvent } from "react";
 import { errorText } from "../../api/client";
 import { datasetsApi, isJob, waitForJob } from "../../api/datasets";
-import type { ProjectType, UploadResult } from "../../api/types";
+import type { Job, ProjectType, UploadResult } from "../../api/types";
 import { ErrorBox, Modal, ProgressBar } from "../../components/ui";
 import { checkFile, formatBytes, planBatches, uploadRules } from "../../lib/upload";
+import { importAnswer, importStatus } from "./uploadJob";
 
 interface Picked {
   file: File;
@@ -20,6 +21,16 @@ export function UploadDialog(props: {
   const [progress, setProgress] = useState<number | null>(null);
   const [result, setResult] = useState<UploadResult | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [importing, setImporting] = useState<Job | null>(null);
+
+  const cancelImport = async () => {
+    if (!importing) return;
+    try {
+      setImporting(await datasetsApi.cancelJob(importing.id));
+    } catch (err) {
+      setError(errorText(err));  // 409: it ended meanwhile; the dialog shows its answer
+    }
+  };
 
   const add = (files: FileList | File[]) => {
     const next = [...files].map((file) => ({ file, problem: checkFile(file, rules) }));
@@ -46,13 +57,19 @@ export function UploadDialog(props: {
     try {
       for (let i = 0; i < batches.length; i++) {
         // Bytes sent of this request (XHR progress), as its share of all the requests.
-        const r = await datasetsApi.upload(props.datasetId, batches[i], (sent, size) => setProgress((i + (size ? sent / size : 0) * 0.9) / batches.length));
+        const r = await datasetsApi.upload(props.datasetId, batches[i], (sent, size) => setProgress((i + (size ? sent / size : 0) * 0.1) / batches.length));
         if (isJob(r)) {
-          // Large uploads are imported in the background; follow the job for its per-file errors.
-          const job = await waitForJob(r.id, (j) => setProgress((i + j.progress) / batches.length));
-          if (job.status === "failed" && !job.errors.length) throw new Error(`The import failed${job.detail ? `: ${job.detail}` : "."}`);
-          total.accepted.push(...batches[i].filter((f) => !job.errors.some((e) => e.file === f.name)).map((f) => ({ file: f.name, id: "" })));
-          total.rejected.push(...job.errors);
+          // A larger upload: stored, and imported by a worker. Follow its job (progress, time
+          // left, cancel), then list its files as the job's answer has them.
+          setImporting(r);
+          const job = await waitForJob(r.id, (j) => {
+            setImporting(j);
+            setProgress((i + 0.1 + 0.9 * j.progress) / batches.length);
+          }, { timeoutMs: 60 * 60_000 });
+          setImporting(null);
+          const answer = importAnswer(job, batches[i].map((f) => f.name));
+          total.accepted.push(...answer.accepted);
+          total.rejected.push(...answer.rejected);
         } else {
           total.accepted.push(...(r?.accepted ?? []));
           total.rejected.push(...(r?.rejected ?? []));
@@ -66,6 +83,7 @@ export function UploadDialog(props: {
     } finally {
       setResult(total);
       setProgress(null);
+      setImporting(null);
     }
   };
 
@@ -98,6 +116,7 @@ export function UploadDialog(props: {
         <li>Types: {rules.extensions.join(", ")}</li>
         <li>At most {formatBytes(rules.maxFileBytes)} per file and {formatBytes(rules.maxRequestBytes)} per upload request (larger selections are sent in several requests).</li>
         <li>File names without Chinese characters, +, spaces or tabs. Damaged files are rejected.</li>
+        <li>Larger uploads are imported in the background: follow (or cancel) the import here; each refused file is listed with its reason, and nothing of a refused file is kept.</li>
       </ul>
       <label
         className={`dropzone${dragging ? " over" : ""}`}
@@ -121,6 +140,14 @@ export function UploadDialog(props: {
         </ul>
       )}
       {progress !== null && <ProgressBar value={progress} testId="upload-progress" />}
+      {importing && (
+        <p className="muted" data-testid="upload-import">
+          {importStatus(importing)}{" "}
+          {(importing.status === "queued" || importing.status === "running") && !importing.cancel_requested && (
+            <button className="link" onClick={() => void cancelImport()} data-testid="upload-import-cancel">Cancel import</button>
+          )}
+        </p>
+      )}
       <ErrorBox message={error} />
       {result && (
         <div data-testid="upload-results">
