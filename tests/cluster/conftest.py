@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.cluster import flows
-from tests.cluster.harness import Cluster, missing
+from tests.cluster.harness import REPO, Cluster, missing
 
 
 @pytest.fixture(scope="session")
@@ -47,11 +47,20 @@ class FaultTable:
         return "\n".join(lines)
 
 
+FAULTS = FaultTable()
+
+
 @pytest.fixture(scope="session")
-def fault_table(request) -> Iterator[FaultTable]:
-    table = FaultTable()
-    yield table
-    if table.rows:
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line("\ncluster fault table:\n" + table.render())
+def fault_table() -> FaultTable:
+    return FAULTS
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The fault table after the run (also in test-artifacts/cluster/faults.md)."""
+    if not FAULTS.rows:
+        return
+    terminalreporter.write_sep("-", "cluster fault table")
+    terminalreporter.write_line(FAULTS.render())
+    out = REPO / "test-artifacts" / "cluster"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "faults.md").write_text(FAULTS.render() + "\n")

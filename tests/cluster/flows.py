@@ -4,11 +4,16 @@ Used by tests/cluster and bench/cluster.py."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import requests
+
 from datasets import demo_data
-from tests.cluster.harness import Api, wait_for
+from tests.cluster.harness import REPLICA_HEADER, Api, wait_for
 
 IMAGE_CLASSES = ("circle", "square")
 LABEL_COLORS = {"circle": "#ff0000", "square": "#00aa00"}
@@ -160,3 +165,54 @@ def train_and_deploy_both(api: Api, bucket: str, *, image_minutes: float = 0.3, 
         Deployed(image, done[0], services[0], f"/v1/infers/{services[0]['id']}", image_request()),
         Deployed(tabular, done[1], services[1], f"/v1/infers/{services[1]['id']}", tabular_request(csv)),
     )
+
+
+@dataclass
+class Outcome:
+    """One request of a load run: when it started and ended (monotonic), what came back."""
+
+    started: float
+    ended: float
+    status: int | str  # the HTTP status, or the client-side exception's name
+    replica: str | None
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+
+def load(make_api: Callable[[], Api], deployed: Deployed, *, clients: int, seconds: float,
+         events: list[tuple[float, Callable[[], None]]] = ()) -> list[Outcome]:
+    """``clients`` threads calling the service back to back for ``seconds``; each event runs
+    (in this thread) at its offset from the start, the clients still running."""
+    stop = threading.Event()
+    outcomes: list[Outcome] = []
+
+    def client() -> None:
+        api = make_api()
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                r = infer(api, deployed, timeout=30)
+                status, replica, detail = r.status_code, r.headers.get(REPLICA_HEADER), ""
+                if status != 200:
+                    detail = r.text[:200]
+            except requests.RequestException as exc:
+                status, replica, detail = type(exc).__name__, None, str(exc)[:200]
+            outcomes.append(Outcome(started, time.monotonic(), status, replica, detail))
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    try:
+        for at, event in sorted(events, key=lambda e: e[0]):
+            time.sleep(max(0.0, start + at - time.monotonic()))
+            event()
+        time.sleep(max(0.0, start + seconds - time.monotonic()))
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+    return sorted(outcomes, key=lambda o: o.started)

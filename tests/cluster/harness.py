@@ -78,6 +78,9 @@ def haproxy_config(*, port: int, servers: dict[str, int], stats_socket: Path, in
         "    retries 3",
         "    option redispatch 1",
         "    option forwardfor",
+        # A new server connection per request: none idles toward a replica that then dies, so
+        # only a request already sent to it can fail (a reused dead connection is a 502).
+        "    option http-server-close",
         "frontend exeml",
         f"    bind 127.0.0.1:{port}",
         "    default_backend web",
@@ -105,6 +108,7 @@ class Process:
     ready: Callable[[Process], bool]
     port: int | None = None
     popen: subprocess.Popen | None = None
+    log_offset: int = 0  # where this start's lines begin in the log (a restart appends)
 
     @property
     def log(self) -> Path:
@@ -112,6 +116,7 @@ class Process:
 
     def start(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
+        self.log_offset = self.log.stat().st_size if self.log.exists() else 0
         self.popen = subprocess.Popen(
             self.command, cwd=REPO, env={**self.env, "EXEML_HOME": str(self.home)},
             stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
@@ -131,13 +136,17 @@ class Process:
         raise RuntimeError(f"{self.name} not ready after {timeout:g} s:\n{self.tail()}")
 
     def kill(self) -> None:
-        """SIGKILL to the whole process group: no graceful anything."""
+        """SIGKILL to the whole process group: no graceful anything. Returns once every process
+        of the group is gone (the children die a moment after the main process)."""
         if self.popen is not None:
             try:
                 os.killpg(self.popen.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             self.popen.wait()
+            deadline = time.monotonic() + 10
+            while _group_members(self.popen.pid) and time.monotonic() < deadline:
+                time.sleep(0.005)
 
     def stop(self, grace: float = 15) -> None:
         if self.popen is None or self.popen.poll() is not None:
@@ -151,9 +160,11 @@ class Process:
             pass
         self.kill()
 
-    def read_log(self) -> str:
+    def read_log(self, since_start: bool = False) -> str:
         try:
-            return self.log.read_text(errors="replace")
+            with self.log.open("rb") as f:
+                f.seek(self.log_offset if since_start else 0)
+                return f.read().decode(errors="replace")
         except OSError:
             return ""
 
@@ -161,8 +172,22 @@ class Process:
         return self.read_log()[-chars:]
 
 
+def _group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of a process group, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
 def _log_says(text: str) -> Callable[[Process], bool]:
-    return lambda p: text in p.read_log()
+    return lambda p: text in p.read_log(since_start=True)
 
 
 def _answers_ready(p: Process) -> bool:
