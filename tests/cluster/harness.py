@@ -70,6 +70,10 @@ def haproxy_config(*, port: int, servers: dict[str, int], stats_socket: Path, in
         "    maxconn 2000",
         "defaults",
         "    mode http",
+        # Only the requests that did not end well, with their termination state, in its log.
+        "    log stdout format raw local0",
+        "    option httplog",
+        "    option dontlog-normal",
         "    timeout connect 1s",
         "    timeout client 120s",
         "    timeout server 120s",
