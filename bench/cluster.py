@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -143,6 +144,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--trainings", type=int, default=4, help="trainings per step (one project each; quota 4)")
     parser.add_argument("--rounds", type=int, default=2, help="measures of each configuration, alternated")
+    parser.add_argument("--keep", action="store_true", help="keep the processes' homes and logs (printed)")
     args = parser.parse_args()
     moto = _defaults()
     why = missing()
@@ -176,6 +178,10 @@ def main() -> int:
         cluster.stop()
         if moto is not None:
             moto.terminate()
+        if args.keep:
+            print(f"homes and logs: {cluster.root}")
+        else:
+            shutil.rmtree(cluster.root, ignore_errors=True)
     print(f"\ncluster benchmark ({os.cpu_count()} cores; HAProxy, every process with its own EXEML_HOME)\n")
     print("| measure | median rate | each round: rate, detail |\n|---|---|---|")
     for what, runs in rows.items():
