@@ -296,6 +296,16 @@ class Cluster:
             except Exception:  # stop every other one regardless
                 pass
         self._drop_database()
+        self._forget_broker_keys()
+
+    def _forget_broker_keys(self) -> None:
+        """The cluster's broker and cache keys (all under its own prefix) go with it."""
+        import redis
+
+        client = redis.Redis.from_url(os.environ["CELERY_BROKER_URL"])
+        keys = list(client.scan_iter(match=f"exeml-cluster-{self.run_id}:*", count=1000))
+        if keys:
+            client.delete(*keys)
 
     def _run_once(self, name: str, *args: str) -> str:
         home = self.root / name
