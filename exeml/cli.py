@@ -429,6 +429,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    """One web replica (gunicorn), nothing else: several of them behind a load balancer, each
+    on its own host, is the cluster shape (docs/operations.md). Run `exeml migrate` once first."""
+    _setup_django()
+    os.execv(sys.executable, _web_cmd(args.host, args.port, args.workers, args.threads, args.access_log))
+    return 0
+
+
 def cmd_beat(args: argparse.Namespace) -> int:
     _setup_django()
     _ensure_broker_folders()
@@ -480,6 +488,15 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--concurrency", type=int, default=2)
     worker.add_argument("--name", default="worker")
     worker.set_defaults(func=cmd_worker)
+
+    web = sub.add_parser("web", help="run one web replica (gunicorn); `exeml migrate` first")
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8000)
+    web.add_argument("--workers", type=int, default=int(os.environ.get("EXEML_WEB_WORKERS", os.cpu_count() or 1)))
+    web.add_argument("--threads", type=int, default=int(os.environ.get("EXEML_WEB_THREADS", "8")))
+    web.add_argument("--access-log", action="store_true",
+                     default=os.environ.get("EXEML_WEB_ACCESS_LOG", "").lower() in ("1", "true", "yes"))
+    web.set_defaults(func=cmd_web)
 
     beat = sub.add_parser("beat", help="run Celery beat (auto-stop, reaper)")
     beat.set_defaults(func=cmd_beat)

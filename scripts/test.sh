@@ -55,6 +55,8 @@ if [ -z "${RUFF_SKIP:-}" ]; then echo "==> ruff"; "$VENV/bin/ruff" check .; fi
 echo "==> import contracts"; "$VENV/bin/lint-imports"
 # The console's end-to-end tests drive Debian's Chromium (installed when missing).
 bash "$ROOT/frontend/e2e/install-browser.sh" || echo "warning: chromium could not be installed; browser tests will skip" >&2
+# The cluster tests put Debian's HAProxy in front of the web replicas (installed when missing).
+bash "$ROOT/scripts/install-haproxy.sh" || echo "warning: haproxy could not be installed; cluster tests will skip" >&2
 echo "==> pytest"
 start=$(date +%s)
 set +e

@@ -30,6 +30,7 @@ SLOW_PATHS = (
     "trainers/",
     "training/test_training_runs.py",
     "integration/",
+    "cluster/",
     "e2e/",
     "test_cli_run.py",
     "client/test_sdk_live_run.py",
@@ -50,6 +51,8 @@ def pytest_collection_modifyitems(config, items) -> None:
             continue
         if where.startswith(SLOW_PATHS):
             item.add_marker(pytest.mark.slow)
+        if where.startswith("cluster/"):
+            item.add_marker(pytest.mark.cluster)
 
 
 class Actor:
