@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from datasets.models import Annotation, Dataset, DatasetCounter, Label, LabelCounter, Sample, SampleStatus
+from exeml.tenancy.scoping import unscoped
 
 S, A, L, D = "datasets_sample", "datasets_annotation", "datasets_labelcounter", "datasets_datasetcounter"
 
@@ -173,9 +174,10 @@ def drop_triggers(schema_editor) -> None:
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
+@unscoped()
 def counters_rebuild(*, dataset: Dataset | None = None) -> None:
-    """Recompute the counters from the rows (all datasets, or one): the migration's backfill
-    and the repair tool if a counter was ever edited by hand. One grouped query each."""
+    """Recompute the counters from the rows (all datasets, or one): the repair tool if a
+    counter was ever edited by hand. One grouped query each."""
     datasets = Dataset.all_tenants.all() if dataset is None else Dataset.all_tenants.filter(pk=dataset.pk)
     labels = Label.all_tenants.filter(dataset__in=datasets)
     ok = Q(samples__status=SampleStatus.OK)
@@ -195,6 +197,7 @@ def counters_rebuild(*, dataset: Dataset | None = None) -> None:
             LabelCounter.objects.update_or_create(label_id=pk, defaults={"samples": n})
 
 
+@unscoped()
 def brute_force_counts(*, dataset: Dataset) -> dict:
     """What the counters must equal, counted from every row (tests and the repair check)."""
     samples = Sample.all_tenants.filter(dataset=dataset)
@@ -212,9 +215,10 @@ def brute_force_counts(*, dataset: Dataset) -> dict:
     }
 
 
+@unscoped()
 def counted(*, dataset: Dataset) -> dict:
     """The counters as read (the same shape as ``brute_force_counts``)."""
-    c = DatasetCounter.objects.filter(dataset=dataset).first()
+    c = DatasetCounter.objects.filter(dataset_id=dataset.pk).first()
     labels = {
         name: n or 0
         for name, n in Label.all_tenants.filter(dataset=dataset).values_list("name", "counter__samples")
