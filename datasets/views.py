@@ -111,6 +111,7 @@ class DatasetViewSet(
             *CURSOR_PARAMETERS,
         ],
         responses={200: cursor_page_of(SampleRowSerializer)},
+        operation_id="api_v1_datasets_samples_list",
         description="Pages by cursor: follow next/previous (page=N is a compatibility path whose cost grows "
         "with N). Text samples carry a preview of their text (text_truncated, text_length); "
         "GET samples/{sample_id} has the whole text.",
