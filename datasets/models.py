@@ -145,7 +145,13 @@ class Annotation(TenantOwned):
 
     class Meta:
         ordering = ["created_at"]
-        indexes = [models.Index(fields=["sample"]), models.Index(fields=["label"])]
+        indexes = [
+            models.Index(fields=["sample"]), models.Index(fields=["label"]),
+            # (sample, label) pairs: the counters' triggers ask "does this sample still carry
+            # this label?" per changed row, and the label filter of the sample list asks it
+            # per listed row; with only the label index a planner may scan a label's every row.
+            models.Index(fields=["sample", "label"], name="annotation_sample_label"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.label_id} on {self.sample_id}"

@@ -34,5 +34,9 @@ class Migration(migrations.Migration):
             model_name='sample',
             index=models.Index(fields=['dataset', 'labeled', 'source', 'line_number'], name='sample_labeled_keyset'),
         ),
+        migrations.AddIndex(
+            model_name='annotation',
+            index=models.Index(fields=['sample', 'label'], name='annotation_sample_label'),
+        ),
         migrations.RunPython(counters.install, counters.uninstall),
     ]
