@@ -189,6 +189,32 @@ def _measure(client, ds, project, n: int, repeat: int, slow_repeat: int) -> dict
     return out
 
 
+def _explain(client, ds, n: int) -> None:
+    """PostgreSQL: the plan of the page query behind each list URL at depth (is it one index range?)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    base = f"/api/v1/datasets/{ds.pk}"
+    mid = max(1, n // 2 // 20)
+    urls = {}
+    for name, query in (("samples deep", ""), ("labeled=false deep", "&labeled=false"), ("label=pos deep", "&label=pos")):
+        r = client.get(f"{base}/samples?page={max(1, mid // 3)}{query}")
+        urls[name] = _path(r.json()["next"])
+    r = client.get(f"{base}/label-next?page=3")
+    urls["label-next (cursor)"] = _path(r.json()["next"])
+    urls["label stats"] = f"{base}/label-stats"
+    for name, url in urls.items():
+        with CaptureQueriesContext(connection) as ctx:
+            client.get(url)
+        pages = [q["sql"] for q in ctx.captured_queries
+                 if q["sql"].startswith("SELECT") and ("LIMIT" in q["sql"] or "counter" in q["sql"])]
+        print(f"\n--- {name}: {url}")
+        for sql in pages[:2]:
+            with connection.cursor() as cur:
+                cur.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) " + sql)
+                print("\n".join(row[0] for row in cur.fetchall()))
+
+
 def _pct(values: list[float], q: float) -> float:
     if len(values) == 1:
         return values[0]
@@ -204,6 +230,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--repeat", type=int, default=15, help="timed requests per read action")
     parser.add_argument("--slow-repeat", type=int, default=2, help="version creates / exports per size")
+    parser.add_argument("--explain", action="store_true", help="PostgreSQL: print the plans of the deep pages")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -258,6 +285,8 @@ def main() -> None:
             row += f"{ratio:>9.1f}x"
         print(row)
     print(f"web process RSS: {rss_before:.0f} MiB before the requests, peak {peak:.0f} MiB while serving")
+    if args.explain and connection.vendor == "postgresql":
+        _explain(client, *seeded[sizes[-1]][:1], sizes[-1])
 
 
 if __name__ == "__main__":

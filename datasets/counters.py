@@ -73,6 +73,12 @@ _SQLITE_NAMES = [
 _SAMPLE_AGG = """SELECT dataset_id, count(*) FILTER (WHERE status = 'ok') AS s,
     count(*) FILTER (WHERE status = 'ok' AND labeled) AS l, count(*) FILTER (WHERE status = 'missing') AS m
     FROM {t} GROUP BY dataset_id"""
+# Annotation statements first lock their datasets' counter rows (in id order): every counter
+# change of a dataset then takes that one lock first, so two transactions relabelling samples
+# from a to b and from b to a queue instead of deadlocking on the label rows.
+_LOCK = f"""PERFORM 1 FROM {D} WHERE dataset_id IN (
+    SELECT DISTINCT l.dataset_id FROM datasets_label l WHERE l.id IN (SELECT label_id FROM {{t}}))
+    ORDER BY dataset_id FOR UPDATE;"""
 _PG_FUNCTIONS = {
     "exeml_dataset_counter_ins": f"""
         INSERT INTO {D} (dataset_id, samples, labeled, missing) SELECT id, 0, 0, 0 FROM nt
@@ -96,7 +102,7 @@ _PG_FUNCTIONS = {
             JOIN LATERAL (SELECT DISTINCT label_id FROM {A} WHERE sample_id = n.id) a ON true
             WHERE (o.status = 'ok') <> (n.status = 'ok') GROUP BY a.label_id
         ) d WHERE c.label_id = d.label_id;""",
-    "exeml_annotation_ins": f"""
+    "exeml_annotation_ins": _LOCK.format(t="nt") + f"""
         UPDATE {L} c SET samples = c.samples + d.n FROM (
             SELECT p.label_id, count(*) AS n FROM (SELECT DISTINCT sample_id, label_id FROM nt) p
             JOIN {S} s ON s.id = p.sample_id AND s.status = 'ok'
@@ -104,14 +110,14 @@ _PG_FUNCTIONS = {
                               AND a.id NOT IN (SELECT id FROM nt))
             GROUP BY p.label_id
         ) d WHERE c.label_id = d.label_id;""",
-    "exeml_annotation_del": f"""
+    "exeml_annotation_del": _LOCK.format(t="ot") + f"""
         UPDATE {L} c SET samples = c.samples - d.n FROM (
             SELECT p.label_id, count(*) AS n FROM (SELECT DISTINCT sample_id, label_id FROM ot) p
             JOIN {S} s ON s.id = p.sample_id AND s.status = 'ok'
             WHERE NOT EXISTS (SELECT 1 FROM {A} a WHERE a.sample_id = p.sample_id AND a.label_id = p.label_id)
             GROUP BY p.label_id
         ) d WHERE c.label_id = d.label_id;""",
-    "exeml_annotation_upd": f"""
+    "exeml_annotation_upd": _LOCK.format(t="ot") + _LOCK.format(t="nt") + f"""
         UPDATE {L} c SET samples = c.samples - d.n FROM (
             SELECT p.label_id, count(*) AS n FROM (
                 SELECT DISTINCT o.sample_id, o.label_id FROM ot o JOIN nt n ON n.id = o.id
