@@ -217,3 +217,49 @@ def test_label_next_pages_by_uncertainty_then_the_rest(owner):
         url = _path(body["next"]) if body["next"] else None
     assert [g[0] for g in got] == [str(s.pk) for s in samples[5::-1]] + [str(s.pk) for s in samples[6:]]
     assert [g[1] for g in got[6:]] == [None] * 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_crossed_concurrent_relabels_neither_fail_nor_drift(owner):
+    """Two users relabel at once, one a→b and the other b→a: each change takes the label
+    counters in the opposite order; the counters must stay right and neither request fail
+    (on PostgreSQL the dataset's counter row is locked first, so they queue, not deadlock)."""
+    import threading
+
+    from django.db import connection
+
+    from exeml.tenancy.scoping import tenant_scope
+    from labeling.services import sample_annotations_set
+
+    ds = make_dataset(owner, "text_classification")
+    samples = _samples(owner, ds, range(1, 41))
+    with owner.scope():
+        for name in ("a", "b"):
+            Label.objects.create(dataset=ds, name=name, color="#ff0000" if name == "a" else "#00ff00")
+        for i, s in enumerate(samples):
+            sample_annotations_set(dataset=ds, sample_id=s.pk, labels=["a" if i % 2 else "b"])
+    errors: list[BaseException] = []
+
+    def relabel(mine: list[Sample], to: str) -> None:
+        try:
+            with tenant_scope(owner.tenant):
+                dataset = Dataset.objects.get(pk=ds.pk)
+                for _ in range(3):
+                    for s in mine:
+                        sample_annotations_set(dataset=dataset, sample_id=s.pk, labels=[to])
+                    to = "a" if to == "b" else "b"
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=relabel, args=(samples[1::2], "b")),  # a → b
+        threading.Thread(target=relabel, args=(samples[0::2], "a")),  # b → a
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    _assert_counters(owner, ds)
