@@ -208,10 +208,12 @@ def _explain(client, ds, n: int) -> None:
     for name, url in urls.items():
         with CaptureQueriesContext(connection) as ctx:
             client.get(url)
+        tables = ("datasets_sample", "labeling_suggestion", "counter")
         pages = [q["sql"] for q in ctx.captured_queries
-                 if q["sql"].startswith("SELECT") and ("LIMIT" in q["sql"] or "counter" in q["sql"])]
+                 if q["sql"].startswith("SELECT") and any(f'FROM "{t}' in q["sql"] or t in q["sql"].split("WHERE")[0]
+                                                         for t in tables)]
         print(f"\n--- {name}: {url}")
-        for sql in pages[:2]:
+        for sql in pages[:3]:
             with connection.cursor() as cur:
                 cur.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) " + sql)
                 print("\n".join(row[0] for row in cur.fetchall()))
