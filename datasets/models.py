@@ -100,7 +100,13 @@ class Sample(TenantOwned):
         constraints = [
             models.UniqueConstraint(fields=["dataset", "source", "line_number"], name="uniq_sample_source_line")
         ]
-        indexes = [models.Index(fields=["dataset", "labeled", "status"])]
+        indexes = [
+            models.Index(fields=["dataset", "labeled", "status"]),
+            # Keyset pages of a labelled/unlabelled filter: the filter's rows already in list
+            # order, so a deep page starts at its cursor (the unfiltered list uses the unique
+            # (dataset, source, line_number) index).
+            models.Index(fields=["dataset", "labeled", "source", "line_number"], name="sample_labeled_keyset"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -139,7 +145,13 @@ class Annotation(TenantOwned):
 
     class Meta:
         ordering = ["created_at"]
-        indexes = [models.Index(fields=["sample"]), models.Index(fields=["label"])]
+        indexes = [
+            models.Index(fields=["sample"]), models.Index(fields=["label"]),
+            # (sample, label) pairs: the counters' triggers ask "does this sample still carry
+            # this label?" per changed row, and the label filter of the sample list asks it
+            # per listed row; with only the label index a planner may scan a label's every row.
+            models.Index(fields=["sample", "label"], name="annotation_sample_label"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.label_id} on {self.sample_id}"
@@ -200,3 +212,24 @@ class DatasetVersionItem(TenantOwned):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["version", "usage"])]
+
+
+class DatasetCounter(models.Model):
+    """A dataset's sample counts, kept by database triggers (migration
+    0003_sample_counters) in the statement that changes its samples, however made: bulk
+    imports, queryset updates and deletes, the other helpers' writers. Lists, label stats and
+    train-check read these instead of counting every row. ``counters_rebuild`` (datasets.counters)
+    recomputes them from the rows."""
+
+    dataset = models.OneToOneField(Dataset, primary_key=True, on_delete=models.CASCADE, related_name="counter")
+    samples = models.BigIntegerField(default=0)  # status ok
+    labeled = models.BigIntegerField(default=0)  # status ok and labelled
+    missing = models.BigIntegerField(default=0)  # status missing
+
+
+class LabelCounter(models.Model):
+    """Distinct status-ok samples carrying a label (what ``Label.count`` shows), kept like
+    DatasetCounter by triggers on annotations and samples."""
+
+    label = models.OneToOneField(Label, primary_key=True, on_delete=models.CASCADE, related_name="counter")
+    samples = models.BigIntegerField(default=0)

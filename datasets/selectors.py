@@ -1,21 +1,21 @@
-"""Dataset and sample reads; counts come from one annotated query, never per row."""
+"""Dataset and sample reads; counts come from the trigger-kept counters, never from counting rows."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, Q, QuerySet
-from django.db.models.functions import Left, Length
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
+from django.db.models.functions import Coalesce, Left, Length
 
-from datasets.models import Annotation, Dataset, Sample, SampleStatus
+from datasets.models import Annotation, Dataset, DatasetCounter, Label, LabelCounter, Sample, SampleStatus
 
 
 def dataset_list(*, task_type: str | None = None, search: str | None = None) -> QuerySet[Dataset]:
-    ok = Q(samples__status=SampleStatus.OK)
+    # The counts are the trigger-kept counters (datasets.counters): one join, no row counted.
     qs = (
         Dataset.objects.select_related("last_sync_job")
         .annotate(
-            sample_count=Count("samples", filter=ok),
-            labeled_count=Count("samples", filter=ok & Q(samples__labeled=True)),
-            missing_count=Count("samples", filter=Q(samples__status=SampleStatus.MISSING)),
+            sample_count=Coalesce(F("counter__samples"), 0),
+            labeled_count=Coalesce(F("counter__labeled"), 0),
+            missing_count=Coalesce(F("counter__missing"), 0),
         )
         .order_by("-created_at")
     )
@@ -24,6 +24,11 @@ def dataset_list(*, task_type: str | None = None, search: str | None = None) -> 
     if search:
         qs = qs.filter(name__icontains=search)
     return qs
+
+
+def dataset_counts(*, dataset: Dataset) -> DatasetCounter:
+    """The dataset's counters (zeros when it has none yet)."""
+    return DatasetCounter.objects.filter(dataset=dataset).first() or DatasetCounter(dataset=dataset)
 
 
 def sample_list(
@@ -39,8 +44,33 @@ def sample_list(
     if labeled is not None:
         qs = qs.filter(labeled=labeled)
     if label:
-        qs = qs.filter(pk__in=Annotation.objects.filter(sample__dataset=dataset, label__name=label).values("sample_id"))
+        # EXISTS per row in list order (through the annotation (sample) index): a page reads
+        # its rows and a few more, not every annotation of the label.
+        label_id = Label.objects.filter(dataset=dataset, name=label).values_list("pk", flat=True).first()
+        qs = qs.filter(Exists(Annotation.objects.filter(sample=OuterRef("pk"), label_id=label_id)))
     return qs.order_by("source", "line_number")
+
+
+def sample_list_count(
+    *, dataset: Dataset, labeled: bool | None = None, label: str | None = None, status: str | None = None
+) -> int | None:
+    """The exact size of a sample list from the counters, when its filter is one they count
+    (None otherwise: the paginator counts, capped)."""
+    if status not in (None, SampleStatus.OK, SampleStatus.MISSING):
+        return None
+    counts = dataset_counts(dataset=dataset)
+    if status == SampleStatus.MISSING:
+        return counts.missing if labeled is None and not label else None
+    if label:
+        if labeled is False:
+            return 0
+        return (
+            LabelCounter.objects.filter(label__dataset=dataset, label__name=label)
+            .values_list("samples", flat=True).first() or 0
+        )
+    if labeled is None:
+        return counts.samples
+    return counts.labeled if labeled else counts.samples - counts.labeled
 
 
 # A list row carries this much of a text sample; the sample's own endpoint has all of it.

@@ -16,8 +16,9 @@ import logging
 import math
 import random
 import re
+import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,43 +130,90 @@ def _ensure_eval_per_class(usage, label_sets, freq, order_of, keys) -> None:
 # --------------------------------------------------------------------------- freezing
 
 
+FREEZE_BATCH = 1000  # samples read (with their annotations) per query when freezing
+
+
 def freeze_samples(dataset: Dataset) -> list[FrozenItem]:
     """The labelled, status-ok samples with their labels/boxes, ordered by (source, line)."""
-    samples = (
+    ids, _, _ = frozen_keys(dataset)
+    return [item for batch in iter_frozen(dataset, ids) for item in batch]
+
+
+def has_frozen_samples(dataset: Dataset) -> bool:
+    """Whether a freeze would hold anything: one EXISTS, not the freeze."""
+    anns = Annotation.objects.filter(sample__dataset=dataset, sample__labeled=True, sample__status=SampleStatus.OK)
+    if dataset.task_type == TaskType.OBJECT_DETECTION:
+        anns = anns.filter(xmin__isnull=False)
+    return anns.exists()
+
+
+def frozen_keys(dataset: Dataset) -> tuple[list[Any], list[tuple[str, int]], list[list[str]]]:
+    """The first pass of a freeze, in (source, line) order: the ids, order keys and label
+    sets of the labelled samples that carry something to freeze, from two narrow streamed
+    queries (no text, no model instances): what the split needs, a few dozen bytes a sample."""
+    anns = Annotation.objects.filter(sample__dataset=dataset, sample__labeled=True, sample__status=SampleStatus.OK)
+    if dataset.task_type == TaskType.OBJECT_DETECTION:
+        anns = anns.filter(xmin__isnull=False)
+    labels_of: dict[Any, set[str]] = defaultdict(set)
+    for sample_id, name in anns.values_list("sample_id", "label__name").iterator(chunk_size=5000):
+        labels_of[sample_id].add(name)
+    rows = (
         Sample.objects.filter(dataset=dataset, labeled=True, status=SampleStatus.OK)
-        .order_by("source", "line_number")
-        .prefetch_related(
-            Prefetch("annotations", queryset=Annotation.objects.select_related("label").order_by("created_at", "id"))
-        )
+        .order_by("source", "line_number").values_list("pk", "source", "line_number")
     )
+    ids, keys, label_sets = [], [], []
+    for pk, source, line in rows.iterator(chunk_size=5000):
+        names = labels_of.pop(pk, None)
+        if names:
+            ids.append(pk)
+            keys.append((source, line))
+            label_sets.append(sorted(names))
+    return ids, keys, label_sets
+
+
+def iter_frozen(dataset: Dataset, ids: Sequence[Any], *, batch: int | None = None) -> Iterator[list[FrozenItem]]:
+    """The second pass: the items of ``ids`` (in that order), ``batch`` samples at a time, so
+    memory holds one batch of texts and annotations however large the dataset."""
+    batch = batch or FREEZE_BATCH
     detection = dataset.task_type == TaskType.OBJECT_DETECTION
-    items = []
-    for s in samples:
-        anns = list(s.annotations.all())
-        if detection:
-            anns = [a for a in anns if a.xmin is not None]
-        if not anns:
+    annotations = Prefetch("annotations", queryset=Annotation.objects.select_related("label").order_by("created_at", "id"))
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        by_pk = {s.pk: s for s in Sample.objects.filter(pk__in=chunk).prefetch_related(annotations)}
+        items = []
+        for pk in chunk:
+            s = by_pk.get(pk)
+            item = _frozen(s, detection) if s is not None else None
+            if item is not None:
+                items.append(item)
+        yield items
+
+
+def _frozen(s: Sample, detection: bool) -> FrozenItem | None:
+    anns = list(s.annotations.all())
+    if detection:
+        anns = [a for a in anns if a.xmin is not None]
+    if not anns:
+        return None  # unlabelled since the first pass
+    item = FrozenItem(
+        sample_id=s.pk, source=s.source, name=s.name, line_number=s.line_number, text=s.text,
+        width=s.width, height=s.height, labels=sorted({a.label.name for a in anns}),
+    )
+    if detection:
+        item.boxes = [
+            {"label": a.label.name, "bbox": a.bbox, "annotated_by": a.annotated_by, "confidence": a.confidence}
+            for a in anns
+        ]
+    seen = set()
+    for a in anns:
+        if a.label.name in seen:
             continue
-        item = FrozenItem(
-            sample_id=s.pk, source=s.source, name=s.name, line_number=s.line_number, text=s.text,
-            width=s.width, height=s.height, labels=sorted({a.label.name for a in anns}),
-        )
-        if detection:
-            item.boxes = [
-                {"label": a.label.name, "bbox": a.bbox, "annotated_by": a.annotated_by, "confidence": a.confidence}
-                for a in anns
-            ]
-        seen = set()
-        for a in anns:
-            if a.label.name in seen:
-                continue
-            seen.add(a.label.name)
-            item.meta.append({
-                "name": a.label.name, "annotated_by": a.annotated_by, "confidence": a.confidence,
-                "creation_time": format_time(a.created_at),
-            })
-        items.append(item)
-    return items
+        seen.add(a.label.name)
+        item.meta.append({
+            "name": a.label.name, "annotated_by": a.annotated_by, "confidence": a.confidence,
+            "creation_time": format_time(a.created_at),
+        })
+    return item
 
 
 def items_of_version(version: DatasetVersion) -> list[FrozenItem]:
@@ -220,9 +268,10 @@ def item_voc(item: FrozenItem) -> bytes:
     return write_voc(filename=item.name, width=item.width or 0, height=item.height or 0, objects=objects)
 
 
-def voc_names(items: Sequence[FrozenItem]) -> list[str]:
-    """A unique ``<stem>.xml`` per item (``_2``, ``_3`` … when stems repeat)."""
-    used: set[str] = set()
+def voc_names(items: Sequence[FrozenItem], used: set[str] | None = None) -> list[str]:
+    """A unique ``<stem>.xml`` per item (``_2``, ``_3`` … when stems repeat); ``used`` carries
+    the names of earlier batches."""
+    used = set() if used is None else used
     out = []
     for item in items:
         base = stem(item.name) or "sample"
@@ -345,39 +394,57 @@ def _publish(
         elif existing.filter(name=name).exists():
             raise ApplicationError(f"version {name!r} already exists", field="name")
         manifest_path = output.join(manifest_name(dataset, name))
-        if dataset.task_type == TaskType.PREDICTIVE_ANALYTICS:
-            counts, params, lines = _tabular(dataset, ratio, seed, label_column, label_type)
-            items: list[FrozenItem] = []
-        else:
-            items = freeze_samples(dataset)
-            if not items:
-                raise ApplicationError("the dataset has no labelled samples to publish")
-            usages = stratified_split(
-                [(it.source, it.line_number) for it in items], [it.labels for it in items],
-                train_ratio=ratio, seed=seed,
-            )
-            for it, usage in zip(items, usages, strict=True):
-                it.usage = usage
-            lines = _write_item_files(dataset, items, output, name, store, written)
-            counts, params = _counts(items), {}
+        if dataset.task_type != TaskType.PREDICTIVE_ANALYTICS:
+            return _publish_samples(dataset, ratio, name, number, seed, manifest_path, output, store, written)
+        counts, params, lines = _tabular(dataset, ratio, seed, label_column, label_type)
         written.append(manifest_path)
         store.put(manifest_path.bucket, manifest_path.key, ("\n".join(lines) + "\n").encode("utf-8"),
                   content_type="application/json")
-        version = DatasetVersion.objects.create(
+        return DatasetVersion.objects.create(
             dataset=dataset, name=name, number=number, train_ratio=ratio, seed=seed,
             manifest_path=str(manifest_path), counts=counts, params=params,
         )
-        DatasetVersionItem.objects.bulk_create(
-            [
+
+
+def _publish_samples(
+    dataset: Dataset, ratio: float, name: str, number: int, seed: int, manifest_path: StoragePath,
+    output: StoragePath, store, written: list[StoragePath],
+) -> DatasetVersion:
+    """Split on the narrow first pass, then write the manifest (a temporary file) and the
+    version's items one batch at a time: memory stays one batch whatever the dataset's size."""
+    ids, keys, label_sets = frozen_keys(dataset)
+    if not ids:
+        raise ApplicationError("the dataset has no labelled samples to publish")
+    usage_of = dict(zip(ids, stratified_split(keys, label_sets, train_ratio=ratio, seed=seed), strict=True))
+    del keys, label_sets
+    version = DatasetVersion.objects.create(
+        dataset=dataset, name=name, number=number, train_ratio=ratio, seed=seed, manifest_path=str(manifest_path),
+    )
+    counts = _Counts()
+    voc_used: set[str] = set()
+    with tempfile.TemporaryFile() as manifest:
+        for items in iter_frozen(dataset, ids):
+            for it in items:
+                it.usage = usage_of[it.sample_id]
+                counts.add(it)
+            lines = _write_item_files(dataset, items, output, name, store, written, voc_used)
+            if lines:
+                manifest.write(("\n".join(lines) + "\n").encode("utf-8"))
+            DatasetVersionItem.objects.bulk_create([
                 DatasetVersionItem(
                     tenant_id=dataset.tenant_id, version=version, sample_id=it.sample_id, usage=it.usage,
                     source=it.source, line_number=it.line_number, text=it.text, width=it.width,
                     height=it.height, labels=it.labels, boxes=it.boxes,
                 )
                 for it in items
-            ],
-            batch_size=1000,
-        )
+            ])
+        if not counts.total:
+            raise ApplicationError("the dataset has no labelled samples to publish")
+        manifest.seek(0)
+        written.append(manifest_path)
+        store.put(manifest_path.bucket, manifest_path.key, manifest, content_type="application/json")
+    version.counts = counts.as_dict()
+    version.save(update_fields=["counts"])
     return version
 
 
@@ -394,13 +461,14 @@ def _remove_written(store, written: list[StoragePath]) -> None:
 
 
 def _write_item_files(
-    dataset: Dataset, items: list[FrozenItem], output: StoragePath, name: str, store, written: list[StoragePath]
+    dataset: Dataset, items: list[FrozenItem], output: StoragePath, name: str, store, written: list[StoragePath],
+    voc_used: set[str] | None = None,
 ) -> list[str]:
     if dataset.task_type != TaskType.OBJECT_DETECTION:
         return [item_manifest_line(dataset.task_type, it) for it in items]
     folder = output.join(f"{dataset.name}-{name}/annotations/")
     lines = []
-    for it, xml_name in zip(items, voc_names(items), strict=True):
+    for it, xml_name in zip(items, voc_names(items, voc_used), strict=True):
         loc = folder.join(xml_name)
         written.append(loc)
         store.put(loc.bucket, loc.key, item_voc(it), content_type="application/xml")
@@ -408,14 +476,23 @@ def _write_item_files(
     return lines
 
 
-def _counts(items: Sequence[FrozenItem]) -> dict[str, Any]:
-    per_label: dict[str, dict[str, int]] = {}
-    for it in items:
+class _Counts:
+    """``_counts`` summed batch by batch."""
+
+    def __init__(self) -> None:
+        self.total = self.train = 0
+        self.per_label: dict[str, dict[str, int]] = {}
+
+    def add(self, it: FrozenItem) -> None:
+        self.total += 1
+        self.train += it.usage == TRAIN
         for lb in it.labels:
-            slot = per_label.setdefault(lb, {"train": 0, "eval": 0})
+            slot = self.per_label.setdefault(lb, {"train": 0, "eval": 0})
             slot["train" if it.usage == TRAIN else "eval"] += 1
-    train = sum(1 for it in items if it.usage == TRAIN)
-    return {"total": len(items), "train": train, "eval": len(items) - train, "per_label": dict(sorted(per_label.items()))}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "train": self.train, "eval": self.total - self.train,
+                "per_label": dict(sorted(self.per_label.items()))}
 
 
 def _tabular(

@@ -34,6 +34,7 @@ from datasets.serializers import (
 )
 from datasets.upload import IncomingFile, samples_upload
 from datasets.versioning import dataset_version_publish
+from exeml.api.cursor import CURSOR_PARAMETERS, CursorPagination, cursor_page_of
 from exeml.api.pagination import PageNumberPagination, page_of
 from exeml.api.parsers import SafeJSONParser
 from exeml.api.streaming import attachment
@@ -107,9 +108,12 @@ class DatasetViewSet(
         parameters=[
             OpenApiParameter("labeled", bool), OpenApiParameter("label", str),
             OpenApiParameter("status", str, description="ok (default) | missing | all"),
+            *CURSOR_PARAMETERS,
         ],
-        responses={200: SampleRowSerializer(many=True)},
-        description="Text samples carry a preview of their text (text_truncated, text_length); "
+        responses={200: cursor_page_of(SampleRowSerializer)},
+        operation_id="api_v1_datasets_samples_list",
+        description="Pages by cursor: follow next/previous (page=N is a compatibility path whose cost grows "
+        "with N). Text samples carry a preview of their text (text_truncated, text_length); "
         "GET samples/{sample_id} has the whole text.",
     )
     @extend_schema(
@@ -139,14 +143,18 @@ class DatasetViewSet(
             return self._upload(request, dataset)
         params = request.query_params
         wanted_status = params.get("status")
-        qs = selectors.sample_list(
-            dataset=dataset,
-            labeled=_bool_param(params.get("labeled"), "labeled"),
-            label=params.get("label") or None,
-            status="" if wanted_status == "all" else wanted_status or None,
+        filters = {
+            "labeled": _bool_param(params.get("labeled"), "labeled"),
+            "label": params.get("label") or None,
+            "status": "" if wanted_status == "all" else wanted_status or None,
+        }
+        qs = selectors.sample_list(dataset=dataset, **filters)
+        # Keyset pages over (source, line_number), unique per dataset; the count from the counters.
+        paginator = CursorPagination(
+            unique=True, count=lambda _qs: selectors.sample_list_count(dataset=dataset, **filters)
         )
-        page = self.paginate_queryset(selectors.with_text_preview(qs))
-        return self.get_paginated_response(SampleRowSerializer(page, many=True).data)
+        page = paginator.paginate_queryset(selectors.with_text_preview(qs), request, view=self)
+        return paginator.get_paginated_response(SampleRowSerializer(page, many=True).data)
 
     def _upload(self, request, dataset: Dataset) -> Response:
         limit = int(settings.EXEML_LIMITS["upload_request_max_bytes"])

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from datasets.models import Dataset, Sample
+from datasets.models import Dataset, Sample, SampleStatus
 from exeml.errors import ApplicationError, NotFound
 from exeml.task_types import TaskType
 from labeling.models import LabelIssue, LabelIssueStatus, Suggestion, SuggestionStatus
@@ -67,7 +67,10 @@ def suggestion_list(*, dataset: Dataset, status: str | None = SuggestionStatus.P
         qs = qs.filter(status=status)
     if min_confidence is not None:
         qs = qs.filter(confidence__gte=min_confidence)
-    orders = {"uncertainty": ["-uncertainty", "id"], "confidence": ["-confidence", "id"], "-confidence": ["confidence", "id"]}
+    # One direction per ordering, so that a page is a keyset range of the (…, id) indexes.
+    orders = {
+        "uncertainty": ["-uncertainty", "-id"], "confidence": ["-confidence", "-id"], "-confidence": ["confidence", "id"],
+    }
     if ordering not in orders:
         raise ApplicationError(f"ordering must be one of {', '.join(orders)}", field="ordering")
     return qs.order_by(*orders[ordering])
@@ -144,18 +147,38 @@ def suggestions_reject(*, dataset: Dataset, ids: Sequence[Any] | None = None, mi
     return {"rejected": n}
 
 
-def label_next(*, dataset: Dataset) -> QuerySet[Sample]:
-    """Unlabelled samples the model is least sure of first (those without a suggestion last)."""
-    from django.db.models import F, OuterRef, Subquery
+def label_next_phases(*, dataset: Dataset) -> list[tuple[QuerySet, bool]]:
+    """Unlabelled usable samples, the ones the model is least sure of first, as two querysets
+    read one after the other (exeml.api.cursor.ChainedCursorPagination), each in index order:
+    the pending suggestions by uncertainty (their (dataset, status, uncertainty, id) index),
+    then the samples without one in list order. Ordering by a per-sample subquery instead
+    sorted every unlabelled sample on every page."""
+    pending = (
+        Suggestion.objects.filter(
+            dataset=dataset, status=SuggestionStatus.PENDING, sample__labeled=False, sample__status=SampleStatus.OK
+        )
+        .select_related("sample")
+        .order_by("-uncertainty", "-id")
+    )
+    rest = (
+        Sample.objects.filter(dataset=dataset, labeled=False, status=SampleStatus.OK)
+        .exclude(Exists(Suggestion.objects.filter(sample=OuterRef("pk"), status=SuggestionStatus.PENDING)))
+        .order_by("source", "line_number")
+    )
+    return [(pending, False), (rest, True)]
 
-    uncertainty = Subquery(
-        Suggestion.objects.filter(sample=OuterRef("pk"), status=SuggestionStatus.PENDING).values("uncertainty")[:1]
-    )
-    return (
-        Sample.objects.filter(dataset=dataset, labeled=False)
-        .annotate(uncertainty=uncertainty)
-        .order_by(F("uncertainty").desc(nulls_last=True), "source", "line_number")
-    )
+
+def label_next_rows(rows: Iterable[Suggestion | Sample]) -> list[Sample]:
+    """A label-next page as samples carrying ``uncertainty`` (None without a suggestion)."""
+    out = []
+    for row in rows:
+        if isinstance(row, Suggestion):
+            sample = row.sample
+            sample.uncertainty = row.uncertainty
+        else:
+            sample, sample.uncertainty = row, None
+        out.append(sample)
+    return out
 
 
 # ------------------------------------------------------------------ suspected label errors
@@ -197,7 +220,7 @@ def label_issue_list(*, dataset: Dataset, status: str | None = LabelIssueStatus.
         if status not in LabelIssueStatus.values:
             raise ApplicationError(f"status must be one of {', '.join(LabelIssueStatus.values)}", field="status")
         qs = qs.filter(status=status)
-    return qs.order_by("rank")
+    return qs.order_by("rank", "id")
 
 
 def label_issue_resolve(*, dataset: Dataset, issue_id: Any, action: str, label: str | None = None, user=None) -> LabelIssue:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from exeml.api.pagination import PageNumberPagination, page_of
+from datasets.selectors import dataset_counts
+from exeml.api.cursor import CURSOR_PARAMETERS, ChainedCursorPagination, CursorPagination, cursor_page_of
 from exeml.errors import ApplicationError
 from labeling import assist
 from labeling.assist_serializers import (
@@ -31,15 +32,16 @@ def _float_param(request, name: str) -> float | None:
 
 class SuggestionListView(DatasetScopedView):
     serializer_class = SuggestionSerializer
-    pagination_class = PageNumberPagination
+    pagination_class = CursorPagination
 
     @extend_schema(
         parameters=[
             OpenApiParameter("status", str, description="pending (default) | accepted | rejected | all"),
             OpenApiParameter("min_confidence", float),
             OpenApiParameter("ordering", str, description="uncertainty (default) | confidence | -confidence"),
+            *CURSOR_PARAMETERS,
         ],
-        responses=page_of(SuggestionSerializer),
+        responses=cursor_page_of(SuggestionSerializer),
     )
     def get(self, request, dataset_id):
         status = request.query_params.get("status", "pending")
@@ -72,24 +74,34 @@ class SuggestionRejectView(_DecisionView):
         return Response(assist.suggestions_reject(dataset=self.dataset(), **self._args(request)))
 
 
+def _unlabelled(dataset) -> int:
+    counts = dataset_counts(dataset=dataset)
+    return counts.samples - counts.labeled
+
+
 class LabelNextView(DatasetScopedView):
     """Unlabelled samples, the ones the model is least sure of first."""
 
     serializer_class = LabelNextSerializer
-    pagination_class = PageNumberPagination
+    pagination_class = CursorPagination
 
-    @extend_schema(responses=page_of(LabelNextSerializer))
+    @extend_schema(parameters=CURSOR_PARAMETERS, responses=cursor_page_of(LabelNextSerializer))
     def get(self, request, dataset_id):
-        return self.paged(assist.label_next(dataset=self.dataset()), LabelNextSerializer)
+        dataset = self.dataset()
+        paginator = ChainedCursorPagination(count=lambda _qs: _unlabelled(dataset))
+        rows = paginator.paginate_chain(assist.label_next_phases(dataset=dataset), request)
+        return paginator.get_paginated_response(LabelNextSerializer(assist.label_next_rows(rows), many=True).data)
 
 
 class LabelIssueListView(DatasetScopedView):
     serializer_class = LabelIssueSerializer
-    pagination_class = PageNumberPagination
+    pagination_class = CursorPagination
 
     @extend_schema(
-        parameters=[OpenApiParameter("status", str, description="open (default) | fixed | checked | all")],
-        responses=page_of(LabelIssueSerializer),
+        parameters=[
+            OpenApiParameter("status", str, description="open (default) | fixed | checked | all"), *CURSOR_PARAMETERS,
+        ],
+        responses=cursor_page_of(LabelIssueSerializer),
     )
     def get(self, request, dataset_id):
         status = request.query_params.get("status", "open")

@@ -37,7 +37,12 @@ class Suggestion(TenantOwned):
     class Meta:
         ordering = ["-uncertainty", "id"]
         constraints = [models.UniqueConstraint(fields=["sample"], name="uniq_suggestion_per_sample")]
-        indexes = [models.Index(fields=["dataset", "status", "uncertainty"])]
+        indexes = [
+            models.Index(fields=["dataset", "status", "uncertainty"]),
+            # Keyset pages by uncertainty (label-next, the suggestion list): (uncertainty, id) in order.
+            models.Index(fields=["dataset", "status", "uncertainty", "id"], name="suggestion_uncertainty_keyset"),
+            models.Index(fields=["dataset", "status", "confidence", "id"], name="suggestion_confidence_keyset"),
+        ]
 
 
 class LabelIssueStatus(models.TextChoices):
@@ -65,4 +70,7 @@ class LabelIssue(TenantOwned):
     class Meta:
         ordering = ["rank"]
         constraints = [models.UniqueConstraint(fields=["sample"], name="uniq_label_issue_per_sample")]
-        indexes = [models.Index(fields=["dataset", "status", "rank"])]
+        indexes = [
+            models.Index(fields=["dataset", "status", "rank"]),
+            models.Index(fields=["dataset", "status", "rank", "id"], name="label_issue_keyset"),
+        ]

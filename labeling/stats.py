@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections import Counter
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count
 
-from datasets.models import Annotation, Dataset, DatasetVersion, Sample, SampleStatus
-from datasets.selectors import tabular_label_choice
+from datasets.models import Annotation, Dataset, DatasetVersion, SampleStatus
+from datasets.selectors import dataset_counts, tabular_label_choice
 from exeml.task_types import TaskType
 from labeling.selectors import label_list
 
@@ -25,9 +25,8 @@ from labeling.selectors import label_list
 def label_stats(*, dataset: Dataset) -> dict:
     """``{"labels": [{"name","color","count"}], "labeled", "unlabeled", "train_ready": {"ok","reasons"}}``."""
     labels = [{"name": lb.name, "color": lb.color, "count": lb.count} for lb in label_list(dataset=dataset)]
-    totals = Sample.objects.filter(dataset=dataset, status=SampleStatus.OK).aggregate(
-        n_labeled=Count("pk", filter=Q(labeled=True)), n_unlabeled=Count("pk", filter=Q(labeled=False))
-    )
+    counts = dataset_counts(dataset=dataset)  # trigger-kept counters: no sample counted
+    totals = {"n_labeled": counts.labeled, "n_unlabeled": counts.samples - counts.labeled}
     if dataset.task_type == TaskType.PREDICTIVE_ANALYTICS:
         label_column, label_type = tabular_label_choice(dataset=dataset)
         reasons = _tabular_reasons(dataset, label_column, label_type)
@@ -68,7 +67,7 @@ def train_preconditions(
     if task_type == TaskType.PREDICTIVE_ANALYTICS:
         return _tabular_reasons(dataset, label_column, label_type)
     counts = {lb.name: lb.count for lb in label_list(dataset=dataset)}
-    labeled = Sample.objects.filter(dataset=dataset, status=SampleStatus.OK, labeled=True).count()
+    labeled = dataset_counts(dataset=dataset).labeled
     reasons = _class_reasons(task_type, counts, labeled)
     return reasons + (_several_reasons(several_labels_count(dataset=dataset)) if single else [])
 

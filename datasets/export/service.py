@@ -19,7 +19,13 @@ from datasets.export.folders import folder_files, text_files
 from datasets.export.voc import voc_files
 from datasets.export.yolo import yolo_files
 from datasets.models import Dataset, DatasetVersion
-from datasets.versioning import freeze_samples, item_manifest_line, items_of_version, manifest_name
+from datasets.versioning import (
+    freeze_samples,
+    has_frozen_samples,
+    item_manifest_line,
+    items_of_version,
+    manifest_name,
+)
 from exeml.errors import ApplicationError, NotFound, public_reason
 from exeml.jobs.models import Job, JobStatus
 from exeml.jobs.services import (
@@ -79,7 +85,7 @@ def dataset_export_start(
             raise NotFound("dataset version not found")
     elif fmt == "manifest" and dataset.task_type in (TaskType.OBJECT_DETECTION, TaskType.PREDICTIVE_ANALYTICS):
         raise ApplicationError("publish a version first; its manifest is what is exported", field="version")
-    elif not freeze_samples(dataset):
+    elif not has_frozen_samples(dataset):  # an EXISTS: the request must not freeze the dataset
         raise ApplicationError("the dataset has no labelled samples to export", field="version")
     dest = None
     if target == "storage":

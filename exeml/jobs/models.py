@@ -57,7 +57,10 @@ class Job(TenantOwned):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["tenant", "target_type", "target_id", "created_at"])]
+        indexes = [
+            models.Index(fields=["tenant", "target_type", "target_id", "created_at"]),
+            models.Index(fields=["tenant", "created_at", "id"], name="job_keyset"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.status}"

@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from exeml.api.cursor import CursorPagination
 from exeml.api.views import TenantReadOnlyViewSet
 from exeml.jobs import services
 from exeml.jobs.models import Job
@@ -10,9 +11,11 @@ from exeml.jobs.serializers import JobSerializer
 
 class JobViewSet(TenantReadOnlyViewSet):
     serializer_class = JobSerializer
+    # Jobs grow without bound (every sync, export, prediction): keyset pages, newest first.
+    pagination_class = CursorPagination
 
     def safely_get_queryset(self):
-        qs = Job.objects.all()
+        qs = Job.objects.order_by("-created_at")
         params = self.request.query_params
         if params.get("target_id"):
             qs = qs.filter(target_id=params["target_id"])

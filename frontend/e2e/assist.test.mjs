@@ -32,11 +32,15 @@ async function trainV001(project) {
 }
 
 async function pending(datasetId) {
+  // Follows the list's next (cursor) links, as every client of a large list does.
   const out = [];
-  for (let n = 1; ; n++) {
-    const page = await api(`/api/v1/datasets/${datasetId}/suggestions?status=pending&page=${n}&page_size=100`);
+  let path = `/api/v1/datasets/${datasetId}/suggestions?status=pending&page_size=100`;
+  for (;;) {
+    const page = await api(path);
     out.push(...list(page));
     if (!page.next) return out;
+    const next = new URL(page.next);
+    path = next.pathname + next.search;
   }
 }
 

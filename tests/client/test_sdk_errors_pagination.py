@@ -93,6 +93,35 @@ def test_pagination_follows_next_through_every_page(sdk, owner):
     assert [label.name for label in sdk.labels(dataset)] == got
 
 
+def test_sample_iterator_follows_the_cursor_while_samples_are_deleted(sdk, owner):
+    from datasets.models import Sample
+    from tests.labeling.labelkit import make_dataset
+
+    ds = make_dataset(owner, "text_classification")
+    with owner.scope():
+        made = Sample.objects.bulk_create([
+            Sample(dataset=ds, tenant=owner.tenant, source=ds.input_path + "a.txt", name=f"a.txt:{n}",
+                   line_number=n, text=f"line {n}")
+            for n in range(1, 12)
+        ])
+    urls = []
+    original = sdk.session.request
+
+    def spying(method, url, **kwargs):
+        urls.append(url)
+        return original(method, url, **kwargs)
+
+    sdk.session.request = spying
+    got = []
+    for item in sdk.paginate(f"/api/v1/datasets/{ds.pk}/samples", page_size=4):
+        got.append(item["id"])
+        if len(got) == 2:  # deleting a seen sample must not shift the next page (it did with page numbers)
+            with owner.scope():
+                Sample.objects.filter(pk=made[0].pk).delete()
+    assert got == [str(s.pk) for s in made]
+    assert len(urls) == 3 and all("cursor=" in u for u in urls[1:])
+
+
 def test_the_sdk_imports_without_django_or_any_app():
     """A machine without the platform's server side: django and the apps cannot be imported."""
     code = """

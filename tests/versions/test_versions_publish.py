@@ -239,12 +239,40 @@ def test_a_publish_that_fails_after_writing_removes_its_files(owner, store, monk
     ds = make_dataset(owner, TaskType.OBJECT_DETECTION, name="cars")
     detection_samples(owner, store, ds, n=4, with_boxes=True)
 
-    def broken_counts(items):
+    def broken_counts(self):
         raise RuntimeError("simulated failure after the files were written")
 
-    monkeypatch.setattr(versioning, "_counts", broken_counts)
+    # The counts are summed last, after every VOC file and the manifest were put.
+    monkeypatch.setattr(versioning._Counts, "as_dict", broken_counts)
     with owner.scope(), pytest.raises(RuntimeError):
         dataset_version_publish(dataset=ds, seed=1)
     assert _outputs(store, ds) == []
     with owner.scope():
         assert not DatasetVersion.objects.filter(dataset=ds).exists()
+
+
+@pytest.mark.parametrize("task_type", [TaskType.IMAGE_CLASSIFICATION, TaskType.OBJECT_DETECTION])
+def test_a_publish_in_small_batches_equals_one_in_a_single_batch(owner, store, monkeypatch, task_type):
+    """Large datasets are frozen a batch at a time (bounded memory): the split, the manifest,
+    the VOC files and the counts must not depend on the batch size."""
+    import datasets.versioning as versioning
+
+    if task_type == TaskType.OBJECT_DETECTION:
+        ds = make_dataset(owner, task_type, name="cars")
+        detection_samples(owner, store, ds, n=7, with_boxes=True)
+    else:
+        ds, _ = _labelled_images(owner, store)
+    with owner.scope():
+        whole = dataset_version_publish(dataset=ds, seed=5)
+    monkeypatch.setattr(versioning, "FREEZE_BATCH", 2)
+    with owner.scope():
+        batched = dataset_version_publish(dataset=ds, seed=5)
+
+    def comparable(version):
+        lines = read(store, version.manifest_path).decode().replace(f"-{version.name}/", "-V/").splitlines()
+        with owner.scope():
+            items = list(DatasetVersionItem.objects.filter(version=version).order_by("source", "line_number")
+                         .values_list("sample_id", "usage", "labels"))
+        return lines, items, version.counts
+
+    assert comparable(batched) == comparable(whole)

@@ -206,7 +206,11 @@ class Client:
                            method=method, url=response.url) from None
 
     def paginate(self, path: str, params: dict[str, Any] | None = None, *, page_size: int = 100) -> Iterator[dict]:
-        """Every item of a paginated list, following ``next`` page by page."""
+        """Every item of a paginated list, following ``next`` page by page.
+
+        Large lists (samples, suggestions, label issues, label-next, jobs) page by cursor: their
+        ``next`` links carry ``cursor=…``, so every page costs the server the same and rows added
+        or deleted meanwhile neither repeat nor skip an item. Page numbers are never built here."""
         query = {"page_size": page_size, **(params or {})}
         page = self._json("GET", path, params=query)
         while True:

@@ -49,7 +49,7 @@ export const assistApi = {
   pending: (datasetId: string) => allPages<Suggestion>(`${ds(datasetId)}/suggestions`, { status: "pending" }),
   accept: (datasetId: string, sel: Selection) => http.post<DecisionResult>(`${ds(datasetId)}/suggestions/accept`, sel),
   reject: (datasetId: string, sel: Selection) => http.post<DecisionResult>(`${ds(datasetId)}/suggestions/reject`, sel),
-  labelNext: async (datasetId: string, q: { page: number; page_size: number }) =>
+  labelNext: async (datasetId: string, q: { page?: number; cursor?: string; page_size: number }) =>
     asPage(await http.get<Page<LabelNext> | LabelNext[]>(`${ds(datasetId)}/label-next`, q)),
   scan: (datasetId: string) => http.post<Job>(`${ds(datasetId)}/label-issues/scan`),
   issues: (datasetId: string, status: IssueStatus | "all" = "open") =>

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { allPages, relativeNext } from "./lists";
+import { allPages, cursorOf, relativeNext } from "./lists";
 import { datasetsApi, JobTimeout, waitForJob } from "./datasets";
 
 afterEach(() => vi.unstubAllGlobals());
@@ -73,5 +73,17 @@ describe("session expiry", async () => {
     onUnauthorized(async () => false);
     await expect(http.get("/api/v1/projects")).rejects.toMatchObject({ status: 401 });
     onUnauthorized(null);
+  });
+});
+
+describe("cursorOf", () => {
+  it("takes the cursor of a next/previous link, absolute or relative", () => {
+    expect(cursorOf("http://h/api/v1/datasets/x/samples?cursor=eyJrIjpbXX0&page_size=20")).toBe("eyJrIjpbXX0");
+    expect(cursorOf("/api/v1/datasets/x/samples?page_size=20&cursor=abc")).toBe("abc");
+  });
+  it("is null without a link or for a page-number link", () => {
+    expect(cursorOf(null)).toBeNull();
+    expect(cursorOf(undefined)).toBeNull();
+    expect(cursorOf("/api/v1/datasets?page=2")).toBeNull();
   });
 });

@@ -11,6 +11,16 @@ export function asPage<T>(data: T[] | Page<T>): Page<T> {
   return Array.isArray(data) ? { count: data.length, next: null, previous: null, results: data } : data;
 }
 
+/** The cursor of a next/previous link (null without one, or for a page-number link). */
+export function cursorOf(link: string | null | undefined): string | null {
+  if (!link) return null;
+  try {
+    return new URL(link, "http://relative.invalid").searchParams.get("cursor");
+  } catch {
+    return null;
+  }
+}
+
 /** DRF's `next` is absolute; keep only its path and query so the call stays same-origin. */
 export function relativeNext(next: string): string {
   try {

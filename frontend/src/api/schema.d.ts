@@ -121,7 +121,7 @@ export interface paths {
     get: operations["api_v1_datasets_preview_retrieve"];
   };
   "/api/v1/datasets/{id}/samples": {
-    /** @description Text samples carry a preview of their text (text_truncated, text_length); GET samples/{sample_id} has the whole text. */
+    /** @description Pages by cursor: follow next/previous (page=N is a compatibility path whose cost grows with N). Text samples carry a preview of their text (text_truncated, text_length); GET samples/{sample_id} has the whole text. */
     get: operations["api_v1_datasets_samples_list"];
     /** @description Add files. A small upload (at most 20 files, 1 MiB and 1,000 rows, a text file's lines counting one row each; EXEML_UPLOAD_INLINE) is imported within the request: 201. A larger one is checked (names, types, sizes), stored, and answered 202 with an import job at once. Every refused file is named with its reason; a refused file is never kept. */
     post: operations["api_v1_datasets_samples_create"];
@@ -630,8 +630,9 @@ export interface components {
       /** Format: date-time */
       created_at: string;
     };
-    LabelIssuePage: {
+    LabelIssueCursorPage: {
       count: number;
+      count_is_estimate: boolean;
       /** Format: uri */
       next: string | null;
       /** Format: uri */
@@ -657,8 +658,9 @@ export interface components {
       /** Format: double */
       uncertainty: number | null;
     };
-    LabelNextPage: {
+    LabelNextCursorPage: {
       count: number;
+      count_is_estimate: boolean;
       /** Format: uri */
       next: string | null;
       /** Format: uri */
@@ -863,15 +865,11 @@ export interface components {
     PaginatedJobList: {
       /** @example 123 */
       count: number;
-      /**
-       * Format: uri
-       * @example http://api.example.org/accounts/?page=4
-       */
+      /** @description true when count is an estimate (a large list): page by next, not by count */
+      count_is_estimate: boolean;
+      /** Format: uri */
       next?: string | null;
-      /**
-       * Format: uri
-       * @example http://api.example.org/accounts/?page=2
-       */
+      /** Format: uri */
       previous?: string | null;
       results: components["schemas"]["Job"][];
     };
@@ -919,21 +917,6 @@ export interface components {
        */
       previous?: string | null;
       results: components["schemas"]["Project"][];
-    };
-    PaginatedSampleRowList: {
-      /** @example 123 */
-      count: number;
-      /**
-       * Format: uri
-       * @example http://api.example.org/accounts/?page=4
-       */
-      next?: string | null;
-      /**
-       * Format: uri
-       * @example http://api.example.org/accounts/?page=2
-       */
-      previous?: string | null;
-      results: components["schemas"]["SampleRow"][];
     };
     PaginatedServiceList: {
       /** @example 123 */
@@ -1199,6 +1182,15 @@ export interface components {
       /** Format: date-time */
       created_at: string;
     };
+    SampleRowCursorPage: {
+      count: number;
+      count_is_estimate: boolean;
+      /** Format: uri */
+      next: string | null;
+      /** Format: uri */
+      previous: string | null;
+      results: components["schemas"]["SampleRow"][];
+    };
     /**
      * @description * `ok` - Ok
      * * `missing` - Missing
@@ -1301,6 +1293,15 @@ export interface components {
       /** Format: date-time */
       decided_at: string | null;
     };
+    SuggestionCursorPage: {
+      count: number;
+      count_is_estimate: boolean;
+      /** Format: uri */
+      next: string | null;
+      /** Format: uri */
+      previous: string | null;
+      results: components["schemas"]["Suggestion"][];
+    };
     SuggestionDecisionRequest: {
       ids?: string[];
       /** Format: double */
@@ -1310,14 +1311,6 @@ export interface components {
       accepted?: number;
       skipped?: number;
       rejected?: number;
-    };
-    SuggestionPage: {
-      count: number;
-      /** Format: uri */
-      next: string | null;
-      /** Format: uri */
-      previous: string | null;
-      results: components["schemas"]["Suggestion"][];
     };
     /**
      * @description * `pending` - Pending
@@ -1696,6 +1689,12 @@ export interface operations {
   api_v1_datasets_label_issues_retrieve: {
     parameters: {
       query?: {
+        /** @description an opaque cursor from a next/previous link */
+        cursor?: string;
+        /** @description page number (compatibility: its cost grows with the number; its next/previous links are cursors) */
+        page?: number;
+        /** @description rows per page (at most 500) */
+        page_size?: number;
         /** @description open (default) | fixed | checked | all */
         status?: string;
       };
@@ -1706,7 +1705,7 @@ export interface operations {
     responses: {
       200: {
         content: {
-          "application/json": components["schemas"]["LabelIssuePage"];
+          "application/json": components["schemas"]["LabelIssueCursorPage"];
         };
       };
     };
@@ -1752,6 +1751,14 @@ export interface operations {
   /** @description Unlabelled samples, the ones the model is least sure of first. */
   api_v1_datasets_label_next_retrieve: {
     parameters: {
+      query?: {
+        /** @description an opaque cursor from a next/previous link */
+        cursor?: string;
+        /** @description page number (compatibility: its cost grows with the number; its next/previous links are cursors) */
+        page?: number;
+        /** @description rows per page (at most 500) */
+        page_size?: number;
+      };
       path: {
         dataset_id: string;
       };
@@ -1759,7 +1766,7 @@ export interface operations {
     responses: {
       200: {
         content: {
-          "application/json": components["schemas"]["LabelNextPage"];
+          "application/json": components["schemas"]["LabelNextCursorPage"];
         };
       };
     };
@@ -1907,9 +1914,15 @@ export interface operations {
   api_v1_datasets_suggestions_retrieve: {
     parameters: {
       query?: {
+        /** @description an opaque cursor from a next/previous link */
+        cursor?: string;
         min_confidence?: number;
         /** @description uncertainty (default) | confidence | -confidence */
         ordering?: string;
+        /** @description page number (compatibility: its cost grows with the number; its next/previous links are cursors) */
+        page?: number;
+        /** @description rows per page (at most 500) */
+        page_size?: number;
         /** @description pending (default) | accepted | rejected | all */
         status?: string;
       };
@@ -1920,7 +1933,7 @@ export interface operations {
     responses: {
       200: {
         content: {
-          "application/json": components["schemas"]["SuggestionPage"];
+          "application/json": components["schemas"]["SuggestionCursorPage"];
         };
       };
     };
@@ -2071,15 +2084,17 @@ export interface operations {
       };
     };
   };
-  /** @description Text samples carry a preview of their text (text_truncated, text_length); GET samples/{sample_id} has the whole text. */
+  /** @description Pages by cursor: follow next/previous (page=N is a compatibility path whose cost grows with N). Text samples carry a preview of their text (text_truncated, text_length); GET samples/{sample_id} has the whole text. */
   api_v1_datasets_samples_list: {
     parameters: {
       query?: {
+        /** @description an opaque cursor from a next/previous link */
+        cursor?: string;
         label?: string;
         labeled?: boolean;
-        /** @description A page number within the paginated result set. */
+        /** @description page number (compatibility: its cost grows with the number; its next/previous links are cursors) */
         page?: number;
-        /** @description Number of results to return per page. */
+        /** @description rows per page (at most 500) */
         page_size?: number;
         /** @description ok (default) | missing | all */
         status?: string;
@@ -2092,7 +2107,7 @@ export interface operations {
     responses: {
       200: {
         content: {
-          "application/json": components["schemas"]["PaginatedSampleRowList"];
+          "application/json": components["schemas"]["SampleRowCursorPage"];
         };
       };
     };
@@ -2271,9 +2286,11 @@ export interface operations {
   api_v1_jobs_list: {
     parameters: {
       query?: {
-        /** @description A page number within the paginated result set. */
+        /** @description an opaque cursor from a next/previous link */
+        cursor?: string;
+        /** @description page number (compatibility; its links are cursors) */
         page?: number;
-        /** @description Number of results to return per page. */
+        /** @description rows per page (at most 500) */
         page_size?: number;
       };
     };

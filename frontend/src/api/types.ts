@@ -18,6 +18,8 @@ export type Preference = S["PreferenceEnum"];
 /** A DRF page; the generated Paginated*List types all have this shape. */
 export interface Page<T> {
   count: number;
+  /** true when count is an estimate (a very large list): follow next, do not compute pages from it */
+  count_is_estimate?: boolean;
   next?: string | null;
   previous?: string | null;
   results: T[];

@@ -110,14 +110,20 @@ export function StatusBadge({ status, testId }: { status: string; testId?: strin
   );
 }
 
-export function Pager(props: { page: number; pageSize: number; count: number; onPage: (page: number) => void; testId?: string }) {
+/** ``estimate``: the count is the server's estimate (say so); ``hasNext``: the list's own
+ *  ``next`` link, which decides Next when given (an estimate cannot). */
+export function Pager(props: {
+  page: number; pageSize: number; count: number; onPage: (page: number) => void; testId?: string;
+  estimate?: boolean; hasNext?: boolean;
+}) {
   const pages = Math.max(1, Math.ceil(props.count / props.pageSize));
+  const more = props.hasNext ?? props.page < pages;
   return (
     <div className="pager" data-testid={props.testId ?? "pager"}>
-      <span className="muted">{props.count} total</span>
+      <span className="muted">{props.estimate ? `about ${props.count}` : props.count} total</span>
       <button disabled={props.page <= 1} onClick={() => props.onPage(props.page - 1)} data-testid="pager-prev">‹ Prev</button>
-      <span>Page {props.page} / {pages}</span>
-      <button disabled={props.page >= pages} onClick={() => props.onPage(props.page + 1)} data-testid="pager-next">Next ›</button>
+      <span>Page {props.page}{props.estimate ? "" : ` / ${pages}`}</span>
+      <button disabled={!more} onClick={() => props.onPage(props.page + 1)} data-testid="pager-next">Next ›</button>
     </div>
   );
 }

@@ -5,6 +5,7 @@ import { useLabelUndo } from "./useLabelUndo";
 import { errorText } from "../../api/client";
 import { assistApi, type Suggestion } from "../../api/assist";
 import { datasetsApi } from "../../api/datasets";
+import { cursorOf } from "../../api/lists";
 import type { Page, Project, Sample } from "../../api/types";
 import { ConfirmDialog, Empty, ErrorBox, Loading, Pager } from "../../components/ui";
 import { useLoad } from "../../lib/hooks";
@@ -35,10 +36,13 @@ export function LabelTab() {
 }
 
 type Tab = "unlabeled" | "labeled" | "issues";
+/** Where a page starts: the cursor of a next/previous link (the same cost at any depth), or a
+ *  page number for page 1 and a reload without one. */
+type PageAt = { cursor: string } | { page: number };
 
 /** A page of unlabelled samples in "label these next" order (the model's least sure first). */
-async function labelNextPage(datasetId: string, page: number, pageSize: number): Promise<Page<Sample>> {
-  const order = await assistApi.labelNext(datasetId, { page, page_size: pageSize });
+async function labelNextPage(datasetId: string, at: PageAt, pageSize: number): Promise<Page<Sample>> {
+  const order = await assistApi.labelNext(datasetId, { ...at, page_size: pageSize });
   const ids = order.results.map((r) => r.id);
   const samples = await Promise.all(ids.map((id) => datasetsApi.sample(datasetId, id).catch(() => null)));
   return { ...order, results: inOrder(ids, samples.filter((x): x is Sample => !!x)) };
@@ -57,11 +61,15 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
   // "Label these next": the unlabelled samples in the model's uncertainty order.
   const nextOrder = tab === "unlabeled" && params.get("order") === "next";
   const page = Math.max(1, Number(params.get("page")) || 1);
+  const cursor = params.get("cursor");
+  const at: PageAt = cursor ? { cursor } : { page };
   const labelFilter = tab === "labeled" ? params.get("label") : null;
   const openSample = params.get("sample");
   const setUrl = (changes: Record<string, string | number | null>, replace = false) =>
     setParams((p) => {
       const n = new URLSearchParams(p);
+      // A new page number without its cursor (a tab, a filter, page 1) starts from the number.
+      if ("page" in changes && !("cursor" in changes)) n.delete("cursor");
       for (const [k, v] of Object.entries(changes)) {
         if (v === null || v === "" || (k === "page" && v === 1) || (k === "tab" && v === "unlabeled")) n.delete(k);
         else n.set(k, String(v));
@@ -83,9 +91,9 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
     () => tab === "issues"
       ? Promise.resolve<Page<Sample>>({ count: 0, results: [] })
       : nextOrder
-        ? labelNextPage(datasetId, page, pageSize)
-        : datasetsApi.samples(datasetId, { labeled: tab === "labeled", label: labelFilter ?? undefined, page, page_size: pageSize }),
-    [datasetId, tab, page, labelFilter, nextOrder],
+        ? labelNextPage(datasetId, at, pageSize)
+        : datasetsApi.samples(datasetId, { labeled: tab === "labeled", label: labelFilter ?? undefined, ...at, page_size: pageSize }),
+    [datasetId, tab, page, cursor, labelFilter, nextOrder],
   );
   const suggestions = useLoad(() => assistApi.pending(datasetId), [datasetId]);
   const suggestionMap = bySample(suggestions.data ?? []);
@@ -111,7 +119,7 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
   }, [samples.data]);
 
   const goTab = (t: Tab) => { if (t !== tab) setUrl({ tab: t, page: 1, sample: null, label: null, order: null }); };
-  const goPage = (p: number) => setUrl({ page: p, sample: null });
+  const goPage = (p: number) => setUrl({ ...pageMove(p), sample: null });
   const undoer = useLabelUndo(datasetId, () => void refresh(), { enabled: !(type === "object_detection" && openSample) });
 
   // Ctrl+A selects the samples of the page, never the page's text.
@@ -191,11 +199,16 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
   };
   const count = samples.data?.count ?? 0;
   const pages = Math.max(1, Math.ceil(count / pageSize));
+  /** The next/previous page through the list's own cursor links; other jumps by number. */
+  function pageMove(p: number): { page: number; cursor: string | null } {
+    const link = p === page + 1 ? samples.data?.next : p === page - 1 && p > 1 ? samples.data?.previous : null;
+    return { page: p, cursor: cursorOf(link) };
+  }
   const onEdge = (direction: 1 | -1) => {
     const next = page + direction;
     if (next < 1 || next > pages) return;
     openAfterLoad.current = direction === 1 ? "first" : "last";
-    setUrl({ page: next, sample: null });
+    setUrl({ ...pageMove(next), sample: null });
   };
   const toggle = (id: string) =>
     setSelected((s) => {
@@ -310,7 +323,7 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
               onLabelled={undoer.record} suggestionFor={suggestionFor} onDecide={(s, a) => void decide(s, a)}
               loadFull={(s) => datasetsApi.sample(datasetId, s.id)} />
           )}
-          {samples.data && tab !== "issues" && <Pager page={page} pageSize={pageSize} count={count} onPage={goPage} testId="sample-pager" />}
+          {samples.data && tab !== "issues" && <Pager page={page} pageSize={pageSize} count={count} estimate={samples.data.count_is_estimate} hasNext={!!samples.data.next} onPage={goPage} testId="sample-pager" />}
         </div>
         <aside className="label-side">
           <AssistPanel project={project} datasetId={datasetId} pending={(suggestions.data ?? []).filter((s) => s.status === "pending")}
