@@ -146,8 +146,12 @@ REST_FRAMEWORK = {
 # Which proxies' X-Forwarded-For names the client (addresses or networks); empty: none,
 # the connection's own address is the client (exeml/api/throttling.py).
 EXEML_TRUSTED_PROXIES = env_list("EXEML_TRUSTED_PROXIES", [])
-# Inference requests: a token checked in the last N seconds is not looked up again (per process).
+# Inference requests: a token checked in the last N seconds is not looked up again (per process),
+# unless a token, membership or user changed anywhere meanwhile (exeml/tenancy/tokencache.py).
 EXEML_AUTH_CACHE_SECONDS = env_float("EXEML_AUTH_CACHE_SECONDS", 10.0)
+# How stale a process's copy of a global generation may be (exeml/generation.py): a token
+# revoked through one web process is refused by every other within this time.
+EXEML_GENERATION_CHECK_SECONDS = env_float("EXEML_GENERATION_CHECK_SECONDS", 0.5)
 # Inference requests: a running service's row is not read again for N seconds (per process);
 # a status change anywhere is seen at once through the shared cache (serving/lookup.py). 0 turns it off.
 EXEML_SERVICE_LOOKUP_CACHE_SECONDS = env_float("EXEML_SERVICE_LOOKUP_CACHE_SECONDS", 2.0)
@@ -252,6 +256,10 @@ EXEML_WORKER_THREADS = env_int("EXEML_WORKER_THREADS", max(1, (os.cpu_count() or
 EXEML_SERVICE_CACHE_SIZE = env_int("EXEML_SERVICE_CACHE_SIZE", 8)
 EXEML_MIN_TRAIN_MINUTES = env_float("EXEML_MIN_TRAIN_MINUTES", 6)
 EXEML_MAX_TRAIN_MINUTES = env_float("EXEML_MAX_TRAIN_MINUTES", 6000)
+# A running training whose heartbeat (every 3 s) is silent this long lost its worker: it goes
+# back to the queue (training.services.reap_lost_trainings), checked every N seconds by beat.
+EXEML_WORKER_LOST_SECONDS = env_float("EXEML_WORKER_LOST_SECONDS", 15.0)
+EXEML_WORKER_LOST_CHECK_SECONDS = env_float("EXEML_WORKER_LOST_CHECK_SECONDS", 5.0)
 # A training whose worker stopped goes back to the queue at most this many times.
 EXEML_MAX_TRAINING_RESTARTS = env_int("EXEML_MAX_TRAINING_RESTARTS", 2)
 # Train preconditions (the guide's): classes needed, labelled samples needed per class.

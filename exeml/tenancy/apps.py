@@ -5,3 +5,8 @@ class TenancyConfig(AppConfig):
     name = "exeml.tenancy"
     label = "tenancy"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from exeml.tenancy import signals
+
+        signals.connect()
