@@ -120,7 +120,7 @@ class LeaderScheduler(PersistentScheduler):
 
     def __init__(self, *args, **kwargs) -> None:
         self._lock = None
-        self._leading = False
+        self._leading: bool | None = None  # unknown until the first tick: both states are logged
         super().__init__(*args, **kwargs)
 
     def _lead(self) -> bool:

@@ -11,8 +11,8 @@ import uuid
 import pytest
 
 from exeml.tenancy.models import Membership
-from tests.web_replicas import WebReplica
 from tests.serving.serving_helpers import make_version, running_service, tabular_request
+from tests.web_replicas import WebReplica
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
