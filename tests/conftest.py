@@ -39,6 +39,9 @@ SLOW_PATHS = (
     "serving/test_serving_storage_stall.py",
     "datasets/test_dataset_import_limits.py::test_other_tenant_keeps_answering_while_a_100k_line_file_imports",
     "test_reapers.py::test_a_queued_version_whose_message_was_lost_is_sent_again_and_completes",
+    "training/test_worker_loss.py",
+    "serving/test_cross_replica_state.py",
+    "test_beat_leader.py",
 )
 
 

@@ -261,12 +261,16 @@ def version_hand_back(*, version_id: uuid.UUID | str, reason: str, enqueue: bool
     return version
 
 
-def versions_hand_back(*, reason: str) -> int:
-    """All running versions whose worker was alive until now (``exeml run`` stopping)."""
+def versions_hand_back(*, reason: str, host: str | None = None) -> int:
+    """Running versions whose worker was alive until now (``exeml run`` stopping): those of
+    workers on ``host`` only when given, so a host that stops never touches the trainings
+    that workers on other hosts of the same database are running."""
     fresh = timezone.now() - timedelta(seconds=settings.EXEML_HEARTBEAT_TIMEOUT_SECONDS)
     with unscoped():
-        rows = list(ModelVersion.all_tenants.filter(status=VersionStatus.RUNNING, heartbeat_at__gte=fresh)
-                    .values_list("pk", "tenant_id"))
+        running = ModelVersion.all_tenants.filter(status=VersionStatus.RUNNING, heartbeat_at__gte=fresh)
+        if host is not None:
+            running = running.filter(worker__startswith=f"{host}:")  # the runner's host:pid
+        rows = list(running.values_list("pk", "tenant_id"))
     for pk, tenant_id in rows:
         with tenant_scope(tenant_id):
             try:
