@@ -9,9 +9,11 @@ interval. The pattern is celery-redbeat's (a Redis lock taken at start, extended
 tick, a compare-and-expire script so only the owner extends it); here a standby keeps
 trying instead of blocking at start, and the embedded default needs no Redis.
 
-Where the lock lives: Redis (the shared cache) in the distributed shape; on the embedded
-default (every process on one host) an exclusive flock on ``EXEML_HOME/beat.lock``, which
-the kernel releases when its process dies.
+Where the lock lives: Redis (the shared cache) in the distributed shape; else, on
+PostgreSQL, a session advisory lock on a connection of its own (the server releases it when
+that connection dies with its process); else, on the embedded default (SQLite: every process
+on one host), an exclusive flock on ``EXEML_HOME/beat.lock``, which the kernel releases when
+its process dies.
 """
 
 from __future__ import annotations
@@ -108,10 +110,61 @@ class FileLeaderLock:
             self.held = False
 
 
+class PostgresLeaderLock:
+    # Any fixed 64-bit number; other applications on the database would have to pick it too.
+    KEY = 0x657865_6D6C_62
+
+    def __init__(self) -> None:
+        self.conn = None
+        self.held = False
+
+    def acquire_or_renew(self) -> bool:
+        from django.db import connections
+
+        try:
+            if self.conn is None:
+                # A connection of its own, outside Django's per-request handling, so nothing
+                # closes it (and drops the lock) behind this scheduler's back.
+                self.conn = connections.create_connection("default")
+                self.conn.ensure_connection()
+                self.conn.connection.autocommit = True
+            with self.conn.connection.cursor() as cursor:
+                if self.held:
+                    cursor.execute("SELECT 1")  # still our session, so still our lock
+                else:
+                    cursor.execute("SELECT pg_try_advisory_lock(%s)", [self.KEY])
+                    self.held = bool(cursor.fetchone()[0])
+        except Exception:
+            self._drop()
+            raise
+        return self.held
+
+    def holder(self) -> str:
+        with self.conn.connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                           "AND ((classid::bigint << 32) | objid::bigint) = %s", [self.KEY])
+            row = cursor.fetchone()
+        return f"database session {row[0]}" if row else "nobody"
+
+    def _drop(self) -> None:
+        self.held = False
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except Exception:
+                pass
+            self.conn = None
+
+    def release(self) -> None:
+        self._drop()  # closing the session releases its advisory locks
+
+
 def leader_lock():
     url = redis_url()
     if url:
         return RedisLeaderLock(url, f"{settings.CACHES['shared'].get('KEY_PREFIX', '')}beat-leader", lock_seconds())
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return PostgresLeaderLock()
     return FileLeaderLock(Path(settings.EXEML_HOME) / "beat.lock")
 
 
@@ -121,6 +174,7 @@ class LeaderScheduler(PersistentScheduler):
     def __init__(self, *args, **kwargs) -> None:
         self._lock = None
         self._leading: bool | None = None  # unknown until the first tick: both states are logged
+        self._lock_error: str | None = None
         super().__init__(*args, **kwargs)
 
     def _lead(self) -> bool:
@@ -128,10 +182,14 @@ class LeaderScheduler(PersistentScheduler):
             self._lock = leader_lock()
         try:
             leading = self._lock.acquire_or_renew()
+            self._lock_error = None
         except Exception as exc:  # the lock's store unreachable: act only with a lock in hand
-            logger.warning("beat: the leader lock cannot be read (%s); standing by", exc)
-            leading = False
+            if self._lock_error != str(exc):  # once per distinct error, not once per tick
+                logger.warning("beat: the leader lock cannot be read (%s); standing by", exc)
+            self._lock_error = str(exc)
             self._lock.held = False
+            self._leading = False
+            return False
         if leading != self._leading:
             if leading:
                 logger.info("beat: leading (this beat sends the periodic tasks)")

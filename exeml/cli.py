@@ -38,6 +38,7 @@ def _prepare() -> None:
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
     _ensure_broker_folders()
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)  # only where the shared cache is a table
     from exeml.storage import default_store
 
     default_store().ensure_bucket(settings.EXEML_BUCKET)

@@ -155,20 +155,22 @@ EXEML_GENERATION_CHECK_SECONDS = env_float("EXEML_GENERATION_CHECK_SECONDS", 0.5
 # Inference requests: a running service's row is not read again for N seconds (per process);
 # a status change anywhere is seen at once through the shared cache (serving/lookup.py). 0 turns it off.
 EXEML_SERVICE_LOOKUP_CACHE_SECONDS = env_float("EXEML_SERVICE_LOOKUP_CACHE_SECONDS", 2.0)
-# "default": per process. "shared": what every web process must agree on (rate limits):
-# Redis when the broker is Redis, else a folder under EXEML_HOME.
-_redis_url = env_str("EXEML_CACHE_URL") or (
-    env_str("CELERY_BROKER_URL") if (env_str("CELERY_BROKER_URL") or "").startswith("redis") else None
-)
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "shared": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url,
-         "KEY_PREFIX": env_str("EXEML_BROKER_KEY_PREFIX", "exeml:")}
-        if _redis_url
-        else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(EXEML_HOME / "cache")}
-    ),
-}
+# "default": per process. "shared": what every process on every host must agree on (rate
+# limits, the generations that invalidate in-memory rows, exeml/generation.py): Redis when
+# EXEML_CACHE_URL or the broker names it; on the embedded default (filesystem broker: every
+# process on one host) a folder under EXEML_HOME; any other broker without Redis (several
+# hosts, no shared folder) a table in the database, made by `exeml migrate`.
+_broker_url = env_str("CELERY_BROKER_URL", "filesystem://")
+_redis_url = env_str("EXEML_CACHE_URL") or (_broker_url if _broker_url.startswith("redis") else None)
+if _redis_url:
+    _shared_cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url,
+                     "KEY_PREFIX": env_str("EXEML_BROKER_KEY_PREFIX", "exeml:")}
+elif _broker_url.startswith("filesystem://"):
+    _shared_cache = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                     "LOCATION": str(EXEML_HOME / "cache")}
+else:
+    _shared_cache = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "exeml_shared_cache"}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, "shared": _shared_cache}
 SPECTACULAR_SETTINGS = {
     "TITLE": "ExeML API",
     "DESCRIPTION": "Self-hosted ExeML: projects, datasets, labeling, training, serving.",

@@ -1,6 +1,6 @@
 """Two `exeml beat` processes: only one sends the periodic tasks; when it is killed (-9) the
-standby takes over. With Redis each beat has its own EXEML_HOME (two hosts, the lock in Redis);
-on the embedded default (filesystem broker) they share one (one host, a file lock)."""
+standby takes over. With the lock in Redis or PostgreSQL each beat has its own EXEML_HOME (two
+hosts); on the embedded default (SQLite) they share one (one host, a file lock)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from tests.conftest import REPO, _test_database_url, wait_for
 from tests.web_replicas import shared_state_in_redis
 
 SENT = b"Sending due task"
+pytestmark = pytest.mark.django_db  # the test database must exist: the PostgreSQL lock lives there
 
 
 class Beat:
@@ -32,11 +33,15 @@ class Beat:
         self.home.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "DATABASE_URL": _test_database_url(), "EXEML_HOME": str(self.home),
                "PYTHONUNBUFFERED": "1", **self.env}
+        env = {k: v for k, v in env.items() if v != ""}  # "" unsets: the embedded default
         self.proc = subprocess.Popen([sys.executable, "-m", "exeml.cli", "beat"], cwd=REPO, env=env,
                                      stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
 
     def sent(self) -> int:
         return self.log.read_bytes().count(SENT) if self.log.exists() else 0
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -44,28 +49,36 @@ class Beat:
             self.proc.wait()
 
 
-@pytest.fixture(params=["redis", "embedded"])
+@pytest.fixture(params=["redis", "postgres", "embedded"])
 def beats(request, tmp_path):
-    redis_lock = request.param == "redis"
-    if redis_lock and not shared_state_in_redis():
+    where = request.param
+    if where == "redis" and not shared_state_in_redis():
         pytest.skip("Redis is not configured")
+    if where == "postgres" and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        pytest.skip("PostgreSQL is not configured")
     prefix = f"exeml-beat-{uuid.uuid4().hex[:8]}:"
     # Their own key prefix: the tasks they send land where no worker of the suite reads them.
     env = {"EXEML_BEAT_INTERVAL_SECONDS": "2", "EXEML_WORKER_LOST_CHECK_SECONDS": "2",
            "EXEML_BROKER_KEY_PREFIX": prefix}
-    if redis_lock:
-        pair = [Beat("one", tmp_path / "home-one", env), Beat("two", tmp_path / "home-two", env)]
-    else:
+    if where != "redis":
+        # No Redis: a filesystem broker per home (nobody reads it), the lock in PostgreSQL
+        # (two hosts, a home each) or, on SQLite, a file in the one shared home.
         env.update(CELERY_BROKER_URL="filesystem://", EXEML_CACHE_URL="")
-        pair = [Beat("one", tmp_path / "home", env), Beat("two", tmp_path / "home", env)]
+    if where == "embedded":
+        env["DATABASE_URL"] = ""
+        homes = [tmp_path / "home", tmp_path / "home"]
+    else:
+        homes = [tmp_path / "home-one", tmp_path / "home-two"]
+    for home in homes:
         for folder in ("broker", "broker-processed", "broker-control"):
-            (tmp_path / "home" / folder).mkdir(parents=True, exist_ok=True)
+            (home / folder).mkdir(parents=True, exist_ok=True)
+    pair = [Beat("one", homes[0], env), Beat("two", homes[1], env)]
     try:
         yield pair
     finally:
         for beat in pair:
             beat.kill()
-        if redis_lock:
+        if where == "redis":
             import redis
 
             client = redis.Redis.from_url(settings.CACHES["shared"]["LOCATION"])
@@ -77,7 +90,10 @@ def test_two_beats_act_once_and_the_standby_takes_over_when_the_leader_dies(beat
     one, two = beats
     one.start()
     two.start()
-    wait_for(lambda: one.sent() + two.sent() >= 6, timeout=60, message="periodic tasks to be sent")
+    try:
+        wait_for(lambda: one.sent() + two.sent() >= 6, timeout=60, message="periodic tasks to be sent")
+    except AssertionError:
+        raise AssertionError(f"no periodic tasks sent:\n{one.tail()}\n{two.tail()}") from None
     time.sleep(4)  # two more intervals: a second acting beat would have sent its own by now
     leader, standby = (one, two) if one.sent() else (two, one)
     assert leader.sent() >= 6 and standby.sent() == 0, (one.sent(), two.sent())
