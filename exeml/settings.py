@@ -221,7 +221,9 @@ AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID", "exeml" if EMBEDDED or not EXEM
 AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY", "exeml-secret" if EMBEDDED or not EXEML_S3_ENDPOINT_URL else None)
 EXEML_S3_REGION = env_str("EXEML_S3_REGION", "us-east-1")
 EXEML_BUCKET = env_str("EXEML_BUCKET", "exeml")
-EXEML_LOCAL_STORE_ROOT = EXEML_HOME / "objects"
+# The local-folder object store (no EXEML_S3_ENDPOINT_URL): under EXEML_HOME, or a folder every
+# host mounts when processes run on several hosts (exeml/checks.py warns otherwise).
+EXEML_LOCAL_STORE_ROOT = env_path("EXEML_LOCAL_STORE_ROOT", EXEML_HOME / "objects")
 EXEML_MULTIPART_THRESHOLD = env_int("EXEML_MULTIPART_THRESHOLD", 8 * 1024 * 1024)
 EXEML_WORK_DIR = EXEML_HOME / "work"
 EXEML_ARTIFACT_CACHE = EXEML_HOME / "artifacts"
