@@ -88,6 +88,12 @@ DATABASES = {
         env_str("DATABASE_URL", f"sqlite:///{EXEML_HOME / 'exeml.sqlite3'}"), conn_max_age=60
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # A database that drops packets must fail a readiness check (and a request) in seconds,
+    # not after the system's TCP timeout, so a load balancer takes the replica out.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("EXEML_DB_CONNECT_TIMEOUT_SECONDS", 5)
+    )
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # web, worker and beat share one file: WAL lets readers run beside the one writer, and
     # a writer waits (busy timeout) instead of failing at once. Imports commit in small
@@ -163,8 +169,12 @@ EXEML_SERVICE_LOOKUP_CACHE_SECONDS = env_float("EXEML_SERVICE_LOOKUP_CACHE_SECON
 _broker_url = env_str("CELERY_BROKER_URL", "filesystem://")
 _redis_url = env_str("EXEML_CACHE_URL") or (_broker_url if _broker_url.startswith("redis") else None)
 if _redis_url:
+    # Bounded waits: a hung Redis makes the hot path fall back to the database (an unreadable
+    # generation), never hang every inference request.
+    _redis_wait = env_float("EXEML_CACHE_TIMEOUT_SECONDS", 2.0)
     _shared_cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url,
-                     "KEY_PREFIX": env_str("EXEML_BROKER_KEY_PREFIX", "exeml:")}
+                     "KEY_PREFIX": env_str("EXEML_BROKER_KEY_PREFIX", "exeml:"),
+                     "OPTIONS": {"socket_timeout": _redis_wait, "socket_connect_timeout": _redis_wait}}
 elif _broker_url.startswith("filesystem://"):
     _shared_cache = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                      "LOCATION": str(EXEML_HOME / "cache")}

@@ -113,3 +113,22 @@ def test_readiness_needs_the_broker_while_liveness_needs_nothing(replicas, tmp_p
         assert cut_off.request("GET", "/livez") == (200, {"ok": True})
     finally:
         cut_off.stop()
+
+
+def test_a_hung_shared_cache_costs_bounded_waits_not_hung_inference(owner, store, tabular_bundle, tmp_path):
+    """Redis that accepts and never answers: the replica reads its rows from the database
+    after EXEML_CACHE_TIMEOUT_SECONDS instead of hanging every inference request."""
+    from tests.hung_s3 import HungS3
+
+    service = running_service(owner, make_version(owner, store, tabular_bundle))
+    body = tabular_request(tabular_bundle.eval_records[:1])
+    with HungS3() as hung:
+        replica = WebReplica("hung-cache", tmp_path, EXEML_CACHE_URL=f"redis://127.0.0.1:{hung.port}/0",
+                             EXEML_CACHE_TIMEOUT_SECONDS="1", **KEEP).start()
+        try:
+            for _ in range(2):
+                status, data = replica.request("POST", f"/v1/infers/{service.pk}", token=owner.token, body=body,
+                                               timeout=30)
+                assert status == 200, data
+        finally:
+            replica.stop()
