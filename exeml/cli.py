@@ -482,7 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--name", default="worker")
     worker.set_defaults(func=cmd_worker)
 
-    beat = sub.add_parser("beat", help="run Celery beat (auto-stop, reaper)")
+    beat = sub.add_parser("beat", help="run Celery beat (auto-stop, reapers); a second one stands by (exeml/beat.py)")
     beat.set_defaults(func=cmd_beat)
 
     migrate = sub.add_parser("migrate", help="apply migrations and create the default bucket")
