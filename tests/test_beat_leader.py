@@ -99,6 +99,8 @@ def test_two_beats_act_once_and_the_standby_takes_over_when_the_leader_dies(beat
     assert leader.sent() >= 6 and standby.sent() == 0, (one.sent(), two.sent())
     assert b"beat: leading" in leader.log.read_bytes()
     assert b"beat: standing by" in standby.log.read_bytes()
+    # Among them the check for lost training workers, on its own short schedule.
+    assert b"Sending due task reap-lost-training (training.reap_lost_trainings)" in leader.log.read_bytes()
 
     leader.kill()
     wait_for(lambda: standby.sent() >= 3, timeout=30, message="the standby to take over")
