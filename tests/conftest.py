@@ -153,7 +153,10 @@ class WorkerProcess:
         self.log = settings.EXEML_HOME / f"worker-{name}.log"
 
     def start(self) -> None:
+        from exeml.cli import _ensure_broker_folders
+
         self.log.parent.mkdir(parents=True, exist_ok=True)
+        _ensure_broker_folders()  # the embedded broker (no Redis) reads folders that must exist
         env = {**os.environ, "DATABASE_URL": _test_database_url(), "PYTHONUNBUFFERED": "1"}
         cmd = [
             sys.executable, "-m", "celery", "-A", "exeml.celery", "worker", "-Q", self.queues,
@@ -192,7 +195,9 @@ class WorkerProcess:
 def celery_worker(django_db_setup, django_db_blocker) -> Iterator[WorkerProcess]:
     """A real Celery worker (subprocess) on the broker and the test database."""
     from exeml.celery import app
+    from exeml.cli import _ensure_broker_folders
 
+    _ensure_broker_folders()
     app.control.purge()
     worker = WorkerProcess("default,train.cpu,train.gpu", 2, "main")
     worker.start()
