@@ -232,8 +232,11 @@ def run_version(*, version_id) -> None:
             logger.info("version %s not started: %s", version_id, exc.message)
             return
         version = version_transition(version_id=version_id, status=VersionStatus.RUNNING, worker=_worker_name())
-    workdir = Path(settings.EXEML_WORK_DIR) / str(version.pk)
-    shutil.rmtree(workdir, ignore_errors=True)
+    # A folder per run: a run handed back while its worker was alive after all (a stalled
+    # heartbeat) must not delete the folder of the run that replaced it, nor use its files.
+    runs = Path(settings.EXEML_WORK_DIR) / str(version.pk)
+    workdir = runs / f"run-{int(version.params.get('restarts', 0))}"
+    shutil.rmtree(runs, ignore_errors=True)  # earlier runs of this version were handed back
     log = VersionLog(workdir / LOG_FILE)
     training_logger = logging.getLogger("training")
     training_logger.addHandler(log)
@@ -260,15 +263,28 @@ def run_version(*, version_id) -> None:
         training_logger.setLevel(previous_level)
         log.close()
     status, fields = outcome
-    if pulse.lost and status == VersionStatus.STOPPED:
-        status, fields = VersionStatus.FAILED, {}
-    _upload_log(version=version, log=log)
     try:
-        version_transition(version_id=version.pk, status=status, log_tail=list(log.tail), **fields)
-    except WrongState as exc:
-        logger.warning("version %s finished as %s but is now %s", version.name, status, exc.extra.get("status"))
+        if _taken_by_another_run(version):
+            # Handed back (its heartbeat went silent) and queued or taken again: the row is not
+            # this run's any more, whatever this run's outcome (it may have crashed on the
+            # folder the new run cleared).
+            logger.warning("version %s: this run (%s) was replaced by another; its outcome %s is dropped",
+                           version.name, version.worker, status)
+            return
+        if pulse.lost and status == VersionStatus.STOPPED:
+            status, fields = VersionStatus.FAILED, {}
+        _upload_log(version=version, log=log)
+        try:
+            version_transition(version_id=version.pk, status=status, log_tail=list(log.tail), **fields)
+        except WrongState as exc:
+            logger.warning("version %s finished as %s but is now %s", version.name, status, exc.extra.get("status"))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _taken_by_another_run(version: ModelVersion) -> bool:
+    row = ModelVersion.objects.filter(pk=version.pk).values_list("status", "worker").first()
+    return row is not None and row[0] in (VersionStatus.QUEUED, VersionStatus.RUNNING) and row[1] != version.worker
 
 
 def _train(*, version: ModelVersion, workdir: Path, pulse: Pulse, log: VersionLog) -> tuple[str, dict]:

@@ -142,3 +142,37 @@ def test_a_host_that_stops_hands_back_only_the_trainings_of_its_own_workers(owne
         mine, theirs = (ModelVersion.objects.get(pk=v.pk) for v in versions)
     assert mine.status == "queued" and "the platform was stopped during the training" in mine.log_tail[-1]
     assert theirs.status == "running" and theirs.worker == "another-host:4242"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_training_handed_back_while_its_worker_lived_runs_once(owner, store):
+    """A heartbeat that only stalled (the worker lived): the version is handed back and taken
+    by another worker; the first run notices, stops, and leaves the new run's row alone."""
+    queue = f"train.test-{uuid.uuid4().hex[:6]}"
+    first, second = WorkerProcess(queue, 1, "stalled"), WorkerProcess(queue, 1, "second")
+    first.start()
+    try:
+        project, version = _training(owner, store, queue)
+        second.start()
+        stalled_worker = version.worker
+        # As if the heartbeat had been silent for a minute: the reaper hands the training back.
+        assert services.reap_lost_trainings(now=timezone.now() + timedelta(seconds=60)) == [version.pk]
+
+        def taken_by_second():
+            with owner.scope():
+                row = ModelVersion.objects.get(pk=version.pk)
+            return row if row.status == "running" and row.worker not in ("", stalled_worker) else None
+
+        row = wait_for(taken_by_second, timeout=60, message="the second worker to take the training")
+        new_worker = row.worker
+        # The first run's pulse sees the row is no longer its own within a pulse or two, stops,
+        # and drops its outcome: the version stays with the second worker.
+        wait_for(lambda: b"was replaced by another; its outcome" in first.log.read_bytes(), timeout=60,
+                 message="the first run to stop")
+        with owner.scope():
+            row = ModelVersion.objects.get(pk=version.pk)
+        assert row.status == "running" and row.worker == new_worker, (row.status, row.worker, row.error)
+        _stop(owner, project)
+    finally:
+        first.stop()
+        second.stop()
