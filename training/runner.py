@@ -280,6 +280,10 @@ def run_version(*, version_id) -> None:
             logger.warning("version %s finished as %s but is now %s", version.name, status, exc.extra.get("status"))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        try:
+            runs.rmdir()  # the version's folder too, unless another run of it uses it now
+        except OSError:
+            pass
 
 
 def _taken_by_another_run(version: ModelVersion) -> bool:
