@@ -35,6 +35,8 @@ app.conf.worker_prefetch_multiplier = 1
 app.conf.task_ignore_result = True
 app.conf.broker_connection_retry_on_startup = True
 app.conf.worker_hijack_root_logger = False
+# Several beats may run (a hot standby on another host): only the lock's holder acts.
+app.conf.beat_scheduler = "exeml.beat:LeaderScheduler"
 
 
 def _beat_schedule() -> dict:
@@ -44,8 +46,11 @@ def _beat_schedule() -> dict:
     # Periodic tasks, declared in one place.
     # Ticks missed while the workers were busy expire instead of piling up in the queue.
     options = {"expires": every}
+    lost = settings.EXEML_WORKER_LOST_CHECK_SECONDS
     return {
         "reap-stale-training": {"task": "training.reap_stale_versions", "schedule": every, "options": options},
+        # A training whose worker died is handed back in seconds, not after the heartbeat window.
+        "reap-lost-training": {"task": "training.reap_lost_trainings", "schedule": lost, "options": {"expires": lost}},
         "autostop-services": {"task": "serving.autostop_services", "schedule": every, "options": options},
     }
 

@@ -38,6 +38,7 @@ def _prepare() -> None:
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
     _ensure_broker_folders()
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)  # only where the shared cache is a table
     from exeml.storage import default_store
 
     default_store().ensure_bucket(settings.EXEML_BUCKET)
@@ -498,7 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
                      default=os.environ.get("EXEML_WEB_ACCESS_LOG", "").lower() in ("1", "true", "yes"))
     web.set_defaults(func=cmd_web)
 
-    beat = sub.add_parser("beat", help="run Celery beat (auto-stop, reaper)")
+    beat = sub.add_parser("beat", help="run Celery beat (auto-stop, reapers); a second one stands by (exeml/beat.py)")
     beat.set_defaults(func=cmd_beat)
 
     migrate = sub.add_parser("migrate", help="apply migrations and create the default bucket")

@@ -1,4 +1,10 @@
-"""/healthz: database, broker and storage, each with ok and a reason."""
+"""Health endpoints for a load balancer and an orchestrator.
+
+/healthz is readiness: database, broker and storage, each with ok and a reason; 503 when
+one fails, so a balancer sends no request to a replica that could not answer it.
+/livez is liveness: the process answers, nothing else is asked, so a database or broker
+outage (which every replica shares) never makes an orchestrator restart healthy processes.
+"""
 
 from __future__ import annotations
 
@@ -41,3 +47,7 @@ def healthz(request):
             checks[name] = {"ok": False, "error": f"{type(exc).__name__}: {scrub(str(exc))}"}
     ok = all(c.get("ok") for c in checks.values())
     return JsonResponse({"ok": ok, **checks}, status=200 if ok else 503)
+
+
+def livez(request):
+    return JsonResponse({"ok": True})

@@ -88,6 +88,12 @@ DATABASES = {
         env_str("DATABASE_URL", f"sqlite:///{EXEML_HOME / 'exeml.sqlite3'}"), conn_max_age=60
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # A database that drops packets must fail a readiness check (and a request) in seconds,
+    # not after the system's TCP timeout, so a load balancer takes the replica out.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("EXEML_DB_CONNECT_TIMEOUT_SECONDS", 5)
+    )
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # web, worker and beat share one file: WAL lets readers run beside the one writer, and
     # a writer waits (busy timeout) instead of failing at once. Imports commit in small
@@ -146,25 +152,35 @@ REST_FRAMEWORK = {
 # Which proxies' X-Forwarded-For names the client (addresses or networks); empty: none,
 # the connection's own address is the client (exeml/api/throttling.py).
 EXEML_TRUSTED_PROXIES = env_list("EXEML_TRUSTED_PROXIES", [])
-# Inference requests: a token checked in the last N seconds is not looked up again (per process).
+# Inference requests: a token checked in the last N seconds is not looked up again (per process),
+# unless a token, membership or user changed anywhere meanwhile (exeml/tenancy/tokencache.py).
 EXEML_AUTH_CACHE_SECONDS = env_float("EXEML_AUTH_CACHE_SECONDS", 10.0)
+# How stale a process's copy of a global generation may be (exeml/generation.py): a token
+# revoked through one web process is refused by every other within this time.
+EXEML_GENERATION_CHECK_SECONDS = env_float("EXEML_GENERATION_CHECK_SECONDS", 0.5)
 # Inference requests: a running service's row is not read again for N seconds (per process);
 # a status change anywhere is seen at once through the shared cache (serving/lookup.py). 0 turns it off.
 EXEML_SERVICE_LOOKUP_CACHE_SECONDS = env_float("EXEML_SERVICE_LOOKUP_CACHE_SECONDS", 2.0)
-# "default": per process. "shared": what every web process must agree on (rate limits):
-# Redis when the broker is Redis, else a folder under EXEML_HOME.
-_redis_url = env_str("EXEML_CACHE_URL") or (
-    env_str("CELERY_BROKER_URL") if (env_str("CELERY_BROKER_URL") or "").startswith("redis") else None
-)
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "shared": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url,
-         "KEY_PREFIX": env_str("EXEML_BROKER_KEY_PREFIX", "exeml:")}
-        if _redis_url
-        else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(EXEML_HOME / "cache")}
-    ),
-}
+# "default": per process. "shared": what every process on every host must agree on (rate
+# limits, the generations that invalidate in-memory rows, exeml/generation.py): Redis when
+# EXEML_CACHE_URL or the broker names it; on the embedded default (filesystem broker: every
+# process on one host) a folder under EXEML_HOME; any other broker without Redis (several
+# hosts, no shared folder) a table in the database, made by `exeml migrate`.
+_broker_url = env_str("CELERY_BROKER_URL", "filesystem://")
+_redis_url = env_str("EXEML_CACHE_URL") or (_broker_url if _broker_url.startswith("redis") else None)
+if _redis_url:
+    # Bounded waits: a hung Redis makes the hot path fall back to the database (an unreadable
+    # generation), never hang every inference request.
+    _redis_wait = env_float("EXEML_CACHE_TIMEOUT_SECONDS", 2.0)
+    _shared_cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url,
+                     "KEY_PREFIX": env_str("EXEML_BROKER_KEY_PREFIX", "exeml:"),
+                     "OPTIONS": {"socket_timeout": _redis_wait, "socket_connect_timeout": _redis_wait}}
+elif _broker_url.startswith("filesystem://"):
+    _shared_cache = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                     "LOCATION": str(EXEML_HOME / "cache")}
+else:
+    _shared_cache = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "exeml_shared_cache"}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, "shared": _shared_cache}
 SPECTACULAR_SETTINGS = {
     "TITLE": "ExeML API",
     "DESCRIPTION": "Self-hosted ExeML: projects, datasets, labeling, training, serving.",
@@ -215,7 +231,9 @@ AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID", "exeml" if EMBEDDED or not EXEM
 AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY", "exeml-secret" if EMBEDDED or not EXEML_S3_ENDPOINT_URL else None)
 EXEML_S3_REGION = env_str("EXEML_S3_REGION", "us-east-1")
 EXEML_BUCKET = env_str("EXEML_BUCKET", "exeml")
-EXEML_LOCAL_STORE_ROOT = EXEML_HOME / "objects"
+# The local-folder object store (no EXEML_S3_ENDPOINT_URL): under EXEML_HOME, or a folder every
+# host mounts when processes run on several hosts (exeml/checks.py warns otherwise).
+EXEML_LOCAL_STORE_ROOT = env_path("EXEML_LOCAL_STORE_ROOT", EXEML_HOME / "objects")
 EXEML_MULTIPART_THRESHOLD = env_int("EXEML_MULTIPART_THRESHOLD", 8 * 1024 * 1024)
 EXEML_WORK_DIR = EXEML_HOME / "work"
 EXEML_ARTIFACT_CACHE = EXEML_HOME / "artifacts"
@@ -263,6 +281,10 @@ EXEML_WORKER_THREADS = env_int("EXEML_WORKER_THREADS", max(1, (os.cpu_count() or
 EXEML_SERVICE_CACHE_SIZE = env_int("EXEML_SERVICE_CACHE_SIZE", 8)
 EXEML_MIN_TRAIN_MINUTES = env_float("EXEML_MIN_TRAIN_MINUTES", 6)
 EXEML_MAX_TRAIN_MINUTES = env_float("EXEML_MAX_TRAIN_MINUTES", 6000)
+# A running training whose heartbeat (every 3 s) is silent this long lost its worker: it goes
+# back to the queue (training.services.reap_lost_trainings), checked every N seconds by beat.
+EXEML_WORKER_LOST_SECONDS = env_float("EXEML_WORKER_LOST_SECONDS", 15.0)
+EXEML_WORKER_LOST_CHECK_SECONDS = env_float("EXEML_WORKER_LOST_CHECK_SECONDS", 5.0)
 # A training whose worker stopped goes back to the queue at most this many times.
 EXEML_MAX_TRAINING_RESTARTS = env_int("EXEML_MAX_TRAINING_RESTARTS", 2)
 # Train preconditions (the guide's): classes needed, labelled samples needed per class.

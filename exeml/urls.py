@@ -34,10 +34,11 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("livez", health.livez, name="livez"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include(api_v1)),
     path("v1/", include("serving.infer_urls")),
-    re_path(r"^(?!api/|v1/|admin/|static/|assets/|healthz).*$", spa.console, name="console"),
+    re_path(r"^(?!api/|v1/|admin/|static/|assets/|healthz|livez).*$", spa.console, name="console"),
 ]

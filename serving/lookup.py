@@ -16,16 +16,14 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from django.core.cache import caches
 from django.db import transaction
 
+from exeml import generation
+from exeml.generation import UNREADABLE as _UNREADABLE
 from exeml.ttlcache import TTLCache
 
 if TYPE_CHECKING:
     from serving.models import Service
-
-
-_UNREADABLE = object()
 
 
 def _generation_key(service_id: uuid.UUID | str) -> str:
@@ -34,11 +32,8 @@ def _generation_key(service_id: uuid.UUID | str) -> str:
 
 def service_generation(service_id: uuid.UUID | str) -> object:
     """The service's current generation in the shared cache (None if never written);
-    ``_UNREADABLE`` when the cache cannot be read."""
-    try:
-        return caches["shared"].get(_generation_key(service_id))
-    except Exception:  # Redis down or a cache file half-written: fall back to the database
-        return _UNREADABLE
+    ``_UNREADABLE`` when the cache cannot be read (exeml/generation.py)."""
+    return generation.read(_generation_key(service_id))
 
 
 class ServiceLookupCache:
@@ -77,10 +72,7 @@ service_lookup_cache = ServiceLookupCache()
 
 
 def _new_generation(service_id: uuid.UUID | str) -> None:
-    try:
-        caches["shared"].set(_generation_key(service_id), uuid.uuid4().hex, timeout=None)
-    except Exception:  # the other processes then see the change within the TTL
-        pass
+    generation.write(_generation_key(service_id))  # unwritable: others see it within the TTL
 
 
 def service_forget(service_id: uuid.UUID | str) -> None:

@@ -40,6 +40,9 @@ SLOW_PATHS = (
     "serving/test_serving_storage_stall.py",
     "datasets/test_dataset_import_limits.py::test_other_tenant_keeps_answering_while_a_100k_line_file_imports",
     "test_reapers.py::test_a_queued_version_whose_message_was_lost_is_sent_again_and_completes",
+    "training/test_worker_loss.py",
+    "serving/test_cross_replica_state.py",
+    "test_beat_leader.py",
 )
 
 
@@ -153,7 +156,10 @@ class WorkerProcess:
         self.log = settings.EXEML_HOME / f"worker-{name}.log"
 
     def start(self) -> None:
+        from exeml.cli import _ensure_broker_folders
+
         self.log.parent.mkdir(parents=True, exist_ok=True)
+        _ensure_broker_folders()  # the embedded broker (no Redis) reads folders that must exist
         # EXEML_TEST_HOOKS: a test may slow this worker's upload imports (per dataset, through
         # the shared cache) to show that an upload's answer comes before its import ends.
         env = {**os.environ, "DATABASE_URL": _test_database_url(), "PYTHONUNBUFFERED": "1", "EXEML_TEST_HOOKS": "1"}
@@ -194,7 +200,9 @@ class WorkerProcess:
 def celery_worker(django_db_setup, django_db_blocker) -> Iterator[WorkerProcess]:
     """A real Celery worker (subprocess) on the broker and the test database."""
     from exeml.celery import app
+    from exeml.cli import _ensure_broker_folders
 
+    _ensure_broker_folders()
     app.control.purge()
     worker = WorkerProcess("default,train.cpu,train.gpu", 2, "main")
     worker.start()

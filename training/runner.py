@@ -45,7 +45,9 @@ logger = logging.getLogger(__name__)
 
 LOG_FILE = "train.log"
 PULSE_SECONDS = 2.0  # DB writes of progress, and stop checks, at most this often
-HEARTBEAT_SECONDS = 10.0  # heartbeat_at refreshed at least this often
+# heartbeat_at refreshed at least this often: a worker lost (kill -9, host gone) is noticed
+# after EXEML_WORKER_LOST_SECONDS of silence, a few missed beats (training.services).
+HEARTBEAT_SECONDS = 3.0
 DOWNLOAD_THREADS = 8
 
 
@@ -95,9 +97,12 @@ class VersionLog(logging.Handler):
 class Pulse(threading.Thread):
     """Writes heartbeat/phase/progress/log tail and notices stop requests, off the trainer's thread."""
 
-    def __init__(self, version_id, log: VersionLog) -> None:
+    def __init__(self, version_id, log: VersionLog, worker: str | None = None) -> None:
         super().__init__(name=f"pulse-{version_id}", daemon=True)
         self.version_id = version_id
+        # The row is this run's only while it names this worker: a run handed back (its
+        # heartbeat stalled) and taken by another worker is lost here, never run twice.
+        self.worker = worker
         self.log = log
         self.phase = "starting"
         self.progress = 0.0
@@ -133,6 +138,8 @@ class Pulse(threading.Thread):
         state = (self.phase, round(self.progress, 4))
         with unscoped():  # the heartbeat thread has no tenant in scope; the row is known by id
             rows = ModelVersion.all_tenants.filter(pk=self.version_id, status=VersionStatus.RUNNING)
+            if self.worker:
+                rows = rows.filter(worker=self.worker)
         if (
             force or state != self._written or self.log.changed or self.live_changed
             or now - self._last_beat >= HEARTBEAT_SECONDS
@@ -163,11 +170,35 @@ class Pulse(threading.Thread):
         self.join(timeout=30)
 
 
+def _dead_here(worker: str) -> bool:
+    """Whether ``worker`` (host:pid, as _worker_name writes it) was a process on this host
+    that is gone: Celery hands a task whose pool process was killed straight back to the queue
+    (reject_on_worker_lost), so its heartbeat may not be silent yet when it comes back."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    try:  # a zombie (killed, not yet reaped by its parent) is gone too
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def _take_over(version_id) -> bool:
     from training.services import version_hand_back
 
     silent = timezone.now() - timedelta(seconds=3 * HEARTBEAT_SECONDS)
-    if not ModelVersion.objects.filter(pk=version_id, status=VersionStatus.RUNNING, heartbeat_at__lt=silent).exists():
+    running = ModelVersion.objects.filter(pk=version_id, status=VersionStatus.RUNNING).values_list(
+        "heartbeat_at", "worker").first()
+    if running is None:
+        return False
+    heartbeat_at, worker = running
+    if not (heartbeat_at is None or heartbeat_at < silent or _dead_here(worker or "")):
         return False
     try:
         version = version_hand_back(version_id=version_id, reason="its worker stopped during the training",
@@ -201,15 +232,18 @@ def run_version(*, version_id) -> None:
             logger.info("version %s not started: %s", version_id, exc.message)
             return
         version = version_transition(version_id=version_id, status=VersionStatus.RUNNING, worker=_worker_name())
-    workdir = Path(settings.EXEML_WORK_DIR) / str(version.pk)
-    shutil.rmtree(workdir, ignore_errors=True)
+    # A folder per run: a run handed back while its worker was alive after all (a stalled
+    # heartbeat) must not delete the folder of the run that replaced it, nor use its files.
+    runs = Path(settings.EXEML_WORK_DIR) / str(version.pk)
+    workdir = runs / f"run-{int(version.params.get('restarts', 0))}"
+    shutil.rmtree(runs, ignore_errors=True)  # earlier runs of this version were handed back
     log = VersionLog(workdir / LOG_FILE)
     training_logger = logging.getLogger("training")
     training_logger.addHandler(log)
     previous_level = training_logger.level
     if training_logger.getEffectiveLevel() > logging.INFO:
         training_logger.setLevel(logging.INFO)
-    pulse = Pulse(version.pk, log)
+    pulse = Pulse(version.pk, log, worker=version.worker)
     pulse.start()
     outcome: tuple[str, dict] = (VersionStatus.FAILED, {"error": "internal error: the run ended without a result"})
     try:
@@ -229,15 +263,32 @@ def run_version(*, version_id) -> None:
         training_logger.setLevel(previous_level)
         log.close()
     status, fields = outcome
-    if pulse.lost and status == VersionStatus.STOPPED:
-        status, fields = VersionStatus.FAILED, {}
-    _upload_log(version=version, log=log)
     try:
-        version_transition(version_id=version.pk, status=status, log_tail=list(log.tail), **fields)
-    except WrongState as exc:
-        logger.warning("version %s finished as %s but is now %s", version.name, status, exc.extra.get("status"))
+        if _taken_by_another_run(version):
+            # Handed back (its heartbeat went silent) and queued or taken again: the row is not
+            # this run's any more, whatever this run's outcome (it may have crashed on the
+            # folder the new run cleared).
+            logger.warning("version %s: this run (%s) was replaced by another; its outcome %s is dropped",
+                           version.name, version.worker, status)
+            return
+        if pulse.lost and status == VersionStatus.STOPPED:
+            status, fields = VersionStatus.FAILED, {}
+        _upload_log(version=version, log=log)
+        try:
+            version_transition(version_id=version.pk, status=status, log_tail=list(log.tail), **fields)
+        except WrongState as exc:
+            logger.warning("version %s finished as %s but is now %s", version.name, status, exc.extra.get("status"))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        try:
+            runs.rmdir()  # the version's folder too, unless another run of it uses it now
+        except OSError:
+            pass
+
+
+def _taken_by_another_run(version: ModelVersion) -> bool:
+    row = ModelVersion.objects.filter(pk=version.pk).values_list("status", "worker").first()
+    return row is not None and row[0] in (VersionStatus.QUEUED, VersionStatus.RUNNING) and row[1] != version.worker
 
 
 def _train(*, version: ModelVersion, workdir: Path, pulse: Pulse, log: VersionLog) -> tuple[str, dict]:

@@ -204,6 +204,42 @@ def reap_stale_versions(*, now: datetime | None = None) -> list[uuid.UUID]:
     return reaped
 
 
+def reap_lost_trainings(*, now: datetime | None = None) -> list[uuid.UUID]:
+    """Beat, every EXEML_WORKER_LOST_CHECK_SECONDS: a running training whose heartbeat (every
+    few seconds) has been silent for EXEML_WORKER_LOST_SECONDS lost its worker (kill -9, a
+    host gone): it goes back to the queue with the reason, for any worker on its queue, or
+    ends failed after EXEML_MAX_TRAINING_RESTARTS. Its own message is of no help: with
+    acks_late, Redis hands an unacknowledged message on only after the visibility timeout,
+    which must outlast the longest training (a redelivery later finds it taken or finished).
+    If the worker was alive after all (a stalled heartbeat), its pulse sees the row leave
+    "running" and stops, so the training never runs twice at once."""
+    now = now or timezone.now()
+    window = settings.EXEML_WORKER_LOST_SECONDS
+    cutoff = now - timedelta(seconds=window)
+    with unscoped():
+        silent_rows = list(
+            ModelVersion.all_tenants.filter(status=VersionStatus.RUNNING, heartbeat_at__lt=cutoff).values_list(
+                "pk", "tenant_id", "heartbeat_at", "worker"
+            )
+        )
+    handed = []
+    for pk, tenant_id, heartbeat_at, worker in silent_rows:
+        silent = int((now - heartbeat_at).total_seconds())
+        reason = f"its worker {worker or '?'} was lost (no heartbeat for {silent} s)"
+        with tenant_scope(tenant_id):
+            try:
+                with transaction.atomic():
+                    locked = ModelVersion.objects.select_for_update().get(pk=pk)
+                    if locked.status != VersionStatus.RUNNING or locked.heartbeat_at >= cutoff:
+                        continue  # finished, or a heartbeat landed since the scan
+                    version_hand_back(version_id=pk, reason=reason)
+            except WrongState:
+                continue
+        logger.warning("version %s: %s", pk, reason)
+        handed.append(pk)
+    return handed
+
+
 def version_hand_back(*, version_id: uuid.UUID | str, reason: str, enqueue: bool = True) -> ModelVersion:
     """A running version whose worker was stopped goes back to the queue (and is sent again).
 
@@ -225,12 +261,16 @@ def version_hand_back(*, version_id: uuid.UUID | str, reason: str, enqueue: bool
     return version
 
 
-def versions_hand_back(*, reason: str) -> int:
-    """All running versions whose worker was alive until now (``exeml run`` stopping)."""
+def versions_hand_back(*, reason: str, host: str | None = None) -> int:
+    """Running versions whose worker was alive until now (``exeml run`` stopping): those of
+    workers on ``host`` only when given, so a host that stops never touches the trainings
+    that workers on other hosts of the same database are running."""
     fresh = timezone.now() - timedelta(seconds=settings.EXEML_HEARTBEAT_TIMEOUT_SECONDS)
     with unscoped():
-        rows = list(ModelVersion.all_tenants.filter(status=VersionStatus.RUNNING, heartbeat_at__gte=fresh)
-                    .values_list("pk", "tenant_id"))
+        running = ModelVersion.all_tenants.filter(status=VersionStatus.RUNNING, heartbeat_at__gte=fresh)
+        if host is not None:
+            running = running.filter(worker__startswith=f"{host}:")  # the runner's host:pid
+        rows = list(running.values_list("pk", "tenant_id"))
     for pk, tenant_id in rows:
         with tenant_scope(tenant_id):
             try:

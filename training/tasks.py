@@ -24,6 +24,14 @@ def reap_stale_versions() -> dict[str, int]:
     return services.reap_all()
 
 
+@shared_task(name="training.reap_lost_trainings")
+def reap_lost_trainings() -> int:
+    """Beat, every few seconds: a training whose worker died goes back to the queue."""
+    from training import services
+
+    return len(services.reap_lost_trainings())
+
+
 @shared_task(name="training.label_check", base=JobTask, acks_late=True)
 def label_check(job_id: str, tenant_id: str) -> None:
     from training.label_check import label_check_run

@@ -65,8 +65,9 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
 class CachedApiTokenAuthentication(ApiTokenAuthentication):
     """The inference hot path: a token seen in the last EXEML_AUTH_CACHE_SECONDS costs no
-    query (token, user, membership come from this process's memory). Revoking a token forgets
-    it here at once; other web processes notice within those seconds."""
+    query (token, user, membership come from this process's memory). Revoking a token (or
+    removing a membership, deactivating a user) through any process is seen by every web
+    process within EXEML_GENERATION_CHECK_SECONDS (exeml/tenancy/tokencache.py)."""
 
     def authenticate(self, request):
         key = token_from_headers(request)
@@ -75,12 +76,13 @@ class CachedApiTokenAuthentication(ApiTokenAuthentication):
         key_hash = hash_token(key)
         hit = auth_cache.get(key_hash)
         if hit is None:
+            generation = auth_cache.generation()  # before the rows: a change in between shows
             result = super().authenticate(request)
             token = result[1]
             membership = Membership.objects.select_related("tenant").filter(user=token.user, tenant=token.tenant).first()
             if membership is None:
                 raise exceptions.AuthenticationFailed("The token's user is no longer a member of its tenant.")
-            auth_cache.put(key_hash, (token, membership))
+            auth_cache.put(key_hash, (token, membership), generation)
             hit = token, membership
         token, membership = hit
         request._request.exeml_membership = membership  # read by resolve_membership

@@ -8,8 +8,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-import pytest
-
 from tests.cluster import flows
 from tests.cluster.harness import wait_for
 
@@ -19,7 +17,6 @@ CROSS_REPLICA_SECONDS = 2.0
 POLL_SLACK_SECONDS = 1.0
 # Worker loss: the training fails or goes back to the queue within this.
 WORKER_LOSS_SECONDS = 30.0
-NEEDS_CSTATE = "needs h/cstate"
 
 
 def _until(predicate, *, timeout: float, interval: float = 0.05) -> float | None:
@@ -76,7 +73,6 @@ def test_a_web_replica_killed_under_load_fails_only_requests_in_flight_on_it(clu
     assert set(seen) == {"web1", "web2"}, seen
 
 
-@pytest.mark.xfail(strict=False, reason=NEEDS_CSTATE)
 def test_a_token_revoked_through_one_replica_is_refused_by_the_other_within_2_s(cluster, deployed, fault_table):
     _, tabular = deployed
     owner = cluster.api()
@@ -122,7 +118,6 @@ def _running_on(cluster, marker: str) -> str | None:
     return next((n for n in ("cpu1", "cpu2") if marker in cluster.processes[n].read_log(since_start=True)), None)
 
 
-@pytest.mark.xfail(strict=False, reason=NEEDS_CSTATE)
 def test_a_worker_killed_mid_training_hands_the_training_to_the_other_worker(cluster, deployed, fault_table):
     _, tabular = deployed
     api = cluster.api()
@@ -172,7 +167,6 @@ def _sent(cluster) -> dict[str, int]:
     return {n: cluster.processes[n].read_log().count(SENT) for n in ("beat1", "beat2")}
 
 
-@pytest.mark.xfail(strict=False, reason=NEEDS_CSTATE)
 def test_one_beat_acts_and_the_standby_takes_over_when_it_is_killed(cluster, fault_table):
     interval = float(cluster.extra_env["EXEML_BEAT_INTERVAL_SECONDS"])
     first = _sent(cluster)

@@ -3,6 +3,8 @@ grace period a training outlived), so an operator's stop never fails a user's tr
 
 from __future__ import annotations
 
+import socket
+
 from django.core.management.base import BaseCommand
 
 from training.services import versions_hand_back
@@ -13,8 +15,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--reason", default="the platform was stopped during the training")
+        parser.add_argument("--all-hosts", action="store_true",
+                            help="every running training, not only those of workers on this host")
 
-    def handle(self, *args, reason: str, **options) -> None:
-        count = versions_hand_back(reason=reason)
+    def handle(self, *args, reason: str, all_hosts: bool = False, **options) -> None:
+        # Only this host's workers stopped: trainings on other hosts sharing the database run on.
+        count = versions_hand_back(reason=reason, host=None if all_hosts else socket.gethostname())
         if count:
             self.stdout.write(f"exeml: {count} training(s) handed back to the queue; they restart with the next start")
