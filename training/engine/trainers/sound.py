@@ -21,7 +21,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ import numpy as np
 
 from training.engine import scoring
 from training.engine.budget import Budget
+from training.engine.models.lightgbm_exact import exact_model_text
 from training.engine.preprocessing import InputError
 from training.engine.preprocessing import audio as audioprep
 from training.engine.search import Candidate, LiveReport, Search
@@ -131,25 +131,6 @@ class LinearSound:
 
 # ----------------------------------------------------------------------------- LightGBM
 
-_THRESHOLD = re.compile(r"^threshold=(.*)$", re.MULTILINE)
-
-
-def _snap_thresholds(model_text: str) -> str:
-    """Each split threshold t replaced by the largest float32 <= t. For float32 inputs x,
-    x <= t exactly when x <= that float32, so the booster predicts the same, and the ONNX
-    tree (float32 thresholds) compares exactly like it."""
-
-    def snap(match: re.Match) -> str:
-        values = np.asarray([float(v) for v in match.group(1).split()], dtype=np.float64)
-        f32 = values.astype(np.float32)
-        f32 = np.where(f32.astype(np.float64) > values, np.nextafter(f32, np.float32(-np.inf)), f32)
-        return "threshold=" + " ".join(repr(float(v)) for v in f32)
-
-    # The header's tree_sizes are byte offsets the new text no longer matches; without
-    # them LightGBM parses the trees one after another.
-    return re.sub(r"^tree_sizes=.*\n", "", _THRESHOLD.sub(snap, model_text), flags=re.MULTILINE)
-
-
 LGBM_DEFAULTS: dict[str, Any] = {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20,
                                  "colsample_bytree": 1.0, "reg_lambda": 0.0, "rounds": 100}
 
@@ -182,7 +163,7 @@ class LGBMSound:
             train_params, lightgbm.Dataset(data.summary[rows], data.y[rows], free_raw_data=False),
             num_boost_round=min(int(p["rounds"]), data.max_rounds), init_model=init_model, callbacks=[stop_at_deadline],
         )
-        self.booster = lightgbm.Booster(model_str=_snap_thresholds(booster.model_to_string()))
+        self.booster = lightgbm.Booster(model_str=exact_model_text(booster.model_to_string()))
 
     def _proba(self, x: np.ndarray) -> np.ndarray:
         out = np.asarray(self.booster.predict(x), dtype=np.float64)

