@@ -125,7 +125,7 @@ def test_lightgbm_thresholds_snap_to_float32_without_changing_a_prediction():
     from training.engine.models.lightgbm_exact import exact_model_text
 
     text = (
-        "tree_sizes=12 34\nTree=0\nthreshold=0.10000000000000001 1.0000000000000002 -0.30000000000000004\n"
+        "version=v4\ntree_sizes=12 34\n\nTree=0\nthreshold=0.10000000000000001 1.0000000000000002 -0.30000000000000004\n"
         "decision_type=2 2 2\n"
     )
     snapped = exact_model_text(text)
