@@ -92,13 +92,14 @@ def test_every_family_and_their_blend_export_exactly(samples, tmp_path):
     import onnxruntime as ort
 
     from training.engine.budget import Budget
+    from training.engine.models import sound as sm
     from training.engine.search import Ensemble
     from training.engine.trainers import sound as st
 
     config = dict(audio.DEFAULT_CONFIG)
     index = {lb: k for k, lb in enumerate(SOUND_LABELS)}
     signals = [audio.load_signal(Path(s.path).read_bytes(), config) for s in samples]
-    data = st.SoundData(
+    data = sm.SoundData(
         np.stack([audio.features_from_signal(x, {**config, "features": "summary"}) for x in signals]),
         np.stack([audio.features_from_signal(x, {**config, "features": "log_mel"}) for x in signals]),
         np.asarray([index[s.labels[0]] for s in samples]), 3, 0, 1,
@@ -107,9 +108,9 @@ def test_every_family_and_their_blend_export_exactly(samples, tmp_path):
     eval_rows = np.asarray([i for i, s in enumerate(samples) if s.usage == "eval"])
     budget = Budget(time.monotonic() + 60)
     members = {
-        "linear": st.LinearSound(data, {"C": 1.0}, rows),
-        "lgbm": st.LGBMSound(data, {"min_child_samples": 3, "num_leaves": 8, "rounds": 60}, rows, budget),
-        "cnn": st.CNNSound(data, {"epochs": 2}, rows, budget),
+        "linear": sm.LinearSound(data, {"C": 1.0}, rows),
+        "lgbm": sm.LGBMSound(data, {"min_child_samples": 3, "num_leaves": 8, "rounds": 60}, rows, budget),
+        "cnn": sm.CNNSound(data, {"epochs": 2}, rows, budget),
     }
     feeds = {"summary": data.summary[eval_rows], "log_mel": data.log_mel[eval_rows]}
     choices = [{n: 1.0} for n in members] + [{"linear": 0.3, "lgbm": 0.3, "cnn": 0.4}]

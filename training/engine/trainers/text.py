@@ -25,6 +25,14 @@ import numpy as np
 
 from training.engine import scoring
 from training.engine.budget import Budget, default_export_reserve
+from training.engine.models.base import (
+    OPSET,
+    full_proba,
+    linear_weights,
+    make_model,
+    warm_imports,
+    with_inputs,
+)
 from training.engine.preprocessing import text as textprep
 from training.engine.search import Candidate, LiveReport, Search
 from training.engine.spec import MODEL_FILE, ProgressFn, TrainResult, TrainSpec
@@ -155,7 +163,7 @@ class LinearText:
         return hstack([_tfidf(self.data.counts(b)[rows], idf)[:, used] for b, idf, used in self.blocks]).tocsr()
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
-        return automl.full_proba(self.model, self.features(rows), self.data.n_classes)
+        return full_proba(self.model, self.features(rows), self.data.n_classes)
 
     def onnx(self, inputs):
         """Sparse inputs in, the same TF-IDF + linear model as Python: the used columns'
@@ -164,7 +172,7 @@ class LinearText:
         vocabulary, not the hashed space."""
         from onnx import TensorProto, helper, numpy_helper
 
-        w, b = automl.linear_weights(self.model, self.data.n_classes)
+        w, b = linear_weights(self.model, self.data.n_classes)
         n_rows = len(self.rows)
         unseen_idf = np.log((1.0 + n_rows) / 1.0) + 1.0
         consts = [
@@ -224,7 +232,7 @@ class LinearText:
             helper.make_node("Sum", logits + ["B"], ["logits"]),
             helper.make_node("Softmax", ["logits"], ["probabilities"], axis=-1),
         ]
-        return automl.make_model(nodes, inputs, consts, name="tfidf_linear", n_classes=self.data.n_classes,
+        return make_model(nodes, inputs, consts, name="tfidf_linear", n_classes=self.data.n_classes,
                                  ml_opset=True)
 
 
@@ -312,7 +320,7 @@ class _MiniLM:
                 self.pooled(), tuple(torch.from_numpy(sample[k]) for k in TOKEN_INPUTS), buf,
                 input_names=list(TOKEN_INPUTS), output_names=["embedding"],
                 dynamic_axes={**{k: dyn for k in TOKEN_INPUTS}, "embedding": {0: "batch"}},
-                opset_version=automl.OPSET, dynamo=False,
+                opset_version=OPSET, dynamo=False,
             )
             self._onnx = onnx.load_from_string(buf.getvalue())
         return self._onnx
@@ -327,13 +335,13 @@ class MiniLMText:
         self.model = _logreg(float(params["C"]), params.get("class_weight"), data.seed).fit(emb[rows], data.y[rows])
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
-        return automl.full_proba(self.model, self.encoder.embeddings[rows], self.data.n_classes)
+        return full_proba(self.model, self.encoder.embeddings[rows], self.data.n_classes)
 
     def onnx(self, inputs):
         import onnx
         from onnx import TensorProto, helper, numpy_helper
 
-        w, b = automl.linear_weights(self.model, self.data.n_classes)
+        w, b = linear_weights(self.model, self.data.n_classes)
         model = onnx.ModelProto()
         model.CopyFrom(self.encoder.encoder_onnx())
         graph = model.graph
@@ -348,7 +356,7 @@ class MiniLMText:
         ])
         del graph.output[:]
         graph.output.append(helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, self.data.n_classes]))
-        return automl.with_inputs(model, inputs)
+        return with_inputs(model, inputs)
 
 
 def _name(params: dict[str, Any]) -> str:
@@ -491,7 +499,7 @@ class TextTrainer:
     def fit(self, spec: TrainSpec, workdir: Path, deadline: float, progress: ProgressFn) -> TrainResult:
         threads = setup_threads(spec.threads)
         started, beat = begin_fit(self.validate(spec), progress, "preparing")
-        automl.warm_imports("sklearn.linear_model", "scipy.sparse", "onnx")
+        warm_imports("sklearn.linear_model", "scipy.sparse", "onnx")
         train, labels = labelled_train(spec)
         index = {lb: k for k, lb in enumerate(labels)}
         evals = [s for s in spec.split("eval") if first_label(s)]
