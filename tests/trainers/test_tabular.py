@@ -234,8 +234,8 @@ def test_onnx_answers_what_python_answers_for_every_family_and_an_ensemble(tmp_p
     import onnxruntime as ort
 
     from training.engine.budget import Budget
+    from training.engine.models import tabular as tm
     from training.engine.preprocessing.tabular import columns_to_inputs
-    from training.engine.trainers import tabular_models as tm
     from training.engine.trainers.tabular import _Data
 
     spec = TrainSpec(task_type="predictive_analytics", labels=(), tabular=_parity_table(tmp_path / "t.csv", kind=kind))
@@ -282,7 +282,7 @@ def test_rounding_thresholds_down_is_what_makes_lightgbm_exact(tmp_path):
     from onnxmltools import convert_lightgbm
     from onnxmltools.convert.common.data_types import FloatTensorType
 
-    from training.engine.trainers import tabular_models as tm
+    from training.engine.models import tabular as tm
 
     rng = np.random.default_rng(0)
     x = (rng.integers(0, 200, 2000) * 0.02 + 0.01).astype(np.float32).reshape(-1, 1)

@@ -1,4 +1,5 @@
-"""LightGBM models whose ONNX export answers exactly what the booster answers.
+"""LightGBM models whose ONNX export answers exactly what the booster answers, and the
+converter that lets skl2onnx export them inside a pipeline.
 
 LightGBM keeps split thresholds in float64; ONNX's TreeEnsemble stores them in float32,
 rounded to NEAREST, so an input equal to the float32 rounding of a threshold lying just below
@@ -59,3 +60,25 @@ def exact_model_text(text: str) -> str:
         tree = tree[: dt.start(1)] + " ".join(str(v) for v in new_dt) + tree[dt.end(1):]
         out.append(tree)
     return "\nTree=".join(out)
+
+
+def register_lightgbm_converters() -> None:
+    """Teach skl2onnx LightGBM (onnxmltools' converter); idempotent."""
+    from lightgbm import LGBMClassifier, LGBMRegressor
+    from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_classifier_output_shapes,
+        calculate_linear_regressor_output_shapes,
+    )
+
+    update_registered_converter(
+        LGBMClassifier,
+        "LightGbmLGBMClassifier",
+        calculate_linear_classifier_output_shapes,
+        convert_lightgbm,
+        options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
+    )
+    update_registered_converter(
+        LGBMRegressor, "LightGbmLGBMRegressor", calculate_linear_regressor_output_shapes, convert_lightgbm
+    )

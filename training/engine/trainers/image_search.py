@@ -1,6 +1,6 @@
 """Single-label image classification through the shared AutoML search.
 
-Portfolio (image_candidates): the plain baselines first (logistic regression on raw-pixel
+Portfolio (training/engine/models/image.py): the plain baselines first (logistic regression on raw-pixel
 block means; logistic regression on frozen ImageNet Lite0 embeddings), then variants, then
 full Lite0 fine-tuning without and with horizontal flips. All candidates share one hold-out
 when fine-tuning is in the portfolio (it is too costly for k folds on CPU), else k-fold.
@@ -21,14 +21,7 @@ import numpy as np
 
 from training.engine.budget import Budget
 from training.engine.calibration import calibrate_onnx
-from training.engine.onnx_blend import blend_models, max_abs_diff
-from training.engine.preprocessing.image import ImageDecodeError, decode_image, resize_square, warmup_example
-from training.engine.search import Candidate, Ensemble, LiveReport, Search, fit_selection
-from training.engine.spec import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec
-from training.engine.validation import KFOLD_MAX_ROWS, make_folds
-
-from .common import begin_fit, calibration_view, finish_fit, setup_threads, write_bundle
-from .image_candidates import (
+from training.engine.models.image import (
     ONE,
     OUTPUT,
     ZERO,
@@ -39,6 +32,13 @@ from .image_candidates import (
     PixelModel,
     onnx_probabilities,
 )
+from training.engine.onnx_blend import blend_models, max_abs_diff
+from training.engine.preprocessing.image import ImageDecodeError, decode_image, resize_square, warmup_example
+from training.engine.search import Candidate, Ensemble, LiveReport, Search, fit_selection
+from training.engine.spec import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec
+from training.engine.validation import KFOLD_MAX_ROWS, make_folds
+
+from .common import begin_fit, calibration_view, finish_fit, setup_threads, write_bundle
 
 PARITY_TOLERANCE = 1e-5
 DEFAULT_SIZE = 224  # what the ImageNet backbone saw in pretraining: its embeddings are best there

@@ -22,6 +22,7 @@ from training.engine import scoring
 from training.engine.budget import Budget
 from training.engine.calibration import calibrate_onnx
 from training.engine.evaluation import regression_evaluation
+from training.engine.models import tabular as tm
 from training.engine.onnx_blend import max_abs_diff
 from training.engine.preprocessing.tabular import columns_to_inputs, is_missing, parse_number
 from training.engine.search import (
@@ -35,7 +36,6 @@ from training.engine.search import (
 from training.engine.spec import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec
 from training.engine.validation import make_folds
 
-from . import tabular_models as tm
 from .common import begin_fit, evaluate_classifier, finish_fit, setup_threads, write_bundle
 
 logger = logging.getLogger(__name__)

@@ -408,7 +408,7 @@ def _register_converters() -> None:
         calculate_linear_regressor_output_shapes,
     )
 
-    from .common import register_lightgbm_converters
+    from training.engine.models.lightgbm_exact import register_lightgbm_converters
 
     register_lightgbm_converters()
     update_registered_converter(NanFlags, "ExemlNanFlags", _nan_flags_shape, _convert_nan_flags)
