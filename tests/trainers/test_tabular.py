@@ -183,7 +183,8 @@ def test_refit_on_all_serves_a_model_fit_on_every_labelled_row(tmp_path):
     assert search["served_model"] == "refit on all 300 labelled rows"
     # The honest evaluation is the evaluated model's; the served graph answers its own Python model.
     assert result.evaluation["onnx_check"]["max_abs_diff"] <= 1e-5
-    assert search["served_onnx_check"]["within_tolerance"] and search["served_onnx_check"]["max_abs_diff"] <= 1e-5
+    served_check = result.evaluation["served_check"]
+    assert served_check["within_tolerance"] and served_check["max_abs_diff"] <= 1e-5
     bundle = json.loads((result.bundle_dir / "bundle.json").read_text())
     assert bundle["train_params"]["served_model"] == "refit on all 300 labelled rows"
     assert bundle["metrics"] == result.metrics

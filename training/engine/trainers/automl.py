@@ -33,6 +33,9 @@ def export_ensemble(ensemble: Ensemble, input_info: Callable[[str], Any], order:
     return calibrate_onnx(model, ensemble.temperature)
 
 
+ServedCheck = Callable[[Path, Ensemble], dict[str, Any]]
+
+
 @dataclass
 class Finished:
     metrics: dict[str, float]
@@ -40,6 +43,17 @@ class Finished:
     predictions: list[dict[str, Any]]
     served: Ensemble
     train_params: dict[str, Any]
+
+
+def proba_check(served_proba: Callable[[Path], np.ndarray], eval_rows: np.ndarray) -> ServedCheck:
+    """The served check of a classifier: its ONNX predictor's probabilities on ``eval_rows``
+    against the Python model's."""
+
+    def check(folder: Path, served: Ensemble) -> dict[str, Any]:
+        diff = max_abs_diff(served_proba(folder), served.predict(eval_rows)) if len(eval_rows) else 0.0
+        return {"max_abs_diff": diff}
+
+    return check
 
 
 def evaluate_and_serve(
@@ -54,17 +68,18 @@ def evaluate_and_serve(
     work_dir: Path,
     write: Callable[[Ensemble, Path], None],
     evaluate: Callable[[Path, Ensemble], tuple[dict[str, float], dict[str, Any], list[dict[str, Any]]]],
-    served_proba: Callable[[Path], np.ndarray],
-    eval_rows: np.ndarray,
+    served_check: ServedCheck,
     beat: Callable[[str, float], None],
 ) -> Finished:
-    """Steps 3-4 of the engine guide: fit the selection on TRAIN, export it, evaluate THE
-    EXPORTED model on EVAL; then (``refit``) fit it on all labelled rows, export that as
-    the served bundle and check it against Python on the EVAL rows.
+    """Steps 3-4 of the engine guide, the one ending of every searching trainer: fit the
+    selection on TRAIN, export it, evaluate THE EXPORTED model on EVAL; then (``refit``) fit
+    it on all labelled rows, export that as the served bundle and check it against Python.
 
     ``write(ensemble, folder)`` writes model.onnx and a bundle.json the predictor can load;
     ``evaluate(folder, ensemble)`` -> metrics, evaluation (with onnx_check), predictions;
-    ``served_proba(folder)`` -> the ONNX predictor's probabilities on ``eval_rows``."""
+    ``served_check(folder, served)`` -> the served bundle's predictor against Python
+    (a dict with max_abs_diff), kept as evaluation["served_check"]."""
+    search_seconds = budget.elapsed()
     beat("refitting on TRAIN", 0.86)
     evaluated = fit_selection(search, selection, train_rows, budget)
     refit = refit and len(all_rows) > len(train_rows)
@@ -78,16 +93,17 @@ def evaluate_and_serve(
     if refit:
         beat("refitting on all rows", 0.94)
         served = fit_selection(search, selection, all_rows, budget)
+        Path(bundle_dir).mkdir(parents=True, exist_ok=True)
         write(served, Path(bundle_dir))
-        diff = max_abs_diff(served_proba(Path(bundle_dir)), served.predict(eval_rows)) if len(eval_rows) else 0.0
-        evaluation["served_check"] = {"max_abs_diff": diff}
+        evaluation["served_check"] = served_check(Path(bundle_dir), served)
     served_text = f"refit on all {n_all} labelled rows" if refit else "the evaluated model"
     evaluation["search"] = {
         "validation": search.folds.describe(),
         "leaderboard": search.leaderboard(),
-        "selection": selection.describe(),
+        "selection": {**selection.describe(), "validation_score": selection.score},
         "evaluated_model": f"fit on the {n_train} TRAIN rows",
         "served_model": served_text,
+        "seconds": {"search": round(search_seconds, 2), "final": round(budget.elapsed() - search_seconds, 2)},
     }
     params = {"selection": selection.describe(), "served_model": served_text}
     return Finished(metrics, evaluation, predictions, served, params)

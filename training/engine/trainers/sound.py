@@ -336,7 +336,7 @@ class SoundTrainer:
         done = automl.evaluate_and_serve(
             search=search, selection=selection, train_rows=train_rows, all_rows=all_rows, budget=budget,
             refit=bool(spec.params.get("refit_on_all", True)), bundle_dir=bundle_dir, work_dir=Path(workdir),
-            write=write, evaluate=evaluate, served_proba=onnx_proba, eval_rows=eval_rows, beat=beat,
+            write=write, evaluate=evaluate, served_check=automl.proba_check(onnx_proba, eval_rows), beat=beat,
         )
         served = next(iter(done.served.models.values()))
         extra: dict[str, Any] = {}

@@ -31,11 +31,11 @@ from training.engine.search import (
     LiveReport,
     Search,
     Selection,
-    fit_selection,
 )
 from training.engine.spec import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec
 from training.engine.validation import make_folds
 
+from . import automl
 from .common import begin_fit, evaluate_classifier, finish_fit, setup_threads, write_bundle
 
 logger = logging.getLogger(__name__)
@@ -205,48 +205,41 @@ class TabularTrainer:
             f"{folds.describe()}, selected {selection.kind} {selection.weights}",
         ]
 
-        # Honest evaluation: the selection fitted on TRAIN rows, exported, and the graph
-        # (what serving runs) evaluated on the EVAL rows.
+        # The selection fitted on TRAIN, exported and evaluated through the serving predictor,
+        # then refit on every labelled row (final fits carry 10 % more trees).
         families.final = True
-        report.beat("fitting the selection", 0.86)
-        evaluated = fit_selection(search, selection, train, budget)
         bundle_dir = Path(workdir) / "bundle"
-        bundle_dir.mkdir(parents=True, exist_ok=True)
-        report.beat("exporting", 0.9)
-        _export(evaluated, data, bundle_dir)
-        search_info = {
-            "validation": folds.describe(),
-            "leaderboard": search.leaderboard(),
-            "selection": {**selection.describe(), "validation_score": selection.score},
-            "evaluated_model": f"fit on the {len(train)} TRAIN rows",
-            "served_model": f"refit on all {len(served_rows)} labelled rows" if refit else "the evaluated model",
-        }
-        bundle_meta = _bundle_meta(spec, data, threads, search, selection, search_info)
-        write_bundle(bundle_dir, **bundle_meta, metrics={})
-        report.beat("evaluating", 0.93)
-        metrics, evaluation, predictions = _evaluate(data, evaluated, bundle_dir, threads)
-        evaluation["feature_importance"] = [
-            {**row, "feature": data.names.get(row["feature"], row["feature"])}
-            for row in tm.feature_importance(evaluated.models, selection.weights, data.features)
-        ]
-        evaluation["search"] = search_info
+        served_text = f"refit on all {len(served_rows)} labelled rows" if refit else "the evaluated model"
+        bundle_meta = _bundle_meta(spec, data, threads, search, selection, served_text)
 
-        if refit:
-            report.beat("refitting on all rows", 0.95)
-            served = fit_selection(search, selection, served_rows, budget)
-            _export(served, data, bundle_dir)
-            check = _parity(data, served, bundle_dir, threads, data.eval_rows or data.train_rows[:50])
-            evaluation["search"]["served_onnx_check"] = check
-            log.append(f"refit on all {len(served_rows)} labelled rows (ONNX check {check})")
-        evaluation["search"]["seconds"] = {
-            "search": round(search_seconds, 2), "final": round(budget.elapsed() - search_seconds, 2)
-        }
+        def write(ensemble: Ensemble, folder: Path) -> None:
+            _export(ensemble, data, folder)
+            write_bundle(folder, **bundle_meta, metrics={})
+
+        def evaluate(folder: Path, ensemble: Ensemble):
+            metrics, evaluation, predictions = _evaluate(data, ensemble, folder, threads)
+            evaluation["feature_importance"] = [
+                {**row, "feature": data.names.get(row["feature"], row["feature"])}
+                for row in tm.feature_importance(ensemble.models, selection.weights, data.features)
+            ]
+            return metrics, evaluation, predictions
+
+        def served_check(folder: Path, served: Ensemble) -> dict[str, Any]:
+            return _parity(data, served, folder, threads, data.eval_rows or data.train_rows[:50])
+
+        done = automl.evaluate_and_serve(
+            search=search, selection=selection, train_rows=train, all_rows=np.asarray(served_rows, dtype=np.int64),
+            budget=budget, refit=refit, bundle_dir=bundle_dir, work_dir=Path(workdir), write=write,
+            evaluate=evaluate, served_check=served_check, beat=report.beat,
+        )
+        if "served_check" in done.evaluation:
+            log.append(f"{served_text} (ONNX check {done.evaluation['served_check']})")
         bundle_meta["train_params"]["seconds"] = round(time.monotonic() - started, 3)
-        write_bundle(bundle_dir, **bundle_meta, metrics=metrics)
-        log.append(f"eval metrics: {metrics}")
+        write_bundle(bundle_dir, **bundle_meta, metrics=done.metrics)
+        log.append(f"eval metrics: {done.metrics}")
         return finish_fit(
             lambda phase, fraction, force=False: report.beat(phase, fraction),
-            bundle_dir, metrics, evaluation, predictions, stopped=stopped, log=log,
+            bundle_dir, done.metrics, done.evaluation, done.predictions, stopped=stopped, log=log,
         )
 
 
@@ -362,7 +355,8 @@ def _export(ensemble: Ensemble, data: _Data, bundle_dir: Path) -> None:
     (bundle_dir / MODEL_FILE).write_bytes(onx.SerializeToString())
 
 
-def _bundle_meta(spec: TrainSpec, data: _Data, threads: int, search: Search, selection: Selection, info) -> dict:
+def _bundle_meta(spec: TrainSpec, data: _Data, threads: int, search: Search, selection: Selection,
+                 served_model: str) -> dict:
     assert spec.tabular is not None
     warm_rows = data.eval_rows[:1] or data.train_rows[:1]
     return {
@@ -385,7 +379,7 @@ def _bundle_meta(spec: TrainSpec, data: _Data, threads: int, search: Search, sel
             "candidates": len(search.trials),
             "selection": selection.describe(),
             "params": {name: search.trial(name).params for name in selection.members},
-            "served_model": info["served_model"],
+            "served_model": served_model,
         },
         "warmup_example": {"data": {"count": 1, "req_data": data.records(warm_rows, by_name=True)}},
     }

@@ -294,8 +294,8 @@ class TextTrainer:
         done = automl.evaluate_and_serve(
             search=search, selection=selection, train_rows=train_rows, all_rows=all_rows, budget=budget,
             refit=bool(spec.params.get("refit_on_all", True)), bundle_dir=bundle_dir, work_dir=Path(workdir),
-            write=write, evaluate=evaluate, served_proba=lambda folder: onnx_proba(folder, evals),
-            eval_rows=eval_rows, beat=beat,
+            write=write, evaluate=evaluate, served_check=automl.proba_check(lambda folder: onnx_proba(folder, evals), eval_rows),
+            beat=beat,
         )
         names = [search.trial(n).family.split(":")[0] for n in selection.members]
         train_params = {
