@@ -34,10 +34,11 @@ from training.engine.models.image import (
 )
 from training.engine.onnx_blend import blend_models, max_abs_diff
 from training.engine.preprocessing.image import ImageDecodeError, decode_image, resize_square, warmup_example
-from training.engine.search import Candidate, Ensemble, LiveReport, Search, fit_selection
+from training.engine.search import Candidate, Ensemble, LiveReport, Search
 from training.engine.spec import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec
 from training.engine.validation import KFOLD_MAX_ROWS, make_folds
 
+from . import automl
 from .common import begin_fit, calibration_view, finish_fit, setup_threads, write_bundle
 
 PARITY_TOLERANCE = 1e-5
@@ -154,9 +155,6 @@ def fit_search(trainer: Any, spec: TrainSpec, workdir: Path, deadline: float, pr
     selection = search.select(ensemble=True)
     log.append(f"validation: {folds.describe()}; selected {selection.kind} {selection.weights}")
 
-    # The honest evaluation: the selection fit on the TRAIN rows, served by the real predictor.
-    beat("evaluate", 0.88, force=True)
-    evaluated: Ensemble = fit_selection(search, selection, train_rows, budget)
     preprocessing = {
         "kind": "classification",
         "size": size,
@@ -166,70 +164,55 @@ def fit_search(trainer: Any, spec: TrainSpec, workdir: Path, deadline: float, pr
         # Which candidate families the graph holds; each does its own steps inside the graph.
         "families": _families(search, selection.members),
     }
-    postprocessing = {"activation": "softmax", "output": "probabilities", "multilabel": False, "threshold": 0.5, "top_k": 5}
-    input_spec = {"name": "input", "shape": [None, 3, size, size], "dtype": "float32", "request_field": "images"}
+    bundle = {
+        "task_type": trainer.task_type, "labels": labels, "preprocessing": preprocessing,
+        "input_spec": {"name": "input", "shape": [None, 3, size, size], "dtype": "float32", "request_field": "images"},
+        "postprocessing": {"activation": "softmax", "output": "probabilities", "multilabel": False, "threshold": 0.5,
+                           "top_k": 5},
+        "warmup_example": warmup_example(size, size),
+    }
 
-    def write(folder: Path, model: Ensemble, metrics: dict[str, Any], train_params: dict[str, Any]) -> Any:
-        folder.mkdir(parents=True, exist_ok=True)
-        proto = export(model)
-        save_model(proto, str(folder / MODEL_FILE))
-        write_bundle(
-            folder, task_type=trainer.task_type, labels=labels, input_spec=input_spec,
-            preprocessing=preprocessing, postprocessing=postprocessing, metrics=metrics,
-            train_params=train_params, warmup_example=warmup_example(size, size),
+    def write(model: Ensemble, folder: Path) -> None:
+        save_model(export(model), str(folder / MODEL_FILE))
+        write_bundle(folder, **bundle, metrics={}, train_params={})
+
+    def evaluate(folder: Path, model: Ensemble):
+        # Through the predictor a service runs, from the image files.
+        predictor = ImagePredictor(folder, intra_op_threads=threads)
+        served_probs = np.stack([predictor.probabilities(decode_image(s.path)) for s in eval_samples])
+        metrics, evaluation, predictions = _evaluate(eval_samples, served_probs, labels, False)
+        evaluation["onnx_check"] = {"max_abs_diff": max_abs_diff(served_probs, model.predict(eval_rows)),
+                                    "tolerance": PARITY_TOLERANCE}
+        evaluation["calibration"] = calibration_view(
+            [s.labels[0] for s in eval_samples], labels, model.predict_uncalibrated(eval_rows), served_probs,
+            model.calibration,
         )
-        return proto
+        return metrics, evaluation, predictions
 
-    eval_dir = workdir / "evaluated"
-    write(eval_dir, evaluated, {}, {})
-    predictor = ImagePredictor(eval_dir, intra_op_threads=threads)
-    served_probs = np.stack([predictor.probabilities(decode_image(s.path)) for s in eval_samples])
-    reference = evaluated.predict(eval_rows)
-    eval_diff = max_abs_diff(served_probs, reference)
-    metrics, evaluation, eval_predictions = _evaluate(eval_samples, served_probs, labels, False)
-    evaluation["onnx_check"] = {"max_abs_diff": eval_diff, "tolerance": PARITY_TOLERANCE}
-    evaluation["calibration"] = calibration_view(
-        [s.labels[0] for s in eval_samples], labels, evaluated.predict_uncalibrated(eval_rows), served_probs,
-        evaluated.calibration,
-    )
+    def served_proba(folder: Path) -> np.ndarray:
+        return onnx_probabilities(folder / MODEL_FILE, data.inputs(eval_rows), threads=threads)
 
-    # The served model: refit on every labelled row unless the user keeps the evaluated one.
-    refit = bool(spec.params.get("refit_on_all", True)) and bool(evals)
     bundle_dir = workdir / "bundle"
     if bundle_dir.exists():
         shutil.rmtree(bundle_dir)
-    served_model = evaluated
-    if refit:
-        beat("refit", 0.93, force=True)
-        served_model = fit_selection(search, selection, np.arange(len(samples)), budget)
-    served_text = f"refit on all {len(samples)} labelled images" if refit else "the evaluated model"
-    evaluation["search"] = {
-        "validation": folds.describe(),
-        "leaderboard": search.leaderboard(),
-        "selection": selection.describe(),
-        "evaluated_model": f"fit on the {len(train_rows)} TRAIN images",
-        "served_model": served_text,
-    }
-    metrics = {**metrics, "train_seconds": round(time.monotonic() - started, 2)}
+    done = automl.evaluate_and_serve(
+        search=search, selection=selection, train_rows=train_rows, all_rows=np.arange(len(samples)), budget=budget,
+        refit=bool(spec.params.get("refit_on_all", True)), bundle_dir=bundle_dir, work_dir=workdir, write=write,
+        evaluate=evaluate, served_check=automl.proba_check(served_proba, eval_rows), beat=beat,
+    )
+    diff = max(done.evaluation["onnx_check"]["max_abs_diff"], done.evaluation.get("served_check", {}).get("max_abs_diff", 0.0))
+    if diff > PARITY_TOLERANCE:
+        log.append(f"WARNING: ONNX differs from the Python model by {diff:.3g}")
+    metrics = {**done.metrics, "train_seconds": round(time.monotonic() - started, 2)}
     train_params = {
-        "selection": selection.describe(),
-        "families": preprocessing["families"],
-        "served_model": served_text,
-        "image_size": size,
-        "preference": spec.preference,
-        "validation": folds.describe(),
-        "candidates": len(search.trials),
+        **done.train_params, "families": preprocessing["families"], "image_size": size,
+        "preference": spec.preference, "validation": folds.describe(), "candidates": len(search.trials),
     }
     beat("export", 0.96, force=True)
-    proto = write(bundle_dir, served_model, metrics, train_params)
-    served_diff = max_abs_diff(onnx_probabilities(proto, data.inputs(eval_rows), threads=threads), served_model.predict(eval_rows))
-    evaluation["onnx_check"]["served_max_abs_diff"] = served_diff
-    if max(eval_diff, served_diff) > PARITY_TOLERANCE:
-        log.append(f"WARNING: ONNX differs from the Python model by {max(eval_diff, served_diff):.3g}")
-    _save_weights(bundle_dir, served_model, labels)
-    shutil.rmtree(eval_dir, ignore_errors=True)
-    stopped = budget.exhausted()
-    return finish_fit(beat, bundle_dir, metrics, evaluation, eval_predictions, stopped=stopped, log=log)
+    write_bundle(bundle_dir, **bundle, metrics=metrics, train_params=train_params)
+    _save_weights(bundle_dir, done.served, labels)
+    shutil.rmtree(workdir / "evaluated", ignore_errors=True)
+    return finish_fit(beat, bundle_dir, metrics, done.evaluation, done.predictions, stopped=budget.exhausted(), log=log)
 
 
 def _save_weights(bundle_dir: Path, model: Ensemble, labels: list[str]) -> None:
