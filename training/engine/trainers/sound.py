@@ -247,6 +247,41 @@ class SoundTrainer:
         train_rows, eval_rows = np.arange(n_train), np.arange(n_train, n_train + len(evals))
         y = data.y
         all_rows = np.concatenate([train_rows, eval_rows[y[eval_rows] >= 0]])
+        search, selection, folds = self._search(spec, data, train_rows, base, allowed, cnn, budget, progress, beat,
+                                                n_eval=len(evals))
+        stopped = stopped or search.stopped_by_deadline
+        log.append(f"{n_train} training clips, {len(labels)} classes, {folds.describe()}")
+        log.append(f"searched {len(search.trials)} candidates; selection {selection.kind}: {selection.weights}")
+
+        bundle_dir = Path(workdir) / "bundle"
+        bundle_dir.mkdir(parents=True, exist_ok=True)
+        out = _SoundBundle(self.task_type, data, labels, config, evals, eval_rows, threads)
+        done = automl.evaluate_and_serve(
+            search=search, selection=selection, train_rows=train_rows, all_rows=all_rows, budget=budget,
+            refit=bool(spec.params.get("refit_on_all", True)), bundle_dir=bundle_dir, work_dir=Path(workdir),
+            write=out.write, evaluate=out.evaluate, served_check=automl.proba_check(out.onnx_proba, eval_rows),
+            beat=beat,
+        )
+        served = next(iter(done.served.models.values()))
+        extra: dict[str, Any] = {}
+        if isinstance(served, LGBMSound):
+            extra = {"total_rounds": served.booster.current_iteration()}
+        elif isinstance(served, CNNSound):
+            extra = {"epochs": served.epochs}
+        train_params = {
+            "preference": spec.preference, "threads": threads, "model": _single_kind(done.served),
+            "incremental": base is not None, "val_accuracy": search.trial(selection.members[0]).shown
+            if selection.kind == "single" else None,
+            "seconds": round(time.monotonic() - started, 3), **extra, **done.train_params,
+        }
+        write_bundle(bundle_dir, metrics=done.metrics, train_params=train_params, **out.common(done.served))
+        log.append(f"eval metrics: {done.metrics}")
+        return finish_fit(beat, bundle_dir, done.metrics, done.evaluation, done.predictions, stopped=stopped, log=log)
+
+    def _search(self, spec: TrainSpec, data: SoundData, train_rows: np.ndarray, base, allowed: tuple[str, ...],
+                cnn: bool, budget: Budget, progress: ProgressFn, beat, *, n_eval: int):
+        """The search over the portfolio (or, continuing a version, its one family) and its selection."""
+        y, n_train = data.y, len(train_rows)
         # Validation: all candidates of a search share folds (the ensemble needs their
         # predictions row for row). On small data every candidate, the CNN included, gets
         # k-fold (the CNN's time share is split over its folds): a hold-out of a fifth of a few
@@ -262,97 +297,18 @@ class SoundTrainer:
             family = base[0]
             params = {"epochs": int(spec.params.get("max_epochs", 10))}
             if family == "lgbm":
-                params = {"rounds": 100, "min_child_samples": max(1, min(20, n_train // (2 * len(labels))))}
+                params = {"rounds": 100, "min_child_samples": max(1, min(20, n_train // (2 * data.n_classes)))}
             search.run([_candidate(data, family, params, baseline=True, base=(family, base[1]))])
         else:
             search.run(portfolio(search, data, budget, families=allowed, cnn=cnn, n_rows=n_train,
-                                 n_eval=len(evals), max_epochs=spec.params.get("max_epochs")))
-        stopped = stopped or search.stopped_by_deadline
+                                 n_eval=n_eval, max_epochs=spec.params.get("max_epochs")))
         reserved = set(getattr(search, "cnn_reserved", []))
 
         def cnn_affordable(members) -> bool:
             return all(t.family != "cnn" or t.name in reserved for t in members)
 
         selection = search.select(ensemble=bool(spec.params.get("ensemble", True)), compatible=cnn_affordable)
-        log.append(f"{n_train} training clips, {len(labels)} classes, {folds.describe()}")
-        log.append(f"searched {len(search.trials)} candidates; selection {selection.kind}: {selection.weights}")
-
-        bundle_dir = Path(workdir) / "bundle"
-        bundle_dir.mkdir(parents=True, exist_ok=True)
-        from training.engine.bundle import warmup_bytes
-
-        def common(ensemble) -> dict[str, Any]:
-            inputs = [n for n in INPUT_ORDER if any(n in m.inputs for m in ensemble.models.values())]
-            shape = list((data.summary if inputs == ["summary"] else data.log_mel).shape[1:]) if len(inputs) == 1 else None
-            return {
-                "task_type": self.task_type, "labels": labels,
-                "input_spec": {"type": "wav", "sample_width_bits": 16, "feature_shape": shape},
-                "preprocessing": {**config, "inputs": inputs}, "postprocessing": {"kind": "softmax"},
-                "warmup_example": warmup_bytes(_warmup_wav()),
-            }
-
-        def single_kind(ensemble) -> str:
-            kinds = {type(m).__name__ for m in ensemble.models.values()}
-            return {"LGBMSound": "lgbm", "CNNSound": "cnn", "LinearSound": "linear"}[kinds.pop()] if len(kinds) == 1 and len(ensemble.models) == 1 else "ensemble"
-
-        def write(ensemble, folder: Path) -> None:
-            model = automl.export_ensemble(ensemble, data.input_info, INPUT_ORDER)
-            (folder / MODEL_FILE).write_bytes(model.SerializeToString())
-            member = next(iter(ensemble.models.values()))
-            if isinstance(member, LGBMSound) and len(ensemble.models) == 1:
-                member.booster.save_model(str(folder / LGBM_FILE))
-            if isinstance(member, CNNSound) and len(ensemble.models) == 1:
-                import torch
-
-                torch.save(member.net.state_dict(), folder / CNN_FILE)
-            write_bundle(folder, metrics={}, train_params={"model": single_kind(ensemble)}, **common(ensemble))
-
-        feed_cache: dict[str, dict[str, np.ndarray]] = {}
-
-        def onnx_proba(folder: Path) -> np.ndarray:
-            """The ONNX predictor on each EVAL clip as serving runs it; a clip's inputs are
-            decoded once for the evaluated and the served model (they may read different
-            inputs: the cache keeps every input either declares)."""
-            from training.engine.predictors.sound import SoundPredictor
-
-            predictor = SoundPredictor(folder, intra_op_threads=threads)
-            rows = []
-            for s in evals:
-                feeds = feed_cache.setdefault(s.id, {})
-                if not set(predictor.input_names) <= set(feeds):
-                    feeds.update(predictor.inputs_for(Path(s.path).read_bytes()))
-                rows.append(predictor.run({n: feeds[n] for n in predictor.input_names})[0])
-            return np.vstack(rows) if rows else np.zeros((0, len(labels)))
-
-        def evaluate(folder: Path, ensemble):
-            if not evals:
-                return {}, {"kind": "classification", "labels": labels, "support": 0}, []
-            return evaluate_classifier(
-                sample_ids=[s.id for s in evals], y_true=[first_label(s) for s in evals],
-                proba=onnx_proba(folder), reference=ensemble.predict(eval_rows), labels=labels, what="sound",
-                uncalibrated=ensemble.predict_uncalibrated(eval_rows), calibration=ensemble.calibration,
-            )
-
-        done = automl.evaluate_and_serve(
-            search=search, selection=selection, train_rows=train_rows, all_rows=all_rows, budget=budget,
-            refit=bool(spec.params.get("refit_on_all", True)), bundle_dir=bundle_dir, work_dir=Path(workdir),
-            write=write, evaluate=evaluate, served_check=automl.proba_check(onnx_proba, eval_rows), beat=beat,
-        )
-        served = next(iter(done.served.models.values()))
-        extra: dict[str, Any] = {}
-        if isinstance(served, LGBMSound):
-            extra = {"total_rounds": served.booster.current_iteration()}
-        elif isinstance(served, CNNSound):
-            extra = {"epochs": served.epochs}
-        train_params = {
-            "preference": spec.preference, "threads": threads, "model": single_kind(done.served),
-            "incremental": base is not None, "val_accuracy": search.trial(selection.members[0]).shown
-            if selection.kind == "single" else None,
-            "seconds": round(time.monotonic() - started, 3), **extra, **done.train_params,
-        }
-        write_bundle(bundle_dir, metrics=done.metrics, train_params=train_params, **common(done.served))
-        log.append(f"eval metrics: {done.metrics}")
-        return finish_fit(beat, bundle_dir, done.metrics, done.evaluation, done.predictions, stopped=stopped, log=log)
+        return search, selection, folds
 
     def _featurise(self, spec, train, labels, config, cnn, budget: Budget, beat, log):
         """Features of the TRAIN clips (in random order, so a deadline cut keeps every class)
@@ -403,3 +359,71 @@ class SoundTrainer:
         )
         data.seconds_per_clip = (budget.now() - t0) / max(1, len(y) + len(skipped))
         return data, kept, kept_evals, stopped
+
+
+def _single_kind(ensemble) -> str:
+    kinds = {type(m).__name__ for m in ensemble.models.values()}
+    if len(kinds) == 1 and len(ensemble.models) == 1:
+        return {"LGBMSound": "lgbm", "CNNSound": "cnn", "LinearSound": "linear"}[kinds.pop()]
+    return "ensemble"
+
+
+class _SoundBundle:
+    """Writes a selection as a bundle the SoundPredictor loads, and evaluates a bundle through
+    that predictor on the EVAL clips (decoded once for the evaluated and the served model)."""
+
+    def __init__(self, task_type: str, data: SoundData, labels: list[str], config: dict[str, Any], evals,
+                 eval_rows: np.ndarray, threads: int) -> None:
+        self.task_type, self.data, self.labels, self.config = task_type, data, labels, config
+        self.evals, self.eval_rows, self.threads = evals, eval_rows, threads
+        # A clip's inputs by name: the evaluated and the served model may read different
+        # inputs, so the cache keeps every input either declares.
+        self.feed_cache: dict[str, dict[str, np.ndarray]] = {}
+
+    def common(self, ensemble) -> dict[str, Any]:
+        from training.engine.bundle import warmup_bytes
+
+        data = self.data
+        inputs = [n for n in INPUT_ORDER if any(n in m.inputs for m in ensemble.models.values())]
+        shape = list((data.summary if inputs == ["summary"] else data.log_mel).shape[1:]) if len(inputs) == 1 else None
+        return {
+            "task_type": self.task_type, "labels": self.labels,
+            "input_spec": {"type": "wav", "sample_width_bits": 16, "feature_shape": shape},
+            "preprocessing": {**self.config, "inputs": inputs}, "postprocessing": {"kind": "softmax"},
+            "warmup_example": warmup_bytes(_warmup_wav()),
+        }
+
+    def write(self, ensemble, folder: Path) -> None:
+        model = automl.export_ensemble(ensemble, self.data.input_info, INPUT_ORDER)
+        (folder / MODEL_FILE).write_bytes(model.SerializeToString())
+        member = next(iter(ensemble.models.values()))
+        if isinstance(member, LGBMSound) and len(ensemble.models) == 1:
+            member.booster.save_model(str(folder / LGBM_FILE))
+        if isinstance(member, CNNSound) and len(ensemble.models) == 1:
+            import torch
+
+            torch.save(member.net.state_dict(), folder / CNN_FILE)
+        write_bundle(folder, metrics={}, train_params={"model": _single_kind(ensemble)}, **self.common(ensemble))
+
+    def onnx_proba(self, folder: Path) -> np.ndarray:
+        """The ONNX predictor on each EVAL clip as serving runs it."""
+        from training.engine.predictors.sound import SoundPredictor
+
+        predictor = SoundPredictor(folder, intra_op_threads=self.threads)
+        rows = []
+        for s in self.evals:
+            feeds = self.feed_cache.setdefault(s.id, {})
+            if not set(predictor.input_names) <= set(feeds):
+                feeds.update(predictor.inputs_for(Path(s.path).read_bytes()))
+            rows.append(predictor.run({n: feeds[n] for n in predictor.input_names})[0])
+        return np.vstack(rows) if rows else np.zeros((0, len(self.labels)))
+
+    def evaluate(self, folder: Path, ensemble):
+        if not self.evals:
+            return {}, {"kind": "classification", "labels": self.labels, "support": 0}, []
+        return evaluate_classifier(
+            sample_ids=[s.id for s in self.evals], y_true=[first_label(s) for s in self.evals],
+            proba=self.onnx_proba(folder), reference=ensemble.predict(self.eval_rows), labels=self.labels,
+            what="sound", uncalibrated=ensemble.predict_uncalibrated(self.eval_rows),
+            calibration=ensemble.calibration,
+        )
