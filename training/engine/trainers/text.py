@@ -216,17 +216,7 @@ class TextTrainer:
 
         families = tuple(spec.params.get("text_models", ("char_ngram", "word_ngram", "minilm")))
         total = max(0.0, deadline - time.monotonic())
-        min_minilm = float(spec.params.get("minilm_min_budget_s", MINILM_MIN_BUDGET_S))
-        forced = families == ("minilm",)
-        use_minilm = "minilm" in families and total >= min_minilm and (
-            forced or (data.english() and spec.preference != "performance_first")
-        )
-        if use_minilm:
-            try:
-                data.minilm = MiniLM(threads)
-            except ImportError as exc:
-                logger.info("MiniLM unavailable: %s", exc)
-                use_minilm = False
+        use_minilm = _use_minilm(spec, data, families, total, threads)
         reserve = default_export_reserve(total) + (MINILM_EXPORT_S if use_minilm else 0.0)
         budget = Budget(deadline, preference=spec.preference, export_reserve=reserve)
         report = LiveReport(progress, budget, metric=scoring.METRIC_NAME["classification"])
@@ -242,59 +232,11 @@ class TextTrainer:
 
         bundle_dir = Path(workdir) / "bundle"
         bundle_dir.mkdir(parents=True, exist_ok=True)
-        warm = (evals or train)[0].text
-
-        def common(ensemble) -> dict[str, Any]:
-            has_minilm = any(isinstance(m, MiniLMText) for m in ensemble.models.values())
-            prep = {"kind": "text_portfolio", "blocks": dict(textprep.COUNT_BLOCKS)}
-            if has_minilm:
-                prep.update(tokenizer_file="tokenizer.json", max_length=MINILM_MAX_LENGTH)
-            return {
-                "task_type": self.task_type, "labels": labels,
-                "input_spec": {"type": "text", "field": "text"}, "preprocessing": prep,
-                "postprocessing": {"kind": "softmax"}, "warmup_example": {"text": warm},
-            }
-
-        def write(ensemble, folder: Path) -> None:
-            model = automl.export_ensemble(ensemble, input_info, INPUT_ORDER)
-            (folder / MODEL_FILE).write_bytes(model.SerializeToString())
-            if data.minilm is not None and any(isinstance(m, MiniLMText) for m in ensemble.models.values()):
-                (folder / "tokenizer.json").write_bytes((data.minilm.path / "tokenizer.json").read_bytes())
-            write_bundle(folder, metrics={}, train_params={"model": "text_portfolio"}, **common(ensemble))
-
-        feed_cache: dict[int, dict[str, np.ndarray]] = {}
-
-        def onnx_proba(folder: Path, samples) -> np.ndarray:
-            """The ONNX predictor's probabilities for the EVAL texts, in serving's batches;
-            the inputs are computed once for the evaluated and the served model."""
-            from training.engine.predictors.text import BATCH, TextPredictor
-
-            predictor = TextPredictor(folder, intra_op_threads=threads)
-            parts = []
-            for start in range(0, len(samples), BATCH):
-                if start not in feed_cache:
-                    batch = [s.text for s in samples[start : start + BATCH]]
-                    feeds = {**textprep.block_inputs(batch, "char_counts"), **textprep.block_inputs(batch, "word_counts")}
-                    if data.minilm is not None:
-                        feeds.update(textprep.encode_for_onnx(data.minilm.tokenizer, batch))
-                    feed_cache[start] = feeds
-                parts.append(predictor.run(feed_cache[start]))
-            return np.vstack(parts) if parts else np.zeros((0, len(labels)))
-
-        def evaluate(folder: Path, ensemble):
-            if not evals:
-                return {}, {"kind": "classification", "labels": labels, "support": 0}, []
-            reference = ensemble.predict(eval_rows)
-            return evaluate_classifier(
-                sample_ids=[s.id for s in evals], y_true=[first_label(s) for s in evals],
-                proba=onnx_proba(folder, evals), reference=reference, labels=labels, what="text",
-                uncalibrated=ensemble.predict_uncalibrated(eval_rows), calibration=ensemble.calibration,
-            )
-
+        out = _TextBundle(self.task_type, data, labels, evals, eval_rows, threads, warm=(evals or train)[0].text)
         done = automl.evaluate_and_serve(
             search=search, selection=selection, train_rows=train_rows, all_rows=all_rows, budget=budget,
             refit=bool(spec.params.get("refit_on_all", True)), bundle_dir=bundle_dir, work_dir=Path(workdir),
-            write=write, evaluate=evaluate, served_check=automl.proba_check(lambda folder: onnx_proba(folder, evals), eval_rows),
+            write=out.write, evaluate=out.evaluate, served_check=automl.proba_check(out.onnx_proba, eval_rows),
             beat=beat,
         )
         names = [search.trial(n).family.split(":")[0] for n in selection.members]
@@ -304,6 +246,79 @@ class TextTrainer:
             if selection.kind == "single" else None,
             "seconds": round(time.monotonic() - started, 3), **done.train_params,
         }
-        write_bundle(bundle_dir, metrics=done.metrics, train_params=train_params, **common(done.served))
+        write_bundle(bundle_dir, metrics=done.metrics, train_params=train_params, **out.common(done.served))
         log.append(f"eval metrics: {done.metrics}")
         return finish_fit(beat, bundle_dir, done.metrics, done.evaluation, done.predictions, stopped=stopped, log=log)
+
+
+def _use_minilm(spec: TrainSpec, data: TextData, families: tuple[str, ...], total: float, threads: int) -> bool:
+    """Whether MiniLM is tried: asked for, affordable, English (or forced), and installed
+    (``data.minilm`` is then loaded)."""
+    min_minilm = float(spec.params.get("minilm_min_budget_s", MINILM_MIN_BUDGET_S))
+    forced = families == ("minilm",)
+    use = "minilm" in families and total >= min_minilm and (
+        forced or (data.english() and spec.preference != "performance_first")
+    )
+    if use:
+        try:
+            data.minilm = MiniLM(threads)
+        except ImportError as exc:
+            logger.info("MiniLM unavailable: %s", exc)
+            use = False
+    return use
+
+
+class _TextBundle:
+    """Writes a selection as a bundle the TextPredictor loads, and evaluates a bundle through
+    that predictor on the EVAL texts, in serving's batches (inputs computed once for the
+    evaluated and the served model)."""
+
+    def __init__(self, task_type: str, data: TextData, labels: list[str], evals, eval_rows: np.ndarray,
+                 threads: int, *, warm: str) -> None:
+        self.task_type, self.data, self.labels, self.evals = task_type, data, labels, evals
+        self.eval_rows, self.threads, self.warm = eval_rows, threads, warm
+        self.feed_cache: dict[int, dict[str, np.ndarray]] = {}
+
+    def common(self, ensemble) -> dict[str, Any]:
+        has_minilm = any(isinstance(m, MiniLMText) for m in ensemble.models.values())
+        prep = {"kind": "text_portfolio", "blocks": dict(textprep.COUNT_BLOCKS)}
+        if has_minilm:
+            prep.update(tokenizer_file="tokenizer.json", max_length=MINILM_MAX_LENGTH)
+        return {
+            "task_type": self.task_type, "labels": self.labels,
+            "input_spec": {"type": "text", "field": "text"}, "preprocessing": prep,
+            "postprocessing": {"kind": "softmax"}, "warmup_example": {"text": self.warm},
+        }
+
+    def write(self, ensemble, folder: Path) -> None:
+        model = automl.export_ensemble(ensemble, input_info, INPUT_ORDER)
+        (folder / MODEL_FILE).write_bytes(model.SerializeToString())
+        minilm = self.data.minilm
+        if minilm is not None and any(isinstance(m, MiniLMText) for m in ensemble.models.values()):
+            (folder / "tokenizer.json").write_bytes((minilm.path / "tokenizer.json").read_bytes())
+        write_bundle(folder, metrics={}, train_params={"model": "text_portfolio"}, **self.common(ensemble))
+
+    def onnx_proba(self, folder: Path) -> np.ndarray:
+        from training.engine.predictors.text import BATCH, TextPredictor
+
+        predictor = TextPredictor(folder, intra_op_threads=self.threads)
+        parts = []
+        for start in range(0, len(self.evals), BATCH):
+            if start not in self.feed_cache:
+                batch = [s.text for s in self.evals[start : start + BATCH]]
+                feeds = {**textprep.block_inputs(batch, "char_counts"), **textprep.block_inputs(batch, "word_counts")}
+                if self.data.minilm is not None:
+                    feeds.update(textprep.encode_for_onnx(self.data.minilm.tokenizer, batch))
+                self.feed_cache[start] = feeds
+            parts.append(predictor.run(self.feed_cache[start]))
+        return np.vstack(parts) if parts else np.zeros((0, len(self.labels)))
+
+    def evaluate(self, folder: Path, ensemble):
+        if not self.evals:
+            return {}, {"kind": "classification", "labels": self.labels, "support": 0}, []
+        return evaluate_classifier(
+            sample_ids=[s.id for s in self.evals], y_true=[first_label(s) for s in self.evals],
+            proba=self.onnx_proba(folder), reference=ensemble.predict(self.eval_rows), labels=self.labels,
+            what="text", uncalibrated=ensemble.predict_uncalibrated(self.eval_rows),
+            calibration=ensemble.calibration,
+        )
