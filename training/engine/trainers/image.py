@@ -22,17 +22,15 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from training.engine.evaluation import classification_evaluation, multilabel_evaluation
+from training.engine.evaluation import image_results
 from training.engine.models.efficientnet import efficientnet
 from training.engine.models.onnx_rows import run_rows
 from training.engine.preprocessing.augment import random_view
 from training.engine.preprocessing.image import (
     ImageDecodeError,
     classification_input,
-    classification_response,
     classification_scores,
     decode_image,
-    multilabel_predicted,
     warmup_example,
 )
 from training.engine.spec import (
@@ -350,7 +348,7 @@ class ImageTrainer:
 
         beat("evaluate", 0.98, force=True)
         probs = onnx_probabilities(bundle_dir / MODEL_FILE, x_eval, multilabel=multilabel, threads=threads)
-        metrics, evaluation, eval_predictions = _evaluate(evals, probs, labels, multilabel)
+        metrics, evaluation, eval_predictions = image_results(evals, probs, labels, multilabel=multilabel, threshold=MULTILABEL_THRESHOLD)
         train_seconds = time.monotonic() - started
         metrics = {**metrics, "train_seconds": round(train_seconds, 2)}
         write_bundle(
@@ -422,39 +420,6 @@ def _export(torch: Any, model: Any, dummy: Any, path: Path) -> None:
 
 def onnx_probabilities(path: Path, x: np.ndarray, *, multilabel: bool, threads: int = 1) -> np.ndarray:
     return classification_scores(run_rows(path, x, threads=threads), multilabel=multilabel)
-
-
-def _evaluate(
-    samples: list[TrainSample], probs: np.ndarray, labels: list[str], multilabel: bool
-) -> tuple[dict[str, float], dict[str, Any], list[dict[str, Any]]]:
-    predictions: list[dict[str, Any]] = []
-    if multilabel:
-        y_pred = [multilabel_predicted(p, labels, MULTILABEL_THRESHOLD) for p in probs]
-        metrics, evaluation = multilabel_evaluation(
-            y_true=[list(s.labels) for s in samples], y_pred=y_pred, labels=labels, proba=probs
-        )
-        for s, p, pred in zip(samples, probs, y_pred, strict=True):
-            response = classification_response(p, labels)
-            predictions.append(
-                {"sample_id": s.id, "true": list(s.labels), "predicted": pred, "scores": response["scores"]}
-            )
-        return metrics, evaluation, predictions
-    y_pred = [labels[int(i)] for i in probs.argmax(axis=1)]
-    metrics, evaluation = classification_evaluation(
-        y_true=[s.labels[0] for s in samples], y_pred=y_pred, labels=labels, proba=probs
-    )
-    for s, p, pred in zip(samples, probs, y_pred, strict=True):
-        response = classification_response(p, labels)
-        predictions.append(
-            {
-                "sample_id": s.id,
-                "true": s.labels[0],
-                "predicted": pred,
-                "score": float(p.max()),
-                "scores": response["scores"],
-            }
-        )
-    return metrics, evaluation, predictions
 
 
 __all__ = [
