@@ -1,10 +1,18 @@
-"""EfficientNet-Lite0/Lite1 with ImageNet weights read from the local package files."""
+"""EfficientNet-Lite0/Lite1 with ImageNet weights read from the local package files, and its
+export to ONNX (logits out; the scores are computed from them as the predictor does)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import warnings
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+from training.engine.models.onnx_rows import run_rows
+from training.engine.preprocessing.image import classification_scores
 
 
 def weights_file(model_name: str) -> str:
@@ -30,3 +38,31 @@ def efficientnet(model_name: str, num_classes: int | None = None, *, pretrained:
             # weights_path is mandatory: without it the library downloads. Never call set_swish().
             return EfficientNet.from_pretrained(model_name, weights_path=weights_file(model_name), **head)
         return EfficientNet.from_name(model_name, **head)
+
+
+def export_onnx(model: Any, path: Path, size: int) -> None:
+    import torch
+
+    dummy = torch.zeros(1, 3, size, size)
+    # dynamo=False: the dynamo exporter needs onnxscript and writes external .data files.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # constant-folding notices about Slice
+        _export(torch, model, dummy, path)
+
+
+def _export(torch: Any, model: Any, dummy: Any, path: Path) -> None:
+    torch.onnx.export(
+        model,
+        dummy,
+        str(path),
+        dynamo=False,
+        opset_version=17,
+        input_names=["input"],
+        output_names=["logits"],
+        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+    )
+
+
+def onnx_scores(path: Path, x: np.ndarray, *, multilabel: bool, threads: int = 1) -> np.ndarray:
+    """The exported network's class scores (softmax, or sigmoid per label), row by row as served."""
+    return classification_scores(run_rows(path, x, threads=threads), multilabel=multilabel)

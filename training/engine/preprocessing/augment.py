@@ -5,7 +5,10 @@ from __future__ import annotations
 import math
 import random
 
+import numpy as np
 from PIL import Image, ImageEnhance
+
+from training.engine.preprocessing.image import classification_input
 
 
 def random_view(
@@ -25,3 +28,25 @@ def random_view(
         img = img.transpose(Image.FLIP_LEFT_RIGHT)
     img = ImageEnhance.Brightness(img).enhance(rng.uniform(1.0 - jitter, 1.0 + jitter))
     return ImageEnhance.Contrast(img).enhance(rng.uniform(1.0 - jitter, 1.0 + jitter))
+
+
+class AugmentedSet:
+    """Train images decoded once; random crop/flip/colour per draw (PIL, like serving)."""
+
+    def __init__(self, images: list[Image.Image], targets: np.ndarray, size: int, seed: int, *,
+                 mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        self.mean, self.std = mean, std
+        pre = int(round(size * 1.15))
+        self.images = [im.resize((pre, pre), Image.BILINEAR) for im in images]
+        self.targets = targets
+        self.size = size
+        self.rng = random.Random(seed)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        # Fine-tuning from ImageNet: crops of at least 60 % of the area, ±20 % light.
+        img = random_view(self.images[i], self.rng, min_area=0.6, jitter=0.2)
+        x = classification_input(img, size=self.size, mean=self.mean, std=self.std)[0]
+        return x, self.targets[i]
