@@ -237,10 +237,10 @@ def test_onnx_answers_what_python_answers_for_every_family_and_an_ensemble(tmp_p
     from training.engine.budget import Budget
     from training.engine.models import tabular as tm
     from training.engine.preprocessing.tabular import columns_to_inputs
-    from training.engine.trainers.tabular import _Data
+    from training.engine.trainers.tabular_data import TabularData
 
     spec = TrainSpec(task_type="predictive_analytics", labels=(), tabular=_parity_table(tmp_path / "t.csv", kind=kind))
-    data = _Data(spec)
+    data = TabularData(spec)
     families = tm.Families(
         features=data.features, frame_of=data.frame, y_of=lambda rows: data.y[rows],
         n_classes=len(data.classes), threads=1, seed=0, beat=lambda: None,
