@@ -14,7 +14,6 @@ import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -23,7 +22,6 @@ from training.engine.budget import Budget
 from training.engine.models import tabular as tm
 from training.engine.search import (
     Candidate,
-    Ensemble,
     LiveReport,
     Search,
 )
@@ -101,25 +99,11 @@ class TabularTrainer:
         served_text = f"refit on all {len(served_rows)} labelled rows" if refit else "the evaluated model"
         meta = output.bundle_meta(spec, data, threads, search, selection, served_text)
 
-        def write(ensemble: Ensemble, folder: Path) -> None:
-            output.export(ensemble, data, folder)
-            write_bundle(folder, **meta, metrics={})
-
-        def evaluate(folder: Path, ensemble: Ensemble):
-            metrics, evaluation, predictions = output.evaluate(data, ensemble, folder, threads)
-            evaluation["feature_importance"] = [
-                {**row, "feature": data.names.get(row["feature"], row["feature"])}
-                for row in tm.feature_importance(ensemble.models, selection.weights, data.features)
-            ]
-            return metrics, evaluation, predictions
-
-        def served_check(folder: Path, served: Ensemble) -> dict[str, Any]:
-            return output.parity(data, served, folder, threads, data.eval_rows or data.train_rows[:50])
-
+        out = output.TabularBundle(data, threads, meta, selection.weights)
         done = automl.evaluate_and_serve(
             search=search, selection=selection, train_rows=train, all_rows=np.asarray(served_rows, dtype=np.int64),
-            budget=budget, refit=refit, bundle_dir=bundle_dir, work_dir=Path(workdir), write=write,
-            evaluate=evaluate, served_check=served_check, beat=report.beat,
+            budget=budget, refit=refit, bundle_dir=bundle_dir, work_dir=Path(workdir), write=out.write,
+            evaluate=out.evaluate, served_check=out.served_check, beat=report.beat,
         )
         if "served_check" in done.evaluation:
             log.append(f"{served_text} (ONNX check {done.evaluation['served_check']})")

@@ -18,7 +18,7 @@ from training.engine.onnx_blend import max_abs_diff
 from training.engine.search import Ensemble, Search, Selection
 from training.engine.spec import MODEL_FILE, TrainSpec
 
-from .common import evaluate_classifier
+from .common import evaluate_classifier, write_bundle
 from .tabular_data import TabularData
 
 logger = logging.getLogger(__name__)
@@ -128,3 +128,27 @@ def evaluate(data: TabularData, model: Ensemble, bundle_dir: Path, threads: int)
     for prediction, p in zip(predictions, proba, strict=True):
         prediction["probabilities"] = {c: float(v) for c, v in zip(data.classes, p, strict=True)}
     return metrics, evaluation, predictions
+
+
+class TabularBundle:
+    """The three steps automl.evaluate_and_serve asks of the tabular trainer."""
+
+    def __init__(self, data: TabularData, threads: int, meta: dict[str, Any], weights: dict[str, float]) -> None:
+        self.data, self.threads, self.meta, self.weights = data, threads, meta, weights
+
+    def write(self, ensemble: Ensemble, folder: Path) -> None:
+        export(ensemble, self.data, folder)
+        write_bundle(folder, **self.meta, metrics={})
+
+    def evaluate(self, folder: Path, ensemble: Ensemble):
+        data = self.data
+        metrics, evaluation, predictions = evaluate(data, ensemble, folder, self.threads)
+        evaluation["feature_importance"] = [
+            {**row, "feature": data.names.get(row["feature"], row["feature"])}
+            for row in tm.feature_importance(ensemble.models, self.weights, data.features)
+        ]
+        return metrics, evaluation, predictions
+
+    def served_check(self, folder: Path, served: Ensemble) -> dict[str, Any]:
+        data = self.data
+        return parity(data, served, folder, self.threads, data.eval_rows or data.train_rows[:50])
