@@ -32,7 +32,8 @@ from training.engine.preprocessing.image import (  # noqa: E402
 )
 from training.engine.spec import Box, TrainSample, TrainSpec  # noqa: E402
 from training.engine.trainers import get_trainer  # noqa: E402
-from training.engine.trainers.detection import WEIGHTS_FILE, yolo_label_text  # noqa: E402
+from training.engine.trainers.detection import WEIGHTS_FILE  # noqa: E402
+from training.engine.trainers.detection_data import yolo_label_text  # noqa: E402
 
 LABELS = ("circle", "square")
 IMGSZ = 128

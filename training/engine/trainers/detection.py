@@ -12,139 +12,39 @@ enforces our deadline and heartbeat between batches.
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from training.engine.budget import Budget
 from training.engine.detection_metrics import (
     CONF_THRESHOLD,
-    EVAL_CONF,
     MAX_DETECTIONS,
-    detection_metrics,
-    response_detections,
 )
+from training.engine.predictors.detection import DetectionPredictor
 from training.engine.preprocessing.image import (
     ImageDecodeError,
-    box_to_yolo,
-    decode_detections,
-    decode_image,
-    detection_response,
-    image_size,
-    letterbox,
     warmup_example,
 )
 from training.engine.spec import (
     MODEL_FILE,
-    Box,
     ProgressFn,
     StopTraining,
     TrainingError,
     TrainResult,
-    TrainSample,
     TrainSpec,
 )
 
 from .common import begin_fit, finish_fit, missing_image_files, setup_threads, write_bundle
+from .detection_data import write_yolo_dataset
+from .detection_output import evaluate_detector, export_onnx, onnx_input_name
 
 WEIGHTS_FILE = "best.pt"
 IOU_THRESHOLD = 0.45
 
 # preference -> early-stopping patience (epochs)
 _PATIENCE: dict[str, int] = {"performance_first": 20, "balance": 40, "accuracy_first": 80}
-
-
-# ----------------------------------------------------------------------------- dataset
-
-
-def clip_box(box: Box, width: int, height: int) -> tuple[float, float, float, float] | None:
-    x0, y0 = max(0.0, min(box.xmin, box.xmax)), max(0.0, min(box.ymin, box.ymax))
-    x1, y1 = min(float(width), max(box.xmin, box.xmax)), min(float(height), max(box.ymin, box.ymax))
-    if x1 - x0 < 1 or y1 - y0 < 1:
-        return None
-    return x0, y0, x1, y1
-
-
-def yolo_label_text(sample: TrainSample, labels: list[str], width: int, height: int) -> str:
-    """A sample's boxes as a YOLO label file (one ``cls cx cy w h`` line per box)."""
-    index = {name: i for i, name in enumerate(labels)}
-    lines = []
-    for box in sample.boxes:
-        clipped = clip_box(box, width, height)
-        if clipped is None:
-            continue
-        lines.append(box_to_yolo(index[box.label], *clipped, width=width, height=height))
-    return "\n".join(lines) + ("\n" if lines else "")
-
-
-def write_yolo_dataset(
-    root: Path, train: list[TrainSample], evals: list[TrainSample], labels: list[str]
-) -> Path:
-    """images/{train,val} (symlinks) + labels/{train,val}/*.txt + data.yaml with absolute paths."""
-    if root.exists():
-        shutil.rmtree(root)
-    for split, samples in (("train", train), ("val", evals)):
-        img_dir, lbl_dir = root / "images" / split, root / "labels" / split
-        img_dir.mkdir(parents=True)
-        lbl_dir.mkdir(parents=True)
-        for i, s in enumerate(samples):
-            src = Path(s.path).resolve()
-            suffix = src.suffix.lower() if src.suffix.lower() in {".jpg", ".jpeg", ".png", ".bmp"} else ".jpg"
-            name = f"{i:06d}"
-            dst = img_dir / f"{name}{suffix}"
-            try:
-                os.symlink(src, dst)
-            except OSError:
-                shutil.copyfile(src, dst)
-            # Oriented like decode_image (ultralytics' loader applies EXIF rotation too).
-            width, height = image_size(src)
-            (lbl_dir / f"{name}.txt").write_text(yolo_label_text(s, labels, width, height), encoding="utf-8")
-    names = "\n".join(f"  {i}: {_yaml_str(name)}" for i, name in enumerate(labels))
-    data = (
-        f"path: {_yaml_str(str(root.resolve()))}\n"
-        f"train: {_yaml_str(str((root / 'images' / 'train').resolve()))}\n"
-        f"val: {_yaml_str(str((root / 'images' / 'val').resolve()))}\n"
-        f"names:\n{names}\n"
-    )
-    yaml_path = root / "data.yaml"
-    yaml_path.write_text(data, encoding="utf-8")
-    return yaml_path
-
-
-def _yaml_str(value: str) -> str:
-    import json
-
-    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid YAML scalar
-
-
-class OnnxDetector:
-    """The served computation (letterbox -> ONNX -> decode/NMS/un-letterbox), for evaluation."""
-
-    def __init__(self, model_path: Path, *, imgsz: int, threads: int = 1) -> None:
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
-        self.input_name = self.session.get_inputs()[0].name
-        self.imgsz = imgsz
-
-    def raw(self, x: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: x})[0]
-
-    def detect(self, img: Any, *, conf: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        x, lb = letterbox(img, self.imgsz)
-        return decode_detections(
-            self.raw(x),
-            lb,
-            conf_threshold=conf,
-            iou_threshold=IOU_THRESHOLD,
-            max_detections=MAX_DETECTIONS * 3,
-        )
 
 
 # ----------------------------------------------------------------------------- trainer
@@ -179,10 +79,12 @@ class DetectionTrainer:
         shutil.copyfile(state["best"], bundle_dir / WEIGHTS_FILE)
         export_onnx(bundle_dir / WEIGHTS_FILE, bundle_dir / MODEL_FILE, imgsz=run.imgsz, threads=run.threads)
         beat("evaluate", 0.96, force=True)
-        detector = OnnxDetector(bundle_dir / MODEL_FILE, imgsz=run.imgsz, threads=run.threads)
-        metrics, evaluation, eval_predictions = evaluate_detector(detector, run.evals, run.labels)
+        # Evaluated through the predictor a service loads from this bundle.
+        run.write_bundle(bundle_dir, {}, state)
+        predictor = DetectionPredictor(bundle_dir, intra_op_threads=run.threads)
+        metrics, evaluation, eval_predictions = evaluate_detector(predictor, run.evals, run.labels)
         metrics = {**metrics, "train_seconds": round(time.monotonic() - started, 2)}
-        run.write_bundle(bundle_dir, detector, metrics, state)
+        run.write_bundle(bundle_dir, metrics, state)
         shutil.rmtree(run.runs_dir, ignore_errors=True)
         return finish_fit(
             beat, bundle_dir, metrics, evaluation, eval_predictions, stopped=bool(state["stopped_by_deadline"]), log=log
@@ -344,14 +246,14 @@ class _Run:
         state["loop_seconds"] = time.monotonic() - state.get("train_started", budget.started)
         return state
 
-    def write_bundle(self, bundle_dir: Path, detector: OnnxDetector, metrics: dict, state: dict[str, Any]) -> None:
+    def write_bundle(self, bundle_dir: Path, metrics: dict, state: dict[str, Any]) -> None:
         spec, imgsz = self.spec, self.imgsz
         images_seen = state["epochs"] * len(self.train_samples)
         write_bundle(
             bundle_dir,
             task_type=self.task_type,
             labels=self.labels,
-            input_spec={"name": detector.input_name, "shape": [1, 3, imgsz, imgsz], "dtype": "float32",
+            input_spec={"name": onnx_input_name(bundle_dir / MODEL_FILE), "shape": [1, 3, imgsz, imgsz], "dtype": "float32",
                         "request_field": "images"},
             preprocessing={"kind": "letterbox", "size": imgsz, "fill": 114, "scale": 1 / 255},
             postprocessing={
@@ -392,66 +294,3 @@ def weights_checksum(model: Any) -> float:
                 if v.is_floating_point()
             )
         )
-
-
-def export_onnx(weights: Path, target: Path, *, imgsz: int, threads: int = 1) -> Path:
-    """best.pt -> one ONNX file with the raw [1, 4+nc, N] head (NMS runs on the server)."""
-    from . import yolo_bootstrap
-
-    YOLO = yolo_bootstrap.yolo_class()
-    import torch
-
-    torch.set_num_threads(threads)
-    model = YOLO(str(Path(weights).resolve()), task="detect")
-    out = model.export(
-        format="onnx",
-        imgsz=imgsz,
-        opset=17,
-        simplify=True,
-        nms=False,
-        dynamic=False,
-        device="cpu",
-        verbose=False,
-    )
-    shutil.move(str(out), target)
-    return target
-
-
-def evaluate_detector(
-    detector: OnnxDetector, samples: list[TrainSample], labels: list[str]
-) -> tuple[dict[str, float], dict[str, Any], list[dict[str, Any]]]:
-    index = {name: i for i, name in enumerate(labels)}
-    truths: list[list[tuple[int, np.ndarray]]] = []
-    preds: list[tuple[np.ndarray, ...]] = []
-    predictions: list[dict[str, Any]] = []
-    served: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for s in samples:
-        img = decode_image(s.path)
-        boxes, scores, classes = detector.detect(img, conf=EVAL_CONF)
-        truth = []
-        for b in s.boxes:
-            clipped = clip_box(b, img.width, img.height)
-            if clipped is not None:
-                truth.append((index[b.label], np.asarray(clipped)))
-        truths.append(truth)
-        # Ranked and matched as the service reports them (rounded), cut on the raw scores.
-        as_served = response_detections(detection_response(boxes, scores, classes, labels), labels)
-        preds.append((*as_served, scores))
-        # Exactly what a service at the bundle's threshold answers (the predictor's test holds it).
-        kept = scores >= CONF_THRESHOLD
-        response = detection_response(
-            boxes[kept][:MAX_DETECTIONS],
-            scores[kept][:MAX_DETECTIONS],
-            classes[kept][:MAX_DETECTIONS],
-            labels,
-        )
-        served.append(response_detections(response, labels))
-        predictions.append(
-            {
-                "sample_id": s.id,
-                "true": [{"label": b.label, "box": [b.ymin, b.xmin, b.ymax, b.xmax]} for b in s.boxes],
-                "predicted": response,
-            }
-        )
-    metrics, evaluation = detection_metrics(truths, preds, labels, served=served)
-    return metrics, evaluation, predictions
