@@ -95,6 +95,7 @@ def test_every_family_and_their_blend_export_exactly(samples, tmp_path):
     from training.engine.models import sound as sm
     from training.engine.search import Ensemble
     from training.engine.trainers import sound as st
+    from training.engine.trainers import sound_output as so
 
     config = dict(audio.DEFAULT_CONFIG)
     index = {lb: k for k, lb in enumerate(SOUND_LABELS)}
@@ -116,7 +117,7 @@ def test_every_family_and_their_blend_export_exactly(samples, tmp_path):
     choices = [{n: 1.0} for n in members] + [{"linear": 0.3, "lgbm": 0.3, "cnn": 0.4}]
     for weights in choices:
         ensemble = Ensemble({n: members[n] for n in weights}, weights)
-        model = st.automl.export_ensemble(ensemble, data.input_info, st.INPUT_ORDER)
+        model = st.automl.export_ensemble(ensemble, data.input_info, so.INPUT_ORDER)
         session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
         onnx_proba = session.run(["probabilities"], {i.name: feeds[i.name] for i in session.get_inputs()})[0]
         assert np.max(np.abs(onnx_proba - ensemble.predict(eval_rows))) <= 1e-5, weights

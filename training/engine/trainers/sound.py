@@ -18,8 +18,6 @@ text with init_model, the CNN from its state dict) when the base bundle has one.
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 import time
 from pathlib import Path
@@ -33,44 +31,27 @@ from training.engine.models.base import (
     warm_imports,
 )
 from training.engine.models.sound import CNNSound, LGBMSound, LinearSound, SoundData
-from training.engine.preprocessing import InputError
 from training.engine.preprocessing import audio as audioprep
 from training.engine.search import Candidate, LiveReport, Search
-from training.engine.spec import BUNDLE_FILE, MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec
+from training.engine.spec import ProgressFn, TrainResult, TrainSpec
 from training.engine.validation import KFOLD_MAX_ROWS, make_folds
 
 from . import automl
 from .common import (
     begin_fit,
-    evaluate_classifier,
     finish_fit,
-    first_label,
     labelled_train,
     setup_threads,
     write_bundle,
 )
+from .sound_data import MIN_TRAIN_ROWS, base_model, featurise
+from .sound_output import SoundBundle, single_kind
 
 logger = logging.getLogger(__name__)
 
-LGBM_FILE = "lgbm.txt"
-CNN_FILE = "cnn.pt"
 CNN_MIN_BUDGET_S = 120.0  # below this (balance / performance_first) the CNN is not tried
 CNN_MARGIN = 0.05  # a CNN this close to the best keeps its refit time reserved
 CNN_SHARE = 0.25  # of the time left when the CNN starts: it is then refit twice (TRAIN, all rows)
-INPUT_ORDER = ("summary", "log_mel")
-MIN_TRAIN_ROWS = 4  # what validation needs (training.engine.validation.make_folds)
-
-
-def _warmup_wav(sample_rate: int = audioprep.SAMPLE_RATE) -> bytes:
-    import soundfile
-
-    t = np.arange(sample_rate) / sample_rate
-    buf = io.BytesIO()
-    soundfile.write(buf, 0.3 * np.sin(2 * np.pi * 440.0 * t), sample_rate, subtype="PCM_16", format="WAV")
-    return buf.getvalue()
-
-
-# ----------------------------------------------------------------------------- portfolio
 
 
 def _candidate(data: SoundData, family: str, params: dict[str, Any], *, baseline: bool = False,
@@ -175,34 +156,6 @@ def portfolio(search: Search, data: SoundData, budget: Budget, *, families: tupl
 # ----------------------------------------------------------------------------- trainer
 
 
-def _base_model(spec: TrainSpec, labels: list[str], log: list[str]) -> tuple[str, Any, list[str], dict] | None:
-    """(family, init model, its labels, its preprocessing) of a base bundle to continue."""
-    if not spec.base_bundle_dir:
-        return None
-    path = Path(spec.base_bundle_dir)
-    try:
-        bundle = json.loads((path / BUNDLE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        log.append(f"base bundle unreadable ({exc}); training from scratch")
-        return None
-    kind = bundle.get("train_params", {}).get("model")
-    if bundle.get("task_type") != "sound_classification" or kind not in ("lgbm", "cnn"):
-        log.append("base bundle has no single LightGBM or CNN model to continue; training from scratch")
-        return None
-    weights = path / (LGBM_FILE if kind == "lgbm" else CNN_FILE)
-    if not set(labels) <= set(bundle["labels"]) or not weights.is_file():
-        log.append("incremental: base labels/weights do not match; training from scratch")
-        return None
-    if kind == "lgbm":
-        init: Any = str(weights)
-    else:
-        import torch
-
-        init = torch.load(weights, map_location="cpu", weights_only=True)
-    log.append(f"incremental: continuing the {kind} model of {path}")
-    return kind, init, list(bundle["labels"]), dict(bundle["preprocessing"])
-
-
 class SoundTrainer:
     task_type = "sound_classification"
 
@@ -226,7 +179,7 @@ class SoundTrainer:
         train, labels = labelled_train(spec)
         log: list[str] = []
         config: dict[str, Any] = {k: v for k, v in audioprep.DEFAULT_CONFIG.items()}
-        base = _base_model(spec, labels, log)
+        base = base_model(spec, labels, log)
         if base is not None:
             labels, config = base[2], {k: v for k, v in base[3].items() if k not in ("features", "inputs")}
         allowed = tuple(spec.params.get("sound_candidates", ("linear", "lgbm", "cnn")))
@@ -240,7 +193,7 @@ class SoundTrainer:
                 warm_imports("torch")
             except ImportError:
                 cnn = False
-        data, kept_train, evals, stopped = self._featurise(spec, train, labels, config, cnn, budget, beat, log)
+        data, kept_train, evals, stopped = featurise(spec, train, labels, config, cnn, budget, beat, log)
         n_train = len(kept_train)
         if spec.params.get("max_rounds"):
             data.max_rounds = int(spec.params["max_rounds"])
@@ -255,7 +208,7 @@ class SoundTrainer:
 
         bundle_dir = Path(workdir) / "bundle"
         bundle_dir.mkdir(parents=True, exist_ok=True)
-        out = _SoundBundle(self.task_type, data, labels, config, evals, eval_rows, threads)
+        out = SoundBundle(self.task_type, data, labels, config, evals, eval_rows, threads)
         done = automl.evaluate_and_serve(
             search=search, selection=selection, train_rows=train_rows, all_rows=all_rows, budget=budget,
             refit=bool(spec.params.get("refit_on_all", True)), bundle_dir=bundle_dir, work_dir=Path(workdir),
@@ -269,7 +222,7 @@ class SoundTrainer:
         elif isinstance(served, CNNSound):
             extra = {"epochs": served.epochs}
         train_params = {
-            "preference": spec.preference, "threads": threads, "model": _single_kind(done.served),
+            "preference": spec.preference, "threads": threads, "model": single_kind(done.served),
             "incremental": base is not None, "val_accuracy": search.trial(selection.members[0]).shown
             if selection.kind == "single" else None,
             "seconds": round(time.monotonic() - started, 3), **extra, **done.train_params,
@@ -309,121 +262,3 @@ class SoundTrainer:
 
         selection = search.select(ensemble=bool(spec.params.get("ensemble", True)), compatible=cnn_affordable)
         return search, selection, folds
-
-    def _featurise(self, spec, train, labels, config, cnn, budget: Budget, beat, log):
-        """Features of the TRAIN clips (in random order, so a deadline cut keeps every class)
-        and of every readable EVAL clip."""
-        index = {lb: k for k, lb in enumerate(labels)}
-        evals = [s for s in spec.split("eval") if first_label(s)]
-        order = np.random.default_rng(spec.seed).permutation(len(train))
-        summary, mel, y, kept, skipped, stopped = [], [], [], [], [], False
-        t0 = budget.now()
-        min_clips = max(MIN_TRAIN_ROWS, 2 * len(labels))
-
-        def feats(s) -> bool:
-            try:
-                signal = audioprep.load_signal(Path(s.path).read_bytes(), config)
-            except (InputError, OSError) as exc:
-                skipped.append(f"{s.id}: {exc}")
-                return False
-            summary.append(audioprep.features_from_signal(signal, {**config, "features": "summary"}))
-            if cnn:
-                mel.append(audioprep.features_from_signal(signal, {**config, "features": "log_mel"}))
-            y.append(index.get(first_label(s), -1))
-            return True
-
-        for done, i in enumerate(order, start=1):
-            if feats(train[int(i)]):
-                kept.append(train[int(i)])
-            beat("featurising", 0.3 * done / max(1, len(train) + len(evals)))
-            per_clip = (budget.now() - t0) / done
-            # Every clip is worth more than search time, until what is left would not featurise
-            # the EVAL clips and fit the baseline (a small share of the budget).
-            if (
-                done < len(train) and len(y) >= min_clips and len(set(y)) >= 2
-                and per_clip * (len(evals) + 1) > budget.left() - 0.05 * budget.total
-            ):
-                stopped = True
-                log.append(f"deadline: featurised {done} of {len(train)} training clips")
-                break
-        if len(set(y)) < 2 or len(y) < MIN_TRAIN_ROWS:
-            raise TrainingError(
-                f"fewer than two classes or {MIN_TRAIN_ROWS} readable training clips (16-bit WAV only)"
-            )
-        kept_evals = [s for s in evals if feats(s)]
-        if skipped:
-            log.append(f"skipped {len(skipped)} unreadable clips (e.g. {skipped[0]})")
-        data = SoundData(
-            np.stack(summary).astype(np.float32), np.stack(mel).astype(np.float32) if cnn else None,
-            np.asarray(y, dtype=np.int64), len(labels), spec.seed, spec.threads,
-        )
-        data.seconds_per_clip = (budget.now() - t0) / max(1, len(y) + len(skipped))
-        return data, kept, kept_evals, stopped
-
-
-def _single_kind(ensemble) -> str:
-    kinds = {type(m).__name__ for m in ensemble.models.values()}
-    if len(kinds) == 1 and len(ensemble.models) == 1:
-        return {"LGBMSound": "lgbm", "CNNSound": "cnn", "LinearSound": "linear"}[kinds.pop()]
-    return "ensemble"
-
-
-class _SoundBundle:
-    """Writes a selection as a bundle the SoundPredictor loads, and evaluates a bundle through
-    that predictor on the EVAL clips (decoded once for the evaluated and the served model)."""
-
-    def __init__(self, task_type: str, data: SoundData, labels: list[str], config: dict[str, Any], evals,
-                 eval_rows: np.ndarray, threads: int) -> None:
-        self.task_type, self.data, self.labels, self.config = task_type, data, labels, config
-        self.evals, self.eval_rows, self.threads = evals, eval_rows, threads
-        # A clip's inputs by name: the evaluated and the served model may read different
-        # inputs, so the cache keeps every input either declares.
-        self.feed_cache: dict[str, dict[str, np.ndarray]] = {}
-
-    def common(self, ensemble) -> dict[str, Any]:
-        from training.engine.bundle import warmup_bytes
-
-        data = self.data
-        inputs = [n for n in INPUT_ORDER if any(n in m.inputs for m in ensemble.models.values())]
-        shape = list((data.summary if inputs == ["summary"] else data.log_mel).shape[1:]) if len(inputs) == 1 else None
-        return {
-            "task_type": self.task_type, "labels": self.labels,
-            "input_spec": {"type": "wav", "sample_width_bits": 16, "feature_shape": shape},
-            "preprocessing": {**self.config, "inputs": inputs}, "postprocessing": {"kind": "softmax"},
-            "warmup_example": warmup_bytes(_warmup_wav()),
-        }
-
-    def write(self, ensemble, folder: Path) -> None:
-        model = automl.export_ensemble(ensemble, self.data.input_info, INPUT_ORDER)
-        (folder / MODEL_FILE).write_bytes(model.SerializeToString())
-        member = next(iter(ensemble.models.values()))
-        if isinstance(member, LGBMSound) and len(ensemble.models) == 1:
-            member.booster.save_model(str(folder / LGBM_FILE))
-        if isinstance(member, CNNSound) and len(ensemble.models) == 1:
-            import torch
-
-            torch.save(member.net.state_dict(), folder / CNN_FILE)
-        write_bundle(folder, metrics={}, train_params={"model": _single_kind(ensemble)}, **self.common(ensemble))
-
-    def onnx_proba(self, folder: Path) -> np.ndarray:
-        """The ONNX predictor on each EVAL clip as serving runs it."""
-        from training.engine.predictors.sound import SoundPredictor
-
-        predictor = SoundPredictor(folder, intra_op_threads=self.threads)
-        rows = []
-        for s in self.evals:
-            feeds = self.feed_cache.setdefault(s.id, {})
-            if not set(predictor.input_names) <= set(feeds):
-                feeds.update(predictor.inputs_for(Path(s.path).read_bytes()))
-            rows.append(predictor.run({n: feeds[n] for n in predictor.input_names})[0])
-        return np.vstack(rows) if rows else np.zeros((0, len(self.labels)))
-
-    def evaluate(self, folder: Path, ensemble):
-        if not self.evals:
-            return {}, {"kind": "classification", "labels": self.labels, "support": 0}, []
-        return evaluate_classifier(
-            sample_ids=[s.id for s in self.evals], y_true=[first_label(s) for s in self.evals],
-            proba=self.onnx_proba(folder), reference=ensemble.predict(self.eval_rows), labels=self.labels,
-            what="sound", uncalibrated=ensemble.predict_uncalibrated(self.eval_rows),
-            calibration=ensemble.calibration,
-        )
