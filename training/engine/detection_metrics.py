@@ -165,10 +165,9 @@ def detection_metrics(
             rows.append({"label": name, **_class_scores(tp[keep], n_gt), "support": n_gt})
         return rows
 
-    if served is None:
-        per_class = at(conf_threshold)
-    else:
-        per_class = at(None, [_match_class(c, truths, served) for c in range(len(labels))])
+    per_class = at(conf_threshold) if served is None else at(
+        None, [_match_class(c, truths, served) for c in range(len(labels))]
+    )
     ranking = at(None)
     metrics = {
         "map50": _macro(per_class, "ap50"),
@@ -179,25 +178,8 @@ def detection_metrics(
         "map50_all": _macro(ranking, "ap50"),
         "map50_95_all": _macro(ranking, "ap50_95"),
     }
-    curve = []
-    for t in sorted({*CURVE_THRESHOLDS, round(float(conf_threshold), 4)}):
-        rows = at(t)
-        curve.append(
-            {
-                "threshold": t,
-                "precision": _macro(rows, "precision"),
-                "recall": _macro(rows, "recall"),
-                "f1": _macro(rows, "f1"),
-                "map50": _macro(rows, "ap50"),
-            }
-        )
-    # Per-box view at IoU 0.5 (micro over classes): a box kept at t is right when it matches a
-    # true box; recall is over every true box. Same cut as the curve (score and max_detections).
-    box_scores = np.concatenate([sc[rk < max_detections] for sc, rk, _, _ in matched]) if matched else np.zeros(0)
-    box_right = (np.concatenate([tp[rk < max_detections, 0] for _, rk, tp, _ in matched])
-                 if matched else np.zeros(0, dtype=bool))
-    confidence = confidence_curve(scores=box_scores, correct=box_right,
-                                  total=int(sum(n for *_, n in matched)), unit="boxes")
+    curve = [_curve_point(t, at(t)) for t in sorted({*CURVE_THRESHOLDS, round(float(conf_threshold), 4)})]
+    confidence = _box_confidence(matched, max_detections)
     for row, full in zip(per_class, ranking, strict=True):
         row["ap50_all"], row["ap50_95_all"] = full["ap50"], full["ap50_95"]
     evaluation = {
@@ -215,4 +197,21 @@ def detection_metrics(
     return metrics, evaluation
 
 
-# ----------------------------------------------------------------------------- ONNX
+def _curve_point(threshold: float, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "threshold": threshold,
+        "precision": _macro(rows, "precision"),
+        "recall": _macro(rows, "recall"),
+        "f1": _macro(rows, "f1"),
+        "map50": _macro(rows, "ap50"),
+    }
+
+
+def _box_confidence(matched: list[Any], max_detections: int) -> dict[str, Any]:
+    """Per-box view at IoU 0.5 (micro over classes): a box kept at t is right when it matches a
+    true box; recall is over every true box. Same cut as the curve (score and max_detections)."""
+    box_scores = np.concatenate([sc[rk < max_detections] for sc, rk, _, _ in matched]) if matched else np.zeros(0)
+    box_right = (np.concatenate([tp[rk < max_detections, 0] for _, rk, tp, _ in matched])
+                 if matched else np.zeros(0, dtype=bool))
+    return confidence_curve(scores=box_scores, correct=box_right,
+                            total=int(sum(n for *_, n in matched)), unit="boxes")

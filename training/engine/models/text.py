@@ -130,7 +130,7 @@ class LinearText:
         positions come from a LabelEncoder (a column unseen in training gets the unseen
         idf, a column outside the n-gram range idf 0), so the graph's size follows the
         vocabulary, not the hashed space."""
-        from onnx import TensorProto, helper, numpy_helper
+        from onnx import helper, numpy_helper
 
         w, b = linear_weights(self.model, self.data.n_classes)
         n_rows = len(self.rows)
@@ -151,42 +151,9 @@ class LinearText:
             w_ext = np.vstack([w[offset : offset + len(used)], np.zeros((1, w.shape[1]))]).astype(np.float32)
             idf_ext = np.concatenate([idf[used], [unseen_idf]]).astype(np.float32)
             offset += len(used)
-            consts += [
-                numpy_helper.from_array(idf_ext, p + "idf"),
-                numpy_helper.from_array(w_ext, p + "W"),
-                numpy_helper.from_array(np.asarray(spec["segment"], np.int64), p + "segment"),
-                numpy_helper.from_array(np.asarray(lo - 1, np.int64), p + "seg_lo"),
-                numpy_helper.from_array(np.asarray(hi, np.int64), p + "seg_hi"),
-            ]
-            index, count = p + "index", p + "count"
-            nodes += [
-                helper.make_node("Max", [count, "one"], [p + "atleast1"]),
-                helper.make_node("Log", [p + "atleast1"], [p + "log"]),
-                helper.make_node("Greater", [count, "zero"], [p + "present"]),
-                helper.make_node("Cast", [p + "present"], [p + "present_f"], to=TensorProto.FLOAT),
-                helper.make_node("Add", [p + "log", p + "present_f"], [p + "tf"]),
-                helper.make_node("Div", [index, p + "segment"], [p + "seg"]),
-                helper.make_node("GreaterOrEqual", [p + "seg", p + "seg_lo"], [p + "above"]),
-                helper.make_node("Less", [p + "seg", p + "seg_hi"], [p + "below"]),
-                helper.make_node("And", [p + "above", p + "below"], [p + "active"]),
-                helper.make_node("Cast", [p + "active"], [p + "active_f"], to=TensorProto.FLOAT),
-                helper.make_node(
-                    "LabelEncoder", [index], [p + "pos"], domain="ai.onnx.ml",
-                    keys_int64s=used.astype(np.int64).tolist(), values_int64s=list(range(len(used))),
-                    default_int64=len(used),
-                ),
-                helper.make_node("Gather", [p + "idf", p + "pos"], [p + "idf_raw"]),
-                helper.make_node("Mul", [p + "idf_raw", p + "active_f"], [p + "idf_used"]),
-                helper.make_node("Mul", [p + "tf", p + "idf_used"], [p + "x"]),
-                helper.make_node("ReduceSumSquare", [p + "x"], [p + "sq"], axes=[1], keepdims=1),
-                helper.make_node("Sqrt", [p + "sq"], [p + "norm_raw"]),
-                helper.make_node("Max", [p + "norm_raw", "tiny"], [p + "norm"]),
-                helper.make_node("Gather", [p + "W", p + "pos"], [p + "w_rows"]),
-                helper.make_node("Unsqueeze", [p + "x", "axis2"], [p + "x3"]),
-                helper.make_node("Mul", [p + "w_rows", p + "x3"], [p + "wx"]),
-                helper.make_node("ReduceSum", [p + "wx", "axis1"], [p + "dot"], keepdims=0),
-                helper.make_node("Div", [p + "dot", p + "norm"], [p + "logits"]),
-            ]
+            block_consts, block_nodes = _block_graph(p, spec, used, idf_ext, w_ext, lo, hi)
+            consts += block_consts
+            nodes += block_nodes
             logits.append(p + "logits")
         nodes += [
             helper.make_node("Sum", logits + ["B"], ["logits"]),
@@ -194,6 +161,52 @@ class LinearText:
         ]
         return make_model(nodes, inputs, consts, name="tfidf_linear", n_classes=self.data.n_classes,
                                  ml_opset=True)
+
+
+def _block_graph(p: str, spec: dict[str, Any], used: np.ndarray, idf_ext: np.ndarray, w_ext: np.ndarray,
+                 lo: int, hi: int) -> tuple[list, list]:
+    """One count block's part of the TF-IDF + linear graph (names prefixed ``p``): the
+    sublinear TF, the n-gram range mask, the idf of the used columns, the row's L2 norm and
+    its logits."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    consts = [
+        numpy_helper.from_array(idf_ext, p + "idf"),
+        numpy_helper.from_array(w_ext, p + "W"),
+        numpy_helper.from_array(np.asarray(spec["segment"], np.int64), p + "segment"),
+        numpy_helper.from_array(np.asarray(lo - 1, np.int64), p + "seg_lo"),
+        numpy_helper.from_array(np.asarray(hi, np.int64), p + "seg_hi"),
+    ]
+    index, count = p + "index", p + "count"
+    nodes = [
+        helper.make_node("Max", [count, "one"], [p + "atleast1"]),
+        helper.make_node("Log", [p + "atleast1"], [p + "log"]),
+        helper.make_node("Greater", [count, "zero"], [p + "present"]),
+        helper.make_node("Cast", [p + "present"], [p + "present_f"], to=TensorProto.FLOAT),
+        helper.make_node("Add", [p + "log", p + "present_f"], [p + "tf"]),
+        helper.make_node("Div", [index, p + "segment"], [p + "seg"]),
+        helper.make_node("GreaterOrEqual", [p + "seg", p + "seg_lo"], [p + "above"]),
+        helper.make_node("Less", [p + "seg", p + "seg_hi"], [p + "below"]),
+        helper.make_node("And", [p + "above", p + "below"], [p + "active"]),
+        helper.make_node("Cast", [p + "active"], [p + "active_f"], to=TensorProto.FLOAT),
+        helper.make_node(
+            "LabelEncoder", [index], [p + "pos"], domain="ai.onnx.ml",
+            keys_int64s=used.astype(np.int64).tolist(), values_int64s=list(range(len(used))),
+            default_int64=len(used),
+        ),
+        helper.make_node("Gather", [p + "idf", p + "pos"], [p + "idf_raw"]),
+        helper.make_node("Mul", [p + "idf_raw", p + "active_f"], [p + "idf_used"]),
+        helper.make_node("Mul", [p + "tf", p + "idf_used"], [p + "x"]),
+        helper.make_node("ReduceSumSquare", [p + "x"], [p + "sq"], axes=[1], keepdims=1),
+        helper.make_node("Sqrt", [p + "sq"], [p + "norm_raw"]),
+        helper.make_node("Max", [p + "norm_raw", "tiny"], [p + "norm"]),
+        helper.make_node("Gather", [p + "W", p + "pos"], [p + "w_rows"]),
+        helper.make_node("Unsqueeze", [p + "x", "axis2"], [p + "x3"]),
+        helper.make_node("Mul", [p + "w_rows", p + "x3"], [p + "wx"]),
+        helper.make_node("ReduceSum", [p + "wx", "axis1"], [p + "dot"], keepdims=0),
+        helper.make_node("Div", [p + "dot", p + "norm"], [p + "logits"]),
+    ]
+    return consts, nodes
 
 
 class MiniLM:

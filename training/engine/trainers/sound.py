@@ -122,20 +122,7 @@ def portfolio(search: Search, data: SoundData, budget: Budget, *, families: tupl
             return
         if cnn and not cnn_tried:
             cnn_tried = True
-            # The first fold's fit trains for its share of the time and fixes the epochs the
-            # other folds and the refits repeat.
-            params = {"seconds": round(CNN_SHARE * budget.left() / len(search.folds.splits), 1)}
-            if max_epochs:
-                params["max_epochs"] = int(max_epochs)
-            yield _candidate(data, "cnn", params, baseline=not tunable)
-            trial = search.trials[-1]
-            if trial.status == "done" and (trial.score or 0.0) >= (search.best.score or 0.0) - CNN_MARGIN:
-                # Refitting the CNN for the evaluated and the served model costs about as much
-                # again per refit (more rows): that time leaves the search. A CNN far behind
-                # the best is left out of the selection instead (see cnn_affordable).
-                per_fit = trial.seconds / len(search.folds.splits)
-                budget.export_reserve = float(budget.export_reserve or 0.0) + 2.5 * per_fit
-                reserved.append(trial.name)
+            yield from _try_cnn(search, data, budget, max_epochs=max_epochs, baseline=not tunable, reserved=reserved)
             continue
         if not tunable:
             return
@@ -151,6 +138,25 @@ def portfolio(search: Search, data: SoundData, budget: Budget, *, families: tupl
             seen.add(key)
             reserve_finish()
             yield _candidate(data, family, params)
+
+
+def _try_cnn(search: Search, data: SoundData, budget: Budget, *, max_epochs: int | None, baseline: bool,
+             reserved: list[str]):
+    """The CNN candidate, once; a CNN close enough to the best keeps its refit time reserved."""
+    # The first fold's fit trains for its share of the time and fixes the epochs the
+    # other folds and the refits repeat.
+    params = {"seconds": round(CNN_SHARE * budget.left() / len(search.folds.splits), 1)}
+    if max_epochs:
+        params["max_epochs"] = int(max_epochs)
+    yield _candidate(data, "cnn", params, baseline=baseline)
+    trial = search.trials[-1]
+    if trial.status == "done" and (trial.score or 0.0) >= (search.best.score or 0.0) - CNN_MARGIN:
+        # Refitting the CNN for the evaluated and the served model costs about as much
+        # again per refit (more rows): that time leaves the search. A CNN far behind
+        # the best is left out of the selection instead (see cnn_affordable).
+        per_fit = trial.seconds / len(search.folds.splits)
+        budget.export_reserve = float(budget.export_reserve or 0.0) + 2.5 * per_fit
+        reserved.append(trial.name)
 
 
 # ----------------------------------------------------------------------------- trainer
