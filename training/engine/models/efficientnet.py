@@ -1,5 +1,5 @@
 """EfficientNet-Lite0/Lite1 with ImageNet weights read from the local package files, and its
-export to ONNX (logits out; the scores are computed from them as the predictor does)."""
+export to ONNX (logits out; the predictor computes the scores)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,6 @@ import io
 import warnings
 from pathlib import Path
 from typing import Any
-
-import numpy as np
-
-from training.engine.models.onnx_rows import run_rows
-from training.engine.preprocessing.image import classification_scores
 
 
 def weights_file(model_name: str) -> str:
@@ -61,8 +56,3 @@ def _export(torch: Any, model: Any, dummy: Any, path: Path) -> None:
         output_names=["logits"],
         dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
     )
-
-
-def onnx_scores(path: Path, x: np.ndarray, *, multilabel: bool, threads: int = 1) -> np.ndarray:
-    """The exported network's class scores (softmax, or sigmoid per label), row by row as served."""
-    return classification_scores(run_rows(path, x, threads=threads), multilabel=multilabel)

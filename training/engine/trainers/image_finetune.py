@@ -20,7 +20,9 @@ import numpy as np
 from PIL import Image
 
 from training.engine.evaluation import image_results
-from training.engine.models.efficientnet import export_onnx, onnx_scores
+from training.engine.models.efficientnet import export_onnx
+from training.engine.onnx_blend import max_abs_diff
+from training.engine.predictors.image import ImagePredictor
 from training.engine.preprocessing.augment import AugmentedSet
 from training.engine.preprocessing.image import (
     ImageDecodeError,
@@ -116,7 +118,7 @@ class FineTune:
 
         try:
             train_images = [decode_image(s.path) for s in self.train_samples]
-            eval_images = [decode_image(s.path) for s in self.evals]
+            self.eval_images = eval_images = [decode_image(s.path) for s in self.evals]
         except ImageDecodeError as exc:
             raise TrainingError(str(exc)) from exc
         y_train = _rows(self.train_samples, self.labels)
@@ -160,14 +162,23 @@ class FineTune:
         )
         return loader, criterion
 
+    def _logits(self) -> Any:
+        import torch
+
+        model, x_eval_t = self.model, torch.from_numpy(self.x_eval)
+        device = next(model.parameters()).device  # the CPU once finish() moved it for export
+        model.eval()
+        with torch.no_grad():
+            return torch.cat([model(x_eval_t[i : i + 64].to(device)).cpu() for i in range(0, len(x_eval_t), 64)])
+
+    def _python_scores(self) -> np.ndarray:
+        return classification_scores(self._logits().numpy(), multilabel=self.multilabel)
+
     def _evaluate(self) -> tuple[float, float]:
         """(score, loss) of the network in Python on the EVAL images."""
         import torch
 
-        model, device, x_eval_t = self.model, self.device, torch.from_numpy(self.x_eval)
-        model.eval()
-        with torch.no_grad():
-            logits = torch.cat([model(x_eval_t[i : i + 64].to(device)).cpu() for i in range(0, len(x_eval_t), 64)])
+        logits = self._logits()
         probs = classification_scores(logits.numpy(), multilabel=self.multilabel)
         if self.multilabel:
             pred = probs >= MULTILABEL_THRESHOLD
@@ -256,29 +267,33 @@ class FineTune:
              "state_dict": model.state_dict()},
             bundle_dir / WEIGHTS_FILE,
         )
-        self.beat("evaluate", 0.98, force=True)
-        probs = onnx_scores(bundle_dir / MODEL_FILE, self.x_eval, multilabel=self.multilabel, threads=self.threads)
-        metrics, evaluation, eval_predictions = image_results(
-            self.evals, probs, self.labels, multilabel=self.multilabel, threshold=MULTILABEL_THRESHOLD
-        )
-        metrics = {**metrics, "train_seconds": round(time.monotonic() - self.started, 2)}
         size = self.size
-        write_bundle(
-            bundle_dir, task_type=task_type, labels=self.labels,
-            input_spec={"name": "input", "shape": [None, 3, size, size], "dtype": "float32", "request_field": "images"},
-            preprocessing={"kind": "classification", "size": size, "mean": list(MEAN), "std": list(STD),
-                           "resize": "squash"},
-            postprocessing={"activation": "sigmoid" if self.multilabel else "softmax", "multilabel": self.multilabel,
-                            "threshold": MULTILABEL_THRESHOLD, "top_k": 5},
-            metrics=metrics,
-            train_params={
+        bundle = {
+            "task_type": task_type, "labels": self.labels,
+            "input_spec": {"name": "input", "shape": [None, 3, size, size], "dtype": "float32",
+                           "request_field": "images"},
+            "preprocessing": {"kind": "classification", "size": size, "mean": list(MEAN), "std": list(STD),
+                              "resize": "squash"},
+            "postprocessing": {"activation": "sigmoid" if self.multilabel else "softmax",
+                               "multilabel": self.multilabel, "threshold": MULTILABEL_THRESHOLD, "top_k": 5},
+            "train_params": {
                 "model": self.model_name, "image_size": size, "epochs": self.epoch, "best_epoch": self.best_epoch,
                 "batch_size": self.batch_size, "lr": self.lr, "device": self.device,
                 "preference": self.spec.preference,
                 "incremental_from": self.spec.base_bundle_dir if self.base is not None else None,
                 "images_per_second": round(self.images_seen / max(self.loop_seconds, 1e-6), 2),
             },
-            warmup_example=warmup_example(size, size),
-            extra={"weights_file": WEIGHTS_FILE},
+            "warmup_example": warmup_example(size, size), "extra": {"weights_file": WEIGHTS_FILE},
+        }
+        write_bundle(bundle_dir, **bundle, metrics={})
+        self.beat("evaluate", 0.98, force=True)
+        # Through the predictor a service loads from this bundle, checked against the network.
+        predictor = ImagePredictor(bundle_dir, intra_op_threads=self.threads)
+        probs = np.stack([predictor.probabilities(img) for img in self.eval_images])
+        metrics, evaluation, eval_predictions = image_results(
+            self.evals, probs, self.labels, multilabel=self.multilabel, threshold=MULTILABEL_THRESHOLD
         )
+        evaluation["onnx_check"] = {"max_abs_diff": max_abs_diff(probs, self._python_scores())}
+        metrics = {**metrics, "train_seconds": round(time.monotonic() - self.started, 2)}
+        write_bundle(bundle_dir, **bundle, metrics=metrics)
         return finish_fit(self.beat, bundle_dir, metrics, evaluation, eval_predictions, stopped=self.stopped, log=self.log)
