@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -179,14 +180,11 @@ def _image_rows(budget: float, root: Path) -> list[dict[str, Any]]:
 
 
 def _detection_rows(budget: float, root: Path) -> list[dict[str, Any]]:
+    from training.engine.predictors.detection import DetectionPredictor
     from training.engine.trainers import yolo_bootstrap
-    from training.engine.trainers.detection import (
-        DetectionTrainer,
-        OnnxDetector,
-        evaluate_detector,
-        export_onnx,
-        write_yolo_dataset,
-    )
+    from training.engine.trainers.detection import DetectionTrainer
+    from training.engine.trainers.detection_data import write_yolo_dataset
+    from training.engine.trainers.detection_output import evaluate_detector, export_onnx
 
     labels = ["circle", "square"]
     samples = detection_samples(root / "det", labels=tuple(labels), n_train=40, n_eval=12, size=(160, 120))
@@ -224,8 +222,12 @@ def _detection_rows(budget: float, root: Path) -> list[dict[str, Any]]:
     )
     b_seconds = time.monotonic() - start
     best = Path(model.trainer.best) if Path(model.trainer.best).exists() else Path(model.trainer.last)
-    onnx_path = export_onnx(best, root / "baseline.onnx", imgsz=imgsz)
-    b_metrics, _, _ = evaluate_detector(OnnxDetector(onnx_path, imgsz=imgsz), spec.split("eval"), labels)
+    # The baseline's graph served like ExeML's: the same bundle.json (size, labels, thresholds).
+    baseline_dir = root / "baseline-bundle"
+    baseline_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(result.bundle_dir / "bundle.json", baseline_dir / "bundle.json")
+    export_onnx(best, baseline_dir / "model.onnx", imgsz=imgsz)
+    b_metrics, _, _ = evaluate_detector(DetectionPredictor(baseline_dir), spec.split("eval"), labels)
     return [
         {
             "trainer": "detection",

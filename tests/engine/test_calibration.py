@@ -11,6 +11,7 @@ import pytest
 
 from training.engine import calibration as calib
 from training.engine.budget import Budget
+from training.engine.models.base import make_model
 from training.engine.search import Candidate, LiveReport, Search, fit_selection
 from training.engine.trainers import automl
 from training.engine.validation import make_folds
@@ -117,7 +118,7 @@ class _Softmax:
         ]
         inits = [numpy_helper.from_array(self.w.astype(np.float32), "W"),
                  numpy_helper.from_array(self.b.astype(np.float32), "B")]
-        return automl.make_model(nodes, inputs, inits, name="softmax_head", n_classes=K)
+        return make_model(nodes, inputs, inits, name="softmax_head", n_classes=K)
 
 
 def _input_info(name: str):

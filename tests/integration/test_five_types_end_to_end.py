@@ -13,7 +13,7 @@ from django.test import override_settings
 
 from datasets import demo_data
 from tests.conftest import wait_for
-from training.engine.trainers.detection import detection_metrics, response_detections
+from training.engine.detection_metrics import detection_metrics, response_detections
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

@@ -18,6 +18,7 @@ from training.engine.trainers.yolo_bootstrap import ensure_offline  # noqa: E402
 ensure_offline()
 
 from tests.trainers.vision_data import NetworkBlock, detection_samples  # noqa: E402
+from training.engine.detection_metrics import detection_metrics  # noqa: E402
 from training.engine.predictors import PredictionError, load_predictor  # noqa: E402
 from training.engine.predictors.detection import DetectionPredictor  # noqa: E402
 from training.engine.preprocessing.image import (  # noqa: E402
@@ -31,7 +32,8 @@ from training.engine.preprocessing.image import (  # noqa: E402
 )
 from training.engine.spec import Box, TrainSample, TrainSpec  # noqa: E402
 from training.engine.trainers import get_trainer  # noqa: E402
-from training.engine.trainers.detection import WEIGHTS_FILE, detection_metrics, yolo_label_text  # noqa: E402
+from training.engine.trainers.detection import WEIGHTS_FILE  # noqa: E402
+from training.engine.trainers.detection_data import yolo_label_text  # noqa: E402
 
 LABELS = ("circle", "square")
 IMGSZ = 128
@@ -212,7 +214,7 @@ def test_predictor_serves_the_evaluation_predictions(trained):
 def test_evaluation_equals_metrics_of_the_predictors_answers(trained):
     """The version's headline metrics are those of what the service answers at its threshold;
     at another threshold they are the threshold curve's point."""
-    from training.engine.trainers.detection import response_detections
+    from training.engine.detection_metrics import response_detections
 
     spec, result, _ = trained
     predictor = load_predictor(result.bundle_dir)

@@ -14,12 +14,7 @@ pytest.importorskip("torch")
 pytest.importorskip("efficientnet_lite_pytorch")
 
 from training.engine.budget import Budget  # noqa: E402
-from training.engine.onnx_blend import blend_models  # noqa: E402
-from training.engine.predictors import load_predictor  # noqa: E402
-from training.engine.preprocessing.image import pixel_features, resize_square, to_input  # noqa: E402
-from training.engine.spec import TrainSample, TrainSpec  # noqa: E402
-from training.engine.trainers import get_trainer  # noqa: E402
-from training.engine.trainers.image_candidates import (  # noqa: E402
+from training.engine.models.image import (  # noqa: E402
     OUTPUT,
     EmbedModel,
     FineTuneModel,
@@ -28,6 +23,11 @@ from training.engine.trainers.image_candidates import (  # noqa: E402
     PixelModel,
     onnx_probabilities,
 )
+from training.engine.onnx_blend import blend_models  # noqa: E402
+from training.engine.predictors import load_predictor  # noqa: E402
+from training.engine.preprocessing.image import pixel_features, resize_square, to_input  # noqa: E402
+from training.engine.spec import TrainSample, TrainSpec  # noqa: E402
+from training.engine.trainers import get_trainer  # noqa: E402
 from training.engine.trainers.image_search import export  # noqa: E402
 
 TOLERANCE = 1e-5

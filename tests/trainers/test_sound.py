@@ -92,13 +92,15 @@ def test_every_family_and_their_blend_export_exactly(samples, tmp_path):
     import onnxruntime as ort
 
     from training.engine.budget import Budget
+    from training.engine.models import sound as sm
     from training.engine.search import Ensemble
     from training.engine.trainers import sound as st
+    from training.engine.trainers import sound_output as so
 
     config = dict(audio.DEFAULT_CONFIG)
     index = {lb: k for k, lb in enumerate(SOUND_LABELS)}
     signals = [audio.load_signal(Path(s.path).read_bytes(), config) for s in samples]
-    data = st.SoundData(
+    data = sm.SoundData(
         np.stack([audio.features_from_signal(x, {**config, "features": "summary"}) for x in signals]),
         np.stack([audio.features_from_signal(x, {**config, "features": "log_mel"}) for x in signals]),
         np.asarray([index[s.labels[0]] for s in samples]), 3, 0, 1,
@@ -107,27 +109,30 @@ def test_every_family_and_their_blend_export_exactly(samples, tmp_path):
     eval_rows = np.asarray([i for i, s in enumerate(samples) if s.usage == "eval"])
     budget = Budget(time.monotonic() + 60)
     members = {
-        "linear": st.LinearSound(data, {"C": 1.0}, rows),
-        "lgbm": st.LGBMSound(data, {"min_child_samples": 3, "num_leaves": 8, "rounds": 60}, rows, budget),
-        "cnn": st.CNNSound(data, {"epochs": 2}, rows, budget),
+        "linear": sm.LinearSound(data, {"C": 1.0}, rows),
+        "lgbm": sm.LGBMSound(data, {"min_child_samples": 3, "num_leaves": 8, "rounds": 60}, rows, budget),
+        "cnn": sm.CNNSound(data, {"epochs": 2}, rows, budget),
     }
     feeds = {"summary": data.summary[eval_rows], "log_mel": data.log_mel[eval_rows]}
     choices = [{n: 1.0} for n in members] + [{"linear": 0.3, "lgbm": 0.3, "cnn": 0.4}]
     for weights in choices:
         ensemble = Ensemble({n: members[n] for n in weights}, weights)
-        model = st.automl.export_ensemble(ensemble, data.input_info, st.INPUT_ORDER)
+        model = st.automl.export_ensemble(ensemble, data.input_info, so.INPUT_ORDER)
         session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
         onnx_proba = session.run(["probabilities"], {i.name: feeds[i.name] for i in session.get_inputs()})[0]
         assert np.max(np.abs(onnx_proba - ensemble.predict(eval_rows))) <= 1e-5, weights
 
 
 def test_lightgbm_thresholds_snap_to_float32_without_changing_a_prediction():
-    from training.engine.trainers.sound import _snap_thresholds
+    from training.engine.models.lightgbm_exact import exact_model_text
 
-    text = "tree_sizes=12 34\nTree=0\nthreshold=0.10000000000000001 1.0000000000000002 -0.30000000000000004\n"
-    snapped = _snap_thresholds(text)
+    text = (
+        "version=v4\ntree_sizes=12 34\n\nTree=0\nthreshold=0.10000000000000001 1.0000000000000002 -0.30000000000000004\n"
+        "decision_type=2 2 2\n"
+    )
+    snapped = exact_model_text(text)
     assert "tree_sizes" not in snapped
-    values = [float(v) for v in snapped.split("threshold=")[1].split()]
+    values = [float(v) for v in snapped.split("threshold=")[1].splitlines()[0].split()]
     originals = [0.10000000000000001, 1.0000000000000002, -0.30000000000000004]
     for value, original in zip(values, originals, strict=True):
         assert np.float32(value) == value and value <= original

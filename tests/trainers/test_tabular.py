@@ -183,7 +183,8 @@ def test_refit_on_all_serves_a_model_fit_on_every_labelled_row(tmp_path):
     assert search["served_model"] == "refit on all 300 labelled rows"
     # The honest evaluation is the evaluated model's; the served graph answers its own Python model.
     assert result.evaluation["onnx_check"]["max_abs_diff"] <= 1e-5
-    assert search["served_onnx_check"]["within_tolerance"] and search["served_onnx_check"]["max_abs_diff"] <= 1e-5
+    served_check = result.evaluation["served_check"]
+    assert served_check["within_tolerance"] and served_check["max_abs_diff"] <= 1e-5
     bundle = json.loads((result.bundle_dir / "bundle.json").read_text())
     assert bundle["train_params"]["served_model"] == "refit on all 300 labelled rows"
     assert bundle["metrics"] == result.metrics
@@ -234,12 +235,12 @@ def test_onnx_answers_what_python_answers_for_every_family_and_an_ensemble(tmp_p
     import onnxruntime as ort
 
     from training.engine.budget import Budget
+    from training.engine.models import tabular as tm
     from training.engine.preprocessing.tabular import columns_to_inputs
-    from training.engine.trainers import tabular_models as tm
-    from training.engine.trainers.tabular import _Data
+    from training.engine.trainers.tabular_data import TabularData
 
     spec = TrainSpec(task_type="predictive_analytics", labels=(), tabular=_parity_table(tmp_path / "t.csv", kind=kind))
-    data = _Data(spec)
+    data = TabularData(spec)
     families = tm.Families(
         features=data.features, frame_of=data.frame, y_of=lambda rows: data.y[rows],
         n_classes=len(data.classes), threads=1, seed=0, beat=lambda: None,
@@ -282,7 +283,7 @@ def test_rounding_thresholds_down_is_what_makes_lightgbm_exact(tmp_path):
     from onnxmltools import convert_lightgbm
     from onnxmltools.convert.common.data_types import FloatTensorType
 
-    from training.engine.trainers import tabular_models as tm
+    from training.engine.models import tabular as tm
 
     rng = np.random.default_rng(0)
     x = (rng.integers(0, 200, 2000) * 0.02 + 0.01).astype(np.float32).reshape(-1, 1)

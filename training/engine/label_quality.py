@@ -94,10 +94,10 @@ def image_embeddings(paths: Sequence[str], *, size: int = 160, batch: int = 32) 
     """Frozen ImageNet EfficientNet-Lite0 features (global average pool), one row per image."""
     import torch
 
+    from training.engine.models.efficientnet import efficientnet
     from training.engine.preprocessing.image import classification_input, decode_image
-    from training.engine.trainers.image import build_model
 
-    model = build_model("efficientnet-lite0", 2, pretrained=True).eval()
+    model = efficientnet("efficientnet-lite0", 2, pretrained=True).eval()
     mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
     rows = []
     with torch.inference_mode():

@@ -27,9 +27,11 @@ class DetectionPredictor(Predictor):
         self.iou_threshold = float(post.get("iou_threshold", 0.45))
         self.max_detections = int(post.get("max_detections", 100))
 
-    def predict(self, payload: Any, *, conf_threshold: float | None = None) -> dict[str, Any]:
-        """``conf_threshold``: the service's own cut (one predictor serves every service of a
-        version, so it comes per call); None = the bundle's, which the evaluation used."""
+    def detect(
+        self, payload: Any, *, conf_threshold: float | None = None, max_detections: int | None = None
+    ) -> tuple[Any, Any, Any, tuple[int, int]]:
+        """(boxes, scores, class ids, the image's full (width, height)) as the service computes
+        them; the trainer's evaluation ranks a longer list at a low threshold through this too."""
         img, full_size = load_image_for(payload, target=self.size)
         x, lb = letterbox(img, self.size, source_size=full_size)
         output = self.run_session(None, {self.input_names[0]: x})[0]
@@ -38,6 +40,12 @@ class DetectionPredictor(Predictor):
             lb,
             conf_threshold=self.conf_threshold if conf_threshold is None else float(conf_threshold),
             iou_threshold=self.iou_threshold,
-            max_detections=self.max_detections,
+            max_detections=self.max_detections if max_detections is None else int(max_detections),
         )
+        return boxes, scores, classes, full_size
+
+    def predict(self, payload: Any, *, conf_threshold: float | None = None) -> dict[str, Any]:
+        """``conf_threshold``: the service's own cut (one predictor serves every service of a
+        version, so it comes per call); None = the bundle's, which the evaluation used."""
+        boxes, scores, classes, _ = self.detect(payload, conf_threshold=conf_threshold)
         return detection_response(boxes, scores, classes, self.labels)

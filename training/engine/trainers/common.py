@@ -79,44 +79,6 @@ class Heartbeat:
             self.progress(phase, max(0.0, min(1.0, float(fraction))))
 
 
-def register_lightgbm_converters() -> None:
-    """Teach skl2onnx LightGBM (onnxmltools' converter); idempotent."""
-    from lightgbm import LGBMClassifier, LGBMRegressor
-    from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
-    from skl2onnx import update_registered_converter
-    from skl2onnx.common.shape_calculator import (
-        calculate_linear_classifier_output_shapes,
-        calculate_linear_regressor_output_shapes,
-    )
-
-    update_registered_converter(
-        LGBMClassifier,
-        "LightGbmLGBMClassifier",
-        calculate_linear_classifier_output_shapes,
-        convert_lightgbm,
-        options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
-    )
-    update_registered_converter(
-        LGBMRegressor, "LightGbmLGBMRegressor", calculate_linear_regressor_output_shapes, convert_lightgbm
-    )
-
-
-ONNX_OPSET = {"": 17, "ai.onnx.ml": 3}
-
-
-def lgbm_time_callback(deadline: float, beat: Heartbeat, phase: str, fraction: float):
-    """A LightGBM callback: heartbeat (StopTraining propagates) and a clean stop at ``deadline``
-    that keeps the trees built so far."""
-    from lightgbm.callback import EarlyStopException
-
-    def _callback(env) -> None:
-        beat(phase, fraction)
-        if time.monotonic() >= deadline:
-            best = env.iteration
-            raise EarlyStopException(best, env.evaluation_result_list or [])
-
-    _callback.order = 5  # type: ignore[attr-defined]
-    return _callback
 
 
 def begin_fit(reasons: list[str], progress: ProgressFn, phase: str) -> tuple[float, Heartbeat]:

@@ -1,6 +1,6 @@
 """Single-label image classification through the shared AutoML search.
 
-Portfolio (image_candidates): the plain baselines first (logistic regression on raw-pixel
+Portfolio (training/engine/models/image.py): the plain baselines first (logistic regression on raw-pixel
 block means; logistic regression on frozen ImageNet Lite0 embeddings), then variants, then
 full Lite0 fine-tuning without and with horizontal flips. All candidates share one hold-out
 when fine-tuning is in the portfolio (it is too costly for k folds on CPU), else k-fold.
@@ -21,14 +21,8 @@ import numpy as np
 
 from training.engine.budget import Budget
 from training.engine.calibration import calibrate_onnx
-from training.engine.onnx_blend import blend_models, max_abs_diff
-from training.engine.preprocessing.image import ImageDecodeError, decode_image, resize_square, warmup_example
-from training.engine.search import Candidate, Ensemble, LiveReport, Search, fit_selection
-from training.engine.spec import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec
-from training.engine.validation import KFOLD_MAX_ROWS, make_folds
-
-from .common import begin_fit, calibration_view, finish_fit, setup_threads, write_bundle
-from .image_candidates import (
+from training.engine.evaluation import image_results
+from training.engine.models.image import (
     ONE,
     OUTPUT,
     ZERO,
@@ -39,6 +33,14 @@ from .image_candidates import (
     PixelModel,
     onnx_probabilities,
 )
+from training.engine.onnx_blend import blend_models, max_abs_diff
+from training.engine.preprocessing.image import ImageDecodeError, decode_image, resize_square, warmup_example
+from training.engine.search import Candidate, Ensemble, LiveReport, Search
+from training.engine.spec import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec
+from training.engine.validation import KFOLD_MAX_ROWS, make_folds
+
+from . import automl
+from .common import begin_fit, calibration_view, finish_fit, setup_threads, write_bundle
 
 PARITY_TOLERANCE = 1e-5
 DEFAULT_SIZE = 224  # what the ImageNet backbone saw in pretraining: its embeddings are best there
@@ -101,12 +103,6 @@ def _families(search: Search, names: list[str]) -> list[str]:
 
 
 def fit_search(trainer: Any, spec: TrainSpec, workdir: Path, deadline: float, progress: ProgressFn) -> TrainResult:
-    from onnx import save_model
-
-    from training.engine.predictors.image import ImagePredictor
-
-    from .image import _evaluate
-
     started, beat = begin_fit([], progress, "prepare")
     threads = setup_threads(spec.threads)
     import torch
@@ -115,23 +111,74 @@ def fit_search(trainer: Any, spec: TrainSpec, workdir: Path, deadline: float, pr
     budget = Budget(deadline, preference=spec.preference)
     log: list[str] = []
     labels = list(spec.labels)
-    index = {name: i for i, name in enumerate(labels)}
-    train = spec.split("train")
-    evals = spec.split("eval")
+    train, evals = spec.split("train"), spec.split("eval")
     if not evals:
         log.append("no eval split: evaluating on the training images")
     size = int(spec.params.get("image_size", DEFAULT_SIZE))
     samples = train + evals
+    data = _image_data(samples, labels, size, seed=spec.seed, threads=threads)
+    train_rows = np.arange(len(train))
+    eval_rows = np.arange(len(train), len(samples)) if evals else train_rows
+    eval_samples = evals or train
+
+    search, selection, folds = _search(data, train_rows, spec, budget, progress)
+    log.append(f"validation: {folds.describe()}; selected {selection.kind} {selection.weights}")
+
+    families = _families(search, selection.members)
+    out = _ImageBundle(trainer.task_type, data, labels, size, families, eval_samples, eval_rows, threads)
+    bundle_dir = workdir / "bundle"
+    if bundle_dir.exists():
+        shutil.rmtree(bundle_dir)
+    done = automl.evaluate_and_serve(
+        search=search, selection=selection, train_rows=train_rows, all_rows=np.arange(len(samples)), budget=budget,
+        refit=bool(spec.params.get("refit_on_all", True)), bundle_dir=bundle_dir, work_dir=workdir, write=out.write,
+        evaluate=out.evaluate, served_check=automl.proba_check(out.served_proba, eval_rows), beat=beat,
+    )
+    diff = max(done.evaluation["onnx_check"]["max_abs_diff"], done.evaluation.get("served_check", {}).get("max_abs_diff", 0.0))
+    if diff > PARITY_TOLERANCE:
+        log.append(f"WARNING: ONNX differs from the Python model by {diff:.3g}")
+    metrics = {**done.metrics, "train_seconds": round(time.monotonic() - started, 2)}
+    train_params = {
+        **done.train_params, "families": families, "image_size": size,
+        "preference": spec.preference, "validation": folds.describe(), "candidates": len(search.trials),
+    }
+    beat("export", 0.96, force=True)
+    write_bundle(bundle_dir, **out.bundle, metrics=metrics, train_params=train_params)
+    _save_weights(bundle_dir, done.served, labels)
+    shutil.rmtree(workdir / "evaluated", ignore_errors=True)
+    return finish_fit(beat, bundle_dir, metrics, done.evaluation, done.predictions, stopped=budget.exhausted(), log=log)
+
+
+def _save_weights(bundle_dir: Path, model: Ensemble, labels: list[str]) -> None:
+    """A single fine-tuned Lite0 keeps its weights, so the next version can start from them."""
+    members = list(model.models.values())
+    if len(members) != 1 or not isinstance(members[0], FineTuneModel):
+        return
+    import torch
+
+    from .image import WEIGHTS_FILE
+
+    torch.save(
+        {"model_name": "efficientnet-lite0", "labels": labels, "multilabel": False,
+         "state_dict": members[0].model.net.state_dict()},
+        bundle_dir / WEIGHTS_FILE,
+    )
+
+
+def _image_data(samples: list[Any], labels: list[str], size: int, *, seed: int, threads: int) -> ImageData:
+    """Every image decoded once and squashed to ``size`` (TRAIN first, then EVAL)."""
+    index = {name: i for i, name in enumerate(labels)}
     try:
         pixels = np.stack([resize_square(decode_image(s.path), size=size) for s in samples])
     except ImageDecodeError as exc:
         raise TrainingError(str(exc)) from exc
     y = np.array([index[s.labels[0]] for s in samples], dtype=np.int64)
-    data = ImageData(pixels=pixels, y=y, n_classes=len(labels), seed=spec.seed, threads=threads)
-    train_rows = np.arange(len(train))
-    eval_rows = np.arange(len(train), len(samples)) if evals else train_rows
-    eval_samples = evals or train
+    return ImageData(pixels=pixels, y=y, n_classes=len(labels), seed=seed, threads=threads)
 
+
+def _search(data: ImageData, train_rows: np.ndarray, spec: TrainSpec, budget: Budget, progress: ProgressFn):
+    """The portfolio searched on the TRAIN rows' folds, and its selection."""
+    y = data.y
     finetune = bool(spec.params.get("finetune", True))
     try:
         # Small data: every candidate, fine-tuning included, is cross-validated (a hold-out of a
@@ -152,97 +199,47 @@ def fit_search(trainer: Any, spec: TrainSpec, workdir: Path, deadline: float, pr
     if not search.done():
         raise TrainingError("no candidate model could be trained: " + "; ".join(t.error for t in search.trials)[:500])
     selection = search.select(ensemble=True)
-    log.append(f"validation: {folds.describe()}; selected {selection.kind} {selection.weights}")
+    return search, selection, folds
 
-    # The honest evaluation: the selection fit on the TRAIN rows, served by the real predictor.
-    beat("evaluate", 0.88, force=True)
-    evaluated: Ensemble = fit_selection(search, selection, train_rows, budget)
-    preprocessing = {
-        "kind": "classification",
-        "size": size,
-        "mean": list(ZERO),
-        "std": list(ONE),
-        "resize": "squash",
-        # Which candidate families the graph holds; each does its own steps inside the graph.
-        "families": _families(search, selection.members),
-    }
-    postprocessing = {"activation": "softmax", "output": "probabilities", "multilabel": False, "threshold": 0.5, "top_k": 5}
-    input_spec = {"name": "input", "shape": [None, 3, size, size], "dtype": "float32", "request_field": "images"}
 
-    def write(folder: Path, model: Ensemble, metrics: dict[str, Any], train_params: dict[str, Any]) -> Any:
-        folder.mkdir(parents=True, exist_ok=True)
-        proto = export(model)
-        save_model(proto, str(folder / MODEL_FILE))
-        write_bundle(
-            folder, task_type=trainer.task_type, labels=labels, input_spec=input_spec,
-            preprocessing=preprocessing, postprocessing=postprocessing, metrics=metrics,
-            train_params=train_params, warmup_example=warmup_example(size, size),
+class _ImageBundle:
+    """Writes a selection as a bundle the ImagePredictor loads, and evaluates a bundle through
+    that predictor from the EVAL image files."""
+
+    def __init__(self, task_type: str, data: ImageData, labels: list[str], size: int, families: list[str],
+                 eval_samples: list[Any], eval_rows: np.ndarray, threads: int) -> None:
+        self.data, self.labels, self.eval_samples, self.eval_rows, self.threads = data, labels, eval_samples, eval_rows, threads
+        self.bundle = {
+            "task_type": task_type, "labels": labels,
+            # Which candidate families the graph holds; each does its own steps inside the graph.
+            "preprocessing": {"kind": "classification", "size": size, "mean": list(ZERO), "std": list(ONE),
+                              "resize": "squash", "families": families},
+            "input_spec": {"name": "input", "shape": [None, 3, size, size], "dtype": "float32",
+                           "request_field": "images"},
+            "postprocessing": {"activation": "softmax", "output": "probabilities", "multilabel": False,
+                               "threshold": 0.5, "top_k": 5},
+            "warmup_example": warmup_example(size, size),
+        }
+
+    def write(self, model: Ensemble, folder: Path) -> None:
+        from onnx import save_model
+
+        save_model(export(model), str(folder / MODEL_FILE))
+        write_bundle(folder, **self.bundle, metrics={}, train_params={})
+
+    def evaluate(self, folder: Path, model: Ensemble):
+        from training.engine.predictors.image import ImagePredictor
+
+        predictor = ImagePredictor(folder, intra_op_threads=self.threads)
+        served = np.stack([predictor.probabilities(decode_image(s.path)) for s in self.eval_samples])
+        metrics, evaluation, predictions = image_results(self.eval_samples, served, self.labels, multilabel=False)
+        evaluation["onnx_check"] = {"max_abs_diff": max_abs_diff(served, model.predict(self.eval_rows)),
+                                    "tolerance": PARITY_TOLERANCE}
+        evaluation["calibration"] = calibration_view(
+            [s.labels[0] for s in self.eval_samples], self.labels, model.predict_uncalibrated(self.eval_rows),
+            served, model.calibration,
         )
-        return proto
+        return metrics, evaluation, predictions
 
-    eval_dir = workdir / "evaluated"
-    write(eval_dir, evaluated, {}, {})
-    predictor = ImagePredictor(eval_dir, intra_op_threads=threads)
-    served_probs = np.stack([predictor.probabilities(decode_image(s.path)) for s in eval_samples])
-    reference = evaluated.predict(eval_rows)
-    eval_diff = max_abs_diff(served_probs, reference)
-    metrics, evaluation, eval_predictions = _evaluate(eval_samples, served_probs, labels, False)
-    evaluation["onnx_check"] = {"max_abs_diff": eval_diff, "tolerance": PARITY_TOLERANCE}
-    evaluation["calibration"] = calibration_view(
-        [s.labels[0] for s in eval_samples], labels, evaluated.predict_uncalibrated(eval_rows), served_probs,
-        evaluated.calibration,
-    )
-
-    # The served model: refit on every labelled row unless the user keeps the evaluated one.
-    refit = bool(spec.params.get("refit_on_all", True)) and bool(evals)
-    bundle_dir = workdir / "bundle"
-    if bundle_dir.exists():
-        shutil.rmtree(bundle_dir)
-    served_model = evaluated
-    if refit:
-        beat("refit", 0.93, force=True)
-        served_model = fit_selection(search, selection, np.arange(len(samples)), budget)
-    served_text = f"refit on all {len(samples)} labelled images" if refit else "the evaluated model"
-    evaluation["search"] = {
-        "validation": folds.describe(),
-        "leaderboard": search.leaderboard(),
-        "selection": selection.describe(),
-        "evaluated_model": f"fit on the {len(train_rows)} TRAIN images",
-        "served_model": served_text,
-    }
-    metrics = {**metrics, "train_seconds": round(time.monotonic() - started, 2)}
-    train_params = {
-        "selection": selection.describe(),
-        "families": preprocessing["families"],
-        "served_model": served_text,
-        "image_size": size,
-        "preference": spec.preference,
-        "validation": folds.describe(),
-        "candidates": len(search.trials),
-    }
-    beat("export", 0.96, force=True)
-    proto = write(bundle_dir, served_model, metrics, train_params)
-    served_diff = max_abs_diff(onnx_probabilities(proto, data.inputs(eval_rows), threads=threads), served_model.predict(eval_rows))
-    evaluation["onnx_check"]["served_max_abs_diff"] = served_diff
-    if max(eval_diff, served_diff) > PARITY_TOLERANCE:
-        log.append(f"WARNING: ONNX differs from the Python model by {max(eval_diff, served_diff):.3g}")
-    _save_weights(bundle_dir, served_model, labels)
-    shutil.rmtree(eval_dir, ignore_errors=True)
-    stopped = budget.exhausted()
-    return finish_fit(beat, bundle_dir, metrics, evaluation, eval_predictions, stopped=stopped, log=log)
-
-
-def _save_weights(bundle_dir: Path, model: Ensemble, labels: list[str]) -> None:
-    """A single fine-tuned Lite0 keeps its weights, so the next version can start from them."""
-    members = list(model.models.values())
-    if len(members) != 1 or not isinstance(members[0], FineTuneModel):
-        return
-    import torch
-
-    from .image import WEIGHTS_FILE
-
-    torch.save(
-        {"model_name": "efficientnet-lite0", "labels": labels, "multilabel": False,
-         "state_dict": members[0].model.net.state_dict()},
-        bundle_dir / WEIGHTS_FILE,
-    )
+    def served_proba(self, folder: Path) -> np.ndarray:
+        return onnx_probabilities(folder / MODEL_FILE, self.data.inputs(self.eval_rows), threads=self.threads)

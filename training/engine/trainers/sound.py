@@ -10,7 +10,7 @@ and for larger budgets (or accuracy_first) a small log-mel CNN trained with Spec
 (time and frequency masking); a greedy ensemble is kept when it beats the best single one.
 Every family exports exactly (linear: hand-built graph; LightGBM: thresholds snapped to
 float32 so the float32 ONNX tree compares like the booster; CNN: torch.onnx) and members
-blend into one graph (inputs by name, see automl.py).
+blend into one graph (inputs by name, see models/base.py).
 
 Incremental training continues the previous version's model (LightGBM from its booster
 text with init_model, the CNN from its state dict) when the base bundle has one.
@@ -18,10 +18,7 @@ text with init_model, the CNN from its state dict) when the base bundle has one.
 
 from __future__ import annotations
 
-import io
-import json
 import logging
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -30,309 +27,31 @@ import numpy as np
 
 from training.engine import scoring
 from training.engine.budget import Budget
-from training.engine.preprocessing import InputError
+from training.engine.models.base import (
+    warm_imports,
+)
+from training.engine.models.sound import CNNSound, LGBMSound, LinearSound, SoundData
 from training.engine.preprocessing import audio as audioprep
 from training.engine.search import Candidate, LiveReport, Search
-from training.engine.spec import BUNDLE_FILE, MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec
+from training.engine.spec import ProgressFn, TrainResult, TrainSpec
 from training.engine.validation import KFOLD_MAX_ROWS, make_folds
 
 from . import automl
 from .common import (
     begin_fit,
-    evaluate_classifier,
     finish_fit,
-    first_label,
     labelled_train,
     setup_threads,
     write_bundle,
 )
+from .sound_data import MIN_TRAIN_ROWS, base_model, featurise
+from .sound_output import SoundBundle, single_kind
 
 logger = logging.getLogger(__name__)
 
-LGBM_FILE = "lgbm.txt"
-CNN_FILE = "cnn.pt"
 CNN_MIN_BUDGET_S = 120.0  # below this (balance / performance_first) the CNN is not tried
 CNN_MARGIN = 0.05  # a CNN this close to the best keeps its refit time reserved
 CNN_SHARE = 0.25  # of the time left when the CNN starts: it is then refit twice (TRAIN, all rows)
-INPUT_ORDER = ("summary", "log_mel")
-MIN_TRAIN_ROWS = 4  # what validation needs (training.engine.validation.make_folds)
-
-
-def _warmup_wav(sample_rate: int = audioprep.SAMPLE_RATE) -> bytes:
-    import soundfile
-
-    t = np.arange(sample_rate) / sample_rate
-    buf = io.BytesIO()
-    soundfile.write(buf, 0.3 * np.sin(2 * np.pi * 440.0 * t), sample_rate, subtype="PCM_16", format="WAV")
-    return buf.getvalue()
-
-
-class SoundData:
-    def __init__(self, summary: np.ndarray, log_mel: np.ndarray | None, y: np.ndarray, n_classes: int,
-                 seed: int, threads: int) -> None:
-        self.summary, self.log_mel, self.y = summary, log_mel, y
-        self.n_classes, self.seed, self.threads = n_classes, seed, threads
-        self.max_rounds = 10**6  # a cap on LightGBM's boosting rounds (params["max_rounds"])
-        self.seconds_per_clip = 0.0  # decoding + features of one clip, measured
-
-    def input_info(self, name: str):
-        from onnx import TensorProto, helper
-
-        shape = (self.summary if name == "summary" else self.log_mel).shape[1:]
-        return helper.make_tensor_value_info(name, TensorProto.FLOAT, [None, *shape])
-
-
-# ----------------------------------------------------------------------------- linear
-
-
-class LinearSound:
-    """Standardised summary features + logistic regression; the graph is (x - mean) / scale,
-    MatMul, Add, Softmax."""
-
-    inputs = ("summary",)
-
-    def __init__(self, data: SoundData, params: dict[str, Any], rows: np.ndarray) -> None:
-        from sklearn.linear_model import LogisticRegression
-
-        self.data = data
-        x = data.summary[rows].astype(np.float64)
-        self.mean = x.mean(axis=0)
-        self.scale = np.where(x.std(axis=0) > 1e-6, x.std(axis=0), 1.0)
-        self.model = LogisticRegression(C=float(params["C"]), max_iter=2000, random_state=data.seed)
-        self.model.fit(self._x(rows), data.y[rows])
-
-    def _x(self, rows: np.ndarray) -> np.ndarray:
-        # float32 steps, as the graph computes them, so both sides see the same inputs
-        x = self.data.summary[rows].astype(np.float32)
-        return ((x - self.mean.astype(np.float32)) / self.scale.astype(np.float32)).astype(np.float64)
-
-    def predict(self, rows: np.ndarray) -> np.ndarray:
-        return automl.full_proba(self.model, self._x(rows), self.data.n_classes)
-
-    def onnx(self, inputs):
-        from onnx import helper, numpy_helper
-
-        w, b = automl.linear_weights(self.model, self.data.n_classes)
-        consts = [
-            numpy_helper.from_array(self.mean.astype(np.float32), "mean"),
-            numpy_helper.from_array(self.scale.astype(np.float32), "scale"),
-            numpy_helper.from_array(w.astype(np.float32), "W"),
-            numpy_helper.from_array(b.astype(np.float32), "B"),
-        ]
-        nodes = [
-            helper.make_node("Sub", ["summary", "mean"], ["centred"]),
-            helper.make_node("Div", ["centred", "scale"], ["z"]),
-            helper.make_node("MatMul", ["z", "W"], ["dot"]),
-            helper.make_node("Add", ["dot", "B"], ["logits"]),
-            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=-1),
-        ]
-        return automl.make_model(nodes, inputs, consts, name="summary_linear", n_classes=self.data.n_classes)
-
-
-# ----------------------------------------------------------------------------- LightGBM
-
-_THRESHOLD = re.compile(r"^threshold=(.*)$", re.MULTILINE)
-
-
-def _snap_thresholds(model_text: str) -> str:
-    """Each split threshold t replaced by the largest float32 <= t. For float32 inputs x,
-    x <= t exactly when x <= that float32, so the booster predicts the same, and the ONNX
-    tree (float32 thresholds) compares exactly like it."""
-
-    def snap(match: re.Match) -> str:
-        values = np.asarray([float(v) for v in match.group(1).split()], dtype=np.float64)
-        f32 = values.astype(np.float32)
-        f32 = np.where(f32.astype(np.float64) > values, np.nextafter(f32, np.float32(-np.inf)), f32)
-        return "threshold=" + " ".join(repr(float(v)) for v in f32)
-
-    # The header's tree_sizes are byte offsets the new text no longer matches; without
-    # them LightGBM parses the trees one after another.
-    return re.sub(r"^tree_sizes=.*\n", "", _THRESHOLD.sub(snap, model_text), flags=re.MULTILINE)
-
-
-LGBM_DEFAULTS: dict[str, Any] = {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20,
-                                 "colsample_bytree": 1.0, "reg_lambda": 0.0, "rounds": 100}
-
-
-class LGBMSound:
-    inputs = ("summary",)
-
-    def __init__(self, data: SoundData, params: dict[str, Any], rows: np.ndarray, budget: Budget,
-                 init_model: str | None = None) -> None:
-        import lightgbm
-
-        self.data = data
-        k = data.n_classes
-        p = {**LGBM_DEFAULTS, **params}
-        train_params = {
-            "objective": "binary" if k == 2 else "multiclass", "num_class": 1 if k == 2 else k,
-            "learning_rate": p["learning_rate"], "num_leaves": int(p["num_leaves"]),
-            "min_child_samples": int(p["min_child_samples"]), "feature_fraction": p["colsample_bytree"],
-            "lambda_l2": p["reg_lambda"], "num_threads": data.threads, "seed": data.seed, "verbose": -1,
-            "min_data_in_bin": 1,
-        }
-        # A refit runs after the search, in the budget's export reserve: only the hard deadline stops it.
-        deadline = budget.deadline
-
-        def stop_at_deadline(env) -> None:
-            if budget.now() >= deadline:
-                raise lightgbm.callback.EarlyStopException(env.iteration, env.evaluation_result_list or [])
-
-        booster = lightgbm.train(
-            train_params, lightgbm.Dataset(data.summary[rows], data.y[rows], free_raw_data=False),
-            num_boost_round=min(int(p["rounds"]), data.max_rounds), init_model=init_model, callbacks=[stop_at_deadline],
-        )
-        self.booster = lightgbm.Booster(model_str=_snap_thresholds(booster.model_to_string()))
-
-    def _proba(self, x: np.ndarray) -> np.ndarray:
-        out = np.asarray(self.booster.predict(x), dtype=np.float64)
-        return np.column_stack([1.0 - out, out]) if out.ndim == 1 else out
-
-    def predict(self, rows: np.ndarray) -> np.ndarray:
-        return self._proba(self.data.summary[rows])
-
-    def onnx(self, inputs):
-        from onnxmltools.convert import convert_lightgbm
-        from onnxmltools.convert.common.data_types import FloatTensorType
-
-        model = convert_lightgbm(
-            self.booster, initial_types=[("summary", FloatTensorType([None, self.data.summary.shape[1]]))],
-            target_opset=15, zipmap=False,  # the highest this onnxmltools converter supports
-        )
-        return automl.with_inputs(model, inputs)
-
-
-# ----------------------------------------------------------------------------- CNN
-
-
-def _cnn(n_classes: int):
-    import torch
-    from torch import nn
-
-    class SmallCNN(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-
-            def block(cin, cout):
-                return nn.Sequential(
-                    nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(), nn.MaxPool2d(2)
-                )
-
-            self.features = nn.Sequential(block(1, 16), block(16, 32), block(32, 64))
-            self.head = nn.Linear(64, n_classes)
-
-        def forward(self, x):
-            x = (x + 50.0) / 30.0  # dB log-mel to roughly unit scale
-            return self.head(self.features(x).mean(dim=(2, 3)))
-
-    class WithSoftmax(nn.Module):
-        def __init__(self, net):
-            super().__init__()
-            self.net = net
-
-        def forward(self, log_mel):
-            return torch.softmax(self.net(log_mel), dim=-1)
-
-    return SmallCNN(), WithSoftmax
-
-
-def _spec_augment(batch, rng: np.random.Generator):
-    """SpecAugment (Park et al. 2019): one frequency band and one time span per clip set to
-    -50 dB (zero after the network's input scaling)."""
-    out = batch.clone()
-    _, _, n_mels, n_frames = out.shape
-    for i in range(out.shape[0]):
-        f = int(rng.integers(0, max(1, n_mels // 8) + 1))
-        f0 = int(rng.integers(0, n_mels - f + 1))
-        t = int(rng.integers(0, max(1, n_frames // 10) + 1))
-        t0 = int(rng.integers(0, n_frames - t + 1))
-        out[i, :, f0 : f0 + f, :] = -50.0
-        out[i, :, :, t0 : t0 + t] = -50.0
-    return out
-
-
-class CNNSound:
-    """Trained for ``params["seconds"]`` the first time (the search), which fixes the epoch
-    count every refit then uses."""
-
-    inputs = ("log_mel",)
-
-    def __init__(self, data: SoundData, params: dict[str, Any], rows: np.ndarray, budget: Budget,
-                 init_state: Any = None) -> None:
-        import torch
-
-        assert data.log_mel is not None
-        torch.manual_seed(data.seed)
-        torch.set_num_threads(data.threads)
-        self.data = data
-        net, with_softmax = _cnn(data.n_classes)
-        if init_state is not None:
-            net.load_state_dict(init_state)
-        opt = torch.optim.AdamW(net.parameters(), lr=2e-3 if init_state is None else 5e-4, weight_decay=1e-4)
-        xt, yt = torch.from_numpy(data.log_mel), torch.from_numpy(data.y)
-        rng = np.random.default_rng(data.seed)
-        epochs = params.get("epochs")
-        stop_at = min(budget.work_deadline, budget.now() + float(params.get("seconds", 0.0)))
-        done = 0
-        cap = int(params.get("max_epochs") or 10**6)
-        while (done < epochs) if epochs else (done == 0 or (budget.now() < stop_at and done < cap)):
-            net.train()
-            order = rng.permutation(rows)
-            for start in range(0, len(order), 16):
-                batch = order[start : start + 16]
-                if len(batch) < 2:
-                    continue  # BatchNorm needs two samples
-                opt.zero_grad()
-                loss = torch.nn.functional.cross_entropy(net(_spec_augment(xt[batch], rng)), yt[batch])
-                loss.backward()
-                opt.step()
-            done += 1
-            if budget.now() >= (budget.deadline if epochs else budget.work_deadline):
-                break  # a refit (fixed epochs) runs in the export reserve, after the search
-        if not epochs:
-            params["epochs"] = done  # the search's fit decides; refits repeat it
-        self.epochs = done
-        _recompute_batchnorm(net, xt[rows])
-        self.net = net
-        self.model = with_softmax(net).eval()
-
-    def predict(self, rows: np.ndarray) -> np.ndarray:
-        import torch
-
-        with torch.no_grad():
-            return self.model(torch.from_numpy(self.data.log_mel[rows])).numpy().astype(np.float64)
-
-    def onnx(self, inputs):
-        import onnx
-        import torch
-
-        buf = io.BytesIO()
-        torch.onnx.export(
-            self.model, (torch.from_numpy(self.data.log_mel[:1]),), buf, input_names=["log_mel"],
-            output_names=["probabilities"], dynamic_axes={"log_mel": {0: "batch"}, "probabilities": {0: "batch"}},
-            opset_version=automl.OPSET, dynamo=False,
-        )
-        return automl.with_inputs(onnx.load_from_string(buf.getvalue()), inputs)
-
-
-def _recompute_batchnorm(net, x) -> None:
-    """Batch-norm statistics re-estimated on the (unaugmented) training clips: a net trained
-    for a few epochs otherwise evaluates with running averages of its early batches."""
-    import torch
-
-    bns = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average
-    net.train()
-    with torch.no_grad():
-        for start in range(0, len(x), 64):
-            if len(x[start : start + 64]) > 1:
-                net(x[start : start + 64])
-    net.eval()
-
-
-# ----------------------------------------------------------------------------- portfolio
 
 
 def _candidate(data: SoundData, family: str, params: dict[str, Any], *, baseline: bool = False,
@@ -403,20 +122,7 @@ def portfolio(search: Search, data: SoundData, budget: Budget, *, families: tupl
             return
         if cnn and not cnn_tried:
             cnn_tried = True
-            # The first fold's fit trains for its share of the time and fixes the epochs the
-            # other folds and the refits repeat.
-            params = {"seconds": round(CNN_SHARE * budget.left() / len(search.folds.splits), 1)}
-            if max_epochs:
-                params["max_epochs"] = int(max_epochs)
-            yield _candidate(data, "cnn", params, baseline=not tunable)
-            trial = search.trials[-1]
-            if trial.status == "done" and (trial.score or 0.0) >= (search.best.score or 0.0) - CNN_MARGIN:
-                # Refitting the CNN for the evaluated and the served model costs about as much
-                # again per refit (more rows): that time leaves the search. A CNN far behind
-                # the best is left out of the selection instead (see cnn_affordable).
-                per_fit = trial.seconds / len(search.folds.splits)
-                budget.export_reserve = float(budget.export_reserve or 0.0) + 2.5 * per_fit
-                reserved.append(trial.name)
+            yield from _try_cnn(search, data, budget, max_epochs=max_epochs, baseline=not tunable, reserved=reserved)
             continue
         if not tunable:
             return
@@ -434,35 +140,26 @@ def portfolio(search: Search, data: SoundData, budget: Budget, *, families: tupl
             yield _candidate(data, family, params)
 
 
+def _try_cnn(search: Search, data: SoundData, budget: Budget, *, max_epochs: int | None, baseline: bool,
+             reserved: list[str]):
+    """The CNN candidate, once; a CNN close enough to the best keeps its refit time reserved."""
+    # The first fold's fit trains for its share of the time and fixes the epochs the
+    # other folds and the refits repeat.
+    params = {"seconds": round(CNN_SHARE * budget.left() / len(search.folds.splits), 1)}
+    if max_epochs:
+        params["max_epochs"] = int(max_epochs)
+    yield _candidate(data, "cnn", params, baseline=baseline)
+    trial = search.trials[-1]
+    if trial.status == "done" and (trial.score or 0.0) >= (search.best.score or 0.0) - CNN_MARGIN:
+        # Refitting the CNN for the evaluated and the served model costs about as much
+        # again per refit (more rows): that time leaves the search. A CNN far behind
+        # the best is left out of the selection instead (see cnn_affordable).
+        per_fit = trial.seconds / len(search.folds.splits)
+        budget.export_reserve = float(budget.export_reserve or 0.0) + 2.5 * per_fit
+        reserved.append(trial.name)
+
+
 # ----------------------------------------------------------------------------- trainer
-
-
-def _base_model(spec: TrainSpec, labels: list[str], log: list[str]) -> tuple[str, Any, list[str], dict] | None:
-    """(family, init model, its labels, its preprocessing) of a base bundle to continue."""
-    if not spec.base_bundle_dir:
-        return None
-    path = Path(spec.base_bundle_dir)
-    try:
-        bundle = json.loads((path / BUNDLE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        log.append(f"base bundle unreadable ({exc}); training from scratch")
-        return None
-    kind = bundle.get("train_params", {}).get("model")
-    if bundle.get("task_type") != "sound_classification" or kind not in ("lgbm", "cnn"):
-        log.append("base bundle has no single LightGBM or CNN model to continue; training from scratch")
-        return None
-    weights = path / (LGBM_FILE if kind == "lgbm" else CNN_FILE)
-    if not set(labels) <= set(bundle["labels"]) or not weights.is_file():
-        log.append("incremental: base labels/weights do not match; training from scratch")
-        return None
-    if kind == "lgbm":
-        init: Any = str(weights)
-    else:
-        import torch
-
-        init = torch.load(weights, map_location="cpu", weights_only=True)
-    log.append(f"incremental: continuing the {kind} model of {path}")
-    return kind, init, list(bundle["labels"]), dict(bundle["preprocessing"])
 
 
 class SoundTrainer:
@@ -484,11 +181,11 @@ class SoundTrainer:
         threads = setup_threads(spec.threads)
         started, beat = begin_fit(self.validate(spec), progress, "preparing")
         budget = Budget(deadline, preference=spec.preference)
-        automl.warm_imports("sklearn.linear_model", "lightgbm", "onnx", "onnxmltools")
+        warm_imports("sklearn.linear_model", "lightgbm", "onnx", "onnxmltools")
         train, labels = labelled_train(spec)
         log: list[str] = []
         config: dict[str, Any] = {k: v for k, v in audioprep.DEFAULT_CONFIG.items()}
-        base = _base_model(spec, labels, log)
+        base = base_model(spec, labels, log)
         if base is not None:
             labels, config = base[2], {k: v for k, v in base[3].items() if k not in ("features", "inputs")}
         allowed = tuple(spec.params.get("sound_candidates", ("linear", "lgbm", "cnn")))
@@ -499,16 +196,51 @@ class SoundTrainer:
             cnn = base[0] == "cnn"
         if cnn:
             try:
-                automl.warm_imports("torch")
+                warm_imports("torch")
             except ImportError:
                 cnn = False
-        data, kept_train, evals, stopped = self._featurise(spec, train, labels, config, cnn, budget, beat, log)
+        data, kept_train, evals, stopped = featurise(spec, train, labels, config, cnn, budget, beat, log)
         n_train = len(kept_train)
         if spec.params.get("max_rounds"):
             data.max_rounds = int(spec.params["max_rounds"])
         train_rows, eval_rows = np.arange(n_train), np.arange(n_train, n_train + len(evals))
         y = data.y
         all_rows = np.concatenate([train_rows, eval_rows[y[eval_rows] >= 0]])
+        search, selection, folds = self._search(spec, data, train_rows, base, allowed, cnn, budget, progress, beat,
+                                                n_eval=len(evals))
+        stopped = stopped or search.stopped_by_deadline
+        log.append(f"{n_train} training clips, {len(labels)} classes, {folds.describe()}")
+        log.append(f"searched {len(search.trials)} candidates; selection {selection.kind}: {selection.weights}")
+
+        bundle_dir = Path(workdir) / "bundle"
+        bundle_dir.mkdir(parents=True, exist_ok=True)
+        out = SoundBundle(self.task_type, data, labels, config, evals, eval_rows, threads)
+        done = automl.evaluate_and_serve(
+            search=search, selection=selection, train_rows=train_rows, all_rows=all_rows, budget=budget,
+            refit=bool(spec.params.get("refit_on_all", True)), bundle_dir=bundle_dir, work_dir=Path(workdir),
+            write=out.write, evaluate=out.evaluate, served_check=automl.proba_check(out.onnx_proba, eval_rows),
+            beat=beat,
+        )
+        served = next(iter(done.served.models.values()))
+        extra: dict[str, Any] = {}
+        if isinstance(served, LGBMSound):
+            extra = {"total_rounds": served.booster.current_iteration()}
+        elif isinstance(served, CNNSound):
+            extra = {"epochs": served.epochs}
+        train_params = {
+            "preference": spec.preference, "threads": threads, "model": single_kind(done.served),
+            "incremental": base is not None, "val_accuracy": search.trial(selection.members[0]).shown
+            if selection.kind == "single" else None,
+            "seconds": round(time.monotonic() - started, 3), **extra, **done.train_params,
+        }
+        write_bundle(bundle_dir, metrics=done.metrics, train_params=train_params, **out.common(done.served))
+        log.append(f"eval metrics: {done.metrics}")
+        return finish_fit(beat, bundle_dir, done.metrics, done.evaluation, done.predictions, stopped=stopped, log=log)
+
+    def _search(self, spec: TrainSpec, data: SoundData, train_rows: np.ndarray, base, allowed: tuple[str, ...],
+                cnn: bool, budget: Budget, progress: ProgressFn, beat, *, n_eval: int):
+        """The search over the portfolio (or, continuing a version, its one family) and its selection."""
+        y, n_train = data.y, len(train_rows)
         # Validation: all candidates of a search share folds (the ensemble needs their
         # predictions row for row). On small data every candidate, the CNN included, gets
         # k-fold (the CNN's time share is split over its folds): a hold-out of a fifth of a few
@@ -524,144 +256,15 @@ class SoundTrainer:
             family = base[0]
             params = {"epochs": int(spec.params.get("max_epochs", 10))}
             if family == "lgbm":
-                params = {"rounds": 100, "min_child_samples": max(1, min(20, n_train // (2 * len(labels))))}
+                params = {"rounds": 100, "min_child_samples": max(1, min(20, n_train // (2 * data.n_classes)))}
             search.run([_candidate(data, family, params, baseline=True, base=(family, base[1]))])
         else:
             search.run(portfolio(search, data, budget, families=allowed, cnn=cnn, n_rows=n_train,
-                                 n_eval=len(evals), max_epochs=spec.params.get("max_epochs")))
-        stopped = stopped or search.stopped_by_deadline
+                                 n_eval=n_eval, max_epochs=spec.params.get("max_epochs")))
         reserved = set(getattr(search, "cnn_reserved", []))
 
         def cnn_affordable(members) -> bool:
             return all(t.family != "cnn" or t.name in reserved for t in members)
 
         selection = search.select(ensemble=bool(spec.params.get("ensemble", True)), compatible=cnn_affordable)
-        log.append(f"{n_train} training clips, {len(labels)} classes, {folds.describe()}")
-        log.append(f"searched {len(search.trials)} candidates; selection {selection.kind}: {selection.weights}")
-
-        bundle_dir = Path(workdir) / "bundle"
-        bundle_dir.mkdir(parents=True, exist_ok=True)
-        from training.engine.bundle import warmup_bytes
-
-        def common(ensemble) -> dict[str, Any]:
-            inputs = [n for n in INPUT_ORDER if any(n in m.inputs for m in ensemble.models.values())]
-            shape = list((data.summary if inputs == ["summary"] else data.log_mel).shape[1:]) if len(inputs) == 1 else None
-            return {
-                "task_type": self.task_type, "labels": labels,
-                "input_spec": {"type": "wav", "sample_width_bits": 16, "feature_shape": shape},
-                "preprocessing": {**config, "inputs": inputs}, "postprocessing": {"kind": "softmax"},
-                "warmup_example": warmup_bytes(_warmup_wav()),
-            }
-
-        def single_kind(ensemble) -> str:
-            kinds = {type(m).__name__ for m in ensemble.models.values()}
-            return {"LGBMSound": "lgbm", "CNNSound": "cnn", "LinearSound": "linear"}[kinds.pop()] if len(kinds) == 1 and len(ensemble.models) == 1 else "ensemble"
-
-        def write(ensemble, folder: Path) -> None:
-            model = automl.export_ensemble(ensemble, data.input_info, INPUT_ORDER)
-            (folder / MODEL_FILE).write_bytes(model.SerializeToString())
-            member = next(iter(ensemble.models.values()))
-            if isinstance(member, LGBMSound) and len(ensemble.models) == 1:
-                member.booster.save_model(str(folder / LGBM_FILE))
-            if isinstance(member, CNNSound) and len(ensemble.models) == 1:
-                import torch
-
-                torch.save(member.net.state_dict(), folder / CNN_FILE)
-            write_bundle(folder, metrics={}, train_params={"model": single_kind(ensemble)}, **common(ensemble))
-
-        feed_cache: dict[str, dict[str, np.ndarray]] = {}
-
-        def onnx_proba(folder: Path) -> np.ndarray:
-            """The ONNX predictor on each EVAL clip as serving runs it; a clip's inputs are
-            decoded once for the evaluated and the served model (they may read different
-            inputs: the cache keeps every input either declares)."""
-            from training.engine.predictors.sound import SoundPredictor
-
-            predictor = SoundPredictor(folder, intra_op_threads=threads)
-            rows = []
-            for s in evals:
-                feeds = feed_cache.setdefault(s.id, {})
-                if not set(predictor.input_names) <= set(feeds):
-                    feeds.update(predictor.inputs_for(Path(s.path).read_bytes()))
-                rows.append(predictor.run({n: feeds[n] for n in predictor.input_names})[0])
-            return np.vstack(rows) if rows else np.zeros((0, len(labels)))
-
-        def evaluate(folder: Path, ensemble):
-            if not evals:
-                return {}, {"kind": "classification", "labels": labels, "support": 0}, []
-            return evaluate_classifier(
-                sample_ids=[s.id for s in evals], y_true=[first_label(s) for s in evals],
-                proba=onnx_proba(folder), reference=ensemble.predict(eval_rows), labels=labels, what="sound",
-                uncalibrated=ensemble.predict_uncalibrated(eval_rows), calibration=ensemble.calibration,
-            )
-
-        done = automl.evaluate_and_serve(
-            search=search, selection=selection, train_rows=train_rows, all_rows=all_rows, budget=budget,
-            refit=bool(spec.params.get("refit_on_all", True)), bundle_dir=bundle_dir, work_dir=Path(workdir),
-            write=write, evaluate=evaluate, served_proba=onnx_proba, eval_rows=eval_rows, beat=beat,
-        )
-        served = next(iter(done.served.models.values()))
-        extra: dict[str, Any] = {}
-        if isinstance(served, LGBMSound):
-            extra = {"total_rounds": served.booster.current_iteration()}
-        elif isinstance(served, CNNSound):
-            extra = {"epochs": served.epochs}
-        train_params = {
-            "preference": spec.preference, "threads": threads, "model": single_kind(done.served),
-            "incremental": base is not None, "val_accuracy": search.trial(selection.members[0]).shown
-            if selection.kind == "single" else None,
-            "seconds": round(time.monotonic() - started, 3), **extra, **done.train_params,
-        }
-        write_bundle(bundle_dir, metrics=done.metrics, train_params=train_params, **common(done.served))
-        log.append(f"eval metrics: {done.metrics}")
-        return finish_fit(beat, bundle_dir, done.metrics, done.evaluation, done.predictions, stopped=stopped, log=log)
-
-    def _featurise(self, spec, train, labels, config, cnn, budget: Budget, beat, log):
-        """Features of the TRAIN clips (in random order, so a deadline cut keeps every class)
-        and of every readable EVAL clip."""
-        index = {lb: k for k, lb in enumerate(labels)}
-        evals = [s for s in spec.split("eval") if first_label(s)]
-        order = np.random.default_rng(spec.seed).permutation(len(train))
-        summary, mel, y, kept, skipped, stopped = [], [], [], [], [], False
-        t0 = budget.now()
-        min_clips = max(MIN_TRAIN_ROWS, 2 * len(labels))
-
-        def feats(s) -> bool:
-            try:
-                signal = audioprep.load_signal(Path(s.path).read_bytes(), config)
-            except (InputError, OSError) as exc:
-                skipped.append(f"{s.id}: {exc}")
-                return False
-            summary.append(audioprep.features_from_signal(signal, {**config, "features": "summary"}))
-            if cnn:
-                mel.append(audioprep.features_from_signal(signal, {**config, "features": "log_mel"}))
-            y.append(index.get(first_label(s), -1))
-            return True
-
-        for done, i in enumerate(order, start=1):
-            if feats(train[int(i)]):
-                kept.append(train[int(i)])
-            beat("featurising", 0.3 * done / max(1, len(train) + len(evals)))
-            per_clip = (budget.now() - t0) / done
-            # Every clip is worth more than search time, until what is left would not featurise
-            # the EVAL clips and fit the baseline (a small share of the budget).
-            if (
-                done < len(train) and len(y) >= min_clips and len(set(y)) >= 2
-                and per_clip * (len(evals) + 1) > budget.left() - 0.05 * budget.total
-            ):
-                stopped = True
-                log.append(f"deadline: featurised {done} of {len(train)} training clips")
-                break
-        if len(set(y)) < 2 or len(y) < MIN_TRAIN_ROWS:
-            raise TrainingError(
-                f"fewer than two classes or {MIN_TRAIN_ROWS} readable training clips (16-bit WAV only)"
-            )
-        kept_evals = [s for s in evals if feats(s)]
-        if skipped:
-            log.append(f"skipped {len(skipped)} unreadable clips (e.g. {skipped[0]})")
-        data = SoundData(
-            np.stack(summary).astype(np.float32), np.stack(mel).astype(np.float32) if cnn else None,
-            np.asarray(y, dtype=np.int64), len(labels), spec.seed, spec.threads,
-        )
-        data.seconds_per_clip = (budget.now() - t0) / max(1, len(y) + len(skipped))
-        return data, kept, kept_evals, stopped
+        return search, selection, folds

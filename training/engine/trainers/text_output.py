@@ -1,0 +1,73 @@
+"""What the text trainer writes and checks: a selection as a bundle the TextPredictor loads
+(model.onnx, and MiniLM's tokenizer when a member uses it), and a bundle evaluated through
+that predictor on the EVAL texts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training.engine.models.text import INPUT_ORDER, MINILM_MAX_LENGTH, MiniLMText, TextData, input_info
+from training.engine.preprocessing import text as textprep
+from training.engine.spec import MODEL_FILE
+
+from . import automl
+from .common import evaluate_classifier, first_label, write_bundle
+
+
+class TextBundle:
+    """Writes a selection as a bundle the TextPredictor loads, and evaluates a bundle through
+    that predictor on the EVAL texts, in serving's batches (inputs computed once for the
+    evaluated and the served model)."""
+
+    def __init__(self, task_type: str, data: TextData, labels: list[str], evals, eval_rows: np.ndarray,
+                 threads: int, *, warm: str) -> None:
+        self.task_type, self.data, self.labels, self.evals = task_type, data, labels, evals
+        self.eval_rows, self.threads, self.warm = eval_rows, threads, warm
+        self.feed_cache: dict[int, dict[str, np.ndarray]] = {}
+
+    def common(self, ensemble) -> dict[str, Any]:
+        has_minilm = any(isinstance(m, MiniLMText) for m in ensemble.models.values())
+        prep = {"kind": "text_portfolio", "blocks": dict(textprep.COUNT_BLOCKS)}
+        if has_minilm:
+            prep.update(tokenizer_file="tokenizer.json", max_length=MINILM_MAX_LENGTH)
+        return {
+            "task_type": self.task_type, "labels": self.labels,
+            "input_spec": {"type": "text", "field": "text"}, "preprocessing": prep,
+            "postprocessing": {"kind": "softmax"}, "warmup_example": {"text": self.warm},
+        }
+
+    def write(self, ensemble, folder: Path) -> None:
+        model = automl.export_ensemble(ensemble, input_info, INPUT_ORDER)
+        (folder / MODEL_FILE).write_bytes(model.SerializeToString())
+        minilm = self.data.minilm
+        if minilm is not None and any(isinstance(m, MiniLMText) for m in ensemble.models.values()):
+            (folder / "tokenizer.json").write_bytes((minilm.path / "tokenizer.json").read_bytes())
+        write_bundle(folder, metrics={}, train_params={"model": "text_portfolio"}, **self.common(ensemble))
+
+    def onnx_proba(self, folder: Path) -> np.ndarray:
+        from training.engine.predictors.text import BATCH, TextPredictor
+
+        predictor = TextPredictor(folder, intra_op_threads=self.threads)
+        parts = []
+        for start in range(0, len(self.evals), BATCH):
+            if start not in self.feed_cache:
+                batch = [s.text for s in self.evals[start : start + BATCH]]
+                feeds = {**textprep.block_inputs(batch, "char_counts"), **textprep.block_inputs(batch, "word_counts")}
+                if self.data.minilm is not None:
+                    feeds.update(textprep.encode_for_onnx(self.data.minilm.tokenizer, batch))
+                self.feed_cache[start] = feeds
+            parts.append(predictor.run(self.feed_cache[start]))
+        return np.vstack(parts) if parts else np.zeros((0, len(self.labels)))
+
+    def evaluate(self, folder: Path, ensemble):
+        if not self.evals:
+            return {}, {"kind": "classification", "labels": self.labels, "support": 0}, []
+        return evaluate_classifier(
+            sample_ids=[s.id for s in self.evals], y_true=[first_label(s) for s in self.evals],
+            proba=self.onnx_proba(folder), reference=ensemble.predict(self.eval_rows), labels=self.labels,
+            what="text", uncalibrated=ensemble.predict_uncalibrated(self.eval_rows),
+            calibration=ensemble.calibration,
+        )
