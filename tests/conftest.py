@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from exeml.tenancy import services as tenancy_services
 from exeml.tenancy.models import Role, Tenant
 from exeml.tenancy.scoping import tenant_scope
+from tests.processes import stop_group, wait_for  # noqa: F401 (wait_for: tests import it from here)
 
 REPO = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
@@ -181,13 +182,7 @@ class WorkerProcess:
         raise RuntimeError(f"worker did not become ready, see {self.log}")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_group(self.proc)
 
     def kill_children(self) -> None:
         """SIGKILL the pool processes (simulates a worker host dying mid-task)."""
@@ -211,13 +206,3 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[WorkerProcess]
     yield worker
     worker.stop()
     free.stop()
-
-
-def wait_for(predicate, *, timeout: float = 60.0, interval: float = 0.3, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")

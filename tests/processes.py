@@ -1,10 +1,14 @@
-"""Process helpers for tests that start a real ``exeml run``: a free port, and the process
-tree (read from /proc) so a test can prove Ctrl-C left nothing behind."""
+"""Process helpers for tests that start real processes (``exeml run``, workers, web replicas,
+a cluster): a free port, the process tree (read from /proc) so a test can prove Ctrl-C left
+nothing behind, stopping a process group, and waiting for a condition."""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import time
 from pathlib import Path
 
 
@@ -63,3 +67,25 @@ def stop_like_a_user(proc, family: set[int], *, timeout: float = 60) -> list[int
         except ProcessLookupError:
             pass
     return leftovers
+
+
+def stop_group(proc: subprocess.Popen | None, *, timeout: float = 20) -> None:
+    """SIGTERM to the process group of ``proc``, SIGKILL when it outlives ``timeout``."""
+    if proc is None or proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def wait_for(predicate, *, timeout: float = 60.0, interval: float = 0.3, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")

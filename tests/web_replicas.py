@@ -7,7 +7,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 from django.conf import settings
 
 from tests.conftest import REPO, _test_database_url
-from tests.processes import free_port
+from tests.processes import free_port, stop_group
 
 
 def shared_state_in_redis() -> bool:
@@ -71,10 +70,4 @@ class WebReplica:
         return response.status, data
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_group(self.proc)

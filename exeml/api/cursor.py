@@ -227,12 +227,7 @@ class CursorPagination(BasePagination):
         return rows
 
     def _offset_page(self, qs: QuerySet, ordering: list[str], raw_page: str, size: int):
-        try:
-            number = int(raw_page)
-            if number < 1:
-                raise ValueError
-        except ValueError:
-            raise NotFound("Invalid page.")
+        number = _page_number(raw_page)
         self.page_number = number
         start = (number - 1) * size
         rows = list(qs.order_by(*ordering)[start : start + size + 1])
@@ -307,13 +302,7 @@ class ChainedCursorPagination(CursorPagination):
         raw_page = request.query_params.get(self.page_query_param)
         skip = 0
         if cursor is None and raw_page not in (None, "", "1"):
-            try:
-                number = int(raw_page)
-                if number < 1:
-                    raise ValueError
-            except ValueError:
-                raise NotFound("Invalid page.")
-            skip = (number - 1) * size  # compatibility path: OFFSET, its cost grows with the page
+            skip = (_page_number(raw_page) - 1) * size  # compatibility path: OFFSET, its cost grows with the page
         rows: list = []
         self.next_cursor = self.previous_cursor = None
         start = cursor.phase if cursor else 0
@@ -378,3 +367,14 @@ def cursor_page_of(serializer_class: type[serializers.Serializer]) -> type[seria
             "results": serializer_class(many=True),
         })
     return _PAGES[serializer_class]
+
+
+def _page_number(raw: str) -> int:
+    """``?page=N`` (N ≥ 1), the compatibility path; DRF's answer to anything else."""
+    try:
+        number = int(raw)
+    except ValueError:
+        raise NotFound("Invalid page.") from None
+    if number < 1:
+        raise NotFound("Invalid page.")
+    return number

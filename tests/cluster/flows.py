@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import requests
 
 from datasets import demo_data
-from tests.cluster.harness import REPLICA_HEADER, Api, wait_for
+from tests.cluster.harness import REPLICA_HEADER, Api
+from tests.processes import wait_for
 
 IMAGE_CLASSES = ("circle", "square")
 LABEL_COLORS = {"circle": "#ff0000", "square": "#00aa00"}

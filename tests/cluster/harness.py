@@ -439,15 +439,5 @@ class Api:
         return response.json() if response.content else {}
 
 
-def wait_for(predicate, *, timeout: float = 60.0, interval: float = 0.3, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-
-
 def dumps(obj) -> str:
     return json.dumps(obj, indent=1, default=str)[:3000]

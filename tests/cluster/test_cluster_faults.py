@@ -9,7 +9,7 @@ import time
 from collections import Counter
 
 from tests.cluster import flows
-from tests.cluster.harness import wait_for
+from tests.processes import wait_for
 
 # A change made through one replica is seen by every other one within this (issue 23).
 CROSS_REPLICA_SECONDS = 2.0

@@ -188,3 +188,15 @@ def calibration_view(
     index = {name: i for i, name in enumerate(labels)}
     y = np.asarray([index.get(t, -1) for t in y_true], dtype=np.int64)
     return evaluation_block(y, before, after, calibration)
+
+
+def evaluate_served(what: str, evals, labels: list[str], eval_rows, proba, ensemble):
+    """A classifier's evaluation from its served probabilities on the EVAL samples, checked
+    against the Python ensemble on the same rows (text and sound bundles)."""
+    if not evals:
+        return {}, {"kind": "classification", "labels": labels, "support": 0}, []
+    return evaluate_classifier(
+        sample_ids=[s.id for s in evals], y_true=[first_label(s) for s in evals],
+        proba=proba, reference=ensemble.predict(eval_rows), labels=labels, what=what,
+        uncalibrated=ensemble.predict_uncalibrated(eval_rows), calibration=ensemble.calibration,
+    )

@@ -15,7 +15,7 @@ from training.engine.preprocessing import audio as audioprep
 from training.engine.spec import MODEL_FILE
 
 from . import automl
-from .common import evaluate_classifier, first_label, write_bundle
+from .common import evaluate_served, write_bundle
 
 LGBM_FILE = "lgbm.txt"
 CNN_FILE = "cnn.pt"
@@ -92,11 +92,5 @@ class SoundBundle:
         return np.vstack(rows) if rows else np.zeros((0, len(self.labels)))
 
     def evaluate(self, folder: Path, ensemble):
-        if not self.evals:
-            return {}, {"kind": "classification", "labels": self.labels, "support": 0}, []
-        return evaluate_classifier(
-            sample_ids=[s.id for s in self.evals], y_true=[first_label(s) for s in self.evals],
-            proba=self.onnx_proba(folder), reference=ensemble.predict(self.eval_rows), labels=self.labels,
-            what="sound", uncalibrated=ensemble.predict_uncalibrated(self.eval_rows),
-            calibration=ensemble.calibration,
-        )
+        proba = self.onnx_proba(folder) if self.evals else None
+        return evaluate_served("sound", self.evals, self.labels, self.eval_rows, proba, ensemble)

@@ -14,7 +14,7 @@ from training.engine.preprocessing import text as textprep
 from training.engine.spec import MODEL_FILE
 
 from . import automl
-from .common import evaluate_classifier, first_label, write_bundle
+from .common import evaluate_served, write_bundle
 
 
 class TextBundle:
@@ -63,11 +63,5 @@ class TextBundle:
         return np.vstack(parts) if parts else np.zeros((0, len(self.labels)))
 
     def evaluate(self, folder: Path, ensemble):
-        if not self.evals:
-            return {}, {"kind": "classification", "labels": self.labels, "support": 0}, []
-        return evaluate_classifier(
-            sample_ids=[s.id for s in self.evals], y_true=[first_label(s) for s in self.evals],
-            proba=self.onnx_proba(folder), reference=ensemble.predict(self.eval_rows), labels=self.labels,
-            what="text", uncalibrated=ensemble.predict_uncalibrated(self.eval_rows),
-            calibration=ensemble.calibration,
-        )
+        proba = self.onnx_proba(folder) if self.evals else None
+        return evaluate_served("text", self.evals, self.labels, self.eval_rows, proba, ensemble)
