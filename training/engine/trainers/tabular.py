@@ -358,7 +358,7 @@ def _tuned(search: Search, families: tm.Families, *, rows: int, seed: int) -> It
 def _export(ensemble: Ensemble, data: _Data, bundle_dir: Path) -> None:
     onx = tm.export_ensemble(ensemble.models, ensemble.weights, data.features)
     if data.label_type != "continuous":
-        onx = calibrate_onnx(onx, ensemble.temperature)
+        onx = calibrate_onnx(onx, ensemble.calibration)
     (bundle_dir / MODEL_FILE).write_bytes(onx.SerializeToString())
 
 
