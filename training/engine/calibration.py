@@ -45,6 +45,7 @@ ISOTONIC_CV_FOLDS = 5
 # The top class is raised to (1 + this) times the confidence at which it would tie the second:
 # strictly on top, in float32 (the graph) as in float64, so the argmax never moves.
 TOP_MARGIN = 1e-4
+MAX_SLOPE = 10.0  # the isotonic map rises at most 0.1 per 0.01 of confidence (see fit_isotonic)
 GOLDEN_STEPS = 60  # the bracket shrinks by 0.618 per step: 60 steps are far below float noise
 RAW_SUFFIX = "_uncalibrated"
 
@@ -201,20 +202,42 @@ def _top_right(y: np.ndarray, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def fit_isotonic(y: np.ndarray, proba: np.ndarray) -> tuple[list[float], list[float]]:
-    """Knots of the non-decreasing least-squares fit of "top class right" on the top
-    confidence (pool adjacent violators, sklearn's IsotonicRegression); its values are kept
-    within [1/(n+2), (n+1)/(n+2)] (Laplace), so a stretch without a single error (or a single
-    right answer) does not say 1.00 (or 0.00)."""
+    """Knots (x, value) of a non-decreasing map from the top confidence to P(top class right).
+
+    The blocks of the isotonic least-squares fit (pool adjacent violators, sklearn's
+    IsotonicRegression) become knots at their mean confidence, valued (right + 1) /
+    (rows + 2) (Laplace: a block without an error does not say 1.00); adjacent blocks are
+    merged while that breaks the order or a segment rises faster than MAX_SLOPE (a steep step
+    would turn the float32 rounding of a served graph into visible differences, and a jump
+    between two neighbouring confidences is what a few rows draw by chance)."""
     from sklearn.isotonic import IsotonicRegression
 
     conf, right = _top_right(y, proba)
-    iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip").fit(conf, right)
-    xs = np.asarray(iso.X_thresholds_, dtype=np.float64)
-    ys = np.asarray(iso.y_thresholds_, dtype=np.float64)
-    keep = np.r_[True, np.diff(xs) > 1e-9]  # a zero-width segment has no slope
-    n = len(y)
-    ys = np.clip(ys[keep], 1.0 / (n + 2.0), (n + 1.0) / (n + 2.0))
-    return xs[keep].tolist(), ys.tolist()
+    order = np.argsort(conf, kind="stable")
+    conf, right = conf[order], right[order]
+    fitted = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True).fit_transform(conf, right)
+    starts = np.flatnonzero(np.r_[True, np.diff(fitted) != 0])
+    bounds = np.r_[starts, len(conf)]
+    # Per block: [sum of confidences, rows right, rows]
+    blocks = [[float(conf[a:b].sum()), float(right[a:b].sum()), float(b - a)] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+    def x(b: list[float]) -> float:
+        return b[0] / b[2]
+
+    def v(b: list[float]) -> float:
+        return (b[1] + 1.0) / (b[2] + 2.0)
+
+    merged = True
+    while merged and len(blocks) > 1:
+        merged = False
+        for i in range(len(blocks) - 1):
+            a, b = blocks[i], blocks[i + 1]
+            dx = x(b) - x(a)
+            if v(b) < v(a) or dx <= 1e-6 or (v(b) - v(a)) / dx > MAX_SLOPE:
+                blocks[i : i + 2] = [[a[0] + b[0], a[1] + b[1], a[2] + b[2]]]
+                merged = True
+                break
+    return [x(b) for b in blocks], [v(b) for b in blocks]
 
 
 def cross_validated_log_loss(y: np.ndarray, proba: np.ndarray, *, folds: int = ISOTONIC_CV_FOLDS,
