@@ -324,3 +324,54 @@ def _run_onnx_x(model, x: np.ndarray) -> np.ndarray:
 
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     return np.asarray(session.run(["probabilities"], {"x": x})[0], dtype=np.float64)
+
+
+class _Fixed:
+    """A 'model' answering fixed probabilities per row (softmax of the row's log-probabilities
+    ``x``): out of fold and on new rows it has the bent confidence curve of ``_bent``."""
+
+    inputs = ("x",)
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.x = x
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        z = self.x[rows]
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def onnx(self, inputs):
+        from onnx import helper
+
+        nodes = [helper.make_node("Softmax", ["x"], ["probabilities"], axis=1)]
+        return automl.make_model(nodes, inputs, [], name="fixed", n_classes=K)
+
+
+def test_the_search_exports_its_isotonic_step_and_the_graph_answers_what_it_evaluated():
+    y, p = _bent(2000, seed=4)
+    x = np.log(np.clip(p, 1e-12, 1.0)).astype(np.float32).astype(np.float64)
+    train, held_out = np.arange(1500), np.arange(1500, 2000)
+    folds = make_folds(y[train], classification=True, seed=0)
+    budget = Budget(deadline=time.monotonic() + 120, preference="accuracy_first", export_reserve=1)
+    report = LiveReport(lambda phase, fraction, live=None: None, budget, metric="accuracy")
+    search = Search(y=y[train], rows=train, folds=folds, kind="classification", budget=budget, report=report)
+    search.run([Candidate("fixed", "fixed", lambda rows, b: _Fixed(x), baseline=True)])
+    selection = search.select(ensemble=False)
+    assert selection.calibration is not None and selection.calibration.method == "temperature+isotonic"
+    assert selection.describe()["calibration"]["method"] == "temperature+isotonic"
+
+    model = fit_selection(search, selection, train, budget)
+    served = model.predict(held_out)
+    raw = model.predict_uncalibrated(held_out)
+    np.testing.assert_array_equal(np.argmax(served, axis=1), np.argmax(raw, axis=1))
+    graph = automl.export_ensemble(model, lambda name: helper_input(name), ["x"])
+    assert [n.op_type for n in graph.graph.node][-1] == "Div"  # the isotonic step's normalisation
+    x_held = x[held_out].astype(np.float32)
+    from_graph = _run_onnx_x(graph, x_held)
+    assert float(np.max(np.abs(from_graph - served))) < 1e-5
+
+
+def helper_input(name: str):
+    from onnx import TensorProto, helper
+
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, [None, K])
