@@ -286,8 +286,9 @@ def fit(y: np.ndarray, proba: np.ndarray, *, bins: int = ECE_BINS) -> Calibratio
         cv = cross_validated_log_loss(y, proba)
         if cv["temperature"] - cv["temperature+isotonic"] > cv["standard_error"]:
             method = "temperature+isotonic"
-            xs, ys = fit_isotonic(y, after)
-            after = apply_isotonic(after, xs, ys)
+            tempered = apply_temperature(proba, temperature)  # as ``calibrated`` does, T = 1 too
+            xs, ys = fit_isotonic(y, tempered)
+            after = apply_isotonic(tempered, xs, ys)
     return Calibration(
         temperature=float(temperature),
         rows=int(len(y)),
