@@ -148,6 +148,7 @@ def _calibration(evaluation: dict[str, Any]) -> dict[str, Any]:
     if not block:
         return {}
     return {
+        "method": block.get("method", "temperature"),
         "temperature": block["temperature"],
         "ece_before": block["before"]["ece"],
         "ece_after": block["after"]["ece"],

@@ -139,7 +139,7 @@ def bench_dataset(ds, args, workdir: Path) -> dict[str, Any]:
         if run.get("reported"):
             entry["reported_by_exeml"] = run["reported"]
         if run.get("calibration"):
-            entry["calibration"] = {k: round(v, 4) for k, v in run["calibration"].items()}
+            entry["calibration"] = {k: round(v, 4) if isinstance(v, float) else v for k, v in run["calibration"].items()}
         if run["predictions"] is not None:
             entry.update(scores(ds, run["predictions"]))
         row["systems"][name] = entry
@@ -202,18 +202,19 @@ def render(rows: list[dict[str, Any]]) -> str:
 
 def render_calibration(rows: list[dict[str, Any]]) -> str:
     """ExeML's calibration on the test rows: top-label ECE (15 bins) and accuracy of the
-    served model without and with its temperature (accuracy must not move); the noise floor is
+    served model without and with its calibration (temperature, or temperature + top-label
+    isotonic map; accuracy must not move); the noise floor is
     the ECE a perfectly calibrated model with the served confidences shows on this many rows."""
     lines = [
-        "| dataset | n test | T | ECE before | ECE after | ECE noise floor | accuracy before | accuracy after |",
-        "|---|---|---|---|---|---|---|---|",
+        "| dataset | n test | method | T | ECE before | ECE after | ECE noise floor | accuracy before | accuracy after |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         c = r["systems"].get("exeml", {}).get("calibration")
         if not c:
             continue
         lines.append(
-            f"| {r['dataset']} | {r['n_test']} | {c['temperature']:.3g} | {c['ece_before']:.4f} | "
+            f"| {r['dataset']} | {r['n_test']} | {c.get('method', 'temperature')} | {c['temperature']:.3g} | {c['ece_before']:.4f} | "
             f"{c['ece_after']:.4f} | {c.get('ece_floor', 0.0):.4f} | {c['accuracy_before']:.4f} | {c['accuracy_after']:.4f} |"
         )
     return "\n".join(lines) if len(lines) > 2 else ""

@@ -224,3 +224,155 @@ def test_an_old_opset_graph_is_calibrated_too():
     out = _run_onnx(calib.calibrate_onnx(model, 2.5), logits)
     assert float(np.max(np.abs(out - calib.apply_temperature(raw, 2.5)))) < 1e-6
     assert calib.calibrate_onnx(model, None) is model and calib.calibrate_onnx(model, 1.0) is model
+
+
+# ------------------------------------------------------------------ top-label isotonic map
+
+
+def _bent(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A model whose accuracy is not a power of its confidence: chance (0.25) at a top
+    confidence of 0.4, rising as a square root to 0.98 at 1.0 (0.80 already at 0.6). One
+    temperature cannot bend that curve; an isotonic map of the top confidence can."""
+    rng = np.random.default_rng(seed)
+    top = rng.uniform(0.4, 1.0, size=n)
+    pred = rng.integers(0, K, size=n)
+    right = rng.random(n) < 0.25 + 0.73 * np.sqrt((top - 0.4) / 0.6)
+    y = np.where(right, pred, (pred + rng.integers(1, K, size=n)) % K)
+    proba = rng.dirichlet(np.ones(K - 1), size=n) * (1.0 - top)[:, None]
+    proba = np.insert(proba, 0, 0.0, axis=1)
+    for i in range(n):  # the top class at position pred[i], the rest around it
+        rest = np.delete(proba[i], 0)
+        proba[i] = np.insert(rest, pred[i], top[i])
+    return y, proba
+
+
+def _softmax_graph(opset: int):
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Softmax", ["x"], ["probabilities"], axis=1)], "head",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, K])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, K])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    return model
+
+
+@pytest.mark.parametrize("opset", [9, 13, 18])  # ReduceMax/ReduceSum take axes as inputs from 18/13
+def test_an_isotonic_map_fixes_what_one_temperature_cannot_and_the_graph_answers_the_same(opset):
+    y_fit, p_fit = _bent(1500, seed=0)
+    y_new, p_new = _bent(4000, seed=1)
+    fitted = calib.fit(y_fit, p_fit)
+    assert fitted.method == "temperature+isotonic" and fitted.active
+    cv = fitted.cv_log_loss
+    assert cv["temperature"] - cv["temperature+isotonic"] > cv["standard_error"]  # clearly better
+    served = calib.calibrated(p_new, fitted)
+    tempered = calib.apply_temperature(p_new, fitted.temperature)
+    ece_t = calib.expected_calibration_error(y_new, tempered)
+    ece = calib.expected_calibration_error(y_new, served)
+    assert ece_t > 0.045 and ece < ece_t / 2  # rows the calibrator never saw
+    np.testing.assert_array_equal(np.argmax(served, axis=1), np.argmax(p_new, axis=1))  # accuracy kept
+    np.testing.assert_allclose(served.sum(axis=1), 1.0, atol=1e-12)
+    assert np.all(np.diff(fitted.isotonic_y) >= 0) and np.all(np.diff(fitted.isotonic_x) > 0)
+
+    # The same map in the graph: logits whose softmax is p_new (log p), served in float32.
+    model = _softmax_graph(opset)
+    logits = np.log(np.clip(p_new, 1e-12, 1.0)).astype(np.float32)
+    # ... and very sure rows (top 0.99999): there 1 - top in float32 keeps few digits.
+    sure = np.random.default_rng(2).normal(size=(500, K)) * 12
+    logits = np.r_[logits, sure.astype(np.float32)]
+    graph = calib.calibrate_onnx(model, fitted)
+    assert graph.graph.node[-1].op_type == "Div" and graph.graph.output[0].name == "probabilities"
+    from_graph = _run_onnx_x(graph, logits)
+    raw = _run_onnx_x(model, logits)
+    assert float(np.max(np.abs(from_graph - calib.calibrated(raw, fitted)))) < 1e-5
+    np.testing.assert_array_equal(np.argmax(from_graph, axis=1), np.argmax(raw, axis=1))
+
+
+def test_ties_at_the_top_stay_tied_and_the_top_class_is_never_overtaken():
+    """A map that would push the top class below the second is held just above it; an exact
+    tie (uniform row) stays a tie summing to one."""
+    p = np.array([[0.40, 0.35, 0.25], [0.5, 0.5, 0.0], [1 / 3, 1 / 3, 1 / 3], [0.9, 0.05, 0.05]])
+    out = calib.apply_isotonic(p, [0.3, 0.95], [0.2, 0.9])  # maps 0.40 to 0.31 (< 0.35)
+    np.testing.assert_array_equal(np.argmax(out, axis=1), np.argmax(p, axis=1))
+    assert out[0, 0] > out[0, 1] and out[1, 0] == out[1, 1]
+    np.testing.assert_allclose(out[2], 1 / 3)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0)
+    assert out[0, 0] == pytest.approx(0.35 / (0.6 + 0.35) * (1 + calib.TOP_MARGIN))  # held just above
+    assert out[3, 0] == pytest.approx(0.2 + 0.7 * (0.9 - 0.3) / 0.65)  # the interpolation
+    assert out[3, 1] == pytest.approx(out[3, 2])  # the others keep their proportions
+
+
+def test_where_the_temperature_is_right_it_stays_alone():
+    """A model calibrated up to one temperature (a sharpened softmax of the true
+    probabilities): the cross-validation keeps temperature scaling alone."""
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(1500, K)) * 1.5
+    true = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y = np.array([rng.choice(K, p=row) for row in true])
+    sharp = np.exp(3 * logits) / np.exp(3 * logits).sum(axis=1, keepdims=True)
+    fitted = calib.fit(y, sharp)
+    assert fitted.method == "temperature" and not fitted.isotonic_x
+    assert fitted.temperature == pytest.approx(3.0, rel=0.15)
+
+
+def _run_onnx_x(model, x: np.ndarray) -> np.ndarray:
+    import os
+
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return np.asarray(session.run(["probabilities"], {"x": x})[0], dtype=np.float64)
+
+
+class _Fixed:
+    """A 'model' answering fixed probabilities per row (softmax of the row's log-probabilities
+    ``x``): out of fold and on new rows it has the bent confidence curve of ``_bent``."""
+
+    inputs = ("x",)
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.x = x
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        z = self.x[rows]
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def onnx(self, inputs):
+        from onnx import helper
+
+        nodes = [helper.make_node("Softmax", ["x"], ["probabilities"], axis=1)]
+        return automl.make_model(nodes, inputs, [], name="fixed", n_classes=K)
+
+
+def test_the_search_exports_its_isotonic_step_and_the_graph_answers_what_it_evaluated():
+    y, p = _bent(2000, seed=4)
+    x = np.log(np.clip(p, 1e-12, 1.0)).astype(np.float32).astype(np.float64)
+    train, held_out = np.arange(1500), np.arange(1500, 2000)
+    folds = make_folds(y[train], classification=True, seed=0)
+    budget = Budget(deadline=time.monotonic() + 120, preference="accuracy_first", export_reserve=1)
+    report = LiveReport(lambda phase, fraction, live=None: None, budget, metric="accuracy")
+    search = Search(y=y[train], rows=train, folds=folds, kind="classification", budget=budget, report=report)
+    search.run([Candidate("fixed", "fixed", lambda rows, b: _Fixed(x), baseline=True)])
+    selection = search.select(ensemble=False)
+    assert selection.calibration is not None and selection.calibration.method == "temperature+isotonic"
+    assert selection.describe()["calibration"]["method"] == "temperature+isotonic"
+
+    model = fit_selection(search, selection, train, budget)
+    served = model.predict(held_out)
+    raw = model.predict_uncalibrated(held_out)
+    np.testing.assert_array_equal(np.argmax(served, axis=1), np.argmax(raw, axis=1))
+    graph = automl.export_ensemble(model, lambda name: helper_input(name), ["x"])
+    assert [n.op_type for n in graph.graph.node][-1] == "Div"  # the isotonic step's normalisation
+    x_held = x[held_out].astype(np.float32)
+    from_graph = _run_onnx_x(graph, x_held)
+    assert float(np.max(np.abs(from_graph - served))) < 1e-5
+
+
+def helper_input(name: str):
+    from onnx import TensorProto, helper
+
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, [None, K])

@@ -80,7 +80,8 @@ class Selection:
     weights: dict[str, float]  # candidate name -> weight (one entry: a single model)
     score: float
     kind: str  # single | ensemble
-    # Classification: temperature scaling fitted on the selection's out-of-fold predictions;
+    # Classification: temperature scaling (and, where a cross-validation of them says so, a
+    # top-label isotonic map) fitted on the selection's out-of-fold predictions;
     # every fit of the selection (fit_selection) and its export apply it.
     calibration: calib.Calibration | None = None
 
@@ -309,8 +310,8 @@ class Search:
             selection.calibration = self.calibrate(selection)
             c = selection.calibration
             logger.info(
-                "calibration: T=%.4g on %d out-of-fold rows, ECE %.4f -> %.4f, log loss %.4f -> %.4f %s",
-                c.temperature, c.rows, c.ece_before, c.ece_after, c.log_loss_before, c.log_loss_after, c.note,
+                "calibration: %s, T=%.4g on %d out-of-fold rows, ECE %.4f -> %.4f, log loss %.4f -> %.4f %s",
+                c.method, c.temperature, c.rows, c.ece_before, c.ece_after, c.log_loss_before, c.log_loss_after, c.note,
             )
         return selection
 
@@ -320,7 +321,7 @@ class Search:
         return blend({n: self.trial(n).oof for n in selection.weights}, selection.weights)
 
     def calibrate(self, selection: Selection) -> calib.Calibration:
-        """Temperature scaling fitted on the selection's out-of-fold predictions: rows no
+        """The calibrator (calibration.fit) fitted on the selection's out-of-fold predictions: rows no
         model of the selection was fitted on, so the over-confidence it corrects is the one
         unseen inputs meet."""
         return calib.fit(self.y[self.val_positions], self.oof(selection))
@@ -449,7 +450,8 @@ class Ensemble:
 
     @property
     def temperature(self) -> float | None:
-        """The temperature the export appends (None: nothing to append)."""
+        """The temperature of the calibration (None: none); the export appends the whole
+        calibration (``calibrate_onnx(graph, ensemble.calibration)``)."""
         return self.calibration.temperature if self.calibration is not None and self.calibration.active else None
 
     def predict_uncalibrated(self, rows: np.ndarray) -> np.ndarray:

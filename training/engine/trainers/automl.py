@@ -22,7 +22,7 @@ PARITY_TOLERANCE = 1e-5
 
 def export_ensemble(ensemble: Ensemble, input_info: Callable[[str], Any], order: Sequence[str]):
     """One ModelProto for ``ensemble``: its single member, or the members blended;
-    then its calibration (the temperature ``ensemble.predict`` applies)."""
+    then its calibration (what ``ensemble.predict`` applies)."""
     used = {name for m in ensemble.models.values() for name in m.inputs}
     inputs = [input_info(name) for name in order if name in used]
     members = [(m.onnx(inputs), "probabilities") for m in ensemble.models.values()]
@@ -30,7 +30,7 @@ def export_ensemble(ensemble: Ensemble, input_info: Callable[[str], Any], order:
         model = members[0][0]
     else:
         model = blend_models(members, [ensemble.weights[n] for n in ensemble.models])
-    return calibrate_onnx(model, ensemble.temperature)
+    return calibrate_onnx(model, ensemble.calibration)
 
 
 ServedCheck = Callable[[Path, Ensemble], dict[str, Any]]

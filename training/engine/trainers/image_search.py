@@ -95,7 +95,7 @@ def export(model: Any) -> Any:
         proto = members[0][0]
     else:
         proto = blend_models(members, [model.weights[n] for n in model.models], output_name=OUTPUT)
-    return calibrate_onnx(proto, model.temperature, output=OUTPUT)
+    return calibrate_onnx(proto, model.calibration, output=OUTPUT)
 
 
 def _families(search: Search, names: list[str]) -> list[str]:

@@ -102,5 +102,10 @@ describe("calibration", () => {
     expect(calibrationSummary(c)).toBe("ECE 0.270 → 0.021; scores softened (the model was over-confident), temperature 2.35");
     expect(calibrationSummary({ ...c, temperature: 0.5 })).toContain("sharpened");
     expect(calibrationSummary({ ...c, method: "none", temperature: 1 })).toContain("not rescaled");
+    const iso = { ...c, method: "temperature+isotonic" };
+    expect(calibrationSummary(iso)).toBe(
+      "ECE 0.270 → 0.021; scores softened (the model was over-confident), temperature 2.35, then mapped to the accuracy seen at that score out of fold",
+    );
+    expect(calibrationSummary({ ...iso, temperature: 1 })).not.toContain("not rescaled");
   });
 });

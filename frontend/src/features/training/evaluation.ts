@@ -100,7 +100,11 @@ export function reliabilityPoints(bins: ReliabilityBin[]): { confidence: number;
 /** How the calibration changed the scores, in words: ECE before → after and which way it moved them. */
 export function calibrationSummary(c: CalibrationEvaluation): string {
   const ece = `ECE ${c.before.ece.toFixed(3)} → ${c.after.ece.toFixed(3)}`;
-  if (c.method === "none" || c.temperature === 1) return `${ece} (scores not rescaled)`;
+  // "temperature+isotonic": after the temperature, the top score goes through a monotone map
+  // fitted on out-of-fold rows (where one temperature could not fit the confidence curve).
+  const isotonic = c.method.includes("isotonic") ? ", then mapped to the accuracy seen at that score out of fold" : "";
+  if (c.method === "none" || (c.temperature === 1 && !isotonic)) return `${ece} (scores not rescaled)`;
+  if (c.temperature === 1) return `${ece}; top score${isotonic}`;
   const way = c.temperature > 1 ? "softened (the model was over-confident)" : "sharpened (the model was under-confident)";
-  return `${ece}; scores ${way}, temperature ${c.temperature.toPrecision(3)}`;
+  return `${ece}; scores ${way}, temperature ${c.temperature.toPrecision(3)}${isotonic}`;
 }
