@@ -1,6 +1,6 @@
 from django.urls import path
 
-from labeling import assist_views, views
+from labeling import suggestion_views, views
 
 app_name = "labeling"
 
@@ -12,13 +12,13 @@ urlpatterns = [
     path(f"{_D}/samples/<uuid:sample_id>/annotations", views.SampleAnnotationsView.as_view(), name="annotations"),
     path(f"{_D}/annotations/batch", views.AnnotationBatchView.as_view(), name="annotations-batch"),
     path(f"{_D}/label-stats", views.LabelStatsView.as_view(), name="label-stats"),
-    path(f"{_D}/suggestions", assist_views.SuggestionListView.as_view(), name="suggestion-list"),
-    path(f"{_D}/suggestions/accept", assist_views.SuggestionAcceptView.as_view(), name="suggestion-accept"),
-    path(f"{_D}/suggestions/reject", assist_views.SuggestionRejectView.as_view(), name="suggestion-reject"),
-    path(f"{_D}/label-next", assist_views.LabelNextView.as_view(), name="label-next"),
-    path(f"{_D}/label-issues", assist_views.LabelIssueListView.as_view(), name="label-issue-list"),
+    path(f"{_D}/suggestions", suggestion_views.SuggestionListView.as_view(), name="suggestion-list"),
+    path(f"{_D}/suggestions/accept", suggestion_views.SuggestionAcceptView.as_view(), name="suggestion-accept"),
+    path(f"{_D}/suggestions/reject", suggestion_views.SuggestionRejectView.as_view(), name="suggestion-reject"),
+    path(f"{_D}/label-next", suggestion_views.LabelNextView.as_view(), name="label-next"),
+    path(f"{_D}/label-issues", suggestion_views.LabelIssueListView.as_view(), name="label-issue-list"),
     path(
-        f"{_D}/label-issues/<uuid:issue_id>/resolve", assist_views.LabelIssueResolveView.as_view(),
+        f"{_D}/label-issues/<uuid:issue_id>/resolve", suggestion_views.LabelIssueResolveView.as_view(),
         name="label-issue-resolve",
     ),
 ]

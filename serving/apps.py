@@ -15,7 +15,7 @@ class ServingConfig(AppConfig):
 
     def ready(self) -> None:
         from exeml.tenancy.services import usage_register
-        from serving.assist import running_model_jobs
+        from serving.model_jobs import running_model_jobs
 
         usage_register("max_running_services", _running_services)
         usage_register("max_concurrent_model_jobs", running_model_jobs)

@@ -24,7 +24,7 @@ from exeml.storage import (
     parse_storage_path,
     store_for_tenant,
 )
-from serving.assist import BATCH_KIND
+from serving.model_jobs import BATCH_KIND
 
 PREVIEW_MAX_ROWS = 200
 # The preview reads at most this much of the file, whatever its size or line lengths.

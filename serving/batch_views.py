@@ -13,7 +13,7 @@ from exeml.api.views import TenantAPIView
 from exeml.errors import ApplicationError
 from exeml.jobs.models import Job
 from serving import batch_results
-from serving.assist import BATCH_KIND
+from serving.model_jobs import BATCH_KIND
 
 
 class BatchResultsSerializer(serializers.Serializer):

@@ -22,7 +22,7 @@ def autostop_services() -> int:
 
 @shared_task(name="serving.prelabel", base=JobTask, acks_late=True)
 def prelabel(job_id: str, tenant_id: str) -> None:
-    from serving.assist import prelabel_run
+    from serving.model_jobs import prelabel_run
 
     with tenant_scope(tenant_id):
         prelabel_run(job_id=job_id)
@@ -30,7 +30,7 @@ def prelabel(job_id: str, tenant_id: str) -> None:
 
 @shared_task(name="serving.batch_predict", base=JobTask, acks_late=True)
 def batch_predict(job_id: str, tenant_id: str) -> None:
-    from serving.assist import batch_predict_run
+    from serving.model_jobs import batch_predict_run
 
     with tenant_scope(tenant_id):
         batch_predict_run(job_id=job_id)

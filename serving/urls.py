@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from serving import assist_views, batch_views, views
+from serving import batch_views, model_job_views, views
 
 router = DefaultRouter(trailing_slash=False)
 router.include_root_view = False
@@ -16,12 +16,12 @@ urlpatterns = [
     ),
     path(
         "projects/<uuid:project_id>/versions/<str:version>/prelabel",
-        assist_views.PrelabelView.as_view(),
+        model_job_views.PrelabelView.as_view(),
         name="version-prelabel",
     ),
     path(
         "projects/<uuid:project_id>/versions/<str:version>/batch-predict",
-        assist_views.BatchPredictView.as_view(),
+        model_job_views.BatchPredictView.as_view(),
         name="version-batch-predict",
     ),
     path("batch-predictions/<uuid:job_id>/results", batch_views.BatchResultsView.as_view(),

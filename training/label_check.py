@@ -31,7 +31,7 @@ from exeml.queues import Queue
 from exeml.storage import parse_storage_path, store_for_tenant
 from exeml.task_types import TaskType
 from exeml.tenancy.services import quota_check, usage_record_finished
-from labeling.assist import SuspectedError, label_issues_replace
+from labeling.suggestions import SuspectedError, label_issues_replace
 
 log = logging.getLogger(__name__)
 

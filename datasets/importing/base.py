@@ -121,17 +121,3 @@ _IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".JPG", ".JPEG", ".PNG", ".BMP")
 
 def image_keys_for(label_key: str) -> list[str]:
     return [sibling(label_key, stem(base_name(label_key)) + ext) for ext in _IMAGE_EXTS]
-
-
-def importer_for(task_type: str) -> Importer:
-    from datasets.importing import detection, images, sound, text
-
-    table = {
-        "image_classification": images.ImageImporter,
-        "object_detection": detection.DetectionImporter,
-        "sound_classification": sound.SoundImporter,
-        "text_classification": text.TextImporter,
-    }
-    if task_type not in table:
-        raise ValueError(f"no file importer for {task_type}")
-    return table[task_type]()

@@ -15,7 +15,7 @@ import pytest
 
 from tests.labeling.labelkit import read
 from tests.serving.serving_helpers import TrainedBundle, make_version, running_service, tabular_request
-from tests.serving.test_serving_assist import _wait_job
+from tests.serving.test_serving_model_jobs import _wait_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,5 +1,5 @@
 // Model-assisted labeling: pre-label suggestions, label-next order, suspected label errors,
-// batch prediction (labeling/assist_views.py, serving/assist_views.py, training label-check).
+// batch prediction (labeling/suggestion_views.py, serving/model_job_views.py, training label-check).
 import { http } from "./client";
 import { allPages, asPage } from "./lists";
 import type { components } from "./schema";

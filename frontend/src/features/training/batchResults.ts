@@ -1,4 +1,4 @@
-// Reading one batch-prediction result (serving/assist.py writes the service's answer per file).
+// Reading one batch-prediction result (serving/model_jobs.py writes the service's answer per file).
 import type { BatchResultEntry } from "../../api/assist";
 
 export interface ResultSummary {

@@ -46,7 +46,7 @@ from exeml.storage import StoragePathError, ensure_within_roots, parse_storage_p
 from exeml.task_types import TaskType
 from exeml.tenancy.scoping import tenant_scope
 from exeml.tenancy.services import quota_check, usage_record_finished
-from labeling.assist import Predicted, suggestions_write
+from labeling.suggestions import Predicted, suggestions_write
 from serving.runtime import predictor_open
 from training.engine.predictors.base import PredictionError
 from training.engine.predictors.image import load_image

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from exeml.api.views import TenantAPIView
 from exeml.jobs.serializers import JobSerializer
 from projects.models import Project
-from serving import assist
+from serving import model_jobs
 from serving.views import _version_of
 
 
@@ -25,7 +25,7 @@ class PrelabelView(TenantAPIView):
     @extend_schema(request=None, responses={202: JobSerializer})
     def post(self, request, project_id, version):
         project = get_object_or_404(Project.objects, pk=project_id)
-        job = assist.prelabel_start(version=_version_of(project, version), user=request.user)
+        job = model_jobs.prelabel_start(version=_version_of(project, version), user=request.user)
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -38,5 +38,5 @@ class BatchPredictView(TenantAPIView):
         model_version = _version_of(project, version)
         data = BatchPredictSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        job = assist.batch_predict_start(version=model_version, user=request.user, **data.validated_data)
+        job = model_jobs.batch_predict_start(version=model_version, user=request.user, **data.validated_data)
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

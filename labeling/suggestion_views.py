@@ -8,8 +8,8 @@ from rest_framework.response import Response
 from datasets.selectors import dataset_counts
 from exeml.api.cursor import CURSOR_PARAMETERS, ChainedCursorPagination, CursorPagination, cursor_page_of
 from exeml.errors import ApplicationError
-from labeling import assist
-from labeling.assist_serializers import (
+from labeling import suggestions
+from labeling.suggestion_serializers import (
     LabelIssueResolveSerializer,
     LabelIssueSerializer,
     LabelNextSerializer,
@@ -45,7 +45,7 @@ class SuggestionListView(DatasetScopedView):
     )
     def get(self, request, dataset_id):
         status = request.query_params.get("status", "pending")
-        qs = assist.suggestion_list(
+        qs = suggestions.suggestion_list(
             dataset=self.dataset(), status=None if status == "all" else status,
             min_confidence=_float_param(request, "min_confidence"),
             ordering=request.query_params.get("ordering", "uncertainty"),
@@ -65,13 +65,13 @@ class _DecisionView(DatasetScopedView):
 class SuggestionAcceptView(_DecisionView):
     @extend_schema(request=SuggestionDecisionSerializer, responses={200: SuggestionDecisionResultSerializer})
     def post(self, request, dataset_id):
-        return Response(assist.suggestions_accept(dataset=self.dataset(), user=request.user, **self._args(request)))
+        return Response(suggestions.suggestions_accept(dataset=self.dataset(), user=request.user, **self._args(request)))
 
 
 class SuggestionRejectView(_DecisionView):
     @extend_schema(request=SuggestionDecisionSerializer, responses={200: SuggestionDecisionResultSerializer})
     def post(self, request, dataset_id):
-        return Response(assist.suggestions_reject(dataset=self.dataset(), **self._args(request)))
+        return Response(suggestions.suggestions_reject(dataset=self.dataset(), **self._args(request)))
 
 
 def _unlabelled(dataset) -> int:
@@ -89,8 +89,8 @@ class LabelNextView(DatasetScopedView):
     def get(self, request, dataset_id):
         dataset = self.dataset()
         paginator = ChainedCursorPagination(count=lambda _qs: _unlabelled(dataset))
-        rows = paginator.paginate_chain(assist.label_next_phases(dataset=dataset), request)
-        return paginator.get_paginated_response(LabelNextSerializer(assist.label_next_rows(rows), many=True).data)
+        rows = paginator.paginate_chain(suggestions.label_next_phases(dataset=dataset), request)
+        return paginator.get_paginated_response(LabelNextSerializer(suggestions.label_next_rows(rows), many=True).data)
 
 
 class LabelIssueListView(DatasetScopedView):
@@ -105,7 +105,7 @@ class LabelIssueListView(DatasetScopedView):
     )
     def get(self, request, dataset_id):
         status = request.query_params.get("status", "open")
-        qs = assist.label_issue_list(dataset=self.dataset(), status=None if status == "all" else status)
+        qs = suggestions.label_issue_list(dataset=self.dataset(), status=None if status == "all" else status)
         return self.paged(qs, LabelIssueSerializer)
 
 
@@ -116,7 +116,7 @@ class LabelIssueResolveView(DatasetScopedView):
     def post(self, request, dataset_id, issue_id):
         shape = LabelIssueResolveSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
-        issue = assist.label_issue_resolve(
+        issue = suggestions.label_issue_resolve(
             dataset=self.dataset(), issue_id=issue_id, action=shape.validated_data["action"],
             label=shape.validated_data.get("label"), user=request.user,
         )
