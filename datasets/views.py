@@ -292,7 +292,7 @@ class VersionListView(DatasetScopedView):
         responses={201: DatasetVersionSerializer, 202: JobSerializer},
         description=(
             "Publish a version. A dataset of at most EXEML_VERSION_INLINE_MAX_SAMPLES labelled samples "
-            "(default 2,000; a tenth of it for object detection; predictive analytics always) is published "
+            "(default 1,000; a tenth of it for object detection; predictive analytics always) is published "
             "now: 201 with the version. A larger one answers 202 with a `dataset_version` job at once: "
             "follow it at /jobs/{id} (progress, counts.samples_written, counts.eta_seconds, cancel); when it "
             "succeeds, result.version is the new version's id. A failed or cancelled job leaves no version."
