@@ -16,7 +16,7 @@ Runs on DATABASE_URL when set (PostgreSQL; the database must exist and may be re
 bench adds its own tenant), else on a fresh SQLite file in a temporary EXEML_HOME.
 
     python bench/scale.py                       # 1k, 10k, 100k on SQLite
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/exeml_bench python bench/scale.py
+    EXEML_ALLOWED_HOSTS=testserver DATABASE_URL=postgres://postgres@127.0.0.1:5432/exeml_bench python bench/scale.py
     python bench/scale.py --sizes 1000,10000 --repeat 9
 """
 

@@ -11,6 +11,7 @@ got none. Same seed and same samples, same split.
 
 from __future__ import annotations
 
+import contextvars
 import io
 import logging
 import math
@@ -488,11 +489,18 @@ def _remove_written(store, written: list[StoragePath]) -> None:
     by_bucket: dict[str, list[str]] = defaultdict(list)
     for loc in written:
         by_bucket[loc.bucket].append(loc.key)
-    for bucket, keys in by_bucket.items():
-        try:
-            store.delete_many(bucket, keys)
-        except StorageError:
-            log.exception("version publish failed; could not remove its %d files from s3://%s", len(keys), bucket)
+
+    def remove() -> None:
+        for bucket, keys in by_bucket.items():
+            try:
+                store.delete_many(bucket, keys)
+            except StorageError:
+                log.exception("version publish failed; could not remove its %d files from s3://%s", len(keys), bucket)
+
+    # In a fresh context: a version job stopped by a cancel (or a storage stall) has its storage
+    # watch stopped, which refuses every further storage call of the job, this clean-up too.
+    if written:
+        contextvars.Context().run(remove)
 
 
 def _write_item_files(

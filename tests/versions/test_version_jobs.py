@@ -16,7 +16,7 @@ from datasets.models import Annotation, DatasetVersion, DatasetVersionItem, Labe
 from datasets.version_jobs import sample_delay_key_for_tests
 from exeml.task_types import TaskType
 from tests.conftest import wait_for
-from tests.labeling.labelkit import make_dataset, text_samples
+from tests.labeling.labelkit import detection_samples, make_dataset, text_samples
 from tests.versions.test_versions_publish import _outputs, versions_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -124,3 +124,23 @@ def test_a_bad_parameter_of_a_large_version_is_a_400_before_any_job(owner, store
     assert r.status_code == 400 and "name" in r.json(), r.content
     jobs = owner.client.get("/api/v1/jobs", {"kind": "dataset_version"}).json()
     assert jobs["results"] == [], jobs
+
+
+@override_settings(EXEML_VERSION_INLINE_MAX_SAMPLES=20)  # detection: a tenth, 2 samples
+def test_a_cancelled_detection_version_removes_the_voc_files_it_put(celery_worker, owner, store, slow_publish):
+    """Detection puts a VOC file per sample before the manifest: a cancel after they are in
+    storage (the job sleeps after its batch) must remove them although the job is stopped."""
+    ds = make_dataset(owner, TaskType.OBJECT_DETECTION, name="cars")
+    detection_samples(owner, store, ds, n=4, with_boxes=True)
+    slow_publish(ds.pk, 3.0)  # after the batch's VOC files: 12 s
+    r = owner.client.post(versions_url(ds), {}, format="json")
+    assert r.status_code == 202, r.content
+    job_id = r.json()["id"]
+    wait_for(lambda: any(k.endswith(".xml") for k in _outputs(store, ds)), timeout=60, interval=0.1,
+             message="the VOC files in the output path")
+    assert owner.client.post(f"/api/v1/jobs/{job_id}/cancel").status_code == 200
+    end = wait_for(lambda: (b := _job(owner, job_id))["status"] in ("succeeded", "failed", "cancelled") and b,
+                   timeout=60, interval=0.2, message="the cancel")
+    assert end["status"] == "cancelled", end
+    assert _versions(owner, ds) == 0
+    assert _outputs(store, ds) == []
