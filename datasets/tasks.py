@@ -7,6 +7,7 @@ from celery import shared_task
 from datasets import services
 from datasets.export.service import dataset_export_run
 from datasets.upload_import import dataset_upload_run
+from datasets.version_jobs import dataset_version_run
 from exeml.jobs.taskbase import JobTask
 from exeml.storage import TransientStorageError
 from exeml.tenancy.scoping import tenant_scope
@@ -23,6 +24,10 @@ class _ExportTask(JobTask):
 
 class _UploadTask(JobTask):
     failure_prefix = "the upload's import failed"
+
+
+class _VersionTask(JobTask):
+    failure_prefix = "the version was not published"
 
 
 class _DeleteTask(JobTask):
@@ -59,3 +64,11 @@ def dataset_delete_task(self, job_id: str, tenant_id: str) -> None:
 def dataset_upload_task(self, job_id: str, tenant_id: str) -> None:
     with tenant_scope(tenant_id):
         dataset_upload_run(job_id=job_id)
+
+
+# Not retried: a failed publish rolls its version back and removes its files; the user
+# publishes again.
+@shared_task(bind=True, base=_VersionTask, name="datasets.version", acks_late=True)
+def dataset_version_task(self, job_id: str, tenant_id: str) -> None:
+    with tenant_scope(tenant_id):
+        dataset_version_run(job_id=job_id)

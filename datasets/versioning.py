@@ -11,6 +11,7 @@ got none. Same seed and same samples, same split.
 
 from __future__ import annotations
 
+import contextvars
 import io
 import logging
 import math
@@ -18,7 +19,7 @@ import random
 import re
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -340,6 +341,38 @@ def _output_folder(dataset: Dataset) -> StoragePath:
         raise ApplicationError(f"the dataset's output path is not usable: {exc.reason}", field="output_path")
 
 
+@dataclass
+class PublishHooks:
+    """What a version job adds to a publish. ``progress(written, total)`` after each batch of
+    samples; ``checkpoint()`` between batches (raises to stop: everything is undone);
+    ``before_commit(version)`` inside the transaction, the version complete: raising there
+    rolls the version back, and what it writes commits with the version or not at all."""
+
+    progress: Callable[[int, int], None] = lambda written, total: None
+    checkpoint: Callable[[], None] = lambda: None
+    before_commit: Callable[[DatasetVersion], None] = lambda version: None
+
+
+def version_params_check(
+    *, dataset: Dataset, train_ratio: Any, seed: Any, name: str | None
+) -> tuple[float, int, str | None]:
+    """The checked (ratio, seed, name) of a publish, or ApplicationError (400) naming the field.
+
+    Every parameter is checked before anything is written: a value the database cannot hold
+    must be a 400 here, not a 500 after the manifest is in storage (or in a job's end)."""
+    ratio = _check_ratio(train_ratio)
+    seed = _check_seed(seed)
+    if name is not None and name != "":
+        if not VERSION_NAME_RE.match(name):
+            raise ApplicationError("version name: 1-40 letters, digits, '_', '-' or '.'", field="name")
+        if DatasetVersion.objects.filter(dataset=dataset, name=name).exists():
+            raise ApplicationError(f"version {name!r} already exists", field="name")
+    else:
+        name = None
+    _output_folder(dataset)
+    return ratio, seed, name
+
+
 def dataset_version_publish(
     *,
     dataset: Dataset,
@@ -349,27 +382,22 @@ def dataset_version_publish(
     user=None,
     label_column: str | None = None,
     label_type: str | None = None,
+    hooks: PublishHooks | None = None,
 ) -> DatasetVersion:
     """Freeze the labelled samples (or, for predictive analytics, the CSV) into a new version.
 
     Writes the manifest (and detection's VOC files) to the output path, then the version
     and its items in one transaction; a failure at any step removes the files it wrote. Raises ApplicationError (400) on a bad ratio/name,
     a name clash, an empty dataset or, for predictive analytics, a missing/invalid label column.
+    ``hooks`` (a version job's): progress per batch, and a last word before the commit.
     """
-    # Every parameter is checked before anything is written: a value the database cannot
-    # hold must be a 400 here, not a 500 after the manifest is in storage.
-    ratio = _check_ratio(train_ratio)
-    seed = _check_seed(seed)
-    if name is not None and name != "":
-        if not VERSION_NAME_RE.match(name):
-            raise ApplicationError("version name: 1-40 letters, digits, '_', '-' or '.'", field="name")
-    else:
-        name = None
+    ratio, seed, name = version_params_check(dataset=dataset, train_ratio=train_ratio, seed=seed, name=name)
     output = _output_folder(dataset)
     store = store_for_tenant(dataset.tenant)
     written: list[StoragePath] = []  # what this call put: removed again if it fails
     try:
-        return _publish(dataset, ratio, name, seed, label_column, label_type, output, store, written)
+        return _publish(dataset, ratio, name, seed, label_column, label_type, output, store, written,
+                        hooks or PublishHooks())
     except BaseException as exc:
         _remove_written(store, written)
         if isinstance(exc, StoragePathError):  # e.g. "<dataset>-<version>.manifest" over 255 bytes
@@ -380,7 +408,7 @@ def dataset_version_publish(
 
 def _publish(
     dataset: Dataset, ratio: float, name: str | None, seed: int, label_column: str | None,
-    label_type: str | None, output: StoragePath, store, written: list[StoragePath],
+    label_type: str | None, output: StoragePath, store, written: list[StoragePath], hooks: PublishHooks,
 ) -> DatasetVersion:
     with transaction.atomic():
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
@@ -395,20 +423,25 @@ def _publish(
             raise ApplicationError(f"version {name!r} already exists", field="name")
         manifest_path = output.join(manifest_name(dataset, name))
         if dataset.task_type != TaskType.PREDICTIVE_ANALYTICS:
-            return _publish_samples(dataset, ratio, name, number, seed, manifest_path, output, store, written)
-        counts, params, lines = _tabular(dataset, ratio, seed, label_column, label_type)
-        written.append(manifest_path)
-        store.put(manifest_path.bucket, manifest_path.key, ("\n".join(lines) + "\n").encode("utf-8"),
-                  content_type="application/json")
-        return DatasetVersion.objects.create(
-            dataset=dataset, name=name, number=number, train_ratio=ratio, seed=seed,
-            manifest_path=str(manifest_path), counts=counts, params=params,
-        )
+            version = _publish_samples(
+                dataset, ratio, name, number, seed, manifest_path, output, store, written, hooks
+            )
+        else:
+            counts, params, lines = _tabular(dataset, ratio, seed, label_column, label_type)
+            written.append(manifest_path)
+            store.put(manifest_path.bucket, manifest_path.key, ("\n".join(lines) + "\n").encode("utf-8"),
+                      content_type="application/json")
+            version = DatasetVersion.objects.create(
+                dataset=dataset, name=name, number=number, train_ratio=ratio, seed=seed,
+                manifest_path=str(manifest_path), counts=counts, params=params,
+            )
+        hooks.before_commit(version)
+        return version
 
 
 def _publish_samples(
     dataset: Dataset, ratio: float, name: str, number: int, seed: int, manifest_path: StoragePath,
-    output: StoragePath, store, written: list[StoragePath],
+    output: StoragePath, store, written: list[StoragePath], hooks: PublishHooks,
 ) -> DatasetVersion:
     """Split on the narrow first pass, then write the manifest (a temporary file) and the
     version's items one batch at a time: memory stays one batch whatever the dataset's size."""
@@ -424,6 +457,7 @@ def _publish_samples(
     voc_used: set[str] = set()
     with tempfile.TemporaryFile() as manifest:
         for items in iter_frozen(dataset, ids):
+            hooks.checkpoint()
             for it in items:
                 it.usage = usage_of[it.sample_id]
                 counts.add(it)
@@ -438,6 +472,8 @@ def _publish_samples(
                 )
                 for it in items
             ])
+            hooks.progress(counts.total, len(ids))
+        hooks.checkpoint()
         if not counts.total:
             raise ApplicationError("the dataset has no labelled samples to publish")
         manifest.seek(0)
@@ -453,11 +489,18 @@ def _remove_written(store, written: list[StoragePath]) -> None:
     by_bucket: dict[str, list[str]] = defaultdict(list)
     for loc in written:
         by_bucket[loc.bucket].append(loc.key)
-    for bucket, keys in by_bucket.items():
-        try:
-            store.delete_many(bucket, keys)
-        except StorageError:
-            log.exception("version publish failed; could not remove its %d files from s3://%s", len(keys), bucket)
+
+    def remove() -> None:
+        for bucket, keys in by_bucket.items():
+            try:
+                store.delete_many(bucket, keys)
+            except StorageError:
+                log.exception("version publish failed; could not remove its %d files from s3://%s", len(keys), bucket)
+
+    # In a fresh context: a version job stopped by a cancel (or a storage stall) has its storage
+    # watch stopped, which refuses every further storage call of the job, this clean-up too.
+    if written:
+        contextvars.Context().run(remove)
 
 
 def _write_item_files(

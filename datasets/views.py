@@ -33,7 +33,7 @@ from datasets.serializers import (
     VersionPublishSerializer,
 )
 from datasets.upload import IncomingFile, samples_upload
-from datasets.versioning import dataset_version_publish
+from datasets.version_jobs import dataset_version_create
 from exeml.api.cursor import CURSOR_PARAMETERS, CursorPagination, cursor_page_of
 from exeml.api.pagination import PageNumberPagination, page_of
 from exeml.api.parsers import SafeJSONParser
@@ -287,7 +287,17 @@ class VersionListView(DatasetScopedView):
         versions = DatasetVersion.objects.filter(dataset=self.dataset()).order_by("-number")
         return self.paged(versions, DatasetVersionSerializer)
 
-    @extend_schema(request=VersionPublishSerializer, responses={201: DatasetVersionSerializer})
+    @extend_schema(
+        request=VersionPublishSerializer,
+        responses={201: DatasetVersionSerializer, 202: JobSerializer},
+        description=(
+            "Publish a version. A dataset of at most EXEML_VERSION_INLINE_MAX_SAMPLES labelled samples "
+            "(default 1,000; a tenth of it for object detection; predictive analytics always) is published "
+            "now: 201 with the version. A larger one answers 202 with a `dataset_version` job at once: "
+            "follow it at /jobs/{id} (progress, counts.samples_written, counts.eta_seconds, cancel); when it "
+            "succeeds, result.version is the new version's id. A failed or cancelled job leaves no version."
+        ),
+    )
     def post(self, request, dataset_id):
         data = VersionPublishSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -296,11 +306,14 @@ class VersionListView(DatasetScopedView):
         label_column, label_type = v.get("label_column"), v.get("label_type")
         if dataset.task_type == TaskType.PREDICTIVE_ANALYTICS and not label_column:
             label_column, label_type = selectors.tabular_label_choice(dataset=dataset)
-        version = dataset_version_publish(
-            dataset=dataset, train_ratio=v["train_ratio"], name=v.get("name") or None, seed=v["seed"],
-            user=request.user, label_column=label_column, label_type=label_type,
-        )
-        return Response(DatasetVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+        with transaction.atomic():
+            made = dataset_version_create(
+                dataset=dataset, train_ratio=v["train_ratio"], name=v.get("name") or None, seed=v["seed"],
+                user=request.user, label_column=label_column, label_type=label_type,
+            )
+        if isinstance(made, Job):
+            return Response(JobSerializer(made).data, status=status.HTTP_202_ACCEPTED)
+        return Response(DatasetVersionSerializer(made).data, status=status.HTTP_201_CREATED)
 
 
 class VersionDetailView(DatasetScopedView):

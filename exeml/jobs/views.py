@@ -26,7 +26,7 @@ class JobViewSet(TenantReadOnlyViewSet):
     @extend_schema(request=None, responses={200: JobSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        """Cancel a sync, export, dataset deletion, pre-labelling, label-check, batch-prediction or deploy job.
+        """Cancel a sync, export, upload, dataset version, dataset deletion, pre-labelling, label-check, batch-prediction or deploy job.
 
         A queued job is cancelled at once; a running one gets ``cancel_requested`` and stops
         within seconds (even inside a hung storage call). A cancelled deploy leaves its service

@@ -106,7 +106,7 @@ export interface paths {
   "/api/v1/datasets/{dataset_id}/versions": {
     /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
     get: operations["api_v1_datasets_versions_list"];
-    /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+    /** @description Publish a version. A dataset of at most EXEML_VERSION_INLINE_MAX_SAMPLES labelled samples (default 1,000; a tenth of it for object detection; predictive analytics always) is published now: 201 with the version. A larger one answers 202 with a `dataset_version` job at once: follow it at /jobs/{id} (progress, counts.samples_written, counts.eta_seconds, cancel); when it succeeds, result.version is the new version's id. A failed or cancelled job leaves no version. */
     post: operations["api_v1_datasets_versions_create"];
   };
   "/api/v1/datasets/{dataset_id}/versions/{version_id}": {
@@ -157,7 +157,7 @@ export interface paths {
   };
   "/api/v1/jobs/{id}/cancel": {
     /**
-     * @description Cancel a sync, export, dataset deletion, pre-labelling, label-check, batch-prediction or deploy job.
+     * @description Cancel a sync, export, upload, dataset version, dataset deletion, pre-labelling, label-check, batch-prediction or deploy job.
      *
      * A queued job is cancelled at once; a running one gets ``cancel_requested`` and stops
      * within seconds (even inside a hung storage call). A cancelled deploy leaves its service
@@ -1997,7 +1997,7 @@ export interface operations {
       };
     };
   };
-  /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+  /** @description Publish a version. A dataset of at most EXEML_VERSION_INLINE_MAX_SAMPLES labelled samples (default 1,000; a tenth of it for object detection; predictive analytics always) is published now: 201 with the version. A larger one answers 202 with a `dataset_version` job at once: follow it at /jobs/{id} (progress, counts.samples_written, counts.eta_seconds, cancel); when it succeeds, result.version is the new version's id. A failed or cancelled job leaves no version. */
   api_v1_datasets_versions_create: {
     parameters: {
       path: {
@@ -2015,6 +2015,11 @@ export interface operations {
       201: {
         content: {
           "application/json": components["schemas"]["DatasetVersion"];
+        };
+      };
+      202: {
+        content: {
+          "application/json": components["schemas"]["Job"];
         };
       };
     };
@@ -2318,7 +2323,7 @@ export interface operations {
     };
   };
   /**
-   * @description Cancel a sync, export, dataset deletion, pre-labelling, label-check, batch-prediction or deploy job.
+   * @description Cancel a sync, export, upload, dataset version, dataset deletion, pre-labelling, label-check, batch-prediction or deploy job.
    *
    * A queued job is cancelled at once; a running one gets ``cancel_requested`` and stops
    * within seconds (even inside a hung storage call). A cancelled deploy leaves its service
