@@ -162,20 +162,22 @@ class TabularData:
         codes, values = self.codes[self.label_column]
         return values[codes[row]]
 
-    def cell(self, column: str, row: int) -> str:
-        """A cell as a request carries it: serving parses it to the value training used."""
+    def column_text(self, column: str, rows: np.ndarray) -> list[str]:
+        """A column's cells at ``rows`` as a request carries them; serving parses each to the
+        value training used (float32's shortest text is exact; "nan" is a missing token)."""
         if column in self.numeric:
-            value = self.numeric[column][row]
-            return "" if np.isnan(value) else str(value)  # float32's shortest text: exact
+            return self.numeric[column][rows].astype(str).tolist()
         codes, values = self.codes[column]
-        return values[codes[row]]
+        return np.asarray(values or [""], dtype=object)[codes[rows]].tolist()
 
     def records(self, rows: Sequence[int], *, by_name: bool = False) -> list[dict[str, str]]:
         """Rows as request records (the feature and label columns), keyed by attr_N or by the
         columns' names."""
-        key = self.names.get if by_name else str
         columns = [f["name"] for f in self.features] + [self.label_column]
-        return [{key(c): self.cell(c, i) for c in columns} for i in rows]
+        keys = [self.names[c] if by_name else c for c in columns]
+        at = np.asarray(rows, dtype=np.int64)
+        texts = [self.column_text(c, at) for c in columns]
+        return [dict(zip(keys, cells, strict=True)) for cells in zip(*texts, strict=True)]
 
 
 def _chunks(tab) -> Iterator[list[list[str]]]:
