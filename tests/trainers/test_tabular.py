@@ -192,6 +192,36 @@ def test_refit_on_all_serves_a_model_fit_on_every_labelled_row(tmp_path):
     assert len(served) == 60 and all(row["predictioncol"] in ("no", "yes") for row in served)
 
 
+def test_a_table_over_the_search_row_cap_is_searched_on_a_subsample_and_served_fit_on_all_rows(tmp_path):
+    # The cap (default: rows per budget second) lowered to 100 of the 240 TRAIN rows.
+    spec = _spec(tmp_path, "binary", params={"max_trials": 3, "search_rows": 100})
+    result = _fit(spec, tmp_path / "work", 600.0)
+    search = result.evaluation["search"]
+    assert search["rows"] == "searched on 100 of 240 TRAIN rows"
+    assert (search["searched_rows"], search["train_rows"]) == (100, 240)
+    assert any("searched on 100 of 240 TRAIN rows" in line for line in result.log)
+    # The budget allows the final fits on every row: evaluated on TRAIN, served on all rows.
+    assert search["evaluated_model"] == "fit on the 240 TRAIN rows"
+    assert search["served_model"] == "refit on all 300 labelled rows"
+    assert result.evaluation["served_check"]["within_tolerance"]
+    assert result.evaluation["tp"] + result.evaluation["fp"] + result.evaluation["fn"] + result.evaluation["tn"] == 60
+    bundle = json.loads((result.bundle_dir / "bundle.json").read_text())
+    assert bundle["train_params"]["served_model"] == "refit on all 300 labelled rows"
+
+
+def test_the_search_subsample_keeps_each_class_share_and_only_train_rows():
+    from training.engine.trainers.tabular import subsample
+
+    rows = np.arange(1000, 2000)  # TRAIN rows; EVAL rows are not passed in
+    y = np.where(rows % 10 == 0, 1, 0)  # a 10 % minority class
+    picked = subsample(rows, y, 200, classification=True, seed=0)
+    assert len(picked) == 200 and len(set(picked.tolist())) == 200 and set(picked.tolist()) <= set(rows.tolist())
+    assert int((picked % 10 == 0).sum()) == 20
+    assert np.array_equal(picked, subsample(rows, y, 200, classification=True, seed=0))  # reproducible
+    assert subsample(rows, y, 5000, classification=True, seed=0) is rows  # under the cap: every row
+    assert len(subsample(rows, y.astype(float), 300, classification=False, seed=0)) == 300
+
+
 # ---------------------------------------------------------------- exact ONNX, every family
 
 PARITY_COLUMNS = ("attr_1", "attr_2", "attr_3", "attr_4", "attr_5", "attr_6")
@@ -257,7 +287,10 @@ def test_onnx_answers_what_python_answers_for_every_family_and_an_ensemble(tmp_p
     }
     models = {name: fit(train, budget) for name, fit in fits.items()}
     rows = np.asarray(data.eval_rows + data.train_rows)
-    inputs = columns_to_inputs({f["name"]: [data.raw[f["name"]][i] for i in rows] for f in data.features},
+    # The cells as the CSV holds them (what a request carries), not as training parsed them.
+    cells = [line.split(",") for line in Path(spec.tabular.csv_path).read_text().splitlines()]
+    position = {c: k for k, c in enumerate(PARITY_COLUMNS)}
+    inputs = columns_to_inputs({f["name"]: [cells[i][position[f["name"]]] for i in rows] for f in data.features},
                                {"features": data.features}, strict=True)
 
     def onnx_answer(weights):

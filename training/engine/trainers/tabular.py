@@ -31,7 +31,7 @@ from training.engine.validation import make_folds
 from . import automl
 from . import tabular_output as output
 from .common import begin_fit, finish_fit, setup_threads, write_bundle
-from .tabular_data import TabularData
+from .tabular_data import MIN_TRAIN_ROWS, TabularData
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +64,14 @@ class TabularTrainer:
         tm.warm_imports()
         kind: scoring.Kind = "regression" if data.label_type == "continuous" else "classification"
         train = np.asarray(data.train_rows, dtype=np.int64)
-        folds = make_folds(data.y[train], classification=kind == "classification", seed=spec.seed)
+        # A large table is searched on a (stratified) subsample; the final fits use every row
+        # when the budget allows it.
+        searched = subsample(train, data.y[train], search_row_cap(spec, budget.left()),
+                             classification=kind == "classification", seed=spec.seed)
+        folds = make_folds(data.y[searched], classification=kind == "classification", seed=spec.seed)
         report = LiveReport(progress, budget, metric=scoring.METRIC_NAME[kind])
         # An Optuna study fills the leaderboard with near-copies: the ensemble blends families.
-        search = Search(y=data.y[train], rows=train, folds=folds, kind=kind, budget=budget, report=report,
+        search = Search(y=data.y[searched], rows=searched, folds=folds, kind=kind, budget=budget, report=report,
                         ensemble_pool="per_family", max_trials=spec.params.get("max_trials"))
         families = tm.Families(
             features=data.features, frame_of=data.frame, y_of=lambda rows: data.y[rows],
@@ -81,15 +85,22 @@ class TabularTrainer:
         fold_rows = len(folds.splits[0][0])
         families.final_factor = 1.1 * (len(train) + (len(served_rows) if refit else 0)) / max(1, fold_rows)
         prepared = budget.elapsed()
-        search.run(portfolio(search, families, rows=len(train), seed=spec.seed))
+        search.run(portfolio(search, families, rows=len(searched), seed=spec.seed))
         stopped = search.stopped_by_deadline
         search_seconds = budget.elapsed()
         selection = search.select(ensemble=True)
+        rows_text = f"searched on {len(searched)} of {len(train)} TRAIN rows"
+        fit_rows, fit_text = train, f"fit on the {len(train)} TRAIN rows"
+        if len(searched) < len(train) and not _final_fits_fit(search, selection, families):
+            # The budget cannot fit the selection on every row: the subsample it was searched on.
+            fit_rows, refit = searched, False
+            fit_text = f"fit on the {len(searched)}-row subsample of the {len(train)} TRAIN rows (no time for all)"
         log = [
             f"{len(data.train_rows)} training rows, {len(data.eval_rows)} eval rows, {len(data.features)} feature "
             f"columns, label {data.label_column} ({data.label_type})",
             f"search: {len(search.trials)} candidates from {prepared:.1f} s to {search_seconds:.1f} s, "
-            f"{folds.describe()}, selected {selection.kind} {selection.weights}",
+            f"{rows_text}, {folds.describe()}, selected {selection.kind} {selection.weights}",
+            f"evaluated model {fit_text}",
         ]
 
         # The selection fitted on TRAIN, exported and evaluated through the serving predictor,
@@ -101,10 +112,12 @@ class TabularTrainer:
 
         out = output.TabularBundle(data, threads, meta, selection.weights)
         done = automl.evaluate_and_serve(
-            search=search, selection=selection, train_rows=train, all_rows=np.asarray(served_rows, dtype=np.int64),
+            search=search, selection=selection, train_rows=fit_rows, all_rows=np.asarray(served_rows, dtype=np.int64),
             budget=budget, refit=refit, bundle_dir=bundle_dir, work_dir=Path(workdir), write=out.write,
             evaluate=out.evaluate, served_check=out.served_check, beat=report.beat,
         )
+        done.evaluation["search"].update(rows=rows_text, searched_rows=len(searched), train_rows=len(train),
+                                         evaluated_model=fit_text)
         if "served_check" in done.evaluation:
             log.append(f"{served_text} (ONNX check {done.evaluation['served_check']})")
         meta["train_params"]["seconds"] = round(time.monotonic() - started, 3)
@@ -114,6 +127,46 @@ class TabularTrainer:
             lambda phase, fraction, force=False: report.beat(phase, fraction),
             bundle_dir, done.metrics, done.evaluation, done.predictions, stopped=stopped, log=log,
         )
+
+
+# The search's row cap: rows per second of the budget, within [MIN, MAX] (spec.params
+# "search_rows" overrides it). LightGBM/CatBoost fits grow about linearly in rows: 1000 rows
+# a budget second keeps a 5-fold search of the portfolio's first families inside the budget
+# on 2 cores, and the final fits on every row are reserved for before the search starts.
+SEARCH_ROWS_PER_SECOND = 1000
+MIN_SEARCH_ROWS, MAX_SEARCH_ROWS = 20_000, 200_000
+
+
+def search_row_cap(spec: TrainSpec, seconds: float) -> int:
+    if spec.params.get("search_rows"):
+        return max(MIN_TRAIN_ROWS, int(spec.params["search_rows"]))
+    return int(min(MAX_SEARCH_ROWS, max(MIN_SEARCH_ROWS, SEARCH_ROWS_PER_SECOND * seconds)))
+
+
+def subsample(rows: np.ndarray, y: np.ndarray, cap: int, *, classification: bool, seed: int) -> np.ndarray:
+    """At most ``cap`` of ``rows`` (sorted), reproducibly; for classification each class keeps
+    its share (at least one row, so that no class disappears from the search)."""
+    if len(rows) <= cap:
+        return rows
+    rng = np.random.default_rng(seed)
+    if not classification:
+        return np.sort(rng.choice(rows, size=cap, replace=False))
+    picked = []
+    for cls in np.unique(y):
+        members = rows[y == cls]
+        take = min(len(members), max(1, round(cap * len(members) / len(rows))))
+        picked.append(rng.choice(members, size=take, replace=False))
+    return np.sort(np.concatenate(picked))
+
+
+def _final_fits_fit(search: Search, selection, families: tm.Families) -> bool:
+    """Whether the selection's final fits on every row (as the search reserved for them)
+    still fit the time left."""
+    k = max(1, len(search.folds.splits))
+    final = sum(families.final_factor * search.trial(name).seconds / k + EXPORT_MEMBER_S
+                for name in selection.members)
+    budget = search.budget
+    return final - float(budget.export_reserve or 0.0) <= budget.left()
 
 
 def _throttled(fn, every: float = 1.0):

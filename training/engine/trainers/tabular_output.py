@@ -101,7 +101,6 @@ def evaluate(data: TabularData, model: Ensemble, bundle_dir: Path, threads: int)
     predictor = TabularPredictor(bundle_dir, intra_op_threads=threads)
     values, proba = predictor.run(data.records(rows))
     reference = python_predict(data, model, rows)
-    raw_labels = data.raw[data.label_column]
     if kind == "regression":
         y_true = data.y[rows]
         metrics, evaluation = regression_evaluation(y_true=y_true.tolist(), y_pred=values.tolist())
@@ -116,7 +115,7 @@ def evaluate(data: TabularData, model: Ensemble, bundle_dir: Path, threads: int)
     assert proba is not None
     metrics, evaluation, predictions = evaluate_classifier(
         sample_ids=[f"row-{row}" for row in rows],
-        y_true=[raw_labels[i].strip() for i in rows],
+        y_true=[data.label_text(i) for i in rows],
         proba=proba,
         reference=reference,
         labels=data.classes,
