@@ -14,17 +14,14 @@ import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from training.engine import scoring
 from training.engine.budget import Budget
 from training.engine.models import tabular as tm
-from training.engine.search import (
-    Candidate,
-    LiveReport,
-    Search,
-)
+from training.engine.search import Candidate, LiveReport, Search, Selection
 from training.engine.spec import ProgressFn, TrainResult, TrainSpec
 from training.engine.validation import make_folds
 
@@ -64,31 +61,13 @@ class TabularTrainer:
         tm.warm_imports()
         kind: scoring.Kind = "regression" if data.label_type == "continuous" else "classification"
         train = np.asarray(data.train_rows, dtype=np.int64)
-        # A large table is searched on a (stratified) subsample; the final fits use every row
-        # when the budget allows it.
-        searched = subsample(train, data.y[train], search_row_cap(spec, budget.left()),
-                             classification=kind == "classification", seed=spec.seed)
-        folds = make_folds(data.y[searched], classification=kind == "classification", seed=spec.seed)
-        report = LiveReport(progress, budget, metric=scoring.METRIC_NAME[kind])
-        # An Optuna study fills the leaderboard with near-copies: the ensemble blends families.
-        search = Search(y=data.y[searched], rows=searched, folds=folds, kind=kind, budget=budget, report=report,
-                        ensemble_pool="per_family", max_trials=spec.params.get("max_trials"))
-        families = tm.Families(
-            features=data.features, frame_of=data.frame, y_of=lambda rows: data.y[rows],
-            n_classes=len(data.classes), threads=threads, seed=spec.seed,
-            beat=_throttled(lambda: report.beat("searching", search.fraction())),
-        )
-        # The final fits (TRAIN rows, then every labelled row, with 10 % more trees) cost this
-        # many search fits (on a fold's rows); the search keeps time for them.
         served_rows = data.labelled_rows()
         refit = bool(spec.params.get("refit_on_all", True)) and len(served_rows) > len(train)
-        fold_rows = len(folds.splits[0][0])
-        families.final_factor = 1.1 * (len(train) + (len(served_rows) if refit else 0)) / max(1, fold_rows)
-        prepared = budget.elapsed()
-        search.run(portfolio(search, families, rows=len(searched), seed=spec.seed))
+        searched_run = _search(spec, data, train, served_rows, refit, kind, budget, progress, threads)
+        search, families, searched, selection = (searched_run.search, searched_run.families, searched_run.rows,
+                                                 searched_run.selection)
+        report = search.report
         stopped = search.stopped_by_deadline
-        search_seconds = budget.elapsed()
-        selection = search.select(ensemble=True)
         rows_text = f"searched on {len(searched)} of {len(train)} TRAIN rows"
         fit_rows, fit_text = train, f"fit on the {len(train)} TRAIN rows"
         if len(searched) < len(train) and not _final_fits_fit(search, selection, families):
@@ -98,8 +77,8 @@ class TabularTrainer:
         log = [
             f"{len(data.train_rows)} training rows, {len(data.eval_rows)} eval rows, {len(data.features)} feature "
             f"columns, label {data.label_column} ({data.label_type})",
-            f"search: {len(search.trials)} candidates from {prepared:.1f} s to {search_seconds:.1f} s, "
-            f"{rows_text}, {folds.describe()}, selected {selection.kind} {selection.weights}",
+            f"search: {len(search.trials)} candidates from {searched_run.started:.1f} s to {searched_run.ended:.1f} s, "
+            f"{rows_text}, {search.folds.describe()}, selected {selection.kind} {selection.weights}",
             f"evaluated model {fit_text}",
         ]
 
@@ -127,6 +106,43 @@ class TabularTrainer:
             lambda phase, fraction, force=False: report.beat(phase, fraction),
             bundle_dir, done.metrics, done.evaluation, done.predictions, stopped=stopped, log=log,
         )
+
+
+
+class _Searched(NamedTuple):
+    search: Search
+    families: tm.Families
+    rows: np.ndarray  # the TRAIN rows searched (all of them, or a stratified subsample)
+    selection: Selection
+    started: float  # budget seconds when the search started and ended
+    ended: float
+
+def _search(spec: TrainSpec, data: TabularData, train: np.ndarray, served_rows, refit: bool, kind: scoring.Kind,
+            budget: Budget, progress: ProgressFn, threads: int) -> _Searched:
+    """The portfolio searched on the TRAIN rows (a stratified subsample of a large table),
+    keeping time for the final fits."""
+    # A large table is searched on a (stratified) subsample; the final fits use every row
+    # when the budget allows it.
+    searched = subsample(train, data.y[train], search_row_cap(spec, budget.left()),
+                         classification=kind == "classification", seed=spec.seed)
+    folds = make_folds(data.y[searched], classification=kind == "classification", seed=spec.seed)
+    report = LiveReport(progress, budget, metric=scoring.METRIC_NAME[kind])
+    # An Optuna study fills the leaderboard with near-copies: the ensemble blends families.
+    search = Search(y=data.y[searched], rows=searched, folds=folds, kind=kind, budget=budget, report=report,
+                    ensemble_pool="per_family", max_trials=spec.params.get("max_trials"))
+    families = tm.Families(
+        features=data.features, frame_of=data.frame, y_of=lambda rows: data.y[rows],
+        n_classes=len(data.classes), threads=threads, seed=spec.seed,
+        beat=_throttled(lambda: report.beat("searching", search.fraction())),
+    )
+    # The final fits (TRAIN rows, then every labelled row, with 10 % more trees) cost this
+    # many search fits (on a fold's rows); the search keeps time for them.
+    fold_rows = len(folds.splits[0][0])
+    families.final_factor = 1.1 * (len(train) + (len(served_rows) if refit else 0)) / max(1, fold_rows)
+    started = budget.elapsed()
+    search.run(portfolio(search, families, rows=len(searched), seed=spec.seed))
+    ended = budget.elapsed()
+    return _Searched(search, families, searched, search.select(ensemble=True), started, ended)
 
 
 # The search's row cap: rows per second of the budget, within [MIN, MAX] (spec.params
