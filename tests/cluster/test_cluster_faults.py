@@ -60,12 +60,14 @@ def test_a_web_replica_killed_under_load_fails_only_requests_in_flight_on_it(clu
         f"out of the pool after {marks['down']:.1f} s; back in {back_up:.1f} s after its restart",
     )
     assert Counter(o.replica for o in before if o.ok).keys() == {"web1", "web2"}
-    # Only requests already sent to the killed replica may fail: at most one per client, all of
-    # them around the kill, none started once the balancer had taken web1 out (a connection it
-    # refuses meanwhile is redispatched to web2). The few ms in which web1's processes are dying
-    # count as in flight: its listening socket still takes connections then.
+    # Only requests already sent to the killed replica may fail, all of them around the kill and
+    # none started once the balancer had taken web1 out (a connection it refuses meanwhile is
+    # redispatched to web2). The few ms in which web1's processes are dying count as in flight:
+    # its listening socket still takes connections then, so a client may lose the request it had
+    # on web1 and the next one it sent in those ms (seen: up to 6 of 4 clients on a loaded
+    # machine), never more.
     in_flight = [(round(o.started - killed, 3), round(o.ended - killed, 3), o.status) for o in failed]
-    assert len(failed) <= clients, in_flight
+    assert len(failed) <= 2 * clients, in_flight
     assert all(killed - 1.0 <= o.started <= out_of_pool for o in failed), (dead - killed, in_flight)
     assert after and all(o.ok and o.replica == "web2" for o in after), [o for o in after if not o.ok][:5]
     # And web1 answers again once back.
