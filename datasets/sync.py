@@ -138,17 +138,25 @@ class DatasetSync:
     # ------------------------------------------------------------------ steps of a page
 
     def _select(self, infos: list[ObjectInfo], *, force: bool) -> list[tuple[ObjectInfo, Role | None, Any]]:
+        # What is stored for this page's keys, compared in bulk with the listing: plain
+        # tuples, no model instances. A re-sync with nothing changed costs this query, the
+        # upload-keys query and one UPDATE of seen_at per page, whatever the page holds.
         keys = [i.key for i in infos]
-        existing = {so.key: so for so in SourceObject.objects.filter(dataset=self.dataset, key__in=keys)}
+        stored: dict[str, tuple[Any, str, int, str]] = {
+            key: (pk, etag, size, status)
+            for pk, key, etag, size, status in SourceObject.objects.filter(dataset=self.dataset, key__in=keys)
+            .values_list("pk", "key", "etag", "size", "status")
+        }
         uploading = self._uploading_keys() if self.leave_uploads else set()
         unchanged: list[Any] = []
         todo: list[tuple[ObjectInfo, Role | None, Any]] = []
         for info in infos:
             if info.key.endswith("/"):
                 continue  # folder marker
+            row = stored.get(info.key)
             if info.key in uploading:
-                if info.key in existing:  # seen: not marked missing
-                    unchanged.append(existing[info.key].pk)
+                if row is not None:  # seen: not marked missing
+                    unchanged.append(row[0])
                 continue  # its upload's job imports it
             if self.out_prefix is not None and info.key.startswith(self.out_prefix):
                 self.counts["skipped"] += 1
@@ -158,6 +166,14 @@ class DatasetSync:
                 })
                 continue
             self.counts["found"] += 1
+            if (
+                not force and row is not None and row[1] == info.etag and row[2] == info.size
+                and row[3] != ObjectStatus.MISSING
+            ):
+                # Stored with this etag and size: its name passed the checks when it was stored.
+                self.counts["unchanged"] += 1
+                unchanged.append(row[0])
+                continue
             folder, _, name = info.key.rpartition("/")
             try:
                 # The rules an upload applies. Objects put there behind our back (e.g.
@@ -167,11 +183,6 @@ class DatasetSync:
                 self.counts["failed"] += 1
                 self.new_errors.append({"file": f"s3://{self.bucket}/{info.key}", "reason": exc.reason})
                 continue
-            so = existing.get(info.key)
-            if not force and so is not None and so.etag == info.etag and so.status != ObjectStatus.MISSING:
-                self.counts["unchanged"] += 1
-                unchanged.append(so.pk)
-                continue
             role = self.importer.role(base_name(info.key))
             if role is None:
                 # Named with its reason, like a refused file: a "skipped: 1" alone leaves the
@@ -180,9 +191,14 @@ class DatasetSync:
                 self.new_errors.append({
                     "file": self.uri(info.key), "skipped": True, "reason": self.importer.unsupported_reason(name),
                 })
-            todo.append((info, role, so))
+            todo.append((info, role, row[0] if row is not None else None))
         if unchanged:
             SourceObject.objects.filter(pk__in=unchanged).update(seen_at=timezone.now())
+        # The rows of new or changed objects, as instances: only those are written.
+        changed = [pk for _info, _role, pk in todo if pk is not None]
+        if changed:
+            by_pk = SourceObject.objects.in_bulk(changed)
+            todo = [(info, role, by_pk.get(pk) if pk is not None else None) for info, role, pk in todo]
         return todo
 
     def _uploading_keys(self) -> set[str]:
