@@ -18,6 +18,7 @@ import logging
 import queue
 import threading
 import time
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Sum
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from datasets.formats import FormatError
@@ -36,7 +38,7 @@ from datasets.importing.detection import voc_annotations
 from datasets.importing.table import profile_object, profile_to_json
 from datasets.labels import ImportedAnnotations, apply_imported_annotations_many
 from datasets.models import Annotation, Dataset, ObjectStatus, Sample, SampleStatus, SourceObject
-from exeml.dbutil import insert_rows, yield_to_other_writers
+from exeml.dbutil import prepare_insert, yield_to_other_writers
 from exeml.errors import public_reason
 from exeml.jobs.models import Job, JobStatus
 from exeml.jobs.services import job_checkpoint, job_progress
@@ -76,6 +78,28 @@ COUNT_KEYS = ("found", "imported", "unchanged", "skipped", "failed", "missing")
 # The job that imports a large upload (datasets.upload_import). Its files are in the input
 # path before it runs: a sync leaves them to it, or both would insert the same samples.
 UPLOAD_JOB_KIND = "dataset_upload"
+
+
+def _sample_factory(dataset: Dataset) -> Callable[[str, int], Sample]:
+    """New, unsaved samples of ``dataset`` at a few microseconds each (a 100k-line file makes
+    100k of them): Model.__init__'s per-field default and descriptor work is done once, for
+    a template, and copied. Sample has no init signal receivers; the instance is the same as
+    ``Sample(dataset=dataset, tenant_id=..., source=..., line_number=...)``."""
+    template = Sample(dataset=dataset, tenant_id=dataset.tenant_id, source="", line_number=0).__dict__.copy()
+    del template["_state"]
+    pk = Sample._meta.pk.attname
+    new = Sample.__new__
+
+    def make(source: str, line: int) -> Sample:
+        sample = new(Sample)
+        sample.__dict__.update(template)
+        sample._state = ModelState()
+        sample._state.fields_cache["dataset"] = dataset
+        sample.__dict__[pk] = uuid.uuid4()
+        sample.source, sample.line_number = source, line
+        return sample
+
+    return make
 
 
 @dataclass
@@ -399,6 +423,7 @@ class DatasetSync:
         update: dict[Any, Sample] = {}
         cleared: list[Any] = []
         out: dict[str, list[Sample]] = {}
+        new_sample = _sample_factory(ds)
         for source, name, so, rows in specs:
             existing = have.get(source, {})
             got: list[Sample] = []
@@ -408,7 +433,7 @@ class DatasetSync:
                 lines.add(line)
                 sample = existing.get(line)
                 if sample is None:
-                    sample = Sample(dataset=ds, tenant_id=ds.tenant_id, source=source, line_number=line)
+                    sample = new_sample(source, line)
                     create.append(sample)
                 else:
                     if "text" in row and sample.text != row["text"] and sample.labeled:
@@ -433,12 +458,14 @@ class DatasetSync:
                 Annotation.objects.filter(sample_id__in=chunk).delete()
         total = len(create) + len(update)
         for chunk in _chunks(create, self.batch):
+            # New rows only (looked up above; the unique (dataset, source, line) index refuses
+            # a duplicate): one prepared INSERT over the batch, its values converted before
+            # the transaction, so the database is held for the writes alone.
+            insert = prepare_insert(chunk)
             self._between_batches()
             started = time.perf_counter()
             with transaction.atomic():
-                # New rows only (looked up above; the unique (dataset, source, line) index
-                # refuses a duplicate): one prepared INSERT over the batch, no SQL building per row.
-                insert_rows(chunk)
+                insert.execute()
             self._held = time.perf_counter() - started
             self._rows_written(len(chunk), total)
         for chunk in _chunks(list(update.values()), self.batch):

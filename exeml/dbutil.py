@@ -17,6 +17,7 @@ from django.utils import timezone
 # waited at most that transaction's time, so a pause of half of it (at least 25 ms, plus a
 # margin) lets it in; the configured pause (>= 100 ms, the handler's longest sleep) is the cap.
 _MIN_PAUSE_SECONDS = 0.03
+_MAX_PARAMS = 60_000
 _PAUSE_MARGIN_SECONDS = 0.01
 
 
@@ -41,8 +42,38 @@ def yield_to_other_writers(held_seconds: float | None = None) -> None:
         time.sleep(writer_pause_seconds(held_seconds))
 
 
-def insert_rows(objs: Sequence[Model]) -> None:
-    """INSERT new model instances with one prepared statement run over them all (executemany).
+class PreparedInsert:
+    """An INSERT of rows already converted for the database: ``execute`` only sends them, so
+    a caller can convert outside its transaction and hold the database only for the writes."""
+
+    def __init__(self, conn: Any, model: type[Model], sql: str, width: int, rows: list[tuple[Any, ...]],
+                 objs: Sequence[Model]) -> None:
+        self.conn, self.model, self.sql, self.width, self.rows, self.objs = conn, model, sql, width, rows, objs
+
+    def execute(self) -> None:
+        if not self.rows:
+            return
+        with self.conn.cursor() as cursor:
+            if self.conn.vendor == "sqlite":
+                # Row-level triggers only, and its statements prepared once: one row a statement.
+                cursor.executemany(self.sql, self.rows)
+            else:
+                # Many rows a statement: PostgreSQL's statement-level triggers (counters) run
+                # once per statement, and a round trip carries thousands of rows.
+                per = max(1, _MAX_PARAMS // self.width)
+                one = f"({', '.join(['%s'] * self.width)})"
+                head = self.sql[: self.sql.index(" VALUES ")]
+                for start in range(0, len(self.rows), per):
+                    part = self.rows[start:start + per]
+                    cursor.execute(f"{head} VALUES {', '.join([one] * len(part))}", [v for r in part for v in r])
+        for obj in self.objs:
+            obj._state.adding = False
+            obj._state.db = self.conn.alias
+
+
+def prepare_insert(objs: Sequence[Model]) -> PreparedInsert:
+    """An INSERT of new model instances: SQLite, one prepared statement run over them all
+    (executemany); PostgreSQL, thousands of rows a statement.
 
     For imports of many rows whose values are already checked: ``bulk_create`` builds one
     SQL text per batch with a placeholder per value (SQLite: at most 999 of them, so a few
@@ -53,7 +84,7 @@ def insert_rows(objs: Sequence[Model]) -> None:
     triggers fire per row, as for any INSERT. The instances are left as saved ones.
     """
     if not objs:
-        return
+        return PreparedInsert(connection, Model, "", 0, [], [])
     model = type(objs[0])
     conn = connections[router.db_for_write(model)]
     fields = list(model._meta.concrete_fields)
@@ -74,7 +105,7 @@ def insert_rows(objs: Sequence[Model]) -> None:
     rows: list[tuple[Any, ...]] = []
     for obj in objs:
         if obj.pk is None:
-            raise ValueError(f"{model.__name__} without a primary key: insert_rows writes the key it is given")
+            raise ValueError(f"{model.__name__} without a primary key: prepare_insert writes the key it is given")
         values = obj.__dict__
         row = []
         for i, name in enumerate(attnames):
@@ -83,11 +114,7 @@ def insert_rows(objs: Sequence[Model]) -> None:
                 last_raw[i], last_db[i] = raw, preps[i](raw, conn)
             row.append(last_db[i])
         rows.append(tuple(row))
-    with conn.cursor() as cursor:
-        cursor.executemany(sql, rows)
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = conn.alias
+    return PreparedInsert(conn, model, sql, len(fields), rows, objs)
 
 
 def delete_in_batches(rows: QuerySet, *, batch: int | None = None) -> Iterator[int]:

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from datasets import sync as sync_module
 from datasets.models import Annotation, Dataset, Sample, SourceObject
 from datasets.services import dataset_sync
-from tests.datasets.helpers import create_project, folder, jpeg, put_files
+from tests.datasets.helpers import create_project, folder, jpeg, put_files, wait_job
 
 DATA_TABLES = (Sample._meta.db_table, SourceObject._meta.db_table, Annotation._meta.db_table)
 
@@ -34,7 +34,13 @@ def _project(owner, images: int) -> str:
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda f: put_files(owner.tenant, base, [f]), _files(images)))
     project, _base = create_project(owner, "image_classification", files=[], base=base)
-    return project["dataset"]["id"]
+    ds_id = project["dataset"]["id"]
+    # Creating the project starts its first sync on the worker: it must end before ours.
+    started = owner.client.get(f"/api/v1/datasets/{ds_id}").json()["last_sync_job"]
+    first = wait_job(owner, started["id"], timeout=120)
+    assert first["status"] == "succeeded", first
+    assert first["counts"]["imported"] == 2 * images and first["counts"]["failed"] == 0, first["errors"]
+    return ds_id
 
 
 def _sync(owner, ds_id):
@@ -55,8 +61,6 @@ def _content(owner, ds_id):
 
 def _resync_queries(owner, images: int) -> list[str]:
     ds_id = _project(owner, images)
-    first = _sync(owner, ds_id)
-    assert first.counts["imported"] == 2 * images and first.counts["failed"] == 0, first.errors
     before = _content(owner, ds_id)
     assert len(before[0]) == images and len(before[2]) == images  # every image labelled
     with CaptureQueriesContext(connection) as ctx:
@@ -76,7 +80,7 @@ def _resync_queries(owner, images: int) -> list[str]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_unchanged_resync_writes_nothing_and_its_queries_do_not_grow_with_the_objects(owner, monkeypatch):
+def test_unchanged_resync_writes_nothing_and_its_queries_do_not_grow_with_the_objects(celery_worker, owner, monkeypatch):
     # One listing page holds either size, so the page count is the same: what remains
     # would be per-object queries.
     monkeypatch.setattr(sync_module, "PAGE_SIZE", 1000)
@@ -87,9 +91,8 @@ def test_unchanged_resync_writes_nothing_and_its_queries_do_not_grow_with_the_ob
 
 
 @pytest.mark.django_db(transaction=True)
-def test_resync_reimports_an_object_whose_size_changed_under_the_same_etag(owner, monkeypatch):
+def test_resync_reimports_an_object_whose_size_changed_under_the_same_etag(celery_worker, owner, monkeypatch):
     ds_id = _project(owner, 2)
-    _sync(owner, ds_id)
     with owner.scope():
         # As if the store reported another size for the same etag (a store that does not
         # change the etag on every write): compared with the listing, it is changed.
