@@ -17,7 +17,6 @@ from django.utils import timezone
 # waited at most that transaction's time, so a pause of half of it (at least 25 ms, plus a
 # margin) lets it in; the configured pause (>= 100 ms, the handler's longest sleep) is the cap.
 _MIN_PAUSE_SECONDS = 0.03
-_MAX_PARAMS = 60_000
 _PAUSE_MARGIN_SECONDS = 0.01
 
 
@@ -46,9 +45,9 @@ class PreparedInsert:
     """An INSERT of rows already converted for the database: ``execute`` only sends them, so
     a caller can convert outside its transaction and hold the database only for the writes."""
 
-    def __init__(self, conn: Any, model: type[Model], sql: str, width: int, rows: list[tuple[Any, ...]],
+    def __init__(self, conn: Any, sql: str, array_sql: str, rows: list[tuple[Any, ...]],
                  objs: Sequence[Model]) -> None:
-        self.conn, self.model, self.sql, self.width, self.rows, self.objs = conn, model, sql, width, rows, objs
+        self.conn, self.sql, self.array_sql, self.rows, self.objs = conn, sql, array_sql, rows, objs
 
     def execute(self) -> None:
         if not self.rows:
@@ -58,14 +57,10 @@ class PreparedInsert:
                 # Row-level triggers only, and its statements prepared once: one row a statement.
                 cursor.executemany(self.sql, self.rows)
             else:
-                # Many rows a statement: PostgreSQL's statement-level triggers (counters) run
-                # once per statement, and a round trip carries thousands of rows.
-                per = max(1, _MAX_PARAMS // self.width)
-                one = f"({', '.join(['%s'] * self.width)})"
-                head = self.sql[: self.sql.index(" VALUES ")]
-                for start in range(0, len(self.rows), per):
-                    part = self.rows[start:start + per]
-                    cursor.execute(f"{head} VALUES {', '.join([one] * len(part))}", [v for r in part for v in r])
+                # All rows in one statement: PostgreSQL's statement-level triggers (counters)
+                # run once for the batch. One array a column (unnest), so the statement's text
+                # stays short and the same from batch to batch, whatever the row count.
+                cursor.execute(self.array_sql, [list(column) for column in zip(*self.rows, strict=True)])
         for obj in self.objs:
             obj._state.adding = False
             obj._state.db = self.conn.alias
@@ -73,7 +68,7 @@ class PreparedInsert:
 
 def prepare_insert(objs: Sequence[Model]) -> PreparedInsert:
     """An INSERT of new model instances: SQLite, one prepared statement run over them all
-    (executemany); PostgreSQL, thousands of rows a statement.
+    (executemany); PostgreSQL, one statement for them all (a column array each).
 
     For imports of many rows whose values are already checked: ``bulk_create`` builds one
     SQL text per batch with a placeholder per value (SQLite: at most 999 of them, so a few
@@ -84,7 +79,7 @@ def prepare_insert(objs: Sequence[Model]) -> PreparedInsert:
     triggers fire per row, as for any INSERT. The instances are left as saved ones.
     """
     if not objs:
-        return PreparedInsert(connection, Model, "", 0, [], [])
+        return PreparedInsert(connection, "", "", [], [])
     model = type(objs[0])
     conn = connections[router.db_for_write(model)]
     fields = list(model._meta.concrete_fields)
@@ -94,10 +89,11 @@ def prepare_insert(objs: Sequence[Model]) -> PreparedInsert:
             for obj in objs:
                 setattr(obj, f.attname, now)
     qn = conn.ops.quote_name
-    sql = (
-        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
+    head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+    sql = head + f"VALUES ({', '.join(['%s'] * len(fields))})"
+    array_sql = ""
+    if conn.vendor == "postgresql":
+        array_sql = head + f"SELECT * FROM unnest({', '.join(f'%s::{f.cast_db_type(conn)}[]' for f in fields)})"
     attnames = [f.attname for f in fields]
     preps = [f.get_db_prep_save for f in fields]
     last_raw: list[Any] = [object()] * len(fields)
@@ -114,7 +110,7 @@ def prepare_insert(objs: Sequence[Model]) -> PreparedInsert:
                 last_raw[i], last_db[i] = raw, preps[i](raw, conn)
             row.append(last_db[i])
         rows.append(tuple(row))
-    return PreparedInsert(conn, model, sql, len(fields), rows, objs)
+    return PreparedInsert(conn, sql, array_sql, rows, objs)
 
 
 def delete_in_batches(rows: QuerySet, *, batch: int | None = None) -> Iterator[int]:
