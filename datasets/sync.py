@@ -66,6 +66,7 @@ def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
         yield items[start:start + size]
 
 PAGE_SIZE = 500
+LIST_PAGE_SIZE = 1000
 READ_THREADS = 8
 # The page loop waits for its readers this long at a time, then looks for a cancel or a
 # storage stall: a hung read never holds the job longer than that.
@@ -146,9 +147,12 @@ class DatasetSync:
         if self.importer is None:
             self._sync_table()
         else:
-            for page in self.store.list_pages(self.bucket, self.prefix, page_size=PAGE_SIZE):
-                job_checkpoint()
-                self.process_page(page.objects)
+            # Listed 1,000 keys a request (S3's most: a re-sync with nothing changed is mostly
+            # its listing), imported PAGE_SIZE objects at a time (the objects read are in memory).
+            for page in self.store.list_pages(self.bucket, self.prefix, page_size=LIST_PAGE_SIZE):
+                for part in _chunks(page.objects, PAGE_SIZE):
+                    job_checkpoint()
+                    self.process_page(part)
                 self._flush(progress=0.5)
             self._mark_missing(started)
         self._update_storage_bytes()
