@@ -1,10 +1,15 @@
 """Dataset synchronization throughput against an S3 endpoint.
 
-Puts N small images under one folder, then prints objects/s for (1) raw boto3 list + get
-of every object, (2) the first sync (list, read, decode, import) and (3) a re-sync with
-nothing changed (list + one query per page). Uses a temporary EXEML_HOME and SQLite.
+Puts N small images (and, with --labels, N label files ``img_x.txt`` beside them) under one
+folder, then prints a table: (1) raw boto3 list + get of every object, (2) the first sync
+(list, read, decode, import) and (3) a re-sync with nothing changed (the listing compared
+with what is stored, page by page: a few bulk queries a page, none per object), each with
+its time, objects/s, database queries and the process's peak RSS growth during it, and the
+re-sync's cost as a share of the first sync's (issue 24's goal: <= 5 %). Uses a temporary
+EXEML_HOME and SQLite unless --database-url is given.
 
     python bench/sync.py --n 2000                      # starts a moto S3 server itself
+    python bench/sync.py --n 20000 --labels            # issue 24: 20k images + 20k label files
     python bench/sync.py --n 10000 --endpoint http://127.0.0.1:9000
 """
 
@@ -18,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -53,8 +59,10 @@ def _start_moto() -> tuple[str, subprocess.Popen]:
     raise SystemExit("moto server did not start")
 
 
-def _configure(endpoint: str, home: str) -> None:
+def _configure(endpoint: str, home: str, database_url: str = "") -> None:
     os.environ.pop("DATABASE_URL", None)
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
     os.environ.update({
         "DJANGO_SETTINGS_MODULE": "exeml.settings", "EXEML_HOME": home, "EXEML_S3_ENDPOINT_URL": endpoint,
         "EXEML_BUCKET": BUCKET, "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
@@ -80,6 +88,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000, help="objects to put (default 10000)")
     parser.add_argument("--endpoint", default="", help="S3 endpoint URL (default: start moto)")
+    parser.add_argument("--labels", action="store_true", help="also put one label file per image")
+    parser.add_argument("--database-url", default="", help="e.g. postgres://postgres@127.0.0.1:5432/bench")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON, not a table")
     args = parser.parse_args()
 
     moto = None
@@ -88,15 +99,79 @@ def main() -> None:
         endpoint, moto = _start_moto()
     try:
         with tempfile.TemporaryDirectory(prefix="exeml-bench-") as home:
-            _configure(endpoint, home)
-            print(json.dumps(run(args.n)))
+            _configure(endpoint, home, args.database_url)
+            result = run(args.n, labels=args.labels)
+            print(json.dumps(result) if args.json else _table(result))
     finally:
         if moto is not None:
             moto.terminate()
             moto.wait(10)
 
 
-def run(n: int) -> dict:
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class _Phase:
+    """Time, database queries and peak RSS growth (sampled every 20 ms) of one step."""
+
+    def __init__(self) -> None:
+        from django.db import connection
+
+        # Counted, not captured: keeping the SQL text of a first sync's bulk inserts would
+        # itself grow the RSS being measured.
+        self._queries = connection.execute_wrapper(self._count)
+        self._stop = threading.Event()
+        self.seconds = 0.0
+        self.peak_growth = 0
+        self.queries = 0
+
+    def _count(self, execute, sql, params, many, context):
+        self.queries += 1
+        return execute(sql, params, many, context)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak_growth = max(self.peak_growth, _rss_bytes() - self._base)
+
+    def __enter__(self) -> _Phase:
+        self._base = _rss_bytes()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        self._queries.__enter__()
+        self._t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds = time.perf_counter() - self._t0
+        self._queries.__exit__(*exc)
+        self._stop.set()
+        self._thread.join()
+        self.peak_growth = max(self.peak_growth, _rss_bytes() - self._base)
+
+
+def _table(r: dict) -> str:
+    rows = [("raw boto3 list only", r["list_s"], None, None), ("raw boto3 list + get", r["raw_s"], None, None),
+            ("first sync", r["first_s"], r["first_queries"],
+            r["first_rss_mib"]), ("re-sync, nothing changed", r["resync_s"], r["resync_queries"], r["resync_rss_mib"])]
+    out = [f"{r['objects']:,} objects ({r['images']:,} images, {r['label_files']:,} label files), "
+           f"{r['database']}, read threads {r['read_threads']}",
+           f"{'step':<26} {'seconds':>9} {'objects/s':>10} {'queries':>8} {'RSS growth MiB':>15}"]
+    for name, secs, queries, rss in rows:
+        out.append(f"{name:<26} {secs:>9.2f} {r['objects'] / secs:>10,.0f} "
+                   f"{'' if queries is None else queries:>8} {'' if rss is None else f'{rss:.1f}':>15}")
+    out.append(f"re-sync / first sync: {r['resync_share_pct']:.2f} % (goal <= 5 %); the listing alone "
+               f"{100 * r['list_s'] / r['first_s']:.2f} % of the first sync; "
+               f"peak RSS of the process {r['peak_rss_mib']:.0f} MiB")
+    return "\n".join(out)
+
+
+def run(n: int, *, labels: bool = False) -> dict:
+    import resource
+
+    from django.db import connection
+
     from datasets.models import Sample
     from datasets.services import dataset_create, dataset_sync
     from exeml.storage import default_store
@@ -109,40 +184,54 @@ def run(n: int) -> dict:
     prefix = f"{TENANT}/bench-{int(time.time())}/"
     client = store.client  # raw boto3, for the baseline
 
+    def put(i: int) -> None:
+        client.put_object(Bucket=BUCKET, Key=f"{prefix}img_{i:06d}.jpg", Body=_image(i))
+        if labels:
+            client.put_object(Bucket=BUCKET, Key=f"{prefix}img_{i:06d}.txt", Body=f"class_{i % 10}\n".encode())
+
+    objects = n * (2 if labels else 1)
     t0 = time.perf_counter()
     with ThreadPoolExecutor(10) as pool:
-        list(pool.map(lambda i: client.put_object(Bucket=BUCKET, Key=f"{prefix}img_{i:06d}.jpg", Body=_image(i)),
-                      range(n)))
+        list(pool.map(put, range(n)))
     put_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     keys = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
             for o in page.get("Contents", [])]
+    list_s = time.perf_counter() - t0  # the floor of a re-sync: the listing alone
     with ThreadPoolExecutor(READ_THREADS) as pool:
         total = sum(pool.map(lambda k: len(client.get_object(Bucket=BUCKET, Key=k)["Body"].read()), keys))
     raw_s = time.perf_counter() - t0
-    assert len(keys) == n and total > 0
+    assert len(keys) == objects and total > 0
 
     with tenant_scope(tenant):
         dataset = dataset_create(
             tenant=tenant, name="bench", task_type="image_classification", start_sync=False,
             input_path=f"s3://{BUCKET}/{prefix}", output_path=f"s3://{BUCKET}/{TENANT}/bench-out/",
         )
-        t0 = time.perf_counter()
-        first = dataset_sync(dataset=dataset)
-        first_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        again = dataset_sync(dataset=dataset)
-        again_s = time.perf_counter() - t0
+        with _Phase() as first_phase:
+            first = dataset_sync(dataset=dataset)
+        with _Phase() as again_phase:
+            again = dataset_sync(dataset=dataset)
         samples = Sample.objects.filter(dataset=dataset).count()
+        labeled = Sample.objects.filter(dataset=dataset, labeled=True).count()
     assert first.status == "succeeded" and samples == n, (first.detail, samples)
-    assert again.counts["unchanged"] == n and again.counts["imported"] == 0
+    assert not labels or labeled == n, labeled
+    assert again.counts["unchanged"] == objects and again.counts["imported"] == 0, again.counts
+    first_s, again_s = first_phase.seconds, again_phase.seconds
     return {
-        "objects": n,
-        "put_objects_per_s": round(n / put_s, 1),
-        "raw_boto3_list_get_objects_per_s": round(n / raw_s, 1),
-        "first_sync_objects_per_s": round(n / first_s, 1),
-        "resync_unchanged_objects_per_s": round(n / again_s, 1),
+        "objects": objects, "images": n, "label_files": n if labels else 0,
+        "database": "SQLite" if connection.vendor == "sqlite" else connection.vendor,
+        "put_objects_per_s": round(objects / put_s, 1),
+        "raw_s": round(raw_s, 3), "list_s": round(list_s, 3), "first_s": round(first_s, 3), "resync_s": round(again_s, 3),
+        "raw_boto3_list_get_objects_per_s": round(objects / raw_s, 1),
+        "first_sync_objects_per_s": round(objects / first_s, 1),
+        "resync_unchanged_objects_per_s": round(objects / again_s, 1),
+        "first_queries": first_phase.queries, "resync_queries": again_phase.queries,
+        "first_rss_mib": round(first_phase.peak_growth / 2**20, 1),
+        "resync_rss_mib": round(again_phase.peak_growth / 2**20, 1),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "resync_share_pct": round(100 * again_s / first_s, 2),
         "read_threads": READ_THREADS,
     }
 

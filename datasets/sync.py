@@ -17,6 +17,8 @@ import contextvars
 import logging
 import queue
 import threading
+import time
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Sum
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from datasets.formats import FormatError
@@ -35,7 +38,7 @@ from datasets.importing.detection import voc_annotations
 from datasets.importing.table import profile_object, profile_to_json
 from datasets.labels import ImportedAnnotations, apply_imported_annotations_many
 from datasets.models import Annotation, Dataset, ObjectStatus, Sample, SampleStatus, SourceObject
-from exeml.dbutil import yield_to_other_writers
+from exeml.dbutil import prepare_insert, yield_to_other_writers
 from exeml.errors import public_reason
 from exeml.jobs.models import Job, JobStatus
 from exeml.jobs.services import job_checkpoint, job_progress
@@ -63,6 +66,7 @@ def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
         yield items[start:start + size]
 
 PAGE_SIZE = 500
+LIST_PAGE_SIZE = 1000
 READ_THREADS = 8
 # The page loop waits for its readers this long at a time, then looks for a cancel or a
 # storage stall: a hung read never holds the job longer than that.
@@ -75,6 +79,28 @@ COUNT_KEYS = ("found", "imported", "unchanged", "skipped", "failed", "missing")
 # The job that imports a large upload (datasets.upload_import). Its files are in the input
 # path before it runs: a sync leaves them to it, or both would insert the same samples.
 UPLOAD_JOB_KIND = "dataset_upload"
+
+
+def _sample_factory(dataset: Dataset) -> Callable[[str, int], Sample]:
+    """New, unsaved samples of ``dataset`` at a few microseconds each (a 100k-line file makes
+    100k of them): Model.__init__'s per-field default and descriptor work is done once, for
+    a template, and copied. Sample has no init signal receivers; the instance is the same as
+    ``Sample(dataset=dataset, tenant_id=..., source=..., line_number=...)``."""
+    template = Sample(dataset=dataset, tenant_id=dataset.tenant_id, source="", line_number=0).__dict__.copy()
+    del template["_state"]
+    pk = Sample._meta.pk.attname
+    new = Sample.__new__
+
+    def make(source: str, line: int) -> Sample:
+        sample = new(Sample)
+        sample.__dict__.update(template)
+        sample._state = ModelState()
+        sample._state.fields_cache["dataset"] = dataset
+        sample.__dict__[pk] = uuid.uuid4()
+        sample.source, sample.line_number = source, line
+        return sample
+
+    return make
 
 
 @dataclass
@@ -107,6 +133,7 @@ class DatasetSync:
         self.batch = max(1, int(settings.EXEML_IMPORT_BATCH_ROWS))
         self._sample_limit: int | None = None
         self._batches = 0
+        self._held: float | None = None  # seconds the last row batch held the database
         # Called after each batch of sample rows is written, with (rows written, rows of this
         # page): an upload's job reports its progress (and honours a cancel) from there.
         self.on_rows: Callable[[int, int], None] | None = None
@@ -120,9 +147,12 @@ class DatasetSync:
         if self.importer is None:
             self._sync_table()
         else:
-            for page in self.store.list_pages(self.bucket, self.prefix, page_size=PAGE_SIZE):
-                job_checkpoint()
-                self.process_page(page.objects)
+            # Listed 1,000 keys a request (S3's most: a re-sync with nothing changed is mostly
+            # its listing), imported PAGE_SIZE objects at a time (the objects read are in memory).
+            for page in self.store.list_pages(self.bucket, self.prefix, page_size=LIST_PAGE_SIZE):
+                for part in _chunks(page.objects, PAGE_SIZE):
+                    job_checkpoint()
+                    self.process_page(part)
                 self._flush(progress=0.5)
             self._mark_missing(started)
         self._update_storage_bytes()
@@ -138,17 +168,25 @@ class DatasetSync:
     # ------------------------------------------------------------------ steps of a page
 
     def _select(self, infos: list[ObjectInfo], *, force: bool) -> list[tuple[ObjectInfo, Role | None, Any]]:
+        # What is stored for this page's keys, compared in bulk with the listing: plain
+        # tuples, no model instances. A re-sync with nothing changed costs this query, the
+        # upload-keys query and one UPDATE of seen_at per page, whatever the page holds.
         keys = [i.key for i in infos]
-        existing = {so.key: so for so in SourceObject.objects.filter(dataset=self.dataset, key__in=keys)}
+        stored: dict[str, tuple[Any, str, int, str]] = {
+            key: (pk, etag, size, status)
+            for pk, key, etag, size, status in SourceObject.objects.filter(dataset=self.dataset, key__in=keys)
+            .values_list("pk", "key", "etag", "size", "status")
+        }
         uploading = self._uploading_keys() if self.leave_uploads else set()
         unchanged: list[Any] = []
         todo: list[tuple[ObjectInfo, Role | None, Any]] = []
         for info in infos:
             if info.key.endswith("/"):
                 continue  # folder marker
+            row = stored.get(info.key)
             if info.key in uploading:
-                if info.key in existing:  # seen: not marked missing
-                    unchanged.append(existing[info.key].pk)
+                if row is not None:  # seen: not marked missing
+                    unchanged.append(row[0])
                 continue  # its upload's job imports it
             if self.out_prefix is not None and info.key.startswith(self.out_prefix):
                 self.counts["skipped"] += 1
@@ -158,6 +196,14 @@ class DatasetSync:
                 })
                 continue
             self.counts["found"] += 1
+            if (
+                not force and row is not None and row[1] == info.etag and row[2] == info.size
+                and row[3] != ObjectStatus.MISSING
+            ):
+                # Stored with this etag and size: its name passed the checks when it was stored.
+                self.counts["unchanged"] += 1
+                unchanged.append(row[0])
+                continue
             folder, _, name = info.key.rpartition("/")
             try:
                 # The rules an upload applies. Objects put there behind our back (e.g.
@@ -167,11 +213,6 @@ class DatasetSync:
                 self.counts["failed"] += 1
                 self.new_errors.append({"file": f"s3://{self.bucket}/{info.key}", "reason": exc.reason})
                 continue
-            so = existing.get(info.key)
-            if not force and so is not None and so.etag == info.etag and so.status != ObjectStatus.MISSING:
-                self.counts["unchanged"] += 1
-                unchanged.append(so.pk)
-                continue
             role = self.importer.role(base_name(info.key))
             if role is None:
                 # Named with its reason, like a refused file: a "skipped: 1" alone leaves the
@@ -180,9 +221,14 @@ class DatasetSync:
                 self.new_errors.append({
                     "file": self.uri(info.key), "skipped": True, "reason": self.importer.unsupported_reason(name),
                 })
-            todo.append((info, role, so))
+            todo.append((info, role, row[0] if row is not None else None))
         if unchanged:
             SourceObject.objects.filter(pk__in=unchanged).update(seen_at=timezone.now())
+        # The rows of new or changed objects, as instances: only those are written.
+        changed = [pk for _info, _role, pk in todo if pk is not None]
+        if changed:
+            by_pk = SourceObject.objects.in_bulk(changed)
+            todo = [(info, role, by_pk.get(pk) if pk is not None else None) for info, role, pk in todo]
         return todo
 
     def _uploading_keys(self) -> set[str]:
@@ -381,6 +427,7 @@ class DatasetSync:
         update: dict[Any, Sample] = {}
         cleared: list[Any] = []
         out: dict[str, list[Sample]] = {}
+        new_sample = _sample_factory(ds)
         for source, name, so, rows in specs:
             existing = have.get(source, {})
             got: list[Sample] = []
@@ -390,7 +437,7 @@ class DatasetSync:
                 lines.add(line)
                 sample = existing.get(line)
                 if sample is None:
-                    sample = Sample(dataset=ds, tenant_id=ds.tenant_id, source=source, line_number=line)
+                    sample = new_sample(source, line)
                     create.append(sample)
                 else:
                     if "text" in row and sample.text != row["text"] and sample.labeled:
@@ -415,14 +462,22 @@ class DatasetSync:
                 Annotation.objects.filter(sample_id__in=chunk).delete()
         total = len(create) + len(update)
         for chunk in _chunks(create, self.batch):
+            # New rows only (looked up above; the unique (dataset, source, line) index refuses
+            # a duplicate): one prepared INSERT over the batch, its values converted before
+            # the transaction, so the database is held for the writes alone.
+            insert = prepare_insert(chunk)
             self._between_batches()
+            started = time.perf_counter()
             with transaction.atomic():
-                Sample.objects.bulk_create(chunk)
+                insert.execute()
+            self._held = time.perf_counter() - started
             self._rows_written(len(chunk), total)
         for chunk in _chunks(list(update.values()), self.batch):
             self._between_batches()
+            started = time.perf_counter()
             with transaction.atomic():
                 Sample.objects.bulk_update(chunk, SAMPLE_UPDATE_FIELDS, batch_size=100)
+            self._held = time.perf_counter() - started
             self._rows_written(len(chunk), total)
         return out
 
@@ -433,7 +488,8 @@ class DatasetSync:
     def _between_batches(self) -> None:
         self._batches += 1
         if self._batches > 1:
-            yield_to_other_writers()
+            # Sized by how long the last batch held the lock (None before any: the full pause).
+            yield_to_other_writers(self._held)
 
     def _label_items(self, todo, data, reasons, samples_by_key, outcomes) -> list[ImportedAnnotations]:
         label_data = {info.key: data[info.key] for info, role, _ in todo if role == Role.LABEL and info.key not in reasons}

@@ -49,9 +49,9 @@ LABELS = {
 }
 
 
-def create_project(actor, task_type: str, files=None, *, name: str | None = None):
-    """Put files in a fresh folder and create a project over it through the API."""
-    base = folder(actor.tenant)
+def create_project(actor, task_type: str, files=None, *, name: str | None = None, base: str | None = None):
+    """Put files in a fresh folder (or ``base``) and create a project over it through the API."""
+    base = base or folder(actor.tenant)
     put_files(actor.tenant, base, files if files is not None else demo_files(task_type, base))
     body = {
         "name": name or "p" + uuid.uuid4().hex[:8], "type": task_type,
