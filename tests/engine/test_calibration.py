@@ -345,7 +345,7 @@ class _Fixed:
         from onnx import helper
 
         nodes = [helper.make_node("Softmax", ["x"], ["probabilities"], axis=1)]
-        return automl.make_model(nodes, inputs, [], name="fixed", n_classes=K)
+        return make_model(nodes, inputs, [], name="fixed", n_classes=K)
 
 
 def test_the_search_exports_its_isotonic_step_and_the_graph_answers_what_it_evaluated():
