@@ -29,7 +29,11 @@ class ModelVersion(TenantOwned):
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="versions")
     name = models.CharField(max_length=10)  # V001
     number = models.PositiveIntegerField()
-    dataset_version = models.ForeignKey("datasets.DatasetVersion", on_delete=models.PROTECT, related_name="model_versions")
+    # None only while a training of a large dataset waits for the dataset_version job that
+    # publishes its data (params["dataset_version_job"]); the run sets it before it trains.
+    dataset_version = models.ForeignKey(
+        "datasets.DatasetVersion", on_delete=models.PROTECT, related_name="model_versions", null=True, blank=True
+    )
     incremental_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     flavor = models.ForeignKey("tenancy.Flavor", on_delete=models.PROTECT, related_name="+")
     queue = models.CharField(max_length=40)

@@ -39,6 +39,7 @@ from training.engine.spec import (
     TrainSpec,
 )
 from training.models import LOG_TAIL_LINES, ModelVersion, VersionStatus
+from training.publish_wait import await_dataset_version
 from training.transitions import version_transition
 
 logger = logging.getLogger(__name__)
@@ -299,6 +300,7 @@ def _train(*, version: ModelVersion, workdir: Path, pulse: Pulse, log: VersionLo
         project.name, version.name, project.task_type, version.worker, params.get("max_minutes"),
         params.get("preference"),
     )
+    await_dataset_version(version, pulse.report)
     pulse.report("downloading data", 0.0)
     spec = build_spec(version=version, data_dir=workdir / "data")
     data = (

@@ -38,7 +38,8 @@ class _Ref(serializers.Serializer):
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
-    dataset_version = _Ref(read_only=True)
+    # null while the data of a large dataset is being published (params.dataset_version_job)
+    dataset_version = _Ref(read_only=True, allow_null=True)
     incremental_from = serializers.SerializerMethodField()
     flavor = serializers.SlugRelatedField(slug_field="code", read_only=True)
     queue_position = serializers.SerializerMethodField()

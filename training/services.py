@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -90,16 +91,9 @@ def version_create(
         raise ApplicationError(reasons[0], code="preconditions", extra={"reasons": reasons})
     preconditions.quota_checks(tenant=tenant)
     _check_project_concurrency(project=project)
+    publish_job = None
     if dataset_version is None:
-        from datasets.versioning import dataset_version_publish
-
-        dataset_version = dataset_version_publish(
-            dataset=project.dataset,
-            train_ratio=train_ratio,
-            user=user,
-            label_column=project.label_column or None,
-            label_type=project.label_type or None,
-        )
+        dataset_version, publish_job = _publish_training_data(project=project, train_ratio=train_ratio, user=user)
     with transaction.atomic():
         # The project row lock serialises numbering and the quota re-check.
         Project.objects.select_for_update().get(pk=project.pk)
@@ -116,6 +110,7 @@ def version_create(
             queue=flavor_row.queue,
             params={
                 "train_ratio": dataset_version.train_ratio if dataset_version_id else train_ratio,
+                **({"dataset_version_job": str(publish_job.pk)} if publish_job is not None else {}),
                 "max_minutes": max_minutes,
                 "preference": preference,
                 "flavor": flavor_row.code,
@@ -126,6 +121,19 @@ def version_create(
         )
         version_enqueue(version=version)
     return version
+
+
+def _publish_training_data(*, project, train_ratio: float, user) -> tuple[Any, Job | None]:
+    """The dataset version a training without one trains on: published in the request when it
+    is small, else by a dataset_version job started now (the request answers at once, the run
+    waits for the job: ``training.runner``); so a 100k-sample dataset never holds a web thread."""
+    from datasets.version_jobs import dataset_version_create
+
+    published = dataset_version_create(
+        dataset=project.dataset, train_ratio=train_ratio, user=user,
+        label_column=project.label_column or None, label_type=project.label_type or None,
+    )
+    return (None, published) if isinstance(published, Job) else (published, None)
 
 
 def _check_project_concurrency(*, project) -> None:

@@ -766,7 +766,7 @@ export interface components {
       /** Format: date-time */
       created_at: string;
       error: string;
-      dataset_version: components["schemas"]["_Ref"];
+      dataset_version: components["schemas"]["_Ref"] | null;
       flavor: string;
       artifact_path: string;
       artifact_size: number;
@@ -799,7 +799,7 @@ export interface components {
       /** Format: date-time */
       created_at: string;
       error: string;
-      dataset_version: components["schemas"]["_Ref"];
+      dataset_version: components["schemas"]["_Ref"] | null;
       flavor: string;
       artifact_path: string;
       artifact_size: number;
