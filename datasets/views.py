@@ -13,7 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from datasets import selectors, services
-from datasets.export.service import EXPORT_JOB_KIND, dataset_export_start
+from datasets.export.service import EXPORT_JOB_KIND, dataset_export_start, dataset_export_zip
 from datasets.importing.table import profile_from_json
 from datasets.models import Dataset, DatasetVersion, Sample
 from datasets.parsers import RawNameMultiPartParser
@@ -42,7 +42,7 @@ from exeml.api.views import TenantAPIView, TenantModelViewSet
 from exeml.errors import ApplicationError, WrongState
 from exeml.jobs.models import Job
 from exeml.jobs.serializers import JobSerializer
-from exeml.storage import StorageError, parse_storage_path, store_for_tenant
+from exeml.storage import parse_storage_path, store_for_tenant
 from exeml.task_types import TaskType
 
 _SAMPLE_ID = r"(?P<sample_id>[0-9a-fA-F-]{36})"
@@ -352,17 +352,5 @@ class ExportDownloadView(DatasetScopedView):
 
     @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
     def get(self, request, dataset_id, job_id):
-        job = get_object_or_404(
-            Job.objects, pk=job_id, kind=EXPORT_JOB_KIND, target_type="dataset", target_id=self.dataset().pk
-        )
-        zip_uri = (job.result or {}).get("zip")
-        if job.status != "succeeded" or not zip_uri:
-            raise ApplicationError("the export has no zip to download (yet)", code="wrong_state", status=409,
-                                   extra={"status": job.status})
-        path = parse_storage_path(zip_uri)
-        store = store_for_tenant(request.tenant)
-        try:
-            fh = store.open(path.bucket, path.key)
-        except StorageError:
-            raise ApplicationError("the export file is gone from storage", code="not_found", status=404)
-        return attachment(fh, filename=path.name, content_type="application/zip")
+        fh, name = dataset_export_zip(dataset=self.dataset(), job_id=job_id)
+        return attachment(fh, filename=name, content_type="application/zip")

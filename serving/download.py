@@ -8,6 +8,8 @@ import zipfile
 from pathlib import Path
 from typing import IO, Any
 
+from exeml.errors import ApplicationError
+from exeml.storage import StorageError
 from serving.runtime import COMPLETE_MARKER, artifact_fetch
 
 _CONTRACTS: dict[str, str] = {
@@ -85,8 +87,13 @@ def readme_text(*, name: str, task_type: str, bundle: dict[str, Any], metrics: d
 
 
 def model_zip(*, version: Any) -> IO[bytes]:
-    """A temporary file holding the zip, positioned at 0 (the caller streams and closes it)."""
-    bundle_dir = artifact_fetch(version=version)
+    """A temporary file holding the zip, positioned at 0 (the caller streams and closes it);
+    409 ``artifact_missing`` when the model's files are not in storage."""
+    try:
+        bundle_dir = artifact_fetch(version=version)
+    except (FileNotFoundError, StorageError) as exc:
+        raise ApplicationError(f"the model's files are not available: {exc}", code="artifact_missing",
+                               status=409, extra={"status": version.status}) from None
     bundle = json.loads((bundle_dir / "bundle.json").read_text(encoding="utf-8"))
     name = f"{version.project.name}-{version.name}"
     out = tempfile.TemporaryFile()

@@ -13,8 +13,6 @@ from rest_framework.response import Response
 
 from exeml.api.permissions import IsTenantManager, IsTenantMember
 from exeml.api.views import TenantAPIView, TenantModelViewSet, TenantReadOnlyViewSet
-from exeml.errors import ApplicationError
-from exeml.storage import StorageError
 from projects.models import Project
 from serving import selectors, services
 from serving.download import model_zip
@@ -108,10 +106,6 @@ class ModelViewSet(TenantReadOnlyViewSet):
     @action(detail=True, methods=["get"], permission_classes=[IsTenantMember, IsTenantManager])
     def download(self, request, pk=None):
         version = self.get_object()
-        try:
-            handle = model_zip(version=version)
-        except (FileNotFoundError, StorageError) as exc:
-            raise ApplicationError(f"the model's files are not available: {exc}", code="artifact_missing",
-                                   status=409, extra={"status": version.status}) from None
+        handle = model_zip(version=version)
         filename = f"{version.project.name}-{version.name}.zip"
         return FileResponse(handle, as_attachment=True, filename=filename, content_type="application/zip")

@@ -39,6 +39,7 @@ from exeml.jobs.services import (
 )
 from exeml.queues import Queue
 from exeml.storage import (
+    StorageError,
     StoragePath,
     StoragePathError,
     TransientStorageError,
@@ -215,3 +216,21 @@ def _write_zip(job: Job, store, files: list[ExportFile], zip_path: StoragePath) 
         return os.path.getsize(tmp)
     finally:
         os.unlink(tmp)
+
+
+def dataset_export_zip(*, dataset: Dataset, job_id: Any) -> tuple[Any, str]:
+    """The zip an export job of ``dataset`` wrote, opened for streaming, and its file name:
+    404 for another dataset's (or tenant's) job, 409 while it has no zip, 404 when the file
+    is gone from storage."""
+    job = Job.objects.filter(pk=job_id, kind=EXPORT_JOB_KIND, target_type="dataset", target_id=dataset.pk).first()
+    if job is None:
+        raise NotFound("no such export job of this dataset")
+    zip_uri = (job.result or {}).get("zip")
+    if job.status != JobStatus.SUCCEEDED or not zip_uri:
+        raise ApplicationError("the export has no zip to download (yet)", code="wrong_state", status=409,
+                               extra={"status": job.status})
+    path = parse_storage_path(zip_uri)
+    try:
+        return store_for_tenant(dataset.tenant).open(path.bucket, path.key), path.name
+    except StorageError:
+        raise ApplicationError("the export file is gone from storage", code="not_found", status=404) from None
