@@ -5,6 +5,7 @@ at the same time budget, scored on the same held-out test split.
     python -m bench.quality --budget 30 --only tabular,text --json out.json
     python -m bench.quality --datasets penguins,digits64 --budget 60
     python -m bench.quality --datasets credit --outer-folds 5  # every row a test row once
+    python -m bench.quality --per-class 5,20,50 --seeds 5 --budget 60  # small data (bench/small_data.py)
 
 Data sets come from packages (see bench/datasets_real.py and docs/benchmarks.md); nothing is
 downloaded. ExeML is reached only through bench/exeml_adapter.py. AutoGluon runs in its own
@@ -35,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import automl, baselines  # noqa: E402
+from bench import automl, baselines, small_data  # noqa: E402
 from bench import datasets_real as data  # noqa: E402
 
 SYSTEMS = (
@@ -256,6 +257,23 @@ def combine_folds(folds: list[dict[str, Any]]) -> dict[str, Any]:
     return verdict(row)
 
 
+def _small_cells(ds, per_class: list[int], args, work: Path) -> list[dict[str, Any]]:
+    """Every (N, seed) subsample of ``ds`` benched like a normal run."""
+    if ds.task != "classification":
+        print(f"{ds.name}: skipped for --per-class ({ds.task}: no classes to count rows in)", file=sys.stderr)
+        return []
+    out = []
+    for n in per_class:
+        for seed in range(args.seeds):
+            sub = small_data.subsample(ds, n, seed)
+            print(f"   {ds.name} N={n} seed={seed}: {sum(small_data.class_counts(sub).values())} training rows",
+                  file=sys.stderr, flush=True)
+            cell = {**bench_dataset(sub, args, work / f"n{n}_seed{seed}"), "per_class": n, "seed": seed}
+            out.append(cell)
+            print(json.dumps(cell), file=sys.stderr, flush=True)
+    return out
+
+
 def machine() -> dict[str, Any]:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
     return {
@@ -284,12 +302,28 @@ def main(argv: list[str] | None = None) -> int:
         "--outer-folds", type=int, default=1,
         help="tables: run each system k times, each fold of a k-fold split of all rows as the test split once",
     )
+    parser.add_argument(
+        "--per-class", default="",
+        help="N1,N2,...: classification sets only, training side cut to N rows per class (test split whole)",
+    )
+    parser.add_argument("--seeds", type=int, default=5, help="with --per-class: subsamples per N (seeds 0..K-1)")
     parser.add_argument("--json", default="", help="write the rows and run facts here")
     parser.add_argument("--keep-dir", default="", help="keep models and logs (AutoGluon's too) here")
     parser.add_argument(
         "--merge", default="", help="print one table from --json files of runs of different systems (a,b,...)"
     )
     args = parser.parse_args(argv)
+    try:
+        per_class = [int(v) for v in args.per_class.split(",") if v.strip()]
+    except ValueError:
+        parser.error(f"--per-class: integers expected, not {args.per_class!r}")
+    if any(n < 1 for n in per_class) or args.seeds < 1:
+        parser.error("--per-class values and --seeds must be at least 1")
+    if per_class and args.outer_folds > 1:
+        parser.error("--per-class and --outer-folds do not combine (the subsample is of one train split)")
+    if per_class and not args.systems:
+        # The small-data goal is against the plain baselines; AutoML systems only on request.
+        args.systems = ",".join(s for s in SYSTEMS if s not in AUTOML)
     if args.merge:
         print(render(merge([json.loads(Path(f).read_text()) for f in args.merge.split(",")])))
         return 0
@@ -317,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     start_machine = machine()
     rows: list[dict[str, Any]] = []
+    cells: list[dict[str, Any]] = []  # --per-class: one bench row per (data set, N, seed)
     sources: dict[str, dict[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="exeml-quality-") as tmp:
         data_dir = Path(args.data_dir) if args.data_dir else Path(tmp) / "data"
@@ -337,6 +372,9 @@ def main(argv: list[str] | None = None) -> int:
             }
             print(f"== {name} ({ds.modality}, {ds.n_rows} rows) ...", file=sys.stderr, flush=True)
             work_root = Path(args.keep_dir) if args.keep_dir else Path(tmp)
+            if per_class:
+                cells.extend(_small_cells(ds, per_class, args, work_root / name))
+                continue
             if args.outer_folds > 1 and isinstance(ds, data.TableSet):
                 row = combine_folds([
                     bench_dataset(fold, args, work_root / name / f"fold{k}")
@@ -346,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
                 row = bench_dataset(ds, args, work_root / name)
             rows.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)
-    table = render(rows)
+    summary = small_data.summarise(cells, args.metric) if per_class else []
+    table = small_data.render(summary) if per_class else render(rows)
     end_machine = machine()
     print(
         f"\nbudget {args.budget:.0f}s per AutoML system, preference {args.preference}, "
@@ -367,6 +406,10 @@ def main(argv: list[str] | None = None) -> int:
                     "preference": args.preference,
                     "threads": args.threads,
                     "outer_folds": args.outer_folds,
+                    "per_class": per_class,
+                    "seeds": args.seeds if per_class else None,
+                    "small_data": summary,
+                    "cells": cells,
                     "machine_start": start_machine,
                     "machine_end": end_machine,
                     "sources": sources,

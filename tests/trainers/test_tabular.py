@@ -54,7 +54,7 @@ def test_binary_model_serves_what_training_evaluated(tmp_path):
     assert importance[0]["feature"] in ("attr_1", "attr_2", "attr_3")
     assert ev["onnx_check"]["labels_equal"] and ev["onnx_check"]["max_abs_diff"] <= 1e-5
     search = ev["search"]
-    assert search["served_model"] == "the evaluated model" and search["validation"] == "5-fold cross-validation"
+    assert search["served_model"] == "the evaluated model" and search["validation"].startswith("5-fold cross-validation")
     names = [row["name"] for row in search["leaderboard"]]
     # The baselines come first (a busy machine may exhaust this tiny budget after the first).
     assert names[: len(names[:2])] == ["lgbm_default", "linear"][: len(names[:2])]
@@ -377,8 +377,11 @@ def test_the_linear_baseline_wins_on_a_linear_table(tmp_path):
     board = {row["name"]: row for row in search["leaderboard"]}
     assert board["linear"]["score"] < board["lgbm_default"]["score"]  # RMSE: the scenario holds
     selection = search["selection"]
-    linear_best = min(row["score"] for row in board.values() if row["family"] == "linear" and row["score"] is not None)
-    assert -selection["validation_score"] <= linear_best + 1e-9
+    # Small data: the served selection is within one standard error of the best candidate (the
+    # one-SE rule prefers the simplest of the tied), and a single model is a linear one.
+    best = min((row for row in board.values() if row["score"] is not None), key=lambda row: row["score"])
+    assert best["std_error"] > 0
+    assert -selection["validation_score"] <= best["score"] + best["std_error"] + 1e-9
     if selection["kind"] == "single":
         assert board[next(iter(selection["weights"]))]["family"] == "linear"
     assert result.metrics["r2"] > 0.95

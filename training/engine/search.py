@@ -7,11 +7,15 @@ set of row positions and predict others. The search:
 1. validates each candidate on the shared folds, cheapest baselines first, and keeps its
    out-of-fold predictions and cost;
 2. skips a candidate the budget cannot afford (judged by what its family cost before);
-3. stops when the budget's preference says so (patience) or at the work deadline;
+3. stops when the budget's preference says so (patience) or at the work deadline; on small
+   data (repeated folds) patience and a perfect validation score do not end the search, the
+   time left goes to more repeats of the leading candidates (``repeat_leaders``);
 4. builds a greedy ensemble (Caruana et al. 2004: forward selection with replacement) over
    the candidates' out-of-fold predictions and keeps it only when it beats the best single
-   candidate;
-5. reports progress, an ETA, a leaderboard and a score curve as candidates finish.
+   candidate; on small data, candidates within one standard error of the best are tied and
+   the simplest of them (the plain baselines), or their blend, is preferred (``_break_tie``);
+5. reports progress, an ETA, a leaderboard (score ± standard error) and a score curve as
+   candidates finish.
 
 The trainer then refits the selection (on the TRAIN split for the honest evaluation, on all
 labelled rows for the served model), exports it and checks the export.
@@ -30,7 +34,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from training.engine import calibration as calib
-from training.engine import scoring
+from training.engine import scoring, validation
 from training.engine.budget import Budget
 from training.engine.spec import ProgressFn, StopTraining
 from training.engine.validation import Folds
@@ -40,6 +44,13 @@ logger = logging.getLogger(__name__)
 ENSEMBLE_ROUNDS = 25
 ENSEMBLE_MIN_GAIN = 1e-6
 POOL_PER_FAMILY = 2  # ensemble_pool="per_family": candidates of one family greedy selection sees
+# A perfect validation ends the search only from this many rows: all n right bounds the error
+# rate below 3/n at 95 % (the rule of three), 0.5 % here; on fewer rows it says little.
+PERFECT_MIN_ROWS = 600
+LEADERS = 5  # candidates the spare time re-validates on further repeats
+# The time repeats may take, as a share of the time the search took before them (None: all
+# the budget left): a user who asked for a fast result gets a bounded refinement.
+REPEAT_SHARE: dict[str, float | None] = {"performance_first": 0.5, "balance": 1.0, "accuracy_first": None}
 
 
 class Fitted(Protocol):
@@ -58,6 +69,9 @@ class Candidate:
     # An estimate of one fit's seconds when nothing of the family ran yet (None: unknown).
     est_seconds: float | None = None
     exportable: bool = True
+    # Whether spare time may re-validate it on further repeats of the folds (not for a fit
+    # whose length follows the time left: a repeat would be another candidate).
+    repeatable: bool = True
 
 
 @dataclass
@@ -73,6 +87,21 @@ class Trial:
     error: str = ""
     finished_at: float = 0.0
     candidate: Candidate | None = None
+    # Per repeat of the folds (repeat 0 is ``oof``/the first validation): out-of-fold
+    # predictions, the ranking score and the user's metric; and the metric per fold.
+    oofs: list[np.ndarray] = field(default_factory=list)
+    repeat_scores: list[float] = field(default_factory=list)
+    repeat_shown: list[float] = field(default_factory=list)
+    fold_shown: list[float] = field(default_factory=list)
+    std_error: float | None = None  # of ``shown``
+    # The same prediction for every row of every validation fold (a LightGBM that cannot split
+    # ten rows predicts the prior): it says nothing about the input.
+    constant: bool = False
+    extra_seconds: float = 0.0  # spent on repeats after the first validation
+
+    @property
+    def repeats(self) -> int:
+        return len(self.oofs)
 
 
 @dataclass
@@ -136,8 +165,10 @@ class LiveReport:
             "family": trial.family,
             "status": trial.status,
             "score": None if display_score is None else round(float(display_score), 6),
+            "std_error": None if trial.std_error is None else round(float(trial.std_error), 6),
+            "repeats": trial.repeats,
             "metric": self.metric,
-            "seconds": round(trial.seconds, 2),
+            "seconds": round(trial.seconds + trial.extra_seconds, 2),
         }
         self.candidates = [c for c in self.candidates if c["name"] != trial.name] + [row]
 
@@ -187,12 +218,19 @@ class Search:
         self.best: Trial | None = None
         self._family_seconds: dict[str, float] = {}
         self._skipped_for_time = False
+        self.repeats_used = 1
 
     # --------------------------------------------------------------- the loop
 
     def fraction(self) -> float:
         lo, hi = self.span
         return lo + (hi - lo) * self.budget.used_fraction()
+
+    @property
+    def small(self) -> bool:
+        """Small data: the folds repeat, so the search can tell noise from a difference only by
+        repeating, and ties are broken by ``_break_tie``."""
+        return self.folds.repeats > 1
 
     def run(self, candidates: Iterable[Candidate]) -> list[Trial]:
         for cand in candidates:
@@ -203,26 +241,96 @@ class Search:
             if not cand.baseline and self.best is not None and not self.budget.keep_searching(
                 self.report.last_improvement
             ):
-                logger.info("search: no improvement for %.0f s, stopping", self.budget.patience_seconds() or 0)
+                logger.info(
+                    "search: no improvement for %.0f s, stopping%s", self.budget.patience_seconds() or 0,
+                    f" the portfolio; {len(self.val_positions)} validation rows are few, so the time left "
+                    "goes to repeats of the leading candidates" if self.small else "",
+                )
                 break
             if not cand.baseline and self._perfect() and self.budget.preference != "accuracy_first":
                 logger.info("search: a candidate is already perfect on validation, stopping")
                 break
             self.evaluate(cand)
+        # A capped run (max_trials) must end the same way on a fast and on a busy machine.
+        if self.small and self.max_trials is None:
+            self.repeat_leaders()
         return self.trials
 
     def _perfect(self) -> bool:
-        """Every validation row right (classification) with confident probabilities: nothing left to win."""
+        """Every validation row right (classification) with confident probabilities, on enough
+        rows for that to mean something: nothing left to win."""
         best = self.best
         if best is None or best.oof is None or self.kind != "classification" or best.shown != 1.0:
             return False
+        if len(self.val_positions) < PERFECT_MIN_ROWS:
+            return False
         return scoring.log_loss(self.y[self.val_positions], best.oof) < 0.05
+
+    def repeat_leaders(self) -> None:
+        """Spend time left on further repeats of the folds for the candidates tied with the
+        best (within one standard error), one repeat each per round, while the budget affords
+        them and a choice among them is still to be made: their scores then average several
+        shuffles. The preference bounds the time repeats may take (``REPEAT_SHARE``)."""
+        share = REPEAT_SHARE.get(self.budget.preference, REPEAT_SHARE["balance"])
+        until = None if share is None else self.budget.now() + share * self.budget.elapsed()
+        for r in range(1, self.folds.repeats):
+            leaders = self._leaders()
+            if len(leaders) < 2 or (until is not None and self.budget.now() >= until):
+                break  # one clear leader: more repeats would not change the choice
+            ran = False
+            for trial in leaders:
+                if trial.repeats > r or trial.candidate is None or not trial.candidate.repeatable:
+                    continue
+                one = self._family_seconds.get(trial.family)
+                if one is None or not self.budget.can_afford(one * len(self.folds.splits) + self._finish_seconds()):
+                    continue
+                self._repeat(trial, r)
+                ran = True
+            if not ran:
+                break
+            self.repeats_used = max(self.repeats_used, r + 1)
+            logger.info(
+                "search: repeat %d of the folds for %s", r + 1, ", ".join(t.name for t in leaders if t.repeats > r)
+            )
+
+    def _finish_seconds(self) -> float:
+        """What the trainer's ending costs beyond the export reserve, kept out of the repeats:
+        two refits of the selection's members (TRAIN, then all rows; more rows than a fold's)."""
+        k = len(self.folds.splits)
+        return sum(2.6 * t.seconds / k for t in self.likely_members())
+
+    def _leaders(self) -> list[Trial]:
+        pool = sorted(self.done(exportable_only=False), key=lambda t: -(t.score or -np.inf))
+        return self._tied(pool)[:LEADERS]
+
+    def _repeat(self, trial: Trial, r: int) -> None:
+        cand = trial.candidate
+        assert cand is not None
+        self.report.beat(f"repeating {cand.name}"[:40], self.fraction())
+        started = time.monotonic()
+        try:
+            parts = self._validate(cand, self.folds.repeat(r))
+        except StopTraining:
+            raise
+        except Exception as exc:  # a repeat that fails leaves the trial as the first repeat scored it
+            logger.warning("repeat %d of %s failed: %s", r + 1, cand.name, exc)
+            return
+        trial.extra_seconds += time.monotonic() - started
+        self._add_repeat(trial, parts)
+        # The mean over more repeats may move any leader down or up.
+        self.best = max(self.done(exportable_only=False), key=lambda t: t.score or -np.inf)
+        self.report.candidate(trial, trial.shown)
 
     @property
     def stopped_by_deadline(self) -> bool:
         """Whether the time limit cut the search (rather than patience or the end of the portfolio):
         the work time ran out, or a candidate was skipped because it no longer fitted."""
         return self.budget.exhausted() or self._skipped_for_time
+
+    def cut_by_time(self) -> None:
+        """A portfolio that stops proposing because the time left no longer fits a candidate
+        (and the final fits after it) says so here: the deadline cut the search."""
+        self._skipped_for_time = True
 
     def expected_seconds(self, cand: Candidate) -> float | None:
         one = self._family_seconds.get(cand.family, cand.est_seconds)
@@ -239,14 +347,8 @@ class Search:
             return trial
         self.report.beat(f"trying {cand.name}"[:40], self.fraction())
         started = time.monotonic()
-        oof = None
         try:
-            parts = []
-            for fit_pos, val_pos in self.folds.splits:
-                model = cand.fit(self.rows[fit_pos], self.budget)
-                parts.append((val_pos, np.asarray(model.predict(self.rows[val_pos]))))
-                self.report.beat(f"trying {cand.name}"[:40], self.fraction())
-            oof = self._assemble(parts)
+            parts = self._validate(cand, self.folds.splits)
         except StopTraining:
             raise
         except Exception as exc:  # one broken candidate must not end the search
@@ -256,14 +358,42 @@ class Search:
             return trial
         seconds = time.monotonic() - started
         self._family_seconds[cand.family] = seconds / len(self.folds.splits)
-        truth = self.y[self.val_positions]
-        value = scoring.score(self.kind, truth, oof)
-        trial = Trial(
-            cand.name, cand.family, "done", score=value, seconds=seconds, oof=oof, params=cand.params,
-            finished_at=self.budget.now(), candidate=cand, shown=scoring.metric(self.kind, truth, oof),
-        )
-        self._record(trial, value)
+        trial = Trial(cand.name, cand.family, "done", seconds=seconds, params=cand.params,
+                      finished_at=self.budget.now(), candidate=cand)
+        self._add_repeat(trial, parts)
+        self._record(trial, trial.score)
         return trial
+
+    def _validate(self, cand: Candidate, splits) -> list[tuple[np.ndarray, np.ndarray]]:
+        parts = []
+        for fit_pos, val_pos in splits:
+            model = cand.fit(self.rows[fit_pos], self.budget)
+            parts.append((val_pos, np.asarray(model.predict(self.rows[val_pos]))))
+            self.report.beat(f"trying {cand.name}"[:40], self.fraction())
+        return parts
+
+    def _add_repeat(self, trial: Trial, parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Adds one validation (one repeat of the folds) to ``trial``: its score and metric
+        become the means over repeats, and its standard error is updated."""
+        oof = self._assemble(parts)
+        truth = self.y[self.val_positions]
+        trial.oofs.append(oof)
+        trial.repeat_scores.append(scoring.score(self.kind, truth, oof))
+        trial.repeat_shown.append(scoring.metric(self.kind, truth, oof))
+        if self.folds.kind == "kfold":
+            trial.fold_shown.extend(scoring.metric(self.kind, self.y[val], pred) for val, pred in parts)
+        if len(trial.oofs) == 1:
+            trial.constant = all(len(pred) < 2 or float(np.ptp(pred, axis=0).max()) < 1e-9 for _, pred in parts)
+        trial.oof = trial.oofs[0]
+        trial.score = float(np.mean(trial.repeat_scores))
+        trial.shown = float(np.mean(trial.repeat_shown))
+        trial.std_error = self._standard_error(trial)
+
+    def _standard_error(self, trial: Trial) -> float:
+        """Of the trial's metric: the corrected spread of its fold scores, and never below what
+        the number of validation rows allows (a perfect score on 40 rows is not certain)."""
+        folds = validation.standard_error(trial.fold_shown, k=len(self.folds.splits))
+        return max(folds, scoring.row_standard_error(self.kind, self.y[self.val_positions], trial.oofs[0]))
 
     def _assemble(self, parts: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """Out-of-fold predictions ordered like ``val_positions``."""
@@ -274,6 +404,16 @@ class Search:
         for val_pos, pred in parts:
             out[[order[int(p)] for p in val_pos]] = pred
         return out
+
+    def _tied(self, ranked: list[Trial]) -> list[Trial]:
+        """The candidates of ``ranked`` (best first) whose metric is within one standard error
+        of the best's: the validation cannot tell them apart."""
+        if not ranked or ranked[0].shown is None:
+            return ranked[:1]
+        best = ranked[0]
+        tol = best.std_error or 0.0
+        sign = 1.0 if self.kind == "classification" else -1.0  # accuracy up, RMSE down
+        return [t for t in ranked if t.shown is not None and sign * (t.shown - best.shown) >= -tol - 1e-12]
 
     def _record(self, trial: Trial, value: float | None) -> None:
         self.trials.append(trial)
@@ -326,6 +466,15 @@ class Search:
         unseen inputs meet."""
         return calib.fit(self.y[self.val_positions], self.oof(selection))
 
+    def cv_score(self, weights: dict[str, float]) -> float:
+        """The blend's ranking score averaged over the repeats its members all have."""
+        members = [self.trial(n) for n in weights]
+        common = min(t.repeats for t in members)
+        truth = self.y[self.val_positions]
+        return float(np.mean([
+            scoring.score(self.kind, truth, blend({t.name: t.oofs[r] for t in members}, weights)) for r in range(common)
+        ]))
+
     def _select(self, *, ensemble: bool, max_members: int, compatible: Callable[[list[Trial]], bool] | None,
                 quiet: bool) -> Selection:
         pool = self.done()
@@ -333,8 +482,70 @@ class Search:
             raise RuntimeError("no candidate finished")
         best = max(pool, key=lambda t: t.score or -np.inf)
         single = Selection({best.name: 1.0}, float(best.score or 0.0), "single")
+        greedy = self._greedy(pool, best, single, ensemble=ensemble, max_members=max_members, compatible=compatible)
+        if self.small:
+            return self._break_tie(pool, best, greedy, ensemble=ensemble, max_members=max_members,
+                                   compatible=compatible, quiet=quiet)
+        if greedy is not None and not quiet:
+            logger.info("ensemble %s scores %.5g over the best single %.5g", greedy.weights, greedy.score, single.score)
+        return greedy or single
+
+    def _break_tie(self, pool: list[Trial], best: Trial, greedy: Selection | None, *, ensemble: bool,
+                   max_members: int, compatible: Callable[[list[Trial]], bool] | None, quiet: bool) -> Selection:
+        """Small data: the one-standard-error rule. Candidates within one standard error of the
+        best are tied; among them the plain baselines (library defaults, regularised linear
+        models: the simplest candidates) are preferred when any is tied, and the best of
+        those is served, or their equal blend when it gets at least one more row right in
+        cross-validation (regression: a better score). A greedy blend replaces the choice (tied
+        or not) only when it scores more than one standard error higher."""
+        ranked = sorted(pool, key=lambda t: -(t.score or -np.inf))
+        tied = self._tied(ranked)
+        margin = best.std_error or 0.0
+        if len(tied) < 2:
+            single = Selection({best.name: 1.0}, float(best.score or 0.0), "single")
+            return greedy if greedy is not None and greedy.score > single.score + margin else single
+        # A constant model is the simplest of all but says nothing: preferred only when nothing
+        # that looks at the input is tied.
+        informative = [t for t in tied if not t.constant] or tied
+        simple = [t for t in informative if t.candidate is not None and t.candidate.baseline] or informative
+        lead = simple[0]
+        chosen, how = Selection({lead.name: 1.0}, float(lead.score or 0.0), "single"), f"the simplest tied ({lead.name})"
+        members = simple[:max_members]
+        if ensemble and len(members) > 1 and (compatible is None or compatible(members)):
+            weights = {t.name: 1.0 / len(members) for t in members}
+            if self._blend_gains(weights, lead):
+                chosen, how = Selection(weights, self.cv_score(weights), "ensemble"), "their equal blend"
+        if greedy is not None and greedy.score > chosen.score + margin:
+            chosen, how = greedy, "a greedy blend, better by more than one standard error"
+        if not quiet:
+            logger.info(
+                "selection: %d candidates tie within one standard error (%.4g) of %s; serving %s: %s",
+                len(tied), best.std_error or 0.0, best.name, how, chosen.weights,
+            )
+        return chosen
+
+    def _blend_gains(self, weights: dict[str, float], lead: Trial) -> bool:
+        """Whether the blend beats ``lead`` over the repeats they share: classification by at
+        least one validation row right on average (a log-loss gain alone is noise there),
+        regression by any score."""
+        members = [self.trial(n) for n in weights]
+        common = min(t.repeats for t in [*members, lead])
+        truth = self.y[self.val_positions]
+        gains = []
+        for r in range(common):
+            blended = blend({t.name: t.oofs[r] for t in members}, weights)
+            if self.kind == "classification":
+                gains.append((scoring.metric(self.kind, truth, blended) - scoring.metric(self.kind, truth, lead.oofs[r]))
+                             * len(truth))
+            else:
+                gains.append(scoring.score(self.kind, truth, blended) - scoring.score(self.kind, truth, lead.oofs[r]))
+        return float(np.mean(gains)) >= (0.5 if self.kind == "classification" else ENSEMBLE_MIN_GAIN)
+
+    def _greedy(self, pool: list[Trial], best: Trial, single: Selection, *, ensemble: bool, max_members: int,
+                compatible: Callable[[list[Trial]], bool] | None) -> Selection | None:
+        """A greedy ensemble when it beats the best single model (the gates below), else None."""
         if not ensemble or len(pool) < 2:
-            return single
+            return None
         top = self._ensemble_pool(pool, max_members)
         weights, value = greedy_ensemble(
             {t.name: t.oof for t in top}, self.y[self.val_positions], self.kind, rounds=ENSEMBLE_ROUNDS,
@@ -342,13 +553,11 @@ class Search:
         )
         members = [t for t in top if t.name in weights]
         if compatible is not None and not compatible(members):
-            return single
+            return None
         if len(weights) < 2 or value <= single.score + ENSEMBLE_MIN_GAIN:
-            return single
+            return None
         if self.kind == "classification" and not self._more_rows_right(weights, best):
-            return single
-        if not quiet:
-            logger.info("ensemble %s scores %.5g over the best single %.5g", weights, value, single.score)
+            return None
         return Selection(weights, value, "ensemble")
 
     def _ensemble_pool(self, pool: list[Trial], max_members: int) -> list[Trial]:
@@ -398,7 +607,9 @@ class Search:
                     "family": t.family,
                     "status": t.status,
                     "score": t.shown,
-                    "seconds": round(t.seconds, 2),
+                    "std_error": None if t.std_error is None else round(t.std_error, 6),
+                    "repeats": t.repeats,
+                    "seconds": round(t.seconds + t.extra_seconds, 2),
                     "params": t.params,
                     **({"error": t.error} if t.error else {}),
                 }

@@ -204,6 +204,10 @@ export interface LiveCandidate {
   family: string;
   status: "running" | "done" | "failed" | "skipped";
   score: number | null;
+  /** Standard error of the score over the folds (and repeats) it was validated on. */
+  std_error?: number | null;
+  /** How many repeats of the folds validated it (small data repeats its leaders). */
+  repeats?: number;
   metric: string;
   seconds: number;
 }

@@ -98,7 +98,7 @@ def evaluate_and_serve(
         evaluation["served_check"] = served_check(Path(bundle_dir), served)
     served_text = f"refit on all {n_all} labelled rows" if refit else "the evaluated model"
     evaluation["search"] = {
-        "validation": search.folds.describe(),
+        "validation": search.folds.describe(search.repeats_used),
         "leaderboard": search.leaderboard(),
         "selection": {**selection.describe(), "validation_score": selection.score},
         "evaluated_model": f"fit on the {n_train} TRAIN rows",

@@ -71,6 +71,7 @@ def portfolio(
         return Candidate(
             name, "finetune", lambda rows, budget: FineTuneModel(data, plan).fit(rows, budget),
             params={"flip": flip, "model": "efficientnet-lite0"}, est_seconds=20.0 + 0.5 * n_rows,
+            repeatable=False,  # its epochs follow a share of the time left: a repeat would differ
         )
 
     yield pixel("pixel-16-gray", 16, True, 1.0, baseline=True)

@@ -71,7 +71,9 @@ def _candidate(data: SoundData, family: str, params: dict[str, Any], *, baseline
         name = f"log-mel CNN + SpecAugment ({params.get('seconds', 0):.0f} s)"
     if base is not None:
         name = f"continued {name}"
-    return Candidate(name, family, fit, baseline=baseline, params=params)
+    # The CNN's fits take a share of the time left, so a repeat of its folds is not the same
+    # candidate again: it is not repeated.
+    return Candidate(name, family, fit, baseline=baseline, params=params, repeatable=family != "cnn")
 
 
 def _lgbm_params(rng: np.random.Generator, n_rows: int) -> dict[str, Any]:

@@ -244,7 +244,10 @@ def _affordable(search: Search, families: tm.Families, cand: Candidate) -> bool:
     cap = spare / (k + factor)
     families.fit_cap = cap
     stretch = CAP_STRETCH.get(budget.preference, CAP_STRETCH["balance"])
-    return cap >= MIN_FIT_CAP_S and expected / k <= stretch * cap
+    affordable = cap >= MIN_FIT_CAP_S and expected / k <= stretch * cap
+    if not affordable:
+        search.cut_by_time()
+    return affordable
 
 
 def _tuned(search: Search, families: tm.Families, *, rows: int, seed: int) -> Iterator[Candidate]:

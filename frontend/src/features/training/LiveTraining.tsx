@@ -69,7 +69,7 @@ export function Leaderboard({ live, final = false }: { live: Live; final?: boole
             <td>{c.name}{c.name === bestName && <span className="muted small">{final ? " (best on validation)" : " (best so far)"}</span>}</td>
             <td>{c.family}</td>
             <td>{humanize(c.status)}</td>
-            <td>{c.score === null ? "—" : `${formatNumber(c.score)}${c.metric ? ` ${c.metric}` : ""}`}</td>
+            <td data-testid="candidate-score">{c.score === null ? "—" : `${formatNumber(c.score)}${c.std_error ? ` ± ${formatNumber(c.std_error)}` : ""}${c.metric ? ` ${c.metric}` : ""}`}{(c.repeats ?? 1) > 1 && <span className="muted small"> ({c.repeats}× repeated)</span>}</td>
             <td>{formatDuration(c.seconds)}</td>
           </tr>
         ))}

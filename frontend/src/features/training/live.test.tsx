@@ -79,4 +79,18 @@ describe("live training", () => {
     expect(html).toMatch(/lgbm<span[^>]*> \(best on validation\)/);
     expect(renderToStaticMarkup(<FinalLeaderboard version={{ ...done, live: {} } as unknown as ModelVersion} />)).toBe("");
   });
+  it("shows a score with its standard error and how often small data repeated it", () => {
+    const live = {
+      eta_seconds: 0, metric: "accuracy", higher_is_better: true,
+      candidates: [
+        { name: "tfidf", family: "linear", status: "done", score: 0.93, std_error: 0.021, repeats: 6, metric: "accuracy", seconds: 3 },
+        { name: "old", family: "linear", status: "done", score: 0.9, metric: "accuracy", seconds: 1 },
+      ],
+      curve: [],
+    };
+    const html = renderToStaticMarkup(<FinalLeaderboard version={{ ...base, status: "completed", live } as unknown as ModelVersion} />);
+    expect(html).toContain("0.930 ± 0.021 accuracy");
+    expect(html).toContain("(6× repeated)");
+    expect(html).toContain(">0.900 accuracy<");  // a report from before standard errors: the score alone
+  });
 });
