@@ -295,3 +295,28 @@ def test_a_per_family_pool_blends_the_best_of_each_family_not_copies_of_one():
     assert chosen.kind == "ensemble" and "linear" in chosen.members
     assert sum(families[n] == "tuned" for n in chosen.members) <= 2  # at most two of a family
     assert chosen.score > from_copies.score
+
+
+def test_one_time_work_of_a_family_is_counted_once_not_per_fold():
+    """Image embeddings: the family's first fit computes them for every image (cached), each
+    fold then fits a logistic regression. A budget that affords the embeddings once plus five
+    small fits must not skip the candidate as if each fold embedded again, and the next
+    candidate of the family is judged by a typical fold, not by the first."""
+    x, y = _data()
+    clock = FakeClock()
+    budget = Budget(deadline=clock.t + 40, preference="accuracy_first", export_reserve=0, clock=clock)
+    search = _search(y, budget)
+    cache = {}
+
+    def embed(rows, b):
+        if "done" not in cache:
+            clock.t += 20.0  # the embeddings, once
+            cache["done"] = True
+        clock.t += 0.5
+        return _Linear(x, y, rows, 2)
+
+    first = Candidate("embed", "embed", embed, est_seconds=0.5, setup_seconds=20.0)
+    assert search.expected_seconds(first) == pytest.approx(22.5)  # not (20 + 0.5) x 5 = 102.5
+    search.run([Candidate("prior", "prior", lambda r, b: _Prior(y, r, 2, x), baseline=True), first])
+    assert search.trial("embed").status == "done"
+    assert search.expected_seconds(Candidate("embed-C10", "embed", embed)) == pytest.approx(2.5)

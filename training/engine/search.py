@@ -68,6 +68,9 @@ class Candidate:
     params: dict[str, Any] = field(default_factory=dict)
     # An estimate of one fit's seconds when nothing of the family ran yet (None: unknown).
     est_seconds: float | None = None
+    # One-time work the family's first fit does and later fits reuse (image embeddings): the
+    # first validation costs it once, not once per fold.
+    setup_seconds: float = 0.0
     exportable: bool = True
     # Whether spare time may re-validate it on further repeats of the folds (not for a fit
     # whose length follows the time left: a repeat would be another candidate).
@@ -309,7 +312,7 @@ class Search:
         self.report.beat(f"repeating {cand.name}"[:40], self.fraction())
         started = time.monotonic()
         try:
-            parts = self._validate(cand, self.folds.repeat(r))
+            parts, _ = self._validate(cand, self.folds.repeat(r))
         except StopTraining:
             raise
         except Exception as exc:  # a repeat that fails leaves the trial as the first repeat scored it
@@ -333,10 +336,12 @@ class Search:
         self._skipped_for_time = True
 
     def expected_seconds(self, cand: Candidate) -> float | None:
-        one = self._family_seconds.get(cand.family, cand.est_seconds)
-        if one is None:
+        k = len(self.folds.splits)
+        if cand.family in self._family_seconds:
+            return self._family_seconds[cand.family] * k
+        if cand.est_seconds is None:
             return None
-        return one * len(self.folds.splits)
+        return cand.setup_seconds + cand.est_seconds * k
 
     def evaluate(self, cand: Candidate) -> Trial:
         expected = self.expected_seconds(cand)
@@ -348,7 +353,7 @@ class Search:
         self.report.beat(f"trying {cand.name}"[:40], self.fraction())
         started = time.monotonic()
         try:
-            parts = self._validate(cand, self.folds.splits)
+            parts, fold_seconds = self._validate(cand, self.folds.splits)
         except StopTraining:
             raise
         except Exception as exc:  # one broken candidate must not end the search
@@ -357,20 +362,25 @@ class Search:
             self._record(trial, None)
             return trial
         seconds = time.monotonic() - started
-        self._family_seconds[cand.family] = seconds / len(self.folds.splits)
+        # The median fold: a first fold that did the family's one-time work (embeddings) does
+        # not make every later candidate of the family look that expensive.
+        self._family_seconds[cand.family] = float(np.median(fold_seconds))
         trial = Trial(cand.name, cand.family, "done", seconds=seconds, params=cand.params,
                       finished_at=self.budget.now(), candidate=cand)
         self._add_repeat(trial, parts)
         self._record(trial, trial.score)
         return trial
 
-    def _validate(self, cand: Candidate, splits) -> list[tuple[np.ndarray, np.ndarray]]:
-        parts = []
+    def _validate(self, cand: Candidate, splits) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[float]]:
+        """Out-of-fold predictions per split, and each split's seconds."""
+        parts, seconds = [], []
         for fit_pos, val_pos in splits:
+            started = self.budget.now()  # the budget's clock: what affordability is judged in
             model = cand.fit(self.rows[fit_pos], self.budget)
             parts.append((val_pos, np.asarray(model.predict(self.rows[val_pos]))))
+            seconds.append(self.budget.now() - started)
             self.report.beat(f"trying {cand.name}"[:40], self.fraction())
-        return parts
+        return parts, seconds
 
     def _add_repeat(self, trial: Trial, parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
         """Adds one validation (one repeat of the folds) to ``trial``: its score and metric
