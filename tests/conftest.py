@@ -191,6 +191,24 @@ class WorkerProcess:
             self.proc.wait()
 
 
+@pytest.fixture
+def worker_delay():
+    """Slow a worker's job through the shared cache its test hooks read (EXEML_TEST_HOOKS):
+    ``worker_delay(key, seconds)`` with a key from the job's ``*_key_for_tests`` function; the
+    keys are removed after the test."""
+    from django.core.cache import caches
+
+    keys: list[str] = []
+
+    def delay(key: str, seconds: float) -> None:
+        keys.append(key)
+        caches["shared"].set(key, seconds, timeout=600)
+
+    yield delay
+    for key in keys:
+        caches["shared"].delete(key)
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker) -> Iterator[WorkerProcess]:
     """A real Celery worker (subprocess) on the broker and the test database."""

@@ -8,7 +8,6 @@ is mocked: the real worker, database, broker and object store.
 from __future__ import annotations
 
 import pytest
-from django.core.cache import caches
 
 from datasets.models import Sample, SourceObject
 from datasets.upload_import import row_delay_key_for_tests
@@ -29,17 +28,9 @@ def _lines(n: int, word: bytes = b"comment") -> bytes:
 
 
 @pytest.fixture
-def slow_import():
-    """Slow the upload imports of a dataset: ``slow_import(dataset_id, seconds_per_row)``."""
-    keys: list[str] = []
-
-    def slow(dataset_id: str, seconds_per_row: float) -> None:
-        keys.append(row_delay_key_for_tests(dataset_id))
-        caches["shared"].set(keys[-1], seconds_per_row, timeout=600)
-
-    yield slow
-    for key in keys:
-        caches["shared"].delete(key)
+def slow_import(worker_delay):
+    """``slow_import(dataset_id, seconds_per_row)``: slow the upload imports of a dataset."""
+    return lambda dataset_id, seconds_per_row: worker_delay(row_delay_key_for_tests(dataset_id), seconds_per_row)
 
 
 def _samples(actor, dataset_id) -> int:

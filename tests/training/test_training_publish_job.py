@@ -6,7 +6,6 @@ inline limit is lowered, and the publish slowed per sample by the tests' hook.""
 from __future__ import annotations
 
 import pytest
-from django.core.cache import caches
 from django.test import override_settings
 
 from datasets.models import DatasetVersion
@@ -18,16 +17,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def slow_publish():
-    keys: list[str] = []
-
-    def slow(dataset_id, seconds_per_sample: float) -> None:
-        keys.append(sample_delay_key_for_tests(dataset_id))
-        caches["shared"].set(keys[-1], seconds_per_sample, timeout=600)
-
-    yield slow
-    for key in keys:
-        caches["shared"].delete(key)
+def slow_publish(worker_delay):
+    """``slow_publish(dataset_id, seconds_per_sample)``: slow the version jobs of a dataset."""
+    return lambda dataset_id, seconds_per_sample: worker_delay(sample_delay_key_for_tests(dataset_id), seconds_per_sample)
 
 
 def _job(owner, job_id) -> dict:

@@ -9,7 +9,6 @@ object store. The inline limit is lowered with override_settings (the request de
 from __future__ import annotations
 
 import pytest
-from django.core.cache import caches
 from django.test import override_settings
 
 from datasets.models import Annotation, DatasetVersion, DatasetVersionItem, Label, Sample
@@ -24,17 +23,9 @@ N = 120
 
 
 @pytest.fixture
-def slow_publish():
-    """Slow the version jobs of a dataset: ``slow_publish(dataset_id, seconds_per_sample)``."""
-    keys: list[str] = []
-
-    def slow(dataset_id, seconds_per_sample: float) -> None:
-        keys.append(sample_delay_key_for_tests(dataset_id))
-        caches["shared"].set(keys[-1], seconds_per_sample, timeout=600)
-
-    yield slow
-    for key in keys:
-        caches["shared"].delete(key)
+def slow_publish(worker_delay):
+    """``slow_publish(dataset_id, seconds_per_sample)``: slow the version jobs of a dataset."""
+    return lambda dataset_id, seconds_per_sample: worker_delay(sample_delay_key_for_tests(dataset_id), seconds_per_sample)
 
 
 def _labelled_texts(owner, store, n: int = N):
