@@ -22,8 +22,6 @@ class Preference(models.TextChoices):
     ACCURACY_FIRST = "accuracy_first"
 
 
-LOG_TAIL_LINES = 500
-
 
 class ModelVersion(TenantOwned):
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="versions")
@@ -61,7 +59,7 @@ class ModelVersion(TenantOwned):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
-    # The last LOG_TAIL_LINES lines of the training log, so any web host can serve them
+    # The training log's first and last lines (training.log_lines), so any web host can serve them
     # while the full train.log lives beside the artifact.
     log_tail = models.JSONField(default=list, blank=True)
 

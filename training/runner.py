@@ -8,7 +8,6 @@ callback the trainer calls costs nothing but a few attribute writes.
 
 from __future__ import annotations
 
-import collections
 import importlib.util
 import logging
 import os
@@ -38,7 +37,8 @@ from training.engine.spec import (
     TrainSample,
     TrainSpec,
 )
-from training.models import LOG_TAIL_LINES, ModelVersion, VersionStatus
+from training.log_lines import LogBuffer
+from training.models import ModelVersion, VersionStatus
 from training.publish_wait import await_dataset_version
 from training.transitions import version_transition
 
@@ -58,14 +58,14 @@ def _deadline_margin(budget_s: float) -> float:
 
 
 class VersionLog(logging.Handler):
-    """Collects the run's log lines into train.log and a bounded in-memory tail."""
+    """Collects the run's log lines into train.log and a bounded in-memory copy (head and tail)."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(level=logging.INFO)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._file = path.open("a", encoding="utf-8")
-        self.tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
+        self.kept = LogBuffer()
         self.changed = False
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
 
@@ -79,14 +79,14 @@ class VersionLog(logging.Handler):
         with self.lock:
             for line in text.splitlines() or [""]:
                 self._file.write(line + "\n")
-                self.tail.append(line)
+                self.kept.append(line)
             self._file.flush()
             self.changed = True
 
     def snapshot(self) -> list[str]:
         with self.lock:
             self.changed = False
-            return list(self.tail)
+            return self.kept.lines()
 
     def close(self) -> None:
         with self.lock:
@@ -276,7 +276,7 @@ def run_version(*, version_id) -> None:
             status, fields = VersionStatus.FAILED, {}
         _upload_log(version=version, log=log)
         try:
-            version_transition(version_id=version.pk, status=status, log_tail=list(log.tail), **fields)
+            version_transition(version_id=version.pk, status=status, log_tail=log.snapshot(), **fields)
         except WrongState as exc:
             logger.warning("version %s finished as %s but is now %s", version.name, status, exc.extra.get("status"))
     finally:

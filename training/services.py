@@ -20,6 +20,7 @@ from exeml.tenancy.models import Tenant
 from exeml.tenancy.scoping import tenant_scope, unscoped
 from exeml.tenancy.services import quota_for
 from training import preconditions
+from training.log_lines import bounded
 from training.models import ModelVersion, Preference, VersionStatus
 from training.transitions import ACTIVE, version_transition
 
@@ -331,7 +332,7 @@ def reap_lost_queued_versions(*, now: datetime | None = None) -> list[uuid.UUID]
                     continue
                 line = f"no worker took the training within {int(wait.total_seconds())} s; sent again"
                 ModelVersion.objects.filter(pk=pk, status=VersionStatus.QUEUED).update(
-                    heartbeat_at=now, log_tail=[*version.log_tail, line]
+                    heartbeat_at=now, log_tail=bounded([*version.log_tail, line])
                 )
                 logger.warning("version %s: %s", pk, line)
                 version_enqueue(version=version)

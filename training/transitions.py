@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from exeml.errors import WrongState, scrub
 from exeml.tenancy.services import usage_record_finished
-from training.models import LOG_TAIL_LINES, ModelVersion, VersionStatus
+from training.log_lines import bounded
+from training.models import ModelVersion, VersionStatus
 
 ALLOWED: dict[str, set[str]] = {
     VersionStatus.QUEUED: {VersionStatus.RUNNING, VersionStatus.STOPPED, VersionStatus.FAILED},
@@ -65,7 +66,7 @@ def version_transition(
             if status == VersionStatus.COMPLETED:
                 version.progress = 1.0
         if log_lines:
-            version.log_tail = [*version.log_tail, *log_lines][-LOG_TAIL_LINES:]
+            version.log_tail = bounded([*version.log_tail, *log_lines])
         version.save()
         if status in FINISHED and version.started_at is not None:
             _record_usage(version)
