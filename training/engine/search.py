@@ -8,8 +8,9 @@ set of row positions and predict others. The search:
    out-of-fold predictions and cost;
 2. skips a candidate the budget cannot afford (judged by what its family cost before);
 3. stops when the budget's preference says so (patience) or at the work deadline; on small
-   data (repeated folds) patience and a perfect validation score do not end the search, the
-   time left goes to more repeats of the leading candidates (``repeat_leaders``);
+   data (repeated folds) patience does not end the search: the time left goes to more repeats
+   of the leading candidates (``repeat_leaders``); a perfect validation score ends it only
+   when it settles the choice (``_perfect``);
 4. builds a greedy ensemble (Caruana et al. 2004: forward selection with replacement) over
    the candidates' out-of-fold predictions and keeps it only when it beats the best single
    candidate; on small data, candidates within one standard error of the best are tied and
@@ -251,7 +252,8 @@ class Search:
                 )
                 break
             if not cand.baseline and self._perfect() and self.budget.preference != "accuracy_first":
-                logger.info("search: a candidate is already perfect on validation, stopping")
+                logger.info("search: %s is already perfect on validation, stopping",
+                            "a plain baseline" if len(self.val_positions) < PERFECT_MIN_ROWS else "a candidate")
                 break
             self.evaluate(cand)
         # A capped run (max_trials) must end the same way on a fast and on a busy machine.
@@ -260,14 +262,22 @@ class Search:
         return self.trials
 
     def _perfect(self) -> bool:
-        """Every validation row right (classification) with confident probabilities, on enough
-        rows for that to mean something: nothing left to win."""
-        best = self.best
-        if best is None or best.oof is None or self.kind != "classification" or best.shown != 1.0:
+        """Nothing left to win. On enough rows: the best candidate is right on every validation
+        row with confident probabilities. On fewer rows a perfect score says little of the
+        candidate, but a perfect plain baseline settles the choice: the one-standard-error rule
+        serves it (``_break_tie``) whatever ties with it, and no blend can score more than one
+        standard error above it (the score's log-loss part is a tie-break worth at most
+        ``LOGLOSS_WEIGHT`` × 10)."""
+        if self.kind != "classification":
             return False
-        if len(self.val_positions) < PERFECT_MIN_ROWS:
-            return False
-        return scoring.log_loss(self.y[self.val_positions], best.oof) < 0.05
+        if len(self.val_positions) >= PERFECT_MIN_ROWS:
+            best = self.best
+            return (best is not None and best.oof is not None and best.shown == 1.0
+                    and scoring.log_loss(self.y[self.val_positions], best.oof) < 0.05)
+        return self.small and any(
+            t.shown == 1.0 and (t.score or 0.0) + (t.std_error or 0.0) >= 1.0
+            for t in self.done() if t.candidate is not None and t.candidate.baseline and not t.constant
+        )
 
     def repeat_leaders(self) -> None:
         """Spend time left on further repeats of the folds for the candidates tied with the
