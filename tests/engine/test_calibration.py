@@ -11,8 +11,10 @@ import pytest
 
 from training.engine import calibration as calib
 from training.engine.budget import Budget
+from training.engine.ensemble import fit_selection
+from training.engine.live_report import LiveReport
 from training.engine.models.base import make_model
-from training.engine.search import Candidate, LiveReport, Search, fit_selection
+from training.engine.search import Candidate, Search
 from training.engine.trainers import automl
 from training.engine.validation import make_folds
 

@@ -7,7 +7,9 @@ import pytest
 
 from training.engine import scoring
 from training.engine.budget import Budget
-from training.engine.search import Candidate, LiveReport, Search, greedy_ensemble
+from training.engine.ensemble import greedy_ensemble
+from training.engine.live_report import LiveReport
+from training.engine.search import Candidate, Search
 from training.engine.validation import make_folds
 
 

@@ -7,7 +7,8 @@ import numpy as np
 
 from training.engine import scoring
 from training.engine.budget import Budget
-from training.engine.search import Candidate, LiveReport, Search
+from training.engine.live_report import LiveReport
+from training.engine.search import Candidate, Search
 from training.engine.validation import MAX_REPEATS, make_folds, standard_error
 
 

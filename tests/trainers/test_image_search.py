@@ -140,7 +140,7 @@ def test_every_family_exports_exactly(tiny, make):
 
 
 def test_ensembles_export_exactly(tiny):
-    from training.engine.search import Ensemble
+    from training.engine.ensemble import Ensemble
 
     models = {
         "p": PixelModel(tiny, grid=8, gray=True, c=1.0).fit(np.arange(12)),

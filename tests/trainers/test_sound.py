@@ -92,8 +92,8 @@ def test_every_family_and_their_blend_export_exactly(samples, tmp_path):
     import onnxruntime as ort
 
     from training.engine.budget import Budget
+    from training.engine.ensemble import Ensemble
     from training.engine.models import sound as sm
-    from training.engine.search import Ensemble
     from training.engine.trainers import sound as st
     from training.engine.trainers import sound_output as so
 

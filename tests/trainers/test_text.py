@@ -93,8 +93,8 @@ def _members(language: str):
 def test_every_family_and_their_blend_export_exactly(tmp_path, language):
     import onnxruntime as ort
 
+    from training.engine.ensemble import Ensemble
     from training.engine.models import text as tm
-    from training.engine.search import Ensemble
 
     tt, data, samples, members = _members(language)
     eval_rows = np.asarray([i for i, s in enumerate(samples) if s.usage == "eval"])

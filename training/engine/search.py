@@ -24,7 +24,6 @@ labelled rows for the served model), exports it and checks the export.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from collections import Counter
@@ -37,13 +36,13 @@ import numpy as np
 from training.engine import calibration as calib
 from training.engine import scoring, validation
 from training.engine.budget import Budget
-from training.engine.spec import ProgressFn, StopTraining
+from training.engine.ensemble import ENSEMBLE_MIN_GAIN, ENSEMBLE_ROUNDS, blend, greedy_ensemble
+from training.engine.live_report import LiveReport
+from training.engine.spec import StopTraining
 from training.engine.validation import Folds
 
 logger = logging.getLogger(__name__)
 
-ENSEMBLE_ROUNDS = 25
-ENSEMBLE_MIN_GAIN = 1e-6
 POOL_PER_FAMILY = 2  # ensemble_pool="per_family": candidates of one family greedy selection sees
 # A perfect validation ends the search only from this many rows: all n right bounds the error
 # rate below 3/n at 95 % (the rule of three), 0.5 % here; on fewer rows it says little.
@@ -129,65 +128,6 @@ class Selection:
             # Applied inside model.onnx (the graph's last nodes), so a predictor needs nothing.
             out["calibration"] = {**self.calibration.as_dict(), "applied_in": "model.onnx"}
         return out
-
-
-class LiveReport:
-    """Progress, ETA, leaderboard and score curve, handed to the runner's progress callback.
-
-    The runner stores the ``live`` dict with the version, so the console can draw the
-    leaderboard and the curve while the search runs."""
-
-    def __init__(self, progress: ProgressFn, budget: Budget, *, metric: str) -> None:
-        self.progress = progress
-        self.budget = budget
-        self.metric = metric
-        self.candidates: list[dict[str, Any]] = []
-        self.curve: list[dict[str, Any]] = []
-        self.last_improvement = budget.started
-        self._accepts_live = _accepts_kwarg(progress, "live")
-
-    def snapshot(self) -> dict[str, Any]:
-        eta = self.budget.expected_end(self.last_improvement) - self.budget.now() + float(self.budget.export_reserve or 0)
-        return {
-            "eta_seconds": round(max(0.0, eta), 1),
-            "metric": self.metric,
-            "higher_is_better": scoring.higher_is_better(self.metric),
-            "candidates": list(self.candidates[-200:]),
-            "curve": list(self.curve[-500:]),
-        }
-
-    def beat(self, phase: str, fraction: float) -> None:
-        """A heartbeat; raises StopTraining when the user stopped the version."""
-        if self._accepts_live:
-            self.progress(phase, fraction, live=self.snapshot())
-        else:
-            self.progress(phase, fraction)
-
-    def candidate(self, trial: Trial, display_score: float | None) -> None:
-        row = {
-            "name": trial.name,
-            "family": trial.family,
-            "status": trial.status,
-            "score": None if display_score is None else round(float(display_score), 6),
-            "std_error": None if trial.std_error is None else round(float(trial.std_error), 6),
-            "repeats": trial.repeats,
-            "metric": self.metric,
-            "seconds": round(trial.seconds + trial.extra_seconds, 2),
-        }
-        self.candidates = [c for c in self.candidates if c["name"] != trial.name] + [row]
-
-    def point(self, candidate: str, value: float, *, epoch: int | None = None) -> None:
-        self.curve.append(
-            {"t": round(self.budget.elapsed(), 2), "candidate": candidate, "epoch": epoch, "score": round(float(value), 6)}
-        )
-
-
-def _accepts_kwarg(fn: Callable[..., Any], name: str) -> bool:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 class Search:
@@ -635,69 +575,3 @@ class Search:
                 }
             )
         return rows
-
-
-def greedy_ensemble(
-    predictions: dict[str, np.ndarray], y: np.ndarray, kind: scoring.Kind, *, rounds: int = ENSEMBLE_ROUNDS,
-    max_members: int | None = None,
-) -> tuple[dict[str, float], float]:
-    """Forward selection with replacement: the weights (summing to 1) and their score. Once
-    ``max_members`` distinct members are in, only their weights move (a blend wanting more
-    members was thrown away whole before, and on a large regression table the single model
-    then lost to AutoGluon's blend)."""
-    names = list(predictions)
-    counts = dict.fromkeys(names, 0)
-    current = None
-    best_value, best_counts = -np.inf, dict(counts)
-    for r in range(1, rounds + 1):
-        step_best, step_name = -np.inf, None
-        chosen = [n for n in names if counts[n]]
-        for name in chosen if max_members is not None and len(chosen) >= max_members else names:
-            blend = predictions[name] if current is None else (current * (r - 1) + predictions[name]) / r
-            value = scoring.score(kind, y, blend)
-            if value > step_best:
-                step_best, step_name = value, name
-        assert step_name is not None
-        counts[step_name] += 1
-        current = predictions[step_name] if current is None else (current * (r - 1) + predictions[step_name]) / r
-        if step_best > best_value + ENSEMBLE_MIN_GAIN:
-            best_value, best_counts = step_best, dict(counts)
-    total = sum(best_counts.values())
-    weights = {n: c / total for n, c in best_counts.items() if c}
-    return weights, float(best_value)
-
-
-def blend(predictions: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
-    return sum(weights[n] * np.asarray(predictions[n], dtype=np.float64) for n in weights)
-
-
-class Ensemble:
-    """The selection's members fitted on some rows, predicting their weighted blend (through
-    the selection's calibration, when it has one: what the exported graph answers)."""
-
-    def __init__(self, models: dict[str, Fitted], weights: dict[str, float],
-                 calibration: calib.Calibration | None = None) -> None:
-        self.models, self.weights, self.calibration = models, weights, calibration
-
-    @property
-    def temperature(self) -> float | None:
-        """The temperature of the calibration (None: none); the export appends the whole
-        calibration (``calibrate_onnx(graph, ensemble.calibration)``)."""
-        return self.calibration.temperature if self.calibration is not None and self.calibration.active else None
-
-    def predict_uncalibrated(self, rows: np.ndarray) -> np.ndarray:
-        return blend({n: m.predict(rows) for n, m in self.models.items()}, self.weights)
-
-    def predict(self, rows: np.ndarray) -> np.ndarray:
-        return calib.calibrated(self.predict_uncalibrated(rows), self.calibration)
-
-
-def fit_selection(search: Search, selection: Selection, rows: np.ndarray, budget: Budget) -> Ensemble:
-    """Fit every member of ``selection`` on ``rows`` (e.g. all TRAIN rows for the evaluated
-    model, TRAIN + EVAL rows for the served one)."""
-    models: dict[str, Fitted] = {}
-    for name in selection.members:
-        candidate = search.trial(name).candidate
-        assert candidate is not None
-        models[name] = candidate.fit(np.asarray(rows), budget)
-    return Ensemble(models, selection.weights, selection.calibration)

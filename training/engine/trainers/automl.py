@@ -14,8 +14,9 @@ import numpy as np
 
 from training.engine.budget import Budget
 from training.engine.calibration import calibrate_onnx
+from training.engine.ensemble import Ensemble, fit_selection
 from training.engine.onnx_blend import blend_models, max_abs_diff
-from training.engine.search import Ensemble, Search, Selection, fit_selection
+from training.engine.search import Search, Selection
 
 PARITY_TOLERANCE = 1e-5
 

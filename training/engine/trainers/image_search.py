@@ -21,7 +21,9 @@ import numpy as np
 
 from training.engine.budget import Budget
 from training.engine.calibration import calibrate_onnx
+from training.engine.ensemble import Ensemble
 from training.engine.evaluation import image_results
+from training.engine.live_report import LiveReport
 from training.engine.models.image import (
     ONE,
     OUTPUT,
@@ -35,7 +37,7 @@ from training.engine.models.image import (
 )
 from training.engine.onnx_blend import blend_models, max_abs_diff
 from training.engine.preprocessing.image import ImageDecodeError, decode_image, resize_square, warmup_example
-from training.engine.search import Candidate, Ensemble, LiveReport, Search
+from training.engine.search import Candidate, Search
 from training.engine.spec import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec
 from training.engine.validation import KFOLD_MAX_ROWS, make_folds
 

@@ -27,12 +27,13 @@ import numpy as np
 
 from training.engine import scoring
 from training.engine.budget import Budget
+from training.engine.live_report import LiveReport
 from training.engine.models.base import (
     warm_imports,
 )
 from training.engine.models.sound import CNNSound, LGBMSound, LinearSound, SoundData
 from training.engine.preprocessing import audio as audioprep
-from training.engine.search import Candidate, LiveReport, Search
+from training.engine.search import Candidate, Search
 from training.engine.spec import ProgressFn, TrainResult, TrainSpec
 from training.engine.validation import KFOLD_MAX_ROWS, make_folds
 

@@ -20,8 +20,9 @@ import numpy as np
 
 from training.engine import scoring
 from training.engine.budget import Budget
+from training.engine.live_report import LiveReport
 from training.engine.models import tabular as tm
-from training.engine.search import Candidate, LiveReport, Search, Selection
+from training.engine.search import Candidate, Search, Selection
 from training.engine.spec import ProgressFn, TrainResult, TrainSpec
 from training.engine.validation import make_folds
 

@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 
 from training.engine.calibration import calibrate_onnx
+from training.engine.ensemble import Ensemble
 from training.engine.evaluation import regression_evaluation
 from training.engine.models import tabular as tm
 from training.engine.onnx_blend import max_abs_diff
-from training.engine.search import Ensemble, Search, Selection
+from training.engine.search import Search, Selection
 from training.engine.spec import MODEL_FILE, TrainSpec
 
 from .common import evaluate_classifier, write_bundle

@@ -24,6 +24,7 @@ import numpy as np
 
 from training.engine import scoring
 from training.engine.budget import Budget, default_export_reserve
+from training.engine.live_report import LiveReport
 from training.engine.models.base import (
     warm_imports,
 )
@@ -33,7 +34,7 @@ from training.engine.models.text import (
     MiniLMText,
     TextData,
 )
-from training.engine.search import Candidate, LiveReport, Search
+from training.engine.search import Candidate, Search
 from training.engine.spec import ProgressFn, TrainResult, TrainSpec
 from training.engine.validation import make_folds
 
