@@ -173,21 +173,35 @@ def test_a_perfect_score_on_enough_rows_still_ends_the_search():
     assert [t.name for t in search.trials] == ["perfect"]
 
 
-def test_on_few_rows_a_perfect_plain_baseline_ends_the_search_as_it_settles_the_choice():
-    """On 40 rows a perfect candidate says little, but a perfect plain baseline is what the
-    one-standard-error rule serves whatever ties with it, even unsure: the rest of the
-    portfolio cannot change the choice. A perfect candidate that is not a baseline does not end
-    the search (the test above)."""
+def test_on_few_rows_a_perfect_plain_baseline_ends_the_portfolio_and_the_time_goes_to_repeats():
+    """Everything ties at 1.0 on 40 rows, the plain baselines too. A perfect plain baseline is
+    what the one-standard-error rule serves whatever else ties with it (even unsure), so the
+    rest of the portfolio cannot change the choice and is not run; the search does not stop
+    there, though: the time goes to repeats of the tied leaders, all of them, beyond the
+    preference's bound, and the served model is the tie-broken choice among them."""
     y = np.array([0, 1] * 20)
-    budget = Budget(deadline=FakeClock().t + 600, preference="balance", export_reserve=10, clock=FakeClock())
+    clock = FakeClock()
+    budget = Budget(deadline=clock.t + 600, preference="performance_first", export_reserve=10, clock=clock)
     search = _search(y, budget)
-    perfect = _confident(y, unsure=[])
+    sure = _confident(y, unsure=[])
     unsure = _confident(y, unsure=list(range(40)), p_unsure=0.7)  # right everywhere, never sure
-    search.run([Candidate("prior", "prior", lambda rows, b: _Fixed(np.full((40, 2), 0.5)), baseline=True),
-                Candidate("plain", "linear", lambda rows, b: _Fixed(unsure), baseline=True),
-                Candidate("later", "fixed", lambda rows, b: _Fixed(perfect))])
-    assert [t.name for t in search.trials] == ["prior", "plain"]
-    assert search.select().weights == {"plain": 1.0}
+
+    def fixed(p):
+        def fit(rows, b):
+            clock.t += 0.1
+            return _Fixed(p)
+        return fit
+
+    search.run([Candidate("prior", "prior", fixed(np.full((40, 2), 0.5)), baseline=True),
+                Candidate("unsure", "linear", fixed(unsure), baseline=True),
+                Candidate("sure", "lgbm", fixed(sure), baseline=True),
+                Candidate("later", "fixed", fixed(sure))])
+    assert [t.name for t in search.trials] == ["prior", "unsure", "sure"]
+    board = {row["name"]: row for row in search.leaderboard()}
+    # performance_first alone would have allowed repeats for half the search's 1.5 s: one round.
+    assert board["unsure"]["repeats"] == board["sure"]["repeats"] == MAX_REPEATS
+    assert board["prior"]["repeats"] == 1
+    assert search.select().weights == {"sure": 1.0}  # the better-scored of the tied baselines
 
 
 def test_patience_on_small_data_hands_the_time_to_repeats_not_to_idleness():

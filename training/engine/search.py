@@ -9,8 +9,9 @@ set of row positions and predict others. The search:
 2. skips a candidate the budget cannot afford (judged by what its family cost before);
 3. stops when the budget's preference says so (patience) or at the work deadline; on small
    data (repeated folds) patience does not end the search: the time left goes to more repeats
-   of the leading candidates (``repeat_leaders``); a perfect validation score ends it only
-   when it settles the choice (``_perfect``);
+   of the leading candidates (``repeat_leaders``); a perfect validation score ends the
+   portfolio only when it settles the choice, and then the time left goes to repeats
+   (``_stop_perfect``);
 4. builds a greedy ensemble (Caruana et al. 2004: forward selection with replacement) over
    the candidates' out-of-fold predictions and keeps it only when it beats the best single
    candidate; on small data, candidates within one standard error of the best are tied and
@@ -162,6 +163,7 @@ class Search:
         self.best: Trial | None = None
         self._family_seconds: dict[str, float] = {}
         self._skipped_for_time = False
+        self._settled = False  # a perfect plain baseline ended the portfolio (``_stop_perfect``)
         self.repeats_used = 1
 
     # --------------------------------------------------------------- the loop
@@ -191,9 +193,7 @@ class Search:
                     "goes to repeats of the leading candidates" if self.small else "",
                 )
                 break
-            if not cand.baseline and self._perfect() and self.budget.preference != "accuracy_first":
-                logger.info("search: %s is already perfect on validation, stopping",
-                            "a plain baseline" if len(self.val_positions) < PERFECT_MIN_ROWS else "a candidate")
+            if not cand.baseline and self.budget.preference != "accuracy_first" and self._stop_perfect():
                 break
             self.evaluate(cand)
         # A capped run (max_trials) must end the same way on a fast and on a busy machine.
@@ -201,30 +201,45 @@ class Search:
             self.repeat_leaders()
         return self.trials
 
-    def _perfect(self) -> bool:
+    def _stop_perfect(self) -> bool:
         """Nothing left to win. On enough rows: the best candidate is right on every validation
         row with confident probabilities. On fewer rows a perfect score says little of the
-        candidate, but a perfect plain baseline settles the choice: the one-standard-error rule
-        serves it (``_break_tie``) whatever ties with it, and no blend can score more than one
-        standard error above it (the score's log-loss part is a tie-break worth at most
-        ``LOGLOSS_WEIGHT`` × 10)."""
+        candidate, and the search goes on, unless a plain baseline is perfect: that settles
+        the choice, since the one-standard-error rule serves it (``_break_tie``) whatever ties
+        with it and no blend can score more than one standard error above it (the score's
+        log-loss part is a tie-break worth at most ``LOGLOSS_WEIGHT`` × 10). The portfolio then
+        stops, and the time left goes to repeats of the tied leaders, without the preference's
+        bound (``repeat_leaders``): the one thing left that can still move the choice."""
         if self.kind != "classification":
             return False
         if len(self.val_positions) >= PERFECT_MIN_ROWS:
             best = self.best
-            return (best is not None and best.oof is not None and best.shown == 1.0
-                    and scoring.log_loss(self.y[self.val_positions], best.oof) < 0.05)
-        return self.small and any(
-            t.shown == 1.0 and (t.score or 0.0) + (t.std_error or 0.0) >= 1.0
-            for t in self.done() if t.candidate is not None and t.candidate.baseline and not t.constant
-        )
+            if (best is not None and best.oof is not None and best.shown == 1.0
+                    and scoring.log_loss(self.y[self.val_positions], best.oof) < 0.05):
+                logger.info("search: a candidate is already perfect on validation, stopping")
+                return True
+            return False
+        if not self.small:
+            return False
+        for t in self.done():
+            if (t.candidate is not None and t.candidate.baseline and not t.constant and t.shown == 1.0
+                    and (t.score or 0.0) + (t.std_error or 0.0) >= 1.0):
+                logger.info(
+                    "search: plain baseline %s is right on every one of %d validation rows, which settles "
+                    "the choice (the one-standard-error rule serves it whatever ties with it): the portfolio "
+                    "stops and the time left goes to repeats of the tied leaders", t.name, len(self.val_positions),
+                )
+                self._settled = True
+                return True
+        return False
 
     def repeat_leaders(self) -> None:
         """Spend time left on further repeats of the folds for the candidates tied with the
         best (within one standard error), one repeat each per round, while the budget affords
         them and a choice among them is still to be made: their scores then average several
-        shuffles. The preference bounds the time repeats may take (``REPEAT_SHARE``)."""
-        share = REPEAT_SHARE.get(self.budget.preference, REPEAT_SHARE["balance"])
+        shuffles. The preference bounds the time repeats may take (``REPEAT_SHARE``), unless
+        the portfolio ended settled (``_stop_perfect``): repeats are then all that is left."""
+        share = None if self._settled else REPEAT_SHARE.get(self.budget.preference, REPEAT_SHARE["balance"])
         until = None if share is None else self.budget.now() + share * self.budget.elapsed()
         for r in range(1, self.folds.repeats):
             leaders = self._leaders()
