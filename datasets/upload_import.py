@@ -18,15 +18,13 @@ import time
 import uuid
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import caches
-
 from datasets.models import Dataset
 from datasets.sync import DatasetSync, Outcome, _chunks
 from datasets.upload import StoredFile, UploadRejected, finish_upload, forget_new, sort_outcomes
 from exeml.errors import WrongState, public_reason
 from exeml.jobs.models import Job, JobStatus
 from exeml.jobs.services import JOB_STOPPED, job_checkpoint, job_heartbeat, job_progress, job_transition
+from exeml.jobs.slowdown import cancellable_sleep, delay_for_tests
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +88,7 @@ class UploadImport:
         self.rows = 0
         self.started = time.monotonic()
         self.last_write = 0.0
-        self.row_delay = self._test_row_delay()
+        self.row_delay = delay_for_tests(row_delay_key_for_tests(self.dataset.pk))
 
     def run(self) -> dict[str, list[dict[str, Any]]]:
         outcomes: dict[str, Outcome] = {}
@@ -124,7 +122,7 @@ class UploadImport:
         self.rows += rows
         self.page_rows += rows
         if self.row_delay:
-            self._sleep(self.row_delay * rows)
+            cancellable_sleep(self.row_delay * rows)
         fraction = self.page_rows / page_total if page_total else 1.0
         # Rows are most of an import's time: the page's files count as done in step with them.
         done = self.files_done + self.page_len * min(1.0, fraction)
@@ -141,15 +139,3 @@ class UploadImport:
         job_progress(job=self.job, progress=progress, counts={
             "files_done": self.files_done, "samples_written": self.rows, "eta_seconds": eta,
         })
-
-    def _test_row_delay(self) -> float:
-        if not settings.EXEML_TEST_HOOKS:
-            return 0.0
-        return float(caches["shared"].get(row_delay_key_for_tests(self.dataset.pk)) or 0.0)
-
-    @staticmethod
-    def _sleep(seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            time.sleep(min(0.2, left))
-            job_checkpoint()

@@ -22,7 +22,6 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import caches
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -44,6 +43,7 @@ from exeml.jobs.services import (
     job_heartbeat,
     job_transition,
 )
+from exeml.jobs.slowdown import cancellable_sleep, delay_for_tests
 from exeml.queues import Queue
 from exeml.task_types import TaskType
 from exeml.tenancy.scoping import unscoped
@@ -155,14 +155,14 @@ class _VersionRun:
         self.dataset, self.job = dataset, job
         self.started = time.monotonic()
         self.last_write = 0.0
-        self.delay = self._test_delay()
+        self.delay = delay_for_tests(sample_delay_key_for_tests(self.dataset.pk))
 
     def hooks(self) -> PublishHooks:
         return PublishHooks(progress=self.progress, checkpoint=job_checkpoint, before_commit=self.before_commit)
 
     def progress(self, written: int, total: int) -> None:
         if self.delay:
-            self._sleep(self.delay * (written - self.job.counts.get("samples_written", 0)))
+            cancellable_sleep(self.delay * (written - self.job.counts.get("samples_written", 0)))
         fraction = written / total if total else 1.0
         now = time.monotonic()
         self.job.counts = {**self.job.counts, "samples_written": written, "samples": total}
@@ -186,18 +186,6 @@ class _VersionRun:
                       "train": version.counts.get("train", 0), "eval": version.counts.get("eval", 0)}
         job.save(update_fields=["result", "counts"])
         job_transition(job_id=job.pk, status=JobStatus.SUCCEEDED, detail="")
-
-    def _test_delay(self) -> float:
-        if not settings.EXEML_TEST_HOOKS:
-            return 0.0
-        return float(caches["shared"].get(sample_delay_key_for_tests(self.dataset.pk)) or 0.0)
-
-    @staticmethod
-    def _sleep(seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            time.sleep(min(0.2, left))
-            job_checkpoint()
 
 
 def _write_outside(job_id: Any, *, progress: float, counts: dict[str, Any]) -> None:
