@@ -79,6 +79,22 @@ def _unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> Iterator[None]:
+    """Every actor's password is hashed, and every login checks one: PBKDF2 at Django's 1,000,000
+    rounds costs 0.3 s each on a CI core, most of the quick suite's setup time. The tests' own
+    process hashes with MD5 (Django's advice for test runs; nothing a test checks depends on the
+    hash's strength); PBKDF2 stays listed so the hashes a server or worker subprocess writes,
+    with the production settings, still verify here."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=[
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        *[h for h in settings.PASSWORD_HASHERS if not h.endswith("MD5PasswordHasher")],
+    ]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _seeded_flavors(request):
     """Transactional tests flush every table, the seeded flavors too: put them back."""
