@@ -7,6 +7,8 @@ process stays small and starts fast.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
 import shutil
@@ -14,6 +16,7 @@ import tempfile
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,17 +50,29 @@ def artifact_dir(version_id: uuid.UUID | str) -> Path:
     return Path(settings.EXEML_ARTIFACT_CACHE) / str(version_id)
 
 
+@contextlib.contextmanager
+def _host_lock(target: Path) -> Iterator[None]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{target.name}.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def artifact_fetch(*, version: Any) -> Path:
     """The local folder holding ``version``'s bundle, downloaded once per host.
 
     Downloads into a temporary sibling folder and renames it into place, so a
-    half-downloaded bundle is never used and two processes racing both end up with one
-    complete copy.
+    half-downloaded bundle is never used. Processes sharing the cache (a host's web
+    processes and worker) take a file lock per version around the download: without it, one
+    that finished second replaced the folder another had just put and was loading from.
     """
     target = artifact_dir(version.pk)
     if (target / COMPLETE_MARKER).is_file():
         return target
-    with _lock_for(_fetch_locks, _fetch_locks_guard, str(version.pk)):
+    with _lock_for(_fetch_locks, _fetch_locks_guard, str(version.pk)), _host_lock(target):
         if (target / COMPLETE_MARKER).is_file():
             return target
         if not version.artifact_path:

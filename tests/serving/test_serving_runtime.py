@@ -65,6 +65,50 @@ def test_artifact_cache_downloads_once(owner, store, tabular_bundle):
     assert (folder / "model.onnx").stat().st_mtime_ns == mtime
 
 
+@pytest.mark.django_db(transaction=True)
+def test_processes_sharing_the_cache_put_a_bundle_once_and_never_replace_it_under_a_reader(
+    owner, store, tabular_bundle
+):
+    """A host's web processes and its worker share the artifact cache. Four processes fetch
+    the same bundle at once: one downloads it, the others wait for it and use that folder (the
+    same inode). Before the per-version file lock, a process that finished its own download
+    second removed the folder the first had just put and was loading a model from
+    ("NO_SUCHFILE ... model.onnx", seen when a redelivered deploy met the one running)."""
+    import multiprocessing
+
+    from django.db import connections
+
+    version = make_version(owner, store, tabular_bundle)
+    assert version.tenant is not None  # loaded before the fork: the children need no query for it
+    connections.close_all()  # a forked child must not share the parent's connection
+    ctx = multiprocessing.get_context("fork")
+    start = ctx.Barrier(4)
+    results = ctx.Queue()
+
+    def fetch() -> None:
+        try:
+            start.wait(30)
+            folder = runtime.artifact_fetch(version=version)
+            inode = folder.stat().st_ino
+            readable = (folder / "model.onnx").read_bytes()[:4] != b""
+            results.put((inode, readable, ""))
+        except Exception as exc:  # reported to the parent, which fails the test with it
+            results.put((None, False, repr(exc)))
+        finally:
+            connections.close_all()
+
+    children = [ctx.Process(target=fetch) for _ in range(4)]
+    for child in children:
+        child.start()
+    seen = [results.get(timeout=120) for _ in children]
+    for child in children:
+        child.join(30)
+    assert all(not error for _, _, error in seen), seen
+    assert all(readable for _, readable, _ in seen), seen
+    final = runtime.artifact_dir(version.pk).stat().st_ino
+    assert {inode for inode, _, _ in seen} == {final}, (seen, final)
+
+
 def test_web_side_never_imports_torch(tabular_bundle):
     """The web process's imports + a tabular prediction in a fresh interpreter: no torch,
     librosa, LightGBM, sklearn or transformers."""
