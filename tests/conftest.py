@@ -30,6 +30,7 @@ TESTS = Path(__file__).resolve().parent
 SLOW_PATHS = (
     "trainers/",
     "training/test_training_runs.py",
+    "training/test_training_publish_job.py",
     "integration/",
     "cluster/",
     "e2e/",
@@ -44,6 +45,9 @@ SLOW_PATHS = (
     "training/test_worker_loss.py",
     "serving/test_cross_replica_state.py",
     "test_beat_leader.py",
+    # Scale checks: over a thousand S3 objects each.
+    "storage/test_store_contract.py::test_delete_many_batches_over_1000",
+    "datasets/test_resync_unchanged.py",
 )
 
 
