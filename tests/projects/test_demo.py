@@ -10,8 +10,11 @@ from django.core.management import CommandError, call_command
 from projects.demo import install_demo
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_install_demo_creates_five_synced_projects(owner, store):
+    # Committed rows: each sync's heartbeat thread reads its job on a connection of its own, and
+    # a job it cannot see has ended for it (a sync longer than its 1-s poll, here the detection
+    # demo on a busy machine, then stopped with nothing imported).
     projects = install_demo(tenant=owner.tenant, user=owner.user)
     assert sorted(p.task_type for p in projects) == sorted([
         "image_classification", "object_detection", "predictive_analytics", "sound_classification",
