@@ -186,10 +186,16 @@ def job_heartbeat(job_id: uuid.UUID | str, *, every: float | None = None) -> Ite
     def watchdog() -> None:
         last_beat = time.monotonic()
         stopped_at: float | None = None
+        seen = False
         try:
             while not done.wait(poll):
                 with unscoped():  # a thread: no tenant scope of its own
                     row = Job.all_tenants.filter(pk=job_id).values_list("status", "cancel_requested", "detail").first()
+                    if row is None and not seen:
+                        # Not committed yet: the step runs inside the transaction that created its
+                        # job (an inline sync in a shell or a test). Gone is only a row once seen.
+                        continue
+                    seen = True
                     if row is None or row[0] != JobStatus.RUNNING:
                         watch.stop(JobCancelled("the job already ended"))
                         return
