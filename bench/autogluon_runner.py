@@ -40,7 +40,7 @@ def main(job_dir: str) -> None:
         eval_metric=job["eval_metric"],
         path=str(folder / "ag_model"),
         verbosity=int(job.get("verbosity", 2)),
-    ).fit(train, time_limit=job["time_limit"], num_cpus=job["num_cpus"])
+    ).fit(train, time_limit=job["time_limit"], num_cpus=job["num_cpus"], presets=job.get("presets", "medium_quality"))
     predictions = predictor.predict(test).tolist()
     out = {"predictions": predictions, "fit_seconds": time.monotonic() - started}
     (folder / "predictions.json").write_text(json.dumps(out, default=str))

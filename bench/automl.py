@@ -63,9 +63,10 @@ def autogluon_available() -> str | None:
 
 
 def autogluon(
-    ds: TableSet | SampleSet, budget: float, workdir: Path, threads: int = 2
+    ds: TableSet | SampleSet, budget: float, workdir: Path, threads: int = 2, presets: str = "best_quality"
 ) -> tuple[list[Any] | None, str | None]:
-    """AutoGluon's TabularPredictor with default presets, time_limit = budget."""
+    """AutoGluon's TabularPredictor with ``presets`` (best_quality: bagging and stacking, its
+    strongest), time_limit = budget."""
     reason = autogluon_available()
     if reason:
         return None, reason
@@ -100,6 +101,7 @@ def autogluon(
         "problem_type": problem,
         "eval_metric": "root_mean_squared_error" if problem == "regression" else "accuracy",
         "time_limit": budget,
+        "presets": presets,
         "num_cpus": threads,
         "categorical": categorical,
         "text": text,
