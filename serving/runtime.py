@@ -34,17 +34,6 @@ CUDA_WARNING = "CUDA not available; running on CPU"
 
 # --- Artifact cache ------------------------------------------------------------------
 
-_fetch_locks: dict[str, threading.Lock] = {}
-_fetch_locks_guard = threading.Lock()
-
-
-def _lock_for(table: dict[str, threading.Lock], guard: threading.Lock, key: str) -> threading.Lock:
-    with guard:
-        lock = table.get(key)
-        if lock is None:
-            lock = table[key] = threading.Lock()
-        return lock
-
 
 def artifact_dir(version_id: uuid.UUID | str) -> Path:
     return Path(settings.EXEML_ARTIFACT_CACHE) / str(version_id)
@@ -52,6 +41,8 @@ def artifact_dir(version_id: uuid.UUID | str) -> Path:
 
 @contextlib.contextmanager
 def _host_lock(target: Path) -> Iterator[None]:
+    # Each call opens the lock file anew, so flock excludes threads of one process as well as
+    # other processes.
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target.parent / f".{target.name}.lock", "a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -66,13 +57,13 @@ def artifact_fetch(*, version: Any) -> Path:
 
     Downloads into a temporary sibling folder and renames it into place, so a
     half-downloaded bundle is never used. Processes sharing the cache (a host's web
-    processes and worker) take a file lock per version around the download: without it, one
+    processes and worker) take a file lock per version around the download (threads of one process too): without it, one
     that finished second replaced the folder another had just put and was loading from.
     """
     target = artifact_dir(version.pk)
     if (target / COMPLETE_MARKER).is_file():
         return target
-    with _lock_for(_fetch_locks, _fetch_locks_guard, str(version.pk)), _host_lock(target):
+    with _host_lock(target):
         if (target / COMPLETE_MARKER).is_file():
             return target
         if not version.artifact_path:

@@ -109,6 +109,26 @@ def test_processes_sharing_the_cache_put_a_bundle_once_and_never_replace_it_unde
     assert {inode for inode, _, _ in seen} == {final}, (seen, final)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_threads_of_one_process_put_a_bundle_once(owner, store, tabular_bundle):
+    """The same file lock serves the threads of one web process (each opens the lock anew)."""
+    version = make_version(owner, store, tabular_bundle)
+    assert version.tenant is not None
+    start = threading.Barrier(4)
+    seen: list[int] = []
+
+    def fetch() -> None:
+        start.wait(30)
+        seen.append(runtime.artifact_fetch(version=version).stat().st_ino)
+
+    threads = [threading.Thread(target=fetch) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(seen) == 4 and set(seen) == {runtime.artifact_dir(version.pk).stat().st_ino}, seen
+
+
 def test_web_side_never_imports_torch(tabular_bundle):
     """The web process's imports + a tabular prediction in a fresh interpreter: no torch,
     librosa, LightGBM, sklearn or transformers."""
