@@ -92,6 +92,20 @@ class Sample(TenantOwned):
     revision = models.PositiveIntegerField(default=1)
     # Why an image with a VOC file is still unlabelled (box outside the image, ...).
     label_reason = models.TextField(blank=True)
+    # Team labeling (labeling.tasks). The open task holding the sample and its assignee: only
+    # they change its annotations while the task is open. Kept on the row the annotation
+    # writes already lock, so the check needs no extra query and cannot race.
+    task_id = models.UUIDField(null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The review of the sample's current annotations; any change to them resets it.
+    review_status = models.CharField(max_length=10, blank=True, default="")  # "" | accepted | rejected
+    review_comment = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -106,6 +120,8 @@ class Sample(TenantOwned):
             # order, so a deep page starts at its cursor (the unfiltered list uses the unique
             # (dataset, source, line_number) index).
             models.Index(fields=["dataset", "labeled", "source", "line_number"], name="sample_labeled_keyset"),
+            # A labeling task's samples in list order (the labeler's view, the review).
+            models.Index(fields=["task_id", "source", "line_number"], name="sample_task_keyset"),
         ]
 
     def __str__(self) -> str:
@@ -208,6 +224,9 @@ class DatasetVersionItem(TenantOwned):
     # ["cat"]; detection: boxes [{"label","bbox":[xmin,ymin,xmax,ymax]}] and labels in use.
     labels = models.JSONField(default=list)
     boxes = models.JSONField(default=list, blank=True)
+    # Who labelled (newest annotation) and who accepted it in review, when the version was made.
+    labeled_by = models.CharField(max_length=150, blank=True)
+    reviewed_by = models.CharField(max_length=150, blank=True)
 
     class Meta:
         ordering = ["id"]

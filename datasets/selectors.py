@@ -32,11 +32,16 @@ def dataset_counts(*, dataset: Dataset) -> DatasetCounter:
 
 
 def sample_list(
-    *, dataset: Dataset, labeled: bool | None = None, label: str | None = None, status: str | None = None
+    *, dataset: Dataset, labeled: bool | None = None, label: str | None = None, status: str | None = None,
+    task=None, assignee_id=None,
 ) -> QuerySet[Sample]:
-    qs = Sample.objects.filter(dataset=dataset).prefetch_related(
+    qs = Sample.objects.filter(dataset=dataset).select_related("assignee", "reviewed_by").prefetch_related(
         Prefetch("annotations", queryset=Annotation.objects.select_related("label").order_by("created_at"))
     )
+    if task is not None:
+        qs = qs.filter(task_id=task)
+    if assignee_id is not None:
+        qs = qs.filter(assignee_id=assignee_id)
     if status:
         qs = qs.filter(status=status)
     elif status is None:

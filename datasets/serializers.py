@@ -74,9 +74,24 @@ class SampleSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "source", "status", "labeled", "revision", "labels", "objects", "width", "height",
             "format", "duration", "sample_rate", "channels", "bit_depth", "text", "text_length", "text_truncated",
-            "line_number", "label_reason", "content_url", "created_at",
+            "line_number", "label_reason", "content_url", "created_at", "task", "assignee", "review",
         ]
         read_only_fields = fields
+
+    task = serializers.UUIDField(source="task_id", read_only=True, allow_null=True,
+                                 help_text="the open labeling task holding the sample (team labeling)")
+    assignee = serializers.SerializerMethodField(help_text="who holds the sample while its task is open")
+    review = serializers.SerializerMethodField(help_text="review of the current annotations: status '' (not "
+                                               "reviewed), accepted or rejected; comment; by; at")
+
+    def get_assignee(self, obj) -> str | None:
+        return obj.assignee.username if obj.assignee_id else None
+
+    def get_review(self, obj) -> dict:
+        return {
+            "status": obj.review_status, "comment": obj.review_comment,
+            "by": obj.reviewed_by.username if obj.reviewed_by_id else None, "at": obj.reviewed_at,
+        }
 
     def get_text_length(self, obj) -> int:
         return len(obj.text)

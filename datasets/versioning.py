@@ -75,6 +75,9 @@ class FrozenItem:
     # classification: one {"name","annotated_by","creation_time","confidence"} per label
     meta: list[dict[str, Any]] = field(default_factory=list)
     usage: str = TRAIN
+    # Team labeling: who made the newest annotation and who accepted them ("" when nobody).
+    labeled_by: str = ""
+    reviewed_by: str = ""
 
 
 # --------------------------------------------------------------------------- pure split
@@ -177,10 +180,15 @@ def iter_frozen(dataset: Dataset, ids: Sequence[Any], *, batch: int | None = Non
     memory holds one batch of texts and annotations however large the dataset."""
     batch = batch or FREEZE_BATCH
     detection = dataset.task_type == TaskType.OBJECT_DETECTION
-    annotations = Prefetch("annotations", queryset=Annotation.objects.select_related("label").order_by("created_at", "id"))
+    annotations = Prefetch(
+        "annotations", queryset=Annotation.objects.select_related("label", "created_by").order_by("created_at", "id")
+    )
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
-        by_pk = {s.pk: s for s in Sample.objects.filter(pk__in=chunk).prefetch_related(annotations)}
+        by_pk = {
+            s.pk: s
+            for s in Sample.objects.filter(pk__in=chunk).select_related("reviewed_by").prefetch_related(annotations)
+        }
         items = []
         for pk in chunk:
             s = by_pk.get(pk)
@@ -199,6 +207,8 @@ def _frozen(s: Sample, detection: bool) -> FrozenItem | None:
     item = FrozenItem(
         sample_id=s.pk, source=s.source, name=s.name, line_number=s.line_number, text=s.text,
         width=s.width, height=s.height, labels=sorted({a.label.name for a in anns}),
+        labeled_by=next((a.created_by.username for a in reversed(anns) if a.created_by_id), ""),
+        reviewed_by=s.reviewed_by.username if s.review_status == "accepted" and s.reviewed_by_id else "",
     )
     if detection:
         item.boxes = [
@@ -222,7 +232,7 @@ def items_of_version(version: DatasetVersion) -> list[FrozenItem]:
         FrozenItem(
             sample_id=it.sample_id, source=it.source, name=_item_name(it), line_number=it.line_number,
             text=it.text, width=it.width, height=it.height, labels=list(it.labels), boxes=list(it.boxes),
-            usage=it.usage,
+            usage=it.usage, labeled_by=it.labeled_by, reviewed_by=it.reviewed_by,
         )
         for it in DatasetVersionItem.objects.filter(version=version).order_by("source", "line_number")
     ]
@@ -468,7 +478,8 @@ def _publish_samples(
                 DatasetVersionItem(
                     tenant_id=dataset.tenant_id, version=version, sample_id=it.sample_id, usage=it.usage,
                     source=it.source, line_number=it.line_number, text=it.text, width=it.width,
-                    height=it.height, labels=it.labels, boxes=it.boxes,
+                    height=it.height, labels=it.labels, boxes=it.boxes, labeled_by=it.labeled_by,
+                    reviewed_by=it.reviewed_by,
                 )
                 for it in items
             ])

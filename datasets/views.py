@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import transaction
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
@@ -44,6 +46,7 @@ from exeml.jobs.models import Job
 from exeml.jobs.serializers import JobSerializer
 from exeml.storage import parse_storage_path, store_for_tenant
 from exeml.task_types import TaskType
+from exeml.tenancy.models import Membership
 
 _SAMPLE_ID = r"(?P<sample_id>[0-9a-fA-F-]{36})"
 
@@ -56,6 +59,28 @@ def _bool_param(value: str | None, name: str) -> bool | None:
     if value.lower() in ("false", "0", "no"):
         return False
     raise ApplicationError("expected true or false", field=name)
+
+
+def _team_filters(request, params) -> dict:
+    """``?task=`` and ``?assignee=`` (a username, or ``me``) of the samples list."""
+    out: dict = {}
+    if params.get("task"):
+        try:
+            out["task"] = uuid.UUID(params["task"])
+        except ValueError:
+            raise ApplicationError("task must be a task id", field="task")
+    assignee = params.get("assignee")
+    if assignee:
+        if assignee == "me":
+            out["assignee_id"] = request.user.pk
+        else:
+            member = Membership.objects.filter(tenant=request.tenant, user__username=assignee).values_list(
+                "user_id", flat=True
+            ).first()
+            if member is None:
+                raise ApplicationError(f"{assignee!r} is not a member of this tenant", field="assignee")
+            out["assignee_id"] = member
+    return out
 
 
 class DatasetViewSet(
@@ -108,6 +133,8 @@ class DatasetViewSet(
         parameters=[
             OpenApiParameter("labeled", bool), OpenApiParameter("label", str),
             OpenApiParameter("status", str, description="ok (default) | missing | all"),
+            OpenApiParameter("task", str, description="only the samples an open labeling task holds"),
+            OpenApiParameter("assignee", str, description="only samples held by this member ('me': yourself)"),
             *CURSOR_PARAMETERS,
         ],
         responses={200: cursor_page_of(SampleRowSerializer)},
@@ -148,10 +175,13 @@ class DatasetViewSet(
             "label": params.get("label") or None,
             "status": "" if wanted_status == "all" else wanted_status or None,
         }
-        qs = selectors.sample_list(dataset=dataset, **filters)
-        # Keyset pages over (source, line_number), unique per dataset; the count from the counters.
+        team = _team_filters(request, params)
+        qs = selectors.sample_list(dataset=dataset, **filters, **team)
+        # Keyset pages over (source, line_number), unique per dataset; the count from the counters
+        # (a task's or assignee's samples are counted by the paginator, capped).
         paginator = CursorPagination(
-            unique=True, count=lambda _qs: selectors.sample_list_count(dataset=dataset, **filters)
+            unique=True,
+            count=None if team else lambda _qs: selectors.sample_list_count(dataset=dataset, **filters),
         )
         page = paginator.paginate_queryset(selectors.with_text_preview(qs), request, view=self)
         return paginator.get_paginated_response(SampleRowSerializer(page, many=True).data)

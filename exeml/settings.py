@@ -134,7 +134,7 @@ REST_FRAMEWORK = {
         "exeml.api.authentication.ApiTokenAuthentication",
         "exeml.api.authentication.TenantSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["exeml.api.permissions.IsTenantMember"],
+    "DEFAULT_PERMISSION_CLASSES": ["exeml.api.permissions.RoleAllows"],
     # Deeply nested JSON is a 400 here, not a RecursionError (500) in DRF's parser.
     "DEFAULT_PARSER_CLASSES": [
         "exeml.api.parsers.SafeJSONParser",

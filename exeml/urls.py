@@ -22,6 +22,8 @@ api_v1 = [
     path("auth/logout", tenancy_views.SessionLogoutView.as_view(), name="auth-logout"),
     path("auth/password", tenancy_views.PasswordChangeView.as_view(), name="auth-password"),
     path("me", tenancy_views.MeView.as_view(), name="me"),
+    path("members", tenancy_views.MemberListView.as_view(), name="member-list"),
+    path("members/<str:username>", tenancy_views.MemberDetailView.as_view(), name="member-detail"),
     path("quotas", tenancy_views.QuotaView.as_view(), name="quotas"),
     path("", include("exeml.storage_api.urls")),
     path("", include("projects.urls")),

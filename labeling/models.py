@@ -4,6 +4,7 @@ Labels and annotations themselves are datasets' rows (datasets.models)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from exeml.tenancy.scoping import TenantOwned
@@ -74,3 +75,87 @@ class LabelIssue(TenantOwned):
             models.Index(fields=["dataset", "status", "rank"]),
             models.Index(fields=["dataset", "status", "rank", "id"], name="label_issue_keyset"),
         ]
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open"  # the labeler labels (or fixes what review sent back)
+    IN_REVIEW = "in_review"
+    DONE = "done"  # every sample accepted
+    CANCELLED = "cancelled"
+
+
+ACTIVE_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.IN_REVIEW)
+
+
+class LabelingTask(TenantOwned):
+    """A share of a dataset's samples given to one labeler. While it is open or in review its
+    samples carry ``task_id`` and ``assignee`` (datasets.Sample), which is the lock."""
+
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="labeling_tasks")
+    name = models.CharField(max_length=120)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="labeling_tasks"
+    )
+    status = models.CharField(max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    size = models.PositiveIntegerField(default=0)
+    # How many times review sent samples back.
+    returned = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["dataset", "status", "created_at"]),
+            models.Index(fields=["assignee", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TaskItem(TenantOwned):
+    """A sample of a task; kept after the task ends (who had which sample)."""
+
+    task = models.ForeignKey(LabelingTask, on_delete=models.CASCADE, related_name="items")
+    sample = models.ForeignKey("datasets.Sample", on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["task", "sample"], name="uniq_task_item")]
+        indexes = [models.Index(fields=["sample"])]
+
+
+class AnnotationEvent(TenantOwned):
+    """One change of a sample's annotations: who, when, before → after. Append-only: rows are
+    only ever inserted (``save`` refuses an update; no API writes or deletes them)."""
+
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="+")
+    sample = models.ForeignKey("datasets.Sample", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # A snapshot: the history reads the same after the account is gone.
+    username = models.CharField(max_length=150, blank=True)
+    # "human", a model's name (accepted suggestion), "review".
+    source = models.CharField(max_length=64, default="human")
+    action = models.CharField(max_length=20)  # set | batch | accept | reject | label_delete | label_rename
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["sample", "created_at"]),
+            models.Index(fields=["dataset", "user", "created_at"]),
+        ]
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("annotation events are append-only")
+        super().save(*args, **kwargs)

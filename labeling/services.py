@@ -29,6 +29,7 @@ from datasets.models import Annotation, Dataset, Label, Sample, SourceObject
 from exeml.errors import ApplicationError, NotFound
 from exeml.storage import StoragePathError, parse_storage_path, store_for_tenant
 from exeml.task_types import COLOR_REQUIRED, TaskType
+from labeling import audit
 from projects.selectors import dataset_single_label
 
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -360,6 +361,31 @@ def _conflict(sample: Sample) -> ApplicationError:
     )
 
 
+def _locked_by_other(sample: Sample, user) -> ApplicationError | None:
+    """A 409 when ``sample`` belongs to an open task of someone else, or its task is in review.
+    Internal callers (no user) are not held back."""
+    if user is None or sample.task_id is None:
+        return None
+    from labeling.models import LabelingTask, TaskStatus
+    from labeling.tasks import lock_holder_name
+
+    task = LabelingTask.objects.filter(pk=sample.task_id).only("status", "name", "assignee_id").first()
+    if task is None:
+        return None
+    if task.status == TaskStatus.IN_REVIEW:
+        return ApplicationError(
+            f"sample {sample.name} is in review (task {task.name!r}); it changes again if review sends it back",
+            code="locked", status=409, extra={"status": "in_review", "task": str(task.pk)},
+        )
+    if sample.assignee_id is not None and sample.assignee_id != user.pk:
+        holder = lock_holder_name(sample.assignee_id)
+        return ApplicationError(
+            f"sample {sample.name} is assigned to {holder} (task {task.name!r}); only they can change it",
+            code="locked", status=409, extra={"status": "locked", "held_by": holder, "task": str(task.pk)},
+        )
+    return None
+
+
 def sample_annotations_set(
     *,
     dataset: Dataset,
@@ -384,6 +410,9 @@ def sample_annotations_set(
             raise NotFound("sample not found")
         if expected_revision is not None and sample.revision != expected_revision:
             raise _conflict(sample)
+        locked = _locked_by_other(sample, user)
+        if locked is not None:
+            raise locked
         wanted = _wanted_from_request(dataset, sample, labels, objects)
         label_map = labels_ensure(dataset=dataset, names=[w.label for w in wanted])
         existing = list(Annotation.objects.filter(sample=sample).select_related("label"))
@@ -406,13 +435,24 @@ def sample_annotations_set(
                 continue
             new.append(_new_annotation(dataset, sample.pk, label_map[w.label], w.box, user, annotated_by, confidence))
         drop.extend(a.pk for k, a in keep.items() if k not in wanted_keys)
+        changed = bool(drop or new)
+        before = audit.snapshot(existing) if changed else None
         if drop:
             Annotation.objects.filter(pk__in=drop).delete()
         if new:
             Annotation.objects.bulk_create(new)
+        # A change voids the review of what the sample carried (its comment stays to read).
+        review = {"review_status": "", "reviewed_by": None, "reviewed_at": None} if changed else {}
         Sample.objects.filter(pk=sample.pk).update(
-            revision=F("revision") + 1, labeled=bool(wanted_keys), label_reason="", updated_at=timezone.now()
+            revision=F("revision") + 1, labeled=bool(wanted_keys), label_reason="", updated_at=timezone.now(),
+            **review,
         )
+        if changed:
+            after = audit.snapshots([sample.pk])[sample.pk]
+            audit.event_add(
+                dataset=dataset, sample_id=sample.pk, user=user, source=annotated_by, action="set",
+                before=before, after=after,
+            )
         sample.refresh_from_db()
     return sample
 
@@ -478,6 +518,14 @@ def annotations_batch(
             raise ApplicationError(
                 f"{len(unknown)} sample id(s) are not in this dataset: {', '.join(unknown[:5])}", field="sample_ids"
             )
+        if user is not None:
+            for sample in Sample.objects.filter(pk__in=ids, task_id__isnull=False).only(
+                "pk", "name", "task_id", "assignee_id"
+            ):
+                refused = _locked_by_other(sample, user)
+                if refused is not None:
+                    raise refused
+        before = audit.snapshots(ids)
         current = Annotation.objects.filter(sample_id__in=ids)
         if remove:
             current.filter(label__name__in=remove).delete()
@@ -494,9 +542,16 @@ def annotations_batch(
                     if (sid, label.pk) not in have
                 ]
             )
+        after = audit.snapshots(ids)
+        changed = [i for i in ids if before[i] != after[i]]
         Sample.objects.filter(pk__in=ids).update(
             revision=F("revision") + 1,
             labeled=Exists(Annotation.objects.filter(sample=OuterRef("pk"))),
             updated_at=timezone.now(),
         )
+        if changed:
+            Sample.objects.filter(pk__in=changed).update(review_status="", reviewed_by=None, reviewed_at=None)
+            audit.events_add_many(
+                dataset=dataset, user=user, action="batch", changes={i: (before[i], after[i]) for i in changed}
+            )
     return ids

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from datasets.selectors import dataset_counts
 from exeml.api.cursor import CURSOR_PARAMETERS, ChainedCursorPagination, CursorPagination, cursor_page_of
+from exeml.api.permissions import LABEL
 from exeml.errors import ApplicationError
 from labeling import suggestions
 from labeling.suggestion_serializers import (
@@ -55,6 +56,7 @@ class SuggestionListView(DatasetScopedView):
 
 class _DecisionView(DatasetScopedView):
     serializer_class = SuggestionDecisionSerializer
+    capabilities = {"POST": LABEL}
 
     def _args(self, request) -> dict:
         shape = SuggestionDecisionSerializer(data=request.data)
@@ -111,6 +113,7 @@ class LabelIssueListView(DatasetScopedView):
 
 class LabelIssueResolveView(DatasetScopedView):
     serializer_class = LabelIssueResolveSerializer
+    capabilities = {"POST": LABEL}
 
     @extend_schema(request=LabelIssueResolveSerializer, responses={200: LabelIssueSerializer})
     def post(self, request, dataset_id, issue_id):

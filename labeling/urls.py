@@ -1,6 +1,6 @@
 from django.urls import path
 
-from labeling import suggestion_views, views
+from labeling import suggestion_views, task_views, views
 
 app_name = "labeling"
 
@@ -11,6 +11,13 @@ urlpatterns = [
     path(f"{_D}/labels/<str:name>", views.LabelDetailView.as_view(), name="label-detail"),
     path(f"{_D}/samples/<uuid:sample_id>/annotations", views.SampleAnnotationsView.as_view(), name="annotations"),
     path(f"{_D}/annotations/batch", views.AnnotationBatchView.as_view(), name="annotations-batch"),
+    path(f"{_D}/samples/<uuid:sample_id>/history", task_views.SampleHistoryView.as_view(), name="sample-history"),
+    path(f"{_D}/tasks", task_views.TaskListView.as_view(), name="task-list"),
+    path(f"{_D}/tasks/<uuid:task_id>", task_views.TaskDetailView.as_view(), name="task-detail"),
+    path(f"{_D}/tasks/<uuid:task_id>/submit", task_views.TaskSubmitView.as_view(), name="task-submit"),
+    path(f"{_D}/tasks/<uuid:task_id>/review", task_views.TaskReviewView.as_view(), name="task-review"),
+    path(f"{_D}/tasks/<uuid:task_id>/cancel", task_views.TaskCancelView.as_view(), name="task-cancel"),
+    path(f"{_D}/activity", task_views.ActivityView.as_view(), name="activity"),
     path(f"{_D}/label-stats", views.LabelStatsView.as_view(), name="label-stats"),
     path(f"{_D}/suggestions", suggestion_views.SuggestionListView.as_view(), name="suggestion-list"),
     path(f"{_D}/suggestions/accept", suggestion_views.SuggestionAcceptView.as_view(), name="suggestion-accept"),

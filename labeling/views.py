@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from datasets.views import DatasetScopedView
 from exeml.api.pagination import CatalogPagination, page_of
+from exeml.api.permissions import LABEL
 from exeml.errors import ApplicationError
 from exeml.task_types import TaskType
 from labeling import selectors, services, stats
@@ -72,6 +73,7 @@ class LabelDetailView(DatasetScopedView):
 
 class SampleAnnotationsView(DatasetScopedView):
     serializer_class = SampleAnnotationsSerializer
+    capabilities = {"PUT": LABEL}
 
     @extend_schema(responses=SampleAnnotationsSerializer)
     def get(self, request, dataset_id, sample_id):
@@ -111,6 +113,7 @@ def _with_etag(response: Response, revision: int) -> Response:
 
 class AnnotationBatchView(DatasetScopedView):
     serializer_class = BatchSerializer
+    capabilities = {"POST": LABEL}
 
     @extend_schema(request=BatchSerializer, responses=BatchResultSerializer)
     def post(self, request, dataset_id):

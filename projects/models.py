@@ -26,6 +26,8 @@ class Project(TenantOwned):
     # labels and trains one sigmoid per label. Sound and text are always single-label,
     # detection labels each box.
     multi_label = models.BooleanField(default=False)
+    # Team labeling: train only when every labelled sample's annotations were accepted in review.
+    require_review = models.BooleanField(default=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -53,6 +53,9 @@ class ProjectUpdateSerializer(serializers.Serializer):
     )
     label_column = serializers.CharField(required=False)
     label_type = serializers.ChoiceField(choices=LabelType.choices, required=False)
+    require_review = serializers.BooleanField(
+        required=False, help_text="train only when every labelled sample was accepted in review (team labeling)"
+    )
 
 
 class DatasetSummarySerializer(serializers.Serializer):
@@ -73,7 +76,7 @@ class ProjectSerializer(serializers.ModelSerializer):
         model = Project
         fields = [
             "id", "name", "description", "type", "status", "dataset", "training_data", "label_column",
-            "label_type", "multi_label", "created_at", "updated_at",
+            "label_type", "multi_label", "require_review", "created_at", "updated_at",
         ]
         read_only_fields = fields
 

@@ -153,7 +153,7 @@ def _free_dataset_name(base: str) -> str:
 
 def project_update(
     *, project: Project, description: str | None = None, label_column: str | None = None,
-    label_type: str | None = None, multi_label: bool | None = None,
+    label_type: str | None = None, multi_label: bool | None = None, require_review: bool | None = None,
 ) -> Project:
     """Description for all types; label column and type for predictive analytics (checked on the profile);
     single-/multi-label for image classification (single only when no sample carries several labels)."""
@@ -161,6 +161,11 @@ def project_update(
     if description is not None:
         project.description = description
         fields.append("description")
+    if require_review is not None:
+        if require_review and project.task_type == TaskType.PREDICTIVE_ANALYTICS:
+            raise ApplicationError("predictive analytics has no per-sample annotations to review", field="require_review")
+        project.require_review = require_review
+        fields.append("require_review")
     if multi_label is not None and multi_label != project.multi_label:
         project.multi_label = _multi_label_for(task_type=project.task_type, dataset=project.dataset, wanted=multi_label)
         fields.append("multi_label")

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.http.multipartparser import MultiPartParser as DjangoMultiPartParser
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, permissions
+from rest_framework import exceptions
 from rest_framework.exceptions import APIException, UnsupportedMediaType
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
@@ -41,6 +41,7 @@ from exeml.api.authentication import (
 )
 from exeml.api.errors import application_error_body
 from exeml.api.parsers import SafeJSONParser, json_depth_exceeds
+from exeml.api.permissions import INFER
 from exeml.api.views import TenantAPIView
 from exeml.errors import ApplicationError, NotFound, WrongState
 from exeml.task_types import TaskType
@@ -63,15 +64,6 @@ _FILE_FIELDS = {
 }
 
 MAX_INFERENCE_RECORDS = 10_000
-
-class AnyMember(permissions.BasePermission):
-    """Every role may call inference (it changes nothing the tenant owns)."""
-
-    message = "You are not a member of this tenant."
-
-    def has_permission(self, request, view) -> bool:
-        return getattr(request, "membership", None) is not None
-
 
 def decode_payload(request, task_type: str) -> Any:
     """The predictor's input for ``task_type``; ApplicationError(400) names what is wrong."""
@@ -123,7 +115,8 @@ def payload_from_json(data: Any, task_type: str) -> Any:
 class InferView(TenantAPIView):
     # Token and service lookups cached per process: a warm request makes no query.
     authentication_classes = [CachedApiTokenAuthentication, TenantSessionAuthentication]
-    permission_classes = [AnyMember]
+    # Every role may call inference: it changes nothing the tenant owns.
+    capabilities = INFER
     parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     def _service(self, service_id) -> Service:

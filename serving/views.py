@@ -11,7 +11,7 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from exeml.api.permissions import IsTenantManager, IsTenantMember
+from exeml.api.permissions import MANAGE
 from exeml.api.views import TenantAPIView, TenantModelViewSet, TenantReadOnlyViewSet
 from projects.models import Project
 from serving import selectors, services
@@ -98,12 +98,13 @@ class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.De
 @extend_schema(parameters=[OpenApiParameter("project", str, description="only this project's models")])
 class ModelViewSet(TenantReadOnlyViewSet):
     serializer_class = ModelSerializer
+    capabilities = {"download": MANAGE}
 
     def safely_get_queryset(self):
         return selectors.model_list(project_id=self.request.query_params.get("project") or None)
 
     @extend_schema(responses={(200, "application/zip"): OpenApiResponse(description="the ONNX bundle as a zip")})
-    @action(detail=True, methods=["get"], permission_classes=[IsTenantMember, IsTenantManager])
+    @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         version = self.get_object()
         handle = model_zip(version=version)

@@ -13,6 +13,7 @@ from exeml.task_types import TaskType
 from exeml.tenancy import services as tenancy_services
 from exeml.tenancy.models import Flavor, FlavorPurpose, Tenant, UsageRecord
 from exeml.tenancy.scoping import tenant_scope
+from labeling.audit import review_missing
 from labeling.stats import train_preconditions
 
 INCREMENTAL_TASK_TYPES = {
@@ -61,7 +62,7 @@ def data_reasons(*, project, dataset_version=None) -> list[str]:
 
     The rules and their sentences are labeling's, the same the label statistics show.
     """
-    return train_preconditions(
+    reasons = train_preconditions(
         dataset=project.dataset,
         task_type=project.task_type,
         label_column=project.label_column or None,
@@ -69,6 +70,14 @@ def data_reasons(*, project, dataset_version=None) -> list[str]:
         version=dataset_version,
         multi_label=bool(project.multi_label),
     )
+    if project.require_review:
+        unreviewed = review_missing(dataset=project.dataset, version=dataset_version)
+        if unreviewed:
+            reasons.append(
+                f"{unreviewed} labelled sample(s) are not accepted in review yet, and this project trains only "
+                "on reviewed annotations (review them, or turn off 'only reviewed annotations')"
+            )
+    return reasons
 
 
 def train_reasons(*, project, tenant: Tenant, flavor_code: str | None = None, dataset_version=None) -> list[str]:

@@ -1,12 +1,15 @@
+"""The one permission check of the API: the caller's role against ``exeml.tenancy.roles``."""
+
 from __future__ import annotations
 
 from rest_framework import permissions
 
-from exeml.tenancy.models import MANAGE_ROLES, WRITE_ROLES
+from exeml.tenancy.roles import Capability, required_capability, role_allows
 
 
-class IsTenantMember(permissions.BasePermission):
-    """Authenticated, a member of the resolved tenant; viewers may only read."""
+class RoleAllows(permissions.BasePermission):
+    """Authenticated, a member of the resolved tenant, and the member's role has the
+    capability the view names for this method (``capabilities``; read/write by default)."""
 
     message = "Your role does not allow this."
 
@@ -16,26 +19,15 @@ class IsTenantMember(permissions.BasePermission):
         membership = getattr(request, "membership", None)
         if membership is None:
             return False
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        return membership.role in WRITE_ROLES
-
-
-class IsTenantMemberAnyRole(permissions.BasePermission):
-    """Authenticated, a member of the resolved tenant, viewers included: for what is the user's
-    own (their API tokens), never for the tenant's data."""
-
-    def has_permission(self, request, view) -> bool:
-        if not request.user or not request.user.is_authenticated:
+        capability = required_capability(view, request.method)
+        if not role_allows(membership.role, capability):
+            self.message = f"Your role ({membership.role}) does not allow this (it needs '{capability}')."
             return False
-        return getattr(request, "membership", None) is not None
+        return True
 
 
-class IsTenantManager(permissions.BasePermission):
-    """Owner or admin: model downloads, tenant settings."""
-
-    message = "Only the tenant's owner or an admin may do this."
-
-    def has_permission(self, request, view) -> bool:
-        membership = getattr(request, "membership", None)
-        return membership is not None and membership.role in MANAGE_ROLES
+# The capabilities views name most often, spelled once.
+READ, WRITE, LABEL, REVIEW, ASSIGN, MANAGE, TOKENS, INFER, ACCOUNT = (
+    Capability.READ, Capability.WRITE, Capability.LABEL, Capability.REVIEW, Capability.ASSIGN,
+    Capability.MANAGE, Capability.TOKENS, Capability.INFER, Capability.ACCOUNT,
+)

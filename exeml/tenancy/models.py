@@ -10,20 +10,10 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from exeml.tenancy.roles import MANAGE_ROLES, WRITE_ROLES, Role  # noqa: F401 - re-exported: the role table's home
 from exeml.tenancy.scoping import TenantOwned
 from exeml.tenancy.secrets import EncryptedTextField
 from exeml.tenancy.tokencache import auth_cache
-
-
-class Role(models.TextChoices):
-    OWNER = "owner"
-    ADMIN = "admin"
-    MEMBER = "member"
-    VIEWER = "viewer"
-
-
-WRITE_ROLES = {Role.OWNER, Role.ADMIN, Role.MEMBER}
-MANAGE_ROLES = {Role.OWNER, Role.ADMIN}
 
 
 class Tenant(models.Model):

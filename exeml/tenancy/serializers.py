@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from exeml.tenancy.models import ApiToken, Flavor, UsageRecord
+from exeml.tenancy.roles import Capability, Role, role_allows
 
 
 class CredentialsSerializer(serializers.Serializer):
@@ -91,7 +92,11 @@ class MeSerializer(serializers.Serializer):
 
     user = MeUserSerializer()
     tenant = MeTenantSerializer()
-    role = serializers.ChoiceField(choices=["owner", "admin", "member", "viewer"])
+    role = serializers.ChoiceField(choices=Role.values)
+    capabilities = serializers.ListField(
+        child=serializers.ChoiceField(choices=Capability.values),
+        help_text="what this role may do (docs/roles.md): the console shows only the actions it allows",
+    )
 
 
 class QuotaSerializer(serializers.Serializer):
@@ -106,4 +111,22 @@ def me_payload(membership) -> dict:
         "user": {"id": membership.user.pk, "username": membership.user.username},
         "tenant": {"id": str(tenant.pk), "slug": tenant.slug, "name": tenant.name, "storage_roots": tenant.storage_roots},
         "role": membership.role,
+        "capabilities": [c.value for c in Capability if role_allows(membership.role, c)],
     }
+
+
+class MemberSerializer(serializers.Serializer):
+    username = serializers.CharField(source="user.username")
+    role = serializers.ChoiceField(choices=Role.values)
+    joined_at = serializers.DateTimeField(source="created_at")
+
+
+class MemberInviteSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Role.values)
+    password = serializers.CharField(max_length=256, required=False, allow_blank=True, write_only=True,
+                                     help_text="only for a new account; an existing one joins with its own")
+
+
+class MemberRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.values)

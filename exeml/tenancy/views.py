@@ -14,10 +14,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exeml.api.pagination import CatalogPagination, page_of
-from exeml.api.permissions import IsTenantMemberAnyRole
+from exeml.api.permissions import ACCOUNT, MANAGE, TOKENS
 from exeml.api.throttling import AuthThrottle
 from exeml.api.views import SESSION_TENANT_KEY, TenantAPIView, TenantModelViewSet, TenantReadOnlyViewSet
-from exeml.tenancy import selectors, services
+from exeml.tenancy import members, selectors, services
 from exeml.tenancy.models import ApiToken, Flavor, Membership, UsageRecord
 from exeml.tenancy.serializers import (
     ApiTokenCreatedSerializer,
@@ -26,6 +26,9 @@ from exeml.tenancy.serializers import (
     CredentialsSerializer,
     FlavorSerializer,
     LogoutSerializer,
+    MemberInviteSerializer,
+    MemberRoleSerializer,
+    MemberSerializer,
     MeSerializer,
     PasswordChangeSerializer,
     QuotaSerializer,
@@ -110,6 +113,7 @@ class SessionLoginView(CredentialsView):
 
 
 class SessionLogoutView(TenantAPIView):
+    capabilities = ACCOUNT
     @extend_schema(request=LogoutSerializer, responses={204: None})
     def post(self, request):
         shape = LogoutSerializer(data=request.data)
@@ -128,6 +132,8 @@ class SessionLogoutView(TenantAPIView):
 
 class PasswordChangeView(TenantAPIView):
     """The signed-in user changes their own password (console session or token)."""
+
+    capabilities = ACCOUNT
 
     # Every try counts against the address, as logins do: the current password is guessable here.
     throttle_classes = [AuthThrottle]
@@ -153,8 +159,9 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, TenantMod
     once), revoke. Another user's or tenant's token is a 404."""
 
     serializer_class = ApiTokenSerializer
-    # A token carries only its owner's rights, so viewers manage their own too.
-    permission_classes = [IsTenantMemberAnyRole]
+    # A token carries only its owner's rights, so viewers manage their own too (labelers
+    # do not: they work in the console, docs/roles.md).
+    capabilities = TOKENS
 
     def safely_get_queryset(self):
         return selectors.token_list(user=self.request.user, tenant=self.request.tenant)
@@ -188,6 +195,8 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, TenantMod
 
 
 class MeView(TenantAPIView):
+    capabilities = ACCOUNT
+
     @extend_schema(responses={200: MeSerializer})
     def get(self, request):
         return Response(me_payload(request.membership))
@@ -223,3 +232,42 @@ class UsageViewSet(TenantReadOnlyViewSet):
 
     def safely_get_queryset(self):
         return UsageRecord.objects.select_related("flavor").all()
+
+
+class MemberListView(TenantAPIView):
+    pagination_class = CatalogPagination
+    capabilities = {"POST": MANAGE}
+
+    @extend_schema(responses={200: page_of(MemberSerializer)})
+    def get(self, request):
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(members.member_list(tenant=request.tenant), request, view=self)
+        return paginator.get_paginated_response(MemberSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=MemberInviteSerializer, responses={201: MemberSerializer},
+        description="Add a member: an existing account by its username, or a new account (then `password` is "
+        "required). Only an owner grants the owner role.",
+    )
+    def post(self, request):
+        shape = MemberInviteSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        membership = members.member_invite(actor=request.membership, **shape.validated_data)
+        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetailView(TenantAPIView):
+    capabilities = MANAGE
+
+    @extend_schema(request=MemberRoleSerializer, responses={200: MemberSerializer})
+    def patch(self, request, username):
+        shape = MemberRoleSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        membership = members.member_role_set(actor=request.membership, username=username, **shape.validated_data)
+        return Response(MemberSerializer(membership).data)
+
+    @extend_schema(responses={204: None},
+                   description="Remove a member: their work stays, their tokens stop, their open tasks lose them.")
+    def delete(self, request, username):
+        members.member_remove(actor=request.membership, username=username)
+        return Response(status=status.HTTP_204_NO_CONTENT)
