@@ -41,6 +41,7 @@ class TaskListView(DatasetScopedView):
             OpenApiParameter("status", str, enum=list(TaskStatus.values)),
         ],
         responses=page_of(LabelingTaskSerializer),
+        operation_id="api_v1_datasets_tasks_list",
     )
     def get(self, request, dataset_id):
         qs = LabelingTask.objects.filter(dataset=self.dataset()).select_related("assignee")

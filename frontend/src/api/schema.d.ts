@@ -39,6 +39,10 @@ export interface paths {
     get: operations["api_v1_datasets_list"];
     post: operations["api_v1_datasets_create"];
   };
+  "/api/v1/datasets/{dataset_id}/activity": {
+    /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+    get: operations["api_v1_datasets_activity_list"];
+  };
   "/api/v1/datasets/{dataset_id}/annotations/batch": {
     /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
     post: operations["api_v1_datasets_annotations_batch_create"];
@@ -91,6 +95,10 @@ export interface paths {
     /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
     put: operations["api_v1_datasets_samples_annotations_update"];
   };
+  "/api/v1/datasets/{dataset_id}/samples/{sample_id}/history": {
+    /** @description Every change of the sample's annotations, oldest first: who, when, before → after. */
+    get: operations["api_v1_datasets_samples_history_retrieve"];
+  };
   "/api/v1/datasets/{dataset_id}/suggestions": {
     /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
     get: operations["api_v1_datasets_suggestions_retrieve"];
@@ -102,6 +110,30 @@ export interface paths {
   "/api/v1/datasets/{dataset_id}/suggestions/reject": {
     /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
     post: operations["api_v1_datasets_suggestions_reject_create"];
+  };
+  "/api/v1/datasets/{dataset_id}/tasks": {
+    /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+    get: operations["api_v1_datasets_tasks_list"];
+    /** @description Split the unlabelled samples no task holds into tasks, given round-robin to `assignees`: `per_task` samples each, or one task per folder (`by_folder`); `order` source or label_next (the model's most uncertain first). All or nothing. */
+    post: operations["api_v1_datasets_tasks_create"];
+  };
+  "/api/v1/datasets/{dataset_id}/tasks/{task_id}": {
+    /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+    get: operations["api_v1_datasets_tasks_retrieve"];
+    /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+    patch: operations["api_v1_datasets_tasks_partial_update"];
+  };
+  "/api/v1/datasets/{dataset_id}/tasks/{task_id}/cancel": {
+    /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+    post: operations["api_v1_datasets_tasks_cancel_create"];
+  };
+  "/api/v1/datasets/{dataset_id}/tasks/{task_id}/review": {
+    /** @description Accept or reject samples of a task in review (a rejection needs a comment). When every sample is decided the task is done, or goes back to its labeler if any was rejected. */
+    post: operations["api_v1_datasets_tasks_review_create"];
+  };
+  "/api/v1/datasets/{dataset_id}/tasks/{task_id}/submit": {
+    /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+    post: operations["api_v1_datasets_tasks_submit_create"];
   };
   "/api/v1/datasets/{dataset_id}/versions": {
     /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
@@ -168,6 +200,18 @@ export interface paths {
   "/api/v1/me": {
     /** @description A plain API view of the tenant (no model queryset). */
     get: operations["api_v1_me_retrieve"];
+  };
+  "/api/v1/members": {
+    /** @description A plain API view of the tenant (no model queryset). */
+    get: operations["api_v1_members_retrieve"];
+    /** @description Add a member: an existing account by its username, or a new account (then `password` is required). Only an owner grants the owner role. */
+    post: operations["api_v1_members_create"];
+  };
+  "/api/v1/members/{username}": {
+    /** @description Remove a member: their work stays, their tokens stop, their open tasks lose them. */
+    delete: operations["api_v1_members_destroy"];
+    /** @description A plain API view of the tenant (no model queryset). */
+    patch: operations["api_v1_members_partial_update"];
   };
   "/api/v1/models": {
     get: operations["api_v1_models_list"];
@@ -283,6 +327,40 @@ export interface components {
      * @enum {string}
      */
     ActionEnum: "fix" | "checked";
+    Activity: {
+      username: string;
+      samples_labeled: number;
+      per_day: {
+          [key: string]: unknown;
+        }[];
+      reviewed: number;
+      accepted: number;
+      rejected: number;
+      /** Format: double */
+      acceptance_rate: number | null;
+      /** Format: double */
+      median_seconds_per_sample: number | null;
+    };
+    AnnotationEvent: {
+      /** Format: uuid */
+      id: string;
+      username: string;
+      source: string;
+      action: string;
+      before: unknown;
+      after: unknown;
+      comment: string;
+      /** Format: date-time */
+      created_at: string;
+    };
+    AnnotationEventPage: {
+      count: number;
+      /** Format: uri */
+      next: string | null;
+      /** Format: uri */
+      previous: string | null;
+      results: components["schemas"]["AnnotationEvent"][];
+    };
     AnnotationsPutRequest: {
       labels?: string[];
       objects?: components["schemas"]["BoxObjectRequest"][];
@@ -395,6 +473,19 @@ export interface components {
       objects: components["schemas"]["StorageObject"][];
       next_token: string | null;
     };
+    /**
+     * @description * `account` - account
+     * * `read` - read
+     * * `infer` - infer
+     * * `tokens` - tokens
+     * * `label` - label
+     * * `review` - review
+     * * `assign` - assign
+     * * `write` - write
+     * * `manage` - manage
+     * @enum {string}
+     */
+    CapabilitiesEnum: "account" | "read" | "infer" | "tokens" | "label" | "review" | "assign" | "write" | "manage";
     CredentialsRequest: {
       username: string;
       password: string;
@@ -469,6 +560,12 @@ export interface components {
       previous: string | null;
       results: components["schemas"]["DatasetVersion"][];
     };
+    /**
+     * @description * `accept` - accept
+     * * `reject` - reject
+     * @enum {string}
+     */
+    DecisionEnum: "accept" | "reject";
     DeployRequest: {
       flavor?: string | null;
       name?: string;
@@ -691,6 +788,40 @@ export interface components {
      * @enum {string}
      */
     LabelTypeEnum: "discrete" | "continuous";
+    LabelingTask: {
+      /** Format: uuid */
+      id: string;
+      /** Format: uuid */
+      dataset: string;
+      name: string;
+      assignee: string | null;
+      status: components["schemas"]["LabelingTaskStatusEnum"];
+      size: number;
+      returned: number;
+      progress: components["schemas"]["TaskProgress"];
+      /** Format: date-time */
+      created_at: string;
+      /** Format: date-time */
+      submitted_at: string | null;
+      /** Format: date-time */
+      finished_at: string | null;
+    };
+    LabelingTaskPage: {
+      count: number;
+      /** Format: uri */
+      next: string | null;
+      /** Format: uri */
+      previous: string | null;
+      results: components["schemas"]["LabelingTask"][];
+    };
+    /**
+     * @description * `open` - Open
+     * * `in_review` - In Review
+     * * `done` - Done
+     * * `cancelled` - Cancelled
+     * @enum {string}
+     */
+    LabelingTaskStatusEnum: "open" | "in_review" | "done" | "cancelled";
     Latency: {
       /** Format: double */
       p50: number | null;
@@ -708,6 +839,8 @@ export interface components {
       user: components["schemas"]["MeUser"];
       tenant: components["schemas"]["MeTenant"];
       role: components["schemas"]["RoleEnum"];
+      /** @description what this role may do (docs/roles.md): the console shows only the actions it allows */
+      capabilities: components["schemas"]["CapabilitiesEnum"][];
     };
     MeTenant: {
       /** Format: uuid */
@@ -719,6 +852,26 @@ export interface components {
     MeUser: {
       id: number;
       username: string;
+    };
+    Member: {
+      username: string;
+      role: components["schemas"]["RoleEnum"];
+      /** Format: date-time */
+      joined_at: string;
+    };
+    MemberInviteRequest: {
+      username: string;
+      role: components["schemas"]["RoleEnum"];
+      /** @description only for a new account; an existing one joins with its own */
+      password?: string;
+    };
+    MemberPage: {
+      count: number;
+      /** Format: uri */
+      next: string | null;
+      /** Format: uri */
+      previous: string | null;
+      results: components["schemas"]["Member"][];
     };
     /** @description A completed version as model management lists it: "<project>-V001". */
     Model: {
@@ -817,6 +970,12 @@ export interface components {
       /** @default false */
       overwrite?: boolean;
     };
+    /**
+     * @description * `source` - source
+     * * `label_next` - label_next
+     * @enum {string}
+     */
+    OrderEnum: "source" | "label_next";
     PaginatedApiTokenList: {
       /** @example 123 */
       count: number;
@@ -872,6 +1031,21 @@ export interface components {
       /** Format: uri */
       previous?: string | null;
       results: components["schemas"]["Job"][];
+    };
+    PaginatedLabelingTaskList: {
+      /** @example 123 */
+      count: number;
+      /**
+       * Format: uri
+       * @example http://api.example.org/accounts/?page=4
+       */
+      next?: string | null;
+      /**
+       * Format: uri
+       * @example http://api.example.org/accounts/?page=2
+       */
+      previous?: string | null;
+      results: components["schemas"]["LabelingTask"][];
     };
     PaginatedModelList: {
       /** @example 123 */
@@ -958,16 +1132,25 @@ export interface components {
       color?: string;
       shortcut?: string;
     };
+    PatchedMemberRoleRequest: {
+      role?: components["schemas"]["RoleEnum"];
+    };
     PatchedProjectUpdateRequest: {
       description?: string;
       /** @description single-label only while no sample carries several labels (else 409) */
       multi_label?: boolean;
       label_column?: string;
       label_type?: components["schemas"]["LabelTypeEnum"];
+      /** @description train only when every labelled sample was accepted in review (team labeling) */
+      require_review?: boolean;
     };
     PatchedTableSettingsRequest: {
       /** @description true: the first row is a header; false: it is data; null: detect */
       has_header?: boolean | null;
+    };
+    PatchedTaskUpdateRequest: {
+      assignee?: string;
+      name?: string;
     };
     /**
      * @description * `performance_first` - performance_first
@@ -1024,6 +1207,7 @@ export interface components {
       label_column: string;
       label_type: components["schemas"]["LabelTypeEnum"];
       multi_label: boolean;
+      require_review: boolean;
       /** Format: date-time */
       created_at: string;
       /** Format: date-time */
@@ -1065,6 +1249,7 @@ export interface components {
       label_column: string;
       label_type: components["schemas"]["LabelTypeEnum"];
       multi_label: boolean;
+      require_review: boolean;
       /** Format: date-time */
       created_at: string;
       /** Format: date-time */
@@ -1093,14 +1278,26 @@ export interface components {
       previous: string | null;
       results: components["schemas"]["Quota"][];
     };
+    ReviewItemRequest: {
+      /** Format: uuid */
+      sample_id: string;
+      decision: components["schemas"]["DecisionEnum"];
+      /** @default */
+      comment?: string;
+    };
+    ReviewRequest: {
+      decisions: components["schemas"]["ReviewItemRequest"][];
+    };
     /**
      * @description * `owner` - owner
      * * `admin` - admin
      * * `member` - member
+     * * `reviewer` - reviewer
+     * * `labeler` - labeler
      * * `viewer` - viewer
      * @enum {string}
      */
-    RoleEnum: "owner" | "admin" | "member" | "viewer";
+    RoleEnum: "owner" | "admin" | "member" | "reviewer" | "labeler" | "viewer";
     /** @description One sample, its text whole (``text_truncated`` false). */
     Sample: {
       /** Format: uuid */
@@ -1132,6 +1329,17 @@ export interface components {
       content_url: string;
       /** Format: date-time */
       created_at: string;
+      /**
+       * Format: uuid
+       * @description the open labeling task holding the sample (team labeling)
+       */
+      task: string | null;
+      /** @description who holds the sample while its task is open */
+      assignee: string | null;
+      /** @description review of the current annotations: status '' (not reviewed), accepted or rejected; comment; by; at */
+      review: {
+        [key: string]: unknown;
+      };
     };
     /** @description Schema only: the dict built by :func:`sample_representation`. */
     SampleAnnotations: {
@@ -1181,6 +1389,17 @@ export interface components {
       content_url: string;
       /** Format: date-time */
       created_at: string;
+      /**
+       * Format: uuid
+       * @description the open labeling task holding the sample (team labeling)
+       */
+      task: string | null;
+      /** @description who holds the sample while its task is open */
+      assignee: string | null;
+      /** @description review of the current annotations: status '' (not reviewed), accepted or rejected; comment; by; at */
+      review: {
+        [key: string]: unknown;
+      };
     };
     SampleRowCursorPage: {
       count: number;
@@ -1325,6 +1544,23 @@ export interface components {
      * @enum {string}
      */
     TargetEnum: "storage" | "zip";
+    TaskCreateRequest: {
+      assignees: string[];
+      per_task?: number;
+      /** @default false */
+      by_folder?: boolean;
+      /** @default source */
+      order?: components["schemas"]["OrderEnum"];
+      max_samples?: number;
+      /** @default */
+      name?: string;
+    };
+    TaskProgress: {
+      total: number;
+      labeled: number;
+      accepted: number;
+      rejected: number;
+    };
     TokenResponse: {
       token: string;
       /** @description the tenant's slug */
@@ -1606,6 +1842,25 @@ export interface operations {
       201: {
         content: {
           "application/json": components["schemas"]["Dataset"];
+        };
+      };
+    };
+  };
+  /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+  api_v1_datasets_activity_list: {
+    parameters: {
+      query?: {
+        /** @description window, 1..365 (default 14) */
+        days?: number;
+      };
+      path: {
+        dataset_id: string;
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["Activity"][];
         };
       };
     };
@@ -1910,6 +2165,22 @@ export interface operations {
       };
     };
   };
+  /** @description Every change of the sample's annotations, oldest first: who, when, before → after. */
+  api_v1_datasets_samples_history_retrieve: {
+    parameters: {
+      path: {
+        dataset_id: string;
+        sample_id: string;
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["AnnotationEventPage"];
+        };
+      };
+    };
+  };
   /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
   api_v1_datasets_suggestions_retrieve: {
     parameters: {
@@ -1978,6 +2249,148 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["SuggestionDecisionResult"];
+        };
+      };
+    };
+  };
+  /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+  api_v1_datasets_tasks_list: {
+    parameters: {
+      query?: {
+        /** @description a member's username, or 'me' */
+        assignee?: string;
+        status?: "cancelled" | "done" | "in_review" | "open";
+      };
+      path: {
+        dataset_id: string;
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["LabelingTaskPage"];
+        };
+      };
+    };
+  };
+  /** @description Split the unlabelled samples no task holds into tasks, given round-robin to `assignees`: `per_task` samples each, or one task per folder (`by_folder`); `order` source or label_next (the model's most uncertain first). All or nothing. */
+  api_v1_datasets_tasks_create: {
+    parameters: {
+      query?: {
+        /** @description A page number within the paginated result set. */
+        page?: number;
+        /** @description Number of results to return per page. */
+        page_size?: number;
+      };
+      path: {
+        dataset_id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["TaskCreateRequest"];
+        "application/x-www-form-urlencoded": components["schemas"]["TaskCreateRequest"];
+        "multipart/form-data": components["schemas"]["TaskCreateRequest"];
+      };
+    };
+    responses: {
+      201: {
+        content: {
+          "application/json": components["schemas"]["PaginatedLabelingTaskList"];
+        };
+      };
+    };
+  };
+  /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+  api_v1_datasets_tasks_retrieve: {
+    parameters: {
+      path: {
+        dataset_id: string;
+        task_id: string;
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["LabelingTask"];
+        };
+      };
+    };
+  };
+  /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+  api_v1_datasets_tasks_partial_update: {
+    parameters: {
+      path: {
+        dataset_id: string;
+        task_id: string;
+      };
+    };
+    requestBody?: {
+      content: {
+        "application/json": components["schemas"]["PatchedTaskUpdateRequest"];
+        "application/x-www-form-urlencoded": components["schemas"]["PatchedTaskUpdateRequest"];
+        "multipart/form-data": components["schemas"]["PatchedTaskUpdateRequest"];
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["LabelingTask"];
+        };
+      };
+    };
+  };
+  /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+  api_v1_datasets_tasks_cancel_create: {
+    parameters: {
+      path: {
+        dataset_id: string;
+        task_id: string;
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["LabelingTask"];
+        };
+      };
+    };
+  };
+  /** @description Accept or reject samples of a task in review (a rejection needs a comment). When every sample is decided the task is done, or goes back to its labeler if any was rejected. */
+  api_v1_datasets_tasks_review_create: {
+    parameters: {
+      path: {
+        dataset_id: string;
+        task_id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ReviewRequest"];
+        "application/x-www-form-urlencoded": components["schemas"]["ReviewRequest"];
+        "multipart/form-data": components["schemas"]["ReviewRequest"];
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["LabelingTask"];
+        };
+      };
+    };
+  };
+  /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
+  api_v1_datasets_tasks_submit_create: {
+    parameters: {
+      path: {
+        dataset_id: string;
+        task_id: string;
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["LabelingTask"];
         };
       };
     };
@@ -2093,6 +2506,8 @@ export interface operations {
   api_v1_datasets_samples_list: {
     parameters: {
       query?: {
+        /** @description only samples held by this member ('me': yourself) */
+        assignee?: string;
         /** @description an opaque cursor from a next/previous link */
         cursor?: string;
         label?: string;
@@ -2103,6 +2518,8 @@ export interface operations {
         page_size?: number;
         /** @description ok (default) | missing | all */
         status?: string;
+        /** @description only the samples an open labeling task holds */
+        task?: string;
       };
       path: {
         /** @description A UUID string identifying this dataset. */
@@ -2350,6 +2767,69 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["Me"];
+        };
+      };
+    };
+  };
+  /** @description A plain API view of the tenant (no model queryset). */
+  api_v1_members_retrieve: {
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["MemberPage"];
+        };
+      };
+    };
+  };
+  /** @description Add a member: an existing account by its username, or a new account (then `password` is required). Only an owner grants the owner role. */
+  api_v1_members_create: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["MemberInviteRequest"];
+        "application/x-www-form-urlencoded": components["schemas"]["MemberInviteRequest"];
+        "multipart/form-data": components["schemas"]["MemberInviteRequest"];
+      };
+    };
+    responses: {
+      201: {
+        content: {
+          "application/json": components["schemas"]["Member"];
+        };
+      };
+    };
+  };
+  /** @description Remove a member: their work stays, their tokens stop, their open tasks lose them. */
+  api_v1_members_destroy: {
+    parameters: {
+      path: {
+        username: string;
+      };
+    };
+    responses: {
+      /** @description No response body */
+      204: {
+        content: never;
+      };
+    };
+  };
+  /** @description A plain API view of the tenant (no model queryset). */
+  api_v1_members_partial_update: {
+    parameters: {
+      path: {
+        username: string;
+      };
+    };
+    requestBody?: {
+      content: {
+        "application/json": components["schemas"]["PatchedMemberRoleRequest"];
+        "application/x-www-form-urlencoded": components["schemas"]["PatchedMemberRoleRequest"];
+        "multipart/form-data": components["schemas"]["PatchedMemberRoleRequest"];
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["Member"];
         };
       };
     };
