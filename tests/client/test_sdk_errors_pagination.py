@@ -224,3 +224,40 @@ def test_upload_follows_the_import_job_of_a_large_request(celery_worker, live_se
     assert code == 0, out
     assert "import [" in out.err and "job 1/1" in out.err, out.err
     assert "1 files added, 0 refused" in out.out, out.out
+
+
+def test_team_labeling_through_the_sdk(live_server, sdk, owner, store):
+    """Members, tasks, a lock, review and history, as a script would drive them."""
+    from tests.labeling.labelkit import make_dataset, text_samples
+
+    ds = make_dataset(owner, "text_classification")
+    text_samples(owner, store, ds, ["good", "bad", "fine", "awful"])
+    sdk.invite_member("sdk-ann", "labeler", password="a-long-passphrase-1")
+    sdk.invite_member("sdk-ben", "labeler", password="a-long-passphrase-2")
+    sdk.invite_member("sdk-rev", "reviewer", password="a-long-passphrase-3")
+    assert {m["username"]: m["role"] for m in sdk.members()}["sdk-rev"] == "reviewer"
+    first, second = sdk.create_tasks(str(ds.pk), ["sdk-ann", "sdk-ben"], per_task=2)
+    with Client.login(live_server.url, "sdk-ann", "a-long-passphrase-1", timeout=30) as ann, \
+            Client.login(live_server.url, "sdk-rev", "a-long-passphrase-3", timeout=30) as rev:
+        assert [t["id"] for t in ann.tasks(str(ds.pk), assignee="me")] == [first["id"]]
+        mine = list(ann.samples(str(ds.pk), task=first["id"]))
+        theirs = list(ann.samples(str(ds.pk), task=second["id"]))
+        assert {s.assignee for s in theirs} == {"sdk-ben"}
+        with pytest.raises(Conflict) as locked:
+            ann.annotate(str(ds.pk), theirs[0].id, labels=["pos"])
+        assert "sdk-ben" in locked.value.detail
+        for s in mine:
+            ann.annotate(str(ds.pk), s.id, labels=["pos"])
+        assert ann.submit_task(str(ds.pk), first["id"])["status"] == "in_review"
+        with pytest.raises(Forbidden):
+            ann.review_task(str(ds.pk), first["id"], accept=[mine[0].id])
+        back = rev.review_task(str(ds.pk), first["id"], accept=[mine[0].id], reject={mine[1].id: "negative"})
+        assert back["status"] == "open" and back["progress"]["rejected"] == 1
+        fixed = ann.annotate(str(ds.pk), mine[1].id, labels=["neg"])
+        assert fixed.review["status"] == "" and fixed.review["comment"] == "negative"
+        history = sdk.sample_history(str(ds.pk), mine[1].id)
+        assert [(e["username"], e["action"]) for e in history] == [
+            ("sdk-ann", "set"), ("sdk-rev", "reject"), ("sdk-ann", "set")
+        ]
+    sdk.remove_member("sdk-ben")
+    assert sdk.task(str(ds.pk), second["id"])["assignee"] is None

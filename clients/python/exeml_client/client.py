@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -364,12 +364,19 @@ class Client:
         """Predictive analytics: columns (attr_1 …), rows and stats of the CSV."""
         return self._json("GET", f"/api/v1/datasets/{dataset_id}/preview")
 
-    def samples(self, dataset_id: str, *, labeled: bool | None = None, label: str | None = None) -> Iterator[Sample]:
+    def samples(self, dataset_id: str, *, labeled: bool | None = None, label: str | None = None,
+                task: str | None = None, assignee: str | None = None) -> Iterator[Sample]:
+        """The dataset's samples; ``task`` only a labeling task's, ``assignee`` ("me" or a
+        username) only those a member holds."""
         params: dict[str, Any] = {}
         if labeled is not None:
             params["labeled"] = "true" if labeled else "false"
         if label:
             params["label"] = label
+        if task:
+            params["task"] = task
+        if assignee:
+            params["assignee"] = assignee
         for item in self.paginate(f"/api/v1/datasets/{dataset_id}/samples", params):
             yield Sample.from_api(item)
 
@@ -613,6 +620,71 @@ class Client:
                        remove: list[str] = ()) -> dict[str, Any]:
         return self._json("POST", f"/api/v1/datasets/{dataset_id}/annotations/batch",
                           json={"sample_ids": list(sample_ids), "add": list(add), "remove": list(remove)})
+
+    # --- Team labeling -------------------------------------------------------------------------
+
+    def members(self) -> list[dict[str, Any]]:
+        """The tenant's members: ``[{"username", "role", "joined_at"}]``."""
+        return list(self.paginate("/api/v1/members"))
+
+    def invite_member(self, username: str, role: str, *, password: str | None = None) -> dict[str, Any]:
+        """Add an existing account, or create one (then ``password`` is required)."""
+        body: dict[str, Any] = {"username": username, "role": role}
+        if password:
+            body["password"] = password
+        return self._json("POST", "/api/v1/members", json=body)
+
+    def set_role(self, username: str, role: str) -> dict[str, Any]:
+        return self._json("PATCH", f"/api/v1/members/{quote(username, safe='')}", json={"role": role})
+
+    def remove_member(self, username: str) -> None:
+        self._json("DELETE", f"/api/v1/members/{quote(username, safe='')}")
+
+    def tasks(self, dataset_id: str, *, assignee: str | None = None, status: str | None = None) -> Iterator[dict]:
+        """A dataset's labeling tasks (``assignee="me"``: your own), each with its progress."""
+        params = {k: v for k, v in (("assignee", assignee), ("status", status)) if v}
+        return self.paginate(f"/api/v1/datasets/{dataset_id}/tasks", params)
+
+    def create_tasks(self, dataset_id: str, assignees: list[str], *, per_task: int | None = None,
+                     by_folder: bool = False, order: str = "source", max_samples: int | None = None,
+                     name: str = "") -> list[dict[str, Any]]:
+        """Split the unlabelled samples no task holds among ``assignees`` (round-robin):
+        ``per_task`` samples each, or one task per folder; ``order`` source or label_next."""
+        body: dict[str, Any] = {"assignees": list(assignees), "by_folder": by_folder, "order": order, "name": name}
+        if per_task is not None:
+            body["per_task"] = per_task
+        if max_samples is not None:
+            body["max_samples"] = max_samples
+        return self._json("POST", f"/api/v1/datasets/{dataset_id}/tasks", json=body)
+
+    def task(self, dataset_id: str, task_id: str) -> dict[str, Any]:
+        return self._json("GET", f"/api/v1/datasets/{dataset_id}/tasks/{task_id}")
+
+    def reassign_task(self, dataset_id: str, task_id: str, assignee: str) -> dict[str, Any]:
+        return self._json("PATCH", f"/api/v1/datasets/{dataset_id}/tasks/{task_id}", json={"assignee": assignee})
+
+    def cancel_task(self, dataset_id: str, task_id: str) -> dict[str, Any]:
+        return self._json("POST", f"/api/v1/datasets/{dataset_id}/tasks/{task_id}/cancel")
+
+    def submit_task(self, dataset_id: str, task_id: str) -> dict[str, Any]:
+        """Hand your task to review (Conflict while a sample is unlabelled)."""
+        return self._json("POST", f"/api/v1/datasets/{dataset_id}/tasks/{task_id}/submit")
+
+    def review_task(self, dataset_id: str, task_id: str, *, accept: Iterable[str] = (),
+                    reject: dict[str, str] | None = None) -> dict[str, Any]:
+        """Accept samples (ids) and reject others (``{sample_id: comment}``) of a task in review."""
+        decisions = [{"sample_id": sid, "decision": "accept"} for sid in accept]
+        decisions += [{"sample_id": sid, "decision": "reject", "comment": c} for sid, c in (reject or {}).items()]
+        return self._json("POST", f"/api/v1/datasets/{dataset_id}/tasks/{task_id}/review",
+                          json={"decisions": decisions})
+
+    def sample_history(self, dataset_id: str, sample_id: str) -> list[dict[str, Any]]:
+        """Every change of a sample's annotations: who, when, before → after."""
+        return list(self.paginate(f"/api/v1/datasets/{dataset_id}/samples/{sample_id}/history"))
+
+    def activity(self, dataset_id: str, *, days: int = 14) -> list[dict[str, Any]]:
+        """Per member: samples labelled per day, review acceptance, time per sample."""
+        return self._json("GET", f"/api/v1/datasets/{dataset_id}/activity", params={"days": days})
 
     # --- Training and versions -----------------------------------------------------------------
 

@@ -93,6 +93,10 @@ class Sample(Resource):
     objects: list[dict[str, Any]] | None = None
     revision: int | None = None
     text: str | None = None
+    # Team labeling: the open task holding it, its assignee, the review of its labels.
+    task: str | None = None
+    assignee: str | None = None
+    review: dict[str, Any] | None = None
 
 
 @dataclass
