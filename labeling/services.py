@@ -191,10 +191,11 @@ def label_delete(*, dataset: Dataset, name: str, mode: str = DeleteMode.LABEL_ON
         if files_to_delete:
             keys = [_key_of(uri) for uri in files_to_delete]
             SourceObject.objects.filter(dataset=dataset, key__in=[k for k in keys if k]).delete()
+        # What these samples carry changed: a review of it no longer holds.
         Sample.objects.filter(pk__in=affected - doomed_ids).update(
             revision=F("revision") + 1,
             labeled=Exists(Annotation.objects.filter(sample=OuterRef("pk"))),
-            updated_at=timezone.now(),
+            updated_at=timezone.now(), review_status="", reviewed_by=None, reviewed_at=None,
         )
     storage_errors, deleted = _delete_files(dataset, files_to_delete)
     return {

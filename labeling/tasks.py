@@ -81,7 +81,10 @@ def _folder(source: str) -> str:
 def _candidates(dataset: Dataset, order: str, limit: int | None) -> list[tuple[uuid.UUID, str]]:
     """Unlabelled, unassigned, present samples as (id, source), in the wanted order."""
     qs = Sample.objects.filter(dataset=dataset, status=SampleStatus.OK, labeled=False, task_id__isnull=True)
-    rows = list(qs.order_by("source", "line_number").values_list("pk", "source"))
+    ordered = qs.order_by("source", "line_number").values_list("pk", "source")
+    if order == "source":
+        return list(ordered[:limit] if limit else ordered)
+    rows = list(ordered)
     if order == "label_next":
         # The model's label-next order (most uncertain first); samples it has not scored follow.
         rank = {
@@ -122,7 +125,10 @@ def tasks_create(
     if max_samples is not None and max_samples < 1:
         raise ApplicationError("max_samples must be at least 1", field="max_samples")
     users = _members_who_may(dataset.tenant, assignees, Capability.LABEL, field="assignees")
-    rows = _candidates(dataset, order, max_samples)
+    # Count mode reads one row past what MAX_TASKS_PER_REQUEST tasks hold: enough to refuse a
+    # split that would make too many, without reading a 100,000-sample dataset's every row.
+    bound = per_task * MAX_TASKS_PER_REQUEST + 1 if per_task else None
+    rows = _candidates(dataset, order, min(x for x in (max_samples, bound, 10**9) if x))
     if not rows:
         raise WrongState("there are no unlabelled samples left that are not already in a task", status_value="no_samples")
     if by_folder:

@@ -292,3 +292,23 @@ def test_another_tenants_task_is_404(team, store, outsider):
     assert outsider.client.get(f"/api/v1/datasets/{ds.pk}/tasks/{task['id']}").status_code == 404
     ds_other = make_dataset(outsider, "text_classification")
     assert outsider.client.get(f"/api/v1/datasets/{ds_other.pk}/tasks/{task['id']}").status_code == 404
+
+
+def test_label_next_order_gives_the_most_uncertain_samples_first(team, store):
+    import uuid as _uuid
+
+    from labeling.models import Suggestion
+
+    owner = team["owner"]
+    ds, samples = _dataset(owner, store, n=6)
+    with owner.scope():
+        for s, uncertainty in zip(samples, [0.1, 0.9, 0.2, 0.8, 0.3, 0.7], strict=True):
+            Suggestion.objects.create(dataset=ds, sample=s, source_id=_uuid.uuid4(), source_name="V001",
+                                      payload={"labels": ["pos"]}, confidence=1 - uncertainty, uncertainty=uncertainty)
+    first = _tasks(owner, ds, team, per_task=3, order="label_next", max_samples=3)
+    assert len(first) == 1
+    held = {s["id"] for s in _samples_of(owner, ds, first[0]["id"])}
+    assert held == {str(samples[i].pk) for i in (1, 3, 5)}
+    # The rest stay free for the next split.
+    rest = _tasks(owner, ds, team, per_task=10)
+    assert [t["size"] for t in rest] == [3]
