@@ -106,6 +106,14 @@ class Sample(TenantOwned):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # Overlap (agreement): a second labeler labels the sample blind, in a task of their own.
+    # Their answer ({"labels", "objects"}) stays here, apart from the sample's annotations,
+    # until that task is submitted (then it is kept on the task's item).
+    overlap_task_id = models.UUIDField(null=True, blank=True)
+    overlap_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    overlap_answer = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -122,6 +130,7 @@ class Sample(TenantOwned):
             models.Index(fields=["dataset", "labeled", "source", "line_number"], name="sample_labeled_keyset"),
             # A labeling task's samples in list order (the labeler's view, the review).
             models.Index(fields=["task_id", "source", "line_number"], name="sample_task_keyset"),
+            models.Index(fields=["overlap_task_id", "source", "line_number"], name="sample_overlap_task_keyset"),
         ]
 
     def __str__(self) -> str:

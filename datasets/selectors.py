@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce, Left, Length
 
 from datasets.models import Annotation, Dataset, DatasetCounter, Label, LabelCounter, Sample, SampleStatus
@@ -38,10 +38,11 @@ def sample_list(
     qs = Sample.objects.filter(dataset=dataset).select_related("assignee", "reviewed_by").prefetch_related(
         Prefetch("annotations", queryset=Annotation.objects.select_related("label").order_by("created_at"))
     )
+    # A task's samples: those it holds, or holds a second time to measure agreement (overlap).
     if task is not None:
-        qs = qs.filter(task_id=task)
+        qs = qs.filter(Q(task_id=task) | Q(overlap_task_id=task))
     if assignee_id is not None:
-        qs = qs.filter(assignee_id=assignee_id)
+        qs = qs.filter(Q(assignee_id=assignee_id) | Q(overlap_assignee_id=assignee_id))
     if status:
         qs = qs.filter(status=status)
     elif status is None:

@@ -78,6 +78,7 @@ class SampleSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    labeled = serializers.SerializerMethodField()
     task = serializers.UUIDField(source="task_id", read_only=True, allow_null=True,
                                  help_text="the open labeling task holding the sample (team labeling)")
     assignee = serializers.SerializerMethodField(help_text="who holds the sample while its task is open")
@@ -99,11 +100,29 @@ class SampleSerializer(serializers.ModelSerializer):
     def get_text_truncated(self, obj) -> bool:
         return False
 
+    def _blind_answer(self, obj) -> dict | None:
+        """The overlap labeler's own answer when they are the one reading (context ``viewer_id``):
+        they label blind, so they see what they gave, not the first labeler's annotations."""
+        viewer = self.context.get("viewer_id")
+        if viewer is None or obj.overlap_assignee_id != viewer or obj.assignee_id == viewer:
+            return None
+        return obj.overlap_answer or {"labels": []}
+
+    def get_labeled(self, obj) -> bool:
+        answer = self._blind_answer(obj)
+        return obj.labeled if answer is None else bool(answer.get("labels"))
+
     # annotations (with labels) are prefetched by datasets.selectors.sample_list.
     def get_labels(self, obj) -> list[str]:
+        answer = self._blind_answer(obj)
+        if answer is not None:
+            return list(answer.get("labels") or [])
         return list(dict.fromkeys(a.label.name for a in obj.annotations.all()))
 
     def get_objects(self, obj) -> list[dict]:
+        answer = self._blind_answer(obj)
+        if answer is not None:
+            return list(answer.get("objects") or [])
         return [{"label": a.label.name, "bbox": a.bbox} for a in obj.annotations.all() if a.xmin is not None]
 
     def get_content_url(self, obj) -> str:

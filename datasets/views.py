@@ -184,7 +184,7 @@ class DatasetViewSet(
             count=None if team else lambda _qs: selectors.sample_list_count(dataset=dataset, **filters),
         )
         page = paginator.paginate_queryset(selectors.with_text_preview(qs), request, view=self)
-        return paginator.get_paginated_response(SampleRowSerializer(page, many=True).data)
+        return paginator.get_paginated_response(SampleRowSerializer(page, many=True, context={"viewer_id": request.user.pk}).data)
 
     def _upload(self, request, dataset: Dataset) -> Response:
         limit = int(settings.EXEML_LIMITS["upload_request_max_bytes"])
@@ -209,7 +209,7 @@ class DatasetViewSet(
         if request.method == "DELETE":
             services.samples_delete(dataset=dataset, ids=[sample.pk])
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(SampleSerializer(sample).data)
+        return Response(SampleSerializer(sample, context={"viewer_id": request.user.pk}).data)
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes, 302: None})
     @action(detail=True, methods=["get"], url_path=f"samples/{_SAMPLE_ID}/content", url_name="sample-content")

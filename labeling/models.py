@@ -87,9 +87,16 @@ class TaskStatus(models.TextChoices):
 ACTIVE_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.IN_REVIEW)
 
 
+class TaskKind(models.TextChoices):
+    LABEL = "label"
+    # Samples another task also holds, labelled blind a second time to measure agreement.
+    OVERLAP = "overlap"
+
+
 class LabelingTask(TenantOwned):
     """A share of a dataset's samples given to one labeler. While it is open or in review its
-    samples carry ``task_id`` and ``assignee`` (datasets.Sample), which is the lock."""
+    samples carry ``task_id`` and ``assignee`` (datasets.Sample), which is the lock; an overlap
+    task's samples carry ``overlap_task_id`` and ``overlap_assignee`` instead."""
 
     dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="labeling_tasks")
     name = models.CharField(max_length=120)
@@ -97,6 +104,7 @@ class LabelingTask(TenantOwned):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="labeling_tasks"
     )
     status = models.CharField(max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    kind = models.CharField(max_length=10, choices=TaskKind.choices, default=TaskKind.LABEL)
     size = models.PositiveIntegerField(default=0)
     # How many times review sent samples back.
     returned = models.PositiveIntegerField(default=0)
@@ -124,6 +132,9 @@ class TaskItem(TenantOwned):
     task = models.ForeignKey(LabelingTask, on_delete=models.CASCADE, related_name="items")
     sample = models.ForeignKey("datasets.Sample", on_delete=models.CASCADE, related_name="+")
     position = models.PositiveIntegerField(default=0)
+    # What the labeler gave, kept when the task is submitted: {"labels", "objects"}; the
+    # agreement is computed from these.
+    answer = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["position"]

@@ -12,7 +12,7 @@ from datasets.models import Annotation, Label, Sample
 from labeling.services import MAX_BOXES_PER_SAMPLE, MAX_LABELS_PER_REQUEST
 
 
-def sample_representation(sample: Sample) -> dict[str, Any]:
+def sample_representation(sample: Sample, viewer_id=None) -> dict[str, Any]:
     """The sample exactly as the samples API shows it (datasets' SampleSerializer): labels,
     boxes, revision. Uses prefetched ``annotations`` when present, else reads them."""
     from datasets.serializers import SampleSerializer
@@ -21,7 +21,7 @@ def sample_representation(sample: Sample) -> dict[str, Any]:
         sample = Sample.objects.filter(pk=sample.pk).prefetch_related(
             Prefetch("annotations", queryset=Annotation.objects.select_related("label").order_by("created_at", "id"))
         ).get()
-    return dict(SampleSerializer(sample).data)
+    return dict(SampleSerializer(sample, context={"viewer_id": viewer_id}).data)
 
 
 class LabelSerializer(serializers.ModelSerializer):

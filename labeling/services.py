@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from datasets.formats.errors import FormatError
@@ -362,6 +362,32 @@ def _conflict(sample: Sample) -> ApplicationError:
     )
 
 
+def answers_blind(sample: Sample, user) -> bool:
+    """Whether ``user`` labels ``sample`` as its overlap (second, blind) labeler: their
+    answer is kept apart and the sample's annotations stay the first labeler's."""
+    user_id = getattr(user, "pk", user)
+    return user_id is not None and sample.overlap_assignee_id == user_id and sample.assignee_id != user_id
+
+
+def _answer_of(wanted: list[WantedAnnotation]) -> dict[str, Any]:
+    answer: dict[str, Any] = {"labels": list(dict.fromkeys(w.label for w in wanted))}
+    boxes = [{"label": w.label, "bbox": list(w.box)} for w in wanted if w.box is not None]
+    if boxes:
+        answer["objects"] = boxes
+    return answer
+
+
+def _overlap_answer_set(dataset: Dataset, sample: Sample, answer: dict[str, Any], user) -> Sample:
+    before = sample.overlap_answer or {"labels": []}
+    Sample.objects.filter(pk=sample.pk).update(
+        overlap_answer=answer, revision=F("revision") + 1, updated_at=timezone.now()
+    )
+    if before != answer:
+        audit.event_add(dataset=dataset, sample_id=sample.pk, user=user, action="overlap", before=before, after=answer)
+    sample.refresh_from_db()
+    return sample
+
+
 def _locked_by_other(sample: Sample, user) -> ApplicationError | None:
     """A 409 when ``sample`` belongs to an open task of someone else, or its task is in review.
     Internal callers (no user) are not held back."""
@@ -411,6 +437,10 @@ def sample_annotations_set(
             raise NotFound("sample not found")
         if expected_revision is not None and sample.revision != expected_revision:
             raise _conflict(sample)
+        if answers_blind(sample, user):
+            wanted = _wanted_from_request(dataset, sample, labels, objects)
+            labels_ensure(dataset=dataset, names=[w.label for w in wanted])
+            return _overlap_answer_set(dataset, sample, _answer_of(wanted), user)
         locked = _locked_by_other(sample, user)
         if locked is not None:
             raise locked
@@ -519,13 +549,27 @@ def annotations_batch(
             raise ApplicationError(
                 f"{len(unknown)} sample id(s) are not in this dataset: {', '.join(unknown[:5])}", field="sample_ids"
             )
+        blind: dict[uuid.UUID, Sample] = {}
         if user is not None:
-            for sample in Sample.objects.filter(pk__in=ids, task_id__isnull=False).only(
-                "pk", "name", "task_id", "assignee_id"
-            ):
+            for sample in Sample.objects.filter(
+                Q(task_id__isnull=False) | Q(overlap_task_id__isnull=False), pk__in=ids
+            ).only("pk", "name", "task_id", "assignee_id", "overlap_assignee_id", "overlap_answer"):
+                if answers_blind(sample, user):
+                    blind[sample.pk] = sample
+                    continue
                 refused = _locked_by_other(sample, user)
                 if refused is not None:
                     raise refused
+        for sample in blind.values():
+            given = list((sample.overlap_answer or {}).get("labels") or [])
+            if single and add:
+                given = [add[0]]
+            else:
+                given = [n for n in dict.fromkeys([*given, *add]) if n not in remove]
+            if add:
+                labels_ensure(dataset=dataset, names=add)
+            _overlap_answer_set(dataset, sample, {"labels": given}, user)
+        ids_all, ids = ids, [i for i in ids if i not in blind]
         before = audit.snapshots(ids)
         current = Annotation.objects.filter(sample_id__in=ids)
         if remove:
@@ -555,4 +599,4 @@ def annotations_batch(
             audit.events_add_many(
                 dataset=dataset, user=user, action="batch", changes={i: (before[i], after[i]) for i in changed}
             )
-    return ids
+    return ids_all

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from labeling.models import AnnotationEvent, LabelingTask
-from labeling.tasks import MAX_TASK_SIZE, ORDERS, ReviewDecision
+from labeling.tasks import MAX_OVERLAP, MAX_TASK_SIZE, ORDERS, ReviewDecision
 
 
 class TaskProgressSerializer(serializers.Serializer):
@@ -22,7 +22,7 @@ class LabelingTaskSerializer(serializers.ModelSerializer):
     class Meta:
         model = LabelingTask
         fields = [
-            "id", "dataset", "name", "assignee", "status", "size", "returned", "progress",
+            "id", "dataset", "name", "kind", "assignee", "status", "size", "returned", "progress",
             "created_at", "submitted_at", "finished_at",
         ]
         read_only_fields = fields
@@ -42,6 +42,11 @@ class TaskCreateSerializer(serializers.Serializer):
     order = serializers.ChoiceField(choices=list(ORDERS), required=False, default="source")
     max_samples = serializers.IntegerField(required=False, min_value=1)
     name = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    overlap = serializers.FloatField(
+        required=False, default=0.0, min_value=0.0, max_value=MAX_OVERLAP,
+        help_text="fraction of the samples a second labeler also labels, blind, in an overlap task "
+        "(agreement); needs two assignees or more",
+    )
 
 
 class TaskUpdateSerializer(serializers.Serializer):
@@ -75,3 +80,12 @@ class ActivitySerializer(serializers.Serializer):
     rejected = serializers.IntegerField()
     acceptance_rate = serializers.FloatField(allow_null=True)
     median_seconds_per_sample = serializers.FloatField(allow_null=True)
+
+
+class AgreementSerializer(serializers.Serializer):
+    """Agreement figures: ``samples``, ``exact`` (share identical), ``kappa`` (classification),
+    ``f1`` (detection, IoU >= 0.5), ``labels`` (per label)."""
+
+    between_labelers = serializers.DictField()
+    pairs = serializers.ListField(child=serializers.DictField())
+    with_reviewed = serializers.ListField(child=serializers.DictField())

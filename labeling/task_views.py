@@ -11,10 +11,11 @@ from datasets.views import DatasetScopedView
 from exeml.api.pagination import PageNumberPagination, page_of
 from exeml.api.permissions import ASSIGN, LABEL, REVIEW
 from exeml.errors import ApplicationError
-from labeling import audit, tasks
+from labeling import agreement, audit, tasks
 from labeling.models import LabelingTask, TaskStatus
 from labeling.task_serializers import (
     ActivitySerializer,
+    AgreementSerializer,
     AnnotationEventSerializer,
     LabelingTaskSerializer,
     ReviewSerializer,
@@ -147,3 +148,16 @@ class ActivityView(DatasetScopedView):
         return Response(audit.member_activity(dataset=self.dataset(), days=int(raw)))
 
 
+
+
+class AgreementView(DatasetScopedView):
+    serializer_class = AgreementSerializer
+
+    @extend_schema(
+        responses=AgreementSerializer,
+        description="Between labelers on overlap samples (Cohen's kappa per label and overall; detection: "
+        "IoU-matched F1) and each labeler against the reviewed result, from the answers kept at each task's "
+        "first submission.",
+    )
+    def get(self, request, dataset_id):
+        return Response(agreement.dataset_agreement(dataset=self.dataset()))

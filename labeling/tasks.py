@@ -23,18 +23,20 @@ from exeml.task_types import TaskType
 from exeml.tenancy.models import Membership
 from exeml.tenancy.roles import Capability, role_allows
 from exeml.tenancy.scoping import tenant_scope
-from labeling.audit import event_add
+from labeling.audit import event_add, snapshots
 from labeling.models import (
     ACTIVE_TASK_STATUSES,
     LabelingTask,
     Suggestion,
     SuggestionStatus,
     TaskItem,
+    TaskKind,
     TaskStatus,
 )
 
 MAX_TASKS_PER_REQUEST = 200
 MAX_TASK_SIZE = 10_000
+MAX_OVERLAP = 0.5
 ORDERS = ("source", "label_next")
 
 
@@ -107,6 +109,7 @@ def tasks_create(
     order: str = "source",
     max_samples: int | None = None,
     name: str = "",
+    overlap: float = 0.0,
     user=None,
 ) -> list[LabelingTask]:
     """Split the unlabelled, unassigned samples into tasks given round-robin to ``assignees``:
@@ -124,7 +127,11 @@ def tasks_create(
         raise ApplicationError(f"per_task must be between 1 and {MAX_TASK_SIZE}", field="per_task")
     if max_samples is not None and max_samples < 1:
         raise ApplicationError("max_samples must be at least 1", field="max_samples")
+    if not 0 <= overlap <= MAX_OVERLAP:
+        raise ApplicationError(f"overlap is a fraction from 0 to {MAX_OVERLAP}", field="overlap")
     users = _members_who_may(dataset.tenant, assignees, Capability.LABEL, field="assignees")
+    if overlap and len(users) < 2:
+        raise ApplicationError("overlap needs at least two assignees (a second labeler per sample)", field="overlap")
     # Count mode reads one row past what MAX_TASKS_PER_REQUEST tasks hold: enough to refuse a
     # split that would make too many, without reading a 100,000-sample dataset's every row.
     bound = per_task * MAX_TASKS_PER_REQUEST + 1 if per_task else None
@@ -168,7 +175,43 @@ def tasks_create(
                 [TaskItem(tenant_id=dataset.tenant_id, task=task, sample_id=pk, position=n) for n, pk in enumerate(chunk)]
             )
             created.append(task)
+        if overlap:
+            created.extend(_overlap_tasks(dataset, chunks, users, overlap, base, user))
     return created
+
+
+def overlap_picks(chunks: list[list], n_users: int, fraction: float) -> dict[int, list]:
+    """Which samples a second labeler gets, by that labeler's index: ``fraction`` of all,
+    spread evenly over the split (every k-th sample), each to the next labeler after the one
+    whose task holds it, so nobody labels a sample twice."""
+    flat = [(pk, i % n_users) for i, chunk in enumerate(chunks) for pk in chunk]
+    count = round(fraction * len(flat))
+    if count == 0:
+        return {}
+    step = len(flat) / count
+    picks: dict[int, list] = {}
+    for j in range(count):
+        pk, first = flat[int(j * step)]
+        picks.setdefault((first + 1) % n_users, []).append(pk)
+    return picks
+
+
+def _overlap_tasks(dataset: Dataset, chunks, users, fraction: float, base: str, user) -> list[LabelingTask]:
+    made = []
+    for index, ids in sorted(overlap_picks(chunks, len(users), fraction).items()):
+        second = users[index]
+        task = LabelingTask.objects.create(
+            tenant_id=dataset.tenant_id, dataset=dataset, name=f"{base} · overlap {second.username}"[:120],
+            assignee=second, size=len(ids), created_by=user, kind=TaskKind.OVERLAP,
+        )
+        Sample.objects.filter(pk__in=ids).update(
+            overlap_task_id=task.pk, overlap_assignee=second, overlap_answer=None, updated_at=timezone.now()
+        )
+        TaskItem.objects.bulk_create(
+            [TaskItem(tenant_id=dataset.tenant_id, task=task, sample_id=pk, position=n) for n, pk in enumerate(ids)]
+        )
+        made.append(task)
+    return made
 
 
 def task_get(*, dataset: Dataset, task_id) -> LabelingTask:
@@ -186,7 +229,26 @@ def _lock_task(dataset: Dataset, task_id) -> LabelingTask:
 
 
 def _release(task: LabelingTask) -> None:
-    Sample.objects.filter(task_id=task.pk).update(task_id=None, assignee=None, updated_at=timezone.now())
+    if task.kind == TaskKind.OVERLAP:
+        Sample.objects.filter(overlap_task_id=task.pk).update(
+            overlap_task_id=None, overlap_assignee=None, overlap_answer=None, updated_at=timezone.now()
+        )
+    else:
+        Sample.objects.filter(task_id=task.pk).update(task_id=None, assignee=None, updated_at=timezone.now())
+
+
+def _keep_answers(task: LabelingTask) -> None:
+    """What the labeler gave, on each item, at the task's first submission (before review
+    feedback changes it): the agreement figures compare these."""
+    items = list(TaskItem.objects.filter(task=task, answer__isnull=True).values_list("pk", "sample_id"))
+    if not items:
+        return
+    if task.kind == TaskKind.OVERLAP:
+        given = dict(Sample.objects.filter(pk__in=[s for _, s in items]).values_list("pk", "overlap_answer"))
+    else:
+        given = snapshots([s for _, s in items])
+    for pk, sample_id in items:
+        TaskItem.objects.filter(pk=pk).update(answer=given.get(sample_id) or {"labels": []})
 
 
 def task_submit(*, dataset: Dataset, task_id, user) -> LabelingTask:
@@ -197,10 +259,22 @@ def task_submit(*, dataset: Dataset, task_id, user) -> LabelingTask:
             raise WrongState("only the task's assignee submits it", status_value="not_assignee")
         if task.status != TaskStatus.OPEN:
             raise WrongState(f"the task is {task.status}, not open", status_value=task.status)
+        if task.kind == TaskKind.OVERLAP:
+            unanswered = Sample.objects.filter(overlap_task_id=task.pk, overlap_answer__isnull=True).count()
+            if unanswered:
+                raise WrongState(f"{unanswered} sample(s) of this task are not labelled yet", status_value="incomplete")
+            # A second opinion is not reviewed: kept for the agreement, the samples let go.
+            _keep_answers(task)
+            _release(task)
+            task.status = TaskStatus.DONE
+            task.submitted_at = task.finished_at = timezone.now()
+            task.save(update_fields=["status", "submitted_at", "finished_at"])
+            return task
         samples = Sample.objects.filter(task_id=task.pk)
         unlabeled = samples.filter(labeled=False).count()
         if unlabeled:
             raise WrongState(f"{unlabeled} sample(s) of this task are not labelled yet", status_value="incomplete")
+        _keep_answers(task)
         # Samples review sent back and the labeler kept as they were are reviewed again.
         samples.filter(review_status=ReviewStatus.REJECTED).update(review_status=ReviewStatus.PENDING)
         task.status = TaskStatus.IN_REVIEW
@@ -273,7 +347,10 @@ def task_update(*, dataset: Dataset, task_id, assignee: str | None = None, name:
                 raise WrongState(f"the task is {task.status}; only open tasks are reassigned", status_value=task.status)
             (new,) = _members_who_may(dataset.tenant, [assignee], Capability.LABEL, field="assignee")
             task.assignee = new
-            Sample.objects.filter(task_id=task.pk).update(assignee=new, updated_at=timezone.now())
+            if task.kind == TaskKind.OVERLAP:
+                Sample.objects.filter(overlap_task_id=task.pk).update(overlap_assignee=new, updated_at=timezone.now())
+            else:
+                Sample.objects.filter(task_id=task.pk).update(assignee=new, updated_at=timezone.now())
         task.save()
     return task_get(dataset=dataset, task_id=task.pk)
 
@@ -299,6 +376,7 @@ def tasks_unassign_member(*, tenant, user) -> int:
         )
         LabelingTask.objects.filter(pk__in=ids).update(assignee=None)
         Sample.objects.filter(task_id__in=ids).update(assignee=None)
+        Sample.objects.filter(overlap_task_id__in=ids).update(overlap_assignee=None)
     return len(ids)
 
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path(f"{_D}/tasks/<uuid:task_id>/review", task_views.TaskReviewView.as_view(), name="task-review"),
     path(f"{_D}/tasks/<uuid:task_id>/cancel", task_views.TaskCancelView.as_view(), name="task-cancel"),
     path(f"{_D}/activity", task_views.ActivityView.as_view(), name="activity"),
+    path(f"{_D}/agreement", task_views.AgreementView.as_view(), name="agreement"),
     path(f"{_D}/label-stats", views.LabelStatsView.as_view(), name="label-stats"),
     path(f"{_D}/suggestions", suggestion_views.SuggestionListView.as_view(), name="suggestion-list"),
     path(f"{_D}/suggestions/accept", suggestion_views.SuggestionAcceptView.as_view(), name="suggestion-accept"),

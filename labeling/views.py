@@ -80,7 +80,7 @@ class SampleAnnotationsView(DatasetScopedView):
         sample = get_object_or_404(
             selectors.samples_with_annotations(dataset=self.dataset(), ids=[sample_id])
         )
-        return _with_etag(Response(sample_representation(sample)), sample.revision)
+        return _with_etag(Response(sample_representation(sample, request.user.pk)), sample.revision)
 
     @extend_schema(
         request=AnnotationsPutSerializer,
@@ -103,7 +103,7 @@ class SampleAnnotationsView(DatasetScopedView):
             expected_revision=services.parse_if_match(request.headers.get("If-Match")),
             user=request.user,
         )
-        return _with_etag(Response(sample_representation(sample)), sample.revision)
+        return _with_etag(Response(sample_representation(sample, request.user.pk)), sample.revision)
 
 
 def _with_etag(response: Response, revision: int) -> Response:
@@ -127,7 +127,7 @@ class AnnotationBatchView(DatasetScopedView):
         samples = selectors.samples_with_annotations(dataset=dataset, ids=ids)
         return Response({
             "updated": len(ids),
-            "samples": [sample_representation(s) for s in samples],
+            "samples": [sample_representation(s, request.user.pk) for s in samples],
         })
 
 

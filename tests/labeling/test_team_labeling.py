@@ -312,3 +312,84 @@ def test_label_next_order_gives_the_most_uncertain_samples_first(team, store):
     # The rest stay free for the next split.
     rest = _tasks(owner, ds, team, per_task=10)
     assert [t["size"] for t in rest] == [3]
+
+
+def test_overlap_samples_are_labelled_blind_and_give_agreement(team, store):
+    owner, alice, bob, rita = team["owner"], team["alice"], team["bob"], team["rita"]
+    ds, _ = _dataset(owner, store, n=8)
+    created = _tasks(owner, ds, team, per_task=4, overlap=0.5)
+    label_tasks = [t for t in created if t["kind"] == "label"]
+    overlap_tasks = [t for t in created if t["kind"] == "overlap"]
+    assert [t["size"] for t in label_tasks] == [4, 4]
+    # Half of the samples get a second labeler: never the one whose task holds them.
+    assert sum(t["size"] for t in overlap_tasks) == 4
+    actors = {alice.user.username: alice, bob.user.username: bob}
+    holder = {}
+    for t in label_tasks:
+        for s in _samples_of(owner, ds, t["id"]):
+            holder[s["id"]] = t["assignee"]
+    truth = {sid: ("pos" if i % 2 else "neg") for i, sid in enumerate(sorted(holder))}
+    for t in label_tasks:
+        for s in _samples_of(owner, ds, t["id"]):
+            assert _label(actors[t["assignee"]], ds, s["id"], truth[s["id"]]).status_code == 200
+    disagreed = None
+    for t in overlap_tasks:
+        second = actors[t["assignee"]]
+        seen = _samples_of(second, ds, t["id"])
+        assert all(holder[s["id"]] != t["assignee"] for s in seen)
+        # Blind: the second labeler sees no labels before giving their own.
+        assert all(s["labels"] == [] and not s["labeled"] for s in seen)
+        for s in seen:
+            answer = truth[s["id"]]
+            if disagreed is None:
+                disagreed, answer = s["id"], ("neg" if answer == "pos" else "pos")
+            r = _label(second, ds, s["id"], answer)
+            assert r.status_code == 200 and r.json()["labels"] == [answer]
+        assert second.client.post(f"/api/v1/datasets/{ds.pk}/tasks/{t['id']}/submit").json()["status"] == "done"
+    # The sample's own annotations are still the first labeler's.
+    with owner.scope():
+        from datasets.models import Annotation
+
+        kept = Annotation.objects.select_related("label").get(sample_id=disagreed)
+        assert kept.label.name == truth[disagreed]
+        assert not Sample.objects.exclude(overlap_task_id=None).exists()
+    for t in label_tasks:
+        base = f"/api/v1/datasets/{ds.pk}/tasks/{t['id']}"
+        assert actors[t["assignee"]].client.post(f"{base}/submit").status_code == 200
+        ids = [s["id"] for s in _samples_of(owner, ds, t["id"])]
+        rita.client.post(f"{base}/review", {"decisions": [{"sample_id": i, "decision": "accept"} for i in ids]},
+                         format="json")
+    figures = owner.client.get(f"/api/v1/datasets/{ds.pk}/agreement").json()
+    between = figures["between_labelers"]
+    assert between["samples"] == 4 and between["exact"] == 0.75
+    # 3 of 4 agree; both sides give neg/pos twice each, so chance agreement is 1/2: kappa 0.5.
+    assert between["kappa"] == 0.5
+    assert {lb["label"] for lb in between["labels"]} == {"neg", "pos"}
+    assert len(figures["pairs"]) == 1
+    # Against the reviewed result, each first labeler agrees fully; the second labeler's slip shows.
+    by_name = {row["username"]: row for row in figures["with_reviewed"]}
+    # Each labeler: their 4 samples and the 2 they labelled second.
+    assert {row["samples"] for row in by_name.values()} == {6}
+    assert sorted(row["exact"] for row in by_name.values()) == [round(5 / 6, 4), 1.0]
+
+
+def test_overlap_needs_two_assignees(team, store):
+    owner = team["owner"]
+    ds, _ = _dataset(owner, store, n=4)
+    r = owner.client.post(f"/api/v1/datasets/{ds.pk}/tasks",
+                          {"assignees": [team["alice"].user.username], "per_task": 2, "overlap": 0.2}, format="json")
+    assert r.status_code == 400 and "two assignees" in r.json()["overlap"][0]
+
+
+def test_agreement_figures():
+    from labeling.agreement import cohen_kappa, compare
+
+    assert cohen_kappa(["a", "a", "b", "b"], ["a", "a", "b", "b"]) == 1.0
+    assert cohen_kappa(["a", "b", "a", "b"], ["b", "a", "b", "a"]) == -1.0
+    assert cohen_kappa(["a", "a"], ["a", "a"]) is None
+    boxes = [{"label": "cat", "bbox": [0, 0, 10, 10]}, {"label": "dog", "bbox": [20, 20, 30, 30]}]
+    shifted = [{"label": "cat", "bbox": [1, 1, 11, 11]}, {"label": "dog", "bbox": [50, 50, 60, 60]}]
+    out = compare([({"labels": ["cat", "dog"], "objects": boxes}, {"labels": ["cat", "dog"], "objects": shifted})],
+                  detection=True, single=False)
+    assert out["f1"] == 0.5 and out["exact"] == 0.0
+    assert {lb["label"]: lb["f1"] for lb in out["labels"]} == {"cat": 1.0, "dog": 0.0}

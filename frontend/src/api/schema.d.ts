@@ -43,6 +43,10 @@ export interface paths {
     /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
     get: operations["api_v1_datasets_activity_list"];
   };
+  "/api/v1/datasets/{dataset_id}/agreement": {
+    /** @description Between labelers on overlap samples (Cohen's kappa per label and overall; detection: IoU-matched F1) and each labeler against the reviewed result, from the answers kept at each task's first submission. */
+    get: operations["api_v1_datasets_agreement_retrieve"];
+  };
   "/api/v1/datasets/{dataset_id}/annotations/batch": {
     /** @description Resolves the dataset of the URL through the tenant-scoped manager (404 otherwise). */
     post: operations["api_v1_datasets_annotations_batch_create"];
@@ -340,6 +344,21 @@ export interface components {
       acceptance_rate: number | null;
       /** Format: double */
       median_seconds_per_sample: number | null;
+    };
+    /**
+     * @description Agreement figures: ``samples``, ``exact`` (share identical), ``kappa`` (classification),
+     * ``f1`` (detection, IoU >= 0.5), ``labels`` (per label).
+     */
+    Agreement: {
+      between_labelers: {
+        [key: string]: unknown;
+      };
+      pairs: {
+          [key: string]: unknown;
+        }[];
+      with_reviewed: {
+          [key: string]: unknown;
+        }[];
     };
     AnnotationEvent: {
       /** Format: uuid */
@@ -688,6 +707,12 @@ export interface components {
      * @enum {string}
      */
     JobStatusEnum: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+    /**
+     * @description * `label` - Label
+     * * `overlap` - Overlap
+     * @enum {string}
+     */
+    KindEnum: "label" | "overlap";
     Label: {
       /** Format: uuid */
       id: string;
@@ -794,6 +819,7 @@ export interface components {
       /** Format: uuid */
       dataset: string;
       name: string;
+      kind: components["schemas"]["KindEnum"];
       assignee: string | null;
       status: components["schemas"]["LabelingTaskStatusEnum"];
       size: number;
@@ -1554,6 +1580,12 @@ export interface components {
       max_samples?: number;
       /** @default */
       name?: string;
+      /**
+       * Format: double
+       * @description fraction of the samples a second labeler also labels, blind, in an overlap task (agreement); needs two assignees or more
+       * @default 0
+       */
+      overlap?: number;
     };
     TaskProgress: {
       total: number;
@@ -1861,6 +1893,21 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["Activity"][];
+        };
+      };
+    };
+  };
+  /** @description Between labelers on overlap samples (Cohen's kappa per label and overall; detection: IoU-matched F1) and each labeler against the reviewed result, from the answers kept at each task's first submission. */
+  api_v1_datasets_agreement_retrieve: {
+    parameters: {
+      path: {
+        dataset_id: string;
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["Agreement"];
         };
       };
     };
