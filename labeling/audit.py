@@ -91,16 +91,20 @@ def member_activity(*, dataset: Dataset, days: int = 14) -> list[dict[str, Any]]
             times[username].append((at - prev).total_seconds())
         last[username] = at
     # Review outcome of each labelled sample, credited to whoever made its latest change before the review.
-    reviews = events.filter(source="review").values_list("sample_id", "action", "created_at")
+    # (A blind overlap answer is not what was reviewed.) Two queries, however many reviews.
+    reviews = list(events.filter(source="review").values_list("sample_id", "action", "created_at"))
+    changes: dict[Any, list[tuple[Any, str]]] = defaultdict(list)
+    for sample_id, at, username in (
+        AnnotationEvent.objects.filter(dataset=dataset, sample_id__in={r[0] for r in reviews})
+        .exclude(source="review").exclude(action="overlap").exclude(username="")
+        .order_by("created_at", "id").values_list("sample_id", "created_at", "username").iterator()
+    ):
+        changes[sample_id].append((at, username))
     outcome: dict[str, dict[str, int]] = defaultdict(lambda: {"accepted": 0, "rejected": 0})
-    for sample_id, action, at in reviews.iterator():
-        author = (
-            AnnotationEvent.objects.filter(dataset=dataset, sample_id=sample_id, created_at__lte=at)
-            .exclude(source="review").exclude(username="").order_by("-created_at").values_list("username", flat=True)
-            .first()
-        )
-        if author:
-            outcome[author]["accepted" if action == "accept" else "rejected"] += 1
+    for sample_id, action, at in reviews:
+        before = [who for when, who in changes.get(sample_id, []) if when <= at]
+        if before:
+            outcome[before[-1]]["accepted" if action == "accept" else "rejected"] += 1
     names = sorted(set(per_day) | set(outcome))
     rows = []
     for name in names:

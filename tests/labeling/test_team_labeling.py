@@ -328,11 +328,14 @@ def test_overlap_samples_are_labelled_blind_and_give_agreement(team, store):
     for t in label_tasks:
         for s in _samples_of(owner, ds, t["id"]):
             holder[s["id"]] = t["assignee"]
-    truth = {sid: ("pos" if i % 2 else "neg") for i, sid in enumerate(sorted(holder))}
+    # Truth alternates over the overlap samples, so each side's label counts are known.
+    doubled = sorted(s["id"] for t in overlap_tasks for s in _samples_of(owner, ds, t["id"]))
+    order = doubled + sorted(set(holder) - set(doubled))
+    truth = {sid: ("pos" if i % 2 else "neg") for i, sid in enumerate(order)}
     for t in label_tasks:
         for s in _samples_of(owner, ds, t["id"]):
             assert _label(actors[t["assignee"]], ds, s["id"], truth[s["id"]]).status_code == 200
-    disagreed = None
+    disagreed = doubled[0]
     for t in overlap_tasks:
         second = actors[t["assignee"]]
         seen = _samples_of(second, ds, t["id"])
@@ -341,8 +344,8 @@ def test_overlap_samples_are_labelled_blind_and_give_agreement(team, store):
         assert all(s["labels"] == [] and not s["labeled"] for s in seen)
         for s in seen:
             answer = truth[s["id"]]
-            if disagreed is None:
-                disagreed, answer = s["id"], ("neg" if answer == "pos" else "pos")
+            if s["id"] == disagreed:
+                answer = "neg" if answer == "pos" else "pos"
             r = _label(second, ds, s["id"], answer)
             assert r.status_code == 200 and r.json()["labels"] == [answer]
         assert second.client.post(f"/api/v1/datasets/{ds.pk}/tasks/{t['id']}/submit").json()["status"] == "done"
@@ -362,7 +365,8 @@ def test_overlap_samples_are_labelled_blind_and_give_agreement(team, store):
     figures = owner.client.get(f"/api/v1/datasets/{ds.pk}/agreement").json()
     between = figures["between_labelers"]
     assert between["samples"] == 4 and between["exact"] == 0.75
-    # 3 of 4 agree; both sides give neg/pos twice each, so chance agreement is 1/2: kappa 0.5.
+    # 3 of 4 agree; the first side gives neg/pos twice each, the second pos 3 times: chance
+    # agreement (2*1 + 2*3)/16 = 1/2, so kappa = (3/4 - 1/2) / (1 - 1/2) = 0.5.
     assert between["kappa"] == 0.5
     assert {lb["label"] for lb in between["labels"]} == {"neg", "pos"}
     assert len(figures["pairs"]) == 1
@@ -393,3 +397,23 @@ def test_agreement_figures():
                   detection=True, single=False)
     assert out["f1"] == 0.5 and out["exact"] == 0.0
     assert {lb["label"]: lb["f1"] for lb in out["labels"]} == {"cat": 1.0, "dog": 0.0}
+
+
+def test_activity_credits_reviews_to_who_labelled(team, store):
+    owner, alice, rita = team["owner"], team["alice"], team["rita"]
+    ds, _ = _dataset(owner, store, n=3)
+    task = _tasks(owner, ds, team, per_task=3)[0]
+    base = f"/api/v1/datasets/{ds.pk}/tasks/{task['id']}"
+    ids = [s["id"] for s in _samples_of(alice, ds, task["id"])]
+    for sid in ids:
+        _label(alice, ds, sid)
+    alice.client.post(f"{base}/submit")
+    rita.client.post(f"{base}/review", {"decisions": [
+        {"sample_id": ids[0], "decision": "accept"}, {"sample_id": ids[1], "decision": "accept"},
+        {"sample_id": ids[2], "decision": "reject", "comment": "no"},
+    ]}, format="json")
+    (row,) = owner.client.get(f"/api/v1/datasets/{ds.pk}/activity").json()
+    assert row["username"] == alice.user.username
+    assert (row["samples_labeled"], row["reviewed"], row["accepted"], row["rejected"]) == (3, 3, 2, 1)
+    assert row["acceptance_rate"] == round(2 / 3, 4)
+    assert row["median_seconds_per_sample"] is not None

@@ -647,10 +647,13 @@ class Client:
 
     def create_tasks(self, dataset_id: str, assignees: list[str], *, per_task: int | None = None,
                      by_folder: bool = False, order: str = "source", max_samples: int | None = None,
-                     name: str = "") -> list[dict[str, Any]]:
+                     name: str = "", overlap: float = 0.0) -> list[dict[str, Any]]:
         """Split the unlabelled samples no task holds among ``assignees`` (round-robin):
-        ``per_task`` samples each, or one task per folder; ``order`` source or label_next."""
-        body: dict[str, Any] = {"assignees": list(assignees), "by_folder": by_folder, "order": order, "name": name}
+        ``per_task`` samples each, or one task per folder; ``order`` source or label_next.
+        ``overlap``: the fraction a second labeler also labels, blind (overlap tasks), for
+        :meth:`agreement`."""
+        body: dict[str, Any] = {"assignees": list(assignees), "by_folder": by_folder, "order": order, "name": name,
+                                "overlap": overlap}
         if per_task is not None:
             body["per_task"] = per_task
         if max_samples is not None:
@@ -681,6 +684,10 @@ class Client:
     def sample_history(self, dataset_id: str, sample_id: str) -> list[dict[str, Any]]:
         """Every change of a sample's annotations: who, when, before → after."""
         return list(self.paginate(f"/api/v1/datasets/{dataset_id}/samples/{sample_id}/history"))
+
+    def agreement(self, dataset_id: str) -> dict[str, Any]:
+        """Agreement between labelers on overlap samples, and of each with the reviewed result."""
+        return self._json("GET", f"/api/v1/datasets/{dataset_id}/agreement")
 
     def activity(self, dataset_id: str, *, days: int = 14) -> list[dict[str, Any]]:
         """Per member: samples labelled per day, review acceptance, time per sample."""
