@@ -258,3 +258,16 @@ def install(apps, schema_editor) -> None:
 
 def uninstall(apps, schema_editor) -> None:
     drop_triggers(schema_editor)
+
+
+def sqlite_triggers_off(apps, schema_editor) -> None:
+    """Migration step before an AddField that SQLite can only do by remaking the sample table
+    (a NOT NULL column): triggers that name the table break its rename, and the remade table
+    would lose its own. Nothing else writes during the migration, so the counts stay right."""
+    if schema_editor.connection.vendor == "sqlite":
+        drop_triggers(schema_editor)
+
+
+def sqlite_triggers_on(apps, schema_editor) -> None:
+    if schema_editor.connection.vendor == "sqlite":
+        install_triggers(schema_editor)

@@ -4,6 +4,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from datasets import counters
+
 
 class Migration(migrations.Migration):
 
@@ -14,6 +16,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(counters.sqlite_triggers_off, counters.sqlite_triggers_on),
         migrations.AddField(
             model_name='datasetversionitem',
             name='labeled_by',
@@ -77,4 +80,5 @@ class Migration(migrations.Migration):
             model_name='sample',
             index=models.Index(fields=['overlap_task_id', 'source', 'line_number'], name='sample_overlap_task_keyset'),
         ),
+        migrations.RunPython(counters.sqlite_triggers_on, counters.sqlite_triggers_off),
     ]
