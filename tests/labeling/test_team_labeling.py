@@ -417,3 +417,33 @@ def test_activity_credits_reviews_to_who_labelled(team, store):
     assert (row["samples_labeled"], row["reviewed"], row["accepted"], row["rejected"]) == (3, 3, 2, 1)
     assert row["acceptance_rate"] == round(2 / 3, 4)
     assert row["median_seconds_per_sample"] is not None
+
+
+def test_a_dataset_version_records_who_labelled_and_who_reviewed(team, store):
+    from django.test import override_settings
+
+    from datasets.models import DatasetVersionItem
+    from labeling.audit import review_missing
+
+    owner, alice, rita = team["owner"], team["alice"], team["rita"]
+    ds, _ = _dataset(owner, store, n=4)
+    task = _tasks(owner, ds, team, per_task=4)[0]
+    ids = [s["id"] for s in _samples_of(alice, ds, task["id"])]
+    for sid in ids:
+        _label(alice, ds, sid)
+    alice.client.post(f"/api/v1/datasets/{ds.pk}/tasks/{task['id']}/submit")
+    rita.client.post(
+        f"/api/v1/datasets/{ds.pk}/tasks/{task['id']}/review",
+        {"decisions": [{"sample_id": sid, "decision": "accept"} for sid in ids[:3]]}, format="json",
+    )
+    with override_settings(EXEML_VERSION_INLINE_MAX_SAMPLES=100):
+        r = owner.client.post(f"/api/v1/datasets/{ds.pk}/versions", {"seed": 1}, format="json")
+    assert r.status_code == 201, r.content
+    with owner.scope():
+        items = {str(i.sample_id): i for i in DatasetVersionItem.objects.filter(version_id=r.json()["id"])}
+        assert {i.labeled_by for i in items.values()} == {alice.user.username}
+        assert [items[sid].reviewed_by for sid in ids] == [rita.user.username] * 3 + [""]
+        # "Only reviewed" judged on the frozen version counts what it recorded.
+        from datasets.models import DatasetVersion
+
+        assert review_missing(dataset=ds, version=DatasetVersion.objects.get(pk=r.json()["id"])) == 1
