@@ -1,38 +1,33 @@
-"""Writes on labels and annotations.
+"""Writes on annotations.
 
 Every write that changes what a sample carries runs in one transaction, locks the
 samples it touches (``select_for_update``, in primary-key order so two writers cannot
 deadlock) and bumps ``Sample.revision`` with ``F() + 1``, so an ``If-Match`` check and the
 write it guards are atomic: two clients holding the same revision get one 200 and one 409.
+A sample an open labeling task holds changes only by its assignee (labeling.tasks); every
+change is kept in the sample's history (labeling.audit) and voids its review.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from datasets.formats.errors import FormatError
-from datasets.formats.filenames import stem
-from datasets.formats.label_names import check_label_name
-from datasets.formats.text import result_name_for
 from datasets.labels import labels_ensure
-from datasets.models import Annotation, Dataset, Label, Sample, SourceObject
+from datasets.models import Annotation, Dataset, Label, Sample
 from exeml.errors import ApplicationError, NotFound
-from exeml.storage import StoragePathError, parse_storage_path, store_for_tenant
-from exeml.task_types import COLOR_REQUIRED, TaskType
+from exeml.task_types import TaskType
 from labeling import audit
+from labeling.validation import check_name, refuse_tabular
 from projects.selectors import dataset_single_label
 
-COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_BATCH_SAMPLES = 1000
 # Each new label name is a row of its own: one request may not mint thousands.
 MAX_LABELS_PER_REQUEST = 100
@@ -40,234 +35,7 @@ MAX_BOXES_PER_SAMPLE = 1000
 HUMAN = "human"
 
 
-class DeleteMode:
-    LABEL_ONLY = "label_only"
-    LABEL_AND_SAMPLES = "label_and_samples"
-    LABEL_AND_SAMPLES_AND_FILES = "label_and_samples_and_files"
-    ALL = (LABEL_ONLY, LABEL_AND_SAMPLES, LABEL_AND_SAMPLES_AND_FILES)
 
-
-# --------------------------------------------------------------------------- validation
-
-
-def _check_name(name: Any, field: str = "name") -> str:
-    if not isinstance(name, str):
-        raise ApplicationError("label name must be a string", field=field)
-    try:
-        check_label_name(name)
-    except FormatError as exc:
-        raise ApplicationError(exc.reason, field=field)
-    return name
-
-
-def _check_color(color: str, *, dataset: Dataset) -> str:
-    if color:
-        if not COLOR_RE.match(color):
-            raise ApplicationError(f"color {color!r} is not #rrggbb", field="color")
-        return color.lower()
-    if dataset.task_type in COLOR_REQUIRED:
-        raise ApplicationError(
-            f"a color is required for {TaskType(dataset.task_type).label} labels", field="color"
-        )
-    return ""
-
-
-def _check_shortcut(shortcut: str, *, dataset: Dataset, exclude: Label | None = None) -> str:
-    if not shortcut:
-        return ""
-    if len(shortcut) != 1 or shortcut.isspace():
-        raise ApplicationError("a shortcut is one character", field="shortcut")
-    if dataset.task_type != TaskType.SOUND_CLASSIFICATION:
-        raise ApplicationError("keyboard shortcuts are for sound classification labels", field="shortcut")
-    clash = Label.objects.filter(dataset=dataset, shortcut__iexact=shortcut)
-    if exclude is not None:
-        clash = clash.exclude(pk=exclude.pk)
-    if clash.exists():
-        raise ApplicationError(f"shortcut {shortcut!r} is already used by another label", field="shortcut")
-    return shortcut
-
-
-def _refuse_tabular(dataset: Dataset) -> None:
-    if dataset.task_type == TaskType.PREDICTIVE_ANALYTICS:
-        raise ApplicationError(
-            "predictive analytics datasets have no per-sample labels; choose a label column instead"
-        )
-
-
-# --------------------------------------------------------------------------- labels
-
-
-def label_create(*, dataset: Dataset, name: str, color: str = "", shortcut: str = "") -> Label:
-    _refuse_tabular(dataset)
-    _check_name(name)
-    color = _check_color(color, dataset=dataset)
-    shortcut = _check_shortcut(shortcut, dataset=dataset)
-    if Label.objects.filter(dataset=dataset, name=name).exists():
-        raise ApplicationError(f"label {name!r} already exists", field="name")
-    try:
-        with transaction.atomic():
-            return Label.objects.create(dataset=dataset, name=name, color=color, shortcut=shortcut)
-    except IntegrityError:
-        raise ApplicationError(f"label {name!r} already exists", field="name")
-
-
-@transaction.atomic
-def label_update(
-    *, dataset: Dataset, name: str, new_name: str | None = None, color: str | None = None,
-    shortcut: str | None = None,
-) -> Label:
-    """Rename (every sample keeps the label: it is one FK) and/or recolor a label."""
-    label = Label.objects.select_for_update().filter(dataset=dataset, name=name).first()
-    if label is None:
-        raise NotFound(f"label {name!r} not found")
-    renamed = new_name is not None and new_name != label.name
-    if renamed:
-        _check_name(new_name)
-        if Label.objects.filter(dataset=dataset, name=new_name).exists():
-            raise ApplicationError(f"label {new_name!r} already exists", field="name")
-        label.name = new_name
-    if color is not None:
-        label.color = _check_color(color, dataset=dataset)
-    if shortcut is not None:
-        label.shortcut = _check_shortcut(shortcut, dataset=dataset, exclude=label)
-    try:
-        with transaction.atomic():
-            label.save()
-    except IntegrityError:
-        raise ApplicationError(f"label {new_name!r} already exists", field="name")
-    if renamed:
-        # The samples' JSON changed, so clients holding an old revision must re-read.
-        Sample.objects.filter(
-            Exists(Annotation.objects.filter(label=label, sample=OuterRef("pk")))
-        ).update(revision=F("revision") + 1, updated_at=timezone.now())
-    return label
-
-
-def _sibling_label_files(dataset: Dataset, key: str) -> list[str]:
-    """Label files imported beside a data file, which go with it when it is deleted."""
-    folder, _, name = key.rpartition("/")
-    prefix = f"{folder}/" if folder else ""
-    if dataset.task_type == TaskType.IMAGE_CLASSIFICATION:
-        return [f"{prefix}{stem(name)}.txt"]
-    if dataset.task_type == TaskType.OBJECT_DETECTION:
-        return [f"{prefix}{stem(name)}.xml"]
-    if dataset.task_type == TaskType.TEXT_CLASSIFICATION:
-        return [f"{prefix}{result_name_for(name)}"]
-    return []
-
-
-def label_delete(*, dataset: Dataset, name: str, mode: str = DeleteMode.LABEL_ONLY) -> dict[str, Any]:
-    """Delete a label by one of the guide's three modes.
-
-    The database part is one transaction (a failure leaves the dataset as it was).
-    Storage objects are deleted only after it committed, so a rollback never leaves
-    samples whose files are gone; storage failures are reported, not raised. Call this
-    outside any enclosing transaction.
-    """
-    if mode not in DeleteMode.ALL:
-        raise ApplicationError(f"mode must be one of {', '.join(DeleteMode.ALL)}", field="mode")
-    files_to_delete: list[str] = []
-    files_kept: list[dict[str, str]] = []
-    with transaction.atomic():
-        label = Label.objects.select_for_update().filter(dataset=dataset, name=name).first()
-        if label is None:
-            raise NotFound(f"label {name!r} not found")
-        affected = set(Annotation.objects.filter(label=label).values_list("sample_id", flat=True))
-        list(Sample.objects.select_for_update().filter(pk__in=affected).order_by("pk").values_list("pk"))
-        annotations_deleted, _ = Annotation.objects.filter(label=label).delete()
-        label.delete()
-        doomed: list[Sample] = []
-        if mode != DeleteMode.LABEL_ONLY:
-            doomed = list(
-                Sample.objects.filter(pk__in=affected)
-                .exclude(Exists(Annotation.objects.filter(sample=OuterRef("pk"))))
-                .only("id", "source", "line_number")
-            )
-        doomed_ids = {s.pk for s in doomed}
-        if mode == DeleteMode.LABEL_AND_SAMPLES_AND_FILES:
-            files_to_delete, files_kept = _files_of(dataset, doomed, doomed_ids)
-        if doomed_ids:
-            Sample.objects.filter(pk__in=doomed_ids).delete()
-        if files_to_delete:
-            keys = [_key_of(uri) for uri in files_to_delete]
-            SourceObject.objects.filter(dataset=dataset, key__in=[k for k in keys if k]).delete()
-        # What these samples carry changed: a review of it no longer holds.
-        Sample.objects.filter(pk__in=affected - doomed_ids).update(
-            revision=F("revision") + 1,
-            labeled=Exists(Annotation.objects.filter(sample=OuterRef("pk"))),
-            updated_at=timezone.now(), review_status="", reviewed_by=None, reviewed_at=None,
-        )
-    storage_errors, deleted = _delete_files(dataset, files_to_delete)
-    return {
-        "label": name,
-        "mode": mode,
-        "annotations_deleted": annotations_deleted,
-        "samples_deleted": len(doomed_ids),
-        "files_deleted": deleted,
-        "files_kept": files_kept,
-        "storage_errors": storage_errors,
-    }
-
-
-def _files_of(dataset: Dataset, doomed: list[Sample], doomed_ids: set[uuid.UUID]) -> tuple[list[str], list[dict]]:
-    """Source files of the doomed samples; a text file goes only when none of its lines survive."""
-    by_source: dict[str, list[Sample]] = defaultdict(list)
-    for s in doomed:
-        by_source[s.source].append(s)
-    delete: list[str] = []
-    kept: list[dict[str, str]] = []
-    surviving = set()
-    if dataset.task_type == TaskType.TEXT_CLASSIFICATION and by_source:
-        surviving = set(
-            Sample.objects.filter(dataset=dataset, source__in=list(by_source))
-            .exclude(pk__in=doomed_ids)
-            .values_list("source", flat=True)
-            .distinct()
-        )
-    for source in sorted(by_source):
-        if source in surviving:
-            kept.append({"file": source, "reason": "other samples of this text file remain, so the file was kept"})
-            continue
-        delete.append(source)
-        try:
-            path = parse_storage_path(source)
-        except StoragePathError:
-            continue
-        delete.extend(f"s3://{path.bucket}/{k}" for k in _sibling_label_files(dataset, path.key))
-    return delete, kept
-
-
-def _key_of(uri: str) -> str | None:
-    try:
-        return parse_storage_path(uri).key
-    except StoragePathError:
-        return None
-
-
-def _delete_files(dataset: Dataset, uris: list[str]) -> tuple[list[dict[str, str]], list[str]]:
-    errors: list[dict[str, str]] = []
-    deleted: list[str] = []
-    by_bucket: dict[str, list[str]] = defaultdict(list)
-    for uri in uris:
-        try:
-            path = parse_storage_path(uri)
-        except StoragePathError as exc:
-            errors.append({"file": uri, "reason": exc.reason})
-            continue
-        by_bucket[path.bucket].append(path.key)
-    if not by_bucket:
-        return errors, deleted
-    store = store_for_tenant(dataset.tenant)
-    for bucket, keys in by_bucket.items():
-        try:
-            store.delete_many(bucket, keys)
-            deleted.extend(f"s3://{bucket}/{k}" for k in keys)
-        except Exception as exc:  # noqa: BLE001 - reported to the caller, the DB part has committed
-            errors.extend({"file": f"s3://{bucket}/{k}", "reason": str(exc)} for k in keys)
-    return errors, deleted
-
-
-# --------------------------------------------------------------------------- annotations
 
 
 @dataclass(frozen=True)
@@ -276,20 +44,7 @@ class WantedAnnotation:
     box: tuple[float, float, float, float] | None = None
 
 
-def parse_if_match(value: str | None) -> int | None:
-    """``3``, ``"3"`` and ``W/"3"`` all mean revision 3; absent means no check."""
-    if value is None or not value.strip() or value.strip() == "*":
-        return None
-    raw = value.strip()
-    if raw.startswith("W/"):
-        raw = raw[2:]
-    raw = raw.strip().strip('"')
-    if not raw.isdigit():
-        raise ApplicationError(f"If-Match {value!r} is not a sample revision", field="If-Match")
-    return int(raw)
-
-
-def _wanted_from_request(
+def _wanted_annotations(
     dataset: Dataset, sample: Sample, labels: list[str] | None, objects: list[dict] | None
 ) -> list[WantedAnnotation]:
     task = dataset.task_type
@@ -306,7 +61,7 @@ def _wanted_from_request(
     names = list(dict.fromkeys(labels or []))
     _check_label_count(names, field="labels")
     for n in names:
-        _check_name(n, field="labels")
+        check_name(n, field="labels")
     if len(names) > 1 and dataset_single_label(dataset=dataset):
         raise ApplicationError(f"{_one_label_why(task)}, not {len(names)}", field="labels")
     return [WantedAnnotation(n) for n in names]
@@ -326,7 +81,7 @@ def _check_label_count(names, *, field: str) -> None:
 def _box(obj: Any, index: int, sample: Sample) -> WantedAnnotation:
     if not isinstance(obj, dict):
         raise ApplicationError(f"object {index} is not an object", field="objects")
-    name = _check_name(obj.get("label"), field="objects")
+    name = check_name(obj.get("label"), field="objects")
     bbox = obj.get("bbox")
     if (
         not isinstance(bbox, list | tuple)
@@ -351,15 +106,16 @@ def _annotation_key(label_name: str, box: tuple[float, float, float, float] | No
     return (label_name, box)
 
 
-def _conflict(sample: Sample) -> ApplicationError:
-    from labeling.serializers import sample_representation
+class StaleRevision(ApplicationError):
+    """If-Match named an old revision: a 409. The view adds the sample as it is now (services
+    raise, views render)."""
 
-    return ApplicationError(
-        f"the sample changed meanwhile (revision {sample.revision}); reload it and apply your change again",
-        code="conflict",
-        status=409,
-        extra={"status": "conflict", "current": sample_representation(sample)},
-    )
+    def __init__(self, sample: Sample) -> None:
+        super().__init__(
+            f"the sample changed meanwhile (revision {sample.revision}); reload it and apply your change again",
+            code="conflict", status=409, extra={"status": "conflict"},
+        )
+        self.sample = sample
 
 
 def answers_blind(sample: Sample, user) -> bool:
@@ -430,21 +186,21 @@ def sample_annotations_set(
     ``annotated_by`` and ``confidence``. ``expected_revision`` (If-Match) that is stale
     raises a 409 carrying the current sample.
     """
-    _refuse_tabular(dataset)
+    refuse_tabular(dataset)
     with transaction.atomic():
         sample = Sample.objects.select_for_update().filter(dataset=dataset, pk=sample_id).first()
         if sample is None:
             raise NotFound("sample not found")
         if expected_revision is not None and sample.revision != expected_revision:
-            raise _conflict(sample)
+            raise StaleRevision(sample)
         if answers_blind(sample, user):
-            wanted = _wanted_from_request(dataset, sample, labels, objects)
+            wanted = _wanted_annotations(dataset, sample, labels, objects)
             labels_ensure(dataset=dataset, names=[w.label for w in wanted])
             return _overlap_answer_set(dataset, sample, _answer_of(wanted), user)
         locked = _locked_by_other(sample, user)
         if locked is not None:
             raise locked
-        wanted = _wanted_from_request(dataset, sample, labels, objects)
+        wanted = _wanted_annotations(dataset, sample, labels, objects)
         label_map = labels_ensure(dataset=dataset, names=[w.label for w in wanted])
         existing = list(Annotation.objects.filter(sample=sample).select_related("label"))
         keep: dict[tuple, Annotation] = {}
@@ -515,7 +271,7 @@ def annotations_batch(
     single-label image project): ``add`` holds one label and replaces what the samples had.
     Detection: only ``remove`` (boxes are drawn one by one).
     """
-    _refuse_tabular(dataset)
+    refuse_tabular(dataset)
     ids = list(dict.fromkeys(uuid.UUID(str(i)) for i in sample_ids))
     if not ids:
         raise ApplicationError("no samples given", field="sample_ids")
@@ -526,9 +282,9 @@ def annotations_batch(
     _check_label_count(add, field="add")
     _check_label_count(remove, field="remove")
     for n in add:
-        _check_name(n, field="add")
+        check_name(n, field="add")
     for n in remove:
-        _check_name(n, field="remove")
+        check_name(n, field="remove")
     if not add and not remove:
         raise ApplicationError("nothing to add or remove", field="add")
     task = dataset.task_type

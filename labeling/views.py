@@ -12,7 +12,7 @@ from exeml.api.pagination import CatalogPagination, page_of
 from exeml.api.permissions import LABEL
 from exeml.errors import ApplicationError
 from exeml.task_types import TaskType
-from labeling import selectors, services, stats
+from labeling import labels, selectors, services, stats
 from labeling.serializers import (
     AnnotationsPutSerializer,
     BatchResultSerializer,
@@ -41,7 +41,7 @@ class LabelListView(DatasetScopedView):
     def post(self, request, dataset_id):
         data = LabelCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        label = services.label_create(dataset=self.dataset(), **data.validated_data)
+        label = labels.label_create(dataset=self.dataset(), **data.validated_data)
         label.count = 0
         return Response(LabelSerializer(label).data, status=status.HTTP_201_CREATED)
 
@@ -55,19 +55,19 @@ class LabelDetailView(DatasetScopedView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         dataset = self.dataset()
-        label = services.label_update(
+        label = labels.label_update(
             dataset=dataset, name=name, new_name=v.get("name"), color=v.get("color"), shortcut=v.get("shortcut")
         )
         row = selectors.label_list(dataset=dataset).get(pk=label.pk)
         return Response(LabelSerializer(row).data)
 
     @extend_schema(
-        parameters=[OpenApiParameter("mode", str, enum=list(services.DeleteMode.ALL), default="label_only")],
+        parameters=[OpenApiParameter("mode", str, enum=list(labels.DeleteMode.ALL), default="label_only")],
         responses=LabelDeleteResultSerializer,
     )
     def delete(self, request, dataset_id, name):
-        mode = request.query_params.get("mode", services.DeleteMode.LABEL_ONLY)
-        result = services.label_delete(dataset=self.dataset(), name=name, mode=mode)
+        mode = request.query_params.get("mode", labels.DeleteMode.LABEL_ONLY)
+        result = labels.label_delete(dataset=self.dataset(), name=name, mode=mode)
         return Response(result)
 
 
@@ -95,15 +95,32 @@ class SampleAnnotationsView(DatasetScopedView):
         if "labels" not in v and "objects" not in v:
             field = "objects" if dataset.task_type == TaskType.OBJECT_DETECTION else "labels"
             raise ApplicationError("this field is required (an empty list unlabels the sample)", field=field)
-        sample = services.sample_annotations_set(
-            dataset=dataset,
-            sample_id=sample_id,
-            labels=v.get("labels"),
-            objects=[{"label": o["label"], "bbox": list(o["bbox"])} for o in v.get("objects", [])],
-            expected_revision=services.parse_if_match(request.headers.get("If-Match")),
-            user=request.user,
-        )
+        try:
+            sample = services.sample_annotations_set(
+                dataset=dataset,
+                sample_id=sample_id,
+                labels=v.get("labels"),
+                objects=[{"label": o["label"], "bbox": list(o["bbox"])} for o in v.get("objects", [])],
+                expected_revision=parse_if_match(request.headers.get("If-Match")),
+                user=request.user,
+            )
+        except services.StaleRevision as stale:
+            stale.extra["current"] = sample_representation(stale.sample, request.user.pk)
+            raise
         return _with_etag(Response(sample_representation(sample, request.user.pk)), sample.revision)
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """``3``, ``"3"`` and ``W/"3"`` all mean revision 3; absent means no check."""
+    if value is None or not value.strip() or value.strip() == "*":
+        return None
+    raw = value.strip()
+    if raw.startswith("W/"):
+        raw = raw[2:]
+    raw = raw.strip().strip('"')
+    if not raw.isdigit():
+        raise ApplicationError(f"If-Match {value!r} is not a sample revision", field="If-Match")
+    return int(raw)
 
 
 def _with_etag(response: Response, revision: int) -> Response:

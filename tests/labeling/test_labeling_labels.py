@@ -176,14 +176,14 @@ def test_delete_text_file_only_when_all_its_lines_go(owner, store):
 
 def test_delete_is_all_or_nothing(owner, store, monkeypatch):
     ds, only_cat, cat_dog, only_dog, none = _image_setup(owner, store)
-    from labeling import services
+    from labeling import labels
 
     def boom(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "_files_of", boom)
+    monkeypatch.setattr(labels, "_files_of", boom)
     with pytest.raises(RuntimeError), owner.scope():
-        services.label_delete(dataset=ds, name="cat", mode="label_and_samples_and_files")
+        labels.label_delete(dataset=ds, name="cat", mode="label_and_samples_and_files")
     with owner.scope():
         assert Label.objects.filter(dataset=ds, name="cat").exists()
         assert Annotation.objects.filter(label__name="cat").count() == 2
