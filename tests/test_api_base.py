@@ -3,43 +3,23 @@
 import uuid
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from exeml.api.views import TenantScopedMixin
 from exeml.tenancy.models import ApiToken, Quota
 from exeml.tenancy.scoping import TenantScopeError, tenant_scope, unscoped
 from exeml.tenancy.views import PublicAPIView
+from tests.routes import api_patterns, fill, view_class
 
 pytestmark = pytest.mark.django_db
 
 
-def _walk(resolver, prefix=""):
-    for pattern in resolver.url_patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            yield from _walk(pattern, route)
-        elif isinstance(pattern, URLPattern):
-            yield route, pattern
-
-
-def _api_patterns():
-    for route, pattern in _walk(get_resolver()):
-        if route.startswith("api/v1/") or route.startswith("v1/"):
-            yield route, pattern
-
-
-def _view_class(pattern):
-    callback = pattern.callback
-    return getattr(callback, "cls", None) or getattr(callback, "view_class", None)
-
-
 def test_every_api_view_is_tenant_scoped_or_explicitly_public():
-    routes = list(_api_patterns())
+    routes = list(api_patterns())
     assert len(routes) > 10
     unscoped_views = []
     for route, pattern in routes:
-        cls = _view_class(pattern)
+        cls = view_class(pattern)
         assert cls is not None, f"{route} is not a class-based view"
         if issubclass(cls, PublicAPIView):
             continue
@@ -48,23 +28,13 @@ def test_every_api_view_is_tenant_scoped_or_explicitly_public():
     assert unscoped_views == []
 
 
-def _fill(route: str) -> str:
-    import re
-
-    route = route.replace("^", "").replace("$", "")
-    route = re.sub(r"<(?:uuid:)?[a-z_]*id[a-z_]*>", str(uuid.uuid4()), route)
-    route = re.sub(r"<(?:str:|slug:)?[a-z_]+>", "V999", route)
-    route = re.sub(r"\(\?P<[^>]+>[^)]+\)", str(uuid.uuid4()), route)
-    return "/" + route.replace("\\.", ".")
-
-
 def test_unknown_ids_are_404_never_500(owner):
     """Every route with an id answers 404 for an id that is not the caller's."""
     checked = 0
-    for route, _pattern in _api_patterns():
+    for route, _pattern in api_patterns():
         if "<" not in route and "(?P" not in route:
             continue
-        url = _fill(route)
+        url = fill(route)
         response = owner.client.get(url)
         if response.status_code == 405:
             response = owner.client.post(url, {}, format="json")

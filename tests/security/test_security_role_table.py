@@ -7,11 +7,9 @@ each role gets a 403 exactly where its row of the table lacks the capability the
 from __future__ import annotations
 
 import re
-import uuid
 from pathlib import Path
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from exeml.tenancy.models import ApiToken, Membership
 from exeml.tenancy.roles import (
@@ -25,6 +23,7 @@ from exeml.tenancy.roles import (
 )
 from exeml.tenancy.views import PublicAPIView
 from tests.conftest import Actor, _unique
+from tests.routes import api_patterns, fill, view_class
 
 pytestmark = pytest.mark.django_db
 
@@ -32,31 +31,14 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "roles.md"
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
-def _walk(resolver, prefix=""):
-    for pattern in resolver.url_patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            yield from _walk(pattern, route)
-        elif isinstance(pattern, URLPattern):
-            yield route, pattern
-
-
-def _fill(route: str) -> str:
-    route = route.replace("^", "").replace("$", "")
-    route = re.sub(r"\(\?P<[^>]+>[^)]+\)", str(uuid.uuid4()), route)
-    route = re.sub(r"<(?:uuid:)?[a-z_]*id[a-z_]*>", str(uuid.uuid4()), route)
-    route = re.sub(r"<(?:str:|slug:)?[a-z_]+>", "V999", route)
-    return "/" + route.replace("\\.", ".")
-
-
 def _calls():
     """(url, method, capability) for every method of every tenant API route."""
     seen = set()
-    for route, pattern in _walk(get_resolver()):
-        if not (route.startswith("api/v1/") or route.startswith("v1/")) or "(?P<format>" in route:
+    for route, pattern in api_patterns():
+        if "(?P<format>" in route:
             continue
         callback = pattern.callback
-        cls = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+        cls = view_class(pattern)
         if cls is None or issubclass(cls, PublicAPIView):
             continue
         actions = getattr(callback, "actions", None)
@@ -64,7 +46,7 @@ def _calls():
         for method in methods:
             view = cls()
             view.action = actions.get(method) if actions else None
-            url = _fill(route)
+            url = fill(route)
             key = (re.sub(r"[0-9a-f-]{36}", "ID", url), method)
             if key in seen:
                 continue
