@@ -32,7 +32,8 @@ from exeml.jobs.services import (
 )
 from exeml.queues import Queue
 from exeml.task_types import TaskType
-from exeml.tenancy.models import Flavor, FlavorPurpose, Quota, UsageRecord
+from exeml.tenancy import services as tenancy_services
+from exeml.tenancy.models import FlavorPurpose, Quota, UsageRecord
 from exeml.tenancy.scoping import tenant_scope, unscoped
 from exeml.tenancy.services import quota_check, quota_for
 from serving.lookup import service_forget
@@ -120,22 +121,6 @@ def idle_minutes_parse(value: Any) -> int | None:
             field="auto_stop",
         )
     return minutes
-
-
-def deploy_flavor(*, code: str | None, task_type: str) -> Flavor:
-    """The named deploy flavor, or the first free CPU one."""
-    flavors = Flavor.objects.filter(purpose=FlavorPurpose.DEPLOY, active=True)
-    if code:
-        flavor = flavors.filter(code=code).first()
-        if flavor is None:
-            raise ApplicationError(f"unknown deploy flavor {code!r}", field="flavor")
-    else:
-        flavor = flavors.filter(free=True, device="cpu").order_by("sort_order", "code").first()
-        if flavor is None:
-            raise ApplicationError("no free CPU deploy flavor is configured", field="flavor")
-    if not flavor.allows(task_type):
-        raise ApplicationError(f"flavor {flavor.code} cannot serve {task_type}", field="flavor")
-    return flavor
 
 
 def model_display_name(version: ModelVersion) -> str:
@@ -252,7 +237,9 @@ def service_deploy(
     enabled, hours = auto_stop_parse(auto_stop)
     threshold = confidence_threshold_parse(confidence_threshold, task_type=version.project.task_type)
     idle_minutes = idle_minutes_parse(auto_stop)
-    flavor = deploy_flavor(code=flavor_code, task_type=version.project.task_type)
+    flavor = tenancy_services.flavor_resolve(
+        purpose=FlavorPurpose.DEPLOY, task_type=version.project.task_type, code=flavor_code, free_default=True
+    )
     _running_quota_check(version.tenant)
     display = model_display_name(version)
     service = Service.objects.create(

@@ -25,19 +25,9 @@ INCREMENTAL_TASK_TYPES = {
 
 def flavor_resolve(*, task_type: str, code: str | None) -> Flavor:
     """The train flavor named ``code`` (400 on ``flavor`` if unusable), or the default CPU one."""
-    flavors = Flavor.objects.filter(purpose=FlavorPurpose.TRAIN, active=True)
-    if not code:
-        for flavor in flavors.filter(device="cpu").order_by("sort_order", "code"):
-            if flavor.allows(task_type):
-                return flavor
-        raise ApplicationError("no active CPU training flavor is configured", field="flavor")
-    flavor = flavors.filter(code=code).first()
-    if flavor is None:
-        raise ApplicationError(f"unknown training flavor {code!r}", field="flavor")
+    flavor = tenancy_services.flavor_resolve(purpose=FlavorPurpose.TRAIN, task_type=task_type, code=code)
     if task_type == TaskType.PREDICTIVE_ANALYTICS and flavor.device != "cpu":
         raise ApplicationError("predictive analytics trains on CPU flavors only", field="flavor")
-    if not flavor.allows(task_type):
-        raise ApplicationError(f"flavor {flavor.name} cannot train {task_type} projects", field="flavor")
     return flavor
 
 

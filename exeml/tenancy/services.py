@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from exeml.errors import ApplicationError, QuotaExceeded
-from exeml.tenancy.models import ApiToken, Membership, Quota, Role, Tenant, UsageRecord
+from exeml.tenancy.models import ApiToken, Flavor, FlavorPurpose, Membership, Quota, Role, Tenant, UsageRecord
 
 
 @transaction.atomic
@@ -174,3 +174,24 @@ def usage_record_finished(*, resource: str, resource_id, resource_name: str, sta
         resource=resource[:20], resource_id=resource_id, resource_name=resource_name[:120], flavor_id=flavor_id,
         start=start, end=end, minutes=round(minutes, 4),
     )
+
+
+def flavor_resolve(*, purpose: str, task_type: str, code: str | None, free_default: bool = False) -> Flavor:
+    """The active ``purpose`` flavor named ``code``, or without one the first CPU flavor (free
+    ones only with ``free_default``) that takes ``task_type``. Refusals are 400s on ``flavor``."""
+    what = "training" if purpose == FlavorPurpose.TRAIN else "deploy"
+    flavors = Flavor.objects.filter(purpose=purpose, active=True)
+    if not code:
+        defaults = flavors.filter(device="cpu", **({"free": True} if free_default else {}))
+        for flavor in defaults.order_by("sort_order", "code"):
+            if flavor.allows(task_type):
+                return flavor
+        kind = "free CPU" if free_default else "CPU"
+        raise ApplicationError(f"no active {kind} {what} flavor is configured for {task_type}", field="flavor")
+    flavor = flavors.filter(code=code).first()
+    if flavor is None:
+        raise ApplicationError(f"unknown {what} flavor {code!r}", field="flavor")
+    if not flavor.allows(task_type):
+        verb = "train" if purpose == FlavorPurpose.TRAIN else "serve"
+        raise ApplicationError(f"flavor {flavor.code} cannot {verb} {task_type} projects", field="flavor")
+    return flavor
