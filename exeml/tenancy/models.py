@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from exeml.tenancy.roles import MANAGE_ROLES, WRITE_ROLES, Role  # noqa: F401 - re-exported: the role table's home
+from exeml.tenancy.roles import Role
 from exeml.tenancy.scoping import TenantOwned
 from exeml.tenancy.secrets import EncryptedTextField
 from exeml.tenancy.tokencache import auth_cache

@@ -46,10 +46,6 @@ ROLE_CAPABILITIES: Mapping[str, frozenset[str]] = {
     Role.VIEWER: frozenset({Capability.ACCOUNT, Capability.READ, Capability.INFER, Capability.TOKENS}),
 }
 
-# Kept for readers of the older names.
-WRITE_ROLES = {r for r, caps in ROLE_CAPABILITIES.items() if Capability.WRITE in caps}
-MANAGE_ROLES = {r for r, caps in ROLE_CAPABILITIES.items() if Capability.MANAGE in caps}
-
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
