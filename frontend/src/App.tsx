@@ -13,6 +13,8 @@ import { ModelsPage } from "./features/pages/ModelsPage";
 import { ServicesPage } from "./features/pages/ServicesPage";
 import { UsagePage } from "./features/pages/UsagePage";
 import { TokensPage } from "./features/tokens/TokensPage";
+import { TeamPage } from "./features/team/TeamPage";
+import { TasksPage } from "./features/team/TasksPage";
 
 // A data router, so the text labeler can block navigation while edits are unsaved.
 const router = createBrowserRouter([
@@ -38,6 +40,8 @@ const router = createBrowserRouter([
       { path: "/services", element: <ServicesPage /> },
       { path: "/usage", element: <UsagePage /> },
       { path: "/tokens", element: <TokensPage /> },
+      { path: "/team", element: <TeamPage /> },
+      { path: "/tasks", element: <TasksPage /> },
       { path: "*", element: <Navigate to="/exeml" replace /> },
     ],
   },

@@ -195,3 +195,15 @@ def test_console_csv_with_header_quotes_and_semicolons_to_a_trained_version(serv
     _node_suite(server, "e2e/csv.test.mjs")
     _check_shots({"csv-refused", "csv-390-refused", "csv-preview", "csv-390-preview", "csv-390-datasets",
                   "csv-trained"})
+
+
+@pytest.mark.timeout(SUITE_TIMEOUT + SERVER_START_TIMEOUT + 240)
+def test_console_team_labeling_task_review_and_training(server: Server):
+    """A labeler and a reviewer added through the API; the owner gives the labeler a task of
+    demo-images on the Tasks page; the labeler labels it with the number keys and submits it;
+    the reviewer rejects one image with a comment; the labeler sees it, relabels, resubmits; the
+    reviewer accepts; the owner trains the project (frontend/e2e/team.test.mjs)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    _node_suite(server, "e2e/team.test.mjs")
+    _check_shots({"team-members", "team-task-created", "team-labeler-labelled", "team-review",
+                  "team-labeler-rejected", "team-task-done", "team-training"})

@@ -47,7 +47,7 @@ export const datasetsApi = {
   sync: (id: string) => http.post<Job>(`${base(id)}/sync`),
   job: (jobId: string) => http.get<Job>(`/api/v1/jobs/${jobId}`),
   cancelJob: (jobId: string) => http.post<Job>(`/api/v1/jobs/${jobId}/cancel`),
-  samples: async (id: string, q: { labeled?: boolean; label?: string; page?: number; cursor?: string; page_size?: number }) =>
+  samples: async (id: string, q: { labeled?: boolean; label?: string; task?: string; assignee?: string; page?: number; cursor?: string; page_size?: number }) =>
     asPage(await http.get<Page<Sample> | Sample[]>(`${base(id)}/samples`, q)),
   sample: (id: string, sid: string) => http.get<Sample>(`${base(id)}/samples/${sid}`),
   /** 201 answers {accepted, rejected}; 202 answers an import job to follow; 400 with

@@ -1,7 +1,9 @@
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
 import { ApiError, onUnauthorized } from "../../api/client";
 import { authApi } from "../../api/auth";
+import type { Capability } from "../../api/team";
 import type { Me } from "../../api/types";
+import { hasCapability } from "../team/teamLogic";
 
 interface AuthState {
   me: Me | null;
@@ -10,9 +12,12 @@ interface AuthState {
   checked: boolean;
   login: (username: string, password: string) => Promise<void>;
   logout: () => Promise<void>;
-  /** false for viewers: write actions are hidden or disabled. */
+  /** The role's `write` capability: false for viewers, reviewers and labelers (actions hidden). */
   canWrite: boolean;
+  /** The role's `manage` capability (owner, admin). */
   canAdmin: boolean;
+  /** Whether the signed-in role has this capability (docs/roles.md). */
+  can: (cap: Capability) => boolean;
 }
 
 const AuthContext = createContext<AuthState | null>(null);
@@ -68,11 +73,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     }
   }, []);
 
-  const role = me?.role;
+  const can = useCallback((cap: Capability) => !!me && hasCapability(me.capabilities, me.role, cap), [me]);
   return (
-    <AuthContext.Provider
-      value={{ me, expired, checked, login, logout, canWrite: !!role && role !== "viewer", canAdmin: role === "owner" || role === "admin" }}
-    >
+    <AuthContext.Provider value={{ me, expired, checked, login, logout, canWrite: can("write"), canAdmin: can("manage"), can }}>
       {children}
     </AuthContext.Provider>
   );

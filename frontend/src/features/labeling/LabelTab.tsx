@@ -21,6 +21,7 @@ import { SampleGrid } from "./SampleGrid";
 import { SelectionPanel } from "./SelectionPanel";
 import { SoundLabeler } from "./SoundLabeler";
 import { SyncButton } from "./SyncButton";
+import { TaskBanner } from "./TaskBanner";
 import { TextLabeler } from "./TextLabeler";
 import { UploadDialog } from "./UploadDialog";
 import { useFileDrop } from "./useFileDrop";
@@ -29,10 +30,10 @@ import { keyChange, labelModeOf, modeHint, modeTitle } from "./labelMode";
 
 export function LabelTab() {
   const { project, reloadProject } = useProject();
-  const { canWrite } = useAuth();
+  const { canWrite, can } = useAuth();
   if (project.type === "predictive_analytics") return <PredictivePreview project={project} canWrite={canWrite} onSaved={reloadProject} />;
   if (!project.dataset) return <ErrorBox message="This project has no dataset." />;
-  return <LabelWorkspace key={project.dataset.id} project={project} datasetId={project.dataset.id} canWrite={canWrite} onChanged={reloadProject} />;
+  return <LabelWorkspace key={project.dataset.id} project={project} datasetId={project.dataset.id} canWrite={canWrite} canLabel={can("label")} onChanged={reloadProject} />;
 }
 
 type Tab = "unlabeled" | "labeled" | "issues";
@@ -48,8 +49,9 @@ async function labelNextPage(datasetId: string, at: PageAt, pageSize: number): P
   return { ...order, results: inOrder(ids, samples.filter((x): x is Sample => !!x)) };
 }
 
-function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: boolean; onChanged: () => Promise<void> }) {
-  const { project, datasetId, canWrite } = props;
+function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: boolean; canLabel: boolean; onChanged: () => Promise<void> }) {
+  // canWrite: the dataset itself (files, labels, deletion); canLabel: annotations (labelers too).
+  const { project, datasetId, canWrite, canLabel } = props;
   const type = project.type;
   const mode = labelModeOf(project);
   const pageSize = type === "image_classification" || type === "object_detection" ? 24 : 20;
@@ -59,7 +61,9 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
   const rawTab = params.get("tab");
   const tab: Tab = rawTab === "labeled" ? "labeled" : rawTab === "issues" && checkable ? "issues" : "unlabeled";
   // "Label these next": the unlabelled samples in the model's uncertainty order.
-  const nextOrder = tab === "unlabeled" && params.get("order") === "next";
+  // ?task=<id>: only the samples of one labeling task (team labeling).
+  const taskId = params.get("task");
+  const nextOrder = tab === "unlabeled" && params.get("order") === "next" && !taskId;
   const page = Math.max(1, Number(params.get("page")) || 1);
   const cursor = params.get("cursor");
   const at: PageAt = cursor ? { cursor } : { page };
@@ -92,8 +96,8 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
       ? Promise.resolve<Page<Sample>>({ count: 0, results: [] })
       : nextOrder
         ? labelNextPage(datasetId, at, pageSize)
-        : datasetsApi.samples(datasetId, { labeled: tab === "labeled", label: labelFilter ?? undefined, ...at, page_size: pageSize }),
-    [datasetId, tab, page, cursor, labelFilter, nextOrder],
+        : datasetsApi.samples(datasetId, { labeled: tab === "labeled", label: labelFilter ?? undefined, task: taskId ?? undefined, ...at, page_size: pageSize }),
+    [datasetId, tab, page, cursor, labelFilter, nextOrder, taskId],
   );
   const suggestions = useLoad(() => assistApi.pending(datasetId), [datasetId]);
   const suggestionMap = bySample(suggestions.data ?? []);
@@ -230,7 +234,7 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
           samples={list}
           index={editIndex}
           labels={labels.data ?? []}
-          canWrite={canWrite}
+          canWrite={canLabel}
           save={save}
           onSaved={onSaved}
           onLabelsChanged={() => void labels.reload()}
@@ -258,8 +262,9 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
           </button>
         )}
         <span className="spacer" />
-        <Link to="../train" className="button primary" data-testid="goto-train">Train ›</Link>
+        {canWrite && <Link to="../train" className="button primary" data-testid="goto-train">Train ›</Link>}
       </div>
+      {taskId && <TaskBanner datasetId={datasetId} taskId={taskId} changed={dataset.data} onSubmitted={() => void refresh()} />}
       <p className="muted small">
         {mode && <span className="chip" title={modeHint(mode)} data-testid="label-mode" data-mode={mode}>{modeTitle(mode)}</span>}{" "}
         {d && <span className="mono">Input {d.input_path} · Output {d.output_path}</span>}
@@ -281,7 +286,7 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
               <button className="chip" onClick={() => setUrl({ label: null, page: 1 })} data-testid="label-filter-clear">label: {labelFilter} ×</button>
             )}
             <span className="spacer" />
-            {tab === "unlabeled" && (
+            {tab === "unlabeled" && !taskId && (
               <label className="small">
                 Sort{" "}
                 <select value={nextOrder ? "next" : ""} onChange={(e) => setUrl({ order: e.target.value || null, page: 1, sample: null })} data-testid="sample-order">
@@ -305,21 +310,21 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
             <Empty>{tab === "unlabeled" ? "Nothing left to label. Add files or synchronize the data source." : "No labeled samples yet."}</Empty>
           )}
           {list.length > 0 && type === "image_classification" && (
-            <SampleGrid samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canWrite} mode={mode ?? "single"}
+            <SampleGrid samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canLabel} mode={mode ?? "single"}
               onLabel={(ids, name) => void quickLabel(ids, name)} preview={openSample} onPreview={(id) => setUrl({ sample: id }, !!openSample)}
               suggestionFor={suggestionFor} onDecide={(s, a) => void decide(s, a)} />
           )}
           {list.length > 0 && type === "object_detection" && (
             <SampleGrid samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} onOpen={(i) => setUrl({ sample: list[i].id })} detection
-              canWrite={canWrite} suggestionFor={suggestionFor} onDecide={(s, a) => void decide(s, a)} />
+              canWrite={canLabel} suggestionFor={suggestionFor} onDecide={(s, a) => void decide(s, a)} />
           )}
           {list.length > 0 && type === "sound_classification" && (
-            <SoundLabeler samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canWrite} save={save} onSaved={onSaved} onEdge={onEdge}
+            <SoundLabeler samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canLabel} save={save} onSaved={onSaved} onEdge={onEdge}
               onLabelled={undoer.record} current={openSample} onCurrent={(id) => setUrl({ sample: id }, true)}
               suggestionFor={suggestionFor} onDecide={(s, a) => void decide(s, a)} />
           )}
           {list.length > 0 && type === "text_classification" && (
-            <TextLabeler samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canWrite} save={save} onSaved={onSaved}
+            <TextLabeler samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canLabel} save={save} onSaved={onSaved}
               onLabelled={undoer.record} suggestionFor={suggestionFor} onDecide={(s, a) => void decide(s, a)}
               loadFull={(s) => datasetsApi.sample(datasetId, s.id)} />
           )}
@@ -329,7 +334,7 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
           <AssistPanel project={project} datasetId={datasetId} pending={(suggestions.data ?? []).filter((s) => s.status === "pending")}
             canWrite={canWrite} onChanged={refresh} />
           {(type === "image_classification" || type === "sound_classification") && (
-            <SelectionPanel datasetId={datasetId} type={type} mode={mode ?? "single"} selected={selectedSamples} labels={labels.data ?? []} canWrite={canWrite} onChanged={refresh}
+            <SelectionPanel datasetId={datasetId} type={type} mode={mode ?? "single"} selected={selectedSamples} labels={labels.data ?? []} canWrite={canLabel} onChanged={refresh}
               onLabelled={undoer.record} />
           )}
           {type === "object_detection" && (

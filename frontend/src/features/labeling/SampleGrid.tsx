@@ -7,6 +7,7 @@ import { SuggestionBadge } from "./Assist";
 import { ShortcutsDialog } from "./ShortcutsDialog";
 import { shortcutKeys } from "./SoundLabeler";
 import type { LabelMode } from "./labelMode";
+import { reviewOf } from "../team/teamLogic";
 
 export function labelColor(labels: Label[], name: string): string {
   return labels.find((l) => l.name === name)?.color || "#888";
@@ -183,6 +184,9 @@ export function SampleGrid(props: {
                 {props.detection && s.objects.length > 0 && <span className="muted small">{s.objects.length} box{s.objects.length > 1 ? "es" : ""}</span>}
               </div>
               <LabelChips names={names} labels={props.labels} />
+              {reviewOf(s).status === "rejected" && (
+                <span className="rejected-note" title={`Rejected by ${reviewOf(s).by ?? "review"}`} data-testid="sample-rejected">✗ {reviewOf(s).comment}</span>
+              )}
               {suggestion && <SuggestionBadge suggestion={suggestion} canWrite={!!props.canWrite} onDecide={props.onDecide} keysHint={i === at} />}
             </div>
           );

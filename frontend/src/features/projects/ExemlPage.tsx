@@ -56,7 +56,7 @@ export function ExemlPage() {
             <button
               className="primary"
               disabled={!canWrite}
-              title={canWrite ? undefined : "Viewers cannot create projects"}
+              title={canWrite ? undefined : "Your role cannot create projects"}
               onClick={() => navigate(`/exeml/create/${t.type}`)}
               data-testid={`create-project-${t.type}`}
             >

@@ -11,10 +11,12 @@ const NAV = [
   { to: "/models", label: "Models", testId: "nav-models" },
   { to: "/services", label: "Services", testId: "nav-services" },
   { to: "/usage", label: "Usage", testId: "nav-usage" },
+  { to: "/tasks", label: "Tasks", testId: "nav-tasks" },
+  { to: "/team", label: "Team", testId: "nav-team" },
 ];
 
 export function Layout() {
-  const { me, checked, logout } = useAuth();
+  const { me, checked, logout, can } = useAuth();
   const location = useLocation();
   const [changingPassword, setChangingPassword] = useState(false);
   if (!checked) return <Loading />;
@@ -27,7 +29,7 @@ export function Layout() {
           <span className="tenant" data-testid="header-tenant">{me.tenant.name}</span>
           <span className="role-badge" data-testid="header-role">{me.role}</span>
           <span className="muted" data-testid="header-user">{me.user.username}</span>
-          <Link className="link" to="/tokens" data-testid="nav-tokens">API tokens</Link>
+          {can("tokens") && <Link className="link" to="/tokens" data-testid="nav-tokens">API tokens</Link>}
           <button className="link" onClick={() => setChangingPassword(true)} data-testid="change-password">Password</button>
           <button className="link" onClick={() => void logout()} data-testid="logout">Sign out</button>
         </div>
