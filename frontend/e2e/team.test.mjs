@@ -2,8 +2,9 @@
 // (through the API), gives the labeler a small task of demo-images on the Tasks page; the
 // labeler opens it from "My tasks", labels it with the number keys and submits it; the
 // reviewer rejects one image with a comment and accepts the rest; the labeler sees the
-// comment, relabels that image and submits again; the reviewer accepts it; the owner sees the
-// team and trains the project. Started by tests/e2e/test_console_e2e.py.
+// comment, relabels that image, reads its history (labels, rejection, relabel) and submits
+// again; the reviewer accepts it; the owner sees the team's activity and agreement and trains
+// the project. Started by tests/e2e/test_console_e2e.py.
 import assert from "node:assert/strict";
 import { after } from "node:test";
 import { allSamples, api, cfg, closeBrowser, flow, login, openProject, projectByName, seconds, shot, startTraining, tid, waitUntil } from "./lib.mjs";
@@ -80,6 +81,8 @@ flow("team: the owner adds a labeler and a reviewer and gives the labeler a task
   // A reviewer cannot label: only roles that label are offered as assignees.
   await tid(page, `task-assignee-${labeler.username}`).check();
   assert.equal(await tid(page, `task-assignee-${reviewer.username}`).count(), 0, "a reviewer is no assignee");
+  // An overlap for agreement needs a second labeler: with one assignee the field is off.
+  assert.equal(await tid(page, "task-overlap").isDisabled(), true, "no overlap with one assignee");
   await tid(page, "task-per-task").fill(String(TASK_SIZE));
   await tid(page, "task-max-samples").fill(String(TASK_SIZE));
   await tid(page, "task-create").click();
@@ -177,6 +180,21 @@ flow("team: the labeler sees the comment, relabels the image and submits again",
     return s.labels.length === 1 && s.labels[0] !== before[0] && s.review.status === "";
   }, { message: "key 2 relabelled the rejected image (its review voided)" });
   await tid(page, "task-rejected").waitFor({ state: "detached" });
+  // The image's history: the labeler's labels, the reviewer's rejection with its comment, the relabel.
+  await card.getByTestId("sample-zoom").click();
+  const preview = tid(page, "sample-preview");
+  await preview.getByTestId("history-button").click();
+  const events = preview.getByTestId("history-event");
+  await waitUntil(async () => (await events.count()) >= 3, { message: "the image's history" });
+  const mine = preview.locator(`[data-testid="history-event"][data-username="${labeler.username}"]`);
+  assert.ok((await mine.count()) >= 2, "the labeler's label and relabel are listed");
+  assert.match(await mine.last().getByTestId("history-change").textContent(), /→/);
+  const reject = preview.locator(`[data-testid="history-event"][data-action="reject"][data-username="${reviewer.username}"]`);
+  assert.equal(await reject.count(), 1, "the reviewer's rejection is listed");
+  assert.equal(await reject.getByTestId("history-comment").textContent(), `“${COMMENT}”`);
+  await shot(page, "team-history");
+  await page.keyboard.press("Escape");
+  await preview.waitFor({ state: "detached" });
   await tid(page, "task-banner-submit").click();
   await page.locator('[data-testid="task-banner"][data-status="in_review"]').waitFor();
 });
@@ -206,6 +224,12 @@ flow("team: the owner sees the activity and trains the project", async (page) =>
   await tid(page, "activity-dataset").selectOption(state.ds);
   const row = tid(page, `activity-row-${labeler.username}`);
   await row.waitFor();
+  // Agreement: this run made no overlap (the empty state, unless another run did); the labeler
+  // is compared with the reviewed result.
+  await tid(page, "agreement").waitFor();
+  await waitUntil(async () => (await tid(page, "agreement-empty").count()) + (await tid(page, "agreement-between").count()) > 0, { message: "the agreement figures" });
+  await tid(page, `agreement-reviewed-${labeler.username}`).waitFor();
+  await shot(page, "team-agreement");
   await openProject(page, PROJECT, "label");
   const version = await startTraining(page);
   assert.ok(version, "a version started");

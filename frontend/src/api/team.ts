@@ -32,6 +32,32 @@ export interface TaskCreate {
   order: TaskOrder;
   max_samples?: number;
   name?: string;
+  /** The fraction (0..0.5) of samples a second labeler also labels, blind (needs two assignees). */
+  overlap?: number;
+}
+
+/** One label's agreement: kappa and share agreeing (classification) or F1 and box count (detection). */
+export interface LabelAgreement {
+  label: string;
+  kappa?: number | null;
+  agreement?: number | null;
+  f1?: number | null;
+  boxes?: number;
+}
+
+/** Agreement figures (the schema types them as plain objects). */
+export interface AgreementFigures {
+  samples: number;
+  exact: number | null;
+  kappa: number | null;
+  f1: number | null;
+  labels: LabelAgreement[];
+}
+
+export interface DatasetAgreement {
+  between_labelers: AgreementFigures;
+  pairs: (AgreementFigures & { labelers: string[] })[];
+  with_reviewed: (AgreementFigures & { username: string })[];
 }
 
 export interface ReviewItem {
@@ -70,6 +96,7 @@ export const tasksApi = {
 export const teamApi = {
   history: async (datasetId: string, sampleId: string) =>
     asPage(await http.get<Page<AnnotationEvent> | AnnotationEvent[]>(`/api/v1/datasets/${datasetId}/samples/${sampleId}/history`, { page_size: 100 })),
+  agreement: (datasetId: string) => http.get<DatasetAgreement>(`/api/v1/datasets/${datasetId}/agreement`),
   activity: (datasetId: string, days = 14) =>
     http.get<MemberActivity[]>(`/api/v1/datasets/${datasetId}/activity`, { days }),
 };

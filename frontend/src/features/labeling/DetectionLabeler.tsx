@@ -11,6 +11,7 @@ import { BoxEditor, type EditorObject } from "./boxEditor/BoxEditor";
 import { fromBbox, toBbox } from "./boxEditor/geometry";
 import type { AnnotationBody } from "./useAnnotate";
 import { canRedo, canUndo, checkpoint, historyOf, isTyping, push, redo, replace as replaceState, undo, undoKey, type History } from "../../lib/history";
+import { SampleHistory } from "./SampleHistory";
 import { ShortcutsDialog } from "./ShortcutsDialog";
 import { shortcutKeys } from "./SoundLabeler";
 import { UnsavedGuard } from "./UnsavedGuard";
@@ -318,6 +319,9 @@ export function DetectionLabeler(props: {
             ))}
           </ul>
           {objects.length === 0 && <p className="muted small">No boxes: the image stays Unlabeled.</p>}
+        </section>
+        <section className="side-panel">
+          <SampleHistory datasetId={props.datasetId} sample={sample} />
         </section>
       </aside>
     </div>

@@ -312,7 +312,7 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
           {list.length > 0 && type === "image_classification" && (
             <SampleGrid samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canLabel} mode={mode ?? "single"}
               onLabel={(ids, name) => void quickLabel(ids, name)} preview={openSample} onPreview={(id) => setUrl({ sample: id }, !!openSample)}
-              suggestionFor={suggestionFor} onDecide={(s, a) => void decide(s, a)} />
+              suggestionFor={suggestionFor} onDecide={(s, a) => void decide(s, a)} datasetId={datasetId} />
           )}
           {list.length > 0 && type === "object_detection" && (
             <SampleGrid samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} onOpen={(i) => setUrl({ sample: list[i].id })} detection
@@ -321,12 +321,12 @@ function LabelWorkspace(props: { project: Project; datasetId: string; canWrite: 
           {list.length > 0 && type === "sound_classification" && (
             <SoundLabeler samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canLabel} save={save} onSaved={onSaved} onEdge={onEdge}
               onLabelled={undoer.record} current={openSample} onCurrent={(id) => setUrl({ sample: id }, true)}
-              suggestionFor={suggestionFor} onDecide={(s, a) => void decide(s, a)} />
+              suggestionFor={suggestionFor} onDecide={(s, a) => void decide(s, a)} datasetId={datasetId} />
           )}
           {list.length > 0 && type === "text_classification" && (
             <TextLabeler samples={list} labels={labels.data ?? []} selected={selected} onToggle={toggle} canWrite={canLabel} save={save} onSaved={onSaved}
               onLabelled={undoer.record} suggestionFor={suggestionFor} onDecide={(s, a) => void decide(s, a)}
-              loadFull={(s) => datasetsApi.sample(datasetId, s.id)} />
+              loadFull={(s) => datasetsApi.sample(datasetId, s.id)} datasetId={datasetId} />
           )}
           {samples.data && tab !== "issues" && <Pager page={page} pageSize={pageSize} count={count} estimate={samples.data.count_is_estimate} hasNext={!!samples.data.next} onPage={goPage} testId="sample-pager" />}
         </div>

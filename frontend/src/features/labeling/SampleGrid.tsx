@@ -4,6 +4,7 @@ import type { Label, Sample } from "../../api/types";
 import { Modal } from "../../components/ui";
 import { isTyping, undoKey } from "../../lib/history";
 import { SuggestionBadge } from "./Assist";
+import { SampleHistory } from "./SampleHistory";
 import { ShortcutsDialog } from "./ShortcutsDialog";
 import { shortcutKeys } from "./SoundLabeler";
 import type { LabelMode } from "./labelMode";
@@ -80,6 +81,8 @@ export function SampleGrid(props: {
   /** The pending model suggestion of a sample, if any (shown dashed; A accepts, R rejects). */
   suggestionFor?: (s: Sample) => Suggestion | undefined;
   onDecide?: (s: Suggestion, accept: boolean) => void;
+  /** The dataset: the large preview then offers the sample's history. */
+  datasetId?: string;
 }) {
   const [cursor, setCursor] = useState(0);
   const [showKeys, setShowKeys] = useState(false);
@@ -209,6 +212,7 @@ export function SampleGrid(props: {
             ))}
             <button onClick={() => props.onPreview?.(props.samples[Math.min(props.samples.length - 1, previewIndex + 1)].id)} disabled={previewIndex >= props.samples.length - 1} data-testid="preview-next">Next ›</button>
           </div>
+          {props.datasetId && <SampleHistory datasetId={props.datasetId} sample={previewed} />}
         </Modal>
       )}
       {showKeys && <ShortcutsDialog kind={props.detection ? "detection" : "image"} onClose={() => setShowKeys(false)} />}

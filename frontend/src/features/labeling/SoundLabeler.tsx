@@ -8,6 +8,7 @@ import { AudioPlayer } from "./AudioPlayer";
 import { LabelChips } from "./SampleGrid";
 import type { AnnotationBody } from "./useAnnotate";
 import type { LabelChange } from "./useLabelUndo";
+import { SampleHistory } from "./SampleHistory";
 import { ShortcutsDialog } from "./ShortcutsDialog";
 import { isTyping } from "../../lib/history";
 
@@ -42,6 +43,8 @@ export function SoundLabeler(props: {
   /** The pending model suggestion of a clip, if any (A accepts, R rejects the current one). */
   suggestionFor?: (s: Sample) => Suggestion | undefined;
   onDecide?: (s: Suggestion, accept: boolean) => void;
+  /** The dataset: the current clip then offers its history. */
+  datasetId?: string;
 }) {
   const [index, setIndexState] = useState(() => Math.max(0, props.samples.findIndex((s) => s.id === props.current)));
   const [showKeys, setShowKeys] = useState(false);
@@ -145,6 +148,7 @@ export function SoundLabeler(props: {
             <button className="link small" onClick={() => setShowKeys(true)} data-testid="shortcuts-open">? all shortcuts</button>
           </p>
           <ErrorBox message={error} />
+          {props.datasetId && <SampleHistory datasetId={props.datasetId} sample={current} />}
         </div>
       )}
       {showKeys && <ShortcutsDialog kind="sound" onClose={() => setShowKeys(false)} />}

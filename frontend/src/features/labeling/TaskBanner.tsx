@@ -44,10 +44,11 @@ export function TaskBanner(props: { datasetId: string; taskId: string; changed: 
         <b data-testid="task-banner-name">Task {t?.name ?? "…"}</b>
         {progress && <span data-testid="task-banner-progress">— {progress.text}</span>}
         {t && <span className="badge" data-testid="task-banner-status">{TASK_STATUS_TITLE[t.status]}</span>}
+        {t?.kind === "overlap" && <span className="badge" title="A blind second labelling for agreement: your answers are kept apart and the samples' labels stay as they are" data-testid="task-kind">overlap</span>}
         {t && t.assignee !== me?.user.username && <span className="muted small">assigned to {t.assignee ?? "nobody"}</span>}
         <span className="spacer" />
         {t && t.status === "open" && t.assignee === me?.user.username && (
-          <button className="primary" disabled={busy} onClick={() => void submit()} data-testid="task-banner-submit">Submit for review</button>
+          <button className="primary" disabled={busy} onClick={() => void submit()} data-testid="task-banner-submit">{t.kind === "overlap" ? "Submit" : "Submit for review"}</button>
         )}
         <Link className="link small" to={`/tasks?dataset=${datasetId}`} data-testid="task-banner-tasks">All tasks</Link>
         <Link className="link small" to="." data-testid="task-banner-leave">Leave task view</Link>

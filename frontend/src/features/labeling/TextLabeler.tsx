@@ -5,6 +5,7 @@ import type { Label, Sample } from "../../api/types";
 import { SuggestionBadge } from "./Assist";
 import { ErrorBox } from "../../components/ui";
 import { canRedo, canUndo, historyOf, isTyping, push, redo, undo, undoKey, type History } from "../../lib/history";
+import { SampleHistory } from "./SampleHistory";
 import { ShortcutsDialog } from "./ShortcutsDialog";
 import { shortcutKeys } from "./SoundLabeler";
 import { UnsavedGuard } from "./UnsavedGuard";
@@ -32,6 +33,8 @@ export function TextLabeler(props: {
   onDecide?: (s: Suggestion, accept: boolean) => void;
   /** The whole sample: list rows carry a preview of a long text (text_truncated). */
   loadFull?: (s: Sample) => Promise<Sample>;
+  /** The dataset: each line then offers its history. */
+  datasetId?: string;
 }) {
   const [hist, setHist] = useState<History<Choices>>(() => historyOf({}));
   const [fullText, setFullText] = useState<Record<string, string>>({});
@@ -164,6 +167,7 @@ export function TextLabeler(props: {
                     </button>
                   ))}
                 </div>
+                {props.datasetId && <SampleHistory datasetId={props.datasetId} sample={s} />}
               </div>
             </li>
           );

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 import { errorText } from "../../api/client";
 import { tasksApi, type Member, type TaskOrder } from "../../api/team";
 import { ErrorBox, Field } from "../../components/ui";
-import { createTaskErrors } from "./teamLogic";
+import { createTaskErrors, MAX_OVERLAP_PERCENT, overlapFraction } from "./teamLogic";
 
 /** Split the dataset's unlabelled, unassigned samples into tasks for the chosen members. */
 export function CreateTasksForm(props: { datasetId: string; labelers: Member[]; onCreated: () => void }) {
@@ -11,6 +11,7 @@ export function CreateTasksForm(props: { datasetId: string; labelers: Member[]; 
   const [perTask, setPerTask] = useState("50");
   const [maxSamples, setMaxSamples] = useState("");
   const [order, setOrder] = useState<TaskOrder>("source");
+  const [overlap, setOverlap] = useState("0");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
@@ -18,7 +19,9 @@ export function CreateTasksForm(props: { datasetId: string; labelers: Member[]; 
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const invalid = createTaskErrors({ assignees, split, perTask, maxSamples });
+    // With fewer than two assignees the field is disabled: nothing is shared.
+    const overlapText = assignees.length >= 2 ? overlap : "0";
+    const invalid = createTaskErrors({ assignees, split, perTask, maxSamples, overlap: overlapText });
     setError(invalid);
     setDone(null);
     if (invalid) return;
@@ -29,6 +32,7 @@ export function CreateTasksForm(props: { datasetId: string; labelers: Member[]; 
         order,
         ...(split === "by_folder" ? { by_folder: true } : { per_task: Number(perTask) }),
         ...(maxSamples.trim() ? { max_samples: Number(maxSamples) } : {}),
+        ...(overlapFraction(overlapText) ? { overlap: overlapFraction(overlapText)! } : {}),
       });
       setDone(`${made.length} task${made.length === 1 ? "" : "s"} created.`);
       props.onCreated();
@@ -73,6 +77,12 @@ export function CreateTasksForm(props: { datasetId: string; labelers: Member[]; 
             At most{" "}
             <input type="number" min={1} value={maxSamples} placeholder="all" onChange={(e) => setMaxSamples(e.target.value)} style={{ width: 80 }} data-testid="task-max-samples" />{" "}
             samples
+          </label>
+          <label className="small" title="That share of the samples also goes, blind, to a second labeler in an extra task; the Team page compares their answers.">
+            Overlap for agreement{" "}
+            <input type="number" min={0} max={MAX_OVERLAP_PERCENT} step={1} value={assignees.length >= 2 ? overlap : "0"} disabled={assignees.length < 2}
+              onChange={(e) => setOverlap(e.target.value)} style={{ width: 64 }} data-testid="task-overlap" /> %
+            {assignees.length < 2 && <span className="muted" data-testid="task-overlap-hint"> (check two assignees or more)</span>}
           </label>
           <span className="spacer" />
           <button className="primary" type="submit" disabled={busy} data-testid="task-create">{busy ? "Creating…" : "Create tasks"}</button>

@@ -2,12 +2,13 @@ import { useState } from "react";
 import { errorText } from "../../api/client";
 import { datasetsApi } from "../../api/datasets";
 import { allPages } from "../../api/lists";
-import { tasksApi, teamApi, type LabelingTask, type ReviewDecision } from "../../api/team";
+import { tasksApi, teamApi, type AnnotationEvent, type LabelingTask, type ReviewDecision } from "../../api/team";
 import type { ProjectType, Sample } from "../../api/types";
 import { ErrorBox, Loading } from "../../components/ui";
+import { formatDate } from "../../lib/format";
 import { useLoad } from "../../lib/hooks";
 import { ImageWithBoxes, LabelChips } from "../labeling/SampleGrid";
-import { lastLabeler, reviewDecisions, reviewOf, type Draft } from "./teamLogic";
+import { lastLabelEvent, reviewDecisions, reviewOf, sourceTitle, type Draft } from "./teamLogic";
 
 /** A task in review: each sample with its labels and who made them; accept, or reject with a comment. */
 export function ReviewPanel(props: { datasetId: string; task: LabelingTask; type?: ProjectType; onClose: () => void; onDone: () => void }) {
@@ -15,13 +16,14 @@ export function ReviewPanel(props: { datasetId: string; task: LabelingTask; type
   const samples = useLoad(() => allPages<Sample>(`/api/v1/datasets/${datasetId}/samples`, { task: task.id }), [datasetId, task.id]);
   const labels = useLoad(() => datasetsApi.labels(datasetId), [datasetId]);
   const list = samples.data ?? [];
-  // Who labelled each sample: its history's last labeling event (the assignee while it loads).
+  // Who made each sample's labels, a person or a model suggestion, and when: its history's last
+  // labeling event (the assignee while it loads).
   const who = useLoad(async () => {
     const pairs = await Promise.all(list.map(async (s) => {
       const events = await teamApi.history(datasetId, s.id).catch(() => null);
-      return [s.id, events ? lastLabeler(events.results) : null] as const;
+      return [s.id, events ? lastLabelEvent(events.results) : null] as const;
     }));
-    return Object.fromEntries(pairs) as Record<string, string | null>;
+    return Object.fromEntries(pairs) as Record<string, AnnotationEvent | null>;
   }, [samples.data]);
   const [drafts, setDrafts] = useState<Record<string, Draft>>({});
   const [error, setError] = useState<string | null>(null);
@@ -66,7 +68,8 @@ export function ReviewPanel(props: { datasetId: string; task: LabelingTask; type
         {list.map((s) => {
           const review = reviewOf(s);
           const d = draft(s.id);
-          const by = who.data?.[s.id] ?? task.assignee;
+          const made = who.data?.[s.id] ?? null;
+          const by = made?.username ?? task.assignee;
           return (
             <div key={s.id} className="review-item panel" data-testid="review-item" data-sample-id={s.id} data-decision={d.decision ?? ""} data-review={review.status}>
               <div className="review-content">
@@ -77,7 +80,10 @@ export function ReviewPanel(props: { datasetId: string; task: LabelingTask; type
               <div className="review-side">
                 <div className="small"><b>{s.name}</b></div>
                 <LabelChips names={props.type === "object_detection" ? [...new Set(s.objects.map((o) => o.label))] : s.labels} labels={labels.data ?? []} />
-                <div className="muted small" data-testid="review-labelled-by">labelled by {by ?? "—"}</div>
+                <div className="muted small" data-testid="review-labelled-by" data-source={made?.source ?? ""}>
+                  labelled by {by ?? "—"}
+                  {made && <> · <span data-testid="review-labelled-source">{sourceTitle(made.source)}</span> · {formatDate(made.created_at)}</>}
+                </div>
                 {review.status === "accepted" ? (
                   <span className="badge ok">Accepted</span>
                 ) : (

@@ -109,9 +109,12 @@ function TaskRow(props: { task: LabelingTask; projectId: string | null; labelers
     }
   };
   return (
-    <tr data-testid={`task-row-${t.name}`} data-task-id={t.id} data-status={t.status} data-assignee={t.assignee ?? ""}>
+    <tr data-testid={`task-row-${t.name}`} data-task-id={t.id} data-status={t.status} data-assignee={t.assignee ?? ""} data-kind={t.kind}>
       <td>
         {t.name}
+        {t.kind === "overlap" && (
+          <>{" "}<span className="badge" title="A second, blind labelling of samples another task holds, for agreement; done on submit (no review)" data-testid="task-kind">overlap</span></>
+        )}
         {t.returned > 0 && <span className="muted small" title="Times review sent it back"> · returned {t.returned}×</span>}
         <ErrorBox message={error} />
       </td>
@@ -133,7 +136,7 @@ function TaskRow(props: { task: LabelingTask; projectId: string | null; labelers
           <Link className="link" to={`/projects/${props.projectId}/label?task=${t.id}`} data-testid="task-open">Open</Link>
         )}
         {mineTask && t.status === "open" && (
-          <button className="link" disabled={busy} onClick={() => void run(() => tasksApi.submit(t.dataset, t.id))} data-testid="task-submit">Submit for review</button>
+          <button className="link" disabled={busy} onClick={() => void run(() => tasksApi.submit(t.dataset, t.id))} data-testid="task-submit">{t.kind === "overlap" ? "Submit" : "Submit for review"}</button>
         )}
         {can("review") && t.status === "in_review" && !mineTask && (
           <button className="link" onClick={props.onReview} data-testid="task-review">Review</button>

@@ -1,13 +1,13 @@
 import { useState, type FormEvent } from "react";
 import { errorText } from "../../api/client";
-import { membersApi, teamApi, type Member } from "../../api/team";
+import { membersApi, teamApi, type AgreementFigures, type Member } from "../../api/team";
 import type { Role } from "../../api/types";
 import { ConfirmDialog, Empty, ErrorBox, Field, Pager } from "../../components/ui";
 import { formatDate } from "../../lib/format";
 import { useLoad } from "../../lib/hooks";
 import { useAuth } from "../auth/AuthContext";
 import { DatasetPicker, useLabelDatasets } from "./DatasetPicker";
-import { grantableRoles, inviteErrors, ROLE_HINTS } from "./teamLogic";
+import { grantableRoles, inviteErrors, percentText, ROLE_HINTS, scoreText } from "./teamLogic";
 
 const PAGE_SIZE = 50;
 
@@ -129,7 +129,8 @@ function InviteForm({ roles, onInvited }: { roles: Role[]; onInvited: () => void
   );
 }
 
-/** Per-member labeling and review figures of one dataset over the last 14 days. */
+/** Per-member labeling and review figures of one dataset over the last 14 days, and how much
+ *  its labelers agree. */
 function ActivityPanel() {
   const datasets = useLabelDatasets();
   const [chosen, setDatasetId] = useState<string | null>(null);
@@ -165,6 +166,103 @@ function ActivityPanel() {
           </table>
         </div>
       )}
+      {datasetId && <AgreementPanel datasetId={datasetId} detection={datasets.find((d) => d.id === datasetId)?.type === "object_detection"} />}
     </section>
   );
 }
+
+/** Between labelers on the overlap samples, and each labeler against the reviewed result. */
+function AgreementPanel({ datasetId, detection }: { datasetId: string; detection: boolean }) {
+  const agreement = useLoad(() => teamApi.agreement(datasetId), [datasetId]);
+  const a = agreement.data;
+  const between = a?.between_labelers;
+  return (
+    <div className="agreement" data-testid="agreement">
+      <h3>Agreement</h3>
+      <ErrorBox message={agreement.error} />
+      {a && between && (between.samples === 0 ? (
+        <Empty>
+          <span data-testid="agreement-empty">
+            No samples were labelled by two people yet. To measure agreement, give a share of samples to two labelers when creating tasks
+            (Tasks page: “Overlap for agreement”); each labels them blind.
+          </span>
+        </Empty>
+      ) : (
+        <>
+          <p className="small" data-testid="agreement-between">
+            Between labelers: <b data-testid="agreement-samples">{between.samples}</b> sample{between.samples === 1 ? "" : "s"} labelled twice ·
+            identical <b data-testid="agreement-exact">{percentText(between.exact)}</b> ·{" "}
+            {detection ? <>box F1 <b data-testid="agreement-f1">{scoreText(between.f1)}</b></> : <>Cohen's kappa <b data-testid="agreement-kappa">{scoreText(between.kappa)}</b></>}
+          </p>
+          {between.labels.length > 0 && <LabelAgreementTable figures={between} detection={detection} />}
+          {a.pairs.length > 1 && (
+            <div className="x-scroll">
+              <table className="table" data-testid="agreement-pairs">
+                <thead><tr><th>Labelers</th><th>Samples</th><th>Identical</th><th>{detection ? "F1" : "Kappa"}</th></tr></thead>
+                <tbody>
+                  {a.pairs.map((p) => (
+                    <tr key={p.labelers.join("|")}>
+                      <td>{p.labelers.join(" & ")}</td>
+                      <td className="num">{p.samples}</td>
+                      <td className="num">{percentText(p.exact)}</td>
+                      <td className="num">{scoreText(detection ? p.f1 : p.kappa)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </>
+      ))}
+      {a && (
+        <>
+          <h4>Each labeler vs the reviewed result</h4>
+          {a.with_reviewed.length === 0 ? (
+            <p className="muted small" data-testid="agreement-reviewed-empty">No reviewed samples yet: accepted samples are compared with what their labeler first submitted.</p>
+          ) : (
+            <div className="x-scroll">
+              <table className="table" data-testid="agreement-reviewed">
+                <thead><tr><th>Labeler</th><th>Samples</th><th>Identical</th><th>{detection ? "F1" : "Kappa"}</th></tr></thead>
+                <tbody>
+                  {a.with_reviewed.map((r) => (
+                    <tr key={r.username} data-testid={`agreement-reviewed-${r.username}`}>
+                      <td>{r.username}</td>
+                      <td className="num">{r.samples}</td>
+                      <td className="num">{percentText(r.exact)}</td>
+                      <td className="num">{scoreText(detection ? r.f1 : r.kappa)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </>
+      )}
+    </div>
+  );
+}
+
+function LabelAgreementTable({ figures, detection }: { figures: AgreementFigures; detection: boolean }) {
+  return (
+    <div className="x-scroll">
+      <table className="table" data-testid="agreement-labels">
+        <thead>
+          <tr><th>Label</th>{detection ? <><th>Boxes</th><th>F1</th></> : <><th>Agreement</th><th>Kappa</th></>}</tr>
+        </thead>
+        <tbody>
+          {figures.labels.map((l) => (
+            <tr key={l.label} data-testid={`agreement-label-${l.label}`}>
+              <td>{l.label}</td>
+              {detection ? (
+                <><td className="num">{l.boxes ?? "—"}</td><td className="num">{scoreText(l.f1)}</td></>
+              ) : (
+                <><td className="num">{percentText(l.agreement)}</td><td className="num">{scoreText(l.kappa)}</td></>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+

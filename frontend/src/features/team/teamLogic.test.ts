@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { AnnotationEvent, LabelingTask } from "../../api/team";
 import {
-  canLabelRole, createTaskErrors, grantableRoles, hasCapability, inviteErrors, lastLabeler, reviewDecisions, reviewOf, taskProgress,
+  actionTitle, answerText, canLabelRole, createTaskErrors, eventChange, grantableRoles, hasCapability, inviteErrors, lastLabelEvent, lastLabeler,
+  overlapFraction, percentText, reviewDecisions, reviewOf, scoreText, sourceTitle, taskProgress,
 } from "./teamLogic";
 
 const event = (username: string, source: string, action: string, at: string): AnnotationEvent => ({
@@ -49,6 +50,17 @@ describe("reviews", () => {
     expect(lastLabeler([event("rita", "review", "accept", "2026-01-01T11:00:00Z")])).toBeNull();
     expect(lastLabeler([])).toBeNull();
   });
+  it("credits the current labels to the labeler or the model, never to a blind overlap answer", () => {
+    const events = [
+      event("lara", "human", "set", "2026-01-01T10:00:00Z"),
+      event("olga", "human", "overlap", "2026-01-01T12:00:00Z"),
+      event("max", "resnet-3", "set", "2026-01-01T11:00:00Z"),
+    ];
+    expect(lastLabelEvent(events)?.username).toBe("max");
+    expect(sourceTitle(lastLabelEvent(events)!.source)).toBe("model suggestion (resnet-3)");
+    expect(sourceTitle("human")).toBe("person");
+    expect(sourceTitle("review")).toBe("review");
+  });
   it("sends the decided samples and wants a comment on a rejection", () => {
     const ok = reviewDecisions(["a", "b", "c"], {
       a: { decision: "accept", comment: "" },
@@ -89,5 +101,57 @@ describe("task forms and progress", () => {
     expect(inviteErrors({ username: " ", password: "" })).toMatch(/username/);
     expect(inviteErrors({ username: "lara", password: "" })).toBeNull();
     expect(inviteErrors({ username: "lara", password: "short" })).toMatch(/8/);
+  });
+});
+
+describe("history", () => {
+  it("says what an answer was", () => {
+    expect(answerText({ labels: ["cat", "dog"] })).toBe("cat, dog");
+    expect(answerText({ labels: [] })).toBe("(none)");
+    expect(answerText({})).toBe("(none)");
+    expect(answerText(null)).toBe("(none)");
+    const box = (label: string) => ({ label, bbox: [0, 0, 1, 1] });
+    expect(answerText({ labels: ["car", "cat"], objects: [box("car"), box("car"), box("cat")] })).toBe("3 boxes: car ×2, cat");
+    expect(answerText({ labels: ["car"], objects: [box("car")] })).toBe("1 box: car");
+  });
+  it("shows before → after, and nothing for a review that changed no labels", () => {
+    expect(eventChange({ before: { labels: [] }, after: { labels: ["circle"] } })).toBe("(none) → circle");
+    expect(eventChange({ before: { labels: ["circle"] }, after: { labels: ["square"] } })).toBe("circle → square");
+    expect(eventChange({ before: {}, after: {} })).toBeNull();
+    expect(eventChange({ before: null, after: null })).toBeNull();
+  });
+  it("names the actions", () => {
+    expect(actionTitle("reject")).toBe("rejected");
+    expect(actionTitle("overlap")).toMatch(/blind/);
+    expect(actionTitle("something_new")).toBe("something new");
+  });
+});
+
+describe("agreement and overlap", () => {
+  it("writes fractions as percents and scores with two decimals, a dash for none", () => {
+    expect(percentText(0.8333)).toBe("83%");
+    expect(percentText(1)).toBe("100%");
+    expect(percentText(null)).toBe("—");
+    expect(percentText(undefined)).toBe("—");
+    expect(scoreText(0.61234)).toBe("0.61");
+    expect(scoreText(-0.2)).toBe("-0.20");
+    expect(scoreText(null)).toBe("—");
+  });
+  it("turns the overlap percent into the fraction the API wants", () => {
+    expect(overlapFraction("")).toBe(0);
+    expect(overlapFraction("0")).toBe(0);
+    expect(overlapFraction("20")).toBe(0.2);
+    expect(overlapFraction("12.5")).toBe(0.125);
+    expect(overlapFraction("50")).toBe(0.5);
+    expect(overlapFraction("51")).toBeNull();
+    expect(overlapFraction("-1")).toBeNull();
+    expect(overlapFraction("x")).toBeNull();
+  });
+  it("wants two assignees for an overlap", () => {
+    const base = { assignees: ["lara", "olga"], split: "per_task" as const, perTask: "10", maxSamples: "", overlap: "20" };
+    expect(createTaskErrors(base)).toBeNull();
+    expect(createTaskErrors({ ...base, assignees: ["lara"] })).toMatch(/two assignees/);
+    expect(createTaskErrors({ ...base, assignees: ["lara"], overlap: "0" })).toBeNull();
+    expect(createTaskErrors({ ...base, overlap: "60" })).toMatch(/0 to 50/);
   });
 });

@@ -53,14 +53,86 @@ export const TASK_STATUS_TITLE: Record<LabelingTask["status"], string> = {
   open: "Open", in_review: "In review", done: "Done", cancelled: "Cancelled",
 };
 
-/** Who labelled the sample last: the newest event that is not a review (null: none). */
-export function lastLabeler(events: readonly AnnotationEvent[]): string | null {
+/**
+ * The event that made the sample's current labels: the newest one that is not a review, nor a
+ * second labeler's blind overlap answer (which leaves the sample's labels alone). Null: none.
+ */
+export function lastLabelEvent(events: readonly AnnotationEvent[]): AnnotationEvent | null {
   let best: AnnotationEvent | null = null;
   for (const e of events) {
-    if (!e.username || e.source === "review" || e.action === "accept" || e.action === "reject") continue;
+    if (!e.username || e.source === "review" || e.action === "accept" || e.action === "reject" || e.action === "overlap") continue;
     if (!best || e.created_at > best.created_at) best = e;
   }
-  return best?.username || null;
+  return best;
+}
+
+/** Who labelled the sample last (null: none). */
+export function lastLabeler(events: readonly AnnotationEvent[]): string | null {
+  return lastLabelEvent(events)?.username || null;
+}
+
+/** "a person" for a human's labels, "a model suggestion (name)" for an accepted suggestion. */
+export function sourceTitle(source: string): string {
+  if (!source || source === "human" || source === "console") return "person";
+  if (source === "review") return "review";
+  return `model suggestion (${source})`;
+}
+
+const ACTION_TITLE: Record<string, string> = {
+  set: "labelled",
+  batch: "labelled (batch)",
+  overlap: "labelled blind (overlap)",
+  accept: "accepted",
+  reject: "rejected",
+  label_delete: "label deleted",
+  label_rename: "label renamed",
+};
+export const actionTitle = (action: string): string => ACTION_TITLE[action] ?? action.replace(/_/g, " ");
+
+/** A history snapshot ({labels, objects?}) in words: "cat, dog", "2 boxes: cat ×2", "(none)". */
+export function answerText(answer: unknown): string {
+  const a = (answer && typeof answer === "object" ? answer : {}) as { labels?: unknown; objects?: unknown };
+  const objects = Array.isArray(a.objects) ? (a.objects as { label?: unknown }[]) : [];
+  if (objects.length) {
+    const counts = new Map<string, number>();
+    for (const o of objects) {
+      const name = typeof o?.label === "string" ? o.label : "?";
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+    const parts = [...counts].map(([name, n]) => (n > 1 ? `${name} ×${n}` : name));
+    return `${objects.length} box${objects.length > 1 ? "es" : ""}: ${parts.join(", ")}`;
+  }
+  const labels = Array.isArray(a.labels) ? a.labels.filter((x): x is string => typeof x === "string") : [];
+  return labels.length ? labels.join(", ") : "(none)";
+}
+
+/** before → after of an event; null when it changed no labels (a review's accept or reject). */
+export function eventChange(e: Pick<AnnotationEvent, "before" | "after">): string | null {
+  const empty = (x: unknown) => !x || (typeof x === "object" && Object.keys(x as object).length === 0);
+  if (empty(e.before) && empty(e.after)) return null;
+  return `${answerText(e.before)} → ${answerText(e.after)}`;
+}
+
+/** A fraction as a whole percent ("—" for none: an undefined kappa, no samples). */
+export function percentText(value: number | null | undefined): string {
+  return typeof value === "number" && Number.isFinite(value) ? `${Math.round(value * 100)}%` : "—";
+}
+
+/** Kappa or F1 to two decimals ("—" when undefined). */
+export function scoreText(value: number | null | undefined): string {
+  return typeof value === "number" && Number.isFinite(value) ? value.toFixed(2) : "—";
+}
+
+/** The most of a dataset a second labeler may also be given (the server's limit). */
+export const MAX_OVERLAP_PERCENT = 50;
+
+/** The overlap field (a percent, empty: 0) as the fraction the API wants; null when invalid. */
+export function overlapFraction(percent: string): number | null {
+  const t = percent.trim();
+  if (!t) return 0;
+  const n = Number(t);
+  if (!Number.isFinite(n) || n < 0 || n > MAX_OVERLAP_PERCENT) return null;
+  return Math.round(n * 100) / 10000;
 }
 
 export interface Draft {
@@ -86,8 +158,11 @@ export function reviewDecisions(sampleIds: readonly string[], drafts: Record<str
 }
 
 /** The task-creation form's own checks (the server checks the rest). */
-export function createTaskErrors(f: { assignees: string[]; split: "per_task" | "by_folder"; perTask: string; maxSamples: string }): string | null {
+export function createTaskErrors(f: { assignees: string[]; split: "per_task" | "by_folder"; perTask: string; maxSamples: string; overlap?: string }): string | null {
   if (!f.assignees.length) return "Pick at least one assignee.";
+  const overlap = overlapFraction(f.overlap ?? "");
+  if (overlap === null) return `Overlap must be a percent from 0 to ${MAX_OVERLAP_PERCENT}.`;
+  if (overlap > 0 && f.assignees.length < 2) return "Overlap needs at least two assignees (a second labeler labels the shared samples).";
   if (f.split === "per_task") {
     const n = Number(f.perTask);
     if (!Number.isInteger(n) || n < 1) return "Samples per task must be a whole number of at least 1.";
