@@ -135,7 +135,7 @@ def tasks_create(
     # Count mode reads one row past what MAX_TASKS_PER_REQUEST tasks hold: enough to refuse a
     # split that would make too many, without reading a 100,000-sample dataset's every row.
     bound = per_task * MAX_TASKS_PER_REQUEST + 1 if per_task else None
-    rows = _candidates(dataset, order, min(x for x in (max_samples, bound, 10**9) if x))
+    rows = _candidates(dataset, order, min(filter(None, (max_samples, bound)), default=None))
     if not rows:
         raise WrongState("there are no unlabelled samples left that are not already in a task", status_value="no_samples")
     if by_folder:
@@ -144,11 +144,11 @@ def tasks_create(
         for pk, source in rows:
             folders.setdefault(_folder(source), []).append(pk)
         chunks = list(folders.values())
-        labels = [f.rsplit("/", 1)[-1] or f for f in folders]
+        suffixes = [f.rsplit("/", 1)[-1] or f for f in folders]
     else:
         ids = [pk for pk, _ in rows]
         chunks = [ids[i : i + per_task] for i in range(0, len(ids), per_task)]
-        labels = [f"{i + 1}" for i in range(len(chunks))]
+        suffixes = [f"{i + 1}" for i in range(len(chunks))]
     if len(chunks) > MAX_TASKS_PER_REQUEST:
         raise ApplicationError(
             f"this would make {len(chunks)} tasks; at most {MAX_TASKS_PER_REQUEST} per request "
@@ -161,7 +161,7 @@ def tasks_create(
         for i, chunk in enumerate(chunks):
             assignee = users[i % len(users)]
             task = LabelingTask.objects.create(
-                tenant_id=dataset.tenant_id, dataset=dataset, name=f"{base} · {labels[i]}"[:120],
+                tenant_id=dataset.tenant_id, dataset=dataset, name=f"{base} · {suffixes[i]}"[:120],
                 assignee=assignee, size=len(chunk), created_by=user,
             )
             taken = Sample.objects.filter(pk__in=chunk, task_id__isnull=True, labeled=False).update(
@@ -247,8 +247,10 @@ def _keep_answers(task: LabelingTask) -> None:
         given = dict(Sample.objects.filter(pk__in=[s for _, s in items]).values_list("pk", "overlap_answer"))
     else:
         given = snapshots([s for _, s in items])
-    for pk, sample_id in items:
-        TaskItem.objects.filter(pk=pk).update(answer=given.get(sample_id) or {"labels": []})
+    TaskItem.objects.bulk_update(
+        [TaskItem(pk=pk, answer=given.get(sample_id) or {"labels": []}) for pk, sample_id in items],
+        ["answer"], batch_size=500,
+    )
 
 
 def task_submit(*, dataset: Dataset, task_id, user) -> LabelingTask:
