@@ -3,10 +3,9 @@
 import { http } from "./client";
 import { allPages, asPage } from "./lists";
 import type { components } from "./schema";
-import type { BoxObject, Job, Page } from "./types";
+import type { BoxObject, Job, Page, Refine } from "./types";
 
 type S = components["schemas"];
-type Refine<T, R> = Omit<T, keyof R> & R;
 
 export interface SuggestedBox extends BoxObject {
   score?: number;

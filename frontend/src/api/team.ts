@@ -3,7 +3,7 @@
 import { http } from "./client";
 import { asPage } from "./lists";
 import type { components } from "./schema";
-import type { Page, Role } from "./types";
+import type { Page, Refine, Role } from "./types";
 
 type S = components["schemas"];
 
@@ -14,8 +14,7 @@ export type TaskStatus = S["LabelingTaskStatusEnum"];
 export type TaskOrder = S["OrderEnum"];
 export type ReviewDecision = S["DecisionEnum"];
 export type AnnotationEvent = S["AnnotationEvent"];
-export type MemberActivity = Refine<S["Activity"], { per_day: { date?: string; count?: number }[] }>;
-type Refine<T, R> = Omit<T, keyof R> & R;
+export type MemberActivity = Refine<S["Activity"], { per_day: { day: string; samples: number }[] }>;
 
 /** sample.review as the API sends it (the schema types it as a plain object). */
 export interface SampleReview {

@@ -6,7 +6,7 @@ import type { components } from "./schema";
 
 type S = components["schemas"];
 /** T with the listed keys replaced by the shapes in R. */
-type Refine<T, R> = Omit<T, keyof R> & R;
+export type Refine<T, R> = Omit<T, keyof R> & R;
 
 export type ProjectType = S["TypeEnum"];
 export type Role = S["RoleEnum"];
