@@ -43,6 +43,12 @@ SLOW_PATHS = (
     "datasets/test_dataset_import_limits.py::test_other_tenant_keeps_answering_while_a_100k_line_file_imports",
     "test_reapers.py::test_a_queued_version_whose_message_was_lost_is_sent_again_and_completes",
     "training/test_worker_loss.py",
+    # A worker held back on purpose until the request has answered, or storage retried until it
+    # gives up: seconds of waiting each.
+    "datasets/test_dataset_upload_jobs.py::test_a_large_upload_answers_with_a_job_before_its_import_ends",
+    "datasets/test_dataset_upload_jobs.py::test_a_cancelled_upload_keeps_none_of_its_files",
+    "test_reapers.py::test_an_export_whose_storage_fails_ends_failed",
+    "versions/test_version_jobs.py::test_a_large_version_answers_with_a_job_before_it_is_written",
     "serving/test_cross_replica_state.py",
     "test_beat_leader.py",
     # Scale checks: over a thousand S3 objects each.
