@@ -152,3 +152,28 @@ def test_ensembles_export_exactly(tiny):
     assert np.max(np.abs(ensemble.predict(rows) - served)) <= TOLERANCE
     single = blend_models([(models["p"].onnx(), OUTPUT)], [1.0], output_name=OUTPUT)
     assert np.max(np.abs(models["p"].predict(rows) - onnx_probabilities(single, tiny.inputs(rows)))) <= TOLERANCE
+
+
+def test_images_cached_on_disk_train_the_same_model_as_in_memory(tmp_path, monkeypatch):
+    """A set too large for memory is cached as a map on disk (pixel_cache): the search sees
+    the same pixels, so it scores and serves exactly what the in-memory run does, and the
+    cache is gone once the bundle is written."""
+    import training.engine.preprocessing.pixel_cache as pixel_cache
+
+    samples = digit_samples(tmp_path / "data", per_class_train=6, per_class_eval=2, classes=4)
+    spec = TrainSpec(
+        task_type="image_classification", labels=("0", "1", "2", "3"), samples=tuple(samples), threads=2,
+        preference="performance_first", params={"finetune": False, "refit_on_all": False, "max_trials": 3},
+    )
+    runs = {}
+    for where, limit in (("memory", 10**12), ("disk", 0)):
+        monkeypatch.setattr(pixel_cache, "IN_MEMORY_BYTES", limit)
+        work = tmp_path / where
+        result = get_trainer("image_classification").fit(spec, work, time.monotonic() + 300, lambda *a, **k: None)
+        assert not (work / "pixel-cache").exists()
+        runs[where] = result
+    disk, memory = runs["disk"], runs["memory"]
+    board = [(r["name"], r["score"]) for r in disk.evaluation["search"]["leaderboard"]]
+    assert len(board) >= 2 and board == [(r["name"], r["score"]) for r in memory.evaluation["search"]["leaderboard"]]
+    assert disk.eval_predictions == memory.eval_predictions
+    assert disk.evaluation["onnx_check"]["max_abs_diff"] <= TOLERANCE

@@ -29,6 +29,7 @@ from training.engine.models.efficientnet import efficientnet
 from training.engine.models.onnx_rows import run_rows
 from training.engine.preprocessing.augment import random_view
 from training.engine.preprocessing.image import pixel_features, to_input
+from training.engine.preprocessing.pixel_cache import in_batches
 
 OUTPUT = "probabilities"
 INPUT = "input"
@@ -39,7 +40,9 @@ OPSET = 17
 
 @dataclass
 class ImageData:
-    """Every image of the run, squashed once: rows are positions into these arrays."""
+    """Every image of the run, squashed once: rows are positions into these arrays. ``pixels``
+    may be a memory map (preprocessing/pixel_cache): every float computation below runs a
+    batch of rows at a time, so memory stays flat however many images the run has."""
 
     pixels: np.ndarray  # uint8 [n, S, S, 3]
     y: np.ndarray  # class index per row
@@ -47,6 +50,7 @@ class ImageData:
     seed: int = 0
     threads: int = 1
     _embeddings: np.ndarray | None = field(default=None, repr=False)
+    _pixel_features: dict[tuple[int, bool], np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def size(self) -> int:
@@ -55,6 +59,17 @@ class ImageData:
     def inputs(self, rows: np.ndarray) -> np.ndarray:
         """The ONNX input of these rows (float32 [n, 3, S, S], 0..1)."""
         return to_input(self.pixels[np.asarray(rows)], mean=ZERO, std=ONE)
+
+    def pixel_features(self, rows: np.ndarray, *, grid: int, gray: bool) -> np.ndarray:
+        """The pixel model's features of these rows; every row's are computed once per
+        (grid, gray), in batches, and shared by the candidates and folds that use them."""
+        key = (grid, gray)
+        if key not in self._pixel_features:
+            self._pixel_features[key] = np.concatenate([
+                pixel_features(self.inputs(batch), grid=grid, gray=gray)
+                for batch in in_batches(np.arange(len(self.pixels)))
+            ])
+        return self._pixel_features[key][np.asarray(rows)]
 
     def embeddings(self) -> np.ndarray:
         """Lite0 embeddings of every row, computed once per run by onnxruntime running the
@@ -120,7 +135,7 @@ class PixelModel:
         self.data, self.grid, self.gray, self.c = data, grid, gray, c
 
     def features(self, rows: np.ndarray) -> np.ndarray:
-        return pixel_features(self.data.inputs(rows), grid=self.grid, gray=self.gray)
+        return self.data.pixel_features(rows, grid=self.grid, gray=self.gray)
 
     def fit(self, rows: np.ndarray) -> PixelModel:
         self.mean, self.scale, self.w, self.b = _fit_linear(

@@ -30,14 +30,21 @@ def random_view(
     return ImageEnhance.Contrast(img).enhance(rng.uniform(1.0 - jitter, 1.0 + jitter))
 
 
-class AugmentedSet:
-    """Train images decoded once; random crop/flip/colour per draw (PIL, like serving)."""
+def pre_size(size: int) -> int:
+    """The side AugmentedSet's images are cached at: crops of it resize down to ``size``."""
+    return int(round(size * 1.15))
 
-    def __init__(self, images: list[Image.Image], targets: np.ndarray, size: int, seed: int, *,
+
+class AugmentedSet:
+    """Train images decoded once and squashed to ``pre_size(size)`` (uint8 [n, pre, pre, 3],
+    in memory or a pixel_cache map); random crop/flip/colour per draw (PIL, like serving)."""
+
+    def __init__(self, pixels: np.ndarray, targets: np.ndarray, size: int, seed: int, *,
                  mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        if pixels.shape[1:3] != (pre_size(size), pre_size(size)):
+            raise ValueError(f"images must be cached at {pre_size(size)} px, not {pixels.shape[1:3]}")
         self.mean, self.std = mean, std
-        pre = int(round(size * 1.15))
-        self.images = [im.resize((pre, pre), Image.BILINEAR) for im in images]
+        self.images = pixels
         self.targets = targets
         self.size = size
         self.rng = random.Random(seed)
@@ -47,6 +54,6 @@ class AugmentedSet:
 
     def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         # Fine-tuning from ImageNet: crops of at least 60 % of the area, ±20 % light.
-        img = random_view(self.images[i], self.rng, min_area=0.6, jitter=0.2)
+        img = random_view(Image.fromarray(np.asarray(self.images[i])), self.rng, min_area=0.6, jitter=0.2)
         x = classification_input(img, size=self.size, mean=self.mean, std=self.std)[0]
         return x, self.targets[i]

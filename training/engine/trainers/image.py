@@ -4,6 +4,7 @@ training use one EfficientNet-Lite fine-tune (image_finetune.py)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +102,13 @@ class ImageTrainer:
         from .image_finetune import FineTune
 
         run = FineTune(spec, deadline, progress, reasons)
-        run.prepare()
-        run.train()
-        return run.finish(self.task_type, Path(workdir) / "bundle")
+        cache = Path(workdir) / "pixel-cache"
+        try:
+            run.prepare(cache)
+            run.train()
+            return run.finish(self.task_type, Path(workdir) / "bundle")
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)
 
 
 __all__ = ["ImageTrainer", "StopTraining", "build_model", "load_base_weights"]

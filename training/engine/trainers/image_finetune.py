@@ -17,20 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from training.engine.evaluation import image_results
 from training.engine.models.efficientnet import export_onnx
 from training.engine.onnx_blend import max_abs_diff
 from training.engine.predictors.image import ImagePredictor
-from training.engine.preprocessing.augment import AugmentedSet
+from training.engine.preprocessing.augment import AugmentedSet, pre_size
 from training.engine.preprocessing.image import (
     ImageDecodeError,
-    classification_input,
     classification_scores,
     decode_image,
+    to_input,
     warmup_example,
 )
+from training.engine.preprocessing.pixel_cache import cache_pixels, in_batches
 from training.engine.spec import (
     MODEL_FILE,
     ProgressFn,
@@ -67,7 +67,6 @@ def _rows(samples: list[TrainSample], labels: list[str]) -> np.ndarray:
         for name in s.labels:
             y[r, index[name]] = 1.0
     return y
-
 
 
 class FineTune:
@@ -112,26 +111,25 @@ class FineTune:
         self.batch_size = int(spec.params.get("batch_size", 32 if cuda else 16))
         self.lr = float(spec.params.get("lr", 1e-3))
 
-    def prepare(self) -> None:
-        """Decode the images, build the network, its loader, loss and optimizer."""
+    def prepare(self, cache: Path) -> None:
+        """Cache the images at their sides (pixel_cache), build the network, loader, loss, optimizer."""
         import torch
 
+        beat = lambda: self.beat("prepare", 0.02)  # noqa: E731
         try:
-            train_images = [decode_image(s.path) for s in self.train_samples]
-            self.eval_images = eval_images = [decode_image(s.path) for s in self.evals]
+            train_pixels = cache_pixels([s.path for s in self.train_samples], pre_size(self.size), cache,
+                                        name="train", beat=beat)
+            self.eval_pixels = cache_pixels([s.path for s in self.evals], self.size, cache, name="eval", beat=beat)
         except ImageDecodeError as exc:
             raise TrainingError(str(exc)) from exc
         y_train = _rows(self.train_samples, self.labels)
-        self.x_eval = np.concatenate(
-            [classification_input(im, size=self.size, mean=MEAN, std=STD) for im in eval_images]
-        )
         self.y_eval = _rows(self.evals, self.labels)
         model = build_model(self.model_name, len(self.labels), pretrained=self.base is None)
         if self.base is not None:
             load_base_weights(model, Path(self.spec.base_bundle_dir), self.labels)
             self.log.append(f"incremental: started from {self.spec.base_bundle_dir} ({len(self.base['labels'])} labels)")
         self.model = model.to(self.device)
-        self.loader, self.criterion = self._loader(train_images, y_train)
+        self.loader, self.criterion = self._loader(train_pixels, y_train)
         head = list(model._fc.parameters())
         head_ids = {id(p) for p in head}
         backbone = [p for p in model.parameters() if id(p) not in head_ids]
@@ -139,10 +137,10 @@ class FineTune:
             [{"params": backbone, "lr": self.lr}, {"params": head, "lr": self.lr * 5}], weight_decay=1e-4
         )
 
-    def _loader(self, train_images: list[Image.Image], y_train: np.ndarray) -> tuple[Any, Any]:
+    def _loader(self, train_pixels: np.ndarray, y_train: np.ndarray) -> tuple[Any, Any]:
         import torch
 
-        dataset = AugmentedSet(train_images, y_train, self.size, self.spec.seed, mean=MEAN, std=STD)
+        dataset = AugmentedSet(train_pixels, y_train, self.size, self.spec.seed, mean=MEAN, std=STD)
         sampler = None
         if not self.multilabel:
             counts = Counter(int(r.argmax()) for r in y_train)
@@ -165,11 +163,14 @@ class FineTune:
     def _logits(self) -> Any:
         import torch
 
-        model, x_eval_t = self.model, torch.from_numpy(self.x_eval)
+        model = self.model
         device = next(model.parameters()).device  # the CPU once finish() moved it for export
         model.eval()
         with torch.no_grad():
-            return torch.cat([model(x_eval_t[i : i + 64].to(device)).cpu() for i in range(0, len(x_eval_t), 64)])
+            return torch.cat([
+                model(torch.from_numpy(to_input(self.eval_pixels[rows], mean=MEAN, std=STD)).to(device)).cpu()
+                for rows in in_batches(np.arange(len(self.eval_pixels)), 64)
+            ])
 
     def _python_scores(self) -> np.ndarray:
         return classification_scores(self._logits().numpy(), multilabel=self.multilabel)
@@ -289,7 +290,7 @@ class FineTune:
         self.beat("evaluate", 0.98, force=True)
         # Through the predictor a service loads from this bundle, checked against the network.
         predictor = ImagePredictor(bundle_dir, intra_op_threads=self.threads)
-        probs = np.stack([predictor.probabilities(img) for img in self.eval_images])
+        probs = np.stack([predictor.probabilities(decode_image(s.path)) for s in self.evals])
         metrics, evaluation, eval_predictions = image_results(
             self.evals, probs, self.labels, multilabel=self.multilabel, threshold=MULTILABEL_THRESHOLD
         )

@@ -36,7 +36,8 @@ from training.engine.models.image import (
     onnx_probabilities,
 )
 from training.engine.onnx_blend import blend_models, max_abs_diff
-from training.engine.preprocessing.image import ImageDecodeError, decode_image, resize_square, warmup_example
+from training.engine.preprocessing.image import ImageDecodeError, decode_image, warmup_example
+from training.engine.preprocessing.pixel_cache import cache_pixels, in_batches
 from training.engine.search import Candidate, Search
 from training.engine.spec import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec
 from training.engine.validation import KFOLD_MAX_ROWS, make_folds
@@ -46,6 +47,7 @@ from .common import begin_fit, calibration_view, finish_fit, setup_threads, writ
 
 PARITY_TOLERANCE = 1e-5
 DEFAULT_SIZE = 224  # what the ImageNet backbone saw in pretraining: its embeddings are best there
+PIXEL_CACHE = "pixel-cache"
 
 
 def portfolio(
@@ -122,7 +124,8 @@ def fit_search(trainer: Any, spec: TrainSpec, workdir: Path, deadline: float, pr
         log.append("no eval split: evaluating on the training images")
     size = int(spec.params.get("image_size", DEFAULT_SIZE))
     samples = train + evals
-    data = _image_data(samples, labels, size, seed=spec.seed, threads=threads)
+    data = _image_data(samples, labels, size, workdir / PIXEL_CACHE, seed=spec.seed, threads=threads,
+                       beat=lambda: beat("prepare", 0.02))
     train_rows = np.arange(len(train))
     eval_rows = np.arange(len(train), len(samples)) if evals else train_rows
     eval_samples = evals or train
@@ -152,6 +155,7 @@ def fit_search(trainer: Any, spec: TrainSpec, workdir: Path, deadline: float, pr
     write_bundle(bundle_dir, **out.bundle, metrics=metrics, train_params=train_params)
     _save_weights(bundle_dir, done.served, labels)
     shutil.rmtree(workdir / "evaluated", ignore_errors=True)
+    shutil.rmtree(workdir / PIXEL_CACHE, ignore_errors=True)
     return finish_fit(beat, bundle_dir, metrics, done.evaluation, done.predictions, stopped=budget.exhausted(), log=log)
 
 
@@ -171,11 +175,13 @@ def _save_weights(bundle_dir: Path, model: Ensemble, labels: list[str]) -> None:
     )
 
 
-def _image_data(samples: list[Any], labels: list[str], size: int, *, seed: int, threads: int) -> ImageData:
-    """Every image decoded once and squashed to ``size`` (TRAIN first, then EVAL)."""
+def _image_data(samples: list[Any], labels: list[str], size: int, cache: Path, *, seed: int, threads: int,
+                beat: Any = None) -> ImageData:
+    """Every image decoded once and squashed to ``size`` (TRAIN first, then EVAL), on disk
+    when there are many (pixel_cache)."""
     index = {name: i for i, name in enumerate(labels)}
     try:
-        pixels = np.stack([resize_square(decode_image(s.path), size=size) for s in samples])
+        pixels = cache_pixels([s.path for s in samples], size, cache, beat=beat)
     except ImageDecodeError as exc:
         raise TrainingError(str(exc)) from exc
     y = np.array([index[s.labels[0]] for s in samples], dtype=np.int64)
@@ -195,7 +201,8 @@ def _search(data: ImageData, train_rows: np.ndarray, spec: TrainSpec, budget: Bu
     except ValueError as exc:
         raise TrainingError(str(exc)) from exc
     report = LiveReport(progress, budget, metric="accuracy")
-    search = Search(y=y[train_rows], rows=train_rows, folds=folds, kind="classification", budget=budget, report=report)
+    search = Search(y=y[train_rows], rows=train_rows, folds=folds, kind="classification", budget=budget, report=report,
+                    max_trials=spec.params.get("max_trials"))
     search.run(
         portfolio(
             data, finetune=finetune, n_rows=len(train_rows), folds=len(folds.splits),
@@ -248,4 +255,7 @@ class _ImageBundle:
         return metrics, evaluation, predictions
 
     def served_proba(self, folder: Path) -> np.ndarray:
-        return onnx_probabilities(folder / MODEL_FILE, self.data.inputs(self.eval_rows), threads=self.threads)
+        return np.concatenate([
+            onnx_probabilities(folder / MODEL_FILE, self.data.inputs(rows), threads=self.threads)
+            for rows in in_batches(self.eval_rows)
+        ])
