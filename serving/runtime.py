@@ -111,6 +111,8 @@ def providers_for(device: str) -> tuple[list[str], str]:
 
     if "CUDAExecutionProvider" in ort.get_available_providers():
         return ["CUDAExecutionProvider", "CPUExecutionProvider"], ""
+    # A GPU flavor on a host whose onnxruntime is the CPU build (see docs/operations.md, GPU hosts).
+    log.warning("%s (onnxruntime providers: %s)", CUDA_WARNING, ", ".join(ort.get_available_providers()))
     return ["CPUExecutionProvider"], CUDA_WARNING
 
 

@@ -44,15 +44,17 @@ def test_lru_evicts_and_loads_once_per_key():
     assert cache.get(PredictorKey("b", "cpu")) is None and cache.get(key_a) == "a" and len(cache) == 2
 
 
-def test_providers_fall_back_to_cpu_with_a_warning():
+def test_providers_fall_back_to_cpu_with_a_warning(caplog):
     import onnxruntime as ort
 
     assert runtime.providers_for("cpu") == (["CPUExecutionProvider"], "")
-    providers, warning = runtime.providers_for("gpu")
+    with caplog.at_level("WARNING", logger="serving.runtime"):
+        providers, warning = runtime.providers_for("gpu")
     if "CUDAExecutionProvider" in ort.get_available_providers():
         assert providers[0] == "CUDAExecutionProvider" and warning == ""
     else:
         assert providers == ["CPUExecutionProvider"] and warning == runtime.CUDA_WARNING
+        assert runtime.CUDA_WARNING in caplog.text  # the fallback leaves a log line
 
 
 @pytest.mark.django_db

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from training.engine.accelerator import CPU, Accelerator, seed_worker
 from training.engine.budget import Budget
 from training.engine.models.efficientnet import efficientnet
 from training.engine.models.onnx_rows import run_rows
@@ -49,6 +50,7 @@ class ImageData:
     n_classes: int
     seed: int = 0
     threads: int = 1
+    accelerator: Accelerator = CPU  # where the fine-tunes train
     _embeddings: np.ndarray | None = field(default=None, repr=False)
     _pixel_features: dict[tuple[int, bool], np.ndarray] = field(default_factory=dict, repr=False)
 
@@ -326,11 +328,12 @@ class FineTuneModel:
         import torch
 
         _, _, classifier_cls = _torch_modules()
+        acc = self.data.accelerator
         torch.manual_seed(self.data.seed)
         rng = random.Random(self.data.seed)
         net = lite_net()
         net._fc = torch.nn.Linear(net._fc.in_features, self.data.n_classes)
-        model = classifier_cls(net)
+        model = classifier_cls(net).to(acc.device)
         first = self.plan.epochs is None
         # Refits get what the search's fit used (scaled by rows), capped by what is left.
         seconds = budget.left() * (self.plan.share if first else 0.45)
@@ -345,23 +348,15 @@ class FineTuneModel:
         )
         loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
         y = torch.from_numpy(self.data.y[rows].astype(np.int64))
-        batch = 16
+        scaler = acc.scaler()
         done = 0
         last_beat = time.monotonic()
         for _epoch in range(epochs):
             model.train()
             order = rng.sample(range(len(rows)), len(rows))
-            for i in range(0, len(order), batch):
-                idx = order[i : i + batch]
-                if len(idx) < 2:  # BatchNorm in train mode needs two images
-                    continue
-                arrays = np.stack([self._augment(self.data.pixels[rows[j]], rng) for j in idx])
-                x = torch.from_numpy(to_input(arrays, mean=ZERO, std=ONE))
-                logits = net((x - 0.5) / 0.5)
-                loss = loss_fn(logits, y[idx])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+            for idx, x in self._batches(rows, order, acc.batch(16), rng):
+                x, target = x.to(acc.device, non_blocking=acc.pin_memory), y[idx].to(acc.device)
+                acc.step(optimizer, scaler, lambda: loss_fn(net((x - 0.5) / 0.5), target))  # noqa: B023
                 if self.plan.beat is not None and time.monotonic() - last_beat > 2.0:
                     self.plan.beat()
                     last_beat = time.monotonic()
@@ -371,8 +366,29 @@ class FineTuneModel:
         if first:
             self.plan.epochs = done
         self.epochs = done
-        self.model = model.eval()
+        # Scores and export in float32 on the CPU, whatever the training ran on (accelerator).
+        self.model = model.eval().cpu()
         return self
+
+    def _batches(self, rows: np.ndarray, order: list[int], batch: int, rng: random.Random):
+        """(positions into ``rows``, augmented float32 inputs) per batch of ``order``; a batch of
+        one is skipped (BatchNorm in train mode needs two). With loader workers (the GPU
+        profile) the views are drawn in worker processes while the device trains."""
+        batches = [order[i : i + batch] for i in range(0, len(order), batch) if len(order[i : i + batch]) >= 2]
+        acc = self.data.accelerator
+        if acc.loader_workers == 0:
+            for idx in batches:
+                arrays = np.stack([self._augment(self.data.pixels[rows[j]], rng) for j in idx])
+                yield idx, torch_input(arrays)
+            return
+        import torch
+
+        views = _Views(self, rows, rng.random())
+        loader = torch.utils.data.DataLoader(
+            views, batch_sampler=batches, num_workers=acc.loader_workers, pin_memory=acc.pin_memory,
+            worker_init_fn=seed_worker,
+        )
+        yield from zip(batches, loader, strict=True)
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
         import torch
@@ -385,6 +401,26 @@ class FineTuneModel:
 
     def onnx(self) -> Any:
         return export_torch(self.model, self.data.size)
+
+
+class _Views:
+    """Augmented views of a fine-tune's rows, for a DataLoader's workers (each reseeds ``rng``)."""
+
+    def __init__(self, model: FineTuneModel, rows: np.ndarray, seed: float) -> None:
+        self.model, self.rows, self.rng = model, rows, random.Random(seed)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, j: int) -> Any:
+        view = self.model._augment(self.model.data.pixels[self.rows[j]], self.rng)
+        return torch_input(view[None])[0]
+
+
+def torch_input(arrays: np.ndarray) -> Any:
+    import torch
+
+    return torch.from_numpy(to_input(arrays, mean=ZERO, std=ONE))
 
 
 # ----------------------------------------------------------------------------- ONNX helpers

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from training.engine.accelerator import CPU
 from training.engine.budget import Budget
 from training.engine.models.base import OPSET, full_proba, linear_weights, make_model, with_inputs
 from training.engine.models.lightgbm_exact import exact_model_text
@@ -22,6 +23,7 @@ class SoundData:
         self.summary, self.log_mel, self.y = summary, log_mel, y
         self.n_classes, self.seed, self.threads = n_classes, seed, threads
         self.max_rounds = 10**6  # a cap on LightGBM's boosting rounds (params["max_rounds"])
+        self.accelerator = CPU  # where the CNN trains
         self.seconds_per_clip = 0.0  # decoding + features of one clip, measured
 
     def input_info(self, name: str):
@@ -195,10 +197,13 @@ class CNNSound:
         torch.manual_seed(data.seed)
         torch.set_num_threads(data.threads)
         self.data = data
+        acc = data.accelerator
         net, with_softmax = _cnn(data.n_classes)
         if init_state is not None:
             net.load_state_dict(init_state)
+        net.to(acc.device)
         opt = torch.optim.AdamW(net.parameters(), lr=2e-3 if init_state is None else 5e-4, weight_decay=1e-4)
+        scaler = acc.scaler()
         xt, yt = torch.from_numpy(data.log_mel), torch.from_numpy(data.y)
         rng = np.random.default_rng(data.seed)
         epochs = params.get("epochs")
@@ -208,20 +213,20 @@ class CNNSound:
         while (done < epochs) if epochs else (done == 0 or (budget.now() < stop_at and done < cap)):
             net.train()
             order = rng.permutation(rows)
-            for start in range(0, len(order), 16):
-                batch = order[start : start + 16]
+            size = acc.batch(16)
+            for start in range(0, len(order), size):
+                batch = order[start : start + size]
                 if len(batch) < 2:
                     continue  # BatchNorm needs two samples
-                opt.zero_grad()
-                loss = torch.nn.functional.cross_entropy(net(_spec_augment(xt[batch], rng)), yt[batch])
-                loss.backward()
-                opt.step()
+                xb, yb = _spec_augment(xt[batch], rng).to(acc.device), yt[batch].to(acc.device)
+                acc.step(opt, scaler, lambda: torch.nn.functional.cross_entropy(net(xb), yb))  # noqa: B023
             done += 1
             if budget.now() >= (budget.deadline if epochs else budget.work_deadline):
                 break  # a refit (fixed epochs) runs in the export reserve, after the search
         if not epochs:
             params["epochs"] = done  # the search's fit decides; refits repeat it
         self.epochs = done
+        net.cpu()  # statistics, scores and export in float32 on the CPU (accelerator)
         _recompute_batchnorm(net, xt[rows])
         self.net = net
         self.model = with_softmax(net).eval()

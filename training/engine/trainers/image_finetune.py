@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from training.engine.accelerator import accelerator_for, seed_worker
 from training.engine.evaluation import image_results
 from training.engine.models.efficientnet import export_onnx
 from training.engine.onnx_blend import max_abs_diff
@@ -64,8 +65,7 @@ def _rows(samples: list[TrainSample], labels: list[str]) -> np.ndarray:
     index = {name: i for i, name in enumerate(labels)}
     y = np.zeros((len(samples), len(labels)), dtype=np.float32)
     for r, s in enumerate(samples):
-        for name in s.labels:
-            y[r, index[name]] = 1.0
+        y[r, [index[name] for name in s.labels]] = 1.0
     return y
 
 
@@ -85,7 +85,7 @@ class FineTune:
         torch.set_num_threads(self.threads)
         torch.manual_seed(spec.seed)
         np.random.seed(spec.seed)
-        self.device = "cuda" if spec.device == "cuda" and torch.cuda.is_available() else "cpu"
+        self.acc = accelerator_for(spec.device, threads=self.threads)
         self.labels = list(spec.labels)
         self.train_samples = spec.split("train")
         self.evals = spec.split("eval") or self.train_samples
@@ -97,7 +97,7 @@ class FineTune:
     def _recipe(self) -> None:
         import torch
 
-        spec, cuda = self.spec, self.device == "cuda"
+        spec, cuda = self.spec, self.acc.device == "cuda"
         model_name, cpu_px, gpu_px, max_epochs, self.patience = _RECIPES.get(spec.preference, _RECIPES["balance"])
         self.base: dict[str, Any] | None = None
         if spec.base_bundle_dir and (Path(spec.base_bundle_dir) / WEIGHTS_FILE).is_file():
@@ -108,7 +108,7 @@ class FineTune:
         self.model_name = model_name
         self.size = int(spec.params.get("image_size", gpu_px if cuda else cpu_px))
         self.max_epochs = int(spec.params.get("max_epochs", max_epochs))
-        self.batch_size = int(spec.params.get("batch_size", 32 if cuda else 16))
+        self.batch_size = int(spec.params.get("batch_size", self.acc.batch(16)))
         self.lr = float(spec.params.get("lr", 1e-3))
 
     def prepare(self, cache: Path) -> None:
@@ -128,8 +128,9 @@ class FineTune:
         if self.base is not None:
             load_base_weights(model, Path(self.spec.base_bundle_dir), self.labels)
             self.log.append(f"incremental: started from {self.spec.base_bundle_dir} ({len(self.base['labels'])} labels)")
-        self.model = model.to(self.device)
+        self.model = model.to(self.acc.device)
         self.loader, self.criterion = self._loader(train_pixels, y_train)
+        self.scaler = self.acc.scaler()
         head = list(model._fc.parameters())
         head_ids = {id(p) for p in head}
         backbone = [p for p in model.parameters() if id(p) not in head_ids]
@@ -151,10 +152,12 @@ class FineTune:
             pos = y_train.sum(axis=0)
             pos_weight = np.clip((len(y_train) - pos) / np.maximum(pos, 1), 1.0, 10.0)
             criterion = torch.nn.BCEWithLogitsLoss(
-                pos_weight=torch.tensor(pos_weight, dtype=torch.float32, device=self.device)
+                pos_weight=torch.tensor(pos_weight, dtype=torch.float32, device=self.acc.device)
             )
         loader = torch.utils.data.DataLoader(
-            dataset, batch_size=self.batch_size, sampler=sampler, shuffle=sampler is None, num_workers=0,
+            dataset, batch_size=self.batch_size, sampler=sampler, shuffle=sampler is None,
+            num_workers=self.acc.loader_workers, pin_memory=self.acc.pin_memory, worker_init_fn=seed_worker,
+            persistent_workers=self.acc.loader_workers > 0,
             # A batch of one breaks BatchNorm in train mode.
             drop_last=len(dataset) % self.batch_size == 1,
         )
@@ -204,12 +207,9 @@ class FineTune:
                 factor = max(factor, 0.02)
             for g, b in zip(self.optimizer.param_groups, base_lrs, strict=True):
                 g["lr"] = b * factor
-            xb, yb = xb.to(self.device), yb.to(self.device)
-            logits = self.model(xb)
-            loss = self.criterion(logits, yb) if self.multilabel else self.criterion(logits, yb.argmax(1))
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
+            xb, yb = xb.to(self.acc.device, non_blocking=True), yb.to(self.acc.device, non_blocking=True)
+            target = yb if self.multilabel else yb.argmax(1)
+            self.acc.step(self.optimizer, self.scaler, lambda: self.criterion(self.model(xb), target))  # noqa: B023
             self.images_seen += len(xb)
             self.beat("train", min(0.95, progress_pos / max(1, planned)))
             # Even the first epoch yields to the deadline once a few steps are done.
@@ -243,7 +243,7 @@ class FineTune:
             if epoch == 1:
                 fit_epochs = int((seconds_left(self.deadline) - reserve) / max(epoch_seconds, 1e-3))
                 planned = max(1, min(self.max_epochs, 1 + fit_epochs))
-                self.log.append(f"planned {planned} epochs at {self.size}px ({self.model_name}, {self.device})")
+                self.log.append(f"planned {planned} epochs at {self.size}px ({self.model_name}, {self.acc.describe()})")
             if stale >= self.patience:
                 self.log.append(f"early stop at epoch {epoch}, best epoch {self.best_epoch}")
                 break
@@ -279,7 +279,7 @@ class FineTune:
                                "multilabel": self.multilabel, "threshold": MULTILABEL_THRESHOLD, "top_k": 5},
             "train_params": {
                 "model": self.model_name, "image_size": size, "epochs": self.epoch, "best_epoch": self.best_epoch,
-                "batch_size": self.batch_size, "lr": self.lr, "device": self.device,
+                "batch_size": self.batch_size, "lr": self.lr, "device": self.acc.device,
                 "preference": self.spec.preference,
                 "incremental_from": self.spec.base_bundle_dir if self.base is not None else None,
                 "images_per_second": round(self.images_seen / max(self.loop_seconds, 1e-6), 2),

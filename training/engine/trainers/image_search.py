@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from training.engine.accelerator import accelerator_for
 from training.engine.budget import Budget
 from training.engine.calibration import calibrate_onnx
 from training.engine.ensemble import Ensemble
@@ -126,6 +127,8 @@ def fit_search(trainer: Any, spec: TrainSpec, workdir: Path, deadline: float, pr
     samples = train + evals
     data = _image_data(samples, labels, size, workdir / PIXEL_CACHE, seed=spec.seed, threads=threads,
                        beat=lambda: beat("prepare", 0.02))
+    data.accelerator = accelerator_for(spec.device, threads=threads)
+    log.append(f"fine-tuning on {data.accelerator.describe()}")
     train_rows = np.arange(len(train))
     eval_rows = np.arange(len(train), len(samples)) if evals else train_rows
     eval_samples = evals or train

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from training.engine.accelerator import accelerator_for
 from training.engine.budget import Budget
 from training.engine.models.sound import SoundData
 from training.engine.preprocessing import InputError
@@ -99,4 +100,7 @@ def featurise(spec: TrainSpec, train, labels: list[str], config: dict[str, Any],
         np.asarray(y, dtype=np.int64), len(labels), spec.seed, spec.threads,
     )
     data.seconds_per_clip = (budget.now() - t0) / max(1, len(y) + len(skipped))
+    if cnn:
+        data.accelerator = accelerator_for(spec.device, threads=spec.threads)
+        log.append(f"the CNN trains on {data.accelerator.describe()}")
     return data, kept, kept_evals, stopped
