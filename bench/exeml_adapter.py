@@ -35,6 +35,7 @@ class ExemlRun:
     log: list[str] = field(default_factory=list)
     # ECE / accuracy on the test rows without and with ExeML's calibration (classification).
     calibration: dict[str, Any] = field(default_factory=dict)
+    bundle_dir: str = ""  # the served bundle (a base for an incremental run)
 
 
 def _noop(phase: str, fraction: float) -> None:
@@ -104,9 +105,11 @@ def fit_predict(
     workdir: Path,
     preference: str = "balance",
     threads: int = 2,
+    base_bundle_dir: str | None = None,
 ) -> ExemlRun:
     """Train ExeML on ``ds``'s train split within ``budget`` seconds (the trainer's own
-    deadline, export included) and return its predictions for the test split."""
+    deadline, export included) and return its predictions for the test split;
+    ``base_bundle_dir``: trained incrementally from that version's bundle."""
     from training.engine.spec import TrainSpec
     from training.engine.trainers import get_trainer
 
@@ -121,6 +124,7 @@ def fit_predict(
             seed=SEED,
             preference=preference,  # type: ignore[arg-type]
             max_seconds=budget,
+            base_bundle_dir=base_bundle_dir,
         )
         test_ids = [f"row-{int(i)}" for i in ds.test_idx]
     else:
@@ -132,6 +136,7 @@ def fit_predict(
             seed=SEED,
             preference=preference,  # type: ignore[arg-type]
             max_seconds=budget,
+            base_bundle_dir=base_bundle_dir,
         )
         test_ids = [f"eval-{i}" for i in range(len(ds.test))]
     started = time.monotonic()
@@ -139,7 +144,8 @@ def fit_predict(
     seconds = time.monotonic() - started
     by_id = {p["sample_id"]: p["predicted"] for p in result.eval_predictions}
     predictions = [_single(by_id.get(sid)) for sid in test_ids]
-    return ExemlRun(predictions, seconds, dict(result.metrics), list(result.log), _calibration(result.evaluation))
+    return ExemlRun(predictions, seconds, dict(result.metrics), list(result.log), _calibration(result.evaluation),
+                    str(result.bundle_dir))
 
 
 def _calibration(evaluation: dict[str, Any]) -> dict[str, Any]:

@@ -16,10 +16,15 @@ from exeml.tenancy.scoping import tenant_scope
 from labeling.audit import review_missing
 from labeling.stats import train_preconditions
 
+# Every type: image, detection and sound continue the base's weights or models; every
+# searching trainer (tables, text, single-label images, sound) also starts its search from the
+# base version's best configurations (training/engine/warm_start.py).
 INCREMENTAL_TASK_TYPES = {
     TaskType.IMAGE_CLASSIFICATION,
     TaskType.OBJECT_DETECTION,
     TaskType.SOUND_CLASSIFICATION,
+    TaskType.TEXT_CLASSIFICATION,
+    TaskType.PREDICTIVE_ANALYTICS,
 }
 
 

@@ -48,11 +48,7 @@ def _resolve_dataset_version(*, project, dataset_version_id):
 
 def _resolve_incremental(*, project, ref: str) -> ModelVersion:
     if project.task_type not in preconditions.INCREMENTAL_TASK_TYPES:
-        raise ApplicationError(
-            "incremental training is available for image classification, object detection and sound "
-            "classification only",
-            field="incremental_from",
-        )
+        raise ApplicationError(f"incremental training is not available for {project.task_type}", field="incremental_from")
     base = version_lookup(project=project, ref=ref)
     if base is None or base.status != VersionStatus.COMPLETED or not base.artifact_path:
         raise ApplicationError("incremental training starts from a completed version of this project", field="incremental_from")

@@ -84,7 +84,7 @@ def test_train_creates_queued_numbered_versions_with_params(owner, store):
         ({"preference": "fastest"}, "preference"),
         ({"flavor": "no-such-flavor"}, "flavor"),
         ({"flavor": "train-free-gpu", "max_minutes": 61}, "max_minutes"),
-        ({"incremental_from": "V001"}, "incremental_from"),  # text has no incremental training
+        ({"incremental_from": "V001"}, "incremental_from"),  # no completed V001 to start from
         ({"refit_on_all": "sometimes"}, "refit_on_all"),
     ],
 )

@@ -9,6 +9,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+# A fine-tuned version's weights, kept in its bundle so the next version can start from them.
+WEIGHTS_FILE = "weights.pt"
+
 
 def weights_file(model_name: str) -> str:
     if model_name == "efficientnet-lite1":
@@ -56,3 +59,21 @@ def _export(torch: Any, model: Any, dummy: Any, path: Path) -> None:
         output_names=["logits"],
         dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
     )
+
+
+def load_base_weights(model: Any, base_dir: Path, labels: list[str]) -> dict[str, Any]:
+    """Start from a previous version: backbone as is, head rows copied for known labels."""
+    import torch
+
+    saved = torch.load(Path(base_dir) / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+    state = saved["state_dict"]
+    old_labels = list(saved["labels"])
+    head_w, head_b = state.pop("_fc.weight"), state.pop("_fc.bias")
+    model.load_state_dict(state, strict=False)
+    with torch.no_grad():
+        for i, name in enumerate(labels):
+            if name in old_labels:
+                j = old_labels.index(name)
+                model._fc.weight[i].copy_(head_w[j])
+                model._fc.bias[i].copy_(head_b[j])
+    return saved

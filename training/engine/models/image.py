@@ -20,13 +20,14 @@ import random
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from training.engine.accelerator import CPU, Accelerator, seed_worker
 from training.engine.budget import Budget
-from training.engine.models.efficientnet import efficientnet
+from training.engine.models.efficientnet import efficientnet, load_base_weights
 from training.engine.models.onnx_rows import run_rows
 from training.engine.preprocessing.augment import random_view
 from training.engine.preprocessing.image import pixel_features, to_input
@@ -308,6 +309,10 @@ class FineTunePlan:
     epochs: int | None = None
     # A heartbeat between batches (raises StopTraining when the user stopped the version).
     beat: Any = None
+    # Incremental training: the base version's bundle whose fine-tuned Lite0 weights this
+    # candidate starts from (head rows of the labels both versions have), and this run's labels.
+    init_from: str | None = None
+    labels: tuple[str, ...] = ()
 
 
 class FineTuneModel:
@@ -333,6 +338,8 @@ class FineTuneModel:
         rng = random.Random(self.data.seed)
         net = lite_net()
         net._fc = torch.nn.Linear(net._fc.in_features, self.data.n_classes)
+        if self.plan.init_from:
+            load_base_weights(net, Path(self.plan.init_from), list(self.plan.labels))
         model = classifier_cls(net).to(acc.device)
         first = self.plan.epochs is None
         # Refits get what the search's fit used (scaled by rows), capped by what is left.

@@ -17,6 +17,7 @@ from training.engine.calibration import calibrate_onnx
 from training.engine.ensemble import Ensemble, fit_selection
 from training.engine.onnx_blend import blend_models, max_abs_diff
 from training.engine.search import Search, Selection
+from training.engine.warm_start import best_configs
 
 PARITY_TOLERANCE = 1e-5
 
@@ -106,5 +107,6 @@ def evaluate_and_serve(
         "served_model": served_text,
         "seconds": {"search": round(search_seconds, 2), "final": round(budget.elapsed() - search_seconds, 2)},
     }
-    params = {"selection": selection.describe(), "served_model": served_text}
+    # best_configs: what a version trained incrementally from this one tries first (warm_start).
+    params = {"selection": selection.describe(), "served_model": served_text, "best_configs": best_configs(search)}
     return Finished(metrics, evaluation, predictions, served, params)

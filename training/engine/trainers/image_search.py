@@ -25,6 +25,7 @@ from training.engine.calibration import calibrate_onnx
 from training.engine.ensemble import Ensemble
 from training.engine.evaluation import image_results
 from training.engine.live_report import LiveReport
+from training.engine.models.efficientnet import WEIGHTS_FILE
 from training.engine.models.image import (
     ONE,
     OUTPUT,
@@ -42,6 +43,7 @@ from training.engine.preprocessing.pixel_cache import cache_pixels, in_batches
 from training.engine.search import Candidate, Search
 from training.engine.spec import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec
 from training.engine.validation import KFOLD_MAX_ROWS, make_folds
+from training.engine.warm_start import base_configs, describe
 
 from . import automl
 from .common import begin_fit, calibration_view, finish_fit, setup_threads, write_bundle
@@ -52,10 +54,11 @@ PIXEL_CACHE = "pixel-cache"
 
 
 def portfolio(
-    data: ImageData, *, finetune: bool, n_rows: int, beat: Any = None, folds: int = 1
+    data: ImageData, *, finetune: bool, n_rows: int, beat: Any = None, folds: int = 1, warm: list[str] | None = None,
+    continued: str | None = None, labels: tuple[str, ...] = (),
 ) -> Iterator[Candidate]:
-    """Baselines first, then variants, then fine-tuning (the search stops when the budget or
-    the preference's patience says so)."""
+    """``warm``'s candidates (names), then baselines, variants, then fine-tuning (the search
+    stops when the budget or the preference's patience says so)."""
 
     def pixel(name: str, grid: int, gray: bool, c: float, baseline: bool = False) -> Candidate:
         return Candidate(
@@ -72,28 +75,41 @@ def portfolio(
             setup_seconds=5.0 + 0.05 * len(data.y),  # every image, EVAL ones too
         )
 
-    def tune(name: str, flip: bool) -> Candidate:
+    def tune(name: str, flip: bool, init_from: str | None = None) -> Candidate:
         # The first fold's fit measures the epochs that fit the candidate's time share; the
         # other folds and the refits repeat them.
-        plan = FineTunePlan(flip=flip, beat=beat, share=FineTunePlan.share / max(1, folds))
+        plan = FineTunePlan(flip=flip, beat=beat, share=FineTunePlan.share / max(1, folds), init_from=init_from,
+                            labels=tuple(labels))
         return Candidate(
             name, "finetune", lambda rows, budget: FineTuneModel(data, plan).fit(rows, budget),
-            params={"flip": flip, "model": "efficientnet-lite0"}, est_seconds=20.0 + 0.5 * n_rows,
+            params={"flip": flip, "model": "efficientnet-lite0", **({"continued": True} if init_from else {})},
+            est_seconds=20.0 + 0.5 * n_rows,
             repeatable=False,  # its epochs follow a share of the time left: a repeat would differ
         )
 
-    yield pixel("pixel-16-gray", 16, True, 1.0, baseline=True)
-    yield embed("embed-lite0", 1.0, baseline=True)
-    yield pixel("pixel-8-gray", 8, True, 1.0)
-    yield pixel("pixel-16-rgb", 16, False, 1.0)
-    yield pixel("pixel-16-gray-C0.1", 16, True, 0.1)
-    yield embed("embed-lite0-C0.1", 0.1)
-    if finetune:
-        yield tune("finetune-lite0", flip=False)
-        yield tune("finetune-lite0-flip", flip=True)
-    yield pixel("pixel-32-gray", 32, True, 1.0)
-    yield embed("embed-lite0-C10", 10.0)
-    yield pixel("pixel-16-gray-C10", 16, True, 10.0)
+    names = [
+        ("pixel-16-gray", lambda: pixel("pixel-16-gray", 16, True, 1.0, baseline=True)),
+        ("embed-lite0", lambda: embed("embed-lite0", 1.0, baseline=True)),
+        ("pixel-8-gray", lambda: pixel("pixel-8-gray", 8, True, 1.0)),
+        ("pixel-16-rgb", lambda: pixel("pixel-16-rgb", 16, False, 1.0)),
+        ("pixel-16-gray-C0.1", lambda: pixel("pixel-16-gray-C0.1", 16, True, 0.1)),
+        ("embed-lite0-C0.1", lambda: embed("embed-lite0-C0.1", 0.1)),
+        *([("finetune-lite0", lambda: tune("finetune-lite0", flip=False)),
+           ("finetune-lite0-flip", lambda: tune("finetune-lite0-flip", flip=True))] if finetune else []),
+        ("pixel-32-gray", lambda: pixel("pixel-32-gray", 32, True, 1.0)),
+        ("embed-lite0-C10", lambda: embed("embed-lite0-C10", 10.0)),
+        ("pixel-16-gray-C10", lambda: pixel("pixel-16-gray-C10", 16, True, 10.0)),
+    ]
+    # Incremental training: the base version's fine-tuned weights continued, then its best
+    # configurations, in its order; the cheap candidates still run after them.
+    if finetune and continued:
+        yield tune("finetune-lite0-continued", flip=False, init_from=continued)
+    first = [name for name in (warm or []) if name in dict(names)]
+    for name in first:
+        yield dict(names)[name]()
+    for name, make in names:
+        if name not in first:
+            yield make()
 
 
 def export(model: Any) -> Any:
@@ -135,6 +151,10 @@ def fit_search(trainer: Any, spec: TrainSpec, workdir: Path, deadline: float, pr
 
     search, selection, folds = _search(data, train_rows, spec, budget, progress)
     log.append(f"validation: {folds.describe()}; selected {selection.kind} {selection.weights}")
+    log += describe(spec, labels, base_configs(spec))
+    if spec.base_bundle_dir:
+        log.append("incremental: " + ("the base's fine-tuned Lite0 continued as a candidate" if _base_weights(spec)
+                                      else "the base has no fine-tuned Lite0 weights to continue"))
 
     families = _families(search, selection.members)
     out = _ImageBundle(trainer.task_type, data, labels, size, families, eval_samples, eval_rows, threads)
@@ -153,6 +173,7 @@ def fit_search(trainer: Any, spec: TrainSpec, workdir: Path, deadline: float, pr
     train_params = {
         **done.train_params, "families": families, "image_size": size,
         "preference": spec.preference, "validation": folds.describe(), "candidates": len(search.trials),
+        "incremental_from": spec.base_bundle_dir,
     }
     beat("export", 0.96, force=True)
     write_bundle(bundle_dir, **out.bundle, metrics=metrics, train_params=train_params)
@@ -162,14 +183,22 @@ def fit_search(trainer: Any, spec: TrainSpec, workdir: Path, deadline: float, pr
     return finish_fit(beat, bundle_dir, metrics, done.evaluation, done.predictions, stopped=budget.exhausted(), log=log)
 
 
+def _base_weights(spec: TrainSpec) -> str | None:
+    """The base bundle when it holds fine-tuned Lite0 weights the search's fine-tune can continue."""
+    if not spec.base_bundle_dir or not (Path(spec.base_bundle_dir) / WEIGHTS_FILE).is_file():
+        return None
+    import torch
+
+    saved = torch.load(Path(spec.base_bundle_dir) / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+    return spec.base_bundle_dir if saved.get("model_name") == "efficientnet-lite0" else None
+
+
 def _save_weights(bundle_dir: Path, model: Ensemble, labels: list[str]) -> None:
     """A single fine-tuned Lite0 keeps its weights, so the next version can start from them."""
     members = list(model.models.values())
     if len(members) != 1 or not isinstance(members[0], FineTuneModel):
         return
     import torch
-
-    from .image import WEIGHTS_FILE
 
     torch.save(
         {"model_name": "efficientnet-lite0", "labels": labels, "multilabel": False,
@@ -210,6 +239,7 @@ def _search(data: ImageData, train_rows: np.ndarray, spec: TrainSpec, budget: Bu
         portfolio(
             data, finetune=finetune, n_rows=len(train_rows), folds=len(folds.splits),
             beat=lambda: report.beat("fine-tuning", search.fraction()),
+            warm=[c["name"] for c in base_configs(spec)], continued=_base_weights(spec), labels=tuple(spec.labels),
         )
     )
     if not search.done():

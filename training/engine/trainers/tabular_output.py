@@ -18,6 +18,7 @@ from training.engine.models import tabular as tm
 from training.engine.onnx_blend import max_abs_diff
 from training.engine.search import Search, Selection
 from training.engine.spec import MODEL_FILE, TrainSpec
+from training.engine.warm_start import best_configs
 
 from .common import evaluate_classifier, write_bundle
 from .tabular_data import TabularData
@@ -59,6 +60,7 @@ def bundle_meta(spec: TrainSpec, data: TabularData, threads: int, search: Search
             "candidates": len(search.trials),
             "selection": selection.describe(),
             "params": {name: search.trial(name).params for name in selection.members},
+            "best_configs": best_configs(search),  # what an incremental version tries first
             "served_model": served_model,
         },
         "warmup_example": {"data": {"count": 1, "req_data": data.records(warm_rows, by_name=True)}},

@@ -37,6 +37,7 @@ from training.engine.models.text import (
 from training.engine.search import Candidate, Search
 from training.engine.spec import ProgressFn, TrainResult, TrainSpec
 from training.engine.validation import make_folds
+from training.engine.warm_start import base_configs, describe
 
 from . import automl
 from .common import (
@@ -119,10 +120,14 @@ MAX_SKIPS_IN_A_ROW = 4
 
 
 def portfolio(search: Search, data: TextData, budget: Budget, *, families: tuple[str, ...], minilm: bool,
-              n_eval: int):
-    """Baselines, then fixed strong candidates, then a local search around the best."""
+              n_eval: int, warm: list[dict] | None = None):
+    """The base version's best configurations (incremental training), baselines, then fixed
+    strong candidates, then a local search around the best."""
     rng = np.random.default_rng(data.seed)
     seen: set[tuple] = set()
+    for params in _warm_params(warm or [], families, minilm):
+        seen.add(_key(params))
+        yield _candidate(data, params, n_splits=len(search.folds.splits), n_eval=n_eval)
     fixed: list[tuple[dict[str, Any], bool]] = []
     if "char_ngram" in families:
         fixed.append(({"family": "tfidf_lr", "char": (1, 4), "C": 1.0}, True))
@@ -135,6 +140,8 @@ def portfolio(search: Search, data: TextData, budget: Budget, *, families: tuple
     if minilm:
         fixed += [({"family": "minilm_lr", "C": 10.0}, False), ({"family": "minilm_lr", "C": 1.0}, False)]
     for params, baseline in fixed:
+        if _key(params) in seen:
+            continue
         seen.add(_key(params))
         if not baseline:
             _reserve_finish(search, budget, data, n_eval, minilm)
@@ -163,6 +170,21 @@ def portfolio(search: Search, data: TextData, budget: Budget, *, families: tuple
         seen.add(_key(params))
         _reserve_finish(search, budget, data, n_eval, minilm)
         yield _candidate(data, params)
+
+
+def _warm_params(warm: list[dict], families: tuple[str, ...], minilm: bool) -> list[dict[str, Any]]:
+    """The base version's configurations this run can use (its families allowed), as params."""
+    out = []
+    for cfg in warm:
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg["params"].items()}
+        params["family"] = cfg["family"].split(":")[0]
+        usable = (params["family"] == "minilm_lr" and minilm) or (
+            params["family"] == "tfidf_lr" and "C" in params
+            and (not params.get("char") or "char_ngram" in families) and (not params.get("word") or "word_ngram" in families)
+        )
+        if usable:
+            out.append(params)
+    return out
 
 
 def _mutate(params: dict[str, Any], rng: np.random.Generator, families: tuple[str, ...]) -> dict[str, Any]:
@@ -221,11 +243,13 @@ class TextTrainer:
         search = Search(y=y[train_rows], rows=train_rows, folds=folds, kind="classification", budget=budget,
                         report=report, max_trials=spec.params.get("max_trials"))
         beat("searching", 0.05, force=True)
-        search.run(portfolio(search, data, budget, families=families, minilm=use_minilm, n_eval=len(evals)))
+        warm = base_configs(spec)
+        search.run(portfolio(search, data, budget, families=families, minilm=use_minilm, n_eval=len(evals), warm=warm))
         stopped = search.stopped_by_deadline
         selection = search.select(ensemble=bool(spec.params.get("ensemble", True)))
         log = [f"{len(train)} training texts, {len(labels)} classes, {folds.describe()}",
-               f"searched {len(search.trials)} candidates; selection {selection.kind}: {selection.weights}"]
+               f"searched {len(search.trials)} candidates; selection {selection.kind}: {selection.weights}",
+               *describe(spec, labels, warm)]
 
         bundle_dir = Path(workdir) / "bundle"
         bundle_dir.mkdir(parents=True, exist_ok=True)
