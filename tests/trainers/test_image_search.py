@@ -28,7 +28,7 @@ from training.engine.predictors import load_predictor  # noqa: E402
 from training.engine.preprocessing.image import pixel_features, resize_square, to_input  # noqa: E402
 from training.engine.spec import TrainSample, TrainSpec  # noqa: E402
 from training.engine.trainers import get_trainer  # noqa: E402
-from training.engine.trainers.image_search import export  # noqa: E402
+from training.engine.trainers.image_output import export  # noqa: E402
 
 TOLERANCE = 1e-5
 
@@ -177,3 +177,31 @@ def test_images_cached_on_disk_train_the_same_model_as_in_memory(tmp_path, monke
     assert len(board) >= 2 and board == [(r["name"], r["score"]) for r in memory.evaluation["search"]["leaderboard"]]
     assert disk.eval_predictions == memory.eval_predictions
     assert disk.evaluation["onnx_check"]["max_abs_diff"] <= TOLERANCE
+
+
+def test_the_search_keeps_time_for_an_ending_that_grows_with_the_eval_images():
+    """The ending (refits, the predictor over every EVAL image, the served check) is reserved
+    from the measured decode and backbone seconds, not the default few seconds, and never
+    more than half the budget."""
+    from training.engine.live_report import LiveReport
+    from training.engine.search import Candidate, Search
+    from training.engine.trainers.image_search import _reserve_ending
+    from training.engine.validation import make_folds
+
+    y = np.array([0, 1] * 20)
+
+    class Knows:  # a confident model of the labels
+        def predict(self, rows):
+            return np.eye(2)[y[rows]] * 0.8 + 0.1
+
+    budget = Budget(time.monotonic() + 600)
+    search = Search(y=y, rows=np.arange(40), folds=make_folds(y, classification=True, seed=0), kind="classification",
+                    budget=budget, report=LiveReport(lambda *a, **k: None, budget, metric="accuracy"), max_trials=1)
+    search.run([Candidate("embed-lite0", "embed", lambda rows, b: Knows(), baseline=True)])
+    data = ImageData(pixels=np.zeros((1, 8, 8, 3), np.uint8), y=y[:1], n_classes=2, decode_seconds=0.004,
+                     backbone_seconds=0.05)
+    default = budget.export_reserve
+    _reserve_ending(search, budget, data, n_eval=1000)
+    assert budget.export_reserve >= 1000 * (0.004 + 2 * 0.05) > default
+    _reserve_ending(search, budget, data, n_eval=100_000)
+    assert budget.export_reserve == pytest.approx(0.5 * budget.total, rel=0.01)

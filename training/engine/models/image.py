@@ -52,6 +52,10 @@ class ImageData:
     seed: int = 0
     threads: int = 1
     accelerator: Accelerator = CPU  # where the fine-tunes train
+    # Measured seconds per image: decoding + squashing it once (the cache), and one pass of
+    # the Lite0 backbone (the embeddings); what the search reserves its ending by.
+    decode_seconds: float = 0.0
+    backbone_seconds: float | None = None
     _embeddings: np.ndarray | None = field(default=None, repr=False)
     _pixel_features: dict[tuple[int, bool], np.ndarray] = field(default_factory=dict, repr=False)
 
@@ -85,11 +89,13 @@ class ImageData:
             session = ort.InferenceSession(
                 export_torch(lite_embedder(), self.size).SerializeToString(), opts, providers=["CPUExecutionProvider"]
             )
+            started = time.monotonic()
             out = [
                 session.run(None, {INPUT: self.inputs(np.arange(i, min(i + 16, len(self.pixels))))})[0]
                 for i in range(0, len(self.pixels), 16)
             ]
             self._embeddings = np.concatenate(out).astype(np.float64)
+            self.backbone_seconds = (time.monotonic() - started) / max(1, len(self.pixels))
         return self._embeddings
 
 

@@ -20,35 +20,26 @@ from typing import Any
 import numpy as np
 
 from training.engine.accelerator import accelerator_for
-from training.engine.budget import Budget
-from training.engine.calibration import calibrate_onnx
-from training.engine.ensemble import Ensemble
-from training.engine.evaluation import image_results
+from training.engine.budget import Budget, default_export_reserve
 from training.engine.live_report import LiveReport
-from training.engine.models.efficientnet import WEIGHTS_FILE
 from training.engine.models.image import (
-    ONE,
-    OUTPUT,
-    ZERO,
     EmbedModel,
     FineTuneModel,
     FineTunePlan,
     ImageData,
     PixelModel,
-    onnx_probabilities,
 )
-from training.engine.onnx_blend import blend_models, max_abs_diff
-from training.engine.preprocessing.image import ImageDecodeError, decode_image, warmup_example
-from training.engine.preprocessing.pixel_cache import cache_pixels, in_batches
+from training.engine.preprocessing.image import ImageDecodeError
+from training.engine.preprocessing.pixel_cache import cache_pixels
 from training.engine.search import Candidate, Search
-from training.engine.spec import MODEL_FILE, ProgressFn, TrainingError, TrainResult, TrainSpec
+from training.engine.spec import ProgressFn, TrainingError, TrainResult, TrainSpec
 from training.engine.validation import KFOLD_MAX_ROWS, make_folds
 from training.engine.warm_start import base_configs, describe
 
 from . import automl
-from .common import begin_fit, calibration_view, finish_fit, setup_threads, write_bundle
+from .common import begin_fit, finish_fit, setup_threads, write_bundle
+from .image_output import PARITY_TOLERANCE, ImageBundle, base_weights, save_weights
 
-PARITY_TOLERANCE = 1e-5
 DEFAULT_SIZE = 224  # what the ImageNet backbone saw in pretraining: its embeddings are best there
 PIXEL_CACHE = "pixel-cache"
 
@@ -112,17 +103,6 @@ def portfolio(
             yield make()
 
 
-def export(model: Any) -> Any:
-    """The ONNX ModelProto of a fitted selection (one member, or their weighted blend),
-    its calibration appended."""
-    members = [(m.onnx(), OUTPUT) for m in model.models.values()]
-    if len(members) == 1:
-        proto = members[0][0]
-    else:
-        proto = blend_models(members, [model.weights[n] for n in model.models], output_name=OUTPUT)
-    return calibrate_onnx(proto, model.calibration, output=OUTPUT)
-
-
 def _families(search: Search, names: list[str]) -> list[str]:
     return sorted({search.trial(n).family for n in names})
 
@@ -141,23 +121,25 @@ def fit_search(trainer: Any, spec: TrainSpec, workdir: Path, deadline: float, pr
         log.append("no eval split: evaluating on the training images")
     size = int(spec.params.get("image_size", DEFAULT_SIZE))
     samples = train + evals
+    t0 = time.monotonic()
     data = _image_data(samples, labels, size, workdir / PIXEL_CACHE, seed=spec.seed, threads=threads,
                        beat=lambda: beat("prepare", 0.02))
+    data.decode_seconds = (time.monotonic() - t0) / max(1, len(samples))
     data.accelerator = accelerator_for(spec.device, threads=threads)
     log.append(f"fine-tuning on {data.accelerator.describe()}")
     train_rows = np.arange(len(train))
     eval_rows = np.arange(len(train), len(samples)) if evals else train_rows
     eval_samples = evals or train
 
-    search, selection, folds = _search(data, train_rows, spec, budget, progress)
+    search, selection, folds = _search(data, train_rows, spec, budget, progress, n_eval=len(eval_rows))
     log.append(f"validation: {folds.describe()}; selected {selection.kind} {selection.weights}")
     log += describe(spec, labels, base_configs(spec))
     if spec.base_bundle_dir:
-        log.append("incremental: " + ("the base's fine-tuned Lite0 continued as a candidate" if _base_weights(spec)
+        log.append("incremental: " + ("the base's fine-tuned Lite0 continued as a candidate" if base_weights(spec)
                                       else "the base has no fine-tuned Lite0 weights to continue"))
 
     families = _families(search, selection.members)
-    out = _ImageBundle(trainer.task_type, data, labels, size, families, eval_samples, eval_rows, threads)
+    out = ImageBundle(trainer.task_type, data, labels, size, families, eval_samples, eval_rows, threads)
     bundle_dir = workdir / "bundle"
     if bundle_dir.exists():
         shutil.rmtree(bundle_dir)
@@ -177,34 +159,10 @@ def fit_search(trainer: Any, spec: TrainSpec, workdir: Path, deadline: float, pr
     }
     beat("export", 0.96, force=True)
     write_bundle(bundle_dir, **out.bundle, metrics=metrics, train_params=train_params)
-    _save_weights(bundle_dir, done.served, labels)
+    save_weights(bundle_dir, done.served, labels)
     shutil.rmtree(workdir / "evaluated", ignore_errors=True)
     shutil.rmtree(workdir / PIXEL_CACHE, ignore_errors=True)
     return finish_fit(beat, bundle_dir, metrics, done.evaluation, done.predictions, stopped=budget.exhausted(), log=log)
-
-
-def _base_weights(spec: TrainSpec) -> str | None:
-    """The base bundle when it holds fine-tuned Lite0 weights the search's fine-tune can continue."""
-    if not spec.base_bundle_dir or not (Path(spec.base_bundle_dir) / WEIGHTS_FILE).is_file():
-        return None
-    import torch
-
-    saved = torch.load(Path(spec.base_bundle_dir) / WEIGHTS_FILE, map_location="cpu", weights_only=True)
-    return spec.base_bundle_dir if saved.get("model_name") == "efficientnet-lite0" else None
-
-
-def _save_weights(bundle_dir: Path, model: Ensemble, labels: list[str]) -> None:
-    """A single fine-tuned Lite0 keeps its weights, so the next version can start from them."""
-    members = list(model.models.values())
-    if len(members) != 1 or not isinstance(members[0], FineTuneModel):
-        return
-    import torch
-
-    torch.save(
-        {"model_name": "efficientnet-lite0", "labels": labels, "multilabel": False,
-         "state_dict": members[0].model.net.state_dict()},
-        bundle_dir / WEIGHTS_FILE,
-    )
 
 
 def _image_data(samples: list[Any], labels: list[str], size: int, cache: Path, *, seed: int, threads: int,
@@ -220,7 +178,8 @@ def _image_data(samples: list[Any], labels: list[str], size: int, cache: Path, *
     return ImageData(pixels=pixels, y=y, n_classes=len(labels), seed=seed, threads=threads)
 
 
-def _search(data: ImageData, train_rows: np.ndarray, spec: TrainSpec, budget: Budget, progress: ProgressFn):
+def _search(data: ImageData, train_rows: np.ndarray, spec: TrainSpec, budget: Budget, progress: ProgressFn,
+            *, n_eval: int):
     """The portfolio searched on the TRAIN rows' folds, and its selection."""
     y = data.y
     finetune = bool(spec.params.get("finetune", True))
@@ -235,60 +194,40 @@ def _search(data: ImageData, train_rows: np.ndarray, spec: TrainSpec, budget: Bu
     report = LiveReport(progress, budget, metric="accuracy")
     search = Search(y=y[train_rows], rows=train_rows, folds=folds, kind="classification", budget=budget, report=report,
                     max_trials=spec.params.get("max_trials"))
-    search.run(
+    search.run(_reserving(
+        lambda: _reserve_ending(search, budget, data, n_eval),
         portfolio(
             data, finetune=finetune, n_rows=len(train_rows), folds=len(folds.splits),
             beat=lambda: report.beat("fine-tuning", search.fraction()),
-            warm=[c["name"] for c in base_configs(spec)], continued=_base_weights(spec), labels=tuple(spec.labels),
-        )
-    )
+            warm=[c["name"] for c in base_configs(spec)], continued=base_weights(spec), labels=tuple(spec.labels),
+        ),
+    ))
     if not search.done():
         raise TrainingError("no candidate model could be trained: " + "; ".join(t.error for t in search.trials)[:500])
     selection = search.select(ensemble=True)
     return search, selection, folds
 
 
-class _ImageBundle:
-    """Writes a selection as a bundle the ImagePredictor loads, and evaluates a bundle through
-    that predictor from the EVAL image files."""
+def _reserving(reserve: Any, candidates: Iterator[Candidate]) -> Iterator[Candidate]:
+    for cand in candidates:
+        reserve()
+        yield cand
 
-    def __init__(self, task_type: str, data: ImageData, labels: list[str], size: int, families: list[str],
-                 eval_samples: list[Any], eval_rows: np.ndarray, threads: int) -> None:
-        self.data, self.labels, self.eval_samples, self.eval_rows, self.threads = data, labels, eval_samples, eval_rows, threads
-        self.bundle = {
-            "task_type": task_type, "labels": labels,
-            # Which candidate families the graph holds; each does its own steps inside the graph.
-            "preprocessing": {"kind": "classification", "size": size, "mean": list(ZERO), "std": list(ONE),
-                              "resize": "squash", "families": families},
-            "input_spec": {"name": "input", "shape": [None, 3, size, size], "dtype": "float32",
-                           "request_field": "images"},
-            "postprocessing": {"activation": "softmax", "output": "probabilities", "multilabel": False,
-                               "threshold": 0.5, "top_k": 5},
-            "warmup_example": warmup_example(size, size),
-        }
 
-    def write(self, model: Ensemble, folder: Path) -> None:
-        from onnx import save_model
+# A Lite0 pass per image before the embeddings measured one (224 px, one CPU thread).
+BACKBONE_GUESS_S = 0.05
+LITE0_EXPORT_S = 10.0
 
-        save_model(export(model), str(folder / MODEL_FILE))
-        write_bundle(folder, **self.bundle, metrics={}, train_params={})
 
-    def evaluate(self, folder: Path, model: Ensemble):
-        from training.engine.predictors.image import ImagePredictor
-
-        predictor = ImagePredictor(folder, intra_op_threads=self.threads)
-        served = np.stack([predictor.probabilities(decode_image(s.path)) for s in self.eval_samples])
-        metrics, evaluation, predictions = image_results(self.eval_samples, served, self.labels, multilabel=False)
-        evaluation["onnx_check"] = {"max_abs_diff": max_abs_diff(served, model.predict(self.eval_rows)),
-                                    "tolerance": PARITY_TOLERANCE}
-        evaluation["calibration"] = calibration_view(
-            [s.labels[0] for s in self.eval_samples], self.labels, model.predict_uncalibrated(self.eval_rows),
-            served, model.calibration,
-        )
-        return metrics, evaluation, predictions
-
-    def served_proba(self, folder: Path) -> np.ndarray:
-        return np.concatenate([
-            onnx_probabilities(folder / MODEL_FILE, self.data.inputs(rows), threads=self.threads)
-            for rows in in_batches(self.eval_rows)
-        ])
+def _reserve_ending(search: Search, budget: Budget, data: ImageData, n_eval: int) -> None:
+    """Keep what the ending costs out of the search: two refits of the likely members (TRAIN,
+    then all rows), the evaluation through the predictor (decoding each EVAL image and one
+    pass of the graph), the served check (another pass), and the exports. At 20,000 images the
+    ending is minutes, not the default reserve's seconds."""
+    members = search.likely_members()
+    k = max(1, len(search.folds.splits))
+    refits = sum(2.6 * t.seconds / k for t in members)
+    deep = any(t.family in ("embed", "finetune") for t in members)
+    graph = (data.backbone_seconds or BACKBONE_GUESS_S) if deep else 0.001
+    ending = 1.0 + refits + n_eval * (data.decode_seconds + 2 * graph) + (2 * LITE0_EXPORT_S if deep else 0.0)
+    budget.export_reserve = min(max(default_export_reserve(budget.total), ending), 0.5 * budget.total)
