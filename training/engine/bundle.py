@@ -27,12 +27,12 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """numpy scalars/arrays -> plain Python, so bundle.json never fails to serialise."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if hasattr(value, "tolist"):
         return value.tolist()
     if isinstance(value, Path):
@@ -72,7 +72,7 @@ def write_bundle(
     }
     if extra:
         bundle.update(extra)
-    bundle = _jsonable(bundle)
+    bundle = jsonable(bundle)
     (bundle_dir / BUNDLE_FILE).write_text(json.dumps(bundle, ensure_ascii=False, indent=2), encoding="utf-8")
     return bundle
 
@@ -84,7 +84,7 @@ def read_bundle(bundle_dir: Path) -> dict[str, Any]:
 def update_bundle(bundle_dir: Path, **fields: Any) -> dict[str, Any]:
     """Rewrite bundle.json with ``fields`` replaced (e.g. the final metrics)."""
     bundle = read_bundle(bundle_dir)
-    bundle.update(_jsonable(fields))
+    bundle.update(jsonable(fields))
     (Path(bundle_dir) / BUNDLE_FILE).write_text(json.dumps(bundle, ensure_ascii=False, indent=2), encoding="utf-8")
     return bundle
 

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from training.engine.bundle import jsonable
 from training.engine.search import Search
 from training.engine.spec import BUNDLE_FILE, TrainSpec
 
@@ -23,7 +24,7 @@ def best_configs(search: Search, limit: int = BEST_CONFIGS) -> list[dict[str, An
     """The best-scored completed candidates (not constant ones): name, family, params."""
     done = [t for t in search.trials if t.status == "done" and t.score is not None and not t.constant]
     done.sort(key=lambda t: -float(t.score or 0.0))
-    return [{"name": t.name, "family": t.family, "params": _plain(t.params)} for t in done[:limit]]
+    return [{"name": t.name, "family": t.family, "params": jsonable(t.params)} for t in done[:limit]]
 
 
 def base_train_params(spec: TrainSpec) -> dict[str, Any]:
@@ -59,14 +60,3 @@ def describe(spec: TrainSpec, labels: list[str] | tuple[str, ...], configs: list
     if added or removed:
         lines.append(f"incremental: labels added {added or 'none'}, removed {removed or 'none'} since the base version")
     return lines
-
-
-def _plain(value: Any) -> Any:
-    """JSON-safe params (tuples become lists; numpy scalars plain numbers)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item"):
-        return value.item()
-    return value
