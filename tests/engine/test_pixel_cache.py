@@ -68,3 +68,12 @@ def test_batches_cover_every_row_once_in_order():
     assert all(len(b) <= 128 for b in batches)
     np.testing.assert_array_equal(np.concatenate(batches), rows)
     assert list(in_batches(np.array([], dtype=int))) == []
+
+
+@pytest.mark.parametrize(("grid", "gray"), [(16, True), (8, False), (7, True)])
+def test_pixel_features_from_the_cached_bytes_equal_those_of_the_model_input(grid, gray):
+    from training.engine.preprocessing.image import pixel_features, pixel_features_u8, to_input
+
+    pixels = np.random.default_rng(5).integers(0, 256, (6, 50, 50, 3), dtype=np.uint8)
+    expected = pixel_features(to_input(pixels, mean=(0.0,) * 3, std=(1.0,) * 3), grid=grid, gray=gray)
+    np.testing.assert_allclose(pixel_features_u8(pixels, grid=grid, gray=gray), expected, rtol=0, atol=1e-7)

@@ -30,7 +30,7 @@ from training.engine.budget import Budget
 from training.engine.models.efficientnet import efficientnet, load_base_weights
 from training.engine.models.onnx_rows import run_rows
 from training.engine.preprocessing.augment import random_view
-from training.engine.preprocessing.image import pixel_features, to_input
+from training.engine.preprocessing.image import pixel_features_u8, to_input
 from training.engine.preprocessing.pixel_cache import in_batches
 
 OUTPUT = "probabilities"
@@ -73,7 +73,7 @@ class ImageData:
         key = (grid, gray)
         if key not in self._pixel_features:
             self._pixel_features[key] = np.concatenate([
-                pixel_features(self.inputs(batch), grid=grid, gray=gray)
+                pixel_features_u8(self.pixels[batch], grid=grid, gray=gray)
                 for batch in in_batches(np.arange(len(self.pixels)))
             ])
         return self._pixel_features[key][np.asarray(rows)]
