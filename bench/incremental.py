@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -86,7 +87,11 @@ def main() -> None:
         if args.data_dir:
             (root / "data").symlink_to(Path(args.data_dir).resolve())
         for name in args.datasets.split(","):
-            row = bench(name, args.budget, args.threads, root)
+            try:
+                row = bench(name, args.budget, args.threads, root)
+            except Exception as exc:  # noqa: BLE001 - one set's failure must not end the run
+                print(f"{name}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                continue
             rows.append(row)
             print(json.dumps(row), flush=True)
     print("\n| dataset | modality | V001 on 75 % | V002 fresh | V002 incremental (½ budget) | goal |")
