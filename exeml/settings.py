@@ -280,6 +280,10 @@ EXEML_SQLITE_WRITER_PAUSE_SECONDS = env_float("EXEML_SQLITE_WRITER_PAUSE_SECONDS
 EXEML_STORAGE_STALL_SECONDS = env_float("EXEML_STORAGE_STALL_SECONDS", 300.0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
+# Files one upload request may carry (Django's default, 100, refused the SDK's 200-file
+# batches with an HTML 400). The request's byte limit still bounds what it holds; the SDK
+# and the console send at most 200 per request.
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("EXEML_UPLOAD_MAX_FILES_PER_REQUEST", 1000)
 
 # --- Training / serving -------------------------------------------------------------
 EXEML_HEARTBEAT_TIMEOUT_SECONDS = env_int("EXEML_HEARTBEAT_TIMEOUT_SECONDS", 120)

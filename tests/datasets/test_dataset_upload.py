@@ -320,3 +320,14 @@ def test_a_missing_or_refused_csv_says_why_and_a_new_csv_put_over_it_is_profiled
     assert [c["name"] for c in body["columns"]][:2] == ["Age", "Job title"]
     assert body["dialect"]["delimiter"] == ";" and body["dialect"]["has_header"] is True
     assert body["rows"][0][1].endswith("; senior")
+
+
+@pytest.mark.django_db
+def test_an_upload_of_200_files_as_the_sdk_batches_them_is_taken(owner):
+    """Django refuses more than DATA_UPLOAD_MAX_NUMBER_FILES files (default 100) with an HTML
+    400; the SDK and the console send up to 200 a request."""
+    ds = _dataset(owner, "text_classification")
+    files = [(f"t{i:03d}.txt", f"line {i} alpha\nline {i} beta\n".encode()) for i in range(200)]
+    r = _upload(owner, ds["id"], files)
+    assert r.status_code in (201, 202), r.content[:300]
+    assert r["Content-Type"].startswith("application/json")

@@ -27,6 +27,13 @@ describe("upload rules", () => {
     for (const b of batches) expect(b.reduce((s, f) => s + f.size, 0)).toBeLessThanOrEqual(8 * MB);
   });
 
+  it("packs many small files into requests of at most 200 files", () => {
+    const files = Array.from({ length: 450 }, (_, i) => ({ name: `${i}.jpg`, size: 100 }));
+    const batches = planBatches(files, 8 * MB);
+    expect(batches.map((b) => b.length)).toEqual([200, 200, 50]);
+    expect(batches.flat().map((f) => f.name)).toEqual(files.map((f) => f.name));
+  });
+
   it("formats sizes", () => {
     expect(formatBytes(512)).toBe("512 B");
     expect(formatBytes(8 * MB)).toBe("8.0 MB");

@@ -47,12 +47,19 @@ export function checkFile(file: FileLike, rules: UploadRules): string | null {
 }
 
 /** Groups accepted files into requests that each stay within the per-request limit. */
-export function planBatches<T extends FileLike>(files: T[], maxRequestBytes: number): T[][] {
+/** Files per upload request, as the SDK sends them (the server takes up to 1,000). */
+export const MAX_FILES_PER_REQUEST = 200;
+
+export function planBatches<T extends FileLike>(
+  files: T[],
+  maxRequestBytes: number,
+  maxFiles: number = MAX_FILES_PER_REQUEST,
+): T[][] {
   const batches: T[][] = [];
   let current: T[] = [];
   let size = 0;
   for (const file of files) {
-    if (current.length && size + file.size > maxRequestBytes) {
+    if (current.length && (size + file.size > maxRequestBytes || current.length >= maxFiles)) {
       batches.push(current);
       current = [];
       size = 0;
