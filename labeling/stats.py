@@ -69,7 +69,12 @@ def train_preconditions(
     counts = {lb.name: lb.count for lb in label_list(dataset=dataset)}
     labeled = dataset_counts(dataset=dataset).labeled
     reasons = _class_reasons(task_type, counts, labeled)
-    return reasons + (_several_reasons(several_labels_count(dataset=dataset)) if single else [])
+    if not single:
+        return reasons
+    # Both counters count distinct usable samples: when the labels' counts add up to the
+    # labelled samples, none carries two labels, and no annotation needs reading.
+    several = 0 if sum(counts.values()) == labeled else several_labels_count(dataset=dataset)
+    return reasons + _several_reasons(several)
 
 
 def several_labels_count(*, dataset: Dataset) -> int:
