@@ -81,8 +81,33 @@ def test_resync_is_incremental_and_marks_deleted_objects_missing(owner):
 
 
 @pytest.mark.django_db
+def test_objects_gone_are_marked_missing_a_batch_at_a_time(owner, settings):
+    settings.EXEML_IMPORT_BATCH_ROWS = 2  # 5 objects gone: 3 batches
+    project, base = create_project(owner, "image_classification")
+    ds_id = project["dataset"]["id"]
+    first = _sync(owner, ds_id)
+    with owner.scope():
+        keys = sorted(
+            SourceObject.objects.filter(dataset_id=ds_id, key__endswith=".jpg").values_list("key", flat=True)
+        )
+    for key in keys[:5]:
+        delete_file(owner.tenant, base + key.rsplit("/", 1)[1])
+    again = _sync(owner, ds_id)
+    assert again.counts["missing"] == 5 and again.counts["unchanged"] == first.counts["found"] - 5
+    with owner.scope():
+        assert set(
+            SourceObject.objects.filter(dataset_id=ds_id, status="missing").values_list("key", flat=True)
+        ) == set(keys[:5])
+        assert Sample.objects.filter(dataset_id=ds_id, status="missing").count() == 5
+        assert Sample.objects.filter(dataset_id=ds_id, status="ok").count() == 12 - 5
+    assert _sync(owner, ds_id).counts["missing"] == 0  # already marked: not counted again
+
+
+@pytest.mark.django_db
 def test_label_file_before_or_after_its_image_and_changed_label_file(owner):
-    project, base = create_project(owner, "image_classification", files=[("a.txt", b"cat\n"), ("b.jpg", jpeg())])
+    project, base = create_project(
+        owner, "image_classification", files=[("a.txt", b"cat\n"), ("b.jpg", jpeg())]
+    )
     ds_id = project["dataset"]["id"]
     _sync(owner, ds_id)
     put_files(owner.tenant, base, [("a.jpg", jpeg()), ("b.txt", b"dog\nsmall\n")])
@@ -106,15 +131,25 @@ def _labels(owner, ds_id):
 
 @pytest.mark.django_db
 def test_voc_box_outside_the_image_leaves_it_unlabelled_with_reason(owner):
-    voc_ok = write_voc(filename="a.jpg", width=16, height=16, objects=[
-        {"name": "cat", "xmin": 1, "ymin": 1, "xmax": 10, "ymax": 10}])
-    voc_bad = write_voc(filename="b.jpg", width=16, height=16, objects=[
-        {"name": "cat", "xmin": 1, "ymin": 1, "xmax": 40, "ymax": 10}])
+    voc_ok = write_voc(
+        filename="a.jpg",
+        width=16,
+        height=16,
+        objects=[{"name": "cat", "xmin": 1, "ymin": 1, "xmax": 10, "ymax": 10}],
+    )
+    voc_bad = write_voc(
+        filename="b.jpg",
+        width=16,
+        height=16,
+        objects=[{"name": "cat", "xmin": 1, "ymin": 1, "xmax": 40, "ymax": 10}],
+    )
     files = [("a.jpg", jpeg()), ("a.xml", voc_ok), ("b.jpg", jpeg()), ("b.xml", voc_bad)]
     project, _ = create_project(owner, "object_detection", files=files)
     _sync(owner, project["dataset"]["id"])
     rows = {r["name"]: r for r in _samples(owner, project["dataset"]["id"])}
-    assert rows["a.jpg"]["labeled"] and rows["a.jpg"]["objects"] == [{"label": "cat", "bbox": [1.0, 1.0, 10.0, 10.0]}]
+    assert rows["a.jpg"]["labeled"] and rows["a.jpg"]["objects"] == [
+        {"label": "cat", "bbox": [1.0, 1.0, 10.0, 10.0]}
+    ]
     assert not rows["b.jpg"]["labeled"]
     assert "outside" in rows["b.jpg"]["label_reason"]
 
@@ -132,8 +167,13 @@ EXTERNAL = b"""<?xml version="1.0"?>
 @pytest.mark.django_db
 def test_hostile_files_in_storage_are_reported_per_file(owner):
     files = [
-        ("a.jpg", jpeg()), ("a.xml", BILLION_LAUGHS), ("b.jpg", jpeg()), ("b.xml", EXTERNAL),
-        ("c.jpg", jpeg()[:-200]), ("d.jpg", b""), ("readme.md", b"hello"),
+        ("a.jpg", jpeg()),
+        ("a.xml", BILLION_LAUGHS),
+        ("b.jpg", jpeg()),
+        ("b.xml", EXTERNAL),
+        ("c.jpg", jpeg()[:-200]),
+        ("d.jpg", b""),
+        ("readme.md", b"hello"),
     ]
     project, _ = create_project(owner, "object_detection", files=files)
     job = _sync(owner, project["dataset"]["id"])
@@ -142,7 +182,9 @@ def test_hostile_files_in_storage_are_reported_per_file(owner):
     assert "b.xml" in reasons
     assert "damaged" in reasons["c.jpg"]
     assert "empty" in reasons["d.jpg"]
-    assert reasons["readme.md"].startswith(".md is not a file type accepted by this dataset (image files: jpg")
+    assert reasons["readme.md"].startswith(
+        ".md is not a file type accepted by this dataset (image files: jpg"
+    )
     assert job.counts["failed"] == 4 and job.counts["skipped"] == 1
     rows = {r["name"]: r for r in _samples(owner, project["dataset"]["id"])}
     assert set(rows) == {"a.jpg", "b.jpg"} and not rows["a.jpg"]["labeled"]
@@ -153,13 +195,17 @@ def test_manifest_imports_labels_and_refuses_sources_outside_the_roots(owner, ot
     from datasets.formats.manifest import make_annotation, manifest_line
 
     def line(source, name):
-        return manifest_line(source=source, usage="TRAIN",
-                             annotations=[make_annotation("image_classification", name=name)])
+        return manifest_line(
+            source=source, usage="TRAIN", annotations=[make_annotation("image_classification", name=name)]
+        )
 
-    project, base = create_project(owner, "image_classification", files=[("a.jpg", jpeg()), ("b.jpg", jpeg())])
+    project, base = create_project(
+        owner, "image_classification", files=[("a.jpg", jpeg()), ("b.jpg", jpeg())]
+    )
     elsewhere = f"{other_tenant.default_root}x.jpg"
-    manifest = "\n".join([line(base + "a.jpg", "cat"), line(base + "b.jpg", "dog"), line(elsewhere, "cat"),
-                          "{not json"]).encode()
+    manifest = "\n".join(
+        [line(base + "a.jpg", "cat"), line(base + "b.jpg", "dog"), line(elsewhere, "cat"), "{not json"]
+    ).encode()
     put_files(owner.tenant, base, [("z.manifest", manifest)])
     job = _sync(owner, project["dataset"]["id"])
     labels = {r["name"]: r["labels"] for r in _samples(owner, project["dataset"]["id"])}
@@ -170,14 +216,19 @@ def test_manifest_imports_labels_and_refuses_sources_outside_the_roots(owner, ot
 
 @pytest.mark.django_db
 def test_changed_text_file_keeps_matching_lines_and_drops_removed_ones(owner):
-    project, base = create_project(owner, "text_classification", files=[
-        ("t.txt", b"one\ntwo\nthree\n"), ("t_result.txt", b"positive\nnegative\npositive\n")])
+    project, base = create_project(
+        owner,
+        "text_classification",
+        files=[("t.txt", b"one\ntwo\nthree\n"), ("t_result.txt", b"positive\nnegative\npositive\n")],
+    )
     ds_id = project["dataset"]["id"]
     _sync(owner, ds_id)
     put_files(owner.tenant, base, [("t.txt", b"one\nTWO\n")])
     _sync(owner, ds_id)
     rows = {r["line_number"]: r for r in _samples(owner, ds_id, status="all")}
-    assert rows[1]["labels"] == ["positive"] and rows[2]["text"] == "TWO" and rows[2]["labels"] == ["negative"]
+    assert (
+        rows[1]["labels"] == ["positive"] and rows[2]["text"] == "TWO" and rows[2]["labels"] == ["negative"]
+    )
     assert rows[3]["status"] == "missing"
 
 
@@ -214,7 +265,9 @@ def test_failure_midway_keeps_pages_done_and_next_run_finishes(owner, monkeypatc
 @pytest.mark.django_db
 def test_sync_applies_the_upload_name_rules_per_file(owner):
     bad = {"a+b.jpg": "plus sign", "with space.jpg": "space", "tab\there.jpg": "tab", "中文.jpg": "Chinese"}
-    project, _ = create_project(owner, "image_classification", files=[("ok.jpg", jpeg())] + [(n, jpeg()) for n in bad])
+    project, _ = create_project(
+        owner, "image_classification", files=[("ok.jpg", jpeg())] + [(n, jpeg()) for n in bad]
+    )
     job = _sync(owner, project["dataset"]["id"])
     reasons = {e["file"].rsplit("/", 1)[-1]: e["reason"] for e in job.errors}
     assert set(reasons) == set(bad), job.errors
