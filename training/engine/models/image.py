@@ -56,6 +56,9 @@ class ImageData:
     # the Lite0 backbone (the embeddings); what the search reserves its ending by.
     decode_seconds: float = 0.0
     backbone_seconds: float | None = None
+    # Incremental training: rows whose Lite0 embeddings the base version kept (by the image's
+    # bytes; training/engine/item_features.py), not recomputed.
+    known_embeddings: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
     _embeddings: np.ndarray | None = field(default=None, repr=False)
     _pixel_features: dict[tuple[int, bool], np.ndarray] = field(default_factory=dict, repr=False)
 
@@ -80,23 +83,37 @@ class ImageData:
 
     def embeddings(self) -> np.ndarray:
         """Lite0 embeddings of every row, computed once per run by onnxruntime running the
-        exported backbone (the same kernels as the served graph: exact export)."""
+        exported backbone (the same kernels as the served graph: exact export); the rows in
+        ``known_embeddings`` are taken from there."""
         if self._embeddings is None:
-            import onnxruntime as ort
+            todo = self.missing_embeddings()
+            out = np.zeros((len(self.pixels), 0), dtype=np.float32)
+            if len(todo):
+                import onnxruntime as ort
 
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = max(1, self.threads)
-            session = ort.InferenceSession(
-                export_torch(lite_embedder(), self.size).SerializeToString(), opts, providers=["CPUExecutionProvider"]
-            )
-            started = time.monotonic()
-            out = [
-                session.run(None, {INPUT: self.inputs(np.arange(i, min(i + 16, len(self.pixels))))})[0]
-                for i in range(0, len(self.pixels), 16)
-            ]
-            self._embeddings = np.concatenate(out).astype(np.float64)
-            self.backbone_seconds = (time.monotonic() - started) / max(1, len(self.pixels))
+                opts = ort.SessionOptions()
+                opts.intra_op_num_threads = max(1, self.threads)
+                session = ort.InferenceSession(
+                    export_torch(lite_embedder(), self.size).SerializeToString(), opts,
+                    providers=["CPUExecutionProvider"],
+                )
+                started = time.monotonic()
+                computed = np.concatenate([
+                    session.run(None, {INPUT: self.inputs(todo[i:i + 16])})[0] for i in range(0, len(todo), 16)
+                ])
+                self.backbone_seconds = (time.monotonic() - started) / max(1, len(todo))
+                out = np.zeros((len(self.pixels), computed.shape[1]), dtype=np.float32)
+                out[todo] = computed
+            for row, vec in self.known_embeddings.items():
+                if out.shape[1] == 0:
+                    out = np.zeros((len(self.pixels), len(vec)), dtype=np.float32)
+                out[row] = vec
+            self._embeddings = out.astype(np.float64)
         return self._embeddings
+
+    def missing_embeddings(self) -> np.ndarray:
+        """The rows whose embeddings must be computed (not known from a base version)."""
+        return np.asarray([i for i in range(len(self.pixels)) if i not in self.known_embeddings], dtype=np.int64)
 
 
 def softmax64(z: np.ndarray) -> np.ndarray:

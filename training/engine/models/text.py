@@ -226,6 +226,9 @@ class MiniLM:
         self.tokenizer = textprep.load_tokenizer(str(self.path / "tokenizer.json"), max_length=MINILM_MAX_LENGTH)
         self.encoder = AutoModel.from_pretrained(str(self.path)).eval()
         self.embeddings: np.ndarray | None = None
+        # Incremental training: rows whose embeddings the base version kept (by the text's
+        # sha256; training/engine/item_features.py), not recomputed.
+        self.known: dict[int, np.ndarray] = {}
         self.seconds_per_text = 0.0
         self._probe: float | None = None
         self._onnx = None
@@ -267,16 +270,28 @@ class MiniLM:
         with torch.no_grad():
             return pooled(**{k: torch.from_numpy(v) for k, v in feeds.items()}).numpy()
 
-    def embed_all(self, texts: list[str], budget: Budget) -> np.ndarray:
+    def missing(self, n_texts: int) -> int:
+        """How many of ``n_texts`` rows must be embedded (not known from a base version)."""
+        return n_texts - sum(1 for i in self.known if i < n_texts)
 
+    def embed_all(self, texts: list[str], budget: Budget) -> np.ndarray:
         if self.embeddings is None:
+            todo = [i for i in range(len(texts)) if i not in self.known]
             pooled, out, started = self.pooled(), [], budget.now()
-            for start in range(0, len(texts), 32):
+            for start in range(0, len(todo), 32):
                 if budget.exhausted():
                     raise TimeoutError("no time left to embed every text")
-                out.append(self._embed(pooled, texts[start : start + 32]))
-            self.embeddings = np.concatenate(out).astype(np.float32)
-            self.seconds_per_text = (budget.now() - started) / max(1, len(texts))
+                out.append(self._embed(pooled, [texts[i] for i in todo[start : start + 32]]))
+            dim = out[0].shape[1] if out else len(next(iter(self.known.values())))
+            emb = np.zeros((len(texts), dim), dtype=np.float32)
+            if todo:
+                emb[todo] = np.concatenate(out)
+                self.seconds_per_text = (budget.now() - started) / len(todo)
+            else:
+                self.seconds_per_text = self._probe or 0.0
+            for i, row in self.known.items():
+                emb[i] = row
+            self.embeddings = emb
         return self.embeddings
 
     def encoder_onnx(self):

