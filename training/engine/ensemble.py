@@ -13,6 +13,7 @@ from training.engine.budget import Budget
 
 if TYPE_CHECKING:
     from training.engine.search import Fitted, Search, Selection
+    from training.engine.stacking import Stacker
 
 ENSEMBLE_ROUNDS = 25
 ENSEMBLE_MIN_GAIN = 1e-6
@@ -53,12 +54,13 @@ def blend(predictions: dict[str, np.ndarray], weights: dict[str, float]) -> np.n
 
 
 class Ensemble:
-    """The selection's members fitted on some rows, predicting their weighted blend (through
-    the selection's calibration, when it has one: what the exported graph answers)."""
+    """The selection's members fitted on some rows, predicting their weighted blend, or, for
+    a stack, the stacker's answer on their predictions (through the selection's calibration,
+    when it has one: what the exported graph answers)."""
 
     def __init__(self, models: dict[str, Fitted], weights: dict[str, float],
-                 calibration: calib.Calibration | None = None) -> None:
-        self.models, self.weights, self.calibration = models, weights, calibration
+                 calibration: calib.Calibration | None = None, stacker: Stacker | None = None) -> None:
+        self.models, self.weights, self.calibration, self.stacker = models, weights, calibration, stacker
 
     @property
     def temperature(self) -> float | None:
@@ -67,6 +69,8 @@ class Ensemble:
         return self.calibration.temperature if self.calibration is not None and self.calibration.active else None
 
     def predict_uncalibrated(self, rows: np.ndarray) -> np.ndarray:
+        if self.stacker is not None:
+            return self.stacker.predict({n: m.predict(rows) for n, m in self.models.items()})
         return blend({n: m.predict(rows) for n, m in self.models.items()}, self.weights)
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
@@ -75,10 +79,11 @@ class Ensemble:
 
 def fit_selection(search: Search, selection: Selection, rows: np.ndarray, budget: Budget) -> Ensemble:
     """Fit every member of ``selection`` on ``rows`` (e.g. all TRAIN rows for the evaluated
-    model, TRAIN + EVAL rows for the served one)."""
+    model, TRAIN + EVAL rows for the served one). A stack's stacker stays the one fitted on
+    the search's out-of-fold predictions: the members refitted on more rows feed it."""
     models: dict[str, Fitted] = {}
     for name in selection.members:
         candidate = search.trial(name).candidate
         assert candidate is not None
         models[name] = candidate.fit(np.asarray(rows), budget)
-    return Ensemble(models, selection.weights, selection.calibration)
+    return Ensemble(models, selection.weights, selection.calibration, selection.stacker)

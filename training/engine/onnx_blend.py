@@ -99,6 +99,79 @@ def blend_models(
     return model
 
 
+def stack_models(
+    members: Sequence[tuple[object, str]],
+    coef: np.ndarray,
+    intercept: np.ndarray,
+    *,
+    classification: bool,
+    eps: float,
+    output_name: str = "probabilities",
+):
+    """A level-2 stack as one ModelProto: the members' graphs side by side (prefixed as in
+    ``blend_models``), each output cast to float32 and reshaped to (n, width); for
+    classification clipped to [0, 1] (Max, Min), ``eps`` added and logged; concatenated in the members'
+    order; then ``MatMul(coef)``, ``Add(intercept)`` and, for classification, ``Softmax``
+    over the classes: what ``stacking.Stacker.predict`` computes. A regression's output is
+    (n, 1), like a member's."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    if not members:
+        raise ValueError("a stack needs members")
+    coef = np.asarray(coef, dtype=np.float32)
+    width = coef.shape[0] // len(members)
+    first = members[0][0]
+    inputs = list(first.graph.input)
+    input_names = {i.name for i in inputs}
+    for model, _ in members[1:]:
+        if {i.name for i in model.graph.input} != input_names:
+            raise ValueError("stack members must take the same inputs")
+    nodes, initializers, value_info, blocks = [], [], [], []
+    opsets: dict[str, int] = {}
+    initializers.append(helper.make_tensor("stack__shape", TensorProto.INT64, [2], [-1, width]))
+    initializers.append(helper.make_tensor("stack__eps", TensorProto.FLOAT, [], [float(eps)]))
+    initializers.append(helper.make_tensor("stack__one", TensorProto.FLOAT, [], [1.0]))
+    initializers.append(helper.make_tensor("stack__zero", TensorProto.FLOAT, [], [0.0]))
+    for k, (model, out) in enumerate(members):
+        for imp in model.opset_import:
+            opsets[imp.domain] = max(opsets.get(imp.domain, 0), imp.version)
+        graph = _prefixed_graph(model, f"m{k}_", input_names)
+        nodes.extend(graph.node)
+        initializers.extend(graph.initializer)
+        value_info.extend(graph.value_info)
+        cast, flat = f"m{k}__stack_cast", f"m{k}__stack_flat"
+        nodes.append(helper.make_node("Cast", [f"m{k}_{out}"], [cast], to=TensorProto.FLOAT, name=f"m{k}__scast"))
+        nodes.append(helper.make_node("Reshape", [cast, "stack__shape"], [flat], name=f"m{k}__sreshape"))
+        if classification:
+            low, high, log = f"m{k}__stack_low", f"m{k}__stack_high", f"m{k}__stack_log"
+            shifted = f"m{k}__stack_shifted"
+            nodes.append(helper.make_node("Max", [flat, "stack__zero"], [low], name=f"m{k}__smax"))
+            nodes.append(helper.make_node("Min", [low, "stack__one"], [high], name=f"m{k}__smin"))
+            nodes.append(helper.make_node("Add", [high, "stack__eps"], [shifted], name=f"m{k}__sadd"))
+            nodes.append(helper.make_node("Log", [shifted], [log], name=f"m{k}__slog"))
+            flat = log
+        blocks.append(flat)
+    nodes.append(helper.make_node("Concat", blocks, ["stack__features"], axis=1, name="stack_concat"))
+    initializers.append(helper.make_tensor("stack__coef", TensorProto.FLOAT, list(coef.shape), coef.ravel().tolist()))
+    bias = np.asarray(intercept, dtype=np.float32).reshape(-1)
+    initializers.append(helper.make_tensor("stack__intercept", TensorProto.FLOAT, [len(bias)], bias.tolist()))
+    nodes.append(helper.make_node("MatMul", ["stack__features", "stack__coef"], ["stack__mm"], name="stack_matmul"))
+    if classification:
+        nodes.append(helper.make_node("Add", ["stack__mm", "stack__intercept"], ["stack__logits"], name="stack_add"))
+        nodes.append(helper.make_node("Softmax", ["stack__logits"], [output_name], axis=1, name="stack_softmax"))
+        shape = [None, int(coef.shape[1])]
+    else:
+        nodes.append(helper.make_node("Add", ["stack__mm", "stack__intercept"], [output_name], name="stack_add"))
+        shape = [None, 1]
+    outputs = [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, shape)]
+    graph = helper.make_graph(nodes, "stack", inputs, outputs, initializer=initializers, value_info=value_info)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()])
+    model.ir_version = max(m.ir_version for m, _ in members)
+    onnx.checker.check_model(model)
+    return model
+
+
 def _output_shape(member) -> list | None:
     """The blended output's shape: the first member's blended output's, when it declares one."""
     model, name = member

@@ -35,11 +35,12 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from training.engine import calibration as calib
-from training.engine import scoring, validation
+from training.engine import scoring, stacking, validation
 from training.engine.budget import Budget
 from training.engine.ensemble import ENSEMBLE_MIN_GAIN, ENSEMBLE_ROUNDS, blend, greedy_ensemble
 from training.engine.live_report import LiveReport
 from training.engine.spec import StopTraining
+from training.engine.stacking import enabled as stacking_enabled
 from training.engine.validation import Folds
 
 logger = logging.getLogger(__name__)
@@ -117,6 +118,12 @@ class Selection:
     # top-label isotonic map) fitted on the selection's out-of-fold predictions;
     # every fit of the selection (fit_selection) and its export apply it.
     calibration: calib.Calibration | None = None
+    # kind "stack": the level-2 model on the members' predictions (``weights`` are then each
+    # member's share of its coefficients), its nested out-of-fold predictions and the
+    # cross-validation that chose it (``Search._stack``).
+    stacker: stacking.Stacker | None = None
+    stack_oof: np.ndarray | None = field(default=None, repr=False)
+    stack_report: dict[str, Any] | None = None
 
     @property
     def members(self) -> list[str]:
@@ -125,6 +132,8 @@ class Selection:
     def describe(self) -> dict[str, Any]:
         """What evaluation["search"] and bundle.json's train_params record of it."""
         out: dict[str, Any] = {"kind": self.kind, "weights": self.weights}
+        if self.stack_report is not None:
+            out["stack"] = self.stack_report
         if self.calibration is not None:
             # Applied inside model.onnx (the graph's last nodes), so a predictor needs nothing.
             out["calibration"] = {**self.calibration.as_dict(), "applied_in": "model.onnx"}
@@ -146,6 +155,10 @@ class Search:
         progress_span: tuple[float, float] = (0.05, 0.85),
         ensemble_pool: Literal["top", "per_family"] = "top",
         max_trials: int | None = None,
+        stacking: bool = False,
+        n_classes: int = 0,
+        refit_factor: float = 2.6,
+        member_overhead: float = 0.0,
     ) -> None:
         self.y = np.asarray(y)  # target per position of ``rows``
         self.rows = np.asarray(rows)  # the trainer's row ids, by position
@@ -165,6 +178,16 @@ class Search:
         self._skipped_for_time = False
         self._settled = False  # a perfect plain baseline ended the portfolio (``_stop_perfect``)
         self.repeats_used = 1
+        # Level-2 stacking (``_stack``): tried after the selection when on (EXEML_STACKING=0
+        # turns it off everywhere). ``n_classes``: the classes of a classification (a fold's
+        # out-of-fold rows may lack one). A member's final refits cost ``refit_factor`` times
+        # one of its search fits, plus ``member_overhead`` seconds (its export).
+        self.stacking = stacking and stacking_enabled()
+        self.n_classes = n_classes or (int(np.max(self.y)) + 1 if kind == "classification" and len(self.y) else 0)
+        self.refit_factor = refit_factor
+        self.member_overhead = member_overhead
+        self.stack_report: dict[str, Any] | None = None  # the last stack tried, chosen or not
+        self._greedy_choice: Selection | None = None
 
     # --------------------------------------------------------------- the loop
 
@@ -264,8 +287,22 @@ class Search:
     def _finish_seconds(self) -> float:
         """What the trainer's ending costs beyond the export reserve, kept out of the repeats:
         two refits of the selection's members (TRAIN, then all rows; more rows than a fold's)."""
-        k = len(self.folds.splits)
-        return sum(2.6 * t.seconds / k for t in self.likely_members())
+        return sum(self.refit_seconds(t) for t in self.likely_members()) + self.stack_seconds()
+
+    def stack_seconds(self, pool: list[Trial] | None = None) -> float:
+        """The time the level-2 stack's cross-validation is expected to take (0 when none
+        would be tried): kept out of the search like the final refits."""
+        if not self.stacking:
+            return 0.0
+        pool = self._stack_pool(limit_by_budget=False) if pool is None else pool
+        if len(pool) < 2 or len(self.val_positions) < stacking.MIN_ROWS:
+            return 0.0
+        width = max(1, self.n_classes)
+        return stacking.estimated_seconds(len(self.val_positions), len(pool) * width, self.n_classes)
+
+    def refit_seconds(self, trial: Trial) -> float:
+        """The final refits of ``trial`` (TRAIN, then all rows), from its measured fold fits."""
+        return self.refit_factor * trial.seconds / max(1, len(self.folds.splits)) + self.member_overhead
 
     def _leaders(self) -> list[Trial]:
         pool = sorted(self.done(exportable_only=False), key=lambda t: -(t.score or -np.inf))
@@ -421,6 +458,8 @@ class Search:
         """The best single candidate, or a greedy ensemble when it scores higher; for
         classification (unless ``quiet``, a look-ahead during the search) with its calibration."""
         selection = self._select(ensemble=ensemble, max_members=max_members, compatible=compatible, quiet=quiet)
+        if self.stacking and ensemble and not quiet:
+            selection = self._stack(selection, max_members=max_members, compatible=compatible) or selection
         if self.kind == "classification" and calibrate and not quiet:
             selection.calibration = self.calibrate(selection)
             c = selection.calibration
@@ -432,7 +471,9 @@ class Search:
 
     def oof(self, selection: Selection) -> np.ndarray:
         """The selection's out-of-fold predictions (its members' blended), ordered like
-        ``val_positions``."""
+        ``val_positions``; a stack's are its nested cross-validation's."""
+        if selection.stack_oof is not None:
+            return selection.stack_oof
         return blend({n: self.trial(n).oof for n in selection.weights}, selection.weights)
 
     def calibrate(self, selection: Selection) -> calib.Calibration:
@@ -458,6 +499,7 @@ class Search:
         best = max(pool, key=lambda t: t.score or -np.inf)
         single = Selection({best.name: 1.0}, float(best.score or 0.0), "single")
         greedy = self._greedy(pool, best, single, ensemble=ensemble, max_members=max_members, compatible=compatible)
+        self._greedy_choice = greedy
         if self.small:
             return self._break_tie(pool, best, greedy, ensemble=ensemble, max_members=max_members,
                                    compatible=compatible, quiet=quiet)
@@ -554,12 +596,122 @@ class Search:
                 chosen.append(t)
         return chosen
 
+    # ------------------------------------------------------------ level 2
+
+    def _stack_pool(self, *, limit_by_budget: bool = True, max_members: int = 5,
+                    keep: Iterable[str] = ()) -> list[Trial]:
+        """The stack's members: the best candidate of each family (diverse families, not
+        near-copies of one tuned model), best first, at most ``max_members``; a model that
+        predicts the same for every row adds nothing. With ``limit_by_budget`` a member is
+        taken only while the final refits of all taken (their measured fold fits, as the
+        blend's are reserved) still fit the time left; ``keep`` (the current selection's
+        members, reserved for already) are counted first."""
+        ranked = sorted((t for t in self.done() if not t.constant), key=lambda t: -(t.score or -np.inf))
+        best_of: dict[str, Trial] = {}
+        for t in ranked:
+            best_of.setdefault(t.family, t)
+        pool = list(best_of.values())[:max_members]
+        if not limit_by_budget:
+            return pool
+        reserve = float(self.budget.export_reserve or 0.0)
+        cost = sum(self.refit_seconds(self.trial(n)) for n in keep) + self.stack_seconds(pool)
+        taken = []
+        for t in pool:
+            extra = 0.0 if t.name in keep else self.refit_seconds(t)
+            if cost + extra - reserve <= self.budget.left():
+                cost += extra
+                taken.append(t)
+        return taken
+
+    def _stack(self, selection: Selection, *, max_members: int,
+               compatible: Callable[[list[Trial]], bool] | None) -> Selection | None:
+        """Level-2 stacking (``training/engine/stacking.py``): a regularised model on the
+        out-of-fold predictions of the best candidate of each family, scored by its own
+        cross-validation over those out-of-fold rows (nested: its C chosen inside each outer
+        fit). It replaces ``selection`` only when it beats the best single candidate, the
+        greedy blend and ``selection`` each by more than one standard error of the per-row
+        difference (classification: rows right; regression: squared errors), the
+        one-standard-error rule of the rest of the selection. None: nothing changes."""
+        pool = self._stack_pool(max_members=max_members, keep=selection.members)
+        truth = self.y[self.val_positions]
+        if len(pool) < 2 or len(truth) < stacking.MIN_ROWS:
+            if len(self._stack_pool(limit_by_budget=False, max_members=max_members)) >= 2:
+                logger.info("stacking: not tried (%s)", "too few rows" if len(truth) < stacking.MIN_ROWS
+                            else "the refits of two families' best no longer fit the time left")
+            return None
+        if compatible is not None and not compatible(pool):
+            return None
+        started = time.monotonic()
+        names = [t.name for t in pool]
+        x = stacking.features(self.kind, [t.oof for t in pool])
+        # It may take what the search kept for it, and no more: the refits come after it.
+        budget = self.budget
+        refits = sum(self.refit_seconds(t) for t in pool)
+        until = budget.now() + max(0.0, budget.hard_left() - refits)
+        try:
+            stacked, fold = stacking.cross_validate(self.kind, x, truth, n_classes=self.n_classes,
+                                                    out_of_time=lambda: budget.now() > until)
+        except Exception as exc:  # a stacker that cannot be fitted leaves the selection as it is
+            logger.warning("stacking: not evaluated: %s", exc)
+            return None
+        best = max(self.done(), key=lambda t: t.score or -np.inf)
+        refs = {f"best single ({best.name})": best.oof, "selection": self.oof(selection)}
+        if self._greedy_choice is not None:
+            refs["greedy blend"] = self.oof(self._greedy_choice)
+        mine = _row_loss(self.kind, truth, stacked)
+        gains = {}
+        for label, pred in refs.items():
+            diff = _row_loss(self.kind, truth, pred) - mine  # > 0: the stack does better on the row
+            gains[label] = (float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0)
+        wins = all(gain > se for gain, se in gains.values())
+        fold_metrics = [scoring.metric(self.kind, truth[fold == f], stacked[fold == f]) for f in np.unique(fold)]
+        shown = scoring.metric(self.kind, truth, stacked)
+        se = max(validation.standard_error(fold_metrics, k=stacking.OUTER_FOLDS),
+                 scoring.row_standard_error(self.kind, truth, stacked))
+        blend_shown = None if self._greedy_choice is None else scoring.metric(self.kind, truth, refs["greedy blend"])
+        report: dict[str, Any] = {
+            "members": names,
+            "chosen": wins,
+            "validation": f"{stacking.OUTER_FOLDS}-fold cross-validation over the {len(truth)} out-of-fold rows",
+            "score": round(shown, 6),
+            "std_error": round(se, 6),
+            "best_single": {"name": best.name, "score": best.shown},
+            "blend": None if blend_shown is None else round(blend_shown, 6),
+            "selection": round(scoring.metric(self.kind, truth, refs["selection"]), 6),
+            "gains": {k: {"mean": round(g, 6), "std_error": round(s, 6)} for k, (g, s) in gains.items()},
+            "seconds": 0.0,
+        }
+        line = (f"stack of {', '.join(names)}: {shown:.4g} ± {se:.2g} vs best single {best.name} {best.shown:.4g}"
+                + ("" if blend_shown is None else f", blend {blend_shown:.4g}"))
+        # The console's leaderboard (the live report) shows the stack beside the candidates.
+        self.report.candidate(Trial("stack(" + "+".join(names) + ")", "stack", "done", score=shown,
+                                    seconds=time.monotonic() - started, shown=shown, std_error=se), shown)
+        if not wins:
+            report["seconds"] = round(time.monotonic() - started, 3)
+            self.stack_report = {**report, "summary": line}
+            logger.info("stacking: %s; kept %s %s (the stack must win by more than one standard error: %s)",
+                        line, selection.kind, selection.weights,
+                        ", ".join(f"{k} {g:+.4g} ± {s:.2g}" for k, (g, s) in gains.items()))
+            return None
+        stacker = stacking.fit(self.kind, names, x, truth, n_classes=self.n_classes)
+        report["stacker"] = stacker.describe()
+        report["seconds"] = round(time.monotonic() - started, 3)
+        self.stack_report = {**report, "summary": line}
+        logger.info("stacking: %s; serving the stack (%s)", line, stacker.describe())
+        return Selection(stacker.member_weights(), scoring.score(self.kind, truth, stacked), "stack",
+                         stacker=stacker, stack_oof=stacked, stack_report=self.stack_report)
+
     def likely_members(self) -> list[Trial]:
         """The candidates ``select`` would choose now: what the final refits will fit, so the
         time reserved for them is their cost (not a fixed top few; an ensemble may hold more)."""
         if not self.done():
             return []
-        return [self.trial(name) for name in self.select(quiet=True).weights]
+        chosen = [self.trial(name) for name in self.select(quiet=True).weights]
+        if self.stacking:  # the stack's extra members are refitted too, should it win
+            pool = self._stack_pool(limit_by_budget=False)
+            if len(pool) >= 2:
+                chosen += [t for t in pool if t not in chosen]
+        return chosen
 
     def _more_rows_right(self, weights: dict[str, float], best: Trial) -> bool:
         """Whether the blend classifies at least one more validation row correctly than the
@@ -589,4 +741,18 @@ class Search:
                     **({"error": t.error} if t.error else {}),
                 }
             )
+        if self.stack_report is not None:  # the level-2 stack tried after the search
+            r = self.stack_report
+            rows.append({"name": "stack(" + "+".join(r["members"]) + ")", "family": "stack", "status": "done",
+                         "score": r["score"], "std_error": r["std_error"], "repeats": 1, "seconds": r["seconds"],
+                         "params": {"members": r["members"], "chosen": r["chosen"],
+                                    **({"stacker": r["stacker"]} if "stacker" in r else {})}})
         return rows
+
+
+def _row_loss(kind: scoring.Kind, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """Per row, what the stacking rule compares: a wrong answer (1) or a right one (0) for
+    classification, the squared error for regression."""
+    if kind == "regression":
+        return (np.asarray(pred, dtype=np.float64).reshape(-1) - y) ** 2
+    return (np.argmax(pred, axis=1) != y).astype(np.float64)

@@ -479,13 +479,21 @@ def to_onnx(fitted: FittedPipeline, features: list[dict[str, str]]):
     return onx, ("probabilities" if fitted.n_classes else "variable")
 
 
-def export_ensemble(models: dict[str, FittedPipeline], weights: dict[str, float], features: list[dict[str, str]]):
+def export_ensemble(models: dict[str, FittedPipeline], weights: dict[str, float], features: list[dict[str, str]],
+                    stacker=None):
     """The selection as ONE graph (a single model is an ensemble of one, weight 1.0, which
-    multiplies exactly) with one output: ``probabilities`` or ``variable``."""
-    from training.engine.onnx_blend import blend_models
+    multiplies exactly) with one output: ``probabilities`` or ``variable``; a level-2 stack
+    (``stacker``: training.engine.stacking.Stacker) as its members under the stacker."""
+    from training.engine.onnx_blend import blend_models, stack_models
 
-    members = [to_onnx(models[name], features) for name in weights]
     output = "probabilities" if next(iter(models.values())).n_classes else "variable"
+    if stacker is not None:
+        from training.engine.stacking import EPS
+
+        members = [to_onnx(models[name], features) for name in stacker.members]
+        return stack_models(members, stacker.coef, stacker.intercept, classification=stacker.kind != "regression",
+                            eps=EPS, output_name=output)
+    members = [to_onnx(models[name], features) for name in weights]
     return blend_models(members, [weights[n] for n in weights], output_name=output)
 
 

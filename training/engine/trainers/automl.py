@@ -23,11 +23,19 @@ PARITY_TOLERANCE = 1e-5
 
 
 def export_ensemble(ensemble: Ensemble, input_info: Callable[[str], Any], order: Sequence[str]):
-    """One ModelProto for ``ensemble``: its single member, or the members blended;
-    then its calibration (what ``ensemble.predict`` applies)."""
+    """One ModelProto for ``ensemble``: its single member, the members blended, or a level-2
+    stack of them; then its calibration (what ``ensemble.predict`` applies)."""
     used = {name for m in ensemble.models.values() for name in m.inputs}
     inputs = [input_info(name) for name in order if name in used]
     members = [(m.onnx(inputs), "probabilities") for m in ensemble.models.values()]
+    if ensemble.stacker is not None:  # a level-2 stack: the members under the stacker
+        from training.engine.onnx_blend import stack_models
+        from training.engine.stacking import EPS
+
+        onx = dict(zip(ensemble.models, members, strict=True))
+        model = stack_models([onx[n] for n in ensemble.stacker.members], ensemble.stacker.coef,
+                             ensemble.stacker.intercept, classification=True, eps=EPS)
+        return calibrate_onnx(model, ensemble.calibration)
     if len(members) == 1:
         model = members[0][0]
     else:

@@ -83,6 +83,9 @@ class TabularTrainer:
             f"evaluated model {fit_text}",
             *describe(spec, data.classes, base_configs(spec)),
         ]
+        if search.stack_report is not None:
+            chosen = "chosen" if selection.kind == "stack" else "not chosen"
+            log.append(f"level-2 {search.stack_report['summary']} ({chosen})")
 
         # The selection fitted on TRAIN, exported and evaluated through the serving predictor,
         # then refit on every labelled row (final fits carry 10 % more trees).
@@ -130,8 +133,12 @@ def _search(spec: TrainSpec, data: TabularData, train: np.ndarray, served_rows, 
     folds = make_folds(data.y[searched], classification=kind == "classification", seed=spec.seed)
     report = LiveReport(progress, budget, metric=scoring.METRIC_NAME[kind])
     # An Optuna study fills the leaderboard with near-copies: the ensemble blends families.
+    # Level-2 stacking of the families' best is tried after the search (EXEML_STACKING=0, or
+    # params {"stacking": false}, turns it off).
     search = Search(y=data.y[searched], rows=searched, folds=folds, kind=kind, budget=budget, report=report,
-                    ensemble_pool="per_family", max_trials=spec.params.get("max_trials"))
+                    ensemble_pool="per_family", max_trials=spec.params.get("max_trials"),
+                    stacking=bool(spec.params.get("stacking", True)), n_classes=len(data.classes),
+                    member_overhead=EXPORT_MEMBER_S)
     families = tm.Families(
         features=data.features, frame_of=data.frame, y_of=lambda rows: data.y[rows],
         n_classes=len(data.classes), threads=threads, seed=spec.seed,
@@ -141,6 +148,7 @@ def _search(spec: TrainSpec, data: TabularData, train: np.ndarray, served_rows, 
     # many search fits (on a fold's rows); the search keeps time for them.
     fold_rows = len(folds.splits[0][0])
     families.final_factor = 1.1 * (len(train) + (len(served_rows) if refit else 0)) / max(1, fold_rows)
+    search.refit_factor = families.final_factor  # what the stack's extra members would cost
     started = budget.elapsed()
     search.run(portfolio(search, families, rows=len(searched), seed=spec.seed, warm=base_configs(spec)))
     ended = budget.elapsed()

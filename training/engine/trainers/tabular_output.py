@@ -30,7 +30,7 @@ PARITY_TOLERANCE = 1e-5  # ONNX vs Python: probabilities, or values relative to 
 
 
 def export(ensemble: Ensemble, data: TabularData, bundle_dir: Path) -> None:
-    onx = tm.export_ensemble(ensemble.models, ensemble.weights, data.features)
+    onx = tm.export_ensemble(ensemble.models, ensemble.weights, data.features, stacker=ensemble.stacker)
     if data.label_type != "continuous":
         onx = calibrate_onnx(onx, ensemble.calibration)
     (bundle_dir / MODEL_FILE).write_bytes(onx.SerializeToString())

@@ -67,7 +67,9 @@ def _affordable(search: Search, families: tm.Families, cand: Candidate) -> bool:
     still fit the budget; sets the seconds each of its fits may take so that they do."""
     k = max(1, len(search.folds.splits))
     factor = families.final_factor
-    final = sum(factor * t.seconds / k + EXPORT_MEMBER_S for t in search.likely_members())
+    # ... and the level-2 stack's cross-validation, when one will be tried (its members'
+    # refits are among the likely members).
+    final = sum(factor * t.seconds / k + EXPORT_MEMBER_S for t in search.likely_members()) + search.stack_seconds()
     budget = search.budget
     # The budget's export reserve (after the work deadline) takes the first part of it.
     spare = budget.left() - max(0.0, final + EXPORT_MEMBER_S - float(budget.export_reserve or 0.0))
