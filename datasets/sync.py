@@ -53,6 +53,7 @@ from exeml.storage import (
     parse_storage_path,
     store_for_tenant,
 )
+from exeml.storage.read_ahead import read_ahead
 from exeml.task_types import TaskType
 from exeml.tenancy.services import samples_per_dataset_limit
 
@@ -164,8 +165,10 @@ class DatasetSync:
             self._sync_table()
         else:
             # Listed 1,000 keys a request (S3's most: a re-sync with nothing changed is mostly
-            # its listing), imported PAGE_SIZE objects at a time (the objects read are in memory).
-            for page in self.store.list_pages(self.bucket, self.prefix, page_size=LIST_PAGE_SIZE):
+            # its listing), the next page fetched while this one is compared and imported,
+            # PAGE_SIZE objects at a time (the objects read are in memory).
+            pages = self.store.list_pages(self.bucket, self.prefix, page_size=LIST_PAGE_SIZE)
+            for page in read_ahead(pages, name=f"list-{self.dataset.pk}"):
                 for part in _chunks(page.objects, PAGE_SIZE):
                     job_checkpoint()
                     self.process_page(part)
