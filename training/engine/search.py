@@ -291,7 +291,10 @@ class Search:
 
     def stack_seconds(self, pool: list[Trial] | None = None) -> float:
         """The time the level-2 stack's cross-validation is expected to take (0 when none
-        would be tried): kept out of the search like the final refits."""
+        would be tried): kept out of the search like the final refits. The refits of members
+        the selection does not hold are not kept: a member joins the stack only when its
+        refits fit the time left at the end (``_stack_pool``); keeping them for every
+        family's best cost loans 8 of its 12 candidates (docs/ml-notes.md)."""
         if not self.stacking:
             return 0.0
         pool = self._stack_pool(limit_by_budget=False) if pool is None else pool
@@ -706,12 +709,7 @@ class Search:
         time reserved for them is their cost (not a fixed top few; an ensemble may hold more)."""
         if not self.done():
             return []
-        chosen = [self.trial(name) for name in self.select(quiet=True).weights]
-        if self.stacking:  # the stack's extra members are refitted too, should it win
-            pool = self._stack_pool(limit_by_budget=False)
-            if len(pool) >= 2:
-                chosen += [t for t in pool if t not in chosen]
-        return chosen
+        return [self.trial(name) for name in self.select(quiet=True).weights]
 
     def _more_rows_right(self, weights: dict[str, float], best: Trial) -> bool:
         """Whether the blend classifies at least one more validation row correctly than the

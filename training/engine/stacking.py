@@ -54,9 +54,11 @@ def estimated_seconds(rows: int, width: int, classes: int) -> float:
     non-negative least squares is a few milliseconds."""
     if classes <= 1:
         return 0.2
-    fits = (OUTER_FOLDS + 1) * (INNER_FOLDS * len(C_GRID) + 1)
-    inner = min(rows, INNER_MAX_ROWS)
-    return 1.5 * fits * (0.02 + 1e-7 * inner * width * classes)
+    inner_fits = (OUTER_FOLDS + 1) * INNER_FOLDS * len(C_GRID)  # on at most INNER_MAX_ROWS rows
+    outer_fits = OUTER_FOLDS + 1  # on (nearly) every row
+    per_row = 1e-7 * width * classes
+    return 1.5 * ((inner_fits + outer_fits) * 0.02 + per_row * (inner_fits * min(rows, INNER_MAX_ROWS)
+                                                               + outer_fits * rows))
 
 
 class StackTimeout(Exception):
@@ -124,9 +126,12 @@ def _fold_ids(y: np.ndarray, k: int, *, classification: bool, seed: int) -> np.n
     return fold
 
 
-def _fit_logistic(x: np.ndarray, y: np.ndarray, n_classes: int, c: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _fit_logistic(x: np.ndarray, y: np.ndarray, n_classes: int, c: float,
+                  warm: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Multinomial L2 logistic regression on standardised ``x``; (coef, intercept) on the raw
-    features and the standardisation's scale (to report per-member shares)."""
+    features and the standardisation's scale (to report per-member shares). ``warm``: a
+    LogisticRegression(warm_start=True) to refit at this C from its last solution (the inner
+    choice of C walks the grid upwards on the same rows)."""
     from sklearn.linear_model import LogisticRegression
 
     mean = x.mean(axis=0)
@@ -139,7 +144,7 @@ def _fit_logistic(x: np.ndarray, y: np.ndarray, n_classes: int, c: float) -> tup
     if len(present) == 1:
         intercept[present[0]] = 0.0
         return coef, intercept, std
-    model = LogisticRegression(C=c, max_iter=500, tol=1e-6).fit(xs, y)
+    model = (warm.set_params(C=c) if warm is not None else LogisticRegression(C=c, max_iter=500)).fit(xs, y)
     classes = model.classes_.astype(np.int64)
     if len(classes) == 2:  # sklearn keeps one vector: softmax([0, z]) is sigmoid(z)
         coef[:, classes[1]] = model.coef_[0]
@@ -161,15 +166,17 @@ def _choose_c(x: np.ndarray, y: np.ndarray, n_classes: int, *, seed: int) -> flo
     if len(y) > INNER_MAX_ROWS:
         pick = np.sort(np.random.default_rng(seed).choice(len(y), INNER_MAX_ROWS, replace=False))
         x, y = x[pick], y[pick]
+    from sklearn.linear_model import LogisticRegression
+
     fold = _fold_ids(y, INNER_FOLDS, classification=True, seed=seed)
-    losses = []
-    for c in C_GRID:
-        proba = np.zeros((len(y), n_classes))
-        for f in range(INNER_FOLDS):
-            fit, held = fold != f, fold == f
-            coef, b, _ = _fit_logistic(x[fit], y[fit], n_classes, c)
-            proba[held] = Stacker("classification", [], coef, b).predict_features(x[held])
-        losses.append(_log_loss(y, proba))
+    proba = {c: np.zeros((len(y), n_classes)) for c in C_GRID}
+    for f in range(INNER_FOLDS):
+        fit, held = fold != f, fold == f
+        warm = LogisticRegression(max_iter=500, warm_start=True)
+        for c in sorted(C_GRID):
+            coef, b, _ = _fit_logistic(x[fit], y[fit], n_classes, c, warm)
+            proba[c][held] = Stacker("classification", [], coef, b).predict_features(x[held])
+    losses = [_log_loss(y, proba[c]) for c in C_GRID]
     return C_GRID[int(np.argmin(losses))]
 
 

@@ -67,8 +67,8 @@ def _affordable(search: Search, families: tm.Families, cand: Candidate) -> bool:
     still fit the budget; sets the seconds each of its fits may take so that they do."""
     k = max(1, len(search.folds.splits))
     factor = families.final_factor
-    # ... and the level-2 stack's cross-validation, when one will be tried (its members'
-    # refits are among the likely members).
+    # ... and the level-2 stack's cross-validation, when one will be tried (a member the
+    # selection lacks joins the stack only if its refits fit what is left at the end).
     final = sum(factor * t.seconds / k + EXPORT_MEMBER_S for t in search.likely_members()) + search.stack_seconds()
     budget = search.budget
     # The budget's export reserve (after the work deadline) takes the first part of it.
