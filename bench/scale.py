@@ -13,7 +13,8 @@ For each kind (``--kinds text,image``) and size, one dataset in the same databas
 * then half the samples labelled over three labels (bulk, the counters kept by their
   triggers), a pending suggestion on every unlabelled one, a project on it;
 * then timed through the real HTTP API (views, serializers, authentication and middleware
-  all count), p50/p95 of
+  all count; the reads round-robin over the sizes, so a change of load during the run falls
+  on every size alike), p50/p95 of
 
     list page 1, a deep page (the ``next`` link of a page in the middle), filtered pages
     (labeled=false, label=NAME), label stats, train-check, label-next, dataset detail,
@@ -332,42 +333,52 @@ def _path(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def _measure(
-    client, ds, project, n: int, repeat: int, slow_repeat: int
-) -> tuple[dict[str, list[float]], float]:
-    """The timed requests; and the process's peak RSS (MiB) while serving the reads."""
-    from datasets.export.service import dataset_export_run
-    from datasets.version_jobs import dataset_version_run
-    from exeml.jobs.models import Job
-    from exeml.tenancy.scoping import tenant_scope
-
-    t = Timer(client, repeat)
+def _read_urls(client, ds, project, n: int) -> dict[str, str]:
+    """The read actions' URLs for one dataset (deep pages by following a ``next`` link)."""
     base = f"/api/v1/datasets/{ds.pk}"
-    out: dict[str, list[float]] = {}
-    _release_freed_memory()
-    _reset_peak_rss()
     client.get(f"{base}/samples")  # warm the connection and caches
-    out["list page 1"] = t.get(f"{base}/samples")
+    urls = {"list page 1": f"{base}/samples"}
     # A page in the middle; its ``next`` link is what a client follows from there.
     mid = max(1, n // 2 // 20)
     r = client.get(f"{base}/samples?page={mid}")
     assert r.status_code == 200, r.content[:300]
     nxt = r.json().get("next")
-    deep = _path(nxt) if nxt and "cursor=" in nxt else f"{base}/samples?page={mid}"
-    out["list deep (next)"] = t.get(deep)
-    out["list labeled=false"] = t.get(f"{base}/samples?labeled=false")
-    out["list label=pos"] = t.get(f"{base}/samples?label=pos")
+    urls["list deep (next)"] = _path(nxt) if nxt and "cursor=" in nxt else f"{base}/samples?page={mid}"
+    urls["list labeled=false"] = f"{base}/samples?labeled=false"
+    urls["list label=pos"] = f"{base}/samples?label=pos"
     r = client.get(f"{base}/samples?label=pos&page={max(1, mid // 3)}")
     nxt = r.json().get("next") if r.status_code == 200 else None
-    out["list label=pos deep"] = t.get(
-        _path(nxt) if nxt else f"{base}/samples?label=pos&page={max(1, mid // 3)}"
-    )
-    out["label stats"] = t.get(f"{base}/label-stats")
-    out["train-check"] = t.get(f"/api/v1/projects/{project.pk}/train-check")
-    out["label-next"] = t.get(f"{base}/label-next")
-    out["dataset detail"] = t.get(f"{base}")
-    out["project list"] = t.get("/api/v1/projects")
-    serving_peak = _rss_mib("VmHWM")
+    urls["list label=pos deep"] = _path(nxt) if nxt else f"{base}/samples?label=pos&page={max(1, mid // 3)}"
+    urls["label stats"] = f"{base}/label-stats"
+    urls["train-check"] = f"/api/v1/projects/{project.pk}/train-check"
+    urls["label-next"] = f"{base}/label-next"
+    urls["dataset detail"] = f"{base}"
+    urls["project list"] = "/api/v1/projects"
+    return urls
+
+
+def _time_reads(client, urls_by_size: dict[int, dict[str, str]], repeat: int) -> dict[int, dict[str, list[float]]]:
+    """Every read at every size, round-robin: each round times each action once per size, so
+    a change of the machine's load during the run falls on all sizes alike and the ratios,
+    which compare sizes within the run, do not take it for growth."""
+    t = Timer(client, 1)
+    out: dict[int, dict[str, list[float]]] = {n: {a: [] for a in urls} for n, urls in urls_by_size.items()}
+    actions = list(next(iter(urls_by_size.values())))
+    for _ in range(repeat):
+        for action in actions:
+            for n, urls in urls_by_size.items():
+                out[n][action] += t.get(urls[action])
+    return out
+
+
+def _measure_writes(client, ds, slow_repeat: int) -> dict[str, list[float]]:
+    """Version creates and exports of one dataset, timed."""
+    from datasets.export.service import dataset_export_run
+    from datasets.version_jobs import dataset_version_run
+    from exeml.jobs.models import Job
+    from exeml.tenancy.scoping import tenant_scope
+
+    base = f"/api/v1/datasets/{ds.pk}"
     # A write's request answers first (201 with the version when small enough, else 202 with
     # a job); "… (done)" adds the job's run, here in this process since no worker consumes
     # the queue: the user's wait for the result.
@@ -401,8 +412,7 @@ def _measure(
         if job.status != "succeeded":
             raise SystemExit(f"export job: {job.status} {job.detail}")
         answers["export (done)"].append(time.perf_counter() - t0)
-    out.update({k: v for k, v in answers.items() if v})
-    return out, serving_peak
+    return {k: v for k, v in answers.items() if v}
 
 
 def _explain(client, ds, n: int) -> None:
@@ -772,12 +782,18 @@ def main() -> None:
             cur.execute("ANALYZE")
     serving_peaks = []
     for kind in kinds:
+        t0 = time.perf_counter()
+        _release_freed_memory()
+        _reset_peak_rss()
+        urls = {n: _read_urls(client, *seeded[kind, n], n) for n in sizes}
+        reads = _time_reads(client, urls, args.repeat)
+        serving_peaks.append(_rss_mib("VmHWM"))
+        print(f"measured {kind} reads at {', '.join(_k(n) for n in sizes)} in {time.perf_counter() - t0:.1f}s",
+              flush=True)
         for n in sizes:
-            ds, project = seeded[kind, n]
             t0 = time.perf_counter()
-            results[kind][n], peak = _measure(client, ds, project, n, args.repeat, args.slow_repeat)
-            serving_peaks.append(peak)
-            print(f"measured {kind} {n} in {time.perf_counter() - t0:.1f}s", flush=True)
+            results[kind][n] = {**reads[n], **_measure_writes(client, seeded[kind, n][0], args.slow_repeat)}
+            print(f"measured {kind} {n} writes in {time.perf_counter() - t0:.1f}s", flush=True)
     all_peak = _rss_mib("VmHWM")
 
     sync = table = None
