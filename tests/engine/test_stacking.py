@@ -77,6 +77,7 @@ def _views_search(tmp_path: Path, *, kind: str, additive: bool = True, stacking_
         Candidate("linear_x1", "linear", families({"attr_1"}).linear(1.0), baseline=True),
         Candidate("lgbm_x2", "lgbm_default", families({"attr_2"}).lightgbm("lgbm_x2", {}, tuned=False), baseline=True),
     ])
+    search.spec = spec  # for the bundle's metadata in the tests below
     return search, data, train, budget
 
 
@@ -127,8 +128,24 @@ def test_a_stack_that_wins_in_cross_validation_is_served_and_its_graph_answers_l
         check = np.asarray(data.eval_rows + data.train_rows[:100], dtype=np.int64)
         csv_path = str(tmp_path / f"{kind}.csv")
         assert _onnx_vs_python(data, csv_path, ensemble, check, regression=kind == "regression") <= 1e-5
-    # And the stack predicts the EVAL rows better than either member alone.
+    # Through the bundle a service loads (TabularPredictor): the evaluation and the parity
+    # check the trainer runs, and what bundle.json records.
+    from training.engine.trainers import tabular_output as output
+
     ensemble = fit_selection(search, selection, train, budget)
+    meta = output.bundle_meta(search.spec, data, 1, search, selection, "the evaluated model")
+    bundle = output.TabularBundle(data, 1, meta, selection.weights)
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    bundle.write(ensemble, folder)
+    # (output.evaluate: the members here read one column each, which the trainer's feature
+    # importance, over every column, does not expect.)
+    metrics, evaluation, _ = output.evaluate(data, ensemble, folder, 1)
+    assert evaluation["onnx_check"]["relative_diff" if kind == "regression" else "max_abs_diff"] <= 1e-5
+    assert output.parity(data, ensemble, folder, 1, data.eval_rows)["within_tolerance"]
+    written = json.loads((folder / "bundle.json").read_text())["train_params"]["selection"]
+    assert written["kind"] == "stack" and written["stack"]["chosen"]
+    # And the stack predicts the EVAL rows better than either member alone.
     ev = np.asarray(data.eval_rows, dtype=np.int64)
     y = data.y[ev]
 
@@ -180,7 +197,7 @@ def test_a_member_whose_refits_no_longer_fit_the_time_left_is_not_stacked(tmp_pa
     clock.t = search.budget.work_deadline - (keep + search.stack_seconds() + 0.5 * min(others))
     assert len(search._stack_pool(keep=chosen.members)) == 1
     assert search.select(ensemble=True).kind != "stack"
-    assert search.stack_report is None
+    assert search.stack_report is None and "time left" in search.stack_note
     # What the search keeps out of its time for the end includes the stacker's cross-validation.
     assert search._finish_seconds() >= search.stack_seconds() > 0
 
@@ -232,6 +249,10 @@ def test_a_stack_of_every_family_exports_exactly(tmp_path, kind):
     if not regression:
         assert np.allclose(python.sum(axis=1), 1.0) and python.shape[1] == len(data.classes)
     assert sum(stacker.member_weights().values()) == pytest.approx(1.0, abs=1e-5)
+    # The members' weights in a stack are their shares of its coefficients: what the feature
+    # importance weighs each member's own measure by.
+    importance = tm.feature_importance(ensemble.models, ensemble.weights, data.features)
+    assert sum(r["importance"] for r in importance) == pytest.approx(1.0, abs=1e-4)
 
 
 def test_the_tabular_trainer_reports_the_stack_it_tried(tmp_path):

@@ -16,6 +16,9 @@ set of row positions and predict others. The search:
    the candidates' out-of-fold predictions and keeps it only when it beats the best single
    candidate; on small data, candidates within one standard error of the best are tied and
    the simplest of them (the plain baselines), or their blend, is preferred (``_break_tie``);
+   where a trainer turns it on (tables), a level-2 stack of each family's best replaces that
+   choice only when its own nested cross-validation over the out-of-fold rows beats the best
+   single candidate and the blend by more than one standard error (``_stack``);
 5. reports progress, an ETA, a leaderboard (score ± standard error) and a score curve as
    candidates finish.
 
@@ -187,6 +190,7 @@ class Search:
         self.refit_factor = refit_factor
         self.member_overhead = member_overhead
         self.stack_report: dict[str, Any] | None = None  # the last stack tried, chosen or not
+        self.stack_note = ""  # why no stack was tried, when two families could have been stacked
         self._greedy_choice: Selection | None = None
 
     # --------------------------------------------------------------- the loop
@@ -639,8 +643,9 @@ class Search:
         truth = self.y[self.val_positions]
         if len(pool) < 2 or len(truth) < stacking.MIN_ROWS:
             if len(self._stack_pool(limit_by_budget=False, max_members=max_members)) >= 2:
-                logger.info("stacking: not tried (%s)", "too few rows" if len(truth) < stacking.MIN_ROWS
-                            else "the refits of two families' best no longer fit the time left")
+                self.stack_note = ("too few out-of-fold rows" if len(truth) < stacking.MIN_ROWS else
+                                   "the stacker and the refits of two families' best no longer fit the time left")
+                logger.info("stacking: not tried (%s)", self.stack_note)
             return None
         if compatible is not None and not compatible(pool):
             return None
@@ -655,6 +660,7 @@ class Search:
             stacked, fold = stacking.cross_validate(self.kind, x, truth, n_classes=self.n_classes,
                                                     out_of_time=lambda: budget.now() > until)
         except Exception as exc:  # a stacker that cannot be fitted leaves the selection as it is
+            self.stack_note = f"its cross-validation stopped: {exc}"
             logger.warning("stacking: not evaluated: %s", exc)
             return None
         best = max(self.done(), key=lambda t: t.score or -np.inf)

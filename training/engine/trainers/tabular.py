@@ -86,6 +86,8 @@ class TabularTrainer:
         if search.stack_report is not None:
             chosen = "chosen" if selection.kind == "stack" else "not chosen"
             log.append(f"level-2 {search.stack_report['summary']} ({chosen})")
+        elif search.stack_note:
+            log.append(f"level-2 stack not tried: {search.stack_note}")
 
         # The selection fitted on TRAIN, exported and evaluated through the serving predictor,
         # then refit on every labelled row (final fits carry 10 % more trees).
