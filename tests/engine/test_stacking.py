@@ -274,3 +274,28 @@ def test_the_tabular_trainer_reports_the_stack_it_tried(tmp_path):
     assert bundle["train_params"]["selection"]["kind"] == search["selection"]["kind"]
     if search["selection"]["kind"] == "stack":
         assert stack_rows[0]["params"]["chosen"] and "stack" in bundle["train_params"]["selection"]
+
+
+def test_a_stack_of_text_models_exports_exactly():
+    """The shared ending (automl.export_ensemble) exports a stack too: char, word and
+    char+word TF-IDF models under a stacker answer through ONNX what they answer in Python
+    (the text trainer does not turn stacking on yet; docs/ml-notes.md)."""
+    import onnxruntime as ort
+
+    from tests.trainers.test_text import _members
+    from training.engine.ensemble import Ensemble
+    from training.engine.models import text as tm
+
+    tt, data, samples, members = _members("zh")
+    train = np.asarray([i for i, s in enumerate(samples) if s.usage == "train"])
+    eval_rows = np.asarray([i for i, s in enumerate(samples) if s.usage == "eval"])
+    names = list(members)
+    x = stacking.features("classification", [members[n].predict(train) for n in names])
+    stacker = stacking.fit("classification", names, x, data.y[train], n_classes=3)
+    ensemble = Ensemble(members, stacker.member_weights(), None, stacker)
+    model = tt.automl.export_ensemble(ensemble, tm.input_info, tm.INPUT_ORDER)
+    texts = [samples[i].text for i in eval_rows]
+    feeds = {**tm.textprep.block_inputs(texts, "char_counts"), **tm.textprep.block_inputs(texts, "word_counts")}
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    onnx_proba = session.run(["probabilities"], {i.name: feeds[i.name] for i in session.get_inputs()})[0]
+    assert np.max(np.abs(onnx_proba - ensemble.predict(eval_rows))) <= 1e-5
