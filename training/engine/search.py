@@ -652,10 +652,11 @@ class Search:
         started = time.monotonic()
         names = [t.name for t in pool]
         x = stacking.features(self.kind, [t.oof for t in pool])
-        # It may take what the search kept for it, and no more: the refits come after it.
+        # It may take twice what the search kept for it (a loaded machine), and never the time
+        # the refits need: the refits, the export and the evaluation come after it.
         budget = self.budget
         refits = sum(self.refit_seconds(t) for t in pool)
-        until = budget.now() + max(0.0, budget.hard_left() - refits)
+        until = budget.now() + min(2.0 * self.stack_seconds(pool), max(0.0, budget.hard_left() - refits))
         try:
             stacked, fold = stacking.cross_validate(self.kind, x, truth, n_classes=self.n_classes,
                                                     out_of_time=lambda: budget.now() > until)

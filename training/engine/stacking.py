@@ -51,9 +51,9 @@ def estimated_seconds(rows: int, width: int, classes: int) -> float:
     """What ``cross_validate`` and the final ``fit`` are expected to take (the search keeps
     this much time for them): ~80 logistic fits (outer x inner folds x the C grid, and the
     final choice), each a fixed overhead plus lbfgs' passes over the rows. Regression's
-    non-negative least squares is a few milliseconds."""
+    non-negative least squares takes milliseconds; a second is kept for a loaded machine."""
     if classes <= 1:
-        return 0.2
+        return 1.0
     inner_fits = (OUTER_FOLDS + 1) * INNER_FOLDS * len(C_GRID)  # on at most INNER_MAX_ROWS rows
     outer_fits = OUTER_FOLDS + 1  # on (nearly) every row
     per_row = 1e-7 * width * classes
