@@ -24,6 +24,7 @@ from typing import Any
 from django.conf import settings
 
 from exeml.storage import parse_storage_path, store_for_tenant
+from training.engine.item_features import FEATURES_FILE
 from training.engine.predictors import Predictor, load_predictor
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,11 @@ def _host_lock(target: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# Bundle files only a later training reads (incremental: training/runner.py fetches the whole
+# bundle itself).
+TRAINING_ONLY_FILES = frozenset({FEATURES_FILE})
+
+
 def artifact_fetch(*, version: Any) -> Path:
     """The local folder holding ``version``'s bundle, downloaded once per host.
 
@@ -59,6 +65,9 @@ def artifact_fetch(*, version: Any) -> Path:
     half-downloaded bundle is never used. Processes sharing the cache (a host's web
     processes and worker) take a file lock per version around the download (threads of one process too): without it, one
     that finished second replaced the folder another had just put and was loading from.
+    The training side's files are left in storage (``TRAINING_ONLY_FILES``: the per-item
+    features an incremental version reuses, up to hundreds of MB): a predictor never reads
+    them, and the downloadable model is the model, not a cache of the owner's data.
     """
     target = artifact_dir(version.pk)
     if (target / COMPLETE_MARKER).is_file():
@@ -76,7 +85,7 @@ def artifact_fetch(*, version: Any) -> Path:
             count = 0
             for obj in store.iter_objects(folder.bucket, folder.key):
                 relative = obj.key[len(folder.key):].lstrip("/")
-                if not relative or relative.endswith("/"):
+                if not relative or relative.endswith("/") or relative in TRAINING_ONLY_FILES:
                     continue
                 destination = (tmp / relative).resolve()
                 if not destination.is_relative_to(tmp.resolve()):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -65,6 +67,17 @@ def test_artifact_cache_downloads_once(owner, store, tabular_bundle):
     mtime = (folder / "model.onnx").stat().st_mtime_ns
     assert runtime.artifact_fetch(version=version) == folder
     assert (folder / "model.onnx").stat().st_mtime_ns == mtime
+
+
+@pytest.mark.django_db
+def test_the_training_side_features_stay_in_storage(owner, store, tabular_bundle, tmp_path):
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tabular_bundle.bundle_dir, bundle)
+    (bundle / runtime.FEATURES_FILE).write_bytes(b"features of the owner's items")
+    version = make_version(owner, store, dataclasses.replace(tabular_bundle, bundle_dir=bundle))
+    folder = runtime.artifact_fetch(version=version)
+    assert (folder / "model.onnx").is_file() and (folder / "bundle.json").is_file()
+    assert not (folder / runtime.FEATURES_FILE).exists()
 
 
 @pytest.mark.django_db(transaction=True)
