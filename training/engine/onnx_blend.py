@@ -41,6 +41,42 @@ def _prefixed_graph(model, prefix: str, keep: set[str]):
     return graph
 
 
+class _Merged:
+    """Members' graphs side by side, each prefixed ``m{k}_`` (their shared inputs kept):
+    the nodes, initializers and value infos to build on, and the opsets they need."""
+
+    def __init__(self, members: Sequence[tuple[object, str]], what: str) -> None:
+        first = members[0][0]
+        self.inputs = list(first.graph.input)
+        input_names = {i.name for i in self.inputs}
+        for model, _ in members[1:]:
+            if {i.name for i in model.graph.input} != input_names:
+                raise ValueError(f"{what} members must take the same inputs")
+        self.nodes: list = []
+        self.initializers: list = []
+        self.value_info: list = []
+        self.opsets: dict[str, int] = {}
+        self.ir_version = max(m.ir_version for m, _ in members)
+        for k, (model, _out) in enumerate(members):
+            for imp in model.opset_import:
+                self.opsets[imp.domain] = max(self.opsets.get(imp.domain, 0), imp.version)
+            graph = _prefixed_graph(model, f"m{k}_", input_names)
+            self.nodes.extend(graph.node)
+            self.initializers.extend(graph.initializer)
+            self.value_info.extend(graph.value_info)
+
+    def model(self, name: str, outputs: list):
+        import onnx
+        from onnx import helper
+
+        graph = helper.make_graph(self.nodes, name, self.inputs, outputs, initializer=self.initializers,
+                                  value_info=self.value_info)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in self.opsets.items()])
+        model.ir_version = self.ir_version
+        onnx.checker.check_model(model)
+        return model
+
+
 def blend_models(
     members: Sequence[tuple[object, str]],
     weights: Sequence[float],
@@ -59,22 +95,10 @@ def blend_models(
 
     if len(members) != len(weights) or not members:
         raise ValueError("one weight per member is needed")
-    first = members[0][0]
-    inputs = list(first.graph.input)
-    input_names = {i.name for i in inputs}
-    for model, _ in members[1:]:
-        if {i.name for i in model.graph.input} != input_names:
-            raise ValueError("ensemble members must take the same inputs")
-    nodes, initializers, value_info = [], [], []
+    merged = _Merged(members, "ensemble")
+    nodes, initializers = merged.nodes, merged.initializers
     scaled = []
-    opsets: dict[str, int] = {}
-    for k, ((model, out), w) in enumerate(zip(members, weights, strict=True)):
-        for imp in model.opset_import:
-            opsets[imp.domain] = max(opsets.get(imp.domain, 0), imp.version)
-        graph = _prefixed_graph(model, f"m{k}_", input_names)
-        nodes.extend(graph.node)
-        initializers.extend(graph.initializer)
-        value_info.extend(graph.value_info)
+    for k, ((_model, out), w) in enumerate(zip(members, weights, strict=True)):
         src = f"m{k}_{out}"
         cast = f"m{k}__blend_cast"
         nodes.append(helper.make_node("Cast", [src], [cast], to=TensorProto.FLOAT, name=f"m{k}__cast"))
@@ -92,11 +116,7 @@ def blend_models(
         renamed.CopyFrom(src)
         renamed.name = f"m{k}_{name}"
         outputs.append(renamed)
-    graph = helper.make_graph(nodes, "ensemble", inputs, outputs, initializer=initializers, value_info=value_info)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()])
-    model.ir_version = max(m.ir_version for m, _ in members)
-    onnx.checker.check_model(model)
-    return model
+    return merged.model("ensemble", outputs)
 
 
 def stack_models(
@@ -114,32 +134,19 @@ def stack_models(
     order; then ``MatMul(coef)``, ``Add(intercept)`` and, for classification, ``Softmax``
     over the classes: what ``stacking.Stacker.predict`` computes. A regression's output is
     (n, 1), like a member's."""
-    import onnx
     from onnx import TensorProto, helper
 
     if not members:
         raise ValueError("a stack needs members")
     coef = np.asarray(coef, dtype=np.float32)
     width = coef.shape[0] // len(members)
-    first = members[0][0]
-    inputs = list(first.graph.input)
-    input_names = {i.name for i in inputs}
-    for model, _ in members[1:]:
-        if {i.name for i in model.graph.input} != input_names:
-            raise ValueError("stack members must take the same inputs")
-    nodes, initializers, value_info, blocks = [], [], [], []
-    opsets: dict[str, int] = {}
+    merged = _Merged(members, "stack")
+    nodes, initializers, blocks = merged.nodes, merged.initializers, []
     initializers.append(helper.make_tensor("stack__shape", TensorProto.INT64, [2], [-1, width]))
     initializers.append(helper.make_tensor("stack__eps", TensorProto.FLOAT, [], [float(eps)]))
     initializers.append(helper.make_tensor("stack__one", TensorProto.FLOAT, [], [1.0]))
     initializers.append(helper.make_tensor("stack__zero", TensorProto.FLOAT, [], [0.0]))
-    for k, (model, out) in enumerate(members):
-        for imp in model.opset_import:
-            opsets[imp.domain] = max(opsets.get(imp.domain, 0), imp.version)
-        graph = _prefixed_graph(model, f"m{k}_", input_names)
-        nodes.extend(graph.node)
-        initializers.extend(graph.initializer)
-        value_info.extend(graph.value_info)
+    for k, (_model, out) in enumerate(members):
         cast, flat = f"m{k}__stack_cast", f"m{k}__stack_flat"
         nodes.append(helper.make_node("Cast", [f"m{k}_{out}"], [cast], to=TensorProto.FLOAT, name=f"m{k}__scast"))
         nodes.append(helper.make_node("Reshape", [cast, "stack__shape"], [flat], name=f"m{k}__sreshape"))
@@ -164,12 +171,7 @@ def stack_models(
     else:
         nodes.append(helper.make_node("Add", ["stack__mm", "stack__intercept"], [output_name], name="stack_add"))
         shape = [None, 1]
-    outputs = [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, shape)]
-    graph = helper.make_graph(nodes, "stack", inputs, outputs, initializer=initializers, value_info=value_info)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()])
-    model.ir_version = max(m.ir_version for m, _ in members)
-    onnx.checker.check_model(model)
-    return model
+    return merged.model("stack", [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, shape)])
 
 
 def _output_shape(member) -> list | None:
