@@ -168,7 +168,8 @@ class DatasetSync:
             # its listing), the next page fetched while this one is compared and imported,
             # PAGE_SIZE objects at a time (the objects read are in memory).
             pages = self.store.list_pages(self.bucket, self.prefix, page_size=LIST_PAGE_SIZE)
-            for page in read_ahead(pages, name=f"list-{self.dataset.pk}"):
+            for page in read_ahead(pages, name=f"list-{self.dataset.pk}", checkpoint=job_checkpoint,
+                                   wait_seconds=READ_WAIT_SECONDS):
                 for part in _chunks(page.objects, PAGE_SIZE):
                     job_checkpoint()
                     self.process_page(part)

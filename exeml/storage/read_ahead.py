@@ -8,14 +8,19 @@ two (the store answers on its own CPU or across the network), so a re-sync costs
 larger of the two rather than their sum.
 
 The producer thread only iterates the given iterator (store requests, no database): Django's
-connections are per thread, and the caller's stay in the caller's thread.
+connections are per thread, and the caller's stay in the caller's thread. It runs in a copy of
+the caller's context, so its storage calls count in the job's storage watch
+(exeml/storage/watch.py: "waiting for storage (since …)", the stall limit), and the caller
+waits for each page in short slices, calling its ``checkpoint`` between them, so a cancel or a
+stall stops it while the producer is still blocked on the store.
 """
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -30,11 +35,16 @@ class _Failed:
         self.exc = exc
 
 
-def read_ahead(items: Iterable[T], *, depth: int = 1, name: str = "read-ahead") -> Iterator[T]:
+def read_ahead(
+    items: Iterable[T], *, depth: int = 1, name: str = "read-ahead", checkpoint: Callable[[], None] | None = None,
+    wait_seconds: float = _POLL_SECONDS,
+) -> Iterator[T]:
     """``items`` in order, the next ``depth`` of them fetched while the caller works on the
     current one. An exception raised while fetching is raised here, after the items before
-    it. When the caller stops early (break, an exception, a cancelled job), the producer stops
-    after the item it is fetching and closes ``items`` in its own thread."""
+    it. While it waits for an item, ``checkpoint`` is called every ``wait_seconds`` (what it
+    raises ends the iteration). When the caller stops early (break, an exception, a cancelled
+    job), the producer stops after the item it is fetching and closes ``items`` in its own
+    thread."""
     if depth < 1:
         raise ValueError("depth must be at least 1")
     ahead: queue.Queue[Any] = queue.Queue(maxsize=depth)
@@ -63,11 +73,18 @@ def read_ahead(items: Iterable[T], *, depth: int = 1, name: str = "read-ahead") 
             if close is not None:
                 close()
 
-    thread = threading.Thread(target=produce, name=name, daemon=True)
-    thread.start()
+    ctx = contextvars.copy_context()
+    threading.Thread(target=ctx.run, args=(produce,), name=name, daemon=True).start()
     try:
         while True:
-            item = ahead.get()
+            while True:
+                if checkpoint is not None:
+                    checkpoint()
+                try:
+                    item = ahead.get(timeout=wait_seconds)
+                    break
+                except queue.Empty:
+                    continue
             if item is _DONE:
                 return
             if isinstance(item, _Failed):

@@ -3,6 +3,7 @@ stops handed over."""
 
 from __future__ import annotations
 
+import contextvars
 import threading
 
 import pytest
@@ -87,3 +88,40 @@ def test_an_exception_in_the_caller_stops_the_producer() -> None:
 def test_depth_must_be_positive() -> None:
     with pytest.raises(ValueError, match="depth"):
         list(read_ahead([1], depth=0))
+
+
+def test_the_producer_runs_in_the_callers_context() -> None:
+    # The job's storage watch is a context variable: the listing's calls must count in it.
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+    var.set("the job's watch")
+
+    def pages():
+        yield var.get()
+
+    assert list(read_ahead(pages())) == ["the job's watch"]
+
+
+def test_a_checkpoint_stops_the_wait_for_a_page_that_does_not_come() -> None:
+    release = threading.Event()
+    closed = threading.Event()
+    checks = []
+
+    def pages():
+        try:
+            yield "first"
+            release.wait(WAIT)  # a listing request with no answer
+            yield "second"
+        finally:
+            closed.set()
+
+    def checkpoint() -> None:
+        checks.append(1)
+        if len(checks) >= 3:
+            raise TimeoutError("storage did not answer")
+
+    it = read_ahead(pages(), checkpoint=checkpoint, wait_seconds=0.01)
+    assert next(it) == "first"
+    with pytest.raises(TimeoutError, match="did not answer"):
+        next(it)
+    release.set()  # the hung request ends; the producer sees the caller gone and closes
+    assert closed.wait(WAIT)
